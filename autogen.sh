@@ -1,0 +1,3 @@
+#!/bin/sh
+# Regenerate the build system; nothing else.
+exec autoreconf -fi

@@ -1,0 +1,421 @@
+/*
+ * The driver interface: the one header a backend includes.
+ *
+ * Three call directions (STYLE.md):
+ *   core -> driver   through the operations of `struct gw_driver`;
+ *   driver -> core   through the gw_*() functions declared below;
+ *   core -> XMPP     through the component module (never seen from here).
+ *
+ * A backend never builds a stanza and never sees a JID: it deals in
+ * "addresses", the unescaped localparts of the gateway's JIDs ("+1555…",
+ * "#chan%irc.example.net", "alice@example.com"), and in users, the bare JIDs
+ * of the XMPP users it serves. Escaping (XEP-0106), routing, queues, forms and
+ * stanzas are the core's business.
+ *
+ * Strings passed to a driver operation are owned by the core and valid for
+ * the duration of the call; copy what you keep. Strings passed to a gw_*()
+ * function are copied by the core unless a comment says otherwise.
+ */
+#ifndef SG_DRIVER_H
+#define SG_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+struct event_base;
+struct gw_net;     /* one enabled backend: its component, config and state */
+struct gw_cmd;     /* one running ad-hoc or text command */
+struct gw_values;  /* submitted form values */
+struct gw_section; /* one parsed config section */
+
+/* ---- Errors shown to XMPP users (XEP-0100's mapping, RFC 6120 names) ---- */
+
+enum gw_error {
+	GW_ERR_NONE = 0,
+	GW_ERR_BAD_REQUEST,
+	GW_ERR_CONFLICT,
+	GW_ERR_FORBIDDEN,
+	GW_ERR_INTERNAL,
+	GW_ERR_ITEM_NOT_FOUND,
+	GW_ERR_JID_MALFORMED,
+	GW_ERR_NOT_ACCEPTABLE,
+	GW_ERR_NOT_ALLOWED,
+	GW_ERR_NOT_AUTHORIZED,
+	GW_ERR_RECIPIENT_UNAVAILABLE,
+	GW_ERR_REGISTRATION_REQUIRED,
+	GW_ERR_REMOTE_SERVER_NOT_FOUND,
+	GW_ERR_REMOTE_SERVER_TIMEOUT,
+	GW_ERR_RESOURCE_CONSTRAINT,
+	GW_ERR_SERVICE_UNAVAILABLE,
+	GW_ERR_POLICY_VIOLATION,
+};
+
+/* ---- Configuration options (one declarative table per section) ---- */
+
+enum gw_opt_type {
+	GW_OPT_STRING,
+	GW_OPT_SECRET, /* a string that may also be given as <name>_file = PATH */
+	GW_OPT_INT,
+	GW_OPT_BOOL,   /* yes/no, true/false, on/off, 1/0 */
+	GW_OPT_LIST,   /* words separated by spaces or commas; empty = none */
+	GW_OPT_PORTS,  /* a list of port numbers 1..65535; empty = none */
+	GW_OPT_JID,    /* a domain or bare JID, checked for syntax */
+	GW_OPT_PATH,
+	GW_OPT_DURATION, /* seconds, or with a suffix: 30s, 5m, 2h, 1d */
+};
+
+#define GW_OPT_REQUIRED 0x01   /* no default: the section needs it */
+#define GW_OPT_RELOADABLE 0x02 /* SIGHUP applies a new value */
+
+struct gw_option {
+	const char *name;
+	enum gw_opt_type type;
+	const char *def; /* default as written in the file; NULL = unset */
+	long min, max;   /* bounds for INT/DURATION (and list lengths); 0,0 = none */
+	unsigned flags;
+	const char *help; /* one sentence: for -n, the example config, the man page */
+};
+#define GW_OPTIONS_END {NULL, 0, NULL, 0, 0, 0, NULL}
+
+/*
+ * Subsections such as [sms.line.office]: kind "line" under the driver's
+ * section. Each has its own option table.
+ */
+struct gw_subsection {
+	const char *kind;
+	const struct gw_option *options;
+	const char *help;
+};
+#define GW_SUBSECTIONS_END {NULL, NULL, NULL}
+
+/*
+ * Reading parsed values. A key that was not in the file yields its default.
+ * Returned strings belong to the config and live until the next reload.
+ */
+const struct gw_section *gw_net_section(struct gw_net *);
+/* Subsections of a kind, in file order; *n gets the count. */
+const struct gw_section *const *gw_net_subsections(struct gw_net *, const char *kind, size_t *n);
+const char *gw_section_name(const struct gw_section *); /* "office" for [sms.line.office] */
+const char *gw_conf_str(const struct gw_section *, const char *key);   /* NULL when unset */
+long gw_conf_int(const struct gw_section *, const char *key);         /* also DURATION */
+bool gw_conf_bool(const struct gw_section *, const char *key);
+/* LIST and PORTS: a NULL-terminated vector; never NULL (empty vector). */
+const char *const *gw_conf_list(const struct gw_section *, const char *key);
+
+/* ---- Forms (XEP-0004), used by registration and commands ---- */
+
+enum gw_field_type {
+	GW_FIELD_TEXT,         /* text-single */
+	GW_FIELD_PRIVATE,      /* text-private */
+	GW_FIELD_TEXT_MULTI,   /* text-multi */
+	GW_FIELD_BOOL,         /* boolean */
+	GW_FIELD_LIST,         /* list-single */
+	GW_FIELD_LIST_MULTI,   /* list-multi */
+	GW_FIELD_JID,          /* jid-single */
+	GW_FIELD_FIXED,        /* fixed: a line of text, no value to submit */
+	GW_FIELD_HIDDEN,       /* hidden */
+};
+
+#define GW_FIELD_REQUIRED 0x01
+/* Stored encrypted, never shown back: a form shows it empty and an empty or
+ * absent submission keeps the stored value. */
+#define GW_FIELD_SECRET 0x02
+
+struct gw_field {
+	const char *var;
+	enum gw_field_type type;
+	const char *label;
+	const char *desc;
+	unsigned flags;
+	const char *const *options; /* LIST/LIST_MULTI: NULL-terminated values */
+	const char *def;            /* value shown when nothing is stored */
+};
+#define GW_FIELDS_END {NULL, 0, NULL, NULL, 0, NULL, NULL}
+
+/*
+ * A form to show. Fields and current values are copied by the core when the
+ * form is handed over, so they may live on the caller's stack.
+ */
+struct gw_form {
+	const char *title;
+	const char *instructions;
+	const struct gw_field *fields;   /* ends with var == NULL */
+	const struct gw_values *current; /* values to pre-fill, or NULL */
+};
+
+/* Submitted values. First value of var, or NULL when absent. */
+const char *gw_values_get(const struct gw_values *, const char *var);
+/* All values of var (list-multi, text-multi); *n gets the count. */
+const char *const *gw_values_getv(const struct gw_values *, const char *var, size_t *n);
+bool gw_values_has(const struct gw_values *, const char *var);
+/* Values a driver builds (to pre-fill a form). Free with gw_values_free(). */
+struct gw_values *gw_values_new(void);
+void gw_values_add(struct gw_values *, const char *var, const char *value);
+void gw_values_free(struct gw_values *);
+
+/* ---- Commands (XEP-0050, and the same as text sent to the gateway) ---- */
+
+enum gw_access {
+	GW_ACCESS_ANYONE,     /* anyone allowed to use the gateway */
+	GW_ACCESS_REGISTERED, /* registered users */
+	GW_ACCESS_ADMIN,      /* JIDs listed in [xmpp] admins */
+};
+
+/* Where a command is offered: on the gateway JID, or on an address's JID. */
+#define GW_SCOPE_GATEWAY 0x01
+#define GW_SCOPE_ADDRESS 0x02
+
+enum gw_cmd_status {
+	GW_CMD_NEXT,  /* a form was set with gw_cmd_form(): wait for the next stage */
+	GW_CMD_DONE,  /* finished; notes and a result form may have been set */
+	GW_CMD_ERROR, /* failed; a note of type error says why */
+};
+
+struct gw_command {
+	const char *node;  /* XEP-0050 node */
+	const char *name;  /* shown in command lists */
+	const char *word;  /* text command: first word of a chat message */
+	const char *help;  /* one line for `help` */
+	enum gw_access access;
+	unsigned scope;
+	/*
+	 * Stage 0 is the first call (in is NULL unless the text command carried
+	 * arguments as "var=value"); stage N+1 follows the submission of the
+	 * form set at stage N. Cancellation never reaches the step: the
+	 * framework frees the session (and its data).
+	 */
+	enum gw_cmd_status (*step)(struct gw_cmd *, int stage, const struct gw_values *in);
+};
+#define GW_COMMANDS_END {NULL, NULL, NULL, NULL, 0, 0, NULL}
+
+enum gw_note { GW_NOTE_INFO, GW_NOTE_WARN, GW_NOTE_ERROR };
+
+struct gw_net *gw_cmd_net(struct gw_cmd *);
+const char *gw_cmd_user(struct gw_cmd *);    /* the requester's bare JID */
+const char *gw_cmd_target(struct gw_cmd *);  /* the address it runs on; NULL on the gateway */
+bool gw_cmd_is_admin(struct gw_cmd *);
+/* Per-session data, freed with free_fn when the session ends. */
+void gw_cmd_set_data(struct gw_cmd *, void *data, void (*free_fn)(void *));
+void *gw_cmd_data(struct gw_cmd *);
+void gw_cmd_form(struct gw_cmd *, const struct gw_form *);   /* ask for the next stage */
+void gw_cmd_result(struct gw_cmd *, const struct gw_form *); /* a result form (read-only) */
+void gw_cmd_note(struct gw_cmd *, enum gw_note, const char *fmt, ...) SG_PRINTF(3, 4);
+
+/* ---- Messages ---- */
+
+enum gw_send_status {
+	GW_SEND_DONE,    /* taken by the network: the core forgets the message */
+	GW_SEND_PENDING, /* the driver will call gw_send_done() later */
+	GW_SEND_RETRY,   /* not now (network unreachable): the core retries with backoff */
+	GW_SEND_FAILED,  /* never: the core tells the user, with why */
+};
+
+/* A message from XMPP, already durable in the core's queue. */
+struct gw_outmsg {
+	uint64_t qid;         /* queue id: give it back to gw_send_done() */
+	const char *user;     /* sender's bare JID */
+	const char *resource; /* sender's resource; NULL if unknown (after a restart) */
+	const char *to;       /* normalised address */
+	const char *body;     /* UTF-8, may contain newlines; never NULL */
+	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
+	bool groupchat;       /* to a room the user has joined */
+	bool want_receipt;    /* XEP-0184 request */
+	int attempts;         /* earlier tries of this message */
+};
+
+enum gw_msg_kind { GW_MSG_CHAT, GW_MSG_NORMAL, GW_MSG_HEADLINE };
+
+/* A message for XMPP. */
+struct gw_inmsg {
+	const char *user;     /* recipient's bare JID */
+	const char *from;     /* address: becomes the sender JID's localpart */
+	const char *from_resource; /* optional resource of the sender JID */
+	const char *body;     /* need not be clean: the core sanitises */
+	const char *subject;  /* optional */
+	const char *id;       /* stable id from the network, for XEP-0359 and dedup; optional */
+	time_t stamp;         /* 0 = now; otherwise shown as delayed (XEP-0203) */
+	enum gw_msg_kind kind;
+	bool want_receipt;    /* the network wants to know when the user got it */
+};
+
+/*
+ * Queue a message for the user. It is in the store when this returns 0, and
+ * is delivered (to the bare JID when no resource is online) as soon as the
+ * component link is up. -1: the store failed (logged); the driver must not
+ * drop the foreign copy.
+ */
+int gw_deliver(struct gw_net *, const struct gw_inmsg *);
+/* Report the outcome of a GW_SEND_PENDING message; why may be NULL. */
+void gw_send_done(struct gw_net *, uint64_t qid, enum gw_send_status, const char *why);
+/* The network confirmed delivery of the message the client sent with xmpp_id. */
+void gw_receipt(struct gw_net *, const char *user, const char *from, const char *xmpp_id);
+/* The network says a sent message finally failed: an error from `from`. */
+void gw_message_failed(struct gw_net *, const char *user, const char *from, const char *xmpp_id,
+                       enum gw_error, const char *why);
+
+/* XEP-0085 chat states. */
+enum gw_chatstate { GW_CS_ACTIVE, GW_CS_COMPOSING, GW_CS_PAUSED, GW_CS_INACTIVE, GW_CS_GONE };
+void gw_chat_state(struct gw_net *, const char *user, const char *from, enum gw_chatstate);
+
+/* ---- Contacts and presence ---- */
+
+enum gw_show { GW_SHOW_OFFLINE, GW_SHOW_ONLINE, GW_SHOW_AWAY, GW_SHOW_XA, GW_SHOW_DND, GW_SHOW_CHAT };
+/* Presence of an address (or of the gateway itself, from == NULL). */
+void gw_presence(struct gw_net *, const char *user, const char *from, enum gw_show,
+                 const char *status);
+/* Make the address a contact of the user: stored, and a subscription request sent. */
+void gw_contact_add(struct gw_net *, const char *user, const char *address, const char *name);
+
+/* ---- Rooms (XEP-0045) ---- */
+
+enum gw_role { GW_ROLE_NONE, GW_ROLE_VISITOR, GW_ROLE_PARTICIPANT, GW_ROLE_MODERATOR };
+enum gw_affiliation {
+	GW_AFF_NONE, GW_AFF_OUTCAST, GW_AFF_MEMBER, GW_AFF_ADMIN, GW_AFF_OWNER,
+};
+
+struct gw_occupant {
+	const char *nick;
+	enum gw_role role;
+	enum gw_affiliation affiliation;
+	const char *real_jid; /* optional: shown in non-anonymous rooms */
+	enum gw_show show;    /* GW_SHOW_ONLINE unless the network says away */
+};
+
+enum gw_leave {
+	GW_LEAVE_PART,      /* left by choice */
+	GW_LEAVE_KICK,      /* status 307 */
+	GW_LEAVE_BAN,       /* status 301 */
+	GW_LEAVE_SHUTDOWN,  /* status 332: connection to the network lost */
+};
+
+/*
+ * The user's join of `room` completed with nick: the core now sends
+ * self-presence (110) to every resource that asked to join. Send the
+ * occupants (gw_room_occupant) and the subject before this.
+ */
+void gw_room_joined(struct gw_net *, const char *user, const char *room, const char *nick);
+/* The join failed: the resources that asked get an error presence. */
+void gw_room_join_failed(struct gw_net *, const char *user, const char *room, enum gw_error,
+                         const char *why);
+/* An occupant appeared or changed (role, show). */
+void gw_room_occupant(struct gw_net *, const char *user, const char *room,
+                      const struct gw_occupant *);
+/* An occupant left; by and reason optional. If nick is the user's own, the
+ * user is out of the room (every resource is told). */
+void gw_room_left(struct gw_net *, const char *user, const char *room, const char *nick,
+                  enum gw_leave, const char *by, const char *reason);
+void gw_room_nick(struct gw_net *, const char *user, const char *room, const char *old_nick,
+                  const char *new_nick);
+/* A message in the room (also the user's own, reflected). id and stamp optional. */
+void gw_room_message(struct gw_net *, const char *user, const char *room, const char *nick,
+                     const char *body, const char *id, time_t stamp);
+void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
+                     const char *subject);
+
+/* ---- Per-user storage ---- */
+
+/*
+ * Settings of a user on this network. scope "" is the user's own (the
+ * registration fields live there); a driver uses other scopes for its own
+ * things ("irc.libera.chat", "#chan%irc.libera.chat", "line:office").
+ * Secrets are encrypted at rest. Getters return a copy the caller frees, or
+ * NULL when unset. Setters return 0, or -1 when the store failed; a NULL
+ * value deletes.
+ */
+char *gw_setting_get(struct gw_net *, const char *user, const char *scope, const char *key);
+int gw_setting_set(struct gw_net *, const char *user, const char *scope, const char *key,
+                   const char *value);
+char *gw_secret_get(struct gw_net *, const char *user, const char *scope, const char *key);
+int gw_secret_set(struct gw_net *, const char *user, const char *scope, const char *key,
+                  const char *value);
+
+bool gw_user_is_registered(struct gw_net *, const char *user);
+bool gw_user_is_online(struct gw_net *, const char *user); /* any available resource */
+bool gw_user_is_admin(struct gw_net *, const char *user);
+/* Calls fn for every registered (and not disabled) user of this network. */
+void gw_foreach_user(struct gw_net *, void (*fn)(const char *user, void *arg), void *arg);
+
+/* ---- The rest of the core a driver may use ---- */
+
+struct event_base *gw_event_base(void);
+const char *gw_net_jid(struct gw_net *); /* the gateway's domain, e.g. "irc.example.org" */
+void *gw_net_priv(struct gw_net *);
+void gw_net_set_priv(struct gw_net *, void *);
+
+/* ---- The driver ---- */
+
+struct gw_driver {
+	const char *name;        /* config section and log tag: "irc" */
+	const char *type;        /* disco gateway type: "irc", "sms", "smtp" */
+	const char *description; /* disco identity name: "IRC gateway" */
+
+	const struct gw_option *options;        /* keys of [name] beyond jid/secret */
+	const struct gw_subsection *subsections; /* may be NULL */
+	const struct gw_field *registration;    /* XEP-0077 fields; NULL: none asked */
+	const struct gw_command *commands;      /* may be NULL */
+
+	/* jabber:iq:gateway (XEP-0100) */
+	const char *prompt;      /* "Phone number" */
+	const char *prompt_desc; /* a sentence */
+
+	/*
+	 * Turn what a person typed, or a JID's unescaped localpart, into the
+	 * canonical address. Returns 0 with *out (caller frees), or -1 with
+	 * *why (caller frees): a readable reason. NULL: addresses taken as is.
+	 */
+	int (*normalize)(struct gw_net *, const char *typed, char **out, char **why);
+
+	/*
+	 * Lifecycle. start() runs once the config is loaded and the store is
+	 * open (before the component link is up); -1 is fatal at start-up.
+	 * stop() releases everything. reload() sees the new config; NULL means
+	 * nothing of this driver is reloadable.
+	 */
+	int (*start)(struct gw_net *);
+	void (*stop)(struct gw_net *);
+	int (*reload)(struct gw_net *);
+	/* Extra config checks beyond the option table (-n and start-up). */
+	int (*check_config)(const struct gw_section *, char **why);
+
+	/*
+	 * Registration: check a submitted form before it is stored; return
+	 * GW_ERR_NONE, or an error with *why. NULL accepts every form.
+	 */
+	enum gw_error (*check_registration)(struct gw_net *, const char *user,
+	                                    const struct gw_values *, char **why);
+	void (*user_registered)(struct gw_net *, const char *user);
+	void (*user_removed)(struct gw_net *, const char *user);
+
+	/* A resource of the user became available / unavailable to the gateway. */
+	void (*user_available)(struct gw_net *, const char *user, const char *resource);
+	void (*user_unavailable)(struct gw_net *, const char *user, const char *resource);
+
+	/* Deliver a queued message (chat or groupchat). why: caller frees. */
+	enum gw_send_status (*send)(struct gw_net *, const struct gw_outmsg *, char **why);
+	void (*chat_state)(struct gw_net *, const char *user, const char *to, enum gw_chatstate);
+
+	/*
+	 * Rooms. room_join is called when the user's first resource joins;
+	 * the driver answers with gw_room_joined() or gw_room_join_failed(),
+	 * now or later. room_leave is called when the last resource leaves.
+	 * NULL: the network has no rooms (joins get service-unavailable).
+	 */
+	void (*room_join)(struct gw_net *, const char *user, const char *room, const char *nick,
+	                  const char *password);
+	void (*room_leave)(struct gw_net *, const char *user, const char *room,
+	                   const char *reason);
+	void (*room_set_nick)(struct gw_net *, const char *user, const char *room,
+	                      const char *nick);
+	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
+	                         const char *subject);
+
+	/* Lines of text for the admin `stats` command; NULL: none. */
+	void (*stats)(struct gw_net *, void (*line)(const char *text, void *arg), void *arg);
+};
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * Allocation helpers: they never return NULL; running out of memory is
+ * fatal (STYLE.md). Everything they return is owned by the caller and freed
+ * with free().
+ */
+#ifndef SG_XMALLOC_H
+#define SG_XMALLOC_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+/* xstrdup(), but NULL stays NULL. */
+char *xstrdup_or_null(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) SG_PRINTF(1, 2);
+/* Frees *p and sets it to a copy of s (or NULL). */
+void xstrset(char **p, const char *s);
+
+#endif
