@@ -576,7 +576,7 @@ submit(xmpp_ctx_t *ctx, xmpp_stanza_t *req, xmpp_stanza_t *cmd, struct gw_cmd *s
 	if (form == NULL)
 		return iq_error(ctx, req, "bad-request", "bad-action", "Nothing to submit.");
 	/* Without a form the client keeps every value shown. */
-	in = x != NULL ? form_parse_submit(x, form->fields, &why) : gw_values_new();
+	in = x != NULL ? form_parse_partial(x, form->fields, &why) : gw_values_new();
 	if (in == NULL) {
 		r = iq_error(ctx, req, "bad-request", "bad-payload", why);
 		free(why);

@@ -597,7 +597,8 @@ check_required(const struct gw_values *vs, const struct gw_field *fields, bool s
 }
 
 struct gw_values *
-form_validate(const struct gw_values *raw, const struct gw_field *fields, char **why)
+form_validate(const struct gw_values *raw, const struct gw_field *fields, bool partial,
+              char **why)
 {
 	struct gw_values *out = gw_values_new();
 	const struct gw_field *f;
@@ -612,7 +613,7 @@ form_validate(const struct gw_values *raw, const struct gw_field *fields, char *
 		if (validate_field(f, vals, n, out, why) < 0)
 			goto fail;
 	}
-	if (check_required(out, fields, false, why) < 0)
+	if (!partial && check_required(out, fields, false, why) < 0)
 		goto fail;
 	return out;
 fail:
@@ -638,8 +639,8 @@ form_is_cancel(xmpp_stanza_t *x)
 	return type != NULL && strcmp(type, "cancel") == 0;
 }
 
-struct gw_values *
-form_parse_submit(xmpp_stanza_t *x, const struct gw_field *fields, char **why)
+static struct gw_values *
+parse_submit(xmpp_stanza_t *x, const struct gw_field *fields, bool partial, char **why)
 {
 	struct gw_values *raw, *out;
 	xmpp_stanza_t *c, *v;
@@ -682,9 +683,21 @@ form_parse_submit(xmpp_stanza_t *x, const struct gw_field *fields, char **why)
 				xmpp_free(xmpp_stanza_get_context(v), t);
 		}
 	}
-	out = form_validate(raw, fields, why);
+	out = form_validate(raw, fields, partial, why);
 	gw_values_free(raw);
 	return out;
+}
+
+struct gw_values *
+form_parse_submit(xmpp_stanza_t *x, const struct gw_field *fields, char **why)
+{
+	return parse_submit(x, fields, false, why);
+}
+
+struct gw_values *
+form_parse_partial(xmpp_stanza_t *x, const struct gw_field *fields, char **why)
+{
+	return parse_submit(x, fields, true, why);
 }
 
 void

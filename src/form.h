@@ -47,14 +47,24 @@ xmpp_stanza_t *form_to_stanza(xmpp_ctx_t *, const struct gw_form *form, const ch
  */
 struct gw_values *form_parse_submit(xmpp_stanza_t *x, const struct gw_field *fields, char **why);
 
+/*
+ * form_parse_submit() for a partial submission, to be merged over stored
+ * values: a required field may be absent (check after form_merge() with
+ * form_check_required()). Present and invalid is still an error.
+ */
+struct gw_values *form_parse_partial(xmpp_stanza_t *x, const struct gw_field *fields,
+                                     char **why);
+
 /* true when x is a data form of type 'cancel'. */
 bool form_is_cancel(xmpp_stanza_t *x);
 
 /*
  * Validate raw submitted values against fields and return them normalised
- * (caller frees), or NULL with *why (caller frees). Rules:
+ * (caller frees), or NULL with *why (caller frees). partial: a required
+ * field may be absent (see form_parse_partial()). Rules:
  *   - a var not in the table, a fixed field: ignored (hidden FORM_TYPE too);
- *   - required and missing or empty: an error (not for SECRET fields);
+ *   - required and empty, or missing (unless partial): an error (not for
+ *     SECRET fields, which keep their stored value when left empty);
  *   - boolean: true/false/1/0 (also yes/no, on/off) become "1"/"0";
  *   - list-single / list-multi: every value is one of the options;
  *   - jid-single: a syntactically valid JID;
@@ -65,7 +75,7 @@ bool form_is_cancel(xmpp_stanza_t *x);
  * A field sent without a value reads as "" (boolean: "0").
  */
 struct gw_values *form_validate(const struct gw_values *raw, const struct gw_field *fields,
-                                char **why);
+                                bool partial, char **why);
 
 /*
  * Apply a (possibly partial) submission to stored values: only the vars that

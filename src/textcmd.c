@@ -358,7 +358,7 @@ submit_text(struct gw_cmd *s, char *body, struct sbuf *b, bool show_again)
 	if (keep)
 		in = gw_values_new();
 	else if ((raw = parse_reply(form, body, &why)) != NULL)
-		in = form_validate(raw, form->fields, &why);
+		in = form_validate(raw, form->fields, true, &why);
 	gw_values_free(raw);
 	merged = cmd_shown_values(s);
 	if (in != NULL) {

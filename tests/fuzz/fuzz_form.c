@@ -53,6 +53,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v = form_parse_submit(x, fields, &why);
 	free(why);
 	why = NULL;
+	gw_values_free(v);
+	v = form_parse_partial(x, fields, &why);
+	free(why);
+	why = NULL;
 	if (v != NULL) {
 		/* What was accepted must merge, check and render back. */
 		stored = gw_values_new();

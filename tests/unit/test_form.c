@@ -303,6 +303,34 @@ START_TEST(validation_errors)
 }
 END_TEST
 
+START_TEST(partial_submission)
+{
+	xmpp_stanza_t *x = parse("<x xmlns='jabber:x:data' type='submit'>"
+	                         "<field var='colour'><value>blue</value></field></x>");
+	struct gw_values *v;
+	char *why = NULL;
+
+	/* Strict: the required nick is missing. */
+	ck_assert_ptr_null(form_parse_submit(x, fields, &why));
+	ck_assert_ptr_nonnull(strstr(why, "Nickname"));
+	free(why);
+	/* Partial: fine, the merge decides. */
+	v = form_parse_partial(x, fields, &why);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(gw_values_get(v, "colour"), "blue");
+	ck_assert(!gw_values_has(v, "nick"));
+	gw_values_free(v);
+	xmpp_stanza_release(x);
+	/* Present and invalid is an error even when partial. */
+	x = parse("<x xmlns='jabber:x:data' type='submit'>"
+	          "<field var='colour'><value>mauve</value></field></x>");
+	ck_assert_ptr_null(form_parse_partial(x, fields, &why));
+	ck_assert_ptr_nonnull(strstr(why, "mauve"));
+	free(why);
+	xmpp_stanza_release(x);
+}
+END_TEST
+
 START_TEST(cancel_and_not_submit)
 {
 	xmpp_stanza_t *x = parse("<x xmlns='jabber:x:data' type='cancel'/>");
@@ -384,7 +412,7 @@ START_TEST(required_secret_after_merge)
 	char *why = NULL;
 
 	gw_values_add(raw, "pass", "");
-	v = form_validate(raw, f2, &why); /* empty secret: maybe kept */
+	v = form_validate(raw, f2, false, &why); /* empty secret: maybe kept */
 	ck_assert_ptr_nonnull(v);
 	form_merge(stored, v, f2);
 	ck_assert_int_eq(form_check_required(stored, f2, &why), -1);
@@ -466,6 +494,7 @@ form_suite(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, boolean_normalised);
 	tcase_add_test(tc, validation_errors);
+	tcase_add_test(tc, partial_submission);
 	tcase_add_test(tc, cancel_and_not_submit);
 	tcase_add_test(tc, merge_partial_keeps_secret);
 	tcase_add_test(tc, required_secret_after_merge);
