@@ -127,14 +127,15 @@ class Prosody:
     kill()/start(), so a gateway configured for them can reconnect.
     """
 
-    def __init__(self, workdir, accounts=None, components=None, extra_config=""):
+    def __init__(self, workdir, accounts=None, components=None, extra_config="",
+                 c2s_port=None, component_port=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.accounts = dict(ACCOUNTS if accounts is None else accounts)
         self.components = dict(COMPONENTS if components is None else components)
         self.extra_config = extra_config
-        self.c2s_port = free_port()
-        self.component_port = free_port()
+        self.c2s_port = c2s_port or free_port()
+        self.component_port = component_port or free_port()
         self.config_file = self.dir / "prosody.cfg.lua"
         self.data_dir = self.dir / "data"
         self.log_file = self.dir / "prosody.log"
@@ -333,7 +334,7 @@ class Gateway:
             },
         }
         for host in self.backends:
-            s[SECTION_OF[host]] = {"jid": host, "secret": COMPONENTS[host]}
+            s[SECTION_OF[host]] = {"jid": host, "secret": self.prosody.components[host]}
         return s
 
     def write_config(self, text=None):
