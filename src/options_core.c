@@ -1,0 +1,130 @@
+/*
+ * The option tables of the core's own sections and of the keys every
+ * backend section shares. Validation, -n, the example config and the man
+ * page all read them (conf.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "conf.h"
+
+static const struct gw_option xmpp_options[] = {
+	{"server", GW_OPT_STRING, "127.0.0.1", 0, 0, 0,
+	 "Host name or address of the XMPP server's component port (XEP-0114); "
+	 "an IP address spares a DNS lookup at each connection."},
+	{"port", GW_OPT_INT, "5347", 1, 65535, 0,
+	 "TCP port of the XMPP server's component listener."},
+	{"admins", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+	 "Bare JIDs allowed to run the administration commands (XEP-0133), "
+	 "separated by spaces or commas."},
+	{"allowed_domains", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+	 "Domains whose users may register with the gateways; empty: users of any domain."},
+	{"reconnect_max", GW_OPT_DURATION, "60s", 1, 86400, GW_OPT_RELOADABLE,
+	 "Longest wait between two attempts to reach the XMPP server again; "
+	 "the wait doubles from one second up to this."},
+	GW_OPTIONS_END,
+};
+
+static const struct gw_option storage_options[] = {
+	{"url", GW_OPT_STRING, "sqlite:/var/lib/stanzagate/stanzagate.db", 0, 0, 0,
+	 "Where users, settings and queued messages are kept: sqlite:PATH, or "
+	 "postgresql://user@host/db (a libpq URI) when several instances share the load."},
+	{"key_file", GW_OPT_PATH, "/etc/stanzagate/secret.key", 0, 0, 0,
+	 "Key that encrypts the stored foreign passwords; created (mode 0600) at "
+	 "first start when missing. Keep a copy: without it they cannot be read."},
+	GW_OPTIONS_END,
+};
+
+static const struct gw_option log_options[] = {
+	{"verbosity", GW_OPT_INT, "0", 0, 3, GW_OPT_RELOADABLE,
+	 "0 logs warnings and events, 1 adds debugging, 2 and 3 add protocol "
+	 "traces; each -v on the command line adds one."},
+	GW_OPTIONS_END,
+};
+
+const struct gw_option conf_backend_options[] = {
+	{"jid", GW_OPT_JID, NULL, 0, 0, GW_OPT_REQUIRED,
+	 "Domain of this gateway's component, as declared on the XMPP server "
+	 "(e.g. irc.example.org)."},
+	{"secret", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_REQUIRED,
+	 "Shared secret of that component on the XMPP server; secret_file = PATH "
+	 "reads it from a file instead."},
+	GW_OPTIONS_END,
+};
+
+const char *const conf_known_backends[] = {"irc", "sms", "email", "echo", NULL};
+
+/* Every word of the list is a JID (domain_only: a domain). */
+static int
+check_jid_list(const struct gw_section *s, const char *key, bool domain_only, char **why)
+{
+	const char *const *v = gw_conf_list(s, key);
+	const char *reason;
+
+	for (; *v; v++) {
+		if (conf_check_jid(*v, domain_only, &reason) == -1) {
+			*why = xasprintf("'%s' is not a %s: %s", *v,
+			                 domain_only ? "domain" : "bare JID", reason);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_xmpp(const struct gw_section *s, const char **key, char **why)
+{
+	*key = "admins";
+	if (check_jid_list(s, *key, false, why) == -1)
+		return -1;
+	*key = "allowed_domains";
+	if (check_jid_list(s, *key, true, why) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+check_storage(const struct gw_section *s, const char **key, char **why)
+{
+	const char *url = gw_conf_str(s, "url");
+
+	*key = "url";
+	if (url == NULL) {
+		*why = xstrdup("needs a value: sqlite:PATH or postgresql://...");
+		return -1;
+	}
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		if (url[7] == '\0') {
+			*why = xstrdup("sqlite: needs a path (sqlite:/var/lib/stanzagate/stanzagate.db)");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0)
+		return 0;
+	*why = xstrdup("unknown kind of storage: give sqlite:PATH or postgresql://user@host/db");
+	return -1;
+}
+
+int
+conf_check_backend(const struct gw_section *s, const char **key, char **why)
+{
+	const char *reason;
+
+	*key = "jid";
+	if (conf_check_jid(gw_conf_str(s, "jid"), true, &reason) == -1) {
+		*why = xasprintf("a component's JID is a bare domain: %s", reason);
+		return -1;
+	}
+	return 0;
+}
+
+const struct conf_core_section conf_core_sections[] = {
+	{"xmpp", "The link to the XMPP server: one XEP-0114 component connection per backend.",
+	 xmpp_options, check_xmpp},
+	{"storage", "Where the gateway keeps who-is-who and every message not yet delivered.",
+	 storage_options, check_storage},
+	{"log", "Logging. Optional.", log_options, NULL},
+	{NULL, NULL, NULL, NULL},
+};

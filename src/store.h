@@ -1,0 +1,226 @@
+/*
+ * The store: registered users, their settings and secrets, mirrored
+ * contacts, and the durable message queues (SPEC section 7).
+ *
+ * One API, several backends chosen by the URL scheme: "sqlite:/path/to.db"
+ * today, "postgresql://..." later (see docs/store.md). Callers never see
+ * SQL or the backend.
+ *
+ * Conventions:
+ *   - actions return 0, or -1 when the store failed (the reason is logged);
+ *   - lookups return -1 (error), 0 (not found) or 1 (found);
+ *   - string arguments are owned by the caller and only read during the
+ *     call; net, jid, user, scope, key and address must not be NULL (scope
+ *     "" is the user's own scope);
+ *   - strings returned through pointers are allocated and owned by the
+ *     caller, who frees them with free() (or the *_free_fields() helpers);
+ *   - data handed to a foreach callback is owned by the store and valid only
+ *     during that call of the callback: copy what you keep. A callback may
+ *     call other store functions, including ones that write.
+ *
+ * Writes outside store_begin()/store_commit() are durable when the function
+ * returns 0; inside, when the outermost store_commit() returns 0. Durable
+ * means a SIGKILL of the daemon loses nothing (a power cut may lose the
+ * last moments: synchronous=NORMAL under WAL).
+ *
+ * A store handle is used from one thread (the event loop).
+ */
+#ifndef SG_STORE_H
+#define SG_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct store;
+
+/* ---- Opening ---- */
+
+/*
+ * Open the store at url ("sqlite:/path/to.db"; "sqlite:///path" is the same)
+ * and bring its schema up to date, applying the missing migrations in one
+ * transaction. The database file is created mode 0600 if missing.
+ *
+ * key_file holds the 32-byte key that encrypts secrets; it is generated
+ * (mode 0600) if missing, and refused if it has the wrong size or is
+ * accessible by group or others. key_file may be NULL: the store then opens
+ * but every secret operation fails (for config checks that need no secret).
+ *
+ * Returns a handle to free with store_close(), or NULL with *err set to one
+ * readable line naming the file and the reason (caller frees).
+ */
+struct store *store_open(const char *url, const char *key_file, char **err);
+/* Close the handle (rolling back an unfinished transaction); NULL is accepted. */
+void store_close(struct store *);
+/* The schema's migration number (the latest one after store_open), or -1. */
+int store_schema_version(struct store *);
+/* The latest migration number this build knows for the store's backend. */
+int store_schema_latest(struct store *);
+
+/* ---- Transactions ---- */
+
+/*
+ * Group writes into one transaction: fewer commits, and all-or-nothing.
+ * Pairs nest: an inner store_begin() opens a savepoint, its store_commit()
+ * keeps the inner writes within the outer transaction, its store_rollback()
+ * undoes only them. Nothing is durable before the outermost commit. A
+ * failed commit rolls back (that level) and returns -1.
+ */
+int store_begin(struct store *);
+int store_commit(struct store *);
+void store_rollback(struct store *);
+
+/* ---- Registered users, per network name ("echo", "irc", ...) ---- */
+
+struct store_user {
+	char *net;
+	char *jid; /* bare JID */
+	bool disabled;
+	time_t created;
+};
+
+/* Frees the strings of u (not u itself) and clears them. */
+void store_user_free_fields(struct store_user *u);
+/* Register; registering an existing user is a success that changes nothing. */
+int store_user_add(struct store *, const char *net, const char *jid);
+/*
+ * Unregister, deleting in one transaction the user's settings, secrets,
+ * contacts, queued messages (both directions) and dedup tombstones on that
+ * net. Removing an unknown user is a success.
+ */
+int store_user_remove(struct store *, const char *net, const char *jid);
+/* -1/0/1. On 1, out (if not NULL) is filled: caller frees with store_user_free_fields(). */
+int store_user_get(struct store *, const char *net, const char *jid, struct store_user *out);
+/* 0, or -1 on error or when the user is not registered. */
+int store_user_set_disabled(struct store *, const char *net, const char *jid, bool disabled);
+/*
+ * Call cb for every user of net (NULL: of all nets, grouped by net), disabled
+ * ones included, in one query. cb returning non-zero stops the walk.
+ * Returns 0, or -1 on error.
+ */
+int store_user_foreach(struct store *, const char *net,
+                       int (*cb)(const struct store_user *, void *), void *arg);
+/* Number of users of net (NULL: all nets), or -1. */
+long store_user_count(struct store *, const char *net);
+
+/* ---- Settings and secrets: (net, jid, scope, key) -> value ---- */
+
+/*
+ * A key holds either a plain setting or a secret. Secrets are encrypted
+ * (secretbox.h) with associated data binding net, jid, scope and key, so a
+ * value copied to another row fails to decrypt. Setting a key as one kind
+ * replaces it if it was the other kind; a getter of one kind does not see
+ * the other kind (returns 0). A NULL value deletes the key (of that kind).
+ *
+ * Getters: -1/0/1; on 1, *value (if value is not NULL) is the caller's.
+ * store_secret_get() returns -1 when the value fails to decrypt (altered,
+ * moved, or sealed with another key): never garbage.
+ */
+int store_setting_get(struct store *, const char *net, const char *jid, const char *scope,
+                      const char *key, char **value);
+int store_setting_set(struct store *, const char *net, const char *jid, const char *scope,
+                      const char *key, const char *value);
+int store_secret_get(struct store *, const char *net, const char *jid, const char *scope,
+                     const char *key, char **value);
+int store_secret_set(struct store *, const char *net, const char *jid, const char *scope,
+                     const char *key, const char *value);
+/*
+ * Call cb for every key of (net, jid, scope), by key, secrets decrypted.
+ * A secret that fails to decrypt is logged and skipped, and the walk then
+ * returns -1. cb returning non-zero stops. Returns 0, or -1.
+ */
+int store_setting_foreach(struct store *, const char *net, const char *jid, const char *scope,
+                          int (*cb)(const char *key, const char *value, bool secret, void *),
+                          void *arg);
+
+/* ---- Contacts: the roster items the gateway mirrors ---- */
+
+enum store_sub { STORE_SUB_NONE, STORE_SUB_TO, STORE_SUB_FROM, STORE_SUB_BOTH };
+
+/* Insert or replace the contact; name may be NULL. */
+int store_contact_set(struct store *, const char *net, const char *jid, const char *address,
+                      const char *name, enum store_sub sub);
+/* -1/0/1. On 1, *sub and *name are set when not NULL; *name (caller frees) may be NULL. */
+int store_contact_get(struct store *, const char *net, const char *jid, const char *address,
+                      enum store_sub *sub, char **name);
+/* Removing an unknown contact is a success. */
+int store_contact_remove(struct store *, const char *net, const char *jid, const char *address);
+/* Every contact of the user, by address; name may be NULL. Returns 0 or -1. */
+int store_contact_foreach(struct store *, const char *net, const char *jid,
+                          int (*cb)(const char *address, const char *name, enum store_sub,
+                                    void *),
+                          void *arg);
+
+/* ---- Durable message queues (SPEC section 7) ---- */
+
+enum store_dir { STORE_TO_NET = 0, STORE_TO_XMPP = 1 };
+
+/* How long a deleted message's dedup_key keeps refusing duplicates. */
+#define STORE_TOMBSTONE_SECONDS (7 * 24 * 3600)
+
+struct store_msg {
+	int64_t id; /* set by store_queue_push() */
+	enum store_dir dir;
+	char *net;
+	char *user;     /* the XMPP user's bare JID */
+	char *resource; /* nullable */
+	char *peer;     /* the foreign address */
+	char *body;
+	char *xmpp_id;   /* nullable */
+	char *dedup_key; /* nullable: same key for (dir, net, user) = same message */
+	char *extra;     /* nullable: opaque text the core uses (subject, stamp, kind...) */
+	unsigned flags;  /* opaque bit flags for the core */
+	int attempts;
+	time_t created;  /* 0 at push: now */
+	time_t next_try; /* 0 at push: created */
+	bool held;       /* waits for store_queue_release_user(), not retried by time */
+};
+
+/* Frees the strings of m (not m itself) and clears them. */
+void store_msg_free_fields(struct store_msg *m);
+/*
+ * Insert m (net, user, peer and body required). If m->dedup_key is set and
+ * a message with the same (dir, net, user, dedup_key) is queued, or was
+ * deleted less than STORE_TOMBSTONE_SECONDS ago, inserts nothing and
+ * returns 1. Returns 0 when inserted (m->id set, and m->created and
+ * m->next_try filled in when they were 0), -1 on error. Ids are never reused.
+ */
+int store_queue_push(struct store *, struct store_msg *m);
+/*
+ * Call cb for each message of (dir, net) that is not held and has
+ * next_try <= now, oldest id first, at most limit (<= 0: no limit) of them.
+ * The batch is read before the first call, so cb may retry, hold or delete
+ * messages (this one included). cb returning non-zero stops.
+ * Returns the number of messages passed to cb, or -1.
+ */
+int store_queue_due(struct store *, enum store_dir dir, const char *net, time_t now, int limit,
+                    int (*cb)(const struct store_msg *, void *), void *arg);
+/* The same for the held messages of (dir, net, user), oldest first. */
+int store_queue_held(struct store *, enum store_dir dir, const char *net, const char *user,
+                     int (*cb)(const struct store_msg *, void *), void *arg);
+/* -1/0/1. On 1, out is filled: caller frees with store_msg_free_fields(). */
+int store_queue_get(struct store *, int64_t id, struct store_msg *out);
+/* Record a failed try. 0, or -1 on error or when the message is gone. */
+int store_queue_retry(struct store *, int64_t id, int attempts, time_t next_try);
+/* Hold or un-hold one message (un-holding does not change next_try). 0, or -1 (also if gone). */
+int store_queue_hold(struct store *, int64_t id, bool held);
+/* Un-hold all the user's held messages of (dir, net) with next_try = now. 0 or -1. */
+int store_queue_release_user(struct store *, enum store_dir dir, const char *net,
+                             const char *user);
+/*
+ * Delete a message the other side has taken; its dedup_key, if any, becomes
+ * a tombstone. Deleting an unknown id is a success (a duplicate ack).
+ */
+int store_queue_delete(struct store *, int64_t id);
+/* Messages queued for (dir, net) (net NULL: every net), held ones included; or -1. */
+long store_queue_count(struct store *, enum store_dir dir, const char *net);
+/* The earliest next_try of the not-held messages of (dir, net); 0 if none (or on error, logged). */
+time_t store_queue_next_due(struct store *, enum store_dir dir, const char *net);
+/*
+ * Forget tombstones older than STORE_TOMBSTONE_SECONDS before now. The store
+ * also does it at open and at most hourly on delete; expired tombstones are
+ * ignored by push either way. Returns the number removed, or -1.
+ */
+long store_queue_prune(struct store *, time_t now);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * What a store backend implements (OpenSMTPD's queue/table backends are the
+ * model). store.c owns the parts every backend shares: URL dispatch,
+ * argument checks, the clock, transaction nesting, and secret encryption;
+ * a backend only moves rows. Include this header from store.c, the
+ * backends and the unit tests, never from callers of store.h.
+ *
+ * A backend handle is a void * the backend allocates in open(). Operations
+ * follow store.h's return conventions and ownership rules unless said
+ * otherwise here; times come from store.c.
+ */
+#ifndef SG_STORE_BACKEND_H
+#define SG_STORE_BACKEND_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+struct store_ops {
+	const char *scheme; /* URL scheme, without the colon: "sqlite" */
+
+	/*
+	 * url is the full URL. Migrate to version (-1: the latest), all
+	 * missing migrations in one transaction. NULL with *err (one line,
+	 * caller frees) on failure.
+	 */
+	void *(*open)(const char *url, int version, char **err);
+	void (*close)(void *);
+	int (*schema_version)(void *);
+	int (*schema_latest)(void);
+
+	/*
+	 * depth is the level being opened or closed: 1 is the outermost
+	 * transaction, more is a savepoint inside it. commit() that fails
+	 * leaves the level rolled back.
+	 */
+	int (*begin)(void *, int depth);
+	int (*commit)(void *, int depth);
+	int (*rollback)(void *, int depth);
+
+	int (*user_add)(void *, const char *net, const char *jid, time_t now);
+	/* Called inside a transaction: deletes everything of the user on net. */
+	int (*user_remove)(void *, const char *net, const char *jid);
+	int (*user_get)(void *, const char *net, const char *jid, struct store_user *out);
+	/* -1/0/1: 0 when no such user. */
+	int (*user_set_disabled)(void *, const char *net, const char *jid, bool disabled);
+	int (*user_foreach)(void *, const char *net, int (*cb)(const struct store_user *, void *),
+	                    void *arg);
+	long (*user_count)(void *, const char *net);
+
+	/*
+	 * Values are bytes: plain settings are text, secrets are sealed
+	 * blobs. get: on 1, *val (caller frees) holds *len bytes plus a NUL
+	 * not counted. set: val NULL deletes the key of that kind.
+	 */
+	int (*setting_get)(void *, const char *net, const char *jid, const char *scope,
+	                   const char *key, bool secret, char **val, size_t *len);
+	int (*setting_set)(void *, const char *net, const char *jid, const char *scope,
+	                   const char *key, bool secret, const void *val, size_t len);
+	int (*setting_foreach)(void *, const char *net, const char *jid, const char *scope,
+	                       int (*cb)(const char *key, const void *val, size_t len,
+	                                 bool secret, void *),
+	                       void *arg);
+
+	int (*contact_set)(void *, const char *net, const char *jid, const char *address,
+	                   const char *name, enum store_sub sub);
+	int (*contact_get)(void *, const char *net, const char *jid, const char *address,
+	                   enum store_sub *sub, char **name);
+	int (*contact_remove)(void *, const char *net, const char *jid, const char *address);
+	int (*contact_foreach)(void *, const char *net, const char *jid,
+	                       int (*cb)(const char *address, const char *name, enum store_sub,
+	                                 void *),
+	                       void *arg);
+
+	/*
+	 * m arrives with created and next_try filled in. Tombstones deleted
+	 * before tomb_after are ignored. Called inside a transaction.
+	 */
+	int (*queue_push)(void *, struct store_msg *m, time_t tomb_after);
+	/*
+	 * due/held: *out (caller frees each with store_msg_free_fields(),
+	 * then the array) gets *n messages, oldest first. limit <= 0: all.
+	 */
+	int (*queue_due)(void *, enum store_dir, const char *net, time_t now, int limit,
+	                 struct store_msg **out, size_t *n);
+	int (*queue_held)(void *, enum store_dir, const char *net, const char *user,
+	                  struct store_msg **out, size_t *n);
+	int (*queue_get)(void *, int64_t id, struct store_msg *out);
+	/* retry/hold: -1/0/1, 0 when no such message. */
+	int (*queue_retry)(void *, int64_t id, int attempts, time_t next_try);
+	int (*queue_hold)(void *, int64_t id, bool held);
+	int (*queue_release_user)(void *, enum store_dir, const char *net, const char *user,
+	                          time_t now);
+	/* Called inside a transaction: tombstone (stamped now) then delete. */
+	int (*queue_delete)(void *, int64_t id, time_t now);
+	long (*queue_count)(void *, enum store_dir, const char *net);
+	/* -1 on error, 0 if none, 1 with *when. */
+	int (*queue_next_due)(void *, enum store_dir, const char *net, time_t *when);
+	long (*queue_prune)(void *, time_t before);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/*
+ * store_open(), but migrating only up to version (0: an empty schema).
+ * For the migration tests: build a database as an older release left it.
+ */
+struct store *store_open_version(const char *url, const char *key_file, int version,
+                                 char **err);
+
+#endif
