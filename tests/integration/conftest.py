@@ -48,7 +48,8 @@ def pytest_runtest_makereport(item, call):
         for name, obj in getattr(item, "_sg_logs", []):
             text = obj.log
             if text:
-                rep.sections.append((f"{name} log (last lines)", sgtest.tail(text, 150)))
+                n = 60 if name == "prosody" else 150
+                rep.sections.append((f"{name} log (last lines)", sgtest.tail(text, n)))
 
 
 def _attach(request, name, obj):
