@@ -18,7 +18,7 @@ PACKAGES=(
 	check clang libclang-rt-14-dev valgrind
 	# integration tests
 	python3-pytest python3-pytest-timeout python3-slixmpp
-	prosody lua-unbound sqlite3 ngircd biboumi
+	prosody lua-unbound sqlite3 ngircd biboumi openssl
 	gammu gammu-smsd libdbd-sqlite3
 )
 SERVICES=(prosody ngircd biboumi)

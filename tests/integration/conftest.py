@@ -7,6 +7,8 @@
               connected; .kill(sig) / .restart() / .log. A test that wants
               another config uses make_gateway(backends=..., extra=...).
     client    factory: client("alice") -> connected sgtest.Client
+    ngircd    a private ngircd (plain and TLS ports, self-signed cert)
+    irc_client  factory: irc_client("nick", tls=False) -> sgtest.IrcClient
     stanzagate_bin   path of the daemon under test
 
 The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
@@ -131,6 +133,32 @@ def make_gateway(tmp_path, prosody, request, stanzagate_bin):
 @pytest.fixture
 def gateway(make_gateway):
     return make_gateway()
+
+
+@pytest.fixture
+def ngircd(tmp_path, request):
+    """A private ngircd (plain port .port, TLS port .tls_port, CA .cert)."""
+    n = sgtest.Ngircd(tmp_path / "ngircd")
+    _attach(request, "ngircd", n)
+    n.start()
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def irc_client(ngircd):
+    """Factory: irc_client("nick", tls=False) -> registered sgtest.IrcClient."""
+    made = []
+
+    def make(nick, tls=False):
+        c = sgtest.IrcClient(ngircd.tls_port if tls else ngircd.port, nick, tls=tls,
+                             cafile=str(ngircd.cert) if tls else None)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
 
 
 @pytest.fixture

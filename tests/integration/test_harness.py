@@ -82,3 +82,14 @@ def test_gateway_crash_is_reported(make_gateway, tmp_path):
     with pytest.raises(AssertionError, match="killed by SIGKILL"):
         gw.check_alive()
     gw.stopped_by_us = True  # the fixture must not fail this test
+
+
+def test_ngircd_and_irc_clients(ngircd, irc_client):
+    a = irc_client("alice_irc")
+    b = irc_client("bob_irc", tls=True)
+    a.join("#chan")
+    b.join("#chan")
+    a.privmsg("#chan", "hello over IRC")
+    assert b.wait_privmsg("#chan", "hello over IRC") == ("alice_irc", "hello over IRC")
+    b.privmsg("alice_irc", "private")
+    assert a.wait_privmsg("alice_irc") == ("bob_irc", "private")
