@@ -743,6 +743,10 @@ class Client:
             x.add_event_handler("disconnected", self._on_disconnected)
             x.add_event_handler("message", self._on_message)
             x.add_event_handler("presence", self._on_presence)
+            # slixmpp's MUC plugin stops the generic "presence" event for a
+            # room after its first occupant presence (it sets ignore_updates
+            # on the room's roster node), so room presences come from here.
+            x.add_event_handler("groupchat_presence", self._on_muc_presence)
             self.xmpp = x
             x.connect(("127.0.0.1", self.prosody.c2s_port), use_ssl=False,
                       force_starttls=False, disable_starttls=True)
@@ -777,6 +781,14 @@ class Client:
             self._cond.notify_all()
 
     def _on_presence(self, pres):
+        if pres.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
+            return  # counted once, by _on_muc_presence
+        self._record_presence(pres)
+
+    def _on_muc_presence(self, pres):
+        self._record_presence(pres)
+
+    def _record_presence(self, pres):
         with self._cond:
             self.presences.append(pres)
             self.all_stanzas.append(pres)
