@@ -128,12 +128,13 @@ class Prosody:
     """
 
     def __init__(self, workdir, accounts=None, components=None, extra_config="",
-                 c2s_port=None, component_port=None):
+                 c2s_port=None, component_port=None, disabled_modules=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.accounts = dict(ACCOUNTS if accounts is None else accounts)
         self.components = dict(COMPONENTS if components is None else components)
         self.extra_config = extra_config
+        self.disabled_modules = ("s2s",) + tuple(disabled_modules)
         self.c2s_port = c2s_port or free_port()
         self.component_port = component_port or free_port()
         self.config_file = self.dir / "prosody.cfg.lua"
@@ -166,7 +167,7 @@ modules_enabled = {{
 \t"roster"; "saslauth"; "disco"; "posix"; "ping"; "version"; "time";
 \t"offline"; "private"; "vcard"; "uptime"; "blocklist";
 }}
-modules_disabled = {{ "s2s"; }}
+modules_disabled = {{ {"".join(f'"{m}"; ' for m in self.disabled_modules)}}}
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {self.c2s_port} }}
 c2s_interfaces = {{ "127.0.0.1" }}
@@ -718,6 +719,8 @@ class Client:
             # Imported here so that collecting the tests does not need
             # slixmpp (the skip message in conftest is clearer).
             import slixmpp
+            from slixmpp.xmlstream.handler import Callback
+            from slixmpp.xmlstream.matcher import MatchXPath
             x = slixmpp.ClientXMPP(self.jid, self.password)
             x.loop = asyncio.get_running_loop()
             for p in self.plugins:
@@ -742,6 +745,10 @@ class Client:
             x.add_event_handler("connection_failed", lambda e: on_fail(f"connection failed: {e}"))
             x.add_event_handler("disconnected", self._on_disconnected)
             x.add_event_handler("message", self._on_message)
+            # slixmpp's "message" event needs a <body/>: receipts, chat
+            # states, errors and subjects come through this handler.
+            x.register_handler(Callback(
+                "sgtest-bodyless", MatchXPath("{jabber:client}message"), self._on_any_message))
             x.add_event_handler("presence", self._on_presence)
             # slixmpp's MUC plugin stops the generic "presence" event for a
             # room after its first occupant presence (it sets ignore_updates
@@ -773,6 +780,10 @@ class Client:
 
     def _on_disconnected(self, _):
         self.connected = False
+
+    def _on_any_message(self, msg):
+        if msg.xml.find("{jabber:client}body") is None:
+            self._on_message(msg)
 
     def _on_message(self, msg):
         with self._cond:
