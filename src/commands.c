@@ -435,14 +435,18 @@ new_elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
 	return s;
 }
 
+/* Append child to parent with text, made safe for XML: notes may carry
+ * what a foreign network said. */
 static void
 add_text(xmpp_stanza_t *parent, xmpp_stanza_t *child, const char *text)
 {
 	xmpp_stanza_t *t = xmpp_stanza_new(xmpp_stanza_get_context(parent));
+	char *clean = form_clean(text, 0, true);
 
 	if (t == NULL)
 		fatalx("libstrophe: out of memory");
-	xmpp_stanza_set_text(t, text);
+	xmpp_stanza_set_text(t, clean);
+	free(clean);
 	xmpp_stanza_add_child_ex(child, t, 0);
 	xmpp_stanza_add_child_ex(parent, child, 0);
 }

@@ -93,6 +93,15 @@ void form_merge(struct gw_values *stored, const struct gw_values *submitted,
 int form_check_required(const struct gw_values *values, const struct gw_field *fields,
                         char **why);
 
+/*
+ * Text made safe for an XML stream: invalid UTF-8 (and U+FFFE/U+FFFF)
+ * becomes U+FFFD, control characters other than newline and tab are
+ * dropped (newlines too unless multiline). max > 0 cuts the result on a
+ * character boundary at about max bytes and appends an ellipsis. Every
+ * string form_to_stanza() writes goes through it. Caller frees.
+ */
+char *form_clean(const char *s, size_t max, bool multiline);
+
 /* The field of var in fields, or NULL. */
 const struct gw_field *form_field(const struct gw_field *fields, const char *var);
 /* A field's name for people: its label, else its var. */

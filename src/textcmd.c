@@ -48,17 +48,22 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* The text, without trailing newlines; "Done." when empty. Caller frees. */
+/* The text, without trailing newlines; "Done." when empty. Made safe for
+ * XML, as notes and values may come from a foreign network. Caller frees. */
 static char *
 sb_finish(struct sbuf *b)
 {
+	char *out;
+
 	while (b->len > 0 && b->s[b->len - 1] == '\n')
 		b->s[--b->len] = '\0';
 	if (b->len == 0) {
 		free(b->s);
 		return xstrdup("Done.");
 	}
-	return b->s;
+	out = form_clean(b->s, 0, true);
+	free(b->s);
+	return out;
 }
 
 /* ---- Showing forms and outcomes ---- */
@@ -334,7 +339,10 @@ parse_reply(const struct gw_form *form, char *body, char **why)
 		} else if (cur != NULL && cur->type == GW_FIELD_TEXT_MULTI) {
 			gw_values_add(raw, cur->var, line);
 		} else if (*line != '\0' || first) {
-			*why = xasprintf("I do not know which field \"%.60s\" is for.", line);
+			char *q = form_clean(line, 60, false);
+
+			*why = xasprintf("I do not know which field \"%s\" is for.", q);
+			free(q);
 			gw_values_free(raw);
 			return NULL;
 		}

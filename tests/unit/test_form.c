@@ -483,6 +483,52 @@ START_TEST(copy_is_deep)
 }
 END_TEST
 
+START_TEST(clean_text)
+{
+	char *c;
+
+	c = form_clean("ok \x01" "bad\xff\xc3(\xed\xa0\x80\nline\ttab", 0, true);
+	ck_assert_str_eq(c, "ok bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\nline\ttab");
+	free(c);
+	c = form_clean("a\nb", 0, false);
+	ck_assert_str_eq(c, "ab");
+	free(c);
+	/* Cut on a character boundary: é is two bytes. */
+	c = form_clean("\xc3\xa9\xc3\xa9\xc3\xa9", 5, false);
+	ck_assert_str_eq(c, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	free(c);
+	c = form_clean("\xef\xbf\xbf", 0, false); /* U+FFFF is not XML */
+	ck_assert_str_eq(c, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(c);
+}
+END_TEST
+
+/* A driver's dirty strings never reach the stanza as they are. */
+START_TEST(render_dirty)
+{
+	static const struct gw_field f[] = {
+		{"info", GW_FIELD_TEXT, "Lab\x02" "el", NULL, 0, NULL, NULL},
+		GW_FIELDS_END,
+	};
+	struct gw_values *cur = gw_values_new();
+	struct gw_form form = {"Ti\x1btle", NULL, f, cur};
+	xmpp_stanza_t *x;
+	char *buf;
+	size_t len;
+
+	gw_values_add(cur, "info", "va\xfflue\x07");
+	x = form_to_stanza(ctx, &form, "result");
+	xmpp_stanza_to_text(x, &buf, &len);
+	ck_assert_ptr_null(strchr(buf, 0x02));
+	ck_assert_ptr_null(strchr(buf, 0x1b));
+	ck_assert_ptr_null(strchr(buf, 0x07));
+	ck_assert_ptr_nonnull(strstr(buf, "va\xef\xbf\xbdlue"));
+	xmpp_free(ctx, buf);
+	xmpp_stanza_release(x);
+	gw_values_free(cur);
+}
+END_TEST
+
 static Suite *
 form_suite(void)
 {
@@ -500,6 +546,8 @@ form_suite(void)
 	tcase_add_test(tc, required_secret_after_merge);
 	tcase_add_test(tc, values_api);
 	tcase_add_test(tc, copy_is_deep);
+	tcase_add_test(tc, clean_text);
+	tcase_add_test(tc, render_dirty);
 	suite_add_tcase(s, tc);
 	return s;
 }
