@@ -97,6 +97,15 @@ find_node(const struct gw_driver *drv, const char *target, const char *node)
 	return NULL;
 }
 
+bool
+commands_node_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
+                      const char *target, const char *node)
+{
+	const struct gw_command *c = find_node(drv, target, node);
+
+	return c != NULL && cmd_denied(net, c, user) == NULL;
+}
+
 const struct gw_command *
 cmd_find_word(const struct gw_driver *drv, const char *target, const char *word)
 {

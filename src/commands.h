@@ -67,6 +67,14 @@ void commands_disco_items(struct gw_net *net, const struct gw_driver *drv, xmpp_
                           const char *target);
 
 /*
+ * Whether node is a command this user may run here: the core answers a
+ * disco#info on that node (identity automation/command-node, features
+ * COMMANDS_NS and jabber:x:data) when true, item-not-found otherwise.
+ */
+bool commands_node_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
+                           const char *target, const char *node);
+
+/*
  * A chat message body sent to the gateway JID (target NULL) or to an
  * address. Returns the reply text (caller frees), or NULL when the body is
  * not a command and the caller treats it as an ordinary message.

@@ -104,7 +104,7 @@ show_value(struct sbuf *b, const struct gw_field *f, const struct gw_values *v, 
 	}
 	vals = gw_values_getv(v, f->var, &n);
 	if (n == 0) {
-		sb_printf(b, "(empty)");
+		sb_printf(b, "(not set)");
 		return;
 	}
 	if (f->type == GW_FIELD_BOOL) {
@@ -169,8 +169,12 @@ show_form(struct sbuf *b, const struct gw_form *form, const struct gw_values *va
 	}
 	if (result)
 		return;
-	if (only_input(form) != NULL) {
-		sb_printf(b, "Reply with the value, \"ok\" to keep it%s, or \"cancel\".\n",
+	if ((f = only_input(form)) != NULL) {
+		sb_printf(b, "Reply with the value%s%s, or \"cancel\".\n",
+		          gw_values_get(values, f->var) != NULL &&
+		                  *gw_values_get(values, f->var) != '\0'
+		              ? ", \"ok\" to keep it"
+		              : "",
 		          can_go_back ? ", \"back\"" : "");
 		return;
 	}

@@ -600,6 +600,40 @@ START_TEST(iq_admin_only)
 	ck_assert(listed(q, "info"));
 	ck_assert(!listed(q, "configure"));
 	xmpp_stanza_release(q);
+
+	ck_assert(commands_node_visible(net, &drv, ALICE, NULL, "configure"));
+	ck_assert(!commands_node_visible(net, &drv, ALICE, NULL, "shutdown"));
+	ck_assert(commands_node_visible(net, &drv, ADMIN, NULL, "shutdown"));
+	ck_assert(!commands_node_visible(net, &drv, ADMIN, NULL, "info"));
+	ck_assert(commands_node_visible(net, &drv, ADMIN, "+1555", "info"));
+	ck_assert(!commands_node_visible(net, &drv, ADMIN, NULL, "nope"));
+}
+END_TEST
+
+/* One client cannot pile up sessions without end: the oldest go. */
+START_TEST(iq_session_cap)
+{
+	xmpp_stanza_t *r;
+	char *first = NULL, *last = NULL;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
+		assert_result(r, "executing");
+		if (i == 0)
+			first = session_of(r);
+		if (i == 39)
+			last = session_of(r);
+		xmpp_stanza_release(r);
+	}
+	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", first, SUBMIT(FIELD("nick", "x")));
+	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	xmpp_stanza_release(r);
+	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", last, SUBMIT(FIELD("nick", "x")));
+	assert_result(r, "executing");
+	xmpp_stanza_release(r);
+	free(first);
+	free(last);
 }
 END_TEST
 
@@ -711,6 +745,39 @@ START_TEST(text_args)
 }
 END_TEST
 
+/* Odd input never crashes and never leaves a broken session. */
+START_TEST(text_odd_input)
+{
+	static const char *const odd[] = {
+	    "configure =x", "configure a= b=", "configure nick=", "configure nick==x",
+	    "configure   nick=a   b\n\ncolour=1", "configure 9=9", "configure colour=0",
+	    "configure colour=4", "configure colour=1,2", "configure \xc3\xa9=\xc3\xa9",
+	    "!configure", "=", ":", "\n\n", "configure\nnick=x",
+	};
+	char *out, *big;
+	size_t i;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		out = say(ALICE, NULL, odd[i]);
+		free(out);
+		out = say(ALICE, NULL, odd[i]); /* as a reply to a waiting form */
+		free(out);
+		out = say(ALICE, NULL, "cancel");
+		free(out);
+	}
+	big = xmalloc(100000);
+	memset(big, 'a', 99999);
+	big[99999] = '\0';
+	ck_assert_ptr_null(say(ALICE, NULL, big)); /* too big to be a command */
+	expect_text(ALICE, NULL, "configure", "Settings");
+	memcpy(big, "nick=", 5);
+	big[5000] = '\0';
+	expect_text(ALICE, NULL, big, "too long");
+	free(big);
+	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
+}
+END_TEST
+
 START_TEST(text_and_iq_sessions_apart)
 {
 	xmpp_stanza_t *r;
@@ -747,12 +814,14 @@ commands_suite(void)
 	tcase_add_test(iq, iq_unknown_and_malformed);
 	tcase_add_test(iq, iq_bad_payload_keeps_session);
 	tcase_add_test(iq, iq_admin_only);
+	tcase_add_test(iq, iq_session_cap);
 	suite_add_tcase(s, iq);
 	tcase_add_checked_fixture(text, setup, teardown);
 	tcase_add_test(text, text_help);
 	tcase_add_test(text, text_walk);
 	tcase_add_test(text, text_cancel_and_expiry);
 	tcase_add_test(text, text_args);
+	tcase_add_test(text, text_odd_input);
 	tcase_add_test(text, text_and_iq_sessions_apart);
 	suite_add_tcase(s, text);
 	return s;
