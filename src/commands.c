@@ -40,12 +40,12 @@ cmd_denied(struct gw_net *net, const struct gw_command *c, const char *user)
 		return NULL;
 	case GW_ACCESS_REGISTERED:
 		return gw_user_is_registered(net, user)
-		           ? NULL
-		           : "You must register with this gateway to run this command.";
+		               ? NULL
+		               : "You must register with this gateway to run this command.";
 	case GW_ACCESS_ADMIN:
 		return gw_user_is_admin(net, user)
-		           ? NULL
-		           : "Only administrators of this gateway may run this command.";
+		               ? NULL
+		               : "Only administrators of this gateway may run this command.";
 	}
 	return "This command is not available.";
 }
@@ -72,8 +72,7 @@ next_command(const struct gw_driver *drv, int *t, size_t *i)
 
 void
 cmd_foreach_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
-                    const char *target, void (*fn)(const struct gw_command *, void *),
-                    void *arg)
+                    const char *target, void (*fn)(const struct gw_command *, void *), void *arg)
 {
 	const struct gw_command *c;
 	int t = 0;
@@ -120,6 +119,8 @@ cmd_find_word(const struct gw_driver *drv, const char *target, const char *word)
 }
 
 /* ---- Sessions ---- */
+
+static void tombstone(const char *id, time_t now);
 
 static void
 new_session_id(char out[33])
@@ -202,6 +203,10 @@ cmd_session_free(struct gw_cmd *s)
 			break;
 		}
 	}
+	/* XEP-0050: a sessionid that was completed, canceled or timed out
+	 * is answered with session-expired, not bad-sessionid. */
+	if (!s->text)
+		tombstone(s->id, time(NULL));
 	if (s->data_free != NULL && s->data != NULL)
 		s->data_free(s->data);
 	clear_outputs(s);
@@ -245,7 +250,6 @@ commands_expire(time_t now)
 		if (s->running || now - s->touched < COMMANDS_SESSION_TTL)
 			continue;
 		log_debug("commands: session %s (%s) of %s expired", s->id, s->cmd->node, s->user);
-		tombstone(s->id, now);
 		cmd_session_free(s);
 	}
 }
@@ -482,8 +486,6 @@ error_type(const char *cond)
 {
 	if (strcmp(cond, "bad-request") == 0)
 		return "modify";
-	if (strcmp(cond, "forbidden") == 0)
-		return "auth";
 	if (strcmp(cond, "internal-server-error") == 0)
 		return "wait";
 	return "cancel";
@@ -491,8 +493,7 @@ error_type(const char *cond)
 
 /* An error reply: cond (RFC 6120), an optional XEP-0050 condition, text. */
 static xmpp_stanza_t *
-iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *cond, const char *app,
-         const char *text)
+iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *cond, const char *app, const char *text)
 {
 	xmpp_stanza_t *r = iq_reply(ctx, req, "error"), *err, *c;
 
@@ -559,7 +560,8 @@ static xmpp_stanza_t *
 run_and_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *req, struct gw_cmd *s, const struct gw_values *in)
 {
 	enum gw_cmd_status st = cmd_run(s, in);
-	xmpp_stanza_t *r = session_reply(ctx, req, s, st == GW_CMD_NEXT ? "executing" : "completed");
+	xmpp_stanza_t *r =
+	        session_reply(ctx, req, s, st == GW_CMD_NEXT ? "executing" : "completed");
 
 	if (st != GW_CMD_NEXT)
 		cmd_session_free(s);
@@ -652,8 +654,10 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 	if ((s = find_session(sid)) == NULL) {
 		if (was_expired(sid, now))
 			return iq_error(ctx, iq, "not-allowed", "session-expired",
-			                "This command session has expired; run the command again.");
-		return iq_error(ctx, iq, "bad-request", "bad-sessionid", "No such command session.");
+			                "This command session is over or has expired; run the "
+			                "command again.");
+		return iq_error(ctx, iq, "bad-request", "bad-sessionid",
+		                "No such command session.");
 	}
 	if (full_from == NULL || strcmp(s->full, full_from) != 0)
 		return iq_error(ctx, iq, "forbidden", NULL,
@@ -698,8 +702,7 @@ disco_item(const struct gw_command *c, void *arg)
 
 void
 commands_disco_items(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *ctx,
-                     xmpp_stanza_t *query, const char *to_jid, const char *user,
-                     const char *target)
+                     xmpp_stanza_t *query, const char *to_jid, const char *user, const char *target)
 {
 	struct disco_arg d = {ctx, query, to_jid};
 

@@ -53,9 +53,9 @@ void commands_add_core(const struct gw_command *table);
  * text), to/from/id swapped from the request, which the caller sends and
  * releases.
  */
-xmpp_stanza_t *commands_handle_iq(struct gw_net *net, const struct gw_driver *drv,
-                                  xmpp_ctx_t *ctx, xmpp_stanza_t *iq, const char *user,
-                                  const char *full_from, const char *target);
+xmpp_stanza_t *commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *ctx,
+                                  xmpp_stanza_t *iq, const char *user, const char *full_from,
+                                  const char *target);
 
 /*
  * Fill a disco#items <query node='http://jabber.org/protocol/commands'/>
@@ -142,16 +142,15 @@ struct gw_cmd {
 const char *cmd_denied(struct gw_net *, const struct gw_command *, const char *user);
 /* Call fn for each command in scope for target that user may run. */
 void cmd_foreach_visible(struct gw_net *, const struct gw_driver *, const char *user,
-                         const char *target,
-                         void (*fn)(const struct gw_command *, void *arg), void *arg);
+                         const char *target, void (*fn)(const struct gw_command *, void *arg),
+                         void *arg);
 /* The command whose text word is word (case-insensitive) in scope for
  * target, whatever the access; NULL when none. */
 const struct gw_command *cmd_find_word(const struct gw_driver *, const char *target,
                                        const char *word);
 /* A new session, linked in; strings are copied. */
-struct gw_cmd *cmd_session_new(struct gw_net *, const struct gw_driver *,
-                               const struct gw_command *, const char *user, const char *full,
-                               const char *target, bool text);
+struct gw_cmd *cmd_session_new(struct gw_net *, const struct gw_driver *, const struct gw_command *,
+                               const char *user, const char *full, const char *target, bool text);
 /* Unlink and free a session with its data. */
 void cmd_session_free(struct gw_cmd *);
 /* The live text session of (net, user, target), or NULL (expired ones go). */

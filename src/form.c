@@ -290,7 +290,8 @@ form_clean(const char *s, size_t max, bool multiline)
 			p++;
 			continue;
 		}
-		if (n == 1 && (*p == 0x7f || (*p < 0x20 && *p != '\t' && !(multiline && *p == '\n')))) {
+		if (n == 1 &&
+		    (*p == 0x7f || (*p < 0x20 && *p != '\t' && !(multiline && *p == '\n')))) {
 			p++;
 			continue;
 		}
@@ -368,8 +369,7 @@ set_attr(xmpp_stanza_t *e, const char *name, const char *value)
 }
 
 static void
-render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values *cur,
-             bool result)
+render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values *cur, bool result)
 {
 	xmpp_ctx_t *ctx = xmpp_stanza_get_context(x);
 	xmpp_stanza_t *fe = new_elem(ctx, "field"), *opt;
@@ -409,7 +409,8 @@ render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values 
 		vals = gw_values_getv(cur, f->var, &n);
 		if (!have && f->def != NULL) {
 			single = f->def;
-		} else if (n > 0 && (f->type == GW_FIELD_TEXT_MULTI || f->type == GW_FIELD_LIST_MULTI)) {
+		} else if (n > 0 &&
+		           (f->type == GW_FIELD_TEXT_MULTI || f->type == GW_FIELD_LIST_MULTI)) {
 			for (i = 0; i < n; i++) {
 				if (f->type == GW_FIELD_TEXT_MULTI)
 					add_lines(fe, vals[i]);
@@ -550,8 +551,8 @@ not_a_choice(const struct gw_field *f, const char *v, char **why)
 
 /* Validate one field's raw values into out; 0 or -1 with *why. */
 static int
-validate_field(const struct gw_field *f, const char *const *vals, size_t n,
-               struct gw_values *out, char **why)
+validate_field(const struct gw_field *f, const char *const *vals, size_t n, struct gw_values *out,
+               char **why)
 {
 	const char *name = form_field_name(f);
 	const char *v = n > 0 ? vals[0] : "";
@@ -663,8 +664,7 @@ empty_value(const struct gw_values *vs, const char *var)
 }
 
 static int
-check_required(const struct gw_values *vs, const struct gw_field *fields, bool secrets,
-               char **why)
+check_required(const struct gw_values *vs, const struct gw_field *fields, bool secrets, char **why)
 {
 	const struct gw_field *f;
 
@@ -683,8 +683,7 @@ check_required(const struct gw_values *vs, const struct gw_field *fields, bool s
 }
 
 struct gw_values *
-form_validate(const struct gw_values *raw, const struct gw_field *fields, bool partial,
-              char **why)
+form_validate(const struct gw_values *raw, const struct gw_field *fields, bool partial, char **why)
 {
 	struct gw_values *out = gw_values_new();
 	const struct gw_field *f;

@@ -44,15 +44,15 @@ gw_user_is_admin(struct gw_net *n, const char *user)
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct gw_field settings_fields[] = {
-	{"nick", GW_FIELD_TEXT, "Nickname", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	{"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, NULL},
-	{"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
-	GW_FIELDS_END,
+        {"nick", GW_FIELD_TEXT, "Nickname", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        {"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, NULL},
+        {"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static const struct gw_field confirm_fields[] = {
-	{"confirm", GW_FIELD_BOOL, "Save these settings?", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"confirm", GW_FIELD_BOOL, "Save these settings?", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static void
@@ -106,8 +106,8 @@ shutdown_step(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_field announce_fields[] = {
-	{"text", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"text", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static enum gw_cmd_status
@@ -142,26 +142,26 @@ broken_step(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_command core_cmds[] = {
-	{"shutdown", "Shut down", "shutdown", "stop the gateway", GW_ACCESS_ADMIN,
-	 GW_SCOPE_GATEWAY, shutdown_step},
-	{"announce", "Announce", "announce", "message every user", GW_ACCESS_ADMIN,
-	 GW_SCOPE_GATEWAY, announce_step},
-	GW_COMMANDS_END,
+        {"shutdown", "Shut down", "shutdown", "stop the gateway", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
+         shutdown_step},
+        {"announce", "Announce", "announce", "message every user", GW_ACCESS_ADMIN,
+         GW_SCOPE_GATEWAY, announce_step},
+        GW_COMMANDS_END,
 };
 
 static const struct gw_command drv_cmds[] = {
-	{"configure", "Configure", "configure", "change your settings", GW_ACCESS_REGISTERED,
-	 GW_SCOPE_GATEWAY, configure_step},
-	{"info", "Information", "info", "about this contact", GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS,
-	 info_step},
-	{"broken", "Broken", "broken", "a buggy command", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
-	 broken_step},
-	GW_COMMANDS_END,
+        {"configure", "Configure", "configure", "change your settings", GW_ACCESS_REGISTERED,
+         GW_SCOPE_GATEWAY, configure_step},
+        {"info", "Information", "info", "about this contact", GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS,
+         info_step},
+        {"broken", "Broken", "broken", "a buggy command", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
+         broken_step},
+        GW_COMMANDS_END,
 };
 
 static const struct gw_driver drv = {
-	.name = "test",
-	.commands = drv_cmds,
+        .name = "test",
+        .commands = drv_cmds,
 };
 
 static void
@@ -192,8 +192,8 @@ teardown(void)
 
 /* Send a command iq; inner goes inside <command>. Returns the reply. */
 static xmpp_stanza_t *
-run_iq(const char *full, const char *to, const char *target, const char *node,
-       const char *action, const char *sid, const char *inner)
+run_iq(const char *full, const char *to, const char *target, const char *node, const char *action,
+       const char *sid, const char *inner)
 {
 	char *user = xstrdup(full), *slash, *xml;
 	xmpp_stanza_t *iq, *r;
@@ -250,8 +250,11 @@ assert_error(xmpp_stanza_t *r, const char *cond, const char *app, const char *ne
 
 	ck_assert_str_eq(xmpp_stanza_get_type(r), "error");
 	ck_assert_ptr_nonnull(e);
-	ck_assert_ptr_nonnull(
-	    xmpp_stanza_get_child_by_name_and_ns(e, cond, "urn:ietf:params:xml:ns:xmpp-stanzas"));
+	/* XEP-0050's table of error types */
+	ck_assert_str_eq(xmpp_stanza_get_type(e),
+	                 strcmp(cond, "bad-request") == 0 ? "modify" : "cancel");
+	ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name_and_ns(
+	        e, cond, "urn:ietf:params:xml:ns:xmpp-stanzas"));
 	if (app != NULL)
 		ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name_and_ns(e, app, COMMANDS_NS));
 	if (needle != NULL) {
@@ -368,9 +371,9 @@ START_TEST(iq_multi_stage)
 	ck_assert_str_eq(gw_values_get(store, "colour"), "green");
 	ck_assert_str_eq(gw_values_get(store, "password"), "hunter2");
 
-	/* The session is gone. */
+	/* The session is over (XEP-0050: session-expired). */
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	assert_error(r, "not-allowed", "session-expired", NULL);
 	xmpp_stanza_release(r);
 	free(sid);
 }
@@ -416,7 +419,7 @@ START_TEST(iq_cancel)
 	ck_assert_int_eq(data_frees, 1);
 	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	assert_error(r, "not-allowed", "session-expired", NULL);
 	xmpp_stanza_release(r);
 	free(sid);
 
@@ -627,7 +630,7 @@ START_TEST(iq_session_cap)
 		xmpp_stanza_release(r);
 	}
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", first, SUBMIT(FIELD("nick", "x")));
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	assert_error(r, "not-allowed", "session-expired", NULL);
 	xmpp_stanza_release(r);
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", last, SUBMIT(FIELD("nick", "x")));
 	assert_result(r, "executing");
@@ -749,10 +752,21 @@ END_TEST
 START_TEST(text_odd_input)
 {
 	static const char *const odd[] = {
-	    "configure =x", "configure a= b=", "configure nick=", "configure nick==x",
-	    "configure   nick=a   b\n\ncolour=1", "configure 9=9", "configure colour=0",
-	    "configure colour=4", "configure colour=1,2", "configure \xc3\xa9=\xc3\xa9",
-	    "!configure", "=", ":", "\n\n", "configure\nnick=x",
+	        "configure =x",
+	        "configure a= b=",
+	        "configure nick=",
+	        "configure nick==x",
+	        "configure   nick=a   b\n\ncolour=1",
+	        "configure 9=9",
+	        "configure colour=0",
+	        "configure colour=4",
+	        "configure colour=1,2",
+	        "configure \xc3\xa9=\xc3\xa9",
+	        "!configure",
+	        "=",
+	        ":",
+	        "\n\n",
+	        "configure\nnick=x",
 	};
 	char *out, *big;
 	size_t i;

@@ -12,16 +12,16 @@ static xmpp_ctx_t *ctx;
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct gw_field fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:example:settings"},
-	{"intro", GW_FIELD_FIXED, NULL, NULL, 0, NULL, "Your settings."},
-	{"nick", GW_FIELD_TEXT, "Nickname", "Shown to others", GW_FIELD_REQUIRED, NULL, NULL},
-	{"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
-	{"after", GW_FIELD_TEXT_MULTI, "Commands after connecting", NULL, 0, NULL, NULL},
-	{"tls", GW_FIELD_BOOL, "Use TLS", NULL, 0, NULL, "1"},
-	{"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, "red"},
-	{"extras", GW_FIELD_LIST_MULTI, "Extras", NULL, 0, colours, NULL},
-	{"owner", GW_FIELD_JID, "Owner", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:example:settings"},
+        {"intro", GW_FIELD_FIXED, NULL, NULL, 0, NULL, "Your settings."},
+        {"nick", GW_FIELD_TEXT, "Nickname", "Shown to others", GW_FIELD_REQUIRED, NULL, NULL},
+        {"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
+        {"after", GW_FIELD_TEXT_MULTI, "Commands after connecting", NULL, 0, NULL, NULL},
+        {"tls", GW_FIELD_BOOL, "Use TLS", NULL, 0, NULL, "1"},
+        {"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, "red"},
+        {"extras", GW_FIELD_LIST_MULTI, "Extras", NULL, 0, colours, NULL},
+        {"owner", GW_FIELD_JID, "Owner", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static void
@@ -260,8 +260,7 @@ START_TEST(validation_errors)
 
 	expect_error("", "'Nickname' is required");
 	expect_error("<field var='nick'><value/></field>", "'Nickname' is required");
-	expect_error("<field var='nick'><value>a</value><value>b</value></field>",
-	             "single value");
+	expect_error("<field var='nick'><value>a</value><value>b</value></field>", "single value");
 	expect_error("<field var='nick'><value>a&#10;b</value></field>", "single line");
 	expect_error("<field var='nick'><value>a&#9;b</value></field>", "control");
 	expect_error("<field var='nick'><value>a</value></field>"
@@ -404,9 +403,9 @@ END_TEST
 START_TEST(required_secret_after_merge)
 {
 	static const struct gw_field f2[] = {
-		{"pass", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_REQUIRED | GW_FIELD_SECRET,
-		 NULL, NULL},
-		GW_FIELDS_END,
+	        {"pass", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_REQUIRED | GW_FIELD_SECRET,
+	         NULL, NULL},
+	        GW_FIELDS_END,
 	};
 	struct gw_values *raw = gw_values_new(), *v, *stored = gw_values_new();
 	char *why = NULL;
@@ -464,8 +463,8 @@ START_TEST(copy_is_deep)
 	struct form_copy *c;
 
 	memset(local, 0, sizeof(local));
-	local[0] = (struct gw_field){"one", GW_FIELD_LIST, "One", "d", GW_FIELD_REQUIRED,
-	                             opts, "x"};
+	local[0] =
+	        (struct gw_field){"one", GW_FIELD_LIST, "One", "d", GW_FIELD_REQUIRED, opts, "x"};
 	local[1] = (struct gw_field){"two", GW_FIELD_TEXT, NULL, NULL, 0, NULL, NULL};
 	gw_values_add(cur, "two", "val");
 	c = form_copy(&form);
@@ -487,8 +486,12 @@ START_TEST(clean_text)
 {
 	char *c;
 
-	c = form_clean("ok \x01" "bad\xff\xc3(\xed\xa0\x80\nline\ttab", 0, true);
-	ck_assert_str_eq(c, "ok bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\nline\ttab");
+	c = form_clean("ok \x01"
+	               "bad\xff\xc3(\xed\xa0\x80\nline\ttab",
+	               0, true);
+	ck_assert_str_eq(
+	        c,
+	        "ok bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\nline\ttab");
 	free(c);
 	c = form_clean("a\nb", 0, false);
 	ck_assert_str_eq(c, "ab");
@@ -507,8 +510,11 @@ END_TEST
 START_TEST(render_dirty)
 {
 	static const struct gw_field f[] = {
-		{"info", GW_FIELD_TEXT, "Lab\x02" "el", NULL, 0, NULL, NULL},
-		GW_FIELDS_END,
+	        {"info", GW_FIELD_TEXT,
+	         "Lab\x02"
+	         "el",
+	         NULL, 0, NULL, NULL},
+	        GW_FIELDS_END,
 	};
 	struct gw_values *cur = gw_values_new();
 	struct gw_form form = {"Ti\x1btle", NULL, f, cur};
