@@ -665,6 +665,11 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 	if (strcmp(s->cmd->node, node) != 0 || s->net != net || !same_str(s->target, target))
 		return iq_error(ctx, iq, "bad-request", "bad-sessionid",
 		                "This session runs another command.");
+	/* Rights may have been taken away since the session began. */
+	if ((why = cmd_denied(net, s->cmd, user)) != NULL) {
+		cmd_session_free(s);
+		return iq_error(ctx, iq, "forbidden", NULL, why);
+	}
 	s->touched = now;
 	x = xmpp_stanza_get_child_by_name_and_ns(cmd, "x", FORM_NS);
 	if (strcmp(action, "cancel") == 0 || form_is_cancel(x)) {

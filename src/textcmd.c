@@ -513,6 +513,12 @@ commands_handle_text(struct gw_net *net, const struct gw_driver *drv, const char
 	p = trim(copy);
 
 	if ((s = cmd_text_session(net, user, target)) != NULL) {
+		if ((why = cmd_denied(net, s->cmd, user)) != NULL) {
+			/* Rights taken away since the session began. */
+			cmd_session_free(s);
+			free(copy);
+			return xstrdup(why);
+		}
 		if (strcasecmp(p, "cancel") == 0 || strcasecmp(p, "abort") == 0) {
 			sb_printf(&b, "Cancelled %s.",
 			          s->cmd->word != NULL ? s->cmd->word : s->cmd->node);

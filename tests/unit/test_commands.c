@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,10 +34,12 @@ gw_user_is_registered(struct gw_net *n, const char *user)
 	return strcmp(user, ALICE) == 0 || strcmp(user, ADMIN) == 0;
 }
 
+static bool admin_demoted;
+
 bool
 gw_user_is_admin(struct gw_net *n, const char *user)
 {
-	return strcmp(user, ADMIN) == 0;
+	return strcmp(user, ADMIN) == 0 && !admin_demoted;
 }
 
 /* ---- Commands under test ---- */
@@ -177,6 +180,7 @@ setup(void)
 	gw_values_add(store, "password", "hunter2");
 	data_frees = 0;
 	last_announce[0] = '\0';
+	admin_demoted = false;
 }
 
 static void
@@ -571,9 +575,12 @@ items_for(const char *user, const char *target)
 	return q;
 }
 
+static void expect_text(const char *user, const char *target, const char *body, const char *needle);
+
 START_TEST(iq_admin_only)
 {
 	xmpp_stanza_t *r, *q;
+	char *sid;
 
 	r = run_iq(ALICE_PHONE, GW, NULL, "shutdown", "execute", NULL, NULL);
 	assert_error(r, "forbidden", NULL, "administrators");
@@ -585,6 +592,24 @@ START_TEST(iq_admin_only)
 	assert_result(r, "completed");
 	ck_assert(has_note(r, "info", "Shutting down"));
 	xmpp_stanza_release(r);
+
+	/* An admin demoted in the middle of a session is stopped. */
+	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "execute", NULL, NULL);
+	assert_result(r, "executing");
+	sid = session_of(r);
+	xmpp_stanza_release(r);
+	admin_demoted = true;
+	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "next", sid, SUBMIT(FIELD("text", "hi")));
+	assert_error(r, "forbidden", NULL, "administrators");
+	xmpp_stanza_release(r);
+	ck_assert_str_eq(last_announce, "");
+	free(sid);
+	expect_text(ADMIN, NULL, "help", "configure"); /* still registered */
+	admin_demoted = false;
+	expect_text(ADMIN, NULL, "announce", "Message");
+	admin_demoted = true;
+	expect_text(ADMIN, NULL, "hello", "administrators");
+	admin_demoted = false;
 
 	q = items_for(ALICE, NULL);
 	ck_assert(listed(q, "configure"));
