@@ -244,12 +244,14 @@ void
 commands_expire(time_t now)
 {
 	struct gw_cmd *s, *next;
+	char who[256];
 
 	for (s = sessions; s != NULL; s = next) {
 		next = s->next;
 		if (s->running || now - s->touched < COMMANDS_SESSION_TTL)
 			continue;
-		log_debug("commands: session %s (%s) of %s expired", s->id, s->cmd->node, s->user);
+		log_debug("commands: session %s (%s) of %s expired", s->id, s->cmd->node,
+		          log_escape(who, sizeof(who), s->user));
 		cmd_session_free(s);
 	}
 }
@@ -620,6 +622,7 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 	const char *type, *node, *action, *sid, *why;
 	struct gw_cmd *s;
 	time_t now = time(NULL);
+	char who[256];
 
 	commands_expire(now);
 	type = xmpp_stanza_get_type(iq);
@@ -647,7 +650,8 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 		if ((why = cmd_denied(net, c, user)) != NULL)
 			return iq_error(ctx, iq, "forbidden", NULL, why);
 		s = cmd_session_new(net, drv, c, user, full_from, target, false);
-		log_debug("commands: %s runs %s (session %s)", user, c->node, s->id);
+		log_debug("commands: %s runs %s (session %s)", log_escape(who, sizeof(who), user),
+		          c->node, s->id);
 		return run_and_reply(ctx, iq, s, NULL);
 	}
 
