@@ -80,7 +80,8 @@ bool commands_node_visible(struct gw_net *net, const struct gw_driver *drv, cons
  * not a command and the caller treats it as an ordinary message.
  *
  * On the gateway JID the first word names the command ("help",
- * "configure nick=foo"); on an address it must be prefixed with '!'
+ * "configure nick=foo"; "help" lists the commands this user may run,
+ * unless a table defines its own "help" word); on an address it must be prefixed with '!'
  * ("!help") so that ordinary texts to a contact are never taken for
  * commands. While a text session waits for a form, every body from that
  * user to that JID answers it: "var=value" or "var: value" lines, a bare
