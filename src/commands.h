@@ -34,7 +34,8 @@
 #define COMMANDS_SESSION_TTL 600
 
 void commands_init(void);
-/* Frees every session (their data through its free_fn) and the core table. */
+/* Frees every session (their data through its free_fn); forgets the core
+ * table. */
 void commands_shutdown(void);
 
 /*
@@ -79,14 +80,15 @@ bool commands_node_visible(struct gw_net *net, const struct gw_driver *drv, cons
  * address. Returns the reply text (caller frees), or NULL when the body is
  * not a command and the caller treats it as an ordinary message.
  *
- * On the gateway JID the first word names the command ("help",
- * "configure nick=foo"; "help" lists the commands this user may run,
- * unless a table defines its own "help" word); on an address it must be prefixed with '!'
- * ("!help") so that ordinary texts to a contact are never taken for
- * commands. While a text session waits for a form, every body from that
- * user to that JID answers it: "var=value" or "var: value" lines, a bare
- * value when the form has one field, "ok" to keep the values shown,
- * "back", or "cancel".
+ * On the gateway JID the first word names the command ("configure
+ * nick=foo"; "help" lists what this user may run, unless a table has its
+ * own "help" word); on an address it must be prefixed with '!' ("!help"),
+ * so that ordinary texts to a contact are never taken for commands.
+ * Arguments ("var=value …", or free text for a form of one field) fill in
+ * the command's first form at once. While a text session waits for a form,
+ * every body from that user to that JID answers it: "var=value" or
+ * "var: value" lines, a bare value when the form has one field, "ok" to
+ * keep the values shown, "back", or "cancel". The reply is safe for XML.
  */
 char *commands_handle_text(struct gw_net *net, const struct gw_driver *drv, const char *user,
                            const char *full_from, const char *target, const char *body);
