@@ -38,7 +38,7 @@ describe(const struct gw_option *o)
 	else
 		def = xasprintf("default %s", o->def);
 	if (o->type == GW_OPT_SECRET)
-		out = xasprintf("secret (or %s_file = PATH), %s, %s", o->name, def, reload);
+		out = xasprintf("secret, also as %s_file = PATH, %s, %s", o->name, def, reload);
 	else
 		out = xasprintf("%s%s, %s, %s", conf_type_name(o->type), range ? range : "", def,
 		                reload);
@@ -138,19 +138,22 @@ config_write_example(FILE *f, const struct gw_driver *const *drivers, size_t n)
 	}
 }
 
-/* roff text: escapes backslashes, and a leading dot or quote. */
+/*
+ * roff text: escapes backslashes and a leading dot or quote; a dash that
+ * starts a word is an option's minus sign (-v), any other a hyphen.
+ */
 static void
 roff(FILE *f, const char *s)
 {
 	if (*s == '.' || *s == '\'')
 		fputs("\\&", f);
-	for (; *s; s++) {
-		if (*s == '\\')
+	for (const char *c = s; *c; c++) {
+		if (*c == '\\')
 			fputs("\\e", f);
-		else if (*s == '-')
+		else if (*c == '-' && (c == s || c[-1] == ' '))
 			fputs("\\-", f);
 		else
-			fputc(*s, f);
+			fputc(*c, f);
 	}
 }
 

@@ -21,8 +21,8 @@ static const struct gw_option xmpp_options[] = {
 	{"allowed_domains", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
 	 "Domains whose users may register with the gateways; empty: users of any domain."},
 	{"reconnect_max", GW_OPT_DURATION, "60s", 1, 86400, GW_OPT_RELOADABLE,
-	 "Longest wait between two attempts to reach the XMPP server again; "
-	 "the wait doubles from one second up to this."},
+	 "Longest wait between two attempts to reconnect to the XMPP server: "
+	 "the wait grows after each failure, up to this."},
 	GW_OPTIONS_END,
 };
 

@@ -670,7 +670,7 @@ START_TEST(test_example)
 	ck_assert_ptr_nonnull(strstr(text, "\n#reconnect_max = 60s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[echo]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#jid = echo.example.org\n"));
-	ck_assert_ptr_nonnull(strstr(text, "secret (or secret_file = PATH), required"));
+	ck_assert_ptr_nonnull(strstr(text, "secret, also as secret_file = PATH, required"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[echo.line.example]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[irc]\n"));
 	for (char *l = text; (l = strchr(l, '\n')) != NULL; l++)
@@ -683,6 +683,13 @@ START_TEST(test_example)
 	ck_assert_ptr_null(config_section(cfg, "echo"));
 	config_free(cfg);
 	free(text);
+
+	/* The example shipped in conf/ loads too. */
+	cfg = config_load(EXAMPLE_CONF, drivers, NDRIVERS, &errs, &nerrs);
+	if (cfg == NULL)
+		dump_errors();
+	ck_assert_ptr_nonnull(cfg);
+	config_free(cfg);
 }
 END_TEST
 
@@ -695,6 +702,8 @@ START_TEST(test_man)
 	                                   "needs a restart)\n"));
 	ck_assert_ptr_nonnull(strstr(text, ".SS \"[echo.line.NAME]\"\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\\fBreconnect_max\\fR (duration, 1..86400 seconds"));
+	ck_assert_ptr_nonnull(strstr(text, "each \\-v on the command line"));
+	ck_assert_ptr_nonnull(strstr(text, "(XEP-0114)"));
 	/* No text line starts with a dot or a quote it did not mean. */
 	for (char *l = text; l; l = strchr(l, '\n')) {
 		if (*l == '\n')
