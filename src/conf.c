@@ -39,11 +39,11 @@ struct conf_value {
 };
 
 struct gw_section {
-	char *full;   /* "sms.line.office" */
-	char *name;   /* "office"; "sms" for a section */
-	char *parent; /* "sms" for a subsection; NULL */
-	char *kind;   /* "line" for a subsection; NULL */
-	int line;     /* header line; 0: not in the file */
+	char *full;                           /* "sms.line.office" */
+	char *name;                           /* "office"; "sms" for a section */
+	char *parent;                         /* "sms" for a subsection; NULL */
+	char *kind;                           /* "line" for a subsection; NULL */
+	int line;                             /* header line; 0: not in the file */
 	const struct gw_driver *driver;       /* a backend or one of its subsections */
 	const struct conf_core_section *core; /* a core section */
 	const struct gw_option **opts;        /* nopts entries */
@@ -75,7 +75,7 @@ struct parse {
 	const char *buf;
 	size_t len, pos;
 	int lineno;
-	bool cont;    /* the line handed to inih continues the previous value */
+	bool cont;     /* the line handed to inih continues the previous value */
 	bool have_key; /* a key line since the last section header */
 	enum parse_state state;
 	struct gw_section *cur;
@@ -112,7 +112,7 @@ vformat(const char *fmt, va_list ap)
 }
 
 static void add_error(struct parse *, int line, const char *key, const char *fmt, ...)
-	SG_PRINTF(4, 5);
+        SG_PRINTF(4, 5);
 
 static void
 add_error(struct parse *p, int line, const char *key, const char *fmt, ...)
@@ -265,7 +265,8 @@ conf_check_jid(const char *s, bool domain_only, const char **why)
 		}
 		for (const char *c = s; c < at; c++) {
 			if ((unsigned char)*c <= 0x20 || *c == 0x7f || strchr("\"&':<>", *c)) {
-				*why = "the localpart has a forbidden character (space \" & ' : < >)";
+				*why = "the localpart has a forbidden character (space \" & ' : < "
+				       ">)";
 				return -1;
 			}
 		}
@@ -299,7 +300,8 @@ conf_check_jid(const char *s, bool domain_only, const char **why)
 		}
 		if (u < 0x80 && !(u == '-' || u == '_' || (u >= '0' && u <= '9') ||
 		                  (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z'))) {
-			*why = u == '@' ? "more than one @" : "the domain has a forbidden character";
+			*why = u == '@' ? "more than one @"
+			                : "the domain has a forbidden character";
 			return -1;
 		}
 		if (++label > 63) {
@@ -521,8 +523,8 @@ open_section(struct parse *p, char *name)
 		log_escape(kesc, sizeof(kesc), kind);
 		if (sub == NULL) {
 			add_error(p, p->lineno, NULL,
-			          "[%s]: a subsection is written [%s.KIND.NAME], e.g. [%s.%s.main]", esc,
-			          drv->name, drv->name, ss && ss->kind ? ss->kind : "line");
+			          "[%s]: a subsection is written [%s.KIND.NAME], e.g. [%s.%s.main]",
+			          esc, drv->name, drv->name, ss && ss->kind ? ss->kind : "line");
 			return;
 		}
 		while (ss != NULL && ss->kind != NULL && strcmp(ss->kind, kind) != 0)
@@ -544,7 +546,8 @@ open_section(struct parse *p, char *name)
 		}
 		if (!valid_sub_name(sub)) {
 			add_error(p, p->lineno, NULL,
-			          "[%s]: a subsection name is letters, digits, '-', '_' or '.'", esc);
+			          "[%s]: a subsection name is letters, digits, '-', '_' or '.'",
+			          esc);
 			return;
 		}
 		s = section_new(p->cfg, name, kind, sub, p->lineno);
@@ -654,8 +657,8 @@ key_value(struct parse *p, const char *name, const char *value)
 	}
 	if (i == -1) {
 		if ((hint = suggest(s, name)) != NULL)
-			add_error(p, p->lineno, name, "unknown key in [%s] (did you mean %s?)", s->full,
-			          hint);
+			add_error(p, p->lineno, name, "unknown key in [%s] (did you mean %s?)",
+			          s->full, hint);
 		else
 			add_error(p, p->lineno, name, "unknown key in [%s]", s->full);
 		return;
@@ -818,7 +821,8 @@ reader(char *out, int num, void *arg)
 	}
 	if (n > max) {
 		add_error(p, p->lineno, NULL,
-		          "line longer than %zu bytes (a list can continue on indented lines)", max);
+		          "line longer than %zu bytes (a list can continue on indented lines)",
+		          max);
 		return out;
 	}
 	end = line + n;
@@ -1152,11 +1156,12 @@ load_value(struct parse *p, struct gw_section *s, size_t i)
 		fkey = xasprintf("%s_file", o->name);
 		if (v->line) {
 			if (v->line > v->file_line)
-				add_error(p, v->line, o->name, "%s is given too (line %d): give one",
-				          fkey, v->file_line);
+				add_error(p, v->line, o->name,
+				          "%s is given too (line %d): give one", fkey,
+				          v->file_line);
 			else
-				add_error(p, v->file_line, fkey, "%s is given too (line %d): give one",
-				          o->name, v->line);
+				add_error(p, v->file_line, fkey,
+				          "%s is given too (line %d): give one", o->name, v->line);
 			free(fkey);
 			return -1;
 		}
@@ -1181,8 +1186,8 @@ load_value(struct parse *p, struct gw_section *s, size_t i)
 	if (!line) {
 		if (o->flags & GW_OPT_REQUIRED) {
 			if (o->type == GW_OPT_SECRET)
-				add_error(p, s->line, o->name,
-				          "[%s] needs %s (or %s_file = PATH)", s->full, o->name, o->name);
+				add_error(p, s->line, o->name, "[%s] needs %s (or %s_file = PATH)",
+				          s->full, o->name, o->name);
 			else
 				add_error(p, s->line, o->name, "[%s] needs this key", s->full);
 			return -1;
@@ -1260,7 +1265,8 @@ build_kinds(struct config *cfg)
 		for (const struct gw_subsection *ss = s->driver->subsections; ss->kind; ss++) {
 			struct conf_kind *k;
 
-			cfg->kinds = xreallocarray(cfg->kinds, cfg->nkinds + 1, sizeof(*cfg->kinds));
+			cfg->kinds =
+			        xreallocarray(cfg->kinds, cfg->nkinds + 1, sizeof(*cfg->kinds));
 			k = &cfg->kinds[cfg->nkinds++];
 			k->section = s->name;
 			k->kind = ss->kind;
@@ -1318,8 +1324,8 @@ finish(struct parse *p, struct config_error **errs, size_t *nerrs)
 
 struct config *
 config_load_buffer(const char *path, const char *buf, size_t len,
-                   const struct gw_driver *const *drivers, size_t n,
-                   struct config_error **errs, size_t *nerrs)
+                   const struct gw_driver *const *drivers, size_t n, struct config_error **errs,
+                   size_t *nerrs)
 {
 	struct parse p = {0};
 	int r;

@@ -20,9 +20,9 @@ describe(const struct gw_option *o)
 	const char *reload = o->flags & GW_OPT_RELOADABLE ? "reloadable" : "needs a restart";
 
 	if (o->min != 0 || o->max != 0) {
-		const char *unit = o->type == GW_OPT_DURATION ? " seconds"
+		const char *unit = o->type == GW_OPT_DURATION                          ? " seconds"
 		                   : o->type == GW_OPT_LIST || o->type == GW_OPT_PORTS ? " items"
-		                                                                        : "";
+		                                                                       : "";
 
 		if (o->max < o->min)
 			range = xasprintf(", at least %ld%s", o->min, unit);
