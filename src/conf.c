@@ -1254,6 +1254,35 @@ load_section(struct parse *p, struct gw_section *s)
 	}
 }
 
+/* Two components cannot share a domain: the XMPP server knows one of each. */
+static void
+check_jids_differ(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		const struct gw_section *a = cfg->sections[i];
+		int ia, ib;
+
+		if (a->driver == NULL || a->parent != NULL || (ia = opt_index(a, "jid")) == -1 ||
+		    a->vals[ia].str == NULL)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			const struct gw_section *b = cfg->sections[j];
+
+			if (b->driver == NULL || b->parent != NULL ||
+			    (ib = opt_index(b, "jid")) == -1 || b->vals[ib].str == NULL)
+				continue;
+			if (strcasecmp(a->vals[ia].str, b->vals[ib].str) == 0) {
+				add_error(p, a->vals[ia].line, "jid",
+				          "[%s] has this jid too (line %d)", b->full,
+				          b->vals[ib].line);
+				break;
+			}
+		}
+	}
+}
+
 static void
 build_kinds(struct config *cfg)
 {
@@ -1354,6 +1383,7 @@ config_load_buffer(const char *path, const char *buf, size_t len,
 	}
 	for (size_t i = 0; i < p.cfg->nsections; i++)
 		load_section(&p, p.cfg->sections[i]);
+	check_jids_differ(&p);
 	return finish(&p, errs, nerrs);
 }
 

@@ -16,6 +16,15 @@
  * and [<driver>.<kind>.<name>] subsections (e.g. [sms.line.office]).
  * Relative PATH values (and <key>_file of a SECRET) are taken relative to
  * the directory of the config file.
+ *
+ * Reading values (driver.h's gw_conf_*()): gw_conf_str() gives any key's
+ * text (for INT, BOOL, DURATION, LIST and PORTS as written, or the
+ * default), the secret itself for a SECRET read from <key>_file, and an
+ * absolute path for a PATH; an optional string written "key =" is unset
+ * (NULL). gw_conf_int() reads INT, DURATION (in seconds) and BOOL (0/1).
+ * Bounds {min, max} apply to INT, DURATION (seconds) and the number of
+ * items of LIST and PORTS; max < min means no upper bound. Asking for a key
+ * the section's table lacks is a bug: it is logged and yields nothing.
  */
 #ifndef SG_CONF_H
 #define SG_CONF_H

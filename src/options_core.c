@@ -63,6 +63,11 @@ check_jid_list(const struct gw_section *s, const char *key, bool domain_only, ch
 	const char *reason;
 
 	for (; *v; v++) {
+		if (!domain_only && strchr(*v, '@') == NULL) {
+			/* An admin is a user: a bare domain would match nobody. */
+			*why = xasprintf("'%s' is not a user's JID (user@domain)", *v);
+			return -1;
+		}
 		if (conf_check_jid(*v, domain_only, &reason) == -1) {
 			*why = xasprintf("'%s' is not a %s: %s", *v,
 			                 domain_only ? "domain" : "bare JID", reason);

@@ -370,9 +370,14 @@ START_TEST(test_error_kinds)
 	expect_error(ECHO "[echo.line.a]\nnumber = 1\n[echo.line.a]\n", 6, NULL, "again");
 	expect_error("[echo.line.a]\nnumber = 1\n", 1, NULL, "has no [echo] section");
 	expect_error("[xmpp]\nport = 1\n  2\n", 3, "port", "only lists continue");
-	expect_error("[xmpp]\nadmins = not a jid@\n", 2, "admins", "'jid@' is not a bare JID");
+	expect_error("[xmpp]\nadmins = a@example.org jid@\n", 2, "admins",
+	             "'jid@' is not a bare JID");
 	expect_error("[xmpp]\nallowed_domains = a@example.org\n", 2, "allowed_domains",
 	             "'a@example.org' is not a domain");
+	expect_error("[xmpp]\nadmins = a@example.org example.org\n", 2, "admins",
+	             "'example.org' is not a user's JID");
+	expect_error(ECHO "[irc]\njid = Echo.example.org\nsecret = s\n", 5, "jid",
+	             "[echo] has this jid too (line 2)");
 	expect_error("[storage]\nurl = mysql://x\n", 2, "url", "unknown kind of storage");
 	expect_error("[storage]\nurl = sqlite:\n", 2, "url", "needs a path");
 	expect_error("[log]\nverbosity = 4\n", 2, "verbosity", "between 0 and 3");
