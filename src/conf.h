@@ -9,7 +9,9 @@
  * file's directory first), silently dropping WITH_<NET> and HAVE_*.
  *
  * Syntax: INI as libinih reads it. "key = value" (or "key: value"); "#" or
- * ";" starts a comment line, " ;" an inline comment; keys are case-sensitive.
+ * ";" starts a comment line, " ;" an inline comment; keys are case-sensitive;
+ * values are taken as written, without quoting, trimmed of spaces (so a
+ * value cannot start with ";" nor hold " ;": give such a secret in a file).
  * A line is at most CONF_MAX_LINE bytes: a LIST or PORTS value continues on
  * the following indented lines that contain no "=" or ":".
  * Sections: [xmpp], [storage], [log], one [<driver>] per backend to enable,
