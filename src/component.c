@@ -350,7 +350,8 @@ stanza_cb(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 	const char *from = xmpp_stanza_get_from(stanza);
 
 	(void)conn;
-	if (name == NULL || strcmp(name, "handshake") == 0)
+	/* While stopping, libstrophe runs only to flush: the owner may be gone. */
+	if (name == NULL || strcmp(name, "handshake") == 0 || c->state != COMP_ONLINE)
 		return 1;
 	c->stanzas_in++;
 	if (strcmp(name, "iq") == 0 && id && strncmp(id, "sgb-", 4) == 0 && from &&

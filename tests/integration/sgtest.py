@@ -749,11 +749,12 @@ class Client:
             # states, errors and subjects come through this handler.
             x.register_handler(Callback(
                 "sgtest-bodyless", MatchXPath("{jabber:client}message"), self._on_any_message))
-            x.add_event_handler("presence", self._on_presence)
-            # slixmpp's MUC plugin stops the generic "presence" event for a
-            # room after its first occupant presence (it sets ignore_updates
-            # on the room's roster node), so room presences come from here.
-            x.add_event_handler("groupchat_presence", self._on_muc_presence)
+            # Every presence, through a raw handler: slixmpp's "presence"
+            # event stops for a room after its first occupant (the MUC
+            # plugin sets ignore_updates on the room's roster node), and its
+            # MUC events drop a room's presences once leave_muc() ran.
+            x.register_handler(Callback(
+                "sgtest-presence", MatchXPath("{jabber:client}presence"), self._record_presence))
             self.xmpp = x
             x.connect(("127.0.0.1", self.prosody.c2s_port), use_ssl=False,
                       force_starttls=False, disable_starttls=True)
@@ -791,14 +792,6 @@ class Client:
             self.all_stanzas.append(msg)
             self._cond.notify_all()
 
-    def _on_presence(self, pres):
-        if pres.xml.find("{http://jabber.org/protocol/muc#user}x") is not None:
-            return  # counted once, by _on_muc_presence
-        self._record_presence(pres)
-
-    def _on_muc_presence(self, pres):
-        self._record_presence(pres)
-
     def _record_presence(self, pres):
         with self._cond:
             self.presences.append(pres)
@@ -835,6 +828,14 @@ class Client:
         except AssertionError:
             return
         raise AssertionError(f"{self.bare}: unexpected message {m}")
+
+    def no_presence(self, predicate=lambda p: True, timeout=2):
+        """Assert that no matching presence arrives within timeout."""
+        try:
+            p = self.wait_for_presence(predicate, timeout)
+        except AssertionError:
+            return
+        raise AssertionError(f"{self.bare}: unexpected presence {p}")
 
     # -- sending --
 
@@ -950,6 +951,17 @@ class Client:
         if pres["type"] == "error":
             raise AssertionError(f"joining {room} failed: {pres}")
         return pres
+
+    def join_muc_as(self, room, nick, expect_nick, timeout=10):
+        """Join asking for `nick` and wait for the self-presence under
+        `expect_nick` (the room may assign another nick: status 210)."""
+        self.loop.call(self.xmpp["xep_0045"].join_muc, room, nick)
+
+        def mine(p):
+            x = p.xml.find("{http://jabber.org/protocol/muc#user}x")
+            return (str(p["from"]) == f"{room}/{expect_nick}" and x is not None and
+                    any(st.get("code") == "110" for st in x))
+        return self.wait_for_presence(mine, timeout, f"self-presence in {room} as {expect_nick}")
 
     def leave_muc(self, room, nick):
         self.loop.call(self.xmpp["xep_0045"].leave_muc, room, nick)
