@@ -77,83 +77,83 @@ enum stmt_id {
 	ST_COUNT
 };
 
-#define Q_COLS                                                                        \
-	"id, dir, net, jid, resource, peer, body, xmpp_id, dedup_key, extra, flags, " \
+#define Q_COLS                                                                                     \
+	"id, dir, net, jid, resource, peer, body, xmpp_id, dedup_key, extra, flags, "              \
 	"attempts, created, next_try, held"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	/* Savepoints of one name nest: RELEASE and ROLLBACK TO take the innermost. */
-	[ST_SAVEPOINT] = "SAVEPOINT sg",
-	[ST_RELEASE] = "RELEASE sg",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO sg",
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_ROLLBACK] = "ROLLBACK",
+        /* Savepoints of one name nest: RELEASE and ROLLBACK TO take the innermost. */
+        [ST_SAVEPOINT] = "SAVEPOINT sg",
+        [ST_RELEASE] = "RELEASE sg",
+        [ST_ROLLBACK_TO] = "ROLLBACK TO sg",
 
-	[ST_USER_ADD] = "INSERT INTO users (net, jid, created) VALUES (?1, ?2, ?3)"
-	                " ON CONFLICT DO NOTHING",
-	[ST_USER_GET] = "SELECT disabled, created FROM users WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DISABLE] = "UPDATE users SET disabled = ?3 WHERE net = ?1 AND jid = ?2",
-	[ST_USER_ALL] = "SELECT net, jid, disabled, created FROM users ORDER BY net, jid",
-	[ST_USER_NET] = "SELECT net, jid, disabled, created FROM users WHERE net = ?1"
-	                " ORDER BY jid",
-	[ST_USER_COUNT_ALL] = "SELECT count(*) FROM users",
-	[ST_USER_COUNT_NET] = "SELECT count(*) FROM users WHERE net = ?1",
-	[ST_USER_DEL] = "DELETE FROM users WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_SETTINGS] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_CONTACTS] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_QUEUE] = "DELETE FROM queue WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_TOMBS] = "DELETE FROM queue_tombstones WHERE dir IN (0, 1)"
-	                      " AND net = ?1 AND jid = ?2",
+        [ST_USER_ADD] = "INSERT INTO users (net, jid, created) VALUES (?1, ?2, ?3)"
+                        " ON CONFLICT DO NOTHING",
+        [ST_USER_GET] = "SELECT disabled, created FROM users WHERE net = ?1 AND jid = ?2",
+        [ST_USER_DISABLE] = "UPDATE users SET disabled = ?3 WHERE net = ?1 AND jid = ?2",
+        [ST_USER_ALL] = "SELECT net, jid, disabled, created FROM users ORDER BY net, jid",
+        [ST_USER_NET] = "SELECT net, jid, disabled, created FROM users WHERE net = ?1"
+                        " ORDER BY jid",
+        [ST_USER_COUNT_ALL] = "SELECT count(*) FROM users",
+        [ST_USER_COUNT_NET] = "SELECT count(*) FROM users WHERE net = ?1",
+        [ST_USER_DEL] = "DELETE FROM users WHERE net = ?1 AND jid = ?2",
+        [ST_USER_DEL_SETTINGS] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2",
+        [ST_USER_DEL_CONTACTS] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2",
+        [ST_USER_DEL_QUEUE] = "DELETE FROM queue WHERE net = ?1 AND jid = ?2",
+        [ST_USER_DEL_TOMBS] = "DELETE FROM queue_tombstones WHERE dir IN (0, 1)"
+                              " AND net = ?1 AND jid = ?2",
 
-	[ST_SET_GET] = "SELECT value FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 AND key = ?4 AND secret = ?5",
-	[ST_SET_PUT] = "INSERT INTO settings (net, jid, scope, key, secret, value)"
-	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	               " ON CONFLICT (net, jid, scope, key) DO UPDATE"
-	               " SET secret = excluded.secret, value = excluded.value",
-	[ST_SET_DEL] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 AND key = ?4 AND secret = ?5",
-	[ST_SET_ALL] = "SELECT key, value, secret FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 ORDER BY key",
+        [ST_SET_GET] = "SELECT value FROM settings WHERE net = ?1 AND jid = ?2"
+                       " AND scope = ?3 AND key = ?4 AND secret = ?5",
+        [ST_SET_PUT] = "INSERT INTO settings (net, jid, scope, key, secret, value)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                       " ON CONFLICT (net, jid, scope, key) DO UPDATE"
+                       " SET secret = excluded.secret, value = excluded.value",
+        [ST_SET_DEL] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2"
+                       " AND scope = ?3 AND key = ?4 AND secret = ?5",
+        [ST_SET_ALL] = "SELECT key, value, secret FROM settings WHERE net = ?1 AND jid = ?2"
+                       " AND scope = ?3 ORDER BY key",
 
-	[ST_CONTACT_PUT] = "INSERT INTO contacts (net, jid, address, name, sub)"
-	                   " VALUES (?1, ?2, ?3, ?4, ?5)"
-	                   " ON CONFLICT (net, jid, address) DO UPDATE"
-	                   " SET name = excluded.name, sub = excluded.sub",
-	[ST_CONTACT_GET] = "SELECT name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
-	                   " AND address = ?3",
-	[ST_CONTACT_DEL] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2 AND address = ?3",
-	[ST_CONTACT_ALL] = "SELECT address, name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
-	                   " ORDER BY address",
+        [ST_CONTACT_PUT] = "INSERT INTO contacts (net, jid, address, name, sub)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5)"
+                           " ON CONFLICT (net, jid, address) DO UPDATE"
+                           " SET name = excluded.name, sub = excluded.sub",
+        [ST_CONTACT_GET] = "SELECT name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
+                           " AND address = ?3",
+        [ST_CONTACT_DEL] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2 AND address = ?3",
+        [ST_CONTACT_ALL] = "SELECT address, name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
+                           " ORDER BY address",
 
-	[ST_Q_TOMB_CHECK] = "SELECT 1 FROM queue_tombstones WHERE dir = ?1 AND net = ?2"
-	                    " AND jid = ?3 AND dedup_key = ?4 AND deleted >= ?5",
-	/* DO NOTHING on the unique dedup index: a duplicate inserts nothing. */
-	[ST_Q_INSERT] = "INSERT INTO queue (dir, net, jid, resource, peer, body, xmpp_id,"
-	                " dedup_key, extra, flags, attempts, created, next_try, held)"
-	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-	                " ON CONFLICT DO NOTHING",
-	[ST_Q_DUE] = "SELECT " Q_COLS " FROM queue WHERE dir = ?1 AND net = ?2 AND held = 0"
-	             " AND next_try <= ?3 ORDER BY id LIMIT ?4",
-	[ST_Q_HELD] = "SELECT " Q_COLS " FROM queue WHERE net = ?2 AND jid = ?3 AND dir = ?1"
-	              " AND held = 1 ORDER BY id",
-	[ST_Q_GET] = "SELECT " Q_COLS " FROM queue WHERE id = ?1",
-	[ST_Q_RETRY] = "UPDATE queue SET attempts = ?2, next_try = ?3 WHERE id = ?1",
-	[ST_Q_HOLD] = "UPDATE queue SET held = ?2 WHERE id = ?1",
-	[ST_Q_RELEASE] = "UPDATE queue SET held = 0, next_try = ?4 WHERE net = ?2 AND jid = ?3"
-	                 " AND dir = ?1 AND held = 1",
-	[ST_Q_TOMB_ADD] = "INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
-	                  " SELECT dir, net, jid, dedup_key, ?2 FROM queue"
-	                  " WHERE id = ?1 AND dedup_key IS NOT NULL"
-	                  " ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE"
-	                  " SET deleted = excluded.deleted",
-	[ST_Q_DELETE] = "DELETE FROM queue WHERE id = ?1",
-	[ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
-	[ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
-	[ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
-	                  " AND held = 0",
-	[ST_Q_PRUNE] = "DELETE FROM queue_tombstones WHERE deleted < ?1",
+        [ST_Q_TOMB_CHECK] = "SELECT 1 FROM queue_tombstones WHERE dir = ?1 AND net = ?2"
+                            " AND jid = ?3 AND dedup_key = ?4 AND deleted >= ?5",
+        /* DO NOTHING on the unique dedup index: a duplicate inserts nothing. */
+        [ST_Q_INSERT] = "INSERT INTO queue (dir, net, jid, resource, peer, body, xmpp_id,"
+                        " dedup_key, extra, flags, attempts, created, next_try, held)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                        " ON CONFLICT DO NOTHING",
+        [ST_Q_DUE] = "SELECT " Q_COLS " FROM queue WHERE dir = ?1 AND net = ?2 AND held = 0"
+                     " AND next_try <= ?3 ORDER BY id LIMIT ?4",
+        [ST_Q_HELD] = "SELECT " Q_COLS " FROM queue WHERE net = ?2 AND jid = ?3 AND dir = ?1"
+                      " AND held = 1 ORDER BY id",
+        [ST_Q_GET] = "SELECT " Q_COLS " FROM queue WHERE id = ?1",
+        [ST_Q_RETRY] = "UPDATE queue SET attempts = ?2, next_try = ?3 WHERE id = ?1",
+        [ST_Q_HOLD] = "UPDATE queue SET held = ?2 WHERE id = ?1",
+        [ST_Q_RELEASE] = "UPDATE queue SET held = 0, next_try = ?4 WHERE net = ?2 AND jid = ?3"
+                         " AND dir = ?1 AND held = 1",
+        [ST_Q_TOMB_ADD] = "INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
+                          " SELECT dir, net, jid, dedup_key, ?2 FROM queue"
+                          " WHERE id = ?1 AND dedup_key IS NOT NULL"
+                          " ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE"
+                          " SET deleted = excluded.deleted",
+        [ST_Q_DELETE] = "DELETE FROM queue WHERE id = ?1",
+        [ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
+        [ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
+        [ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
+                          " AND held = 0",
+        [ST_Q_PRUNE] = "DELETE FROM queue_tombstones WHERE deleted < ?1",
 };
 
 struct sq {
@@ -425,8 +425,8 @@ sq_open(const char *url, int version, char **err)
 	memory = strcmp(sq->path, ":memory:") == 0;
 	if (!memory && precreate(sq->path, err) == -1)
 		goto fail;
-	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		*err = xasprintf("cannot open database %s: %s", sq->path,
 		                 sq->db ? sqlite3_errmsg(sq->db) : "out of memory");
 		goto fail;
@@ -512,8 +512,8 @@ static int
 sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
-		ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
-		ST_USER_DEL_TOMBS,    ST_USER_DEL,
+	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
+	        ST_USER_DEL_TOMBS,    ST_USER_DEL,
 	};
 	size_t i;
 
@@ -552,8 +552,7 @@ sq_user_set_disabled(void *be, const char *net, const char *jid, bool disabled)
 
 /* One query streamed to cb: start-up walks every user this way. */
 static int
-sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, void *),
-                void *arg)
+sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, void *), void *arg)
 {
 	struct sq *sq = be;
 	enum stmt_id id = net ? ST_USER_NET : ST_USER_ALL;
@@ -626,8 +625,7 @@ sq_setting_set(void *be, const char *net, const char *jid, const char *scope, co
 	else if (secret)
 		n = exec_stmt(be, ST_SET_PUT, "ssssib", net, jid, scope, key, 1, val, len);
 	else
-		n = exec_stmt(be, ST_SET_PUT, "ssssis", net, jid, scope, key, 0,
-		              (const char *)val);
+		n = exec_stmt(be, ST_SET_PUT, "ssssis", net, jid, scope, key, 0, (const char *)val);
 	return n == -1 ? -1 : 0;
 }
 
@@ -660,17 +658,16 @@ sq_setting_foreach(void *be, const char *net, const char *jid, const char *scope
 /* ---- Contacts ---- */
 
 static int
-sq_contact_set(void *be, const char *net, const char *jid, const char *address,
-               const char *name, enum store_sub sub)
+sq_contact_set(void *be, const char *net, const char *jid, const char *address, const char *name,
+               enum store_sub sub)
 {
-	return exec_stmt(be, ST_CONTACT_PUT, "ssssi", net, jid, address, name, (int)sub) == -1
-	               ? -1
-	               : 0;
+	return exec_stmt(be, ST_CONTACT_PUT, "ssssi", net, jid, address, name, (int)sub) == -1 ? -1
+	                                                                                       : 0;
 }
 
 static int
-sq_contact_get(void *be, const char *net, const char *jid, const char *address,
-               enum store_sub *sub, char **name)
+sq_contact_get(void *be, const char *net, const char *jid, const char *address, enum store_sub *sub,
+               char **name)
 {
 	struct sq *sq = be;
 	sqlite3_stmt *st;
@@ -748,8 +745,8 @@ sq_queue_push(void *be, struct store_msg *m, time_t tomb_after)
 	int r;
 
 	if (m->dedup_key != NULL) {
-		st = prep(sq, ST_Q_TOMB_CHECK, "isssI", (int)m->dir, m->net, m->user,
-		          m->dedup_key, (int64_t)tomb_after);
+		st = prep(sq, ST_Q_TOMB_CHECK, "isssI", (int)m->dir, m->net, m->user, m->dedup_key,
+		          (int64_t)tomb_after);
 		if (st == NULL)
 			return -1;
 		r = step_row(sq, ST_Q_TOMB_CHECK, st);
@@ -757,10 +754,9 @@ sq_queue_push(void *be, struct store_msg *m, time_t tomb_after)
 		if (r != 0)
 			return r;
 	}
-	n = exec_stmt(sq, ST_Q_INSERT, "issssssssIiIIi", (int)m->dir, m->net, m->user,
-	              m->resource, m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra,
-	              (int64_t)m->flags, m->attempts, (int64_t)m->created,
-	              (int64_t)m->next_try, m->held ? 1 : 0);
+	n = exec_stmt(sq, ST_Q_INSERT, "issssssssIiIIi", (int)m->dir, m->net, m->user, m->resource,
+	              m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra, (int64_t)m->flags,
+	              m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0);
 	if (n == -1)
 		return -1;
 	if (n == 0)
@@ -806,10 +802,10 @@ sq_queue_due(void *be, enum store_dir dir, const char *net, time_t now, int limi
 {
 	struct sq *sq = be;
 
-	return read_msgs(sq, ST_Q_DUE,
-	                 prep(sq, ST_Q_DUE, "isIi", (int)dir, net, (int64_t)now,
-	                      limit > 0 ? limit : -1),
-	                 out, n);
+	return read_msgs(
+	        sq, ST_Q_DUE,
+	        prep(sq, ST_Q_DUE, "isIi", (int)dir, net, (int64_t)now, limit > 0 ? limit : -1),
+	        out, n);
 }
 
 static int
@@ -853,12 +849,10 @@ sq_queue_hold(void *be, int64_t id, bool held)
 }
 
 static int
-sq_queue_release_user(void *be, enum store_dir dir, const char *net, const char *user,
-                      time_t now)
+sq_queue_release_user(void *be, enum store_dir dir, const char *net, const char *user, time_t now)
 {
-	return exec_stmt(be, ST_Q_RELEASE, "issI", (int)dir, net, user, (int64_t)now) == -1
-	               ? -1
-	               : 0;
+	return exec_stmt(be, ST_Q_RELEASE, "issI", (int)dir, net, user, (int64_t)now) == -1 ? -1
+	                                                                                    : 0;
 }
 
 static int
@@ -906,36 +900,36 @@ sq_queue_prune(void *be, time_t before)
 }
 
 const struct store_ops store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.schema_version = sq_schema_version,
-	.schema_latest = sqlite_schema_latest,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.user_add = sq_user_add,
-	.user_remove = sq_user_remove,
-	.user_get = sq_user_get,
-	.user_set_disabled = sq_user_set_disabled,
-	.user_foreach = sq_user_foreach,
-	.user_count = sq_user_count,
-	.setting_get = sq_setting_get,
-	.setting_set = sq_setting_set,
-	.setting_foreach = sq_setting_foreach,
-	.contact_set = sq_contact_set,
-	.contact_get = sq_contact_get,
-	.contact_remove = sq_contact_remove,
-	.contact_foreach = sq_contact_foreach,
-	.queue_push = sq_queue_push,
-	.queue_due = sq_queue_due,
-	.queue_held = sq_queue_held,
-	.queue_get = sq_queue_get,
-	.queue_retry = sq_queue_retry,
-	.queue_hold = sq_queue_hold,
-	.queue_release_user = sq_queue_release_user,
-	.queue_delete = sq_queue_delete,
-	.queue_count = sq_queue_count,
-	.queue_next_due = sq_queue_next_due,
-	.queue_prune = sq_queue_prune,
+        .scheme = "sqlite",
+        .open = sq_open,
+        .close = sq_close,
+        .schema_version = sq_schema_version,
+        .schema_latest = sqlite_schema_latest,
+        .begin = sq_begin,
+        .commit = sq_commit,
+        .rollback = sq_rollback,
+        .user_add = sq_user_add,
+        .user_remove = sq_user_remove,
+        .user_get = sq_user_get,
+        .user_set_disabled = sq_user_set_disabled,
+        .user_foreach = sq_user_foreach,
+        .user_count = sq_user_count,
+        .setting_get = sq_setting_get,
+        .setting_set = sq_setting_set,
+        .setting_foreach = sq_setting_foreach,
+        .contact_set = sq_contact_set,
+        .contact_get = sq_contact_get,
+        .contact_remove = sq_contact_remove,
+        .contact_foreach = sq_contact_foreach,
+        .queue_push = sq_queue_push,
+        .queue_due = sq_queue_due,
+        .queue_held = sq_queue_held,
+        .queue_get = sq_queue_get,
+        .queue_retry = sq_queue_retry,
+        .queue_hold = sq_queue_hold,
+        .queue_release_user = sq_queue_release_user,
+        .queue_delete = sq_queue_delete,
+        .queue_count = sq_queue_count,
+        .queue_next_due = sq_queue_next_due,
+        .queue_prune = sq_queue_prune,
 };

@@ -174,9 +174,8 @@ START_TEST(seal_open_roundtrip)
 	free(pt);
 
 	/* A fresh nonce each time: the same value never seals the same way. */
-	ck_assert_int_eq(secretbox_seal(box, "row", 3, "pässwörd", strlen("pässwörd"), &ct2,
-	                                &ct2len),
-	                 0);
+	ck_assert_int_eq(
+	        secretbox_seal(box, "row", 3, "pässwörd", strlen("pässwörd"), &ct2, &ct2len), 0);
 	ck_assert_uint_eq(ctlen, ct2len);
 	ck_assert_int_ne(memcmp(ct, ct2, ctlen), 0);
 	ck_assert_int_ne(memcmp(ct + 1, ct2 + 1, SECRETBOX_NONCE_SIZE), 0);
