@@ -134,8 +134,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                         " dedup_key, extra, flags, attempts, created, next_try, held)"
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                         " ON CONFLICT DO NOTHING",
-        [ST_Q_DUE] = "SELECT " Q_COLS " FROM queue WHERE dir = ?1 AND net = ?2 AND held = 0"
-                     " AND next_try <= ?3 ORDER BY id LIMIT ?4",
+        /* Without INDEXED BY the planner ranges over queue_next and sorts. */
+        [ST_Q_DUE] = "SELECT " Q_COLS " FROM queue INDEXED BY queue_due WHERE dir = ?1"
+                     " AND net = ?2 AND held = 0 AND next_try <= ?3 ORDER BY id LIMIT ?4",
         [ST_Q_HELD] = "SELECT " Q_COLS " FROM queue WHERE net = ?2 AND jid = ?3 AND dir = ?1"
                       " AND held = 1 ORDER BY id",
         [ST_Q_GET] = "SELECT " Q_COLS " FROM queue WHERE id = ?1",

@@ -67,7 +67,14 @@ static const char v1[] =
         " next_try INTEGER NOT NULL,"
         " held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1))"
         ");"
-        "CREATE INDEX queue_due ON queue (dir, net, next_try) WHERE held = 0;"
+        /*
+         * The due scan walks queue_due in id order and reads next_try from
+         * the index, so a batch costs its size plus the backed-off messages
+         * ahead of it, not a sort of every due message. queue_next serves
+         * the earliest next_try in one seek.
+         */
+        "CREATE INDEX queue_due ON queue (dir, net, id, next_try) WHERE held = 0;"
+        "CREATE INDEX queue_next ON queue (dir, net, next_try) WHERE held = 0;"
         "CREATE INDEX queue_user ON queue (net, jid, dir, held);"
         "CREATE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
         " WHERE dedup_key IS NOT NULL;";
