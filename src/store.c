@@ -63,6 +63,7 @@ store_open_version(const char *url, const char *key_file, int version, char **er
 	char *scheme;
 	void *be;
 	size_t i;
+	long n;
 
 	*err = NULL;
 	if (url == NULL || *url == '\0') {
@@ -96,6 +97,12 @@ store_open_version(const char *url, const char *key_file, int version, char **er
 		secretbox_free(box);
 		return NULL;
 	}
+	/* A lost key file must not pass unnoticed: its secrets are gone. */
+	if (box != NULL && secretbox_created(box) && (n = ops->secret_count(be)) > 0)
+		log_warnx("key file %s was created just now, but the database holds %ld "
+		          "secrets sealed with an earlier key: they cannot be read until that "
+		          "key file is restored, or users enter them again",
+		          key_file, n);
 	s = xcalloc(1, sizeof(*s));
 	s->ops = ops;
 	s->be = be;

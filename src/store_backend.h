@@ -57,6 +57,8 @@ struct store_ops {
 	                   const char *key, bool secret, char **val, size_t *len);
 	int (*setting_set)(void *, const char *net, const char *jid, const char *scope,
 	                   const char *key, bool secret, const void *val, size_t len);
+	/* Secrets of every user and net: -1 on error. */
+	long (*secret_count)(void *);
 	int (*setting_foreach)(void *, const char *net, const char *jid, const char *scope,
 	                       int (*cb)(const char *key, const void *val, size_t len, bool secret,
 	                                 void *),

@@ -351,6 +351,14 @@ sq_setting_foreach(void *be, const char *net, const char *jid, const char *scope
 	return r == -1 ? -1 : 0;
 }
 
+static long
+sq_secret_count(void *be)
+{
+	struct sq *sq = be;
+
+	return sq_query_long(sq, ST_SECRET_COUNT, sq_prep(sq, ST_SECRET_COUNT, ""));
+}
+
 /* ---- Contacts ---- */
 
 static int
@@ -613,6 +621,7 @@ const struct store_ops store_sqlite_ops = {
         .setting_get = sq_setting_get,
         .setting_set = sq_setting_set,
         .setting_foreach = sq_setting_foreach,
+        .secret_count = sq_secret_count,
         .contact_set = sq_contact_set,
         .contact_get = sq_contact_get,
         .contact_remove = sq_contact_remove,

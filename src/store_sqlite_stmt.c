@@ -55,6 +55,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_SET_ALL] = "SELECT key, value, secret FROM settings WHERE net = ?1 AND jid = ?2"
                        " AND scope = ?3 ORDER BY key",
 
+        [ST_SECRET_COUNT] = "SELECT count(*) FROM settings WHERE secret = 1",
+
         [ST_CONTACT_PUT] = "INSERT INTO contacts (net, jid, address, name, sub)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)"
                            " ON CONFLICT (net, jid, address) DO UPDATE"

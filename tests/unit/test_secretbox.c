@@ -77,8 +77,10 @@ START_TEST(key_generated_0600_and_reloaded)
 	ck_assert_int_eq(st.st_size, SECRETBOX_KEY_SIZE);
 
 	/* A second load reads the same key: what a finds, b opens. */
+	ck_assert(secretbox_created(a));
 	b = secretbox_load(path, &err);
 	ck_assert_ptr_nonnull(b);
+	ck_assert(!secretbox_created(b));
 	ck_assert_int_eq(secretbox_seal(a, "ad", 2, "hunter2", 7, &ct, &ctlen), 0);
 	ck_assert_int_eq(secretbox_open(b, "ad", 2, ct, ctlen, &pt, &ptlen), 0);
 	ck_assert_uint_eq(ptlen, 7);

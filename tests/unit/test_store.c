@@ -653,6 +653,14 @@ START_TEST(secrets_tampered_or_moved)
 	ck_assert_int_eq(store_setting_foreach(s, "email", "a@x", "", collect_settings, buf), -1);
 	ck_assert_str_eq(buf, "plain=visible ");
 
+	/* A lost key file: a new one is made (and logged), old secrets stay shut. */
+	store_close(s);
+	ck_assert_int_eq(unlink(key_path), 0);
+	s = store_open(url, key_path, &err);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(store_secret_get(s, "email", "b@x", "", "moved", &v), -1);
+	ck_assert_int_eq(store_setting_get(s, "email", "a@x", "", "plain", NULL), 1);
+
 	/* Another key file opens the store but none of its secrets. */
 	k2 = xasprintf("%s/other.key", tmpdir);
 	t = store_open(url, k2, &err);
