@@ -32,8 +32,8 @@ struct ircbucket {
  * Set the limits and start full. burst == 0 (or interval_ms == 0) disables
  * the message limit; byte_burst == 0 (or byte_rate == 0) the byte limit.
  */
-void ircbucket_init(struct ircbucket *, unsigned burst, unsigned interval_ms,
-                    unsigned byte_burst, unsigned byte_rate);
+void ircbucket_init(struct ircbucket *, unsigned burst, unsigned interval_ms, unsigned byte_burst,
+                    unsigned byte_rate);
 /* ircbucket_init() with the IRCBUCKET_* defaults. */
 void ircbucket_init_default(struct ircbucket *);
 /* Full again (a new connection). */

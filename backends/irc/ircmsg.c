@@ -423,7 +423,7 @@ ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 		if (i + 1 < o->nparams) {
 			if (*p == '\0' || *p == ':' || strpbrk(p, " \r\n") != NULL) {
 				err = strpbrk(p, "\r\n") != NULL ? IRCMSG_ERR_CRLF
-				                                  : IRCMSG_ERR_BAD_PARAM;
+				                                 : IRCMSG_ERR_BAD_PARAM;
 				goto fail;
 			}
 			sb_add(&b, p, strlen(p));
@@ -576,22 +576,25 @@ ircmsg_isupport_init(struct ircmsg_isupport *is)
 	is->monitor = -1;
 }
 
+static unsigned
+hexval(char c)
+{
+	return isdigit((unsigned char)c) ? (unsigned)(c - '0')
+	                                 : (unsigned)(tolower((unsigned char)c) - 'a' + 10);
+}
+
 /* ISUPPORT values escape bytes as \xHH. Returns -1 if it does not fit. */
 static int
 value_copy(char *dst, size_t size, const char *v)
 {
 	size_t n = 0;
-	unsigned hi, lo;
+	char c;
 
 	for (; *v != '\0'; v++) {
-		char c = *v;
+		c = *v;
 		if (c == '\\' && v[1] == 'x' && isxdigit((unsigned char)v[2]) &&
 		    isxdigit((unsigned char)v[3])) {
-			hi = (unsigned)(isdigit((unsigned char)v[2]) ? v[2] - '0'
-			                                             : (tolower((unsigned char)v[2]) - 'a' + 10));
-			lo = (unsigned)(isdigit((unsigned char)v[3]) ? v[3] - '0'
-			                                             : (tolower((unsigned char)v[3]) - 'a' + 10));
-			c = (char)(hi * 16 + lo);
+			c = (char)(hexval(v[2]) * 16 + hexval(v[3]));
 			v += 3;
 			if (c == '\0')
 				return -1;

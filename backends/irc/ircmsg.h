@@ -16,23 +16,23 @@
 #include <stddef.h>
 
 #define IRCMSG_MAX_PARAMS 15
-#define IRCMSG_TAGS_MAX 8191    /* server tag section, '@' and space included */
-#define IRCMSG_CLIENT_TAGS_MAX 4094 /* what a client may send */
-#define IRCMSG_LINELEN 512      /* body of a line, CR LF included */
+#define IRCMSG_TAGS_MAX 8191        /* server tag section, '@' and space included */
+#define IRCMSG_CLIENT_TAGS_MAX 4094 /* what we send, '@' and space included */
+#define IRCMSG_LINELEN 512          /* body of a line, CR LF included */
 
 enum ircmsg_err {
 	IRCMSG_OK = 0,
-	IRCMSG_ERR_EMPTY,          /* nothing but a line ending or spaces */
-	IRCMSG_ERR_NUL,            /* a NUL byte in the line */
-	IRCMSG_ERR_CRLF,           /* CR or LF inside the line (or a parameter) */
-	IRCMSG_ERR_TAGS_TOO_LONG,  /* tag section over IRCMSG_TAGS_MAX */
-	IRCMSG_ERR_TOO_LONG,       /* body over the line length */
-	IRCMSG_ERR_TRUNCATED,      /* tags or source with no command after them */
-	IRCMSG_ERR_BAD_TAG,        /* a tag with an empty or invalid key */
-	IRCMSG_ERR_BAD_SOURCE,     /* ":" with no source name */
-	IRCMSG_ERR_BAD_COMMAND,    /* not letters, nor a 3-digit numeric */
-	IRCMSG_ERR_BAD_PARAM,      /* builder: a parameter that cannot be sent */
-	IRCMSG_ERR_TOO_MANY_PARAMS,/* builder: more than IRCMSG_MAX_PARAMS */
+	IRCMSG_ERR_EMPTY,           /* nothing but a line ending or spaces */
+	IRCMSG_ERR_NUL,             /* a NUL byte in the line */
+	IRCMSG_ERR_CRLF,            /* CR or LF inside the line (or a parameter) */
+	IRCMSG_ERR_TAGS_TOO_LONG,   /* tag section over IRCMSG_TAGS_MAX */
+	IRCMSG_ERR_TOO_LONG,        /* body over the line length */
+	IRCMSG_ERR_TRUNCATED,       /* tags or source with no command after them */
+	IRCMSG_ERR_BAD_TAG,         /* a tag with an empty or invalid key */
+	IRCMSG_ERR_BAD_SOURCE,      /* ":" with no source name */
+	IRCMSG_ERR_BAD_COMMAND,     /* not letters, nor a 3-digit numeric */
+	IRCMSG_ERR_BAD_PARAM,       /* builder: a parameter that cannot be sent */
+	IRCMSG_ERR_TOO_MANY_PARAMS, /* builder: more than IRCMSG_MAX_PARAMS */
 };
 
 /* A readable reason ("line too long"), static. */
@@ -51,16 +51,16 @@ struct ircmsg_tag {
 struct ircmsg {
 	struct ircmsg_tag *tags; /* in line order; a repeated key: the last wins */
 	size_t ntags;
-	const char *source;      /* full prefix without ':', or NULL */
-	const char *nick;        /* source up to '!' or '@' (a server name too) */
-	const char *user;        /* between '!' and '@', or NULL */
-	const char *host;        /* after '@', or NULL */
-	const char *command;     /* letters upper-cased, or 3 digits */
-	int numeric;             /* 0..999 for a numeric reply, -1 otherwise */
+	const char *source;  /* full prefix without ':', or NULL */
+	const char *nick;    /* source up to '!' or '@' (a server name too) */
+	const char *user;    /* between '!' and '@', or NULL */
+	const char *host;    /* after '@', or NULL */
+	const char *command; /* letters upper-cased, or 3 digits */
+	int numeric;         /* 0..999 for a numeric reply, -1 otherwise */
 	const char *params[IRCMSG_MAX_PARAMS];
 	size_t nparams;
-	bool trailing;           /* the last parameter came after " :" */
-	char *buf_;              /* private */
+	bool trailing; /* the last parameter came after " :" */
+	char *buf_;    /* private */
 };
 
 /*
@@ -88,11 +88,11 @@ const char *ircmsg_param(const struct ircmsg *msg, size_t i);
 struct ircmsg_out {
 	const struct ircmsg_tag *tags; /* client tags to send; may be NULL */
 	size_t ntags;
-	const char *command;           /* letters or a 3-digit numeric */
+	const char *command; /* letters or a 3-digit numeric */
 	const char *const *params;
 	size_t nparams;
 	unsigned flags;
-	size_t linelen;                /* 0: 512 */
+	size_t linelen; /* 0: 512 */
 };
 
 /*
@@ -144,9 +144,9 @@ struct ircmsg_isupport {
 	char network[64];      /* NETWORK, "" when not told */
 	char statusmsg[16];    /* STATUSMSG, "" when not told */
 	enum ircmsg_casemap casemap;
-	int nicklen;           /* NICKLEN */
-	int linelen;           /* LINELEN, 512 unless told */
-	int monitor;           /* MONITOR: -1 not offered, 0 no limit, else limit */
+	int nicklen; /* NICKLEN */
+	int linelen; /* LINELEN, 512 unless told */
+	int monitor; /* MONITOR: -1 not offered, 0 no limit, else limit */
 };
 
 /* RFC 1459 defaults: PREFIX=(ov)@+ CHANTYPES=#& CASEMAPPING=rfc1459 NICKLEN=9. */

@@ -120,10 +120,10 @@ static const struct {
 	unsigned bit;
 	char mark;
 } marks[] = {
-	{ST_BOLD, '*'},
-	{ST_ITALIC, '_'},
-	{ST_STRIKE, '~'},
-	{ST_MONO, '`'},
+        {ST_BOLD, '*'},
+        {ST_ITALIC, '_'},
+        {ST_STRIKE, '~'},
+        {ST_MONO, '`'},
 };
 #define NMARKS (sizeof(marks) / sizeof(marks[0]))
 
@@ -293,10 +293,10 @@ irctext_ctcp_parse(const char *text, size_t len, struct irctext_ctcp *out)
 		const char *name;
 		enum irctext_ctcp_kind kind;
 	} known[] = {
-		{"ACTION", IRCTEXT_CTCP_ACTION},
-		{"VERSION", IRCTEXT_CTCP_VERSION},
-		{"PING", IRCTEXT_CTCP_PING},
-		{"TIME", IRCTEXT_CTCP_TIME},
+	        {"ACTION", IRCTEXT_CTCP_ACTION},
+	        {"VERSION", IRCTEXT_CTCP_VERSION},
+	        {"PING", IRCTEXT_CTCP_PING},
+	        {"TIME", IRCTEXT_CTCP_TIME},
 	};
 	size_t end, i, c;
 

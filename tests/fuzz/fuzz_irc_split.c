@@ -83,8 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++) {
 		const char *t = v[i];
 		len = strlen(t);
-		if (len == 0 || len > room || !ircutf8_valid(t, len) ||
-		    strpbrk(t, "\r\n") != NULL)
+		if (len == 0 || len > room || !ircutf8_valid(t, len) || strpbrk(t, "\r\n") != NULL)
 			abort();
 		if (flags) {
 			if (len <= 9 || strncmp(t, "\001ACTION ", 8) != 0 || t[len - 1] != '\001' ||

@@ -128,10 +128,15 @@ START_TEST(hostile_body)
 	char **v;
 
 	/* Invalid and overlong sequences become U+FFFD; \x01 is dropped. */
-	v = ircsplit("a\xc0\xaf" "b\xff" "c\x01VERSION\x01 \xed\xa0\x80", 400, 0, &n);
+	v = ircsplit("a\xc0\xaf"
+	             "b\xff"
+	             "c\x01VERSION\x01 \xed\xa0\x80",
+	             400, 0, &n);
 	check_parts(v, n, 400, 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(v[0], "a\xef\xbf\xbd\xef\xbf\xbd" "b\xef\xbf\xbd" "cVERSION "
+	ck_assert_str_eq(v[0], "a\xef\xbf\xbd\xef\xbf\xbd"
+	                       "b\xef\xbf\xbd"
+	                       "cVERSION "
 	                       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	ircsplit_free(v);
 
@@ -146,8 +151,8 @@ END_TEST
 START_TEST(action_framing)
 {
 	size_t n, i, room = 30;
-	char **v = ircsplit("waves at everyone in the channel, twice over", room,
-	                    IRCSPLIT_ACTION, &n);
+	char **v =
+	        ircsplit("waves at everyone in the channel, twice over", room, IRCSPLIT_ACTION, &n);
 	char joined[200] = "";
 
 	check_parts(v, n, room, IRCSPLIT_ACTION);
@@ -166,8 +171,8 @@ END_TEST
  */
 START_TEST(long_body_roundtrip)
 {
-	const char *words[] = {"Grüße", "from", "the", "gateway,", "ça", "marche", "—",
-	                       "日本語", "テキスト", "😀", "ok"};
+	const char *words[] = {"Grüße", "from",   "the",      "gateway,", "ça", "marche",
+	                       "—",     "日本語", "テキスト", "😀",        "ok"};
 	char body[12000], expect[12000], joined[12000];
 	size_t chars = 0, o = 0, e = 0, i, n, k, room, src;
 	char **v;
@@ -201,10 +206,10 @@ START_TEST(long_body_roundtrip)
 		memcpy(joined + k, v[i], strlen(v[i]));
 		k += strlen(v[i]);
 		/* The relayed line fits 512 bytes and parses back to the part. */
-		line = xasprintf(":SomeLongNickname!%s@%s PRIVMSG #a-rather-long-channel-name :%s\r\n",
-		                 "1234567890",
-		                 "123456789012345678901234567890123456789012345678901234567890123",
-		                 v[i]);
+		line = xasprintf(
+		        ":SomeLongNickname!%s@%s PRIVMSG #a-rather-long-channel-name :%s\r\n",
+		        "1234567890",
+		        "123456789012345678901234567890123456789012345678901234567890123", v[i]);
 		ck_assert_uint_le(strlen(line), 512);
 		ck_assert_int_eq(ircmsg_parse(&m, line, strlen(line), 0), IRCMSG_OK);
 		ck_assert_str_eq(m.params[1], v[i]);

@@ -89,25 +89,41 @@ END_TEST
 
 START_TEST(formatting_stripped)
 {
-	CONV_EQ("\x02" "bold\x02 \x1ditalic\x1d \x1funder\x1f \x16rev\x16 \x1estrike\x1e "
+	CONV_EQ("\x02"
+	        "bold\x02 \x1ditalic\x1d \x1funder\x1f \x16rev\x16 \x1estrike\x1e "
 	        "\x11mono\x11\x0f",
 	        NULL, 0, "bold italic under rev strike mono");
 	/* Colours: up to two digits each, comma only with a digit after it. */
-	CONV_EQ("\x03" "4red\x03 \x03" "04,12x\x03 \x03" "123 \x03,5y \x03" "5,z", NULL, 0,
-	        "red x 3 ,5y ,z");
+	CONV_EQ("\x03"
+	        "4red\x03 \x03"
+	        "04,12x\x03 \x03"
+	        "123 \x03,5y \x03"
+	        "5,z",
+	        NULL, 0, "red x 3 ,5y ,z");
 	/* Hex colours: six hex digits, optional ",RRGGBB". */
-	CONV_EQ("\x04" "FF0000red\x04 \x04" "00ff00,0000FFx \x04" "12y", NULL, 0,
-	        "red x 12y");
+	CONV_EQ("\x04"
+	        "FF0000red\x04 \x04"
+	        "00ff00,0000FFx \x04"
+	        "12y",
+	        NULL, 0, "red x 12y");
 	/* Colour at the very end of the text. */
 	CONV_EQ("end\x03", NULL, 0, "end");
-	CONV_EQ("end\x03" "1", NULL, 0, "end");
-	CONV_EQ("end\x04" "abc", NULL, 0, "endabc");
+	CONV_EQ("end\x03"
+	        "1",
+	        NULL, 0, "end");
+	CONV_EQ("end\x04"
+	        "abc",
+	        NULL, 0, "endabc");
 }
 END_TEST
 
 START_TEST(xml_forbidden)
 {
-	CONV_EQ("a\x01" "b\x07" "c\x1b[31md\x7f" "e\tf\r", NULL, 0, "abc[31mde\tf");
+	CONV_EQ("a\x01"
+	        "b\x07"
+	        "c\x1b[31md\x7f"
+	        "e\tf\r",
+	        NULL, 0, "abc[31mde\tf");
 	/* U+FFFE, U+FFFF and C1 controls written as UTF-8. */
 	CONV_EQ("x\xef\xbf\xbey\xef\xbf\xbfz\xc2\x85w", NULL, 0, "xyzw");
 	/* Non-characters XML allows (U+FDD0) and astral ones are kept. */
@@ -134,20 +150,31 @@ END_TEST
 START_TEST(styling)
 {
 	CONV_EQ("say \x02hello\x02 now", NULL, IRCTEXT_STYLING, "say *hello* now");
-	CONV_EQ("\x1dit\x1d \x1estrike\x1e \x11" "code\x11", NULL, IRCTEXT_STYLING,
-	        "_it_ ~strike~ `code`");
+	CONV_EQ("\x1dit\x1d \x1estrike\x1e \x11"
+	        "code\x11",
+	        NULL, IRCTEXT_STYLING, "_it_ ~strike~ `code`");
 	/* Whitespace moves outside the markers. */
-	CONV_EQ("a\x02 b \x02" "c", NULL, IRCTEXT_STYLING, "a *b* c");
+	CONV_EQ("a\x02 b \x02"
+	        "c",
+	        NULL, IRCTEXT_STYLING, "a *b* c");
 	/* Bold and italic together. */
-	CONV_EQ("\x02\x1d" "both\x0f", NULL, IRCTEXT_STYLING, "*_both_*");
+	CONV_EQ("\x02\x1d"
+	        "both\x0f",
+	        NULL, IRCTEXT_STYLING, "*_both_*");
 	/* Unclosed at the end of the line still closes. */
-	CONV_EQ("x \x02" "bold", NULL, IRCTEXT_STYLING, "x *bold*");
+	CONV_EQ("x \x02"
+	        "bold",
+	        NULL, IRCTEXT_STYLING, "x *bold*");
 	/* Inside a word, or holding a marker character, or empty: no markup. */
 	CONV_EQ("in\x02side\x02", NULL, IRCTEXT_STYLING, "inside");
-	CONV_EQ("\x02" "a*b\x02", NULL, IRCTEXT_STYLING, "a*b");
+	CONV_EQ("\x02"
+	        "a*b\x02",
+	        NULL, IRCTEXT_STYLING, "a*b");
 	CONV_EQ("\x02\x02 \x02 \x02", NULL, IRCTEXT_STYLING, "  ");
 	/* Underline and colours have no XEP-0393 form: dropped. */
-	CONV_EQ("\x1fu\x1f \x03" "4c", NULL, IRCTEXT_STYLING, "u c");
+	CONV_EQ("\x1fu\x1f \x03"
+	        "4c",
+	        NULL, IRCTEXT_STYLING, "u c");
 }
 END_TEST
 
