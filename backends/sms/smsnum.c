@@ -199,8 +199,14 @@ international(const char *d, bool drop_paren0, size_t paren0_at, char **out, cha
 	c = country_rules(cc, cclen);
 	nsn = d + cclen;
 	/* Written after the country code, UK-style trunk 0s are never dialled. */
-	if (c.name && strcmp(c.trunk, "0") == 0 && nsn[0] == '0')
+	if (c.name && strcmp(c.trunk, "0") == 0 && nsn[0] == '0') {
 		nsn++;
+		if (nsn[0] == '0') {
+			*why = xasprintf("numbers in %s (+%d) do not start with 0 after the country "
+			                 "code", c.name, cc);
+			return -1;
+		}
+	}
 	n = strlen(nsn);
 	if (cclen + n > E164_MAX) {
 		*why = xasprintf("+%s has %zu digits: international numbers have at most 15", d,

@@ -124,6 +124,7 @@ START_TEST(garbage_refused)
 	bad("0123456789012345678901234567890", "+1", "too many digits");
 	bad("00", "+1", "must follow");
 	bad("011", "+1", "must follow");
+	bad("+44 00 2497 60958", "+1", "do not start with 0");
 	bad("0171 23", "+49", "after the leading 0");
 	bad("123456789012345678901234(0)", "+1", "too many digits");
 	bad("(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)", "+1", "too long");
