@@ -41,22 +41,26 @@ smsgammu_incoming(const GSM_SMSMessage *sms, const char *line, const char *defau
 	out->in.token = token;
 	out->in.stamp = sms->DateTime.Year ? Fill_Time_T(sms->DateTime) : 0;
 	out->flash = sms->Class == 0;
-	if (sms->UDH.Type == UDH_ConcatenatedMessages || sms->UDH.Type == UDH_ConcatenatedMessages16bit) {
+	if (sms->UDH.Type == UDH_ConcatenatedMessages ||
+	    sms->UDH.Type == UDH_ConcatenatedMessages16bit) {
 		out->in.ref16 = sms->UDH.Type == UDH_ConcatenatedMessages16bit;
-		out->in.ref = (unsigned)(out->in.ref16 ? sms->UDH.ID16bit : sms->UDH.ID8bit) & 0xFFFF;
+		out->in.ref =
+		        (unsigned)(out->in.ref16 ? sms->UDH.ID16bit : sms->UDH.ID8bit) & 0xFFFF;
 		out->in.total = sms->UDH.AllParts > 0 ? (unsigned)sms->UDH.AllParts : 0;
 		out->in.seq = sms->UDH.PartNumber > 0 ? (unsigned)sms->UDH.PartNumber : 0;
 	}
 
 	if (sms->UDH.Type == UDH_MMSIndicatorLong) {
 		out->text = note_ucs2("[a multimedia message (MMS) was sent to this number; the "
-		                      "gateway cannot fetch MMS]", &n);
+		                      "gateway cannot fetch MMS]",
+		                      &n);
 		out->note = true;
 	} else if (sms->Coding == SMS_Coding_8bit) {
 		/* One note for the whole message, not one per part. */
 		if (out->in.seq <= 1)
 			out->text = note_ucs2("[a binary SMS was received; it cannot be shown as "
-			                      "text]", &n);
+			                      "text]",
+			                      &n);
 		else
 			out->text = note_ucs2("", &n);
 		out->note = true;
@@ -79,8 +83,7 @@ smsgammu_in_free(struct smsgammu_in *in)
 }
 
 int
-smsgammu_status(const GSM_SMSMessage *sms, int *ref, enum smsreceipt_state *state,
-                const char **why)
+smsgammu_status(const GSM_SMSMessage *sms, int *ref, enum smsreceipt_state *state, const char **why)
 {
 	if (sms->PDU != SMS_Status_Report)
 		return -1;
@@ -103,8 +106,10 @@ smsgammu_encode(const char *text, const char *to, bool report, GSM_MultiSMSMessa
 	if (smstext_plan(text, strlen(text), plan, why) == -1)
 		return -1;
 	if (plan->nparts > SMSGAMMU_MAX_PARTS) {
-		*why = xasprintf("the text is too long: it needs %zu SMS, at most %d are sent as one "
-		                 "message", plan->nparts, SMSGAMMU_MAX_PARTS);
+		*why = xasprintf(
+		        "the text is too long: it needs %zu SMS, at most %d are sent as one "
+		        "message",
+		        plan->nparts, SMSGAMMU_MAX_PARTS);
 		goto fail;
 	}
 	num = smstext_to_ucs2be(to, strlen(to), &nnum);
@@ -124,14 +129,16 @@ smsgammu_encode(const char *text, const char *to, bool report, GSM_MultiSMSMessa
 	free(buf);
 	if (err != ERR_NONE || (size_t)out->Number != plan->nparts) {
 		free(num);
-		*why = err != ERR_NONE ? xasprintf("gammu cannot encode the text: %s", GSM_ErrorString(err))
-		                       : xasprintf("gammu split the text into %d parts, not %zu",
-		                                   out->Number, plan->nparts);
+		*why = err != ERR_NONE
+		               ? xasprintf("gammu cannot encode the text: %s", GSM_ErrorString(err))
+		               : xasprintf("gammu split the text into %d parts, not %zu",
+		                           out->Number, plan->nparts);
 		goto fail;
 	}
 	for (i = 0; i < out->Number; i++) {
 		memcpy(out->SMS[i].Number, num, 2 * nnum + 2);
-		/* For a message to send, gammu's SMS_Status_Report means "ask for a report" (TP-SRR). */
+		/* For a message to send, gammu's SMS_Status_Report means "ask for a report"
+		 * (TP-SRR). */
 		out->SMS[i].PDU = report ? SMS_Status_Report : SMS_Submit;
 	}
 	free(num);

@@ -20,7 +20,7 @@ struct smsgammu_in {
 	char *sender;        /* normalised sender address */
 	unsigned char *text; /* UTF-16BE: the text, or a note for what cannot be shown */
 	bool flash;          /* class 0: the sender meant it for the screen only */
-	bool note;           /* text is our note (binary data, MMS notification), not the sender's */
+	bool note; /* text is our note (binary data, MMS notification), not the sender's */
 };
 
 /*

@@ -21,12 +21,13 @@
 struct country {
 	int cc;
 	const char *name;
-	const char *idd[2];  /* international prefixes besides "00", longest first */
-	const char *trunk;   /* national (trunk) prefix, "" when none */
+	const char *idd[2];   /* international prefixes besides "00", longest first */
+	const char *trunk;    /* national (trunk) prefix, "" when none */
 	int nsn_min, nsn_max; /* digits after the country code */
 	int short_max;        /* longest short code */
 };
 
+/* clang-format off */
 static const struct country countries[] = {
 	{1, "US/Canada", {"011", NULL}, "1", 10, 10, 6},
 	{7, "Russia/Kazakhstan", {"810", NULL}, "8", 10, 10, 8},
@@ -84,6 +85,7 @@ static const int cc3_spare[] = {
 	874, 875, 876, 877, 879, 884, 885, 887, 889, 890, 891, 892, 893, 894, 895, 896,
 	897, 898, 899, 969, 978, 990, 991, 997, 999,
 };
+/* clang-format on */
 
 static const struct country *
 country_find(int cc)
@@ -158,8 +160,8 @@ smsnum_country(const char *def, char **why)
 		cc = cc * 10 + (p[i] - '0');
 	return cc;
 bad:
-	*why = xasprintf("default_country \"%.16s\" is not a country calling code such as +1 or +44",
-	                 def);
+	*why = xasprintf(
+	        "default_country \"%.16s\" is not a country calling code such as +1 or +44", def);
 	return -1;
 }
 
@@ -202,8 +204,10 @@ international(const char *d, bool drop_paren0, size_t paren0_at, char **out, cha
 	if (c.name && strcmp(c.trunk, "0") == 0 && nsn[0] == '0') {
 		nsn++;
 		if (nsn[0] == '0') {
-			*why = xasprintf("numbers in %s (+%d) do not start with 0 after the country "
-			                 "code", c.name, cc);
+			*why = xasprintf(
+			        "numbers in %s (+%d) do not start with 0 after the country "
+			        "code",
+			        c.name, cc);
 			return -1;
 		}
 	}
@@ -215,11 +219,14 @@ international(const char *d, bool drop_paren0, size_t paren0_at, char **out, cha
 	}
 	if ((int)n < c.nsn_min || (int)n > c.nsn_max) {
 		if (c.name && c.nsn_min == c.nsn_max)
-			*why = xasprintf("numbers in %s (+%d) have %d digits after the country code",
-			                 c.name, cc, c.nsn_min);
+			*why = xasprintf(
+			        "numbers in %s (+%d) have %d digits after the country code", c.name,
+			        cc, c.nsn_min);
 		else if (c.name)
-			*why = xasprintf("numbers in %s (+%d) have %d to %d digits after the country "
-			                 "code", c.name, cc, c.nsn_min, c.nsn_max);
+			*why = xasprintf(
+			        "numbers in %s (+%d) have %d to %d digits after the country "
+			        "code",
+			        c.name, cc, c.nsn_min, c.nsn_max);
 		else
 			*why = xasprintf("+%d needs at least %d digits after the country code", cc,
 			                 c.nsn_min);
@@ -262,18 +269,22 @@ national(const char *d, const struct country *c, char **out, char **why)
 		*why = xstrdup("too short for a phone number or a short code");
 	else if (c->name && trunk)
 		*why = c->nsn_min == c->nsn_max
-		               ? xasprintf("numbers in %s have %d digits after the leading %s (start "
-		                           "international numbers with +)", c->name, c->nsn_min,
-		                           c->trunk)
-		               : xasprintf("numbers in %s have %d to %d digits after the leading %s "
-		                           "(start international numbers with +)", c->name,
-		                           c->nsn_min, c->nsn_max, c->trunk);
+		               ? xasprintf(
+		                         "numbers in %s have %d digits after the leading %s (start "
+		                         "international numbers with +)",
+		                         c->name, c->nsn_min, c->trunk)
+		               : xasprintf(
+		                         "numbers in %s have %d to %d digits after the leading %s "
+		                         "(start international numbers with +)",
+		                         c->name, c->nsn_min, c->nsn_max, c->trunk);
 	else if (c->name && c->nsn_min == c->nsn_max)
-		*why = xasprintf("numbers in %s have %d digits (start international numbers with +)",
-		                 c->name, c->nsn_min);
+		*why = xasprintf(
+		        "numbers in %s have %d digits (start international numbers with +)",
+		        c->name, c->nsn_min);
 	else
 		*why = xasprintf("%zu digits is neither a short code nor a number of +%d (start "
-		                 "international numbers with +)", n, c->cc);
+		                 "international numbers with +)",
+		                 n, c->cc);
 	return -1;
 }
 
@@ -312,8 +323,8 @@ smsnum_normalize(const char *typed, const char *default_country, char **out, cha
 	for (i = 0; (size_t)i < tlen; i++) {
 		unsigned char ch = p[i];
 
-		if (isdigit(ch) || (ch == '(' && (size_t)i + 2 < tlen && p[i + 1] == '0' &&
-		                    p[i + 2] == ')')) {
+		if (isdigit(ch) ||
+		    (ch == '(' && (size_t)i + 2 < tlen && p[i + 1] == '0' && p[i + 2] == ')')) {
 			if (nd == MAX_DIGITS) {
 				*why = xstrdup("too many digits for a phone number");
 				return -1;
@@ -342,13 +353,15 @@ smsnum_normalize(const char *typed, const char *default_country, char **out, cha
 		} else if (ch == '*' || ch == '#') {
 			*why = xstrdup("service codes with * or # cannot be texted");
 			return -1;
-		} else if (nd && (tolower(ch) == 'x' || strncasecmp((const char *)p + i, "ext", 3) == 0 ||
-		                  strncasecmp((const char *)p + i, ";ext=", 5) == 0)) {
+		} else if (nd &&
+		           (tolower(ch) == 'x' || strncasecmp((const char *)p + i, "ext", 3) == 0 ||
+		            strncasecmp((const char *)p + i, ";ext=", 5) == 0)) {
 			*why = xstrdup("an extension cannot receive SMS: give the number only");
 			return -1;
 		} else if (isalpha(ch)) {
-			*why = xstrdup("letters are not part of a phone number: give digits, with + "
-			               "and the country code for a foreign number");
+			*why = xstrdup(
+			        "letters are not part of a phone number: give digits, with + "
+			        "and the country code for a foreign number");
 			return -1;
 		} else if (ch == '@') {
 			*why = xstrdup("give a phone number, not an address with @");
@@ -369,7 +382,8 @@ smsnum_normalize(const char *typed, const char *default_country, char **out, cha
 	/* The country's own international prefixes, then the ITU's 00. */
 	for (i = 0; i < 2; i++)
 		if (has_prefix(d, c.idd[i]))
-			return international(d + strlen(c.idd[i]), paren0 && paren0_at >= strlen(c.idd[i]),
+			return international(d + strlen(c.idd[i]),
+			                     paren0 && paren0_at >= strlen(c.idd[i]),
 			                     paren0_at - strlen(c.idd[i]), out, why);
 	if (has_prefix(d, "00"))
 		return international(d + 2, paren0 && paren0_at >= 2, paren0_at - 2, out, why);
@@ -396,7 +410,8 @@ smsnum_sender(const char *raw, const char *default_country)
 	for (i = 0; raw[i] && o < 32; i++) {
 		unsigned char ch = (unsigned char)raw[i];
 
-		if (isalnum(ch) || (letters && (ch == ' ' || ch == '-' || ch == '.' || ch == '_')) ||
+		if (isalnum(ch) ||
+		    (letters && (ch == ' ' || ch == '-' || ch == '.' || ch == '_')) ||
 		    (!letters && ch == '+' && o == 0))
 			p[o++] = (char)ch;
 	}

@@ -19,8 +19,8 @@ struct group {
 	char *line, *sender;
 	unsigned ref, total;
 	bool ref16;
-	time_t first;   /* when the first part arrived (for the timeout) */
-	time_t stamp;   /* earliest SMSC stamp */
+	time_t first;       /* when the first part arrived (for the timeout) */
+	time_t stamp;       /* earliest SMSC stamp */
 	struct part *parts; /* total entries, index seq - 1 */
 	unsigned have;
 	uint64_t *tokens;
@@ -187,7 +187,8 @@ group_message(struct group *g)
 				;
 			m->missing += j - i;
 			s = j - i == 1 ? xasprintf("[…part %u of %u missing…]", i + 1, g->total)
-			               : xasprintf("[…parts %u–%u of %u missing…]", i + 1, j, g->total);
+			               : xasprintf("[…parts %u–%u of %u missing…]", i + 1, j,
+			                           g->total);
 			buf_add(&m->text, &len, s);
 			free(s);
 		}

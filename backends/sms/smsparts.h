@@ -24,16 +24,16 @@
 
 /* One received SMS. Strings and buffers are copied. */
 struct smsparts_in {
-	const char *line;   /* the line (modem) it came in on */
-	const char *sender; /* normalised sender address */
-	unsigned ref;       /* concatenation reference from the UDH */
-	bool ref16;         /* 16-bit reference (else 8-bit) */
-	unsigned total;     /* parts in the message; 0 or 1: not concatenated */
-	unsigned seq;       /* this part, 1..total */
+	const char *line;          /* the line (modem) it came in on */
+	const char *sender;        /* normalised sender address */
+	unsigned ref;              /* concatenation reference from the UDH */
+	bool ref16;                /* 16-bit reference (else 8-bit) */
+	unsigned total;            /* parts in the message; 0 or 1: not concatenated */
+	unsigned seq;              /* this part, 1..total */
 	const unsigned char *text; /* UTF-16BE */
 	size_t nunits;
-	time_t stamp;       /* SMSC timestamp; 0 when unknown */
-	uint64_t token;     /* the driver's handle on the stored part (e.g. its SIM location) */
+	time_t stamp;   /* SMSC timestamp; 0 when unknown */
+	uint64_t token; /* the driver's handle on the stored part (e.g. its SIM location) */
 };
 
 /* A message ready for the user. */
@@ -44,14 +44,16 @@ struct smsparts_msg {
 	time_t stamp;     /* earliest known part stamp, 0 if none */
 	unsigned total;   /* parts expected (1 for a single SMS) */
 	unsigned missing; /* parts that never came */
-	uint64_t *tokens; /* the stored parts it was made of: delete them once the message is safe */
+	uint64_t
+	        *tokens; /* the stored parts it was made of: delete them once the message is safe */
 	size_t ntokens;
 };
 
 enum smsparts_result {
 	SMSPARTS_WAITING,   /* kept: more parts expected */
 	SMSPARTS_READY,     /* a message is ready: smsparts_next() */
-	SMSPARTS_DUPLICATE, /* a copy of a part already held or delivered: delete it, nothing else */
+	SMSPARTS_DUPLICATE, /* a copy of a part already held or delivered: delete it, nothing else
+	                     */
 };
 
 struct smsparts;

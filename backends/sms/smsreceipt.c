@@ -109,7 +109,8 @@ smsreceipt_report(struct smsreceipt *r, const char *line, int ref, enum smsrecei
 		if (strcmp(m->line, line) != 0)
 			continue;
 		for (i = 0; i < m->nparts; i++)
-			if (m->parts[i].ref == ref && (pt == NULL || pt->state != SMSRECEIPT_PENDING))
+			if (m->parts[i].ref == ref &&
+			    (pt == NULL || pt->state != SMSRECEIPT_PENDING))
 				pt = &m->parts[i];
 		if (pt)
 			break;
@@ -175,28 +176,28 @@ smsreceipt_tp_status(int st, const char **why)
 		int st;
 		const char *why;
 	} reasons[] = {
-		{0x20, "congestion, still trying"},
-		{0x21, "the phone is busy, still trying"},
-		{0x22, "no response from the phone, still trying"},
-		{0x23, "service rejected, still trying"},
-		{0x24, "quality of service not available, still trying"},
-		{0x25, "error in the phone, still trying"},
-		{0x40, "remote procedure error"},
-		{0x41, "incompatible destination"},
-		{0x42, "connection rejected by the phone"},
-		{0x43, "the number cannot be reached"},
-		{0x44, "quality of service not available"},
-		{0x45, "no interworking available"},
-		{0x46, "the message expired before it could be delivered"},
-		{0x47, "deleted by the sender"},
-		{0x48, "deleted by the SMS centre"},
-		{0x49, "the message does not exist"},
-		{0x60, "network congestion: the SMS centre gave up"},
-		{0x61, "the phone stayed busy: the SMS centre gave up"},
-		{0x62, "no response from the phone: the SMS centre gave up"},
-		{0x63, "service rejected: the SMS centre gave up"},
-		{0x64, "quality of service not available: the SMS centre gave up"},
-		{0x65, "error in the phone: the SMS centre gave up"},
+	        {0x20, "congestion, still trying"},
+	        {0x21, "the phone is busy, still trying"},
+	        {0x22, "no response from the phone, still trying"},
+	        {0x23, "service rejected, still trying"},
+	        {0x24, "quality of service not available, still trying"},
+	        {0x25, "error in the phone, still trying"},
+	        {0x40, "remote procedure error"},
+	        {0x41, "incompatible destination"},
+	        {0x42, "connection rejected by the phone"},
+	        {0x43, "the number cannot be reached"},
+	        {0x44, "quality of service not available"},
+	        {0x45, "no interworking available"},
+	        {0x46, "the message expired before it could be delivered"},
+	        {0x47, "deleted by the sender"},
+	        {0x48, "deleted by the SMS centre"},
+	        {0x49, "the message does not exist"},
+	        {0x60, "network congestion: the SMS centre gave up"},
+	        {0x61, "the phone stayed busy: the SMS centre gave up"},
+	        {0x62, "no response from the phone: the SMS centre gave up"},
+	        {0x63, "service rejected: the SMS centre gave up"},
+	        {0x64, "quality of service not available: the SMS centre gave up"},
+	        {0x65, "error in the phone: the SMS centre gave up"},
 	};
 	size_t i;
 

@@ -16,15 +16,15 @@
 #include <time.h>
 
 enum smsreceipt_state {
-	SMSRECEIPT_PENDING,   /* not yet known, or the network still tries */
+	SMSRECEIPT_PENDING, /* not yet known, or the network still tries */
 	SMSRECEIPT_DELIVERED,
-	SMSRECEIPT_FAILED,    /* for good */
+	SMSRECEIPT_FAILED, /* for good */
 };
 
 struct smsreceipt_outcome {
 	uint64_t id; /* as given to smsreceipt_track() */
 	enum smsreceipt_state state;
-	char *why;   /* FAILED: the reason (caller frees); else NULL */
+	char *why; /* FAILED: the reason (caller frees); else NULL */
 };
 
 struct smsreceipt;
@@ -36,8 +36,8 @@ void smsreceipt_free(struct smsreceipt *);
  * Track message id (the driver's own, e.g. its store id), sent on line as
  * n parts with references refs[0..n-1], at time sent. Arrays are copied.
  */
-void smsreceipt_track(struct smsreceipt *, const char *line, uint64_t id, const int *refs,
-                      size_t n, time_t sent);
+void smsreceipt_track(struct smsreceipt *, const char *line, uint64_t id, const int *refs, size_t n,
+                      time_t sent);
 
 /*
  * A status report for reference ref on line. Returns 1 with *out filled

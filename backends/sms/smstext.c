@@ -7,6 +7,8 @@
 #include "driver.h"
 #include "smstext.h"
 
+/* Tables kept in rows of eight septets. */
+/* clang-format off */
 /* GSM 03.38 default alphabet, by septet. 0x1B is the escape to the extension table. */
 static const uint16_t gsm7_basic[128] = {
 	0x0040, 0x00A3, 0x0024, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC,
@@ -33,6 +35,7 @@ static const uint16_t gsm7_ext[] = {
 	0x005E, 0x007B, 0x007D, 0x005C, 0x005B, 0x007E, 0x005D, 0x007C,
 	0x20AC, /* euro sign */
 };
+/* clang-format on */
 
 int
 smstext_gsm7_cost(uint32_t cp)
@@ -211,7 +214,8 @@ smstext_to_ucs2be(const char *text, size_t len, size_t *nunits)
 		utf8_next(s, len, &i, &cp);
 		if (cp > 0xFFFF) {
 			uint32_t v = cp - 0x10000;
-			uint16_t hi = (uint16_t)(0xD800 | (v >> 10)), lo = (uint16_t)(0xDC00 | (v & 0x3FF));
+			uint16_t hi = (uint16_t)(0xD800 | (v >> 10)),
+			         lo = (uint16_t)(0xDC00 | (v & 0x3FF));
 
 			out[o++] = (unsigned char)(hi >> 8);
 			out[o++] = (unsigned char)(hi & 0xFF);

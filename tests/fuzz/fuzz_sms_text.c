@@ -50,7 +50,8 @@ check_plan(const char *text, size_t len)
 		abort();
 	/* a text fits one SMS exactly when it is short enough */
 	if ((plan.nparts == 1) !=
-	    (plan.units <= (plan.coding == SMSTEXT_GSM7 ? SMSTEXT_GSM7_SINGLE : SMSTEXT_UCS2_SINGLE)))
+	    (plan.units <=
+	     (plan.coding == SMSTEXT_GSM7 ? SMSTEXT_GSM7_SINGLE : SMSTEXT_UCS2_SINGLE)))
 		abort();
 	smstext_plan_free(&plan);
 }

@@ -49,15 +49,17 @@ through_the_network(const char *text, const unsigned *order, size_t *nparts)
 		memset(frame, 0, sizeof(frame));
 		s->PDU = SMS_Deliver;
 		EncodeUnicode(s->Number, "+15557654321", 12);
-		ck_assert_int_eq(GSM_EncodeSMSFrame(GSM_GetGlobalDebug(), s, frame, PHONE_SMSDeliver,
-		                                    &len, TRUE),
+		ck_assert_int_eq(GSM_EncodeSMSFrame(GSM_GetGlobalDebug(), s, frame,
+		                                    PHONE_SMSDeliver, &len, TRUE),
 		                 ERR_NONE);
 		memset(&rcv, 0, sizeof(rcv));
 		GSM_SetDefaultReceivedSMSData(&rcv);
-		ck_assert_int_eq(GSM_DecodeSMSFrame(GSM_GetGlobalDebug(), &rcv, frame, PHONE_SMSDeliver),
-		                 ERR_NONE);
+		ck_assert_int_eq(
+		        GSM_DecodeSMSFrame(GSM_GetGlobalDebug(), &rcv, frame, PHONE_SMSDeliver),
+		        ERR_NONE);
 		rcv.PDU = SMS_Deliver; /* set by gammu's phone layer, which knows the layout */
-		ck_assert_int_eq(smsgammu_incoming(&rcv, "office", "+1", (uint64_t)i, &in, &why), 0);
+		ck_assert_int_eq(smsgammu_incoming(&rcv, "office", "+1", (uint64_t)i, &in, &why),
+		                 0);
 		ck_assert_str_eq(in.sender, "+15557654321");
 		ck_assert_int_eq(smsparts_add(p, &in.in, 0),
 		                 i + 1 == sent.Number ? SMSPARTS_READY : SMSPARTS_WAITING);
@@ -76,11 +78,12 @@ through_the_network(const char *text, const unsigned *order, size_t *nparts)
 
 START_TEST(round_trip_gsm7)
 {
-	const char *text = "The quick brown fox jumps over the lazy dog; {braces}, [brackets] and €100 "
-	                   "cost two septets each. The quick brown fox jumps over the lazy dog again "
-	                   "and again, until this text needs three parts to go out as one message. "
-	                   "Then it goes on, because a concatenated part holds 153 septets and this "
-	                   "test wants a third part with a ~tilde~ and a |pipe| in it. Ende.";
+	const char *text =
+	        "The quick brown fox jumps over the lazy dog; {braces}, [brackets] and €100 "
+	        "cost two septets each. The quick brown fox jumps over the lazy dog again "
+	        "and again, until this text needs three parts to go out as one message. "
+	        "Then it goes on, because a concatenated part holds 153 septets and this "
+	        "test wants a third part with a ~tilde~ and a |pipe| in it. Ende.";
 	unsigned order[] = {2, 0, 1};
 	size_t n;
 	char *got = through_the_network(text, order, &n);
@@ -172,7 +175,8 @@ decode_pdu(const char *hex, GSM_SMSMessage *sms)
 
 	memset(sms, 0, sizeof(*sms));
 	GSM_SetDefaultReceivedSMSData(sms);
-	ck_assert_int_eq(GSM_DecodePDUFrame(GSM_GetGlobalDebug(), sms, pdu, n, &pos, TRUE), ERR_NONE);
+	ck_assert_int_eq(GSM_DecodePDUFrame(GSM_GetGlobalDebug(), sms, pdu, n, &pos, TRUE),
+	                 ERR_NONE);
 }
 
 START_TEST(status_reports)

@@ -30,8 +30,8 @@ bad(const char *typed, const char *country, const char *why_has)
 	ck_assert_msg(rc == -1, "\"%s\" (%s) accepted as %s", typed, country, out ? out : "?");
 	ck_assert_ptr_null(out);
 	ck_assert_ptr_nonnull(why);
-	ck_assert_msg(strstr(why, why_has) != NULL, "\"%s\": reason \"%s\" lacks \"%s\"", typed, why,
-	              why_has);
+	ck_assert_msg(strstr(why, why_has) != NULL, "\"%s\": reason \"%s\" lacks \"%s\"", typed,
+	              why, why_has);
 	free(why);
 }
 
@@ -46,7 +46,10 @@ START_TEST(nanp_national_forms)
 	ok("  (202) 555-0123  ", "+1", "+12025550123");
 	ok("tel:+1-202-555-0123", "+1", "+12025550123");
 	ok("+15551234567", "+1", "+15551234567"); /* a JID localpart comes back unchanged */
-	ok("555\xc2\xa0" "123\xc2\xa0" "4567", "+1", "+15551234567"); /* no-break spaces */
+	ok("555\xc2\xa0"
+	   "123\xc2\xa0"
+	   "4567",
+	   "+1", "+15551234567"); /* no-break spaces */
 }
 END_TEST
 
@@ -63,7 +66,7 @@ START_TEST(international_prefixes)
 	ok("810 7 912 345 67 89", "+7", "+79123456789");
 	ok("+39 06 1234 5678", "+1", "+390612345678"); /* Italy keeps its 0 */
 	ok("+1 (202) 555-0123", "+44", "+12025550123");
-	ok("+354 555 1234", "+1", "+3545551234");      /* a country outside the table */
+	ok("+354 555 1234", "+1", "+3545551234"); /* a country outside the table */
 }
 END_TEST
 
@@ -107,7 +110,7 @@ START_TEST(garbage_refused)
 	bad("555-123-4567 ext. 89", "+1", "extension");
 	bad("*#06#", "+1", "service codes");
 	bad("12", "+1", "too short");
-	bad("555-1234", "+1", "10 digits");        /* local number without area code */
+	bad("555-1234", "+1", "10 digits"); /* local number without area code */
 	bad("123-456-7890", "+1", "after the leading 1");
 	bad("(055) 123-4567", "+1", "area codes");
 	bad("+1 055 123 4567", "+1", "area codes");
@@ -120,14 +123,17 @@ START_TEST(garbage_refused)
 	bad("++1555", "+1", "'+' may only start");
 	bad("alice@example.org", "+1", "letters");
 	bad("555;123", "+1", "';' is not part");
-	bad("555\x01" "123", "+1", "unexpected characters");
+	bad("555\x01"
+	    "123",
+	    "+1", "unexpected characters");
 	bad("0123456789012345678901234567890", "+1", "too many digits");
 	bad("00", "+1", "must follow");
 	bad("011", "+1", "must follow");
 	bad("+44 00 2497 60958", "+1", "do not start with 0");
 	bad("0171 23", "+49", "after the leading 0");
 	bad("123456789012345678901234(0)", "+1", "too many digits");
-	bad("(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)", "+1", "too long");
+	bad("(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)(0)", "+1",
+	    "too long");
 }
 END_TEST
 
@@ -195,8 +201,8 @@ START_TEST(country_codes)
 	ck_assert(smsnum_country_code("3545551234", &n) && n == 3);
 	ck_assert(smsnum_country_code("8613800138000", &n) && n == 2);
 	ck_assert(smsnum_country_code("85212345678", &n) && n == 3);
-	ck_assert(!smsnum_country_code("2101234", &n));  /* spare */
-	ck_assert(!smsnum_country_code("8901234", &n));  /* spare zone */
+	ck_assert(!smsnum_country_code("2101234", &n)); /* spare */
+	ck_assert(!smsnum_country_code("8901234", &n)); /* spare zone */
 	ck_assert(!smsnum_country_code("0441234", &n));
 	ck_assert(!smsnum_country_code("35", &n));
 }

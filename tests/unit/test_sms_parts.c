@@ -156,7 +156,8 @@ START_TEST(pair_split_across_parts)
 	/* A phone that cut a surrogate pair between parts still gives one character. */
 	struct smsparts *p = smsparts_new(4, 60);
 	static const unsigned char one[] = {0, 'x', 0xD8, 0x3D}, two[] = {0xDE, 0x00, 0, 'y'};
-	struct smsparts_in in = {.line = "l", .sender = "+1", .ref = 300, .ref16 = true, .total = 2};
+	struct smsparts_in in = {
+	        .line = "l", .sender = "+1", .ref = 300, .ref16 = true, .total = 2};
 
 	in.seq = 2;
 	in.text = two;

@@ -44,7 +44,8 @@ START_TEST(first_failure_decides)
 	smsreceipt_track(r, "office", 7, refs, 3, 1000);
 	ck_assert_int_eq(smsreceipt_report(r, "office", 20, SMSRECEIPT_DELIVERED, NULL, &o), 0);
 	ck_assert_int_eq(smsreceipt_report(r, "office", 21, SMSRECEIPT_FAILED,
-	                                   "the number cannot be reached", &o), 1);
+	                                   "the number cannot be reached", &o),
+	                 1);
 	ck_assert_uint_eq(o.id, 7);
 	ck_assert_int_eq(o.state, SMSRECEIPT_FAILED);
 	ck_assert_str_eq(o.why, "part 2 of 3 was not delivered: the number cannot be reached");

@@ -48,7 +48,8 @@ gammu_encode(const char *utf8, bool unicode, struct gammu_result *res)
 	for (i = 0; i < sms.Number; i++) {
 		res->coding[i] = sms.SMS[i].Coding;
 		res->length[i] = sms.SMS[i].Length;
-		res->text[i] = smstext_from_ucs2be(sms.SMS[i].Text, smstext_ucs2be_len(sms.SMS[i].Text));
+		res->text[i] =
+		        smstext_from_ucs2be(sms.SMS[i].Text, smstext_ucs2be_len(sms.SMS[i].Text));
 		if (sms.SMS[i].UDH.Type != UDH_NoUDH)
 			res->udh = true;
 	}
@@ -75,16 +76,18 @@ cross_check(const char *text)
 
 	ck_assert_int_eq(smstext_plan(text, strlen(text), &plan, &why), 0);
 	ck_assert_int_eq(gammu_encode(text, plan.coding == SMSTEXT_UCS2, &g), ERR_NONE);
-	ck_assert_msg((size_t)g.nparts == plan.nparts, "parts: gammu %d, ours %zu (%zu units) for \"%.40s…\"",
-	              g.nparts, plan.nparts, plan.units, text);
+	ck_assert_msg((size_t)g.nparts == plan.nparts,
+	              "parts: gammu %d, ours %zu (%zu units) for \"%.40s…\"", g.nparts, plan.nparts,
+	              plan.units, text);
 	for (i = 0; i < plan.nparts; i++) {
 		char *ours = xstrndup(text + plan.parts[i].off, plan.parts[i].len);
 
 		ck_assert_int_eq(g.coding[i], plan.coding == SMSTEXT_UCS2
 		                                      ? SMS_Coding_Unicode_No_Compression
 		                                      : SMS_Coding_Default_No_Compression);
-		ck_assert_msg(strcmp(ours, g.text[i]) == 0, "part %zu differs:\n ours  \"%s\"\n gammu \"%s\"", i + 1,
-		              ours, g.text[i]);
+		ck_assert_msg(strcmp(ours, g.text[i]) == 0,
+		              "part %zu differs:\n ours  \"%s\"\n gammu \"%s\"", i + 1, ours,
+		              g.text[i]);
 		free(ours);
 	}
 	ck_assert(g.udh == (plan.nparts > 1));
@@ -125,12 +128,12 @@ START_TEST(coding_choice)
 	plan_expect("Hello, world!", SMSTEXT_GSM7, 13, 1);
 	plan_expect("@£$¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà\n\r", SMSTEXT_GSM7, 44, 1);
 	plan_expect("{}[]~|\\^€\f", SMSTEXT_GSM7, 20, 1);
-	plan_expect("tab\there", SMSTEXT_UCS2, 8, 1);   /* TAB is not in GSM 03.38 */
+	plan_expect("tab\there", SMSTEXT_UCS2, 8, 1); /* TAB is not in GSM 03.38 */
 	plan_expect("back`tick", SMSTEXT_UCS2, 9, 1);
-	plan_expect("ça va", SMSTEXT_UCS2, 5, 1);      /* only capital Ç is in the alphabet */
+	plan_expect("ça va", SMSTEXT_UCS2, 5, 1); /* only capital Ç is in the alphabet */
 	plan_expect("Привет", SMSTEXT_UCS2, 6, 1);
-	plan_expect("ok 👍", SMSTEXT_UCS2, 5, 1);      /* outside the BMP: two units */
-	plan_expect("αβγ", SMSTEXT_UCS2, 3, 1);        /* lower-case Greek is not */
+	plan_expect("ok 👍", SMSTEXT_UCS2, 5, 1); /* outside the BMP: two units */
+	plan_expect("αβγ", SMSTEXT_UCS2, 3, 1);  /* lower-case Greek is not */
 }
 END_TEST
 
@@ -253,7 +256,8 @@ rng(unsigned n)
 static char *
 random_text(int classes)
 {
-	static const char *gsm[] = {"a", "Z", "0", " ", "@", "£", "é", "Δ", "\n", "ß", "!", "ü", "_"};
+	static const char *gsm[] = {"a", "Z",  "0", " ", "@", "£", "é",
+	                            "Δ", "\n", "ß", "!", "ü", "_"};
 	static const char *ext[] = {"€", "{", "}", "[", "]", "~", "|", "\\", "^"};
 	static const char *bmp[] = {"ж", "ç", "α", "中", "`", "\t", "’"};
 	static const char *astral[] = {"😀", "𝄞", "🇫"};
@@ -363,8 +367,9 @@ START_TEST(decoder)
 	/* high surrogate at the very end */
 	static const unsigned char end[] = {0, 'x', 0xD8, 0x3D};
 	/* controls: BEL, NUL, TAB, CR LF, lone CR, U+FFFE, U+FFFF, ESC */
-	static const unsigned char ctl[] = {0, 7, 0, 0, 0, '\t', 0, '\r', 0, '\n', 0, 'a', 0, '\r',
-	                                    0, 'b', 0xFF, 0xFE, 0xFF, 0xFF, 0, 0x1B, 0, 'c'};
+	static const unsigned char ctl[] = {0,    7,    0,    0,    0, '\t', 0, '\r',
+	                                    0,    '\n', 0,    'a',  0, '\r', 0, 'b',
+	                                    0xFF, 0xFE, 0xFF, 0xFF, 0, 0x1B, 0, 'c'};
 
 	s = decode(pair, 4);
 	ck_assert_str_eq(s, "A😀B");
