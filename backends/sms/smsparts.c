@@ -33,7 +33,7 @@ struct done {
 	unsigned ref, total;
 	bool ref16;
 	time_t at;
-	uint8_t seen[32]; /* bit per seq */
+	uint32_t *hash; /* per seq: hash of the part's text, 0 when it never came */
 };
 
 struct ready {
@@ -110,6 +110,7 @@ smsparts_free(struct smsparts *p)
 	for (i = 0; i < p->max_groups; i++) {
 		free(p->done[i].line);
 		free(p->done[i].sender);
+		free(p->done[i].hash);
 	}
 	free(p->done);
 	free(p);
@@ -213,6 +214,18 @@ same_key(const char *line, const char *sender, unsigned ref, bool ref16, unsigne
 	       strcmp(line, in->line) == 0 && strcmp(sender, in->sender) == 0;
 }
 
+/* FNV-1a over the part's text, never 0: tells a copy from a new text under a reused reference. */
+static uint32_t
+text_hash(const unsigned char *text, size_t nunits)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < 2 * nunits; i++)
+		h = (h ^ text[i]) * 16777619u;
+	return h | 1;
+}
+
 /* Remember a delivered group so that late copies of its parts are recognised. */
 static void
 remember(struct smsparts *p, const struct group *g, time_t now)
@@ -223,6 +236,7 @@ remember(struct smsparts *p, const struct group *g, time_t now)
 	p->done_next = (p->done_next + 1) % p->max_groups;
 	free(d->line);
 	free(d->sender);
+	free(d->hash);
 	memset(d, 0, sizeof(*d));
 	d->line = xstrdup(g->line);
 	d->sender = xstrdup(g->sender);
@@ -230,9 +244,10 @@ remember(struct smsparts *p, const struct group *g, time_t now)
 	d->ref16 = g->ref16;
 	d->total = g->total;
 	d->at = now;
+	d->hash = xcalloc(g->total, sizeof(*d->hash));
 	for (i = 0; i < g->total; i++)
 		if (g->parts[i].have)
-			d->seen[i / 8] |= (uint8_t)(1u << (i % 8));
+			d->hash[i] = text_hash(g->parts[i].text, g->parts[i].nunits);
 }
 
 /* Unlink g from the waiting list and queue it as a message. */
@@ -289,7 +304,7 @@ smsparts_add(struct smsparts *p, const struct smsparts_in *in, time_t now)
 
 			if (d->line && now - d->at <= p->timeout &&
 			    same_key(d->line, d->sender, d->ref, d->ref16, d->total, in) &&
-			    (d->seen[idx / 8] & (1u << (idx % 8))))
+			    d->hash[idx] == text_hash(in->text, clamp_units(in->nunits)))
 				return SMSPARTS_DUPLICATE;
 		}
 		if (p->ngroups >= p->max_groups)
@@ -308,8 +323,18 @@ smsparts_add(struct smsparts *p, const struct smsparts_in *in, time_t now)
 		p->ngroups++;
 	}
 	pt = &g->parts[idx];
-	if (pt->have)
-		return SMSPARTS_DUPLICATE;
+	if (pt->have) {
+		if (pt->nunits == clamp_units(in->nunits) &&
+		    memcmp(pt->text, in->text, 2 * pt->nunits) == 0)
+			return SMSPARTS_DUPLICATE;
+		/*
+		 * Another text under the same key: the sender reused the reference
+		 * for a new message. What waited is delivered as it is; this part
+		 * starts the new message.
+		 */
+		deliver(p, g, now);
+		return smsparts_add(p, in, now);
+	}
 	pt->have = true;
 	pt->nunits = clamp_units(in->nunits);
 	pt->text = xmalloc(2 * pt->nunits + 2);

@@ -3,6 +3,9 @@
  *
  * Parts are grouped by (line, sender, reference and its width, total);
  * they may come out of order, interleaved with other senders' and twice.
+ * A copy is a part with the same key, sequence number and text as one held
+ * or delivered within the timeout; the same key with another text is a new
+ * message under a reused reference (what waited is delivered as it is).
  * A complete group becomes one message; a group still incomplete after the
  * timeout is delivered with a marker where parts are missing
  * ("[…part 2 of 3 missing…]"). At most max_groups groups wait; a new one

@@ -111,6 +111,29 @@ START_TEST(duplicates)
 }
 END_TEST
 
+START_TEST(reused_reference_new_text)
+{
+	struct smsparts *p = smsparts_new(8, 60);
+
+	/* completed, then the same reference with new text soon after: not a copy */
+	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 1, "old ", 0), SMSPARTS_WAITING);
+	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 2, "one", 1), SMSPARTS_READY);
+	expect(p, "+1", "old one", 0);
+	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 2, "two", 2), SMSPARTS_WAITING);
+	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 1, "new ", 3), SMSPARTS_READY);
+	expect(p, "+1", "new two", 0);
+	/* while waiting: the old group goes out as it is, the new part starts a new one */
+	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 1, "first ", 10), SMSPARTS_WAITING);
+	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 1, "other ", 11), SMSPARTS_WAITING);
+	expect(p, "+2", "first […parts 2–3 of 3 missing…]", 2);
+	ck_assert_uint_eq(smsparts_pending(p), 1);
+	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 2, "second ", 12), SMSPARTS_WAITING);
+	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 3, "third", 13), SMSPARTS_READY);
+	expect(p, "+2", "other second third", 0);
+	smsparts_free(p);
+}
+END_TEST
+
 START_TEST(timeout_marks_missing)
 {
 	struct smsparts *p = smsparts_new(8, 60);
@@ -210,6 +233,7 @@ main(void)
 	tcase_add_test(tc, single_sms);
 	tcase_add_test(tc, out_of_order_and_interleaved);
 	tcase_add_test(tc, duplicates);
+	tcase_add_test(tc, reused_reference_new_text);
 	tcase_add_test(tc, timeout_marks_missing);
 	tcase_add_test(tc, bounded);
 	tcase_add_test(tc, pair_split_across_parts);
