@@ -244,10 +244,9 @@ static int
 national(const char *d, const struct country *c, char **out, char **why)
 {
 	size_t n = strlen(d), tl = strlen(c->trunk);
+	bool trunk = tl && has_prefix(d, c->trunk);
 	char *intl;
 	int rc;
-
-	bool trunk = tl && has_prefix(d, c->trunk);
 
 	if (trunk && (int)(n - tl) >= c->nsn_min && (int)(n - tl) <= c->nsn_max) {
 		intl = xasprintf("%d%s", c->cc, d + tl);

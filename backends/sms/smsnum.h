@@ -20,7 +20,7 @@
 
 enum smsnum_kind {
 	SMSNUM_INVALID,
-	SMSNUM_E164,  /* "+" and 8..15 digits */
+	SMSNUM_E164,  /* "+", country code and national number: 15 digits at most */
 	SMSNUM_SHORT, /* 3..8 digits */
 	SMSNUM_ALPHA, /* an alphanumeric sender name */
 };
