@@ -22,6 +22,24 @@
 
 /* ---- read-only reports ---- */
 
+/* The n strings joined with newlines. Caller frees. */
+static char *
+join_lines(const char *const *lines, size_t n)
+{
+	size_t len = 1;
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(lines[i]) + 1;
+	text = xcalloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		strcat(text, lines[i]);
+		if (i + 1 < n)
+			strcat(text, "\n");
+	}
+	return text;
+}
+
 static void
 result_one(struct gw_cmd *cmd, const char *var, const char *label, const char *value)
 {
@@ -51,19 +69,10 @@ result_list(struct gw_cmd *cmd, const char *var, const char *label, struct gw_va
 	struct gw_form form = {label, NULL, fields, v};
 	size_t n = 0;
 	const char *const *items = gw_values_getv(v, var, &n);
-	size_t len = 1;
-	char *text;
+	char *text = join_lines(items, n);
 
 	gw_values_add(v, "FORM_TYPE", NS_ADMIN);
 	gw_cmd_result(cmd, &form);
-	for (size_t i = 0; i < n; i++)
-		len += strlen(items[i]) + 1;
-	text = xcalloc(1, len);
-	for (size_t i = 0; i < n; i++) {
-		strcat(text, items[i]);
-		if (i + 1 < n)
-			strcat(text, "\n");
-	}
 	gw_cmd_note(cmd, GW_NOTE_INFO, "%s (%zu):%s%s", label, n, n ? "\n" : " none", text);
 	free(text);
 }
@@ -257,7 +266,7 @@ announce(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 {
 	struct announce a = {gw_cmd_net(cmd), NULL, NULL, 0};
 	const char *const *lines;
-	size_t n = 0, len = 1;
+	size_t n = 0;
 
 	if (stage == 0 && !gw_values_has(in, "body")) {
 		struct gw_form form = {"Announcement", "Sent to every online user of this gateway.",
@@ -267,14 +276,7 @@ announce(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		return GW_CMD_NEXT;
 	}
 	lines = gw_values_getv(in, "body", &n);
-	for (size_t i = 0; i < n; i++)
-		len += strlen(lines[i]) + 1;
-	a.body = xcalloc(1, len);
-	for (size_t i = 0; i < n; i++) {
-		strcat(a.body, lines[i]);
-		if (i + 1 < n)
-			strcat(a.body, "\n");
-	}
+	a.body = join_lines(lines, n);
 	a.subject = gw_values_get(in, "subject");
 	gateway_foreach_online(a.net, announce_cb, &a);
 	free(a.body);
