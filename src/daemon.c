@@ -1,15 +1,281 @@
-/* Command line and life cycle; placeholder until the core lands. */
+/*
+ * The command line and the daemon's life: read the config, open the store,
+ * start every gateway on one libevent loop, reload on SIGHUP, and shut
+ * down cleanly on SIGTERM/SIGINT (SPEC section 3).
+ */
 #include "config.h"
 
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "commands.h"
+#include "component.h"
+#include "conf.h"
+#include "core.h"
 #include "daemon.h"
+#include "drivers.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: stanzagate [-dnv] [-c FILE]\n"
+	        "  -c FILE    configuration file (default %s)\n"
+	        "  -n         check the configuration, print what is wrong, exit 0 or 1\n"
+	        "  -d         stay in the foreground and log to stderr\n"
+	        "  -v         more logging (repeat for protocol traces)\n"
+	        "  --version  print the version\n"
+	        "  --help     this text\n",
+	        DEFAULT_CONFIG);
+}
+
+static void
+notify(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* Loads path; on failure prints every problem to stderr and returns NULL. */
+static struct config *
+load_config(const char *path)
+{
+	struct config_error *errs = NULL;
+	size_t nerrs = 0;
+	struct config *cfg = config_load(path, gw_drivers, gw_ndrivers, &errs, &nerrs);
+
+	for (size_t i = 0; i < nerrs; i++) {
+		char *line = config_error_format(&errs[i]);
+
+		log_warnx("%s", line);
+		free(line);
+	}
+	config_errors_free(errs, nerrs);
+	return cfg;
+}
+
+static void
+reload(void)
+{
+	struct config *cfg;
+	char **changed;
+	size_t n = 0;
+
+	notify("RELOADING=1");
+	log_info("reloading %s", core.config_path);
+	cfg = load_config(core.config_path);
+	if (cfg == NULL) {
+		log_warnx("reload: the configuration has errors; keeping the running one");
+		notify("READY=1");
+		return;
+	}
+	changed = config_unreloadable_changes(core.cfg, cfg, &n);
+	for (size_t i = 0; i < n; i++) {
+		log_warnx("reload: %s changed but needs a restart to take effect", changed[i]);
+		free(changed[i]);
+	}
+	free(changed);
+	{
+		struct config *old = core.cfg;
+
+		core.cfg = cfg;
+		for (size_t i = 0; i < core.nnets; i++) {
+			struct gw_net *net = core.nets[i];
+			const struct gw_section *sec = config_section(cfg, net->drv->name);
+
+			if (sec == NULL) {
+				log_warnx("reload: [%s] was removed; it stays until a restart",
+				          net->drv->name);
+				/* Keep the old section alive: the old config is leaked on purpose. */
+				old = NULL;
+				continue;
+			}
+			net->section = sec;
+			if (net->drv->reload && net->drv->reload(net) == -1)
+				log_warnx("reload: %s could not apply the new settings", net->drv->name);
+		}
+		if (old)
+			config_free(old);
+	}
+	log_set_verbosity(log_get_verbosity());
+	log_info("configuration reloaded");
+	notify("READY=1");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		reload();
+		return;
+	}
+	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	core.shutting_down = true;
+	event_base_loopbreak(core.base);
+}
+
+static void
+expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	commands_expire(time(NULL));
+}
+
+/* IRC connections and such want many descriptors; the soft limit is raised to the hard one. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int
 daemon_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "stanzagate %s\n", PACKAGE_VERSION);
+	static const struct option longopts[] = {
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = DEFAULT_CONFIG;
+	int ch, verbose = 0, check_only = 0, foreground = 0;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_expire;
+	struct timeval minute = {60, 0};
+	char *err = NULL;
+
+	while ((ch = getopt_long(argc, argv, "c:dnv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("stanzagate %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* Until the config says otherwise, everything goes to stderr. */
+	log_init(1, verbose, "stanzagate");
+	core.cfg = load_config(path);
+	if (core.cfg == NULL) {
+		if (!check_only)
+			fprintf(stderr, "stanzagate: invalid configuration in %s\n", path);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", path);
+		config_free(core.cfg);
+		return 0;
+	}
+	{
+		const struct gw_section *logsec = config_section(core.cfg, "log");
+		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
+
+		if (v > verbose)
+			verbose = (int)v;
+		log_set_verbosity(verbose);
+	}
+	core.config_path = xstrdup(path);
+	{
+		const struct gw_section *st = config_section(core.cfg, "storage");
+
+		core.store = store_open(gw_conf_str(st, "url"), gw_conf_str(st, "key_file"), &err);
+		if (core.store == NULL) {
+			fprintf(stderr, "stanzagate: %s\n", err ? err : "cannot open the database");
+			free(err);
+			return 1;
+		}
+	}
+	if (!foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(0, verbose, "stanzagate");
+	}
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+	core.base = event_base_new();
+	if (core.base == NULL)
+		fatalx("libevent: cannot create the event loop");
+	core.started = time(NULL);
+	component_global_init(core.base);
+	commands_init();
+	admin_init();
+	if (gateway_create_all() == -1) {
+		fprintf(stderr, "stanzagate: a backend failed to start (see the log)\n");
+		return 1;
+	}
+	ev_term = evsignal_new(core.base, SIGTERM, signal_cb, NULL);
+	ev_int = evsignal_new(core.base, SIGINT, signal_cb, NULL);
+	ev_hup = evsignal_new(core.base, SIGHUP, signal_cb, NULL);
+	ev_expire = event_new(core.base, -1, EV_PERSIST, expire_cb, NULL);
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_hup, NULL);
+	event_add(ev_expire, &minute);
+	gateway_start_all();
+	log_info("stanzagate %s started with %zu gateway%s", PACKAGE_VERSION, core.nnets,
+	         core.nnets == 1 ? "" : "s");
+	notify("READY=1");
+
+	event_base_dispatch(core.base);
+
+	notify("STOPPING=1");
+	gateway_stop_all();
+	commands_shutdown();
+	gateway_free_all();
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_free(ev_expire);
+	component_global_shutdown();
+	store_close(core.store);
+	config_free(core.cfg);
+	event_base_free(core.base);
+	free(core.config_path);
+	log_info("stopped");
 	return 0;
 }

@@ -221,6 +221,7 @@ struct gw_outmsg {
 	const char *user;     /* sender's bare JID */
 	const char *resource; /* sender's resource; NULL if unknown (after a restart) */
 	const char *to;       /* normalised address */
+	const char *to_resource; /* resource of the destination JID (an in-room nick), or NULL */
 	const char *body;     /* UTF-8, may contain newlines; never NULL */
 	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
 	bool groupchat;       /* to a room the user has joined */
@@ -349,10 +350,14 @@ void gw_net_set_priv(struct gw_net *, void *);
 
 /* ---- The driver ---- */
 
+/* gw_driver.flags */
+#define GW_DRIVER_NEEDS_REGISTRATION 0x01 /* messages need a registered user */
+
 struct gw_driver {
 	const char *name;        /* config section and log tag: "irc" */
 	const char *type;        /* disco gateway type: "irc", "sms", "smtp" */
 	const char *description; /* disco identity name: "IRC gateway" */
+	unsigned flags;
 
 	const struct gw_option *options;        /* keys of [name] beyond jid/secret */
 	const struct gw_subsection *subsections; /* may be NULL */
@@ -403,8 +408,10 @@ struct gw_driver {
 	 * Rooms. room_join is called when the user's first resource joins;
 	 * the driver answers with gw_room_joined() or gw_room_join_failed(),
 	 * now or later. room_leave is called when the last resource leaves.
-	 * NULL: the network has no rooms (joins get service-unavailable).
+	 * is_room tells a room's address from a contact's. NULL: the network
+	 * has no rooms (joins get service-unavailable).
 	 */
+	bool (*is_room)(struct gw_net *, const char *address);
 	void (*room_join)(struct gw_net *, const char *user, const char *room, const char *nick,
 	                  const char *password);
 	void (*room_leave)(struct gw_net *, const char *user, const char *room,

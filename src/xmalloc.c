@@ -36,7 +36,7 @@ xreallocarray(void *old, size_t nmemb, size_t size)
 
 	if (size && nmemb > SIZE_MAX / size)
 		fatalx("allocation overflow: %zu x %zu", nmemb, size);
-	p = realloc(old, nmemb * size ? nmemb * size : 1);
+	p = realloc(old, nmemb * size > 0 ? nmemb * size : 1);
 	if (p == NULL)
 		fatalx("out of memory reallocating %zu x %zu bytes", nmemb, size);
 	return p;

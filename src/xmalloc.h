@@ -7,6 +7,7 @@
 #define SG_XMALLOC_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "log.h"
 

@@ -1,0 +1,621 @@
+/*
+ * XEP-0114 component links on libstrophe, driven by libevent; see
+ * component.h for the traps this file exists to contain.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "component.h"
+#include "log.h"
+#include "xmalloc.h"
+
+enum comp_state {
+	COMP_IDLE,       /* not started, or stopped */
+	COMP_RESOLVING,  /* waiting for the server's address */
+	COMP_CONNECTING, /* TCP connect and handshake under way */
+	COMP_ONLINE,     /* handshake accepted */
+	COMP_BACKOFF,    /* waiting before the next attempt */
+};
+
+static const char *const state_names[] = {
+	[COMP_IDLE] = "idle", [COMP_RESOLVING] = "resolving", [COMP_CONNECTING] = "connecting",
+	[COMP_ONLINE] = "online", [COMP_BACKOFF] = "waiting to reconnect",
+};
+
+struct barrier {
+	struct barrier *next;
+	unsigned long seq;
+	void (*cb)(void *, bool);
+	void *arg;
+};
+
+struct component {
+	char *jid, *secret, *server;
+	unsigned short port;
+	int reconnect_max;
+	struct component_cbs cbs;
+	void *arg;
+
+	enum comp_state state;
+	xmpp_conn_t *conn;
+	bool sm_workaround_done;
+	int fd;          /* the connection's socket, -1 when none */
+	int placeholder; /* keeps a low descriptor for the next socket */
+	struct event *ev_io, *ev_retry;
+	struct evdns_getaddrinfo_request *dns_req;
+	char addr[INET6_ADDRSTRLEN];
+	int backoff; /* seconds before the next attempt */
+
+	struct barrier *barriers, **barriers_tail;
+	unsigned long barrier_seq;
+	unsigned long stanzas_in, stanzas_out;
+};
+
+static struct event_base *base;
+static struct evdns_base *dns;
+static xmpp_ctx_t *ctx;
+static xmpp_log_t strophe_log;
+static struct event *ev_flush, *ev_tick;
+
+/* Few components exist; the sockopt callback finds its own by connection. */
+#define MAX_COMPONENTS 16
+static struct component *components[MAX_COMPONENTS];
+
+static void comp_set_state(struct component *, enum comp_state);
+static void comp_connect(struct component *);
+static void comp_schedule_retry(struct component *);
+static void retry_cb(evutil_socket_t, short, void *);
+static void flush_soon(void);
+
+/* libstrophe's log, into ours: its debug output only at -vv. */
+static void
+strophe_log_cb(void *ud, xmpp_log_level_t level, const char *area, const char *msg)
+{
+	char buf[512];
+
+	switch (level) {
+	case XMPP_LEVEL_ERROR:
+		log_warnx("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
+		break;
+	case XMPP_LEVEL_WARN:
+		log_info("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
+		break;
+	default:
+		log_trace("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
+		break;
+	}
+}
+
+/* Gives libstrophe a turn: reads what is readable, writes what is queued. */
+static void
+run_strophe(void)
+{
+	xmpp_run_once(ctx, 0);
+}
+
+static void
+update_io_events(struct component *c)
+{
+	short what = EV_READ | EV_PERSIST;
+
+	if (c->fd == -1 || c->ev_io == NULL)
+		return;
+	/* Writable matters while connecting and while libstrophe holds unsent data. */
+	if (c->state == COMP_CONNECTING || (c->conn && xmpp_conn_send_queue_len(c->conn) > 0))
+		what |= EV_WRITE;
+	if (event_get_events(c->ev_io) != what) {
+		event_del(c->ev_io);
+		event_assign(c->ev_io, base, c->fd, what, event_get_callback(c->ev_io), c);
+		event_add(c->ev_io, NULL);
+	}
+}
+
+static void
+io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct component *c = arg;
+
+	(void)fd;
+	(void)what;
+	run_strophe();
+	/* The callbacks run_strophe() fired may have closed our socket. */
+	if (c->fd != -1)
+		update_io_events(c);
+}
+
+/* Flushes every component's queue once per loop iteration, after all sends. */
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	run_strophe();
+}
+
+static void
+flush_soon(void)
+{
+	if (!event_pending(ev_flush, EV_TIMEOUT, NULL))
+		event_active(ev_flush, EV_TIMEOUT, 0);
+}
+
+/* libstrophe's own timers (connect timeout, keepalive) need a regular turn. */
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	run_strophe();
+}
+
+void
+component_global_init(struct event_base *b)
+{
+	struct timeval second = {1, 0};
+
+	base = b;
+	xmpp_initialize();
+	strophe_log.handler = strophe_log_cb;
+	strophe_log.userdata = NULL;
+	ctx = xmpp_ctx_new(NULL, &strophe_log);
+	if (ctx == NULL)
+		fatalx("libstrophe: cannot create a context");
+	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (dns == NULL)
+		log_warnx("no DNS resolver configured: the XMPP server must be given as an address");
+	ev_flush = event_new(base, -1, 0, flush_cb, NULL);
+	ev_tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
+	event_add(ev_tick, &second);
+}
+
+void
+component_global_shutdown(void)
+{
+	if (ev_flush)
+		event_free(ev_flush);
+	if (ev_tick)
+		event_free(ev_tick);
+	ev_flush = ev_tick = NULL;
+	if (dns)
+		evdns_base_free(dns, 0);
+	dns = NULL;
+	if (ctx)
+		xmpp_ctx_free(ctx);
+	ctx = NULL;
+	xmpp_shutdown();
+}
+
+xmpp_ctx_t *
+component_ctx(void)
+{
+	return ctx;
+}
+
+static void
+comp_set_state(struct component *c, enum comp_state s)
+{
+	if (c->state == s)
+		return;
+	log_debug("component %s: %s -> %s", c->jid, state_names[c->state], state_names[s]);
+	c->state = s;
+}
+
+static int
+open_placeholder(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		log_warn("open /dev/null");
+	return fd;
+}
+
+/*
+ * Called by libstrophe right after it creates the socket: the one place
+ * its descriptor is visible. A descriptor select() cannot hold would abort
+ * the process inside libstrophe, so refuse it.
+ */
+static int
+sockopt_cb(xmpp_conn_t *conn, void *sockp)
+{
+	int fd = *(int *)sockp;
+
+	if (fd >= FD_SETSIZE) {
+		log_warnx("XMPP component socket got descriptor %d (limit %d): refusing it", fd,
+		          FD_SETSIZE);
+		return -1;
+	}
+	for (size_t i = 0; i < MAX_COMPONENTS; i++) {
+		struct component *c = components[i];
+
+		if (c == NULL || c->conn != conn)
+			continue;
+		c->fd = fd;
+		if (c->ev_io)
+			event_free(c->ev_io);
+		c->ev_io = event_new(base, fd, EV_READ | EV_WRITE | EV_PERSIST, io_cb, c);
+		event_add(c->ev_io, NULL);
+	}
+	return 0;
+}
+
+/* The trap workaround's callback: make xmpp_connect_client() open nothing. */
+static int
+sockopt_refuse(xmpp_conn_t *conn, void *sockp)
+{
+	(void)conn;
+	(void)sockp;
+	return -1;
+}
+
+static void
+barriers_fail(struct component *c)
+{
+	struct barrier *b, *next;
+
+	for (b = c->barriers; b; b = next) {
+		next = b->next;
+		b->cb(b->arg, false);
+		free(b);
+	}
+	c->barriers = NULL;
+	c->barriers_tail = &c->barriers;
+}
+
+static void
+conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t *se,
+        void *arg)
+{
+	struct component *c = arg;
+
+	(void)conn;
+	switch (event) {
+	case XMPP_CONN_CONNECT:
+		log_info("component %s: connected to %s port %u", c->jid, c->addr, c->port);
+		comp_set_state(c, COMP_ONLINE);
+		c->backoff = 0;
+		if (c->cbs.online)
+			c->cbs.online(c->arg);
+		break;
+	case XMPP_CONN_DISCONNECT:
+	case XMPP_CONN_FAIL:
+	default:
+		if (se != NULL && (se->type == XMPP_SE_NOT_AUTHORIZED || se->type == XMPP_SE_CONFLICT ||
+		                   se->type == XMPP_SE_HOST_UNKNOWN)) {
+			/* Retrying cannot help: the operator must fix the config. */
+			fatalx("component %s: the XMPP server refused it (%s)%s%s", c->jid,
+			       se->type == XMPP_SE_NOT_AUTHORIZED ? "wrong secret"
+			       : se->type == XMPP_SE_CONFLICT     ? "another component holds this name"
+			                                          : "the server does not know this component name",
+			       se->text ? ": " : "", se->text ? se->text : "");
+		}
+		if (c->state == COMP_ONLINE)
+			log_warnx("component %s: connection lost%s%s", c->jid, error ? ": " : "",
+			          error ? strerror(error) : "");
+		else
+			log_warnx("component %s: cannot connect to %s port %u%s%s", c->jid, c->addr,
+			          c->port, error ? ": " : "", error ? strerror(error) : "");
+		if (c->ev_io) {
+			event_free(c->ev_io);
+			c->ev_io = NULL;
+		}
+		c->fd = -1;
+		if (c->placeholder == -1)
+			c->placeholder = open_placeholder();
+		{
+			bool was_online = c->state == COMP_ONLINE;
+
+			barriers_fail(c);
+			if (c->state != COMP_IDLE)
+				comp_schedule_retry(c);
+			if (was_online && c->cbs.offline)
+				c->cbs.offline(c->arg);
+		}
+		break;
+	}
+}
+
+/* Barrier iqs come back to us; everything else goes to the owner. */
+static int
+stanza_cb(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+	struct component *c = arg;
+	const char *name = xmpp_stanza_get_name(stanza);
+	const char *id = xmpp_stanza_get_id(stanza);
+	const char *from = xmpp_stanza_get_from(stanza);
+
+	(void)conn;
+	if (name == NULL || strcmp(name, "handshake") == 0)
+		return 1;
+	c->stanzas_in++;
+	if (strcmp(name, "iq") == 0 && id && strncmp(id, "sgb-", 4) == 0 && from &&
+	    strcmp(from, c->jid) == 0) {
+		unsigned long seq = strtoul(id + 4, NULL, 10);
+
+		while (c->barriers && c->barriers->seq <= seq) {
+			struct barrier *b = c->barriers;
+
+			c->barriers = b->next;
+			if (c->barriers == NULL)
+				c->barriers_tail = &c->barriers;
+			b->cb(b->arg, true);
+			free(b);
+		}
+		return 1;
+	}
+	if (c->cbs.stanza)
+		c->cbs.stanza(c->arg, stanza);
+	return 1;
+}
+
+struct component *
+component_new(const char *jid, const char *secret, const char *server, unsigned short port,
+              int reconnect_max, const struct component_cbs *cbs, void *arg)
+{
+	struct component *c = xcalloc(1, sizeof(*c));
+
+	c->jid = xstrdup(jid);
+	c->secret = xstrdup(secret);
+	c->server = xstrdup(server);
+	c->port = port;
+	c->reconnect_max = reconnect_max > 0 ? reconnect_max : 60;
+	c->cbs = *cbs;
+	c->arg = arg;
+	c->fd = -1;
+	/* Taken now, while descriptors are low, and given up at each connect. */
+	c->placeholder = open_placeholder();
+	c->barriers_tail = &c->barriers;
+	c->conn = xmpp_conn_new(ctx);
+	xmpp_conn_set_jid(c->conn, c->jid);
+	xmpp_conn_set_pass(c->conn, c->secret);
+	xmpp_handler_add(c->conn, stanza_cb, NULL, NULL, NULL, c);
+	for (size_t i = 0; i < MAX_COMPONENTS; i++)
+		if (components[i] == NULL) {
+			components[i] = c;
+			break;
+		}
+	c->ev_retry = evtimer_new(base, retry_cb, c);
+	return c;
+}
+
+/*
+ * libstrophe 0.12 never allocates its stream-management state in
+ * component mode and then dereferences it. A client connect attempt that
+ * our sockopt callback refuses allocates it and leaves the connection
+ * disconnected (SPEC section 9).
+ */
+static void
+sm_workaround(struct component *c)
+{
+	if (c->sm_workaround_done)
+		return;
+	xmpp_conn_set_sockopt_callback(c->conn, sockopt_refuse);
+	xmpp_connect_client(c->conn, "127.0.0.1", 1, NULL, NULL);
+	c->sm_workaround_done = true;
+	if (!xmpp_conn_is_disconnected(c->conn))
+		log_warnx("component %s: libstrophe workaround left the connection open", c->jid);
+}
+
+static void
+connect_addr(struct component *c)
+{
+	sm_workaround(c);
+	xmpp_conn_set_sockopt_callback(c->conn, sockopt_cb);
+	comp_set_state(c, COMP_CONNECTING);
+	/* The socket libstrophe is about to create takes this low number. */
+	if (c->placeholder != -1) {
+		close(c->placeholder);
+		c->placeholder = -1;
+	}
+	if (xmpp_connect_component(c->conn, c->addr, c->port, conn_cb, c) != XMPP_EOK) {
+		log_warnx("component %s: cannot start connecting to %s port %u", c->jid, c->addr,
+		          c->port);
+		c->placeholder = open_placeholder();
+		comp_schedule_retry(c);
+		return;
+	}
+	c->placeholder = open_placeholder();
+	if (c->fd == -1)
+		log_warnx("component %s: libstrophe did not report its socket", c->jid);
+}
+
+static void
+dns_cb(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct component *c = arg;
+	const void *a;
+
+	c->dns_req = NULL;
+	if (result != 0 || res == NULL) {
+		log_warnx("component %s: cannot resolve %s: %s", c->jid, c->server,
+		          evutil_gai_strerror(result));
+		comp_schedule_retry(c);
+		return;
+	}
+	a = res->ai_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+	                               : (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	evutil_inet_ntop(res->ai_family, a, c->addr, sizeof(c->addr));
+	evutil_freeaddrinfo(res);
+	connect_addr(c);
+}
+
+static void
+comp_connect(struct component *c)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	struct evutil_addrinfo hints;
+
+	if (inet_pton(AF_INET, c->server, &a4) == 1 || inet_pton(AF_INET6, c->server, &a6) == 1) {
+		snprintf(c->addr, sizeof(c->addr), "%s", c->server);
+		connect_addr(c);
+		return;
+	}
+	if (dns == NULL) {
+		log_warnx("component %s: no resolver for %s", c->jid, c->server);
+		comp_schedule_retry(c);
+		return;
+	}
+	comp_set_state(c, COMP_RESOLVING);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	c->dns_req = evdns_getaddrinfo(dns, c->server, NULL, &hints, dns_cb, c);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	comp_connect(arg);
+}
+
+static void
+comp_schedule_retry(struct component *c)
+{
+	struct timeval tv;
+	int delay;
+
+	comp_set_state(c, COMP_BACKOFF);
+	c->backoff = c->backoff ? c->backoff * 2 : 1;
+	if (c->backoff > c->reconnect_max)
+		c->backoff = c->reconnect_max;
+	/* Jitter of up to a quarter keeps many gateways from reconnecting in step. */
+	delay = c->backoff * 1000;
+	delay += (int)(arc4random_uniform((uint32_t)delay / 4 + 1));
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	log_info("component %s: next attempt in %d.%03d s", c->jid, delay / 1000, delay % 1000);
+	evtimer_add(c->ev_retry, &tv);
+}
+
+void
+component_start(struct component *c)
+{
+	c->backoff = 0;
+	comp_set_state(c, COMP_BACKOFF);
+	comp_connect(c);
+}
+
+void
+component_stop(struct component *c)
+{
+	enum comp_state was = c->state;
+
+	evtimer_del(c->ev_retry);
+	if (c->dns_req) {
+		evdns_getaddrinfo_cancel(c->dns_req);
+		c->dns_req = NULL;
+	}
+	comp_set_state(c, COMP_IDLE);
+	if (was == COMP_ONLINE || was == COMP_CONNECTING) {
+		/* Write what is queued, then close; a few turns suffice on loopback. */
+		for (int i = 0; i < 50 && xmpp_conn_send_queue_len(c->conn) > 0; i++)
+			xmpp_run_once(ctx, 10);
+		xmpp_disconnect(c->conn);
+		for (int i = 0; i < 20 && !xmpp_conn_is_disconnected(c->conn); i++)
+			xmpp_run_once(ctx, 10);
+	}
+}
+
+void
+component_free(struct component *c)
+{
+	if (c == NULL)
+		return;
+	barriers_fail(c);
+	for (size_t i = 0; i < MAX_COMPONENTS; i++)
+		if (components[i] == c)
+			components[i] = NULL;
+	if (c->ev_io)
+		event_free(c->ev_io);
+	if (c->ev_retry)
+		event_free(c->ev_retry);
+	if (c->conn)
+		xmpp_conn_release(c->conn);
+	if (c->placeholder != -1)
+		close(c->placeholder);
+	free(c->jid);
+	free(c->secret);
+	free(c->server);
+	free(c);
+}
+
+bool
+component_is_online(const struct component *c)
+{
+	return c->state == COMP_ONLINE;
+}
+
+const char *
+component_jid(const struct component *c)
+{
+	return c->jid;
+}
+
+int
+component_send(struct component *c, xmpp_stanza_t *stanza)
+{
+	if (c->state != COMP_ONLINE)
+		return -1;
+	xmpp_send(c->conn, stanza);
+	c->stanzas_out++;
+	flush_soon();
+	if (c->fd != -1 && c->ev_io && !(event_get_events(c->ev_io) & EV_WRITE))
+		update_io_events(c);
+	return 0;
+}
+
+int
+component_barrier(struct component *c, void (*cb)(void *, bool), void *arg)
+{
+	struct barrier *b;
+	xmpp_stanza_t *iq, *ping;
+	char id[32];
+
+	if (c->state != COMP_ONLINE)
+		return -1;
+	b = xcalloc(1, sizeof(*b));
+	b->seq = ++c->barrier_seq;
+	b->cb = cb;
+	b->arg = arg;
+	*c->barriers_tail = b;
+	c->barriers_tail = &b->next;
+	/*
+	 * An iq to ourselves travels through the server behind everything we
+	 * sent before it: when it comes back, all of that has been routed.
+	 */
+	snprintf(id, sizeof(id), "sgb-%lu", b->seq);
+	iq = xmpp_iq_new(ctx, "get", id);
+	xmpp_stanza_set_from(iq, c->jid);
+	xmpp_stanza_set_to(iq, c->jid);
+	ping = xmpp_stanza_new(ctx);
+	xmpp_stanza_set_name(ping, "ping");
+	xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
+	xmpp_stanza_add_child_ex(iq, ping, 0);
+	component_send(c, iq);
+	xmpp_stanza_release(iq);
+	return 0;
+}
+
+void
+component_counters(const struct component *c, unsigned long *in, unsigned long *out)
+{
+	*in = c->stanzas_in;
+	*out = c->stanzas_out;
+}

@@ -1,0 +1,137 @@
+/*
+ * The daemon's shared state and the core-internal interfaces between its
+ * modules. Backends never include this (they see only driver.h).
+ *
+ *   gateway.c   one gw_net per enabled backend: stanza routing, presence,
+ *               subscriptions, the gw_* accessors drivers call
+ *   services.c  disco, version, ping, jabber:iq:gateway, caps
+ *   register.c  XEP-0077 in-band registration
+ *   delivery.c  the durable queues of SPEC section 7, both directions
+ *   rooms.c     XEP-0045 rooms on top of a driver's room operations
+ *   admin.c     XEP-0133 administration commands (through commands.c)
+ *   daemon.c    command line, start-up, signals, shutdown
+ */
+#ifndef SG_CORE_H
+#define SG_CORE_H
+
+#include <stdbool.h>
+#include <strophe.h>
+#include <time.h>
+
+#include "driver.h"
+
+struct config;
+struct store;
+struct component;
+struct strmap;
+struct delivery;
+struct rooms;
+
+struct gw_net {
+	const struct gw_driver *drv;
+	const struct gw_section *section; /* refreshed on reload */
+	char *jid;
+	struct component *comp;
+	void *priv;
+	bool started;
+
+	struct strmap *online; /* bare JID -> struct online_user */
+	struct delivery *delivery;
+	struct rooms *rooms;
+	char *caps_ver; /* XEP-0115 verification string */
+
+	unsigned long msgs_to_net, msgs_to_xmpp, msgs_failed;
+	struct event *ev_announce; /* start-up presence to registered users, in batches */
+	char **announce_users;
+	size_t announce_n, announce_next;
+};
+
+struct core {
+	struct event_base *base;
+	struct config *cfg;
+	char *config_path;
+	struct store *store;
+	struct gw_net **nets;
+	size_t nnets;
+	time_t started;
+	bool shutting_down;
+};
+
+extern struct core core;
+
+/* gateway.c */
+int gateway_create_all(void);
+void gateway_start_all(void);
+void gateway_stop_all(void);
+void gateway_free_all(void);
+struct gw_net *gateway_by_name(const char *name);
+/* Sends stanza on net's link (not released). -1 while offline. */
+int gateway_send(struct gw_net *, xmpp_stanza_t *);
+/* Sends and releases; stanzas that may be lost while offline (presence, iq replies). */
+void gateway_send_release(struct gw_net *, xmpp_stanza_t *);
+/* The JID for an address: escaped localpart @ gateway, optional resource. Caller frees. */
+char *gateway_address_jid(struct gw_net *, const char *address, const char *resource);
+bool core_domain_allowed(const char *bare_jid);
+bool core_is_admin(const char *bare_jid);
+/* Registers user: stores it and starts the XEP-0100 subscription flow. */
+int gateway_register_user(struct gw_net *, const char *user);
+/* Unregisters: removes everything and unsubscribes the gateway and contacts. */
+int gateway_unregister_user(struct gw_net *, const char *user);
+/* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
+void gateway_end_session(struct gw_net *, const char *user);
+size_t gateway_online_count(struct gw_net *);
+void gateway_foreach_online(struct gw_net *, void (*fn)(const char *user, void *), void *);
+
+/* services.c */
+/* Handles the service iqs; false when iq is not one of them. */
+bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *target);
+/* Adds XEP-0115 caps to a presence from the gateway. */
+void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
+void services_init(struct gw_net *);
+
+/* register.c */
+void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
+
+/* delivery.c */
+void delivery_init(struct gw_net *);
+void delivery_free(struct gw_net *);
+/* The link came up / went down. */
+void delivery_online(struct gw_net *);
+void delivery_offline(struct gw_net *);
+/* A message stanza from an XMPP user to an address (chat or groupchat). */
+void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                        const char *resource, const char *to, const char *to_resource,
+                        bool groupchat);
+/* The server bounced a message we sent (type=error with our id). */
+void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
+/* A user came online: held messages go again. */
+void delivery_user_available(struct gw_net *, const char *user);
+/* Commit the open transaction now (shutdown). */
+void delivery_flush_all(void);
+long delivery_queued(struct gw_net *, int dir);
+
+/* rooms.c */
+void rooms_init(struct gw_net *);
+void rooms_free(struct gw_net *);
+/* A presence to room@gw/nick; false when it is not about a room. */
+bool rooms_handle_presence(struct gw_net *, xmpp_stanza_t *pres, const char *user,
+                           const char *resource, const char *room, const char *nick);
+/* A groupchat message to room@gw. */
+void rooms_handle_groupchat(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                            const char *resource, const char *room);
+/* True when the user's resource is in room (for private messages from inside a room). */
+bool rooms_resource_joined(struct gw_net *, const char *user, const char *resource,
+                           const char *room);
+/* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
+bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
+                     const char *nick);
+/* The resource went offline: it leaves all rooms. NULL resource: all of them. */
+void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
+/* The link is going away: tell every occupant resource (332). */
+void rooms_shutdown(struct gw_net *);
+size_t rooms_count(struct gw_net *);
+
+/* admin.c */
+void admin_init(void);
+
+#endif

@@ -1,0 +1,725 @@
+/*
+ * The durable queues of SPEC section 7.
+ *
+ * Every message accepted from either side is written to the store before
+ * it goes anywhere, and deleted only once the other side has taken it:
+ *
+ *   XMPP -> network: deleted when the driver says GW_SEND_DONE (or FAILED,
+ *   after the user is told); RETRY backs off; PENDING waits for
+ *   gw_send_done().
+ *
+ *   network -> XMPP: sent to the user's bare JID, then deleted once a
+ *   barrier (component_barrier) proves the server has routed it. A message
+ *   the server bounces is held until the user comes online.
+ *
+ * Writes are grouped: the first write of a loop iteration opens a
+ * transaction that a deferred event commits, and only then are the
+ * messages handed on (group commit). So a SIGKILL loses nothing that was
+ * acknowledged, and at worst repeats what was in flight.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "component.h"
+#include "core.h"
+#include "stanza.h"
+#include "store.h"
+#include "strmap.h"
+#include "xmltext.h"
+
+#define MSG_GROUPCHAT 0x01
+#define MSG_RECEIPT 0x02
+
+#define BODY_MAX (64 * 1024)    /* longer bodies are refused (XMPP->net) or cut */
+#define SCAN_BATCH 256          /* messages taken from the store per scan */
+#define RETRY_MAX_DELAY 600     /* seconds between tries, at most */
+#define GIVE_UP_AFTER (3 * 86400) /* a message this old is failed for good */
+#define DELAY_AFTER 5           /* seconds queued before a delay stamp is shown */
+
+struct pending {
+	struct pending *next;
+	struct store_msg m;
+};
+
+struct batch {
+	struct delivery *d;
+	int64_t *ids;
+	size_t n;
+};
+
+struct delivery {
+	struct gw_net *net;
+	struct pending *to_net, **to_net_tail;   /* committed, to hand to the driver */
+	struct pending *to_xmpp, **to_xmpp_tail; /* committed, to send to XMPP */
+	struct strmap *inflight;  /* "id" -> batch: sent to XMPP, barrier not back */
+	struct strmap *pending;   /* "id" -> (void *)1: the driver said PENDING */
+	struct batch *open;       /* ids sent since the last barrier */
+	struct event *ev_tick;
+	bool scan_wanted;
+	time_t next_due;
+};
+
+static struct event *ev_commit;
+static bool txn_open;
+static bool dispatch_wanted;
+
+static void dispatch_all(void);
+
+/* ---- group commit ---- */
+
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (txn_open) {
+		txn_open = false;
+		if (store_commit(core.store) == -1)
+			log_warnx("store: commit failed; messages stay where they were");
+	}
+	dispatch_wanted = false;
+	dispatch_all();
+}
+
+static void
+want_dispatch(void)
+{
+	if (ev_commit == NULL)
+		ev_commit = event_new(core.base, -1, 0, commit_cb, NULL);
+	if (!dispatch_wanted) {
+		dispatch_wanted = true;
+		event_active(ev_commit, EV_TIMEOUT, 0);
+	}
+}
+
+/* Opens the iteration's transaction if none is open. */
+static void
+txn(void)
+{
+	if (!txn_open && store_begin(core.store) == 0)
+		txn_open = true;
+	want_dispatch();
+}
+
+void
+delivery_flush_all(void)
+{
+	if (txn_open) {
+		txn_open = false;
+		store_commit(core.store);
+	}
+}
+
+/* ---- the "extra" column: kind, stamp, subject, resource, foreign id ---- */
+
+enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_COUNT };
+
+/* Cleaned text never holds C0 controls, so \x1f separates safely. */
+static char *
+extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id)
+{
+	return xasprintf("%d\x1f%lld\x1f%s\x1f%s\x1f%s", kind, (long long)stamp,
+	                 subject ? subject : "", resource ? resource : "", id ? id : "");
+}
+
+/* Splits extra into X_COUNT fields (pointers into the copy *buf, caller frees *buf). */
+static void
+extra_decode(const char *extra, char **buf, const char *f[X_COUNT])
+{
+	char *p;
+
+	*buf = xstrdup(extra ? extra : "");
+	p = *buf;
+	for (int i = 0; i < X_COUNT; i++) {
+		f[i] = p;
+		if (p != NULL) {
+			char *sep = strchr(p, '\x1f');
+
+			if (sep)
+				*sep++ = '\0';
+			p = sep;
+		}
+		if (f[i] == NULL)
+			f[i] = "";
+	}
+}
+
+/* ---- XMPP -> network ---- */
+
+static time_t
+retry_delay(int attempts)
+{
+	time_t d = 5;
+
+	for (int i = 0; i < attempts && d < RETRY_MAX_DELAY; i++)
+		d *= 2;
+	if (d > RETRY_MAX_DELAY)
+		d = RETRY_MAX_DELAY;
+	return d + (time_t)arc4random_uniform((uint32_t)d / 4 + 1);
+}
+
+static void
+tell_user_failed(struct gw_net *net, const struct store_msg *m, const char *why)
+{
+	char *from = gateway_address_jid(net, m->peer, NULL);
+	xmpp_stanza_t *err = stanza_message("error", from, m->user, m->xmpp_id, m->body);
+	xmpp_stanza_t *e = stanza_add_child(err, "error", NULL);
+	char *text = xasprintf("Your message could not be delivered%s%s", why ? ": " : ".",
+	                       why ? why : "");
+
+	xmpp_stanza_set_type(e, "cancel");
+	stanza_add_child(e, "recipient-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas");
+	stanza_add_text_child(e, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", text);
+	/* This notice must reach the user, so it is durable too when possible. */
+	if (gateway_send(net, err) == -1)
+		log_warnx("%s: could not tell %s that a message failed", net->drv->name, m->user);
+	xmpp_stanza_release(err);
+	free(text);
+	free(from);
+	net->msgs_failed++;
+}
+
+static void
+apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_status st,
+                  const char *why)
+{
+	struct delivery *d = net->delivery;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	switch (st) {
+	case GW_SEND_DONE:
+		txn();
+		store_queue_delete(core.store, m->id);
+		net->msgs_to_net++;
+		break;
+	case GW_SEND_PENDING:
+		strmap_put(d->pending, key, (void *)1);
+		break;
+	case GW_SEND_RETRY:
+		if (time(NULL) - m->created > GIVE_UP_AFTER) {
+			apply_send_result(net, m, GW_SEND_FAILED, why ? why : "gave up after three days");
+			return;
+		}
+		txn();
+		store_queue_retry(core.store, m->id, m->attempts + 1,
+		                  time(NULL) + retry_delay(m->attempts));
+		if (d->next_due == 0 || d->next_due > time(NULL) + retry_delay(0))
+			d->next_due = time(NULL) + 1;
+		log_debug("%s: message %" PRId64 " for %s will be tried again%s%s", net->drv->name,
+		          m->id, m->peer, why ? ": " : "", why ? why : "");
+		break;
+	case GW_SEND_FAILED:
+		txn();
+		store_queue_delete(core.store, m->id);
+		tell_user_failed(net, m, why);
+		break;
+	}
+}
+
+static void
+send_to_net(struct gw_net *net, const struct store_msg *m)
+{
+	const char *f[X_COUNT];
+	char *buf, *why = NULL;
+	struct gw_outmsg out;
+	enum gw_send_status st;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	if (strmap_get(net->delivery->pending, key))
+		return; /* the driver holds it already */
+	extra_decode(m->extra, &buf, f);
+	memset(&out, 0, sizeof(out));
+	out.qid = (uint64_t)m->id;
+	out.user = m->user;
+	out.resource = m->resource;
+	out.to = m->peer;
+	out.to_resource = *f[X_RESOURCE] ? f[X_RESOURCE] : NULL;
+	out.body = m->body;
+	out.xmpp_id = m->xmpp_id;
+	out.groupchat = m->flags & MSG_GROUPCHAT;
+	out.want_receipt = m->flags & MSG_RECEIPT;
+	out.attempts = m->attempts;
+	st = net->drv->send ? net->drv->send(net, &out, &why) : GW_SEND_FAILED;
+	if (net->drv->send == NULL && why == NULL)
+		why = xstrdup("this network cannot send messages");
+	apply_send_result(net, m, st, why);
+	free(why);
+	free(buf);
+}
+
+void
+gw_send_done(struct gw_net *net, uint64_t qid, enum gw_send_status st, const char *why)
+{
+	struct store_msg m;
+	char key[32];
+
+	snprintf(key, sizeof(key), "%" PRIu64, qid);
+	strmap_del(net->delivery->pending, key);
+	if (st == GW_SEND_PENDING)
+		return;
+	if (store_queue_get(core.store, (int64_t)qid, &m) != 1)
+		return;
+	apply_send_result(net, &m, st, why);
+	store_msg_free_fields(&m);
+}
+
+static void
+pending_push(struct pending ***tail, const struct store_msg *m)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+
+	p->m = *m;
+	p->m.net = xstrdup_or_null(m->net);
+	p->m.user = xstrdup_or_null(m->user);
+	p->m.resource = xstrdup_or_null(m->resource);
+	p->m.peer = xstrdup_or_null(m->peer);
+	p->m.body = xstrdup_or_null(m->body);
+	p->m.xmpp_id = xstrdup_or_null(m->xmpp_id);
+	p->m.dedup_key = xstrdup_or_null(m->dedup_key);
+	p->m.extra = xstrdup_or_null(m->extra);
+	**tail = p;
+	*tail = &p->next;
+}
+
+static void
+chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *to)
+{
+	static const char *const names[] = {
+		[GW_CS_ACTIVE] = "active", [GW_CS_COMPOSING] = "composing", [GW_CS_PAUSED] = "paused",
+		[GW_CS_INACTIVE] = "inactive", [GW_CS_GONE] = "gone",
+	};
+
+	if (net->drv->chat_state == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (stanza_child(msg, names[i], "http://jabber.org/protocol/chatstates")) {
+			net->drv->chat_state(net, user, to, (enum gw_chatstate)i);
+			return;
+		}
+}
+
+void
+delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
+                   const char *resource, const char *to, const char *to_resource, bool groupchat)
+{
+	char *body = xmpp_message_get_body(msg);
+	struct store_msg m;
+	int r;
+
+	if (body == NULL) {
+		if (!groupchat)
+			chat_state_from_xmpp(net, msg, user, to);
+		return;
+	}
+	if (strlen(body) > BODY_MAX) {
+		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
+		                                             "The message is too long (64 KiB at most)."));
+		goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	m.dir = STORE_TO_NET;
+	m.net = (char *)net->drv->name;
+	m.user = (char *)user;
+	m.resource = (char *)resource;
+	m.peer = (char *)to;
+	m.body = body;
+	m.xmpp_id = (char *)xmpp_stanza_get_id(msg);
+	m.flags = (groupchat ? MSG_GROUPCHAT : 0) |
+	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0);
+	m.extra = extra_encode(GW_MSG_CHAT, 0, NULL, to_resource, NULL);
+	m.created = m.next_try = time(NULL);
+	/* A client that resends (stream resumption) sends the same id again. */
+	m.dedup_key = m.xmpp_id ? xasprintf("%s/%s", resource ? resource : "", m.xmpp_id) : NULL;
+	txn();
+	r = store_queue_push(core.store, &m);
+	if (r == -1)
+		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_INTERNAL,
+		                                             "The gateway could not store the message."));
+	else if (r == 0)
+		pending_push(&net->delivery->to_net_tail, &m);
+	free(m.extra);
+	free(m.dedup_key);
+out:
+	xmpp_free(component_ctx(), body);
+}
+
+/* ---- network -> XMPP ---- */
+
+int
+gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
+{
+	struct store_msg m;
+	char *body, *subject = NULL;
+	int r;
+
+	if (in->user == NULL || in->from == NULL || in->body == NULL)
+		return -1;
+	body = xmltext_clean(in->body, strlen(in->body), BODY_MAX);
+	if (in->subject)
+		subject = xmltext_clean(in->subject, strlen(in->subject), 1024);
+	memset(&m, 0, sizeof(m));
+	m.dir = STORE_TO_XMPP;
+	m.net = (char *)net->drv->name;
+	m.user = (char *)in->user;
+	m.peer = (char *)in->from;
+	m.body = body;
+	m.flags = in->want_receipt ? MSG_RECEIPT : 0;
+	m.dedup_key = (char *)in->id;
+	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id);
+	m.created = m.next_try = time(NULL);
+	txn();
+	r = store_queue_push(core.store, &m);
+	if (r == 0)
+		pending_push(&net->delivery->to_xmpp_tail, &m);
+	free(m.extra);
+	free(body);
+	free(subject);
+	return r == -1 ? -1 : 0;
+}
+
+static void
+add_delay(xmpp_stanza_t *msg, const char *from, time_t when)
+{
+	char stamp[32];
+	struct tm tm;
+	xmpp_stanza_t *delay = stanza_add_child(msg, "delay", "urn:xmpp:delay");
+
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xmpp_stanza_set_attribute(delay, "stamp", stamp);
+	xmpp_stanza_set_attribute(delay, "from", from);
+}
+
+static void
+barrier_cb(void *arg, bool done)
+{
+	struct batch *b = arg;
+	struct delivery *d = b->d;
+	char key[32];
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->ids[i] == 0)
+			continue; /* bounced meanwhile: held, not deleted */
+		snprintf(key, sizeof(key), "%" PRId64, b->ids[i]);
+		strmap_del(d->inflight, key);
+		if (done) {
+			txn();
+			store_queue_delete(core.store, b->ids[i]);
+			d->net->msgs_to_xmpp++;
+		}
+	}
+	if (!done)
+		d->scan_wanted = true;
+	free(b->ids);
+	free(b);
+}
+
+static void
+send_to_xmpp(struct gw_net *net, const struct store_msg *m)
+{
+	struct delivery *d = net->delivery;
+	static const char *const types[] = {"chat", "normal", "headline"};
+	const char *f[X_COUNT];
+	char *buf, *from, *id, key[32];
+	xmpp_stanza_t *msg;
+	int kind;
+	time_t stamp;
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	if (strmap_get(d->inflight, key))
+		return;
+	extra_decode(m->extra, &buf, f);
+	kind = atoi(f[X_KIND]);
+	if (kind < 0 || kind > 2)
+		kind = 0;
+	stamp = (time_t)strtoll(f[X_STAMP], NULL, 10);
+	from = gateway_address_jid(net, m->peer, *f[X_RESOURCE] ? f[X_RESOURCE] : NULL);
+	id = xasprintf("sgq-%" PRId64, m->id);
+	msg = stanza_message(types[kind], from, m->user, id, m->body);
+	if (*f[X_SUBJECT])
+		stanza_add_text_child(msg, "subject", NULL, f[X_SUBJECT]);
+	if (m->flags & MSG_RECEIPT)
+		stanza_add_child(msg, "request", "urn:xmpp:receipts");
+	xmpp_stanza_set_attribute(stanza_add_child(msg, "origin-id", "urn:xmpp:sid:0"), "id",
+	                          *f[X_ID] ? f[X_ID] : id);
+	if (stamp == 0 && time(NULL) - m->created > DELAY_AFTER)
+		stamp = m->created;
+	if (stamp != 0)
+		add_delay(msg, net->jid, stamp);
+	if (gateway_send(net, msg) == 0) {
+		if (d->open == NULL) {
+			d->open = xcalloc(1, sizeof(*d->open));
+			d->open->d = d;
+		}
+		d->open->ids = xreallocarray(d->open->ids, d->open->n + 1, sizeof(int64_t));
+		d->open->ids[d->open->n++] = m->id;
+		strmap_put(d->inflight, key, d->open);
+	}
+	xmpp_stanza_release(msg);
+	free(id);
+	free(from);
+	free(buf);
+}
+
+/* Ends the current batch with a barrier. */
+static void
+close_batch(struct gw_net *net)
+{
+	struct delivery *d = net->delivery;
+	struct batch *b = d->open;
+
+	if (b == NULL)
+		return;
+	d->open = NULL;
+	if (component_barrier(net->comp, barrier_cb, b) == -1)
+		barrier_cb(b, false);
+}
+
+void
+delivery_bounced(struct gw_net *net, xmpp_stanza_t *err)
+{
+	struct delivery *d = net->delivery;
+	const char *id = xmpp_stanza_get_id(err);
+	struct batch *b;
+	int64_t qid;
+	char key[32];
+
+	if (id == NULL || strncmp(id, "sgq-", 4) != 0)
+		return;
+	qid = strtoll(id + 4, NULL, 10);
+	snprintf(key, sizeof(key), "%" PRId64, qid);
+	b = strmap_del(d->inflight, key);
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->ids[i] == qid)
+			b->ids[i] = 0;
+	log_info("%s: the server bounced message %" PRId64 " for a user; held until they are online",
+	         net->drv->name, qid);
+	txn();
+	store_queue_hold(core.store, qid, true);
+}
+
+void
+delivery_user_available(struct gw_net *net, const char *user)
+{
+	txn();
+	if (store_queue_release_user(core.store, STORE_TO_XMPP, net->drv->name, user) == 0)
+		net->delivery->scan_wanted = true;
+}
+
+/* ---- dispatch and scans ---- */
+
+static int
+scan_cb(const struct store_msg *m, void *arg)
+{
+	struct gw_net *net = arg;
+
+	if (m->dir == STORE_TO_NET)
+		send_to_net(net, m);
+	else
+		send_to_xmpp(net, m);
+	return 0;
+}
+
+static void
+free_pending_list(struct pending *p)
+{
+	while (p) {
+		struct pending *next = p->next;
+
+		store_msg_free_fields(&p->m);
+		free(p);
+		p = next;
+	}
+}
+
+static void
+dispatch_net(struct gw_net *net, bool scan)
+{
+	struct delivery *d = net->delivery;
+	struct pending *p;
+	bool online = component_is_online(net->comp);
+
+	/* Hand over what this iteration committed. */
+	p = d->to_net;
+	d->to_net = NULL;
+	d->to_net_tail = &d->to_net;
+	for (struct pending *q = p; q; q = q->next)
+		send_to_net(net, &q->m);
+	free_pending_list(p);
+
+	p = d->to_xmpp;
+	d->to_xmpp = NULL;
+	d->to_xmpp_tail = &d->to_xmpp;
+	if (online)
+		for (struct pending *q = p; q; q = q->next)
+			send_to_xmpp(net, &q->m);
+	else if (p)
+		d->scan_wanted = true;
+	free_pending_list(p);
+
+	if (scan) {
+		time_t now = time(NULL);
+
+		d->scan_wanted = false;
+		store_queue_due(core.store, STORE_TO_NET, net->drv->name, now, SCAN_BATCH, scan_cb,
+		                net);
+		if (online)
+			store_queue_due(core.store, STORE_TO_XMPP, net->drv->name, now, SCAN_BATCH,
+			                scan_cb, net);
+		d->next_due = 0;
+		{
+			time_t a = store_queue_next_due(core.store, STORE_TO_NET, net->drv->name);
+			time_t b = store_queue_next_due(core.store, STORE_TO_XMPP, net->drv->name);
+
+			d->next_due = a && b ? (a < b ? a : b) : (a ? a : b);
+		}
+	}
+	if (online)
+		close_batch(net);
+}
+
+static void
+dispatch_all(void)
+{
+	for (size_t i = 0; i < core.nnets; i++)
+		dispatch_net(core.nets[i], false);
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_net *net = arg;
+	struct delivery *d = net->delivery;
+
+	(void)fd;
+	(void)what;
+	if (d->scan_wanted || (d->next_due && d->next_due <= time(NULL)))
+		dispatch_net(net, true);
+}
+
+void
+delivery_init(struct gw_net *net)
+{
+	struct delivery *d = xcalloc(1, sizeof(*d));
+	struct timeval tv = {1, 0};
+
+	d->net = net;
+	d->to_net_tail = &d->to_net;
+	d->to_xmpp_tail = &d->to_xmpp;
+	d->inflight = strmap_new();
+	d->pending = strmap_new();
+	/* What a previous run left in the store goes out first. */
+	d->scan_wanted = true;
+	d->ev_tick = event_new(core.base, -1, EV_PERSIST, tick_cb, net);
+	event_add(d->ev_tick, &tv);
+	net->delivery = d;
+}
+
+void
+delivery_free(struct gw_net *net)
+{
+	struct delivery *d = net->delivery;
+
+	if (d == NULL)
+		return;
+	event_free(d->ev_tick);
+	free_pending_list(d->to_net);
+	free_pending_list(d->to_xmpp);
+	if (d->open) {
+		free(d->open->ids);
+		free(d->open);
+	}
+	/* Batches still waiting for a barrier are freed by component_free(). */
+	strmap_free(d->inflight, NULL);
+	strmap_free(d->pending, NULL);
+	free(d);
+	net->delivery = NULL;
+	if (ev_commit && core.nnets <= 1) {
+		event_free(ev_commit);
+		ev_commit = NULL;
+	}
+}
+
+void
+delivery_online(struct gw_net *net)
+{
+	net->delivery->scan_wanted = true;
+	dispatch_net(net, true);
+}
+
+void
+delivery_offline(struct gw_net *net)
+{
+	/* Barriers already failed; what they covered is sent again. */
+	net->delivery->scan_wanted = true;
+}
+
+long
+delivery_queued(struct gw_net *net, int dir)
+{
+	return store_queue_count(core.store, (enum store_dir)dir, net->drv->name);
+}
+
+/* ---- small notices that need no queue ---- */
+
+void
+gw_receipt(struct gw_net *net, const char *user, const char *from, const char *xmpp_id)
+{
+	char *fj;
+	xmpp_stanza_t *m;
+
+	if (xmpp_id == NULL)
+		return;
+	fj = gateway_address_jid(net, from, NULL);
+	m = stanza_message("chat", fj, user, NULL, NULL);
+	xmpp_stanza_set_attribute(stanza_add_child(m, "received", "urn:xmpp:receipts"), "id",
+	                          xmpp_id);
+	gateway_send_release(net, m);
+	free(fj);
+}
+
+void
+gw_message_failed(struct gw_net *net, const char *user, const char *from, const char *xmpp_id,
+                  enum gw_error e, const char *why)
+{
+	char *fj = gateway_address_jid(net, from, NULL);
+	xmpp_stanza_t *m = stanza_message("error", fj, user, xmpp_id, NULL);
+	xmpp_stanza_t *err = stanza_add_child(m, "error", NULL);
+
+	xmpp_stanza_set_type(err, stanza_error_type(e));
+	stanza_add_child(err, stanza_error_condition(e), "urn:ietf:params:xml:ns:xmpp-stanzas");
+	if (why) {
+		char *clean = xmltext_clean(why, strlen(why), 1024);
+
+		stanza_add_text_child(err, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", clean);
+		free(clean);
+	}
+	gateway_send_release(net, m);
+	free(fj);
+	net->msgs_failed++;
+}
+
+void
+gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
+{
+	static const char *const names[] = {"active", "composing", "paused", "inactive", "gone"};
+	char *fj = gateway_address_jid(net, from, NULL);
+	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
+
+	stanza_add_child(m, names[cs], "http://jabber.org/protocol/chatstates");
+	stanza_add_child(m, "no-store", "urn:xmpp:hints");
+	gateway_send_release(net, m);
+	free(fj);
+}

@@ -1,0 +1,808 @@
+/*
+ * One gw_net per enabled backend: its component link, the routing of every
+ * stanza that arrives on it, who is online, the XEP-0100 subscription flow,
+ * and the accessors drivers call (driver.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "commands.h"
+#include "component.h"
+#include "conf.h"
+#include "core.h"
+#include "drivers.h"
+#include "jid.h"
+#include "stanza.h"
+#include "store.h"
+#include "strmap.h"
+#include "xmltext.h"
+
+struct core core;
+
+/* The resources of one user that told this gateway they are available. */
+struct online_user {
+	char **resources;
+	size_t n;
+};
+
+static void
+online_user_free(void *p)
+{
+	struct online_user *u = p;
+
+	for (size_t i = 0; i < u->n; i++)
+		free(u->resources[i]);
+	free(u->resources);
+	free(u);
+}
+
+/* ---- accessors for drivers ---- */
+
+struct event_base *
+gw_event_base(void)
+{
+	return core.base;
+}
+
+const char *
+gw_net_jid(struct gw_net *net)
+{
+	return net->jid;
+}
+
+void *
+gw_net_priv(struct gw_net *net)
+{
+	return net->priv;
+}
+
+void
+gw_net_set_priv(struct gw_net *net, void *priv)
+{
+	net->priv = priv;
+}
+
+const struct gw_section *
+gw_net_section(struct gw_net *net)
+{
+	return net->section;
+}
+
+const struct gw_section *const *
+gw_net_subsections(struct gw_net *net, const char *kind, size_t *n)
+{
+	return config_subsections(core.cfg, net->drv->name, kind, n);
+}
+
+bool
+gw_user_is_registered(struct gw_net *net, const char *user)
+{
+	struct store_user u;
+	int r = store_user_get(core.store, net->drv->name, user, &u);
+
+	if (r != 1)
+		return false;
+	r = !u.disabled;
+	store_user_free_fields(&u);
+	return r;
+}
+
+bool
+gw_user_is_online(struct gw_net *net, const char *user)
+{
+	return strmap_get(net->online, user) != NULL;
+}
+
+bool
+gw_user_is_admin(struct gw_net *net, const char *user)
+{
+	(void)net;
+	return core_is_admin(user);
+}
+
+struct foreach_ctx {
+	void (*fn)(const char *, void *);
+	void *arg;
+};
+
+static int
+foreach_user_cb(const struct store_user *u, void *arg)
+{
+	struct foreach_ctx *fc = arg;
+
+	if (!u->disabled)
+		fc->fn(u->jid, fc->arg);
+	return 0;
+}
+
+void
+gw_foreach_user(struct gw_net *net, void (*fn)(const char *, void *), void *arg)
+{
+	struct foreach_ctx fc = {fn, arg};
+
+	store_user_foreach(core.store, net->drv->name, foreach_user_cb, &fc);
+}
+
+char *
+gw_setting_get(struct gw_net *net, const char *user, const char *scope, const char *key)
+{
+	char *v = NULL;
+
+	if (store_setting_get(core.store, net->drv->name, user, scope, key, &v) != 1)
+		return NULL;
+	return v;
+}
+
+int
+gw_setting_set(struct gw_net *net, const char *user, const char *scope, const char *key,
+               const char *value)
+{
+	return store_setting_set(core.store, net->drv->name, user, scope, key, value);
+}
+
+char *
+gw_secret_get(struct gw_net *net, const char *user, const char *scope, const char *key)
+{
+	char *v = NULL;
+
+	if (store_secret_get(core.store, net->drv->name, user, scope, key, &v) != 1)
+		return NULL;
+	return v;
+}
+
+int
+gw_secret_set(struct gw_net *net, const char *user, const char *scope, const char *key,
+              const char *value)
+{
+	return store_secret_set(core.store, net->drv->name, user, scope, key, value);
+}
+
+/* ---- helpers ---- */
+
+static bool
+list_has_ci(const char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (strcasecmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+bool
+core_domain_allowed(const char *bare)
+{
+	const char *const *domains = gw_conf_list(config_section(core.cfg, "xmpp"), "allowed_domains");
+	const char *at = strchr(bare, '@');
+
+	if (domains == NULL || domains[0] == NULL)
+		return true;
+	return list_has_ci(domains, at ? at + 1 : bare) || core_is_admin(bare);
+}
+
+bool
+core_is_admin(const char *bare)
+{
+	return list_has_ci(gw_conf_list(config_section(core.cfg, "xmpp"), "admins"), bare);
+}
+
+struct gw_net *
+gateway_by_name(const char *name)
+{
+	for (size_t i = 0; i < core.nnets; i++)
+		if (strcmp(core.nets[i]->drv->name, name) == 0)
+			return core.nets[i];
+	return NULL;
+}
+
+int
+gateway_send(struct gw_net *net, xmpp_stanza_t *st)
+{
+	return component_send(net->comp, st);
+}
+
+void
+gateway_send_release(struct gw_net *net, xmpp_stanza_t *st)
+{
+	component_send(net->comp, st);
+	xmpp_stanza_release(st);
+}
+
+char *
+gateway_address_jid(struct gw_net *net, const char *address, const char *resource)
+{
+	char *local = address ? jid_escape(address) : NULL;
+	char *j = jid_make(local, net->jid, resource);
+
+	free(local);
+	return j;
+}
+
+/* The gateway's own presence to a user, with caps. type NULL = available. */
+static void
+send_gateway_presence(struct gw_net *net, const char *to, const char *type)
+{
+	xmpp_stanza_t *p = stanza_presence(net->jid, to, type);
+
+	if (type == NULL)
+		services_add_caps(net, p);
+	gateway_send_release(net, p);
+}
+
+/* ---- who is online ---- */
+
+static void
+online_add(struct gw_net *net, const char *user, const char *resource)
+{
+	struct online_user *u = strmap_get(net->online, user);
+	bool first = u == NULL;
+
+	if (u == NULL) {
+		u = xcalloc(1, sizeof(*u));
+		strmap_put(net->online, user, u);
+	}
+	for (size_t i = 0; i < u->n; i++)
+		if (strcmp(u->resources[i], resource) == 0)
+			return;
+	u->resources = xreallocarray(u->resources, u->n + 1, sizeof(*u->resources));
+	u->resources[u->n++] = xstrdup(resource);
+	log_debug("%s: %s/%s available", net->drv->name, user, resource);
+	if (net->drv->user_available)
+		net->drv->user_available(net, user, resource);
+	if (first)
+		delivery_user_available(net, user);
+}
+
+static void
+online_remove(struct gw_net *net, const char *user, const char *resource)
+{
+	struct online_user *u = strmap_get(net->online, user);
+
+	if (u == NULL)
+		return;
+	for (size_t i = 0; i < u->n; i++) {
+		if (resource && strcmp(u->resources[i], resource) != 0)
+			continue;
+		log_debug("%s: %s/%s unavailable", net->drv->name, user, u->resources[i]);
+		if (net->drv->user_unavailable)
+			net->drv->user_unavailable(net, user, u->resources[i]);
+		free(u->resources[i]);
+		u->resources[i--] = u->resources[--u->n];
+	}
+	if (u->n == 0)
+		online_user_free(strmap_del(net->online, user));
+}
+
+size_t
+gateway_online_count(struct gw_net *net)
+{
+	return strmap_count(net->online);
+}
+
+struct online_iter {
+	void (*fn)(const char *, void *);
+	void *arg;
+};
+
+static void
+online_iter_cb(const char *key, void *value, void *arg)
+{
+	struct online_iter *it = arg;
+
+	(void)value;
+	it->fn(key, it->arg);
+}
+
+void
+gateway_foreach_online(struct gw_net *net, void (*fn)(const char *, void *), void *arg)
+{
+	struct online_iter it = {fn, arg};
+
+	strmap_foreach(net->online, online_iter_cb, &it);
+}
+
+/* ---- registration and subscriptions (XEP-0100) ---- */
+
+int
+gateway_register_user(struct gw_net *net, const char *user)
+{
+	struct store_user u;
+	int existed = store_user_get(core.store, net->drv->name, user, &u);
+
+	if (existed == 1)
+		store_user_free_fields(&u);
+	if (store_user_add(core.store, net->drv->name, user) == -1)
+		return -1;
+	if (existed != 1) {
+		/* The gateway asks to be in the user's roster (XEP-0100 section 4.1). */
+		gateway_send_release(net, stanza_presence(net->jid, user, "subscribe"));
+		if (net->drv->user_registered)
+			net->drv->user_registered(net, user);
+	}
+	return 0;
+}
+
+static int
+unsubscribe_contact_cb(const char *address, const char *name, enum store_sub sub, void *arg)
+{
+	void **a = arg;
+	struct gw_net *net = a[0];
+	const char *user = a[1];
+	char *from = gateway_address_jid(net, address, NULL);
+
+	(void)name;
+	(void)sub;
+	gateway_send_release(net, stanza_presence(from, user, "unavailable"));
+	gateway_send_release(net, stanza_presence(from, user, "unsubscribed"));
+	gateway_send_release(net, stanza_presence(from, user, "unsubscribe"));
+	free(from);
+	return 0;
+}
+
+int
+gateway_unregister_user(struct gw_net *net, const char *user)
+{
+	void *a[2] = {net, (void *)user};
+
+	rooms_resource_gone(net, user, NULL);
+	online_remove(net, user, NULL);
+	store_contact_foreach(core.store, net->drv->name, user, unsubscribe_contact_cb, a);
+	if (net->drv->user_removed)
+		net->drv->user_removed(net, user);
+	if (store_user_remove(core.store, net->drv->name, user) == -1)
+		return -1;
+	send_gateway_presence(net, user, "unavailable");
+	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribed"));
+	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribe"));
+	return 0;
+}
+
+void
+gateway_end_session(struct gw_net *net, const char *user)
+{
+	rooms_resource_gone(net, user, NULL);
+	online_remove(net, user, NULL);
+	send_gateway_presence(net, user, "unavailable");
+}
+
+void
+gw_contact_add(struct gw_net *net, const char *user, const char *address, const char *name)
+{
+	enum store_sub sub;
+	char *old_name = NULL;
+	int r = store_contact_get(core.store, net->drv->name, user, address, &sub, &old_name);
+	char *from;
+
+	free(old_name);
+	if (r == 1)
+		return;
+	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) == -1)
+		return;
+	from = gateway_address_jid(net, address, NULL);
+	{
+		xmpp_stanza_t *p = stanza_presence(from, user, "subscribe");
+
+		if (name)
+			stanza_add_text_child(p, "nick", "http://jabber.org/protocol/nick", name);
+		gateway_send_release(net, p);
+	}
+	free(from);
+}
+
+static const char *const show_names[] = {
+	[GW_SHOW_OFFLINE] = NULL, [GW_SHOW_ONLINE] = NULL, [GW_SHOW_AWAY] = "away",
+	[GW_SHOW_XA] = "xa",      [GW_SHOW_DND] = "dnd",   [GW_SHOW_CHAT] = "chat",
+};
+
+void
+gw_presence(struct gw_net *net, const char *user, const char *from, enum gw_show show,
+            const char *status)
+{
+	char *fjid = from ? gateway_address_jid(net, from, NULL) : xstrdup(net->jid);
+	xmpp_stanza_t *p = stanza_presence(fjid, user, show == GW_SHOW_OFFLINE ? "unavailable" : NULL);
+
+	if (show_names[show])
+		stanza_add_text_child(p, "show", NULL, show_names[show]);
+	if (status) {
+		char *clean = xmltext_clean(status, strlen(status), 1024);
+
+		stanza_add_text_child(p, "status", NULL, clean);
+		free(clean);
+	}
+	if (from == NULL && show != GW_SHOW_OFFLINE)
+		services_add_caps(net, p);
+	gateway_send_release(net, p);
+	free(fjid);
+}
+
+/* Subscription requests and answers from a user to the gateway or a contact. */
+static void
+handle_subscription(struct gw_net *net, const char *type, const char *user, const char *address)
+{
+	const char *name = net->drv->name;
+	char *to = gateway_address_jid(net, address, NULL);
+
+	if (strcmp(type, "subscribe") == 0) {
+		/* Contacts of a registered user, and the gateway itself, accept at once. */
+		bool ok = address == NULL ? gw_user_is_registered(net, user)
+		                          : core_domain_allowed(user);
+
+		gateway_send_release(net, stanza_presence(to, user, ok ? "subscribed" : "unsubscribed"));
+		if (ok && address != NULL) {
+			enum store_sub sub = STORE_SUB_NONE;
+			char *n = NULL;
+
+			if (store_contact_get(core.store, name, user, address, &sub, &n) != 1)
+				gateway_send_release(net, stanza_presence(to, user, "subscribe"));
+			free(n);
+			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
+		}
+		if (ok) {
+			xmpp_stanza_t *p = stanza_presence(to, user, NULL);
+
+			if (address == NULL)
+				services_add_caps(net, p);
+			gateway_send_release(net, p);
+		}
+	} else if (strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0) {
+		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
+			store_contact_remove(core.store, name, user, address);
+			gateway_send_release(net, stanza_presence(to, user, "unsubscribed"));
+		}
+	} else if (strcmp(type, "subscribed") == 0 && address != NULL) {
+		store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
+	}
+	free(to);
+}
+
+static void
+handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, const char *user,
+                const struct jid *to, const char *address)
+{
+	const char *type = xmpp_stanza_get_type(st);
+
+	if (address && to->resource && net->drv->is_room && net->drv->is_room(net, address) &&
+	    rooms_handle_presence(net, st, user, from->resource, address, to->resource))
+		return;
+	if (type && (strcmp(type, "subscribe") == 0 || strcmp(type, "subscribed") == 0 ||
+	             strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0)) {
+		handle_subscription(net, type, user, address);
+		return;
+	}
+	if (type && strcmp(type, "probe") == 0) {
+		if (address == NULL && gw_user_is_registered(net, user))
+			send_gateway_presence(net, xmpp_stanza_get_from(st), NULL);
+		else if (address != NULL) {
+			char *fj = gateway_address_jid(net, address, NULL);
+			xmpp_stanza_t *p = stanza_presence(fj, xmpp_stanza_get_from(st),
+			                                   net->drv->user_available ? NULL : "unavailable");
+
+			/* Without a presence source, contacts show as reachable. */
+			gateway_send_release(net, p);
+			free(fj);
+		}
+		return;
+	}
+	if (type && strcmp(type, "error") == 0) {
+		/* A presence we sent bounced: that resource is gone. */
+		if (from->resource)
+			online_remove(net, user, from->resource);
+		return;
+	}
+	if (from->resource == NULL)
+		return;
+	if (type && strcmp(type, "unavailable") == 0) {
+		online_remove(net, user, from->resource);
+		rooms_resource_gone(net, user, from->resource);
+	} else if (type == NULL && core_domain_allowed(user))
+		online_add(net, user, from->resource);
+}
+
+static void
+handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, const char *user,
+               const struct jid *to, const char *address)
+{
+	const char *type = xmpp_stanza_get_type(st);
+	char *body;
+
+	if (type && strcmp(type, "error") == 0) {
+		delivery_bounced(net, st);
+		return;
+	}
+	if (!core_domain_allowed(user)) {
+		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                             "This gateway does not serve your server."));
+		return;
+	}
+	if (address == NULL) {
+		char *reply;
+
+		body = xmpp_message_get_body(st);
+		if (body == NULL)
+			return;
+		reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st), NULL, body);
+		if (reply == NULL)
+			reply = xstrdup("Unknown command. Send \"help\" for the list of commands.");
+		gateway_send_release(net, stanza_message("chat", net->jid, xmpp_stanza_get_from(st),
+		                                         NULL, reply));
+		free(reply);
+		xmpp_free(component_ctx(), body);
+		return;
+	}
+	if (type && strcmp(type, "groupchat") == 0) {
+		rooms_handle_groupchat(net, st, user, from->resource, address);
+		return;
+	}
+	if ((net->drv->flags & GW_DRIVER_NEEDS_REGISTRATION) && !gw_user_is_registered(net, user)) {
+		gateway_send_release(net, stanza_error_reply(st, GW_ERR_REGISTRATION_REQUIRED,
+		                                             "Register with this gateway first."));
+		return;
+	}
+	delivery_from_xmpp(net, st, user, from->resource, address, to->resource, false);
+}
+
+static void
+handle_iq(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *address,
+          const char *to_resource)
+{
+	const char *type = xmpp_stanza_get_type(st);
+	xmpp_stanza_t *child = xmpp_stanza_get_children(st);
+	const char *ns;
+
+	if (type == NULL || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
+		return; /* results and errors of iqs we sent: nothing waits on them */
+	while (child && xmpp_stanza_get_name(child) == NULL)
+		child = xmpp_stanza_get_next(child);
+	ns = child ? xmpp_stanza_get_ns(child) : NULL;
+	if (ns == NULL) {
+		gateway_send_release(net, stanza_error_reply(st, GW_ERR_BAD_REQUEST, NULL));
+		return;
+	}
+	if (strcmp(ns, "http://jabber.org/protocol/commands") == 0 && strcmp(type, "set") == 0) {
+		xmpp_stanza_t *reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
+		                                          xmpp_stanza_get_from(st), address);
+
+		if (reply)
+			gateway_send_release(net, reply);
+		return;
+	}
+	if (address == NULL && strcmp(ns, "jabber:iq:register") == 0) {
+		register_handle_iq(net, st, user);
+		return;
+	}
+	if (address && net->drv->is_room && net->drv->is_room(net, address) &&
+	    rooms_handle_iq(net, st, user, address, to_resource))
+		return;
+	if (services_handle_iq(net, st, user, address))
+		return;
+	gateway_send_release(net, stanza_error_reply(st, GW_ERR_SERVICE_UNAVAILABLE, NULL));
+}
+
+/* Lower-cases the ASCII letters of a bare JID's localpart, for use as a key. */
+static char *
+user_key(const struct jid *j)
+{
+	char *k = jid_make(j->local, j->domain, NULL);
+
+	for (char *p = k; *p && *p != '@'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return k;
+}
+
+static void
+on_stanza(void *arg, xmpp_stanza_t *st)
+{
+	struct gw_net *net = arg;
+	const char *name = xmpp_stanza_get_name(st);
+	struct jid from, to;
+	char *user = NULL, *address = NULL;
+
+	if (jid_parse(xmpp_stanza_get_from(st), &from) == -1) {
+		log_debug("%s: stanza without a valid sender dropped", net->drv->name);
+		return;
+	}
+	if (jid_parse(xmpp_stanza_get_to(st), &to) == -1 || strcmp(to.domain, net->jid) != 0) {
+		jid_clear(&from);
+		if (strcmp(name, "iq") == 0 || strcmp(name, "message") == 0) {
+			xmpp_stanza_t *e = stanza_error_reply(st, GW_ERR_ITEM_NOT_FOUND, NULL);
+
+			gateway_send_release(net, e);
+		}
+		return;
+	}
+	user = user_key(&from);
+	if (to.local) {
+		char *typed = jid_unescape(to.local);
+		char *why = NULL;
+
+		if (net->drv->normalize && net->drv->normalize(net, typed, &address, &why) == -1) {
+			if (strcmp(name, "presence") != 0)
+				gateway_send_release(net, stanza_error_reply(st, GW_ERR_ITEM_NOT_FOUND, why));
+			free(why);
+			free(typed);
+			goto out;
+		}
+		if (address == NULL)
+			address = typed;
+		else
+			free(typed);
+	}
+	if (strcmp(name, "message") == 0)
+		handle_message(net, st, &from, user, &to, address);
+	else if (strcmp(name, "presence") == 0)
+		handle_presence(net, st, &from, user, &to, address);
+	else if (strcmp(name, "iq") == 0)
+		handle_iq(net, st, user, address, to.resource);
+out:
+	free(address);
+	free(user);
+	jid_clear(&from);
+	jid_clear(&to);
+}
+
+/* ---- start-up presence, in batches so a large user base never stalls the loop ---- */
+
+static int
+collect_user_cb(const struct store_user *u, void *arg)
+{
+	struct gw_net *net = arg;
+
+	if (u->disabled)
+		return 0;
+	if (net->announce_n % 1024 == 0)
+		net->announce_users = xreallocarray(net->announce_users, net->announce_n + 1024,
+		                                    sizeof(char *));
+	net->announce_users[net->announce_n++] = xstrdup(u->jid);
+	return 0;
+}
+
+static void
+announce_free(struct gw_net *net)
+{
+	for (size_t i = 0; i < net->announce_n; i++)
+		free(net->announce_users[i]);
+	free(net->announce_users);
+	net->announce_users = NULL;
+	net->announce_n = net->announce_next = 0;
+}
+
+static void
+announce_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_net *net = arg;
+	size_t end = net->announce_next + 500;
+
+	(void)fd;
+	(void)what;
+	if (!component_is_online(net->comp))
+		return;
+	for (; net->announce_next < net->announce_n && net->announce_next < end;
+	     net->announce_next++) {
+		const char *u = net->announce_users[net->announce_next];
+
+		send_gateway_presence(net, u, NULL);
+		/* A probe tells us which of the user's resources are online. */
+		gateway_send_release(net, stanza_presence(net->jid, u, "probe"));
+	}
+	if (net->announce_next < net->announce_n)
+		event_active(net->ev_announce, EV_TIMEOUT, 0);
+	else
+		announce_free(net);
+}
+
+static void
+on_online(void *arg)
+{
+	struct gw_net *net = arg;
+
+	announce_free(net);
+	store_user_foreach(core.store, net->drv->name, collect_user_cb, net);
+	log_info("%s: online as %s; %zu registered users", net->drv->name, net->jid,
+	         net->announce_n);
+	event_active(net->ev_announce, EV_TIMEOUT, 0);
+	delivery_online(net);
+}
+
+static void
+on_offline(void *arg)
+{
+	delivery_offline(arg);
+}
+
+int
+gateway_create_all(void)
+{
+	const struct gw_section *xmpp = config_section(core.cfg, "xmpp");
+
+	for (size_t i = 0; i < gw_ndrivers; i++) {
+		const struct gw_driver *drv = gw_drivers[i];
+		const struct gw_section *sec = config_section(core.cfg, drv->name);
+		struct gw_net *net;
+		static const struct component_cbs cbs = {on_stanza, on_online, on_offline};
+
+		if (sec == NULL)
+			continue;
+		net = xcalloc(1, sizeof(*net));
+		net->drv = drv;
+		net->section = sec;
+		net->jid = xstrdup(gw_conf_str(sec, "jid"));
+		net->online = strmap_new();
+		net->comp = component_new(net->jid, gw_conf_str(sec, "secret"),
+		                          gw_conf_str(xmpp, "server"),
+		                          (unsigned short)gw_conf_int(xmpp, "port"),
+		                          (int)gw_conf_int(xmpp, "reconnect_max"), &cbs, net);
+		net->ev_announce = event_new(core.base, -1, 0, announce_cb, net);
+		core.nets = xreallocarray(core.nets, core.nnets + 1, sizeof(*core.nets));
+		core.nets[core.nnets++] = net;
+		services_init(net);
+		delivery_init(net);
+		rooms_init(net);
+		if (drv->start && drv->start(net) == -1) {
+			log_warnx("%s: the backend failed to start", drv->name);
+			return -1;
+		}
+		net->started = true;
+	}
+	if (core.nnets == 0) {
+		log_warnx("no backend is enabled: add an [echo], [irc], [sms] or [email] section");
+		return -1;
+	}
+	return 0;
+}
+
+void
+gateway_start_all(void)
+{
+	for (size_t i = 0; i < core.nnets; i++)
+		component_start(core.nets[i]->comp);
+}
+
+static void
+say_goodbye(const char *user, void *arg)
+{
+	send_gateway_presence(arg, user, "unavailable");
+}
+
+void
+gateway_stop_all(void)
+{
+	for (size_t i = 0; i < core.nnets; i++) {
+		struct gw_net *net = core.nets[i];
+
+		if (component_is_online(net->comp)) {
+			rooms_shutdown(net);
+			gateway_foreach_online(net, say_goodbye, net);
+		}
+		if (net->started && net->drv->stop)
+			net->drv->stop(net);
+		net->started = false;
+	}
+	delivery_flush_all();
+	for (size_t i = 0; i < core.nnets; i++)
+		component_stop(core.nets[i]->comp);
+}
+
+void
+gateway_free_all(void)
+{
+	for (size_t i = 0; i < core.nnets; i++) {
+		struct gw_net *net = core.nets[i];
+
+		rooms_free(net);
+		/* Barriers still out call into delivery: the link goes first. */
+		component_free(net->comp);
+		delivery_free(net);
+		announce_free(net);
+		event_free(net->ev_announce);
+		strmap_free(net->online, online_user_free);
+		free(net->caps_ver);
+		free(net->jid);
+		free(net);
+	}
+	free(core.nets);
+	core.nets = NULL;
+	core.nnets = 0;
+}

@@ -1,0 +1,196 @@
+/*
+ * XEP-0077 in-band registration on a gateway JID, with the XEP-0004 form
+ * whose fields the driver declares. Values live in the user's settings
+ * (scope ""), secrets encrypted; a submission changes only the fields it
+ * carries, and an empty secret keeps the stored one.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "component.h"
+#include "core.h"
+#include "form.h"
+#include "stanza.h"
+#include "store.h"
+
+#define NS_REGISTER "jabber:iq:register"
+#define NS_XDATA "jabber:x:data"
+
+static const struct gw_field no_fields[] = {GW_FIELDS_END};
+
+static const struct gw_field *
+fields_of(struct gw_net *net)
+{
+	return net->drv->registration ? net->drv->registration : no_fields;
+}
+
+/* The stored values of the registration fields (secrets left out). Caller frees. */
+static struct gw_values *
+stored_values(struct gw_net *net, const char *user)
+{
+	struct gw_values *v = gw_values_new();
+
+	for (const struct gw_field *f = fields_of(net); f->var; f++) {
+		char *val;
+
+		if (f->flags & GW_FIELD_SECRET || f->type == GW_FIELD_FIXED)
+			continue;
+		val = gw_setting_get(net, user, "", f->var);
+		if (val) {
+			gw_values_add(v, f->var, val);
+			free(val);
+		}
+	}
+	return v;
+}
+
+static void
+register_get(struct gw_net *net, xmpp_stanza_t *iq, const char *user)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *x;
+	bool registered = gw_user_is_registered(net, user);
+	struct gw_values *cur = registered ? stored_values(net, user) : NULL;
+	char *instr = xasprintf("%s with %s. %s", registered ? "Change your registration" : "Register",
+	                        net->drv->description,
+	                        registered ? "Fields left empty keep their value."
+	                                   : "Fill in the form and submit it.");
+	struct gw_form form = {net->drv->description, instr, fields_of(net), cur};
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_REGISTER);
+	if (registered)
+		stanza_add_child(query, "registered", NULL);
+	stanza_add_text_child(query, "instructions", NULL, instr);
+	x = form_to_stanza(component_ctx(), &form, "form");
+	xmpp_stanza_add_child(query, x);
+	xmpp_stanza_release(x);
+	gateway_send_release(net, stanza_iq_result(iq, query));
+	xmpp_stanza_release(query);
+	gw_values_free(cur);
+	free(instr);
+}
+
+/* Values given as plain child elements (<username/>, <password/>) by old clients. */
+static struct gw_values *
+legacy_values(struct gw_net *net, xmpp_stanza_t *q)
+{
+	struct gw_values *v = gw_values_new();
+
+	for (const struct gw_field *f = fields_of(net); f->var; f++) {
+		char *text = stanza_child_text(q, f->var);
+
+		if (text) {
+			gw_values_add(v, f->var, text);
+			xmpp_free(component_ctx(), text);
+		}
+	}
+	return v;
+}
+
+static void
+register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user)
+{
+	bool registered = gw_user_is_registered(net, user);
+	xmpp_stanza_t *x = stanza_child(q, "x", NS_XDATA);
+	struct gw_values *v = NULL;
+	char *why = NULL;
+	enum gw_error e;
+
+	if (stanza_child(q, "remove", NULL)) {
+		if (!registered) {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_REGISTRATION_REQUIRED,
+			                                             "You are not registered."));
+			return;
+		}
+		if (gateway_unregister_user(net, user) == -1) {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
+			                                             "The gateway's store failed."));
+			return;
+		}
+		log_info("%s: %s unregistered", net->drv->name, user);
+		gateway_send_release(net, stanza_iq_result(iq, NULL));
+		return;
+	}
+	v = x ? form_parse_partial(x, fields_of(net), &why) : legacy_values(net, q);
+	if (v == NULL) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+		                                             why ? why : "The form is not valid."));
+		goto out;
+	}
+	/* Required fields may be left out of an update when a value is stored. */
+	for (const struct gw_field *f = fields_of(net); f->var; f++) {
+		const char *val = gw_values_get(v, f->var);
+		char *stored;
+
+		if (!(f->flags & GW_FIELD_REQUIRED) || (val && *val))
+			continue;
+		stored = registered ? (f->flags & GW_FIELD_SECRET ? gw_secret_get(net, user, "", f->var)
+		                                                   : gw_setting_get(net, user, "", f->var))
+		                    : NULL;
+		free(why);
+		why = stored ? NULL : xasprintf("The field \"%s\" is required.", f->label ? f->label : f->var);
+		free(stored);
+		if (why) {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE, why));
+			goto out;
+		}
+	}
+	if (net->drv->check_registration &&
+	    (e = net->drv->check_registration(net, user, v, &why)) != GW_ERR_NONE) {
+		gateway_send_release(net, stanza_error_reply(iq, e, why));
+		goto out;
+	}
+	store_begin(core.store);
+	for (const struct gw_field *f = fields_of(net); f->var; f++) {
+		const char *val = gw_values_get(v, f->var);
+
+		if (val == NULL || f->type == GW_FIELD_FIXED)
+			continue; /* not submitted: keep what is stored */
+		if (f->flags & GW_FIELD_SECRET) {
+			if (*val)
+				gw_secret_set(net, user, "", f->var, val);
+		} else
+			gw_setting_set(net, user, "", f->var, val);
+	}
+	/*
+	 * No rollback: the transaction may be the loop's group commit, holding
+	 * queued messages. Settings without a user row are harmless.
+	 */
+	if (gateway_register_user(net, user) == -1) {
+		store_commit(core.store);
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
+		                                             "The gateway's store failed."));
+		goto out;
+	}
+	if (store_commit(core.store) == -1) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
+		                                             "The gateway's store failed."));
+		goto out;
+	}
+	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
+	gateway_send_release(net, stanza_iq_result(iq, NULL));
+out:
+	free(why);
+	gw_values_free(v);
+}
+
+void
+register_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user)
+{
+	xmpp_stanza_t *q = stanza_child(iq, "query", NS_REGISTER);
+
+	if (q == NULL) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST, NULL));
+		return;
+	}
+	if (!core_domain_allowed(user)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                             "Only users of this server's domains may register."));
+		return;
+	}
+	if (strcmp(xmpp_stanza_get_type(iq), "get") == 0)
+		register_get(net, iq, user);
+	else
+		register_set(net, iq, q, user);
+}

@@ -1,0 +1,698 @@
+/*
+ * XEP-0045 rooms on top of a driver's room operations.
+ *
+ * The driver sees one membership per (user, room); the core fans it out to
+ * every resource of the user that joined, and replays the occupant list
+ * and subject to a resource that joins a room the user is already in.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "component.h"
+#include "core.h"
+#include "jid.h"
+#include "stanza.h"
+#include "strmap.h"
+#include "xmltext.h"
+
+#define NS_MUC "http://jabber.org/protocol/muc"
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+
+enum room_state { ROOM_JOINING, ROOM_JOINED };
+
+struct occupant {
+	char *nick, *real_jid;
+	enum gw_role role;
+	enum gw_affiliation aff;
+	enum gw_show show;
+};
+
+struct room {
+	char *user, *room, *nick;
+	enum room_state state;
+	char **resources;
+	size_t nres;
+	struct occupant *occ;
+	size_t nocc;
+	char *subject, *subject_by;
+};
+
+struct rooms {
+	struct strmap *map; /* "user\x1froom" -> struct room */
+};
+
+static const char *const role_names[] = {"none", "visitor", "participant", "moderator"};
+static const char *const aff_names[] = {"none", "outcast", "member", "admin", "owner"};
+
+static char *
+room_key(const char *user, const char *room)
+{
+	return xasprintf("%s\x1f%s", user, room);
+}
+
+static struct room *
+room_get(struct gw_net *net, const char *user, const char *room)
+{
+	char *k = room_key(user, room);
+	struct room *r = strmap_get(net->rooms->map, k);
+
+	free(k);
+	return r;
+}
+
+static void
+room_free(void *p)
+{
+	struct room *r = p;
+
+	for (size_t i = 0; i < r->nres; i++)
+		free(r->resources[i]);
+	for (size_t i = 0; i < r->nocc; i++) {
+		free(r->occ[i].nick);
+		free(r->occ[i].real_jid);
+	}
+	free(r->resources);
+	free(r->occ);
+	free(r->user);
+	free(r->room);
+	free(r->nick);
+	free(r->subject);
+	free(r->subject_by);
+	free(r);
+}
+
+static void
+room_delete(struct gw_net *net, struct room *r)
+{
+	char *k = room_key(r->user, r->room);
+
+	strmap_del(net->rooms->map, k);
+	free(k);
+	room_free(r);
+}
+
+void
+rooms_init(struct gw_net *net)
+{
+	net->rooms = xcalloc(1, sizeof(*net->rooms));
+	net->rooms->map = strmap_new();
+}
+
+void
+rooms_free(struct gw_net *net)
+{
+	if (net->rooms == NULL)
+		return;
+	strmap_free(net->rooms->map, room_free);
+	free(net->rooms);
+	net->rooms = NULL;
+}
+
+size_t
+rooms_count(struct gw_net *net)
+{
+	return strmap_count(net->rooms->map);
+}
+
+static bool
+has_resource(const struct room *r, const char *resource)
+{
+	for (size_t i = 0; i < r->nres; i++)
+		if (strcmp(r->resources[i], resource) == 0)
+			return true;
+	return false;
+}
+
+static void
+add_resource(struct room *r, const char *resource)
+{
+	if (has_resource(r, resource))
+		return;
+	r->resources = xreallocarray(r->resources, r->nres + 1, sizeof(char *));
+	r->resources[r->nres++] = xstrdup(resource);
+}
+
+static void
+remove_resource(struct room *r, const char *resource)
+{
+	for (size_t i = 0; i < r->nres; i++)
+		if (strcmp(r->resources[i], resource) == 0) {
+			free(r->resources[i]);
+			r->resources[i] = r->resources[--r->nres];
+			return;
+		}
+}
+
+static struct occupant *
+find_occupant(struct room *r, const char *nick)
+{
+	for (size_t i = 0; i < r->nocc; i++)
+		if (strcmp(r->occ[i].nick, nick) == 0)
+			return &r->occ[i];
+	return NULL;
+}
+
+static void
+drop_occupant(struct room *r, const char *nick)
+{
+	struct occupant *o = find_occupant(r, nick);
+
+	if (o == NULL)
+		return;
+	free(o->nick);
+	free(o->real_jid);
+	*o = r->occ[--r->nocc];
+}
+
+/* The full JID of one of the user's resources. */
+static char *
+resource_jid(const struct room *r, size_t i)
+{
+	return xasprintf("%s/%s", r->user, r->resources[i]);
+}
+
+/*
+ * A presence from room/nick to one resource. codes: status codes ending
+ * with 0. self adds 110. new_nick for 303.
+ */
+static xmpp_stanza_t *
+occupant_presence(struct gw_net *net, struct room *r, const char *to, const char *nick,
+                  const struct occupant *o, const char *type, const int *codes,
+                  const char *new_nick, const char *reason)
+{
+	char *from = gateway_address_jid(net, r->room, nick);
+	xmpp_stanza_t *p = stanza_presence(from, to, type);
+	xmpp_stanza_t *x = stanza_add_child(p, "x", NS_MUC_USER);
+	xmpp_stanza_t *item = stanza_add_child(x, "item", NULL);
+
+	xmpp_stanza_set_attribute(item, "affiliation", aff_names[o ? o->aff : GW_AFF_NONE]);
+	xmpp_stanza_set_attribute(item, "role",
+	                          type ? "none" : role_names[o ? o->role : GW_ROLE_PARTICIPANT]);
+	if (o && o->real_jid)
+		xmpp_stanza_set_attribute(item, "jid", o->real_jid);
+	if (new_nick)
+		xmpp_stanza_set_attribute(item, "nick", new_nick);
+	if (reason)
+		stanza_add_text_child(item, "reason", NULL, reason);
+	if (type == NULL && o && o->show != GW_SHOW_ONLINE && o->show != GW_SHOW_OFFLINE) {
+		static const char *const shows[] = {NULL, NULL, "away", "xa", "dnd", "chat"};
+
+		if (shows[o->show])
+			stanza_add_text_child(p, "show", NULL, shows[o->show]);
+	}
+	for (; codes && *codes; codes++) {
+		char c[8];
+
+		snprintf(c, sizeof(c), "%d", *codes);
+		xmpp_stanza_set_attribute(stanza_add_child(x, "status", NULL), "code", c);
+	}
+	free(from);
+	return p;
+}
+
+/* Sends a presence about nick to every joined resource of the user. */
+static void
+broadcast_presence(struct gw_net *net, struct room *r, const char *nick, const struct occupant *o,
+                   const char *type, const int *codes, const char *new_nick, const char *reason)
+{
+	for (size_t i = 0; i < r->nres; i++) {
+		char *to = resource_jid(r, i);
+
+		gateway_send_release(net, occupant_presence(net, r, to, nick, o, type, codes, new_nick,
+		                                            reason));
+		free(to);
+	}
+}
+
+static void
+send_subject(struct gw_net *net, struct room *r, const char *to)
+{
+	char *from = gateway_address_jid(net, r->room, r->subject_by);
+	char *rj = gateway_address_jid(net, r->room, NULL);
+	xmpp_stanza_t *m = stanza_message("groupchat", r->subject_by ? from : rj, to, NULL, NULL);
+
+	stanza_add_text_child(m, "subject", NULL, r->subject ? r->subject : "");
+	gateway_send_release(net, m);
+	free(from);
+	free(rj);
+}
+
+/* What a resource sees when its join completes: occupants, itself, the subject. */
+static void
+send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
+{
+	char *to = xasprintf("%s/%s", r->user, resource);
+	int self_codes[] = {110, 0, 0};
+	struct occupant *self = find_occupant(r, r->nick);
+	struct occupant fallback = {r->nick, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, GW_SHOW_ONLINE};
+
+	if (nick_changed)
+		self_codes[1] = 210;
+	for (size_t i = 0; i < r->nocc; i++)
+		if (strcmp(r->occ[i].nick, r->nick) != 0)
+			gateway_send_release(net, occupant_presence(net, r, to, r->occ[i].nick, &r->occ[i],
+			                                            NULL, NULL, NULL, NULL));
+	gateway_send_release(net, occupant_presence(net, r, to, r->nick, self ? self : &fallback,
+	                                            NULL, self_codes, NULL, NULL));
+	send_subject(net, r, to);
+	free(to);
+}
+
+static void
+send_self_unavailable(struct gw_net *net, struct room *r, const char *resource, int code)
+{
+	char *to = xasprintf("%s/%s", r->user, resource);
+	int codes[] = {110, code, 0};
+
+	gateway_send_release(net, occupant_presence(net, r, to, r->nick, find_occupant(r, r->nick),
+	                                            "unavailable", codes, NULL, NULL));
+	free(to);
+}
+
+static void
+join_error(struct gw_net *net, const char *user, const char *resource, const char *room,
+           const char *nick, enum gw_error e, const char *why)
+{
+	char *from = gateway_address_jid(net, room, nick);
+	char *to = xasprintf("%s/%s", user, resource);
+	xmpp_stanza_t *p = stanza_presence(from, to, "error");
+	xmpp_stanza_t *err = stanza_add_child(p, "error", NULL);
+
+	xmpp_stanza_set_type(err, stanza_error_type(e));
+	stanza_add_child(err, stanza_error_condition(e), "urn:ietf:params:xml:ns:xmpp-stanzas");
+	if (why)
+		stanza_add_text_child(err, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", why);
+	gateway_send_release(net, p);
+	free(from);
+	free(to);
+}
+
+/* The last resource left: the driver leaves the room. */
+static void
+leave_if_empty(struct gw_net *net, struct room *r)
+{
+	if (r->nres > 0)
+		return;
+	if (net->drv->room_leave)
+		net->drv->room_leave(net, r->user, r->room, NULL);
+	room_delete(net, r);
+}
+
+bool
+rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
+                      const char *resource, const char *room, const char *nick)
+{
+	const char *type = xmpp_stanza_get_type(pres);
+	struct room *r = room_get(net, user, room);
+	xmpp_stanza_t *x = stanza_child(pres, "x", NS_MUC);
+
+	if (resource == NULL)
+		return false;
+	if (type && (strcmp(type, "unavailable") == 0 || strcmp(type, "error") == 0)) {
+		if (r == NULL || !has_resource(r, resource))
+			return r != NULL;
+		if (strcmp(type, "unavailable") == 0)
+			send_self_unavailable(net, r, resource, 0);
+		remove_resource(r, resource);
+		leave_if_empty(net, r);
+		return true;
+	}
+	if (type != NULL)
+		return false; /* subscriptions to a room JID: not ours to handle */
+	if (r == NULL) {
+		char *password = NULL;
+
+		if (x == NULL)
+			return false;
+		if (!core_domain_allowed(user)) {
+			join_error(net, user, resource, room, nick, GW_ERR_FORBIDDEN,
+			           "This gateway does not serve your server.");
+			return true;
+		}
+		if (!jid_resource_valid(nick)) {
+			join_error(net, user, resource, room, nick, GW_ERR_JID_MALFORMED,
+			           "That nickname cannot be used here.");
+			return true;
+		}
+		password = stanza_child_text(x, "password");
+		r = xcalloc(1, sizeof(*r));
+		r->user = xstrdup(user);
+		r->room = xstrdup(room);
+		r->nick = xstrdup(nick);
+		r->state = ROOM_JOINING;
+		add_resource(r, resource);
+		{
+			char *k = room_key(user, room);
+
+			strmap_put(net->rooms->map, k, r);
+			free(k);
+		}
+		net->drv->room_join(net, user, room, nick, password);
+		if (password)
+			xmpp_free(component_ctx(), password);
+		return true;
+	}
+	if (!has_resource(r, resource)) {
+		if (x == NULL)
+			return false;
+		add_resource(r, resource);
+		/* One nick per user and room: a later resource gets the current one (210). */
+		if (r->state == ROOM_JOINED)
+			send_join_to(net, r, resource, strcmp(nick, r->nick) != 0);
+		return true;
+	}
+	if (strcmp(nick, r->nick) != 0 && r->state == ROOM_JOINED) {
+		if (net->drv->room_set_nick)
+			net->drv->room_set_nick(net, user, room, nick);
+		else
+			join_error(net, user, resource, room, nick, GW_ERR_NOT_ALLOWED,
+			           "This network does not allow nickname changes.");
+	}
+	return true;
+}
+
+void
+rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
+                       const char *resource, const char *room)
+{
+	struct room *r = room_get(net, user, room);
+	xmpp_stanza_t *subject;
+
+	if (r == NULL || resource == NULL || !has_resource(r, resource) || r->state != ROOM_JOINED) {
+		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
+		                                             "You are not in this room."));
+		return;
+	}
+	subject = stanza_child(msg, "subject", NULL);
+	if (subject && stanza_child(msg, "body", NULL) == NULL) {
+		char *text = xmpp_stanza_get_text(subject);
+
+		if (net->drv->room_set_subject)
+			net->drv->room_set_subject(net, user, room, text ? text : "");
+		else
+			gateway_send_release(net, stanza_error_reply(msg, GW_ERR_FORBIDDEN,
+			                                             "The subject cannot be changed here."));
+		if (text)
+			xmpp_free(component_ctx(), text);
+		return;
+	}
+	delivery_from_xmpp(net, msg, user, resource, room, NULL, true);
+}
+
+bool
+rooms_resource_joined(struct gw_net *net, const char *user, const char *resource,
+                      const char *room)
+{
+	struct room *r = room_get(net, user, room);
+
+	return r && resource && has_resource(r, resource);
+}
+
+bool
+rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *room,
+                const char *nick)
+{
+	xmpp_stanza_t *q = xmpp_stanza_get_children(iq);
+	const char *ns;
+	struct room *r = room_get(net, user, room);
+
+	while (q && xmpp_stanza_get_name(q) == NULL)
+		q = xmpp_stanza_get_next(q);
+	ns = q ? xmpp_stanza_get_ns(q) : NULL;
+	if (ns == NULL)
+		return false;
+	if (nick && strcmp(ns, "urn:xmpp:ping") == 0) {
+		/* XEP-0410: a ping to one's own in-room JID says whether one is still joined. */
+		const char *from = xmpp_stanza_get_from(iq);
+		const char *slash = from ? strchr(from, '/') : NULL;
+
+		if (r && slash && has_resource(r, slash + 1))
+			gateway_send_release(net, stanza_iq_result(iq, NULL));
+		else
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE,
+			                                             "You are not in this room."));
+		return true;
+	}
+	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&
+	    strcmp(ns, "http://jabber.org/protocol/disco#info") == 0) {
+		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;
+		static const char *const features[] = {
+			NS_MUC, "http://jabber.org/protocol/disco#info", "muc_nonanonymous",
+			"muc_open", "muc_persistent", "muc_unsecured", "urn:xmpp:sid:0", NULL,
+		};
+
+		xmpp_stanza_set_name(query, "query");
+		xmpp_stanza_set_ns(query, "http://jabber.org/protocol/disco#info");
+		id = stanza_add_child(query, "identity", NULL);
+		xmpp_stanza_set_attribute(id, "category", "conference");
+		xmpp_stanza_set_attribute(id, "type", "text");
+		xmpp_stanza_set_attribute(id, "name", room);
+		for (const char *const *f = features; *f; f++)
+			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var", *f);
+		gateway_send_release(net, stanza_iq_result(iq, query));
+		xmpp_stanza_release(query);
+		return true;
+	}
+	return false;
+}
+
+struct collect {
+	const char *user;
+	char **keys;
+	size_t n;
+};
+
+static void
+collect_cb(const char *key, void *value, void *arg)
+{
+	struct collect *c = arg;
+	struct room *r = value;
+
+	if (c->user && strcmp(r->user, c->user) != 0)
+		return;
+	c->keys = xreallocarray(c->keys, c->n + 1, sizeof(char *));
+	c->keys[c->n++] = xstrdup(key);
+}
+
+void
+rooms_resource_gone(struct gw_net *net, const char *user, const char *resource)
+{
+	struct collect c = {user, NULL, 0};
+
+	strmap_foreach(net->rooms->map, collect_cb, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		struct room *r = strmap_get(net->rooms->map, c.keys[i]);
+
+		if (r != NULL) {
+			if (resource)
+				remove_resource(r, resource);
+			else
+				while (r->nres > 0) {
+					send_self_unavailable(net, r, r->resources[0], 0);
+					remove_resource(r, r->resources[0]);
+				}
+			leave_if_empty(net, r);
+		}
+		free(c.keys[i]);
+	}
+	free(c.keys);
+}
+
+static void
+shutdown_cb(const char *key, void *value, void *arg)
+{
+	struct gw_net *net = arg;
+	struct room *r = value;
+
+	(void)key;
+	for (size_t i = 0; i < r->nres; i++)
+		send_self_unavailable(net, r, r->resources[i], 332);
+}
+
+void
+rooms_shutdown(struct gw_net *net)
+{
+	strmap_foreach(net->rooms->map, shutdown_cb, net);
+}
+
+/* ---- driver -> core ---- */
+
+void
+gw_room_joined(struct gw_net *net, const char *user, const char *room, const char *nick)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL)
+		return;
+	xstrset(&r->nick, nick);
+	r->state = ROOM_JOINED;
+	if (find_occupant(r, nick) == NULL) {
+		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE};
+
+		r->state = ROOM_JOINING; /* not broadcast: the join below sends it */
+		gw_room_occupant(net, user, room, &self);
+		r->state = ROOM_JOINED;
+	}
+	for (size_t i = 0; i < r->nres; i++)
+		send_join_to(net, r, r->resources[i], false);
+}
+
+void
+gw_room_join_failed(struct gw_net *net, const char *user, const char *room, enum gw_error e,
+                    const char *why)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nres; i++)
+		join_error(net, user, r->resources[i], room, r->nick, e, why);
+	room_delete(net, r);
+}
+
+void
+gw_room_occupant(struct gw_net *net, const char *user, const char *room,
+                 const struct gw_occupant *occ)
+{
+	struct room *r = room_get(net, user, room);
+	struct occupant *o;
+
+	if (r == NULL || occ->nick == NULL || *occ->nick == '\0')
+		return;
+	o = find_occupant(r, occ->nick);
+	if (o == NULL) {
+		r->occ = xreallocarray(r->occ, r->nocc + 1, sizeof(*r->occ));
+		o = &r->occ[r->nocc++];
+		memset(o, 0, sizeof(*o));
+		o->nick = xmltext_clean(occ->nick, strlen(occ->nick), 256);
+	}
+	o->role = occ->role;
+	o->aff = occ->affiliation;
+	o->show = occ->show;
+	xstrset(&o->real_jid, occ->real_jid);
+	if (r->state == ROOM_JOINED) {
+		int self_codes[] = {110, 0};
+
+		broadcast_presence(net, r, o->nick, o, NULL,
+		                   strcmp(o->nick, r->nick) == 0 ? self_codes : NULL, NULL, NULL);
+	}
+}
+
+void
+gw_room_left(struct gw_net *net, const char *user, const char *room, const char *nick,
+             enum gw_leave how, const char *by, const char *reason)
+{
+	struct room *r = room_get(net, user, room);
+	static const int how_codes[] = {[GW_LEAVE_PART] = 0, [GW_LEAVE_KICK] = 307,
+	                                [GW_LEAVE_BAN] = 301, [GW_LEAVE_SHUTDOWN] = 332};
+	int codes[3] = {0, 0, 0};
+	char *clean_reason = reason ? xmltext_clean(reason, strlen(reason), 1024) : NULL;
+	struct occupant *o;
+
+	(void)by;
+	if (r == NULL)
+		goto out;
+	o = find_occupant(r, nick);
+	if (strcmp(nick, r->nick) == 0) {
+		codes[0] = 110;
+		codes[1] = how_codes[how];
+		broadcast_presence(net, r, nick, o, "unavailable", codes, NULL, clean_reason);
+		room_delete(net, r);
+		goto out;
+	}
+	codes[0] = how_codes[how];
+	if (r->state == ROOM_JOINED)
+		broadcast_presence(net, r, nick, o, "unavailable", codes, NULL, clean_reason);
+	drop_occupant(r, nick);
+out:
+	free(clean_reason);
+}
+
+void
+gw_room_nick(struct gw_net *net, const char *user, const char *room, const char *old_nick,
+             const char *new_nick)
+{
+	struct room *r = room_get(net, user, room);
+	struct occupant *o;
+	bool self;
+	int codes[3] = {303, 0, 0};
+
+	if (r == NULL || (o = find_occupant(r, old_nick)) == NULL)
+		return;
+	self = strcmp(old_nick, r->nick) == 0;
+	if (self)
+		codes[1] = 110;
+	if (r->state == ROOM_JOINED)
+		broadcast_presence(net, r, old_nick, o, "unavailable", codes, new_nick, NULL);
+	xstrset(&o->nick, new_nick);
+	if (self)
+		xstrset(&r->nick, new_nick);
+	if (r->state == ROOM_JOINED) {
+		int self_codes[] = {110, 0};
+
+		broadcast_presence(net, r, new_nick, o, NULL, self ? self_codes : NULL, NULL, NULL);
+	}
+}
+
+void
+gw_room_message(struct gw_net *net, const char *user, const char *room, const char *nick,
+                const char *body, const char *id, time_t stamp)
+{
+	struct room *r = room_get(net, user, room);
+	char *from, *clean, *rj;
+
+	if (r == NULL || r->state != ROOM_JOINED || body == NULL)
+		return;
+	from = gateway_address_jid(net, room, nick);
+	rj = gateway_address_jid(net, room, NULL);
+	clean = xmltext_clean(body, strlen(body), 64 * 1024);
+	for (size_t i = 0; i < r->nres; i++) {
+		char *to = resource_jid(r, i);
+		xmpp_stanza_t *m = stanza_message("groupchat", from, to, id, clean);
+
+		if (id) {
+			xmpp_stanza_t *sid = stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0");
+
+			xmpp_stanza_set_attribute(sid, "id", id);
+			xmpp_stanza_set_attribute(sid, "by", rj);
+		}
+		if (stamp) {
+			char ts[32];
+			struct tm tm;
+			xmpp_stanza_t *d = stanza_add_child(m, "delay", "urn:xmpp:delay");
+
+			gmtime_r(&stamp, &tm);
+			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			xmpp_stanza_set_attribute(d, "stamp", ts);
+			xmpp_stanza_set_attribute(d, "from", rj);
+		}
+		gateway_send_release(net, m);
+		free(to);
+	}
+	free(clean);
+	free(from);
+	free(rj);
+}
+
+void
+gw_room_subject(struct gw_net *net, const char *user, const char *room, const char *nick,
+                const char *subject)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL)
+		return;
+	free(r->subject);
+	r->subject = subject ? xmltext_clean(subject, strlen(subject), 4096) : NULL;
+	xstrset(&r->subject_by, nick);
+	if (r->state == ROOM_JOINED)
+		for (size_t i = 0; i < r->nres; i++) {
+			char *to = resource_jid(r, i);
+
+			send_subject(net, r, to);
+			free(to);
+		}
+}

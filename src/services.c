@@ -1,0 +1,238 @@
+/*
+ * The services every gateway JID answers: disco (XEP-0030), version
+ * (XEP-0092), ping (XEP-0199), jabber:iq:gateway (XEP-0100), and the
+ * entity capabilities (XEP-0115) put on its presence.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "commands.h"
+#include "component.h"
+#include "core.h"
+#include "stanza.h"
+
+#define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+#define NS_CAPS "http://jabber.org/protocol/caps"
+#define CAPS_NODE "https://stanzagate.org/caps"
+
+/* Features of a gateway JID, sorted as XEP-0115 wants them. */
+static const char *const gateway_features[] = {
+	"http://jabber.org/protocol/chatstates",
+	"http://jabber.org/protocol/commands",
+	"http://jabber.org/protocol/disco#info",
+	"http://jabber.org/protocol/disco#items",
+	"jabber:iq:gateway",
+	"jabber:iq:register",
+	"jabber:iq:version",
+	"jid\\20escaping",
+	"urn:xmpp:ping",
+	"urn:xmpp:receipts",
+	"urn:xmpp:sid:0",
+	NULL,
+};
+
+/* Features of an address's JID (a contact). */
+static const char *const contact_features[] = {
+	"http://jabber.org/protocol/chatstates",
+	"http://jabber.org/protocol/disco#info",
+	"urn:xmpp:receipts",
+	NULL,
+};
+
+static void
+add_feature(xmpp_stanza_t *query, const char *var)
+{
+	xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var", var);
+}
+
+static void
+add_identity(xmpp_stanza_t *query, const char *category, const char *type, const char *name)
+{
+	xmpp_stanza_t *id = stanza_add_child(query, "identity", NULL);
+
+	xmpp_stanza_set_attribute(id, "category", category);
+	xmpp_stanza_set_attribute(id, "type", type);
+	if (name)
+		xmpp_stanza_set_attribute(id, "name", name);
+}
+
+void
+services_init(struct gw_net *net)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	unsigned char b64[64];
+	char *s, *tmp;
+
+	/* XEP-0115 section 5.1: identities, then features, each followed by '<'. */
+	s = xasprintf("gateway/%s//%s<", net->drv->type, net->drv->description);
+	for (const char *const *f = gateway_features; *f; f++) {
+		tmp = xasprintf("%s%s<", s, *f);
+		free(s);
+		s = tmp;
+	}
+	SHA1((const unsigned char *)s, strlen(s), md);
+	EVP_EncodeBlock(b64, md, sizeof(md));
+	net->caps_ver = xstrdup((char *)b64);
+	free(s);
+}
+
+void
+services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
+{
+	xmpp_stanza_t *c = stanza_add_child(presence, "c", NS_CAPS);
+
+	xmpp_stanza_set_attribute(c, "hash", "sha-1");
+	xmpp_stanza_set_attribute(c, "node", CAPS_NODE);
+	xmpp_stanza_set_attribute(c, "ver", net->caps_ver);
+}
+
+static void
+disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *address)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *reply;
+	const char *node = xmpp_stanza_get_attribute(q, "node");
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_DISCO_INFO);
+	if (node)
+		xmpp_stanza_set_attribute(query, "node", node);
+	if (address == NULL) {
+		add_identity(query, "gateway", net->drv->type, net->drv->description);
+		for (const char *const *f = gateway_features; *f; f++)
+			add_feature(query, *f);
+		if (net->drv->room_join)
+			add_feature(query, "http://jabber.org/protocol/muc");
+	} else {
+		add_identity(query, "client", "pc", address);
+		for (const char *const *f = contact_features; *f; f++)
+			add_feature(query, *f);
+	}
+	reply = stanza_iq_result(iq, query);
+	xmpp_stanza_release(query);
+	gateway_send_release(net, reply);
+}
+
+static void
+disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+            const char *address)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *reply;
+	const char *node = xmpp_stanza_get_attribute(q, "node");
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_DISCO_ITEMS);
+	if (node) {
+		xmpp_stanza_set_attribute(query, "node", node);
+		if (strcmp(node, "http://jabber.org/protocol/commands") == 0)
+			commands_disco_items(net, net->drv, component_ctx(), query,
+			                     xmpp_stanza_get_to(iq), user, address);
+	}
+	reply = stanza_iq_result(iq, query);
+	xmpp_stanza_release(query);
+	gateway_send_release(net, reply);
+}
+
+static void
+version(struct gw_net *net, xmpp_stanza_t *iq)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx());
+	struct utsname u;
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, "jabber:iq:version");
+	stanza_add_text_child(query, "name", NULL, PACKAGE_NAME);
+	stanza_add_text_child(query, "version", NULL, PACKAGE_VERSION);
+	if (uname(&u) == 0)
+		stanza_add_text_child(query, "os", NULL, u.sysname);
+	gateway_send_release(net, stanza_iq_result(iq, query));
+	xmpp_stanza_release(query);
+}
+
+/* XEP-0100 section 6.3: what to type, and the JID for what was typed. */
+static void
+gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx());
+	const char *type = xmpp_stanza_get_type(iq);
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, "jabber:iq:gateway");
+	if (strcmp(type, "get") == 0) {
+		stanza_add_text_child(query, "desc", NULL,
+		                      net->drv->prompt_desc ? net->drv->prompt_desc
+		                                            : "Enter the address of the contact.");
+		stanza_add_text_child(query, "prompt", NULL,
+		                      net->drv->prompt ? net->drv->prompt : "Address");
+	} else {
+		char *typed = stanza_child_text(q, "prompt");
+		char *addr = NULL, *why = NULL, *jid;
+
+		if (typed == NULL || *typed == '\0') {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+			                                             "Nothing was typed."));
+			goto out;
+		}
+		if (net->drv->normalize && net->drv->normalize(net, typed, &addr, &why) == -1) {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, why));
+			free(why);
+			goto out;
+		}
+		jid = gateway_address_jid(net, addr ? addr : typed, NULL);
+		stanza_add_text_child(query, "jid", NULL, jid);
+		/* Older clients read the answer from <prompt/>. */
+		stanza_add_text_child(query, "prompt", NULL, jid);
+		free(jid);
+		free(addr);
+	out:
+		if (typed)
+			xmpp_free(component_ctx(), typed);
+		if (xmpp_stanza_get_children(query) == NULL) {
+			xmpp_stanza_release(query);
+			return;
+		}
+	}
+	gateway_send_release(net, stanza_iq_result(iq, query));
+	xmpp_stanza_release(query);
+}
+
+bool
+services_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *address)
+{
+	const char *type = xmpp_stanza_get_type(iq);
+	xmpp_stanza_t *q = NULL;
+	const char *ns;
+
+	for (q = xmpp_stanza_get_children(iq); q && xmpp_stanza_get_name(q) == NULL;)
+		q = xmpp_stanza_get_next(q);
+	ns = q ? xmpp_stanza_get_ns(q) : NULL;
+	if (ns == NULL)
+		return false;
+	if (strcmp(ns, "urn:xmpp:ping") == 0) {
+		gateway_send_release(net, stanza_iq_result(iq, NULL));
+		return true;
+	}
+	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_INFO) == 0) {
+		disco_info(net, iq, q, address);
+		return true;
+	}
+	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_ITEMS) == 0) {
+		disco_items(net, iq, q, user, address);
+		return true;
+	}
+	if (address == NULL && strcmp(type, "get") == 0 && strcmp(ns, "jabber:iq:version") == 0) {
+		version(net, iq);
+		return true;
+	}
+	if (address == NULL && strcmp(ns, "jabber:iq:gateway") == 0) {
+		gateway_prompt(net, iq, q);
+		return true;
+	}
+	return false;
+}
