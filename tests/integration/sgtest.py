@@ -741,8 +741,14 @@ class Client:
             x.add_event_handler("failed_auth", lambda _: on_fail("authentication failed"))
             x.add_event_handler("connection_failed", lambda e: on_fail(f"connection failed: {e}"))
             x.add_event_handler("disconnected", self._on_disconnected)
-            x.add_event_handler("message", self._on_message)
-            x.add_event_handler("presence", self._on_presence)
+            # Raw stream handlers, not the "message"/"presence" events:
+            # slixmpp's MUC plugin marks a room's roster entry
+            # ignore_updates, which silences the "presence" event for
+            # everything from that room (self-presence included).
+            from slixmpp.xmlstream.handler import Callback
+            from slixmpp.xmlstream.matcher import StanzaPath
+            x.register_handler(Callback("sgtest-message", StanzaPath("message"), self._on_message))
+            x.register_handler(Callback("sgtest-presence", StanzaPath("presence"), self._on_presence))
             self.xmpp = x
             x.connect(("127.0.0.1", self.prosody.c2s_port), use_ssl=False,
                       force_starttls=False, disable_starttls=True)
