@@ -40,12 +40,12 @@ cmd_denied(struct gw_net *net, const struct gw_command *c, const char *user)
 		return NULL;
 	case GW_ACCESS_REGISTERED:
 		return gw_user_is_registered(net, user)
-		           ? NULL
-		           : "You must register with this gateway to run this command.";
+		               ? NULL
+		               : "You must register with this gateway to run this command.";
 	case GW_ACCESS_ADMIN:
 		return gw_user_is_admin(net, user)
-		           ? NULL
-		           : "Only administrators of this gateway may run this command.";
+		               ? NULL
+		               : "Only administrators of this gateway may run this command.";
 	}
 	return "This command is not available.";
 }
@@ -72,8 +72,7 @@ next_command(const struct gw_driver *drv, int *t, size_t *i)
 
 void
 cmd_foreach_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
-                    const char *target, void (*fn)(const struct gw_command *, void *),
-                    void *arg)
+                    const char *target, void (*fn)(const struct gw_command *, void *), void *arg)
 {
 	const struct gw_command *c;
 	int t = 0;
@@ -97,6 +96,15 @@ find_node(const struct gw_driver *drv, const char *target, const char *node)
 	return NULL;
 }
 
+bool
+commands_node_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
+                      const char *target, const char *node)
+{
+	const struct gw_command *c = find_node(drv, target, node);
+
+	return c != NULL && cmd_denied(net, c, user) == NULL;
+}
+
 const struct gw_command *
 cmd_find_word(const struct gw_driver *drv, const char *target, const char *word)
 {
@@ -111,6 +119,8 @@ cmd_find_word(const struct gw_driver *drv, const char *target, const char *word)
 }
 
 /* ---- Sessions ---- */
+
+static void tombstone(const char *id, time_t now);
 
 static void
 new_session_id(char out[33])
@@ -193,6 +203,10 @@ cmd_session_free(struct gw_cmd *s)
 			break;
 		}
 	}
+	/* XEP-0050: a sessionid that was completed, canceled or timed out
+	 * is answered with session-expired, not bad-sessionid. */
+	if (!s->text)
+		tombstone(s->id, time(NULL));
 	if (s->data_free != NULL && s->data != NULL)
 		s->data_free(s->data);
 	clear_outputs(s);
@@ -230,13 +244,14 @@ void
 commands_expire(time_t now)
 {
 	struct gw_cmd *s, *next;
+	char who[256];
 
 	for (s = sessions; s != NULL; s = next) {
 		next = s->next;
 		if (s->running || now - s->touched < COMMANDS_SESSION_TTL)
 			continue;
-		log_debug("commands: session %s (%s) of %s expired", s->id, s->cmd->node, s->user);
-		tombstone(s->id, now);
+		log_debug("commands: session %s (%s) of %s expired", s->id, s->cmd->node,
+		          log_escape(who, sizeof(who), s->user));
 		cmd_session_free(s);
 	}
 }
@@ -435,14 +450,18 @@ new_elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
 	return s;
 }
 
+/* Append child to parent with text, made safe for XML: notes may carry
+ * what a foreign network said. */
 static void
 add_text(xmpp_stanza_t *parent, xmpp_stanza_t *child, const char *text)
 {
 	xmpp_stanza_t *t = xmpp_stanza_new(xmpp_stanza_get_context(parent));
+	char *clean = form_clean(text, 0, true);
 
 	if (t == NULL)
 		fatalx("libstrophe: out of memory");
-	xmpp_stanza_set_text(t, text);
+	xmpp_stanza_set_text(t, clean);
+	free(clean);
 	xmpp_stanza_add_child_ex(child, t, 0);
 	xmpp_stanza_add_child_ex(parent, child, 0);
 }
@@ -469,8 +488,6 @@ error_type(const char *cond)
 {
 	if (strcmp(cond, "bad-request") == 0)
 		return "modify";
-	if (strcmp(cond, "forbidden") == 0)
-		return "auth";
 	if (strcmp(cond, "internal-server-error") == 0)
 		return "wait";
 	return "cancel";
@@ -478,8 +495,7 @@ error_type(const char *cond)
 
 /* An error reply: cond (RFC 6120), an optional XEP-0050 condition, text. */
 static xmpp_stanza_t *
-iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *cond, const char *app,
-         const char *text)
+iq_error(xmpp_ctx_t *ctx, xmpp_stanza_t *req, const char *cond, const char *app, const char *text)
 {
 	xmpp_stanza_t *r = iq_reply(ctx, req, "error"), *err, *c;
 
@@ -546,7 +562,8 @@ static xmpp_stanza_t *
 run_and_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *req, struct gw_cmd *s, const struct gw_values *in)
 {
 	enum gw_cmd_status st = cmd_run(s, in);
-	xmpp_stanza_t *r = session_reply(ctx, req, s, st == GW_CMD_NEXT ? "executing" : "completed");
+	xmpp_stanza_t *r =
+	        session_reply(ctx, req, s, st == GW_CMD_NEXT ? "executing" : "completed");
 
 	if (st != GW_CMD_NEXT)
 		cmd_session_free(s);
@@ -605,6 +622,7 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 	const char *type, *node, *action, *sid, *why;
 	struct gw_cmd *s;
 	time_t now = time(NULL);
+	char who[256];
 
 	commands_expire(now);
 	type = xmpp_stanza_get_type(iq);
@@ -632,15 +650,18 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 		if ((why = cmd_denied(net, c, user)) != NULL)
 			return iq_error(ctx, iq, "forbidden", NULL, why);
 		s = cmd_session_new(net, drv, c, user, full_from, target, false);
-		log_debug("commands: %s runs %s (session %s)", user, c->node, s->id);
+		log_debug("commands: %s runs %s (session %s)", log_escape(who, sizeof(who), user),
+		          c->node, s->id);
 		return run_and_reply(ctx, iq, s, NULL);
 	}
 
 	if ((s = find_session(sid)) == NULL) {
 		if (was_expired(sid, now))
 			return iq_error(ctx, iq, "not-allowed", "session-expired",
-			                "This command session has expired; run the command again.");
-		return iq_error(ctx, iq, "bad-request", "bad-sessionid", "No such command session.");
+			                "This command session is over or has expired; run the "
+			                "command again.");
+		return iq_error(ctx, iq, "bad-request", "bad-sessionid",
+		                "No such command session.");
 	}
 	if (full_from == NULL || strcmp(s->full, full_from) != 0)
 		return iq_error(ctx, iq, "forbidden", NULL,
@@ -648,6 +669,11 @@ commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *
 	if (strcmp(s->cmd->node, node) != 0 || s->net != net || !same_str(s->target, target))
 		return iq_error(ctx, iq, "bad-request", "bad-sessionid",
 		                "This session runs another command.");
+	/* Rights may have been taken away since the session began. */
+	if ((why = cmd_denied(net, s->cmd, user)) != NULL) {
+		cmd_session_free(s);
+		return iq_error(ctx, iq, "forbidden", NULL, why);
+	}
 	s->touched = now;
 	x = xmpp_stanza_get_child_by_name_and_ns(cmd, "x", FORM_NS);
 	if (strcmp(action, "cancel") == 0 || form_is_cancel(x)) {
@@ -685,8 +711,7 @@ disco_item(const struct gw_command *c, void *arg)
 
 void
 commands_disco_items(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *ctx,
-                     xmpp_stanza_t *query, const char *to_jid, const char *user,
-                     const char *target)
+                     xmpp_stanza_t *query, const char *to_jid, const char *user, const char *target)
 {
 	struct disco_arg d = {ctx, query, to_jid};
 

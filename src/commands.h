@@ -34,7 +34,8 @@
 #define COMMANDS_SESSION_TTL 600
 
 void commands_init(void);
-/* Frees every session (their data through its free_fn) and the core table. */
+/* Frees every session (their data through its free_fn); forgets the core
+ * table. */
 void commands_shutdown(void);
 
 /*
@@ -53,9 +54,9 @@ void commands_add_core(const struct gw_command *table);
  * text), to/from/id swapped from the request, which the caller sends and
  * releases.
  */
-xmpp_stanza_t *commands_handle_iq(struct gw_net *net, const struct gw_driver *drv,
-                                  xmpp_ctx_t *ctx, xmpp_stanza_t *iq, const char *user,
-                                  const char *full_from, const char *target);
+xmpp_stanza_t *commands_handle_iq(struct gw_net *net, const struct gw_driver *drv, xmpp_ctx_t *ctx,
+                                  xmpp_stanza_t *iq, const char *user, const char *full_from,
+                                  const char *target);
 
 /*
  * Fill a disco#items <query node='http://jabber.org/protocol/commands'/>
@@ -67,17 +68,27 @@ void commands_disco_items(struct gw_net *net, const struct gw_driver *drv, xmpp_
                           const char *target);
 
 /*
+ * Whether node is a command this user may run here: the core answers a
+ * disco#info on that node (identity automation/command-node, features
+ * COMMANDS_NS and jabber:x:data) when true, item-not-found otherwise.
+ */
+bool commands_node_visible(struct gw_net *net, const struct gw_driver *drv, const char *user,
+                           const char *target, const char *node);
+
+/*
  * A chat message body sent to the gateway JID (target NULL) or to an
  * address. Returns the reply text (caller frees), or NULL when the body is
  * not a command and the caller treats it as an ordinary message.
  *
- * On the gateway JID the first word names the command ("help",
- * "configure nick=foo"); on an address it must be prefixed with '!'
- * ("!help") so that ordinary texts to a contact are never taken for
- * commands. While a text session waits for a form, every body from that
- * user to that JID answers it: "var=value" or "var: value" lines, a bare
- * value when the form has one field, "ok" to keep the values shown,
- * "back", or "cancel".
+ * On the gateway JID the first word names the command ("configure
+ * nick=foo"; "help" lists what this user may run, unless a table has its
+ * own "help" word); on an address it must be prefixed with '!' ("!help"),
+ * so that ordinary texts to a contact are never taken for commands.
+ * Arguments ("var=value …", or free text for a form of one field) fill in
+ * the command's first form at once. While a text session waits for a form,
+ * every body from that user to that JID answers it: "var=value" or
+ * "var: value" lines, a bare value when the form has one field, "ok" to
+ * keep the values shown, "back", or "cancel". The reply is safe for XML.
  */
 char *commands_handle_text(struct gw_net *net, const struct gw_driver *drv, const char *user,
                            const char *full_from, const char *target, const char *body);
@@ -134,16 +145,15 @@ struct gw_cmd {
 const char *cmd_denied(struct gw_net *, const struct gw_command *, const char *user);
 /* Call fn for each command in scope for target that user may run. */
 void cmd_foreach_visible(struct gw_net *, const struct gw_driver *, const char *user,
-                         const char *target,
-                         void (*fn)(const struct gw_command *, void *arg), void *arg);
+                         const char *target, void (*fn)(const struct gw_command *, void *arg),
+                         void *arg);
 /* The command whose text word is word (case-insensitive) in scope for
  * target, whatever the access; NULL when none. */
 const struct gw_command *cmd_find_word(const struct gw_driver *, const char *target,
                                        const char *word);
 /* A new session, linked in; strings are copied. */
-struct gw_cmd *cmd_session_new(struct gw_net *, const struct gw_driver *,
-                               const struct gw_command *, const char *user, const char *full,
-                               const char *target, bool text);
+struct gw_cmd *cmd_session_new(struct gw_net *, const struct gw_driver *, const struct gw_command *,
+                               const char *user, const char *full, const char *target, bool text);
 /* Unlink and free a session with its data. */
 void cmd_session_free(struct gw_cmd *);
 /* The live text session of (net, user, target), or NULL (expired ones go). */

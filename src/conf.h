@@ -9,13 +9,24 @@
  * file's directory first), silently dropping WITH_<NET> and HAVE_*.
  *
  * Syntax: INI as libinih reads it. "key = value" (or "key: value"); "#" or
- * ";" starts a comment line, " ;" an inline comment; keys are case-sensitive.
+ * ";" starts a comment line, " ;" an inline comment; keys are case-sensitive;
+ * values are taken as written, without quoting, trimmed of spaces (so a
+ * value cannot start with ";" nor hold " ;": give such a secret in a file).
  * A line is at most CONF_MAX_LINE bytes: a LIST or PORTS value continues on
  * the following indented lines that contain no "=" or ":".
  * Sections: [xmpp], [storage], [log], one [<driver>] per backend to enable,
  * and [<driver>.<kind>.<name>] subsections (e.g. [sms.line.office]).
  * Relative PATH values (and <key>_file of a SECRET) are taken relative to
  * the directory of the config file.
+ *
+ * Reading values (driver.h's gw_conf_*()): gw_conf_str() gives any key's
+ * text (for INT, BOOL, DURATION, LIST and PORTS as written, or the
+ * default), the secret itself for a SECRET read from <key>_file, and an
+ * absolute path for a PATH; an optional string written "key =" is unset
+ * (NULL). gw_conf_int() reads INT, DURATION (in seconds) and BOOL (0/1).
+ * Bounds {min, max} apply to INT, DURATION (seconds) and the number of
+ * items of LIST and PORTS; max < min means no upper bound. Asking for a key
+ * the section's table lacks is a bug: it is logged and yields nothing.
  */
 #ifndef SG_CONF_H
 #define SG_CONF_H

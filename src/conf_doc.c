@@ -20,9 +20,9 @@ describe(const struct gw_option *o)
 	const char *reload = o->flags & GW_OPT_RELOADABLE ? "reloadable" : "needs a restart";
 
 	if (o->min != 0 || o->max != 0) {
-		const char *unit = o->type == GW_OPT_DURATION ? " seconds"
+		const char *unit = o->type == GW_OPT_DURATION                          ? " seconds"
 		                   : o->type == GW_OPT_LIST || o->type == GW_OPT_PORTS ? " items"
-		                                                                        : "";
+		                                                                       : "";
 
 		if (o->max < o->min)
 			range = xasprintf(", at least %ld%s", o->min, unit);
@@ -38,7 +38,7 @@ describe(const struct gw_option *o)
 	else
 		def = xasprintf("default %s", o->def);
 	if (o->type == GW_OPT_SECRET)
-		out = xasprintf("secret (or %s_file = PATH), %s, %s", o->name, def, reload);
+		out = xasprintf("secret, also as %s_file = PATH, %s, %s", o->name, def, reload);
 	else
 		out = xasprintf("%s%s, %s, %s", conf_type_name(o->type), range ? range : "", def,
 		                reload);
@@ -108,7 +108,8 @@ config_write_example(FILE *f, const struct gw_driver *const *drivers, size_t n)
 	      "# Generated from the option tables (genconf example); see stanzagate.conf(5).\n"
 	      "# Every key is shown commented out at its default. Syntax: INI,\n"
 	      "# \"key = value\"; lines starting with # or ; are comments, and \" ;\"\n"
-	      "# starts a comment after a value. A list may continue on indented lines.\n"
+	      "# starts a comment after a value; values are not quoted. A list may\n"
+	      "# continue on indented lines.\n"
 	      "# Relative paths start from this file's directory.\n"
 	      "#\n"
 	      "# A backend is enabled by its section: uncomment [echo], [irc]... and give\n"
@@ -138,19 +139,22 @@ config_write_example(FILE *f, const struct gw_driver *const *drivers, size_t n)
 	}
 }
 
-/* roff text: escapes backslashes, and a leading dot or quote. */
+/*
+ * roff text: escapes backslashes and a leading dot or quote; a dash that
+ * starts a word is an option's minus sign (-v), any other a hyphen.
+ */
 static void
 roff(FILE *f, const char *s)
 {
 	if (*s == '.' || *s == '\'')
 		fputs("\\&", f);
-	for (; *s; s++) {
-		if (*s == '\\')
+	for (const char *c = s; *c; c++) {
+		if (*c == '\\')
 			fputs("\\e", f);
-		else if (*s == '-')
+		else if (*c == '-' && (c == s || c[-1] == ' '))
 			fputs("\\-", f);
 		else
-			fputc(*s, f);
+			fputc(*c, f);
 	}
 }
 

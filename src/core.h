@@ -81,6 +81,9 @@ int gateway_unregister_user(struct gw_net *, const char *user);
 void gateway_end_session(struct gw_net *, const char *user);
 size_t gateway_online_count(struct gw_net *);
 void gateway_foreach_online(struct gw_net *, void (*fn)(const char *user, void *), void *);
+/* Calls fn with the full JID of each available resource of user. */
+void gateway_foreach_resource(struct gw_net *, const char *user,
+                              void (*fn)(const char *full_jid, void *), void *);
 
 /* services.c */
 /* Handles the service iqs; false when iq is not one of them. */

@@ -166,25 +166,74 @@ retry_delay(int attempts)
 	return d + (time_t)arc4random_uniform((uint32_t)d / 4 + 1);
 }
 
+struct failure {
+	struct gw_net *net;
+	const char *from, *xmpp_id, *body, *text;
+	enum gw_error e;
+	size_t sent;
+};
+
+static void
+send_failure_to(struct failure *f, const char *to)
+{
+	xmpp_stanza_t *m = stanza_message("error", f->from, to, f->xmpp_id, f->body);
+	xmpp_stanza_t *err = stanza_add_child(m, "error", NULL);
+
+	xmpp_stanza_set_type(err, stanza_error_type(f->e));
+	stanza_add_child(err, stanza_error_condition(f->e), "urn:ietf:params:xml:ns:xmpp-stanzas");
+	stanza_add_text_child(err, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", f->text);
+	if (gateway_send(f->net, m) == 0)
+		f->sent++;
+	xmpp_stanza_release(m);
+}
+
+static void
+failure_each_resource(const char *full, void *arg)
+{
+	send_failure_to(arg, full);
+}
+
+/*
+ * Tells the user a message failed. A server drops error messages sent to a
+ * bare JID (RFC 6121 section 8.5.2), so the error goes to the resource that
+ * sent the message, or to every online resource; with none online, it
+ * becomes an ordinary message that waits in the queue.
+ */
+static void
+notify_failure(struct gw_net *net, const char *user, const char *resource, const char *address,
+               const char *xmpp_id, const char *body, enum gw_error e, const char *why)
+{
+	char *from = gateway_address_jid(net, address, NULL);
+	char *clean = why ? xmltext_clean(why, strlen(why), 1024) : NULL;
+	char *text = xasprintf("Your message could not be delivered%s%s", clean ? ": " : ".",
+	                       clean ? clean : "");
+	struct failure f = {net, from, xmpp_id, body, text, e, 0};
+
+	if (resource) {
+		char *full = xasprintf("%s/%s", user, resource);
+
+		send_failure_to(&f, full);
+		free(full);
+	}
+	if (f.sent == 0)
+		gateway_foreach_resource(net, user, failure_each_resource, &f);
+	if (f.sent == 0) {
+		struct gw_inmsg in = {.user = user, .from = address, .body = text,
+		                      .kind = GW_MSG_CHAT};
+
+		gw_deliver(net, &in);
+	}
+	net->msgs_failed++;
+	free(text);
+	free(clean);
+	free(from);
+}
+
 static void
 tell_user_failed(struct gw_net *net, const struct store_msg *m, const char *why)
 {
-	char *from = gateway_address_jid(net, m->peer, NULL);
-	xmpp_stanza_t *err = stanza_message("error", from, m->user, m->xmpp_id, m->body);
-	xmpp_stanza_t *e = stanza_add_child(err, "error", NULL);
-	char *text = xasprintf("Your message could not be delivered%s%s", why ? ": " : ".",
-	                       why ? why : "");
-
-	xmpp_stanza_set_type(e, "cancel");
-	stanza_add_child(e, "recipient-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas");
-	stanza_add_text_child(e, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", text);
-	/* This notice must reach the user, so it is durable too when possible. */
-	if (gateway_send(net, err) == -1)
-		log_warnx("%s: could not tell %s that a message failed", net->drv->name, m->user);
-	xmpp_stanza_release(err);
-	free(text);
-	free(from);
-	net->msgs_failed++;
+	notify_failure(net, m->user, m->resource, m->peer, m->xmpp_id, m->body,
+	               GW_ERR_RECIPIENT_UNAVAILABLE, why);
 }
 
 static void
@@ -694,21 +743,7 @@ void
 gw_message_failed(struct gw_net *net, const char *user, const char *from, const char *xmpp_id,
                   enum gw_error e, const char *why)
 {
-	char *fj = gateway_address_jid(net, from, NULL);
-	xmpp_stanza_t *m = stanza_message("error", fj, user, xmpp_id, NULL);
-	xmpp_stanza_t *err = stanza_add_child(m, "error", NULL);
-
-	xmpp_stanza_set_type(err, stanza_error_type(e));
-	stanza_add_child(err, stanza_error_condition(e), "urn:ietf:params:xml:ns:xmpp-stanzas");
-	if (why) {
-		char *clean = xmltext_clean(why, strlen(why), 1024);
-
-		stanza_add_text_child(err, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", clean);
-		free(clean);
-	}
-	gateway_send_release(net, m);
-	free(fj);
-	net->msgs_failed++;
+	notify_failure(net, user, NULL, from, xmpp_id, NULL, e, why);
 }
 
 void

@@ -241,6 +241,68 @@ field_type_name(enum gw_field_type t)
 	return "text-single";
 }
 
+/* ---- Clean text ---- */
+
+/* Length of the valid UTF-8 sequence at p (not U+FFFE/U+FFFF), or 0. */
+static size_t
+utf8_seq(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+		return 0;
+	return n;
+}
+
+char *
+form_clean(const char *s, size_t max, bool multiline)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t cap = strlen(s) * 3 + 4, len = 0, n;
+	char *out = xmalloc(cap + 4);
+
+	while (*p != '\0') {
+		n = utf8_seq(p);
+		if (max > 0 && len + (n ? n : 3) > max) {
+			memcpy(out + len, "\xe2\x80\xa6", 3); /* … */
+			len += 3;
+			break;
+		}
+		if (n == 0) {
+			memcpy(out + len, "\xef\xbf\xbd", 3);
+			len += 3;
+			p++;
+			continue;
+		}
+		if (n == 1 &&
+		    (*p == 0x7f || (*p < 0x20 && *p != '\t' && !(multiline && *p == '\n')))) {
+			p++;
+			continue;
+		}
+		memcpy(out + len, p, n);
+		len += n;
+		p += n;
+	}
+	out[len] = '\0';
+	return out;
+}
+
 /* ---- Rendering ---- */
 
 static xmpp_stanza_t *
@@ -262,11 +324,15 @@ add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
 	xmpp_stanza_t *e = new_elem(ctx, name);
 	xmpp_stanza_t *t;
 
+	char *clean;
+
 	if (text != NULL && *text != '\0') {
 		t = xmpp_stanza_new(ctx);
 		if (t == NULL)
 			fatalx("libstrophe: out of memory");
-		xmpp_stanza_set_text(t, text);
+		clean = form_clean(text, 0, true);
+		xmpp_stanza_set_text(t, clean);
+		free(clean);
 		xmpp_stanza_add_child_ex(e, t, 0);
 	}
 	xmpp_stanza_add_child_ex(parent, e, 0);
@@ -292,9 +358,18 @@ add_lines(xmpp_stanza_t *field, const char *text)
 	}
 }
 
+/* Set an attribute from text that may be dirty. */
 static void
-render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values *cur,
-             bool result)
+set_attr(xmpp_stanza_t *e, const char *name, const char *value)
+{
+	char *clean = form_clean(value, 0, false);
+
+	xmpp_stanza_set_attribute(e, name, clean);
+	free(clean);
+}
+
+static void
+render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values *cur, bool result)
 {
 	xmpp_ctx_t *ctx = xmpp_stanza_get_context(x);
 	xmpp_stanza_t *fe = new_elem(ctx, "field"), *opt;
@@ -306,16 +381,16 @@ render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values 
 	xmpp_stanza_set_attribute(fe, "type", field_type_name(f->type));
 	if (f->type == GW_FIELD_FIXED) {
 		if (f->var != NULL && *f->var != '\0')
-			xmpp_stanza_set_attribute(fe, "var", f->var);
+			set_attr(fe, "var", f->var);
 		if (f->def != NULL && f->label != NULL)
-			xmpp_stanza_set_attribute(fe, "label", f->label);
+			set_attr(fe, "label", f->label);
 		add_text_child(fe, "value", f->def != NULL ? f->def : f->label);
 		xmpp_stanza_add_child_ex(x, fe, 0);
 		return;
 	}
-	xmpp_stanza_set_attribute(fe, "var", f->var);
+	set_attr(fe, "var", f->var);
 	if (f->label != NULL && f->type != GW_FIELD_HIDDEN)
-		xmpp_stanza_set_attribute(fe, "label", f->label);
+		set_attr(fe, "label", f->label);
 	if (f->desc != NULL && f->type != GW_FIELD_HIDDEN)
 		add_text_child(fe, "desc", f->desc);
 	if (!result && (f->flags & GW_FIELD_REQUIRED))
@@ -324,7 +399,7 @@ render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values 
 	    f->options != NULL) {
 		for (i = 0; f->options[i] != NULL; i++) {
 			opt = new_elem(ctx, "option");
-			xmpp_stanza_set_attribute(opt, "label", f->options[i]);
+			set_attr(opt, "label", f->options[i]);
 			add_text_child(opt, "value", f->options[i]);
 			xmpp_stanza_add_child_ex(fe, opt, 0);
 		}
@@ -334,7 +409,8 @@ render_field(xmpp_stanza_t *x, const struct gw_field *f, const struct gw_values 
 		vals = gw_values_getv(cur, f->var, &n);
 		if (!have && f->def != NULL) {
 			single = f->def;
-		} else if (n > 0 && (f->type == GW_FIELD_TEXT_MULTI || f->type == GW_FIELD_LIST_MULTI)) {
+		} else if (n > 0 &&
+		           (f->type == GW_FIELD_TEXT_MULTI || f->type == GW_FIELD_LIST_MULTI)) {
 			for (i = 0; i < n; i++) {
 				if (f->type == GW_FIELD_TEXT_MULTI)
 					add_lines(fe, vals[i]);
@@ -464,10 +540,19 @@ parse_bool(const char *v)
 	return -1;
 }
 
+static void
+not_a_choice(const struct gw_field *f, const char *v, char **why)
+{
+	char *q = form_clean(v, 80, false);
+
+	*why = xasprintf("'%s' is not a choice offered for '%s'.", q, form_field_name(f));
+	free(q);
+}
+
 /* Validate one field's raw values into out; 0 or -1 with *why. */
 static int
-validate_field(const struct gw_field *f, const char *const *vals, size_t n,
-               struct gw_values *out, char **why)
+validate_field(const struct gw_field *f, const char *const *vals, size_t n, struct gw_values *out,
+               char **why)
 {
 	const char *name = form_field_name(f);
 	const char *v = n > 0 ? vals[0] : "";
@@ -511,8 +596,7 @@ validate_field(const struct gw_field *f, const char *const *vals, size_t n,
 		gw_values_set(out, f->var, NULL, 0);
 		for (i = 0; i < n; i++) {
 			if (!is_option(f, vals[i])) {
-				*why = xasprintf("'%s' is not a choice offered for '%s'.", vals[i],
-				                 name);
+				not_a_choice(f, vals[i], why);
 				return -1;
 			}
 			gw_values_add(out, f->var, vals[i]);
@@ -539,13 +623,16 @@ validate_field(const struct gw_field *f, const char *const *vals, size_t n,
 		break;
 	case GW_FIELD_LIST:
 		if (*v != '\0' && !is_option(f, v)) {
-			*why = xasprintf("'%s' is not a choice offered for '%s'.", v, name);
+			not_a_choice(f, v, why);
 			return -1;
 		}
 		break;
 	case GW_FIELD_JID:
 		if (*v != '\0' && !jid_syntax_ok(v)) {
-			*why = xasprintf("'%s' is not a valid JID for '%s'.", v, name);
+			char *q = form_clean(v, 80, false);
+
+			*why = xasprintf("'%s' is not a valid JID for '%s'.", q, name);
+			free(q);
 			return -1;
 		}
 		break;
@@ -577,8 +664,7 @@ empty_value(const struct gw_values *vs, const char *var)
 }
 
 static int
-check_required(const struct gw_values *vs, const struct gw_field *fields, bool secrets,
-               char **why)
+check_required(const struct gw_values *vs, const struct gw_field *fields, bool secrets, char **why)
 {
 	const struct gw_field *f;
 
@@ -597,8 +683,7 @@ check_required(const struct gw_values *vs, const struct gw_field *fields, bool s
 }
 
 struct gw_values *
-form_validate(const struct gw_values *raw, const struct gw_field *fields, bool partial,
-              char **why)
+form_validate(const struct gw_values *raw, const struct gw_field *fields, bool partial, char **why)
 {
 	struct gw_values *out = gw_values_new();
 	const struct gw_field *f;

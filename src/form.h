@@ -52,8 +52,7 @@ struct gw_values *form_parse_submit(xmpp_stanza_t *x, const struct gw_field *fie
  * values: a required field may be absent (check after form_merge() with
  * form_check_required()). Present and invalid is still an error.
  */
-struct gw_values *form_parse_partial(xmpp_stanza_t *x, const struct gw_field *fields,
-                                     char **why);
+struct gw_values *form_parse_partial(xmpp_stanza_t *x, const struct gw_field *fields, char **why);
 
 /* true when x is a data form of type 'cancel'. */
 bool form_is_cancel(xmpp_stanza_t *x);
@@ -90,8 +89,16 @@ void form_merge(struct gw_values *stored, const struct gw_values *submitted,
  * After a merge: every required field has a non-empty value. Returns 0, or
  * -1 with *why (caller frees).
  */
-int form_check_required(const struct gw_values *values, const struct gw_field *fields,
-                        char **why);
+int form_check_required(const struct gw_values *values, const struct gw_field *fields, char **why);
+
+/*
+ * Text made safe for an XML stream: invalid UTF-8 (and U+FFFE/U+FFFF)
+ * becomes U+FFFD, control characters other than newline and tab are
+ * dropped (newlines too unless multiline). max > 0 cuts the result on a
+ * character boundary at about max bytes and appends an ellipsis. Every
+ * string form_to_stanza() writes goes through it. Caller frees.
+ */
+char *form_clean(const char *s, size_t max, bool multiline);
 
 /* The field of var in fields, or NULL. */
 const struct gw_field *form_field(const struct gw_field *fields, const char *var);

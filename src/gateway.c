@@ -304,6 +304,20 @@ gateway_foreach_online(struct gw_net *net, void (*fn)(const char *, void *), voi
 	strmap_foreach(net->online, online_iter_cb, &it);
 }
 
+void
+gateway_foreach_resource(struct gw_net *net, const char *user,
+                         void (*fn)(const char *, void *), void *arg)
+{
+	struct online_user *u = strmap_get(net->online, user);
+
+	for (size_t i = 0; u && i < u->n; i++) {
+		char *full = xasprintf("%s/%s", user, u->resources[i]);
+
+		fn(full, arg);
+		free(full);
+	}
+}
+
 /* ---- registration and subscriptions (XEP-0100) ---- */
 
 int

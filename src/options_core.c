@@ -10,47 +10,47 @@
 #include "conf.h"
 
 static const struct gw_option xmpp_options[] = {
-	{"server", GW_OPT_STRING, "127.0.0.1", 0, 0, 0,
-	 "Host name or address of the XMPP server's component port (XEP-0114); "
-	 "an IP address spares a DNS lookup at each connection."},
-	{"port", GW_OPT_INT, "5347", 1, 65535, 0,
-	 "TCP port of the XMPP server's component listener."},
-	{"admins", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
-	 "Bare JIDs allowed to run the administration commands (XEP-0133), "
-	 "separated by spaces or commas."},
-	{"allowed_domains", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
-	 "Domains whose users may register with the gateways; empty: users of any domain."},
-	{"reconnect_max", GW_OPT_DURATION, "60s", 1, 86400, GW_OPT_RELOADABLE,
-	 "Longest wait between two attempts to reach the XMPP server again; "
-	 "the wait doubles from one second up to this."},
-	GW_OPTIONS_END,
+        {"server", GW_OPT_STRING, "127.0.0.1", 0, 0, 0,
+         "Host name or address of the XMPP server's component port (XEP-0114); "
+         "an IP address spares a DNS lookup at each connection."},
+        {"port", GW_OPT_INT, "5347", 1, 65535, 0,
+         "TCP port of the XMPP server's component listener."},
+        {"admins", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+         "Bare JIDs allowed to run the administration commands (XEP-0133), "
+         "separated by spaces or commas."},
+        {"allowed_domains", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+         "Domains whose users may register with the gateways; empty: users of any domain."},
+        {"reconnect_max", GW_OPT_DURATION, "60s", 1, 86400, GW_OPT_RELOADABLE,
+         "Longest wait between two attempts to reconnect to the XMPP server: "
+         "the wait grows after each failure, up to this."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_option storage_options[] = {
-	{"url", GW_OPT_STRING, "sqlite:/var/lib/stanzagate/stanzagate.db", 0, 0, 0,
-	 "Where users, settings and queued messages are kept: sqlite:PATH, or "
-	 "postgresql://user@host/db (a libpq URI) when several instances share the load."},
-	{"key_file", GW_OPT_PATH, "/etc/stanzagate/secret.key", 0, 0, 0,
-	 "Key that encrypts the stored foreign passwords; created (mode 0600) at "
-	 "first start when missing. Keep a copy: without it they cannot be read."},
-	GW_OPTIONS_END,
+        {"url", GW_OPT_STRING, "sqlite:/var/lib/stanzagate/stanzagate.db", 0, 0, 0,
+         "Where users, settings and queued messages are kept: sqlite:PATH, or "
+         "postgresql://user@host/db (a libpq URI) when several instances share the load."},
+        {"key_file", GW_OPT_PATH, "/etc/stanzagate/secret.key", 0, 0, 0,
+         "Key that encrypts the stored foreign passwords; created (mode 0600) at "
+         "first start when missing. Keep a copy: without it they cannot be read."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_option log_options[] = {
-	{"verbosity", GW_OPT_INT, "0", 0, 3, GW_OPT_RELOADABLE,
-	 "0 logs warnings and events, 1 adds debugging, 2 and 3 add protocol "
-	 "traces; each -v on the command line adds one."},
-	GW_OPTIONS_END,
+        {"verbosity", GW_OPT_INT, "0", 0, 3, GW_OPT_RELOADABLE,
+         "0 logs warnings and events, 1 adds debugging, 2 and 3 add protocol "
+         "traces; each -v on the command line adds one."},
+        GW_OPTIONS_END,
 };
 
 const struct gw_option conf_backend_options[] = {
-	{"jid", GW_OPT_JID, NULL, 0, 0, GW_OPT_REQUIRED,
-	 "Domain of this gateway's component, as declared on the XMPP server "
-	 "(e.g. irc.example.org)."},
-	{"secret", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_REQUIRED,
-	 "Shared secret of that component on the XMPP server; secret_file = PATH "
-	 "reads it from a file instead."},
-	GW_OPTIONS_END,
+        {"jid", GW_OPT_JID, NULL, 0, 0, GW_OPT_REQUIRED,
+         "Domain of this gateway's component, as declared on the XMPP server "
+         "(e.g. irc.example.org)."},
+        {"secret", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_REQUIRED,
+         "Shared secret of that component on the XMPP server; secret_file = PATH "
+         "reads it from a file instead."},
+        GW_OPTIONS_END,
 };
 
 const char *const conf_known_backends[] = {"irc", "sms", "email", "echo", NULL};
@@ -63,6 +63,11 @@ check_jid_list(const struct gw_section *s, const char *key, bool domain_only, ch
 	const char *reason;
 
 	for (; *v; v++) {
+		if (!domain_only && strchr(*v, '@') == NULL) {
+			/* An admin is a user: a bare domain would match nobody. */
+			*why = xasprintf("'%s' is not a user's JID (user@domain)", *v);
+			return -1;
+		}
 		if (conf_check_jid(*v, domain_only, &reason) == -1) {
 			*why = xasprintf("'%s' is not a %s: %s", *v,
 			                 domain_only ? "domain" : "bare JID", reason);
@@ -96,7 +101,8 @@ check_storage(const struct gw_section *s, const char **key, char **why)
 	}
 	if (strncmp(url, "sqlite:", 7) == 0) {
 		if (url[7] == '\0') {
-			*why = xstrdup("sqlite: needs a path (sqlite:/var/lib/stanzagate/stanzagate.db)");
+			*why = xstrdup(
+			        "sqlite: needs a path (sqlite:/var/lib/stanzagate/stanzagate.db)");
 			return -1;
 		}
 		return 0;
@@ -121,10 +127,10 @@ conf_check_backend(const struct gw_section *s, const char **key, char **why)
 }
 
 const struct conf_core_section conf_core_sections[] = {
-	{"xmpp", "The link to the XMPP server: one XEP-0114 component connection per backend.",
-	 xmpp_options, check_xmpp},
-	{"storage", "Where the gateway keeps who-is-who and every message not yet delivered.",
-	 storage_options, check_storage},
-	{"log", "Logging. Optional.", log_options, NULL},
-	{NULL, NULL, NULL, NULL},
+        {"xmpp", "The link to the XMPP server: one XEP-0114 component connection per backend.",
+         xmpp_options, check_xmpp},
+        {"storage", "Where the gateway keeps who-is-who and every message not yet delivered.",
+         storage_options, check_storage},
+        {"log", "Logging. Optional.", log_options, NULL},
+        {NULL, NULL, NULL, NULL},
 };

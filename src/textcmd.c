@@ -48,17 +48,22 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-/* The text, without trailing newlines; "Done." when empty. Caller frees. */
+/* The text, without trailing newlines; "Done." when empty. Made safe for
+ * XML, as notes and values may come from a foreign network. Caller frees. */
 static char *
 sb_finish(struct sbuf *b)
 {
+	char *out;
+
 	while (b->len > 0 && b->s[b->len - 1] == '\n')
 		b->s[--b->len] = '\0';
 	if (b->len == 0) {
 		free(b->s);
 		return xstrdup("Done.");
 	}
-	return b->s;
+	out = form_clean(b->s, 0, true);
+	free(b->s);
+	return out;
 }
 
 /* ---- Showing forms and outcomes ---- */
@@ -94,18 +99,19 @@ show_value(struct sbuf *b, const struct gw_field *f, const struct gw_values *v, 
 	size_t n, i;
 
 	if (f->flags & GW_FIELD_SECRET) {
-		sb_printf(b, "%s", gw_values_has(v, f->var) && !result ? "(set, hidden)" : "(hidden)");
+		sb_printf(b, "%s",
+		          gw_values_has(v, f->var) && !result ? "(set, hidden)" : "(hidden)");
 		return;
 	}
 	vals = gw_values_getv(v, f->var, &n);
 	if (n == 0) {
-		sb_printf(b, "(empty)");
+		sb_printf(b, "(not set)");
 		return;
 	}
 	if (f->type == GW_FIELD_BOOL) {
-		sb_printf(b, "%s", strcmp(vals[0], "1") == 0 || strcasecmp(vals[0], "true") == 0
-		                       ? "yes"
-		                       : "no");
+		sb_printf(b, "%s",
+		          strcmp(vals[0], "1") == 0 || strcasecmp(vals[0], "true") == 0 ? "yes"
+		                                                                        : "no");
 		return;
 	}
 	if (f->type == GW_FIELD_TEXT_MULTI && n > 1) {
@@ -119,8 +125,8 @@ show_value(struct sbuf *b, const struct gw_field *f, const struct gw_values *v, 
 
 /* A form as text; values is what it shows (current, else defaults). */
 static void
-show_form(struct sbuf *b, const struct gw_form *form, const struct gw_values *values,
-          bool result, bool can_go_back)
+show_form(struct sbuf *b, const struct gw_form *form, const struct gw_values *values, bool result,
+          bool can_go_back)
 {
 	const struct gw_field *f;
 	size_t i;
@@ -133,7 +139,10 @@ show_form(struct sbuf *b, const struct gw_form *form, const struct gw_values *va
 		if (f->type == GW_FIELD_HIDDEN)
 			continue;
 		if (f->type == GW_FIELD_FIXED) {
-			sb_printf(b, "%s\n", f->def != NULL ? f->def : f->label != NULL ? f->label : "");
+			sb_printf(b, "%s\n",
+			          f->def != NULL     ? f->def
+			          : f->label != NULL ? f->label
+			                             : "");
 			continue;
 		}
 		if (result) {
@@ -164,8 +173,12 @@ show_form(struct sbuf *b, const struct gw_form *form, const struct gw_values *va
 	}
 	if (result)
 		return;
-	if (only_input(form) != NULL) {
-		sb_printf(b, "Reply with the value, \"ok\" to keep it%s, or \"cancel\".\n",
+	if ((f = only_input(form)) != NULL) {
+		sb_printf(b, "Reply with the value%s%s, or \"cancel\".\n",
+		          gw_values_get(values, f->var) != NULL &&
+		                          *gw_values_get(values, f->var) != '\0'
+		                  ? ", \"ok\" to keep it"
+		                  : "",
 		          can_go_back ? ", \"back\"" : "");
 		return;
 	}
@@ -257,7 +270,8 @@ line_field(const struct gw_form *form, const char *line, const char **value)
 		if ((v = match_key(line, f->var)) != NULL && (len = strlen(f->var)) > best_len) {
 			best = f, best_len = len, *value = v;
 		}
-		if ((v = match_key(line, f->label)) != NULL && (len = strlen(f->label)) > best_len) {
+		if ((v = match_key(line, f->label)) != NULL &&
+		    (len = strlen(f->label)) > best_len) {
 			best = f, best_len = len, *value = v;
 		}
 	}
@@ -334,7 +348,10 @@ parse_reply(const struct gw_form *form, char *body, char **why)
 		} else if (cur != NULL && cur->type == GW_FIELD_TEXT_MULTI) {
 			gw_values_add(raw, cur->var, line);
 		} else if (*line != '\0' || first) {
-			*why = xasprintf("I do not know which field \"%.60s\" is for.", line);
+			char *q = form_clean(line, 60, false);
+
+			*why = xasprintf("I do not know which field \"%s\" is for.", q);
+			free(q);
 			gw_values_free(raw);
 			return NULL;
 		}
@@ -402,7 +419,9 @@ help_line(const struct gw_command *c, void *arg)
 	if (c->word == NULL)
 		return;
 	sb_printf(h->b, "%s%s — %s\n", h->prefix, c->word,
-	          c->help != NULL ? c->help : c->name != NULL ? c->name : c->node);
+	          c->help != NULL   ? c->help
+	          : c->name != NULL ? c->name
+	                            : c->node);
 }
 
 static char *
@@ -494,8 +513,15 @@ commands_handle_text(struct gw_net *net, const struct gw_driver *drv, const char
 	p = trim(copy);
 
 	if ((s = cmd_text_session(net, user, target)) != NULL) {
+		if ((why = cmd_denied(net, s->cmd, user)) != NULL) {
+			/* Rights taken away since the session began. */
+			cmd_session_free(s);
+			free(copy);
+			return xstrdup(why);
+		}
 		if (strcasecmp(p, "cancel") == 0 || strcasecmp(p, "abort") == 0) {
-			sb_printf(&b, "Cancelled %s.", s->cmd->word != NULL ? s->cmd->word : s->cmd->node);
+			sb_printf(&b, "Cancelled %s.",
+			          s->cmd->word != NULL ? s->cmd->word : s->cmd->node);
 			cmd_session_free(s);
 			out = sb_finish(&b);
 		} else if (strcasecmp(p, "back") == 0 || strcasecmp(p, "prev") == 0) {

@@ -14,17 +14,17 @@
 static const char *const opts[] = {"a", "b", "c", NULL};
 
 static const struct gw_field fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:x"},
-	{"fixed", GW_FIELD_FIXED, "Fixed", NULL, 0, NULL, NULL},
-	{"text", GW_FIELD_TEXT, "Text", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	{"private", GW_FIELD_PRIVATE, "Private", NULL, GW_FIELD_SECRET | GW_FIELD_REQUIRED, NULL,
-	 NULL},
-	{"multi", GW_FIELD_TEXT_MULTI, "Multi", NULL, 0, NULL, NULL},
-	{"bool", GW_FIELD_BOOL, "Bool", NULL, 0, NULL, "0"},
-	{"list", GW_FIELD_LIST, "List", NULL, 0, opts, NULL},
-	{"lmulti", GW_FIELD_LIST_MULTI, "List multi", NULL, 0, opts, NULL},
-	{"jid", GW_FIELD_JID, "JID", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:x"},
+        {"fixed", GW_FIELD_FIXED, "Fixed", NULL, 0, NULL, NULL},
+        {"text", GW_FIELD_TEXT, "Text", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        {"private", GW_FIELD_PRIVATE, "Private", NULL, GW_FIELD_SECRET | GW_FIELD_REQUIRED, NULL,
+         NULL},
+        {"multi", GW_FIELD_TEXT_MULTI, "Multi", NULL, 0, NULL, NULL},
+        {"bool", GW_FIELD_BOOL, "Bool", NULL, 0, NULL, "0"},
+        {"list", GW_FIELD_LIST, "List", NULL, 0, opts, NULL},
+        {"lmulti", GW_FIELD_LIST_MULTI, "List multi", NULL, 0, opts, NULL},
+        {"jid", GW_FIELD_JID, "JID", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static xmpp_ctx_t *ctx;

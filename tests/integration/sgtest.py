@@ -128,12 +128,13 @@ class Prosody:
     """
 
     def __init__(self, workdir, accounts=None, components=None, extra_config="",
-                 c2s_port=None, component_port=None):
+                 c2s_port=None, component_port=None, disabled_modules=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.accounts = dict(ACCOUNTS if accounts is None else accounts)
         self.components = dict(COMPONENTS if components is None else components)
         self.extra_config = extra_config
+        self.disabled_modules = ("s2s",) + tuple(disabled_modules)
         self.c2s_port = c2s_port or free_port()
         self.component_port = component_port or free_port()
         self.config_file = self.dir / "prosody.cfg.lua"
@@ -169,7 +170,7 @@ modules_enabled = {{
 \t"roster"; "saslauth"; "disco"; "posix"; "ping"; "version"; "time";
 \t"offline"; "private"; "vcard"; "uptime"; "blocklist";
 }}
-modules_disabled = {{ "s2s"; }}
+modules_disabled = {{ {"".join(f'"{m}"; ' for m in self.disabled_modules)}}}
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {self.c2s_port} }}
 c2s_interfaces = {{ "127.0.0.1" }}
@@ -723,6 +724,8 @@ class Client:
             # Imported here so that collecting the tests does not need
             # slixmpp (the skip message in conftest is clearer).
             import slixmpp
+            from slixmpp.xmlstream.handler import Callback
+            from slixmpp.xmlstream.matcher import MatchXPath
             x = slixmpp.ClientXMPP(self.jid, self.password)
             x.loop = asyncio.get_running_loop()
             for p in self.plugins:
@@ -746,14 +749,17 @@ class Client:
             x.add_event_handler("failed_auth", lambda _: on_fail("authentication failed"))
             x.add_event_handler("connection_failed", lambda e: on_fail(f"connection failed: {e}"))
             x.add_event_handler("disconnected", self._on_disconnected)
-            # Raw stream handlers, not the "message"/"presence" events:
-            # slixmpp's MUC plugin marks a room's roster entry
-            # ignore_updates, which silences the "presence" event for
-            # everything from that room (self-presence included).
-            from slixmpp.xmlstream.handler import Callback
-            from slixmpp.xmlstream.matcher import StanzaPath
-            x.register_handler(Callback("sgtest-message", StanzaPath("message"), self._on_message))
-            x.register_handler(Callback("sgtest-presence", StanzaPath("presence"), self._on_presence))
+            x.add_event_handler("message", self._on_message)
+            # slixmpp's "message" event needs a <body/>: receipts, chat
+            # states, errors and subjects come through this handler.
+            x.register_handler(Callback(
+                "sgtest-bodyless", MatchXPath("{jabber:client}message"), self._on_any_message))
+            # Every presence, through a raw handler: slixmpp's "presence"
+            # event stops for a room after its first occupant (the MUC
+            # plugin sets ignore_updates on the room's roster node), and its
+            # MUC events drop a room's presences once leave_muc() ran.
+            x.register_handler(Callback(
+                "sgtest-presence", MatchXPath("{jabber:client}presence"), self._record_presence))
             self.xmpp = x
             x.connect(("127.0.0.1", self.prosody.c2s_port), use_ssl=False,
                       force_starttls=False, disable_starttls=True)
@@ -781,13 +787,17 @@ class Client:
     def _on_disconnected(self, _):
         self.connected = False
 
+    def _on_any_message(self, msg):
+        if msg.xml.find("{jabber:client}body") is None:
+            self._on_message(msg)
+
     def _on_message(self, msg):
         with self._cond:
             self.messages.append(msg)
             self.all_stanzas.append(msg)
             self._cond.notify_all()
 
-    def _on_presence(self, pres):
+    def _record_presence(self, pres):
         with self._cond:
             self.presences.append(pres)
             self.all_stanzas.append(pres)
@@ -823,6 +833,14 @@ class Client:
         except AssertionError:
             return
         raise AssertionError(f"{self.bare}: unexpected message {m}")
+
+    def no_presence(self, predicate=lambda p: True, timeout=2):
+        """Assert that no matching presence arrives within timeout."""
+        try:
+            p = self.wait_for_presence(predicate, timeout)
+        except AssertionError:
+            return
+        raise AssertionError(f"{self.bare}: unexpected presence {p}")
 
     # -- sending --
 
@@ -938,6 +956,17 @@ class Client:
         if pres["type"] == "error":
             raise AssertionError(f"joining {room} failed: {pres}")
         return pres
+
+    def join_muc_as(self, room, nick, expect_nick, timeout=10):
+        """Join asking for `nick` and wait for the self-presence under
+        `expect_nick` (the room may assign another nick: status 210)."""
+        self.loop.call(self.xmpp["xep_0045"].join_muc, room, nick)
+
+        def mine(p):
+            x = p.xml.find("{http://jabber.org/protocol/muc#user}x")
+            return (str(p["from"]) == f"{room}/{expect_nick}" and x is not None and
+                    any(st.get("code") == "110" for st in x))
+        return self.wait_for_presence(mine, timeout, f"self-presence in {room} as {expect_nick}")
 
     def leave_muc(self, room, nick):
         self.loop.call(self.xmpp["xep_0045"].leave_muc, room, nick)

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,10 +34,12 @@ gw_user_is_registered(struct gw_net *n, const char *user)
 	return strcmp(user, ALICE) == 0 || strcmp(user, ADMIN) == 0;
 }
 
+static bool admin_demoted;
+
 bool
 gw_user_is_admin(struct gw_net *n, const char *user)
 {
-	return strcmp(user, ADMIN) == 0;
+	return strcmp(user, ADMIN) == 0 && !admin_demoted;
 }
 
 /* ---- Commands under test ---- */
@@ -44,15 +47,15 @@ gw_user_is_admin(struct gw_net *n, const char *user)
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct gw_field settings_fields[] = {
-	{"nick", GW_FIELD_TEXT, "Nickname", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	{"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, NULL},
-	{"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
-	GW_FIELDS_END,
+        {"nick", GW_FIELD_TEXT, "Nickname", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        {"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, NULL},
+        {"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static const struct gw_field confirm_fields[] = {
-	{"confirm", GW_FIELD_BOOL, "Save these settings?", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"confirm", GW_FIELD_BOOL, "Save these settings?", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static void
@@ -106,8 +109,8 @@ shutdown_step(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_field announce_fields[] = {
-	{"text", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"text", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static enum gw_cmd_status
@@ -142,26 +145,26 @@ broken_step(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_command core_cmds[] = {
-	{"shutdown", "Shut down", "shutdown", "stop the gateway", GW_ACCESS_ADMIN,
-	 GW_SCOPE_GATEWAY, shutdown_step},
-	{"announce", "Announce", "announce", "message every user", GW_ACCESS_ADMIN,
-	 GW_SCOPE_GATEWAY, announce_step},
-	GW_COMMANDS_END,
+        {"shutdown", "Shut down", "shutdown", "stop the gateway", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
+         shutdown_step},
+        {"announce", "Announce", "announce", "message every user", GW_ACCESS_ADMIN,
+         GW_SCOPE_GATEWAY, announce_step},
+        GW_COMMANDS_END,
 };
 
 static const struct gw_command drv_cmds[] = {
-	{"configure", "Configure", "configure", "change your settings", GW_ACCESS_REGISTERED,
-	 GW_SCOPE_GATEWAY, configure_step},
-	{"info", "Information", "info", "about this contact", GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS,
-	 info_step},
-	{"broken", "Broken", "broken", "a buggy command", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
-	 broken_step},
-	GW_COMMANDS_END,
+        {"configure", "Configure", "configure", "change your settings", GW_ACCESS_REGISTERED,
+         GW_SCOPE_GATEWAY, configure_step},
+        {"info", "Information", "info", "about this contact", GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS,
+         info_step},
+        {"broken", "Broken", "broken", "a buggy command", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
+         broken_step},
+        GW_COMMANDS_END,
 };
 
 static const struct gw_driver drv = {
-	.name = "test",
-	.commands = drv_cmds,
+        .name = "test",
+        .commands = drv_cmds,
 };
 
 static void
@@ -177,6 +180,7 @@ setup(void)
 	gw_values_add(store, "password", "hunter2");
 	data_frees = 0;
 	last_announce[0] = '\0';
+	admin_demoted = false;
 }
 
 static void
@@ -192,8 +196,8 @@ teardown(void)
 
 /* Send a command iq; inner goes inside <command>. Returns the reply. */
 static xmpp_stanza_t *
-run_iq(const char *full, const char *to, const char *target, const char *node,
-       const char *action, const char *sid, const char *inner)
+run_iq(const char *full, const char *to, const char *target, const char *node, const char *action,
+       const char *sid, const char *inner)
 {
 	char *user = xstrdup(full), *slash, *xml;
 	xmpp_stanza_t *iq, *r;
@@ -250,8 +254,11 @@ assert_error(xmpp_stanza_t *r, const char *cond, const char *app, const char *ne
 
 	ck_assert_str_eq(xmpp_stanza_get_type(r), "error");
 	ck_assert_ptr_nonnull(e);
-	ck_assert_ptr_nonnull(
-	    xmpp_stanza_get_child_by_name_and_ns(e, cond, "urn:ietf:params:xml:ns:xmpp-stanzas"));
+	/* XEP-0050's table of error types */
+	ck_assert_str_eq(xmpp_stanza_get_type(e),
+	                 strcmp(cond, "bad-request") == 0 ? "modify" : "cancel");
+	ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name_and_ns(
+	        e, cond, "urn:ietf:params:xml:ns:xmpp-stanzas"));
 	if (app != NULL)
 		ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name_and_ns(e, app, COMMANDS_NS));
 	if (needle != NULL) {
@@ -368,9 +375,9 @@ START_TEST(iq_multi_stage)
 	ck_assert_str_eq(gw_values_get(store, "colour"), "green");
 	ck_assert_str_eq(gw_values_get(store, "password"), "hunter2");
 
-	/* The session is gone. */
+	/* The session is over (XEP-0050: session-expired). */
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	assert_error(r, "not-allowed", "session-expired", NULL);
 	xmpp_stanza_release(r);
 	free(sid);
 }
@@ -416,7 +423,7 @@ START_TEST(iq_cancel)
 	ck_assert_int_eq(data_frees, 1);
 	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
+	assert_error(r, "not-allowed", "session-expired", NULL);
 	xmpp_stanza_release(r);
 	free(sid);
 
@@ -568,9 +575,12 @@ items_for(const char *user, const char *target)
 	return q;
 }
 
+static void expect_text(const char *user, const char *target, const char *body, const char *needle);
+
 START_TEST(iq_admin_only)
 {
 	xmpp_stanza_t *r, *q;
+	char *sid;
 
 	r = run_iq(ALICE_PHONE, GW, NULL, "shutdown", "execute", NULL, NULL);
 	assert_error(r, "forbidden", NULL, "administrators");
@@ -582,6 +592,24 @@ START_TEST(iq_admin_only)
 	assert_result(r, "completed");
 	ck_assert(has_note(r, "info", "Shutting down"));
 	xmpp_stanza_release(r);
+
+	/* An admin demoted in the middle of a session is stopped. */
+	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "execute", NULL, NULL);
+	assert_result(r, "executing");
+	sid = session_of(r);
+	xmpp_stanza_release(r);
+	admin_demoted = true;
+	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "next", sid, SUBMIT(FIELD("text", "hi")));
+	assert_error(r, "forbidden", NULL, "administrators");
+	xmpp_stanza_release(r);
+	ck_assert_str_eq(last_announce, "");
+	free(sid);
+	expect_text(ADMIN, NULL, "help", "configure"); /* still registered */
+	admin_demoted = false;
+	expect_text(ADMIN, NULL, "announce", "Message");
+	admin_demoted = true;
+	expect_text(ADMIN, NULL, "hello", "administrators");
+	admin_demoted = false;
 
 	q = items_for(ALICE, NULL);
 	ck_assert(listed(q, "configure"));
@@ -600,6 +628,40 @@ START_TEST(iq_admin_only)
 	ck_assert(listed(q, "info"));
 	ck_assert(!listed(q, "configure"));
 	xmpp_stanza_release(q);
+
+	ck_assert(commands_node_visible(net, &drv, ALICE, NULL, "configure"));
+	ck_assert(!commands_node_visible(net, &drv, ALICE, NULL, "shutdown"));
+	ck_assert(commands_node_visible(net, &drv, ADMIN, NULL, "shutdown"));
+	ck_assert(!commands_node_visible(net, &drv, ADMIN, NULL, "info"));
+	ck_assert(commands_node_visible(net, &drv, ADMIN, "+1555", "info"));
+	ck_assert(!commands_node_visible(net, &drv, ADMIN, NULL, "nope"));
+}
+END_TEST
+
+/* One client cannot pile up sessions without end: the oldest go. */
+START_TEST(iq_session_cap)
+{
+	xmpp_stanza_t *r;
+	char *first = NULL, *last = NULL;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
+		assert_result(r, "executing");
+		if (i == 0)
+			first = session_of(r);
+		if (i == 39)
+			last = session_of(r);
+		xmpp_stanza_release(r);
+	}
+	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", first, SUBMIT(FIELD("nick", "x")));
+	assert_error(r, "not-allowed", "session-expired", NULL);
+	xmpp_stanza_release(r);
+	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", last, SUBMIT(FIELD("nick", "x")));
+	assert_result(r, "executing");
+	xmpp_stanza_release(r);
+	free(first);
+	free(last);
 }
 END_TEST
 
@@ -711,6 +773,50 @@ START_TEST(text_args)
 }
 END_TEST
 
+/* Odd input never crashes and never leaves a broken session. */
+START_TEST(text_odd_input)
+{
+	static const char *const odd[] = {
+	        "configure =x",
+	        "configure a= b=",
+	        "configure nick=",
+	        "configure nick==x",
+	        "configure   nick=a   b\n\ncolour=1",
+	        "configure 9=9",
+	        "configure colour=0",
+	        "configure colour=4",
+	        "configure colour=1,2",
+	        "configure \xc3\xa9=\xc3\xa9",
+	        "!configure",
+	        "=",
+	        ":",
+	        "\n\n",
+	        "configure\nnick=x",
+	};
+	char *out, *big;
+	size_t i;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		out = say(ALICE, NULL, odd[i]);
+		free(out);
+		out = say(ALICE, NULL, odd[i]); /* as a reply to a waiting form */
+		free(out);
+		out = say(ALICE, NULL, "cancel");
+		free(out);
+	}
+	big = xmalloc(100000);
+	memset(big, 'a', 99999);
+	big[99999] = '\0';
+	ck_assert_ptr_null(say(ALICE, NULL, big)); /* too big to be a command */
+	expect_text(ALICE, NULL, "configure", "Settings");
+	memcpy(big, "nick=", 5);
+	big[5000] = '\0';
+	expect_text(ALICE, NULL, big, "too long");
+	free(big);
+	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
+}
+END_TEST
+
 START_TEST(text_and_iq_sessions_apart)
 {
 	xmpp_stanza_t *r;
@@ -747,12 +853,14 @@ commands_suite(void)
 	tcase_add_test(iq, iq_unknown_and_malformed);
 	tcase_add_test(iq, iq_bad_payload_keeps_session);
 	tcase_add_test(iq, iq_admin_only);
+	tcase_add_test(iq, iq_session_cap);
 	suite_add_tcase(s, iq);
 	tcase_add_checked_fixture(text, setup, teardown);
 	tcase_add_test(text, text_help);
 	tcase_add_test(text, text_walk);
 	tcase_add_test(text, text_cancel_and_expiry);
 	tcase_add_test(text, text_args);
+	tcase_add_test(text, text_odd_input);
 	tcase_add_test(text, text_and_iq_sessions_apart);
 	suite_add_tcase(s, text);
 	return s;

@@ -16,34 +16,34 @@
 #define CONF DATA "/t.conf" /* the name inline configs are given: relative paths start in DATA */
 
 static const struct gw_option echo_options[] = {
-	{"name", GW_OPT_STRING, "echo", 0, 0, GW_OPT_RELOADABLE, "A name."},
-	{"token", GW_OPT_SECRET, NULL, 0, 0, 0, "An optional secret."},
-	{"count", GW_OPT_INT, "3", 0, 10, 0, "An integer 0..10."},
-	{"loud", GW_OPT_BOOL, "no", 0, 0, GW_OPT_RELOADABLE, "A boolean."},
-	{"words", GW_OPT_LIST, "", 0, 3, GW_OPT_RELOADABLE, "At most three words."},
-	{"ports", GW_OPT_PORTS, "6697", 0, 0, 0, "Ports."},
-	{"peer", GW_OPT_JID, NULL, 0, 0, 0, "A JID."},
-	{"dir", GW_OPT_PATH, "spool", 0, 0, 0, "A path."},
-	{"every", GW_OPT_DURATION, "5m", 1, 86400, GW_OPT_RELOADABLE, "A duration."},
-	{"fixed", GW_OPT_STRING, "default.example", 0, 0, 0, "A string with a default."},
-	GW_OPTIONS_END,
+        {"name", GW_OPT_STRING, "echo", 0, 0, GW_OPT_RELOADABLE, "A name."},
+        {"token", GW_OPT_SECRET, NULL, 0, 0, 0, "An optional secret."},
+        {"count", GW_OPT_INT, "3", 0, 10, 0, "An integer 0..10."},
+        {"loud", GW_OPT_BOOL, "no", 0, 0, GW_OPT_RELOADABLE, "A boolean."},
+        {"words", GW_OPT_LIST, "", 0, 3, GW_OPT_RELOADABLE, "At most three words."},
+        {"ports", GW_OPT_PORTS, "6697", 0, 0, 0, "Ports."},
+        {"peer", GW_OPT_JID, NULL, 0, 0, 0, "A JID."},
+        {"dir", GW_OPT_PATH, "spool", 0, 0, 0, "A path."},
+        {"every", GW_OPT_DURATION, "5m", 1, 86400, GW_OPT_RELOADABLE, "A duration."},
+        {"fixed", GW_OPT_STRING, "default.example", 0, 0, 0, "A string with a default."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_option line_options[] = {
-	{"number", GW_OPT_STRING, NULL, 0, 0, GW_OPT_REQUIRED, "The line's number."},
-	{"users", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE, "Who owns the line."},
-	GW_OPTIONS_END,
+        {"number", GW_OPT_STRING, NULL, 0, 0, GW_OPT_REQUIRED, "The line's number."},
+        {"users", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE, "Who owns the line."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_option note_options[] = {
-	{"text", GW_OPT_STRING, "", 0, 0, GW_OPT_RELOADABLE, "Reloadable text."},
-	GW_OPTIONS_END,
+        {"text", GW_OPT_STRING, "", 0, 0, GW_OPT_RELOADABLE, "Reloadable text."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_subsection echo_subsections[] = {
-	{"line", line_options, "A line."},
-	{"note", note_options, "A note."},
-	GW_SUBSECTIONS_END,
+        {"line", line_options, "A line."},
+        {"note", note_options, "A note."},
+        GW_SUBSECTIONS_END,
 };
 
 static int
@@ -57,24 +57,24 @@ echo_check(const struct gw_section *s, char **why)
 }
 
 static const struct gw_driver echo_driver = {
-	.name = "echo",
-	.type = "echo",
-	.description = "Echo test network",
-	.options = echo_options,
-	.subsections = echo_subsections,
-	.check_config = echo_check,
+        .name = "echo",
+        .type = "echo",
+        .description = "Echo test network",
+        .options = echo_options,
+        .subsections = echo_subsections,
+        .check_config = echo_check,
 };
 
 static const struct gw_option irc_options[] = {
-	{"tls_ports", GW_OPT_PORTS, "6697", 0, 0, GW_OPT_RELOADABLE, "TLS ports."},
-	GW_OPTIONS_END,
+        {"tls_ports", GW_OPT_PORTS, "6697", 0, 0, GW_OPT_RELOADABLE, "TLS ports."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_driver irc_driver = {
-	.name = "irc",
-	.type = "irc",
-	.description = "IRC gateway",
-	.options = irc_options,
+        .name = "irc",
+        .type = "irc",
+        .description = "IRC gateway",
+        .options = irc_options,
 };
 
 static const struct gw_driver *const drivers[] = {&echo_driver, &irc_driver};
@@ -197,18 +197,17 @@ END_TEST
 
 START_TEST(test_values)
 {
-	struct config *cfg = load_ok("\xef\xbb\xbf[xmpp]\r\n"
-	                             "  server = xmpp.example.org  ; inline comment\r\n"
-	                             "port: 5348\n"
-	                             "# a comment\n"
-	                             "admins = a@example.org\n"
-	                             ECHO
-	                             "name = two words;not a comment\n"
-	                             "loud = On\n"
-	                             "count = 10\n"
-	                             "peer = user@example.org\n"
-	                             "dir = /abs/dir\n"
-	                             "fixed =\n");
+	struct config *cfg =
+	        load_ok("\xef\xbb\xbf[xmpp]\r\n"
+	                "  server = xmpp.example.org  ; inline comment\r\n"
+	                "port: 5348\n"
+	                "# a comment\n"
+	                "admins = a@example.org\n" ECHO "name = two words;not a comment\n"
+	                "loud = On\n"
+	                "count = 10\n"
+	                "peer = user@example.org\n"
+	                "dir = /abs/dir\n"
+	                "fixed =\n");
 	const struct gw_section *x = config_section(cfg, "xmpp");
 	const struct gw_section *e = config_section(cfg, "echo");
 
@@ -299,8 +298,8 @@ START_TEST(test_durations)
 	static const struct {
 		const char *text;
 		long secs;
-	} ok[] = {{"90", 90}, {"30s", 30}, {"5m", 300}, {"2h", 7200}, {"1d", 86400},
-	          {"1h30m", 5400}};
+	} ok[] = {{"90", 90},   {"30s", 30},   {"5m", 300},
+	          {"2h", 7200}, {"1d", 86400}, {"1h30m", 5400}};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		char text[128];
@@ -331,7 +330,8 @@ START_TEST(test_error_kinds)
 	expect_error("[xmpp]\nport = 1\n\nport = 2\n", 4, "port", "given twice (first at line 2)");
 	expect_error("[xmpp]\nport = 5x\n", 2, "port", "'5x' is not an integer");
 	expect_error("[xmpp]\nport =\n", 2, "port", "needs a value");
-	expect_error(ECHO "count = 11\n", 4, "count", "11 is out of range: must be between 0 and 10");
+	expect_error(ECHO "count = 11\n", 4, "count",
+	             "11 is out of range: must be between 0 and 10");
 	expect_error(ECHO "count = -1\n", 4, "count", "out of range");
 	expect_error(ECHO "loud = maybe\n", 4, "loud", "'maybe' is not a boolean");
 	expect_error(ECHO "words = a b c d\n", 4, "words", "has 4 items");
@@ -340,10 +340,12 @@ START_TEST(test_error_kinds)
 	expect_error(ECHO "peer = a b@example.org\n", 4, "peer", "forbidden character");
 	expect_error(ECHO "peer = example..org\n", 4, "peer", "empty label");
 	expect_error("[xmpp]\n\n[echo]\nsecret = s\n", 3, "jid", "[echo] needs this key");
-	expect_error("[echo]\njid = echo.example.org\n", 1, "secret", "needs secret (or secret_file");
+	expect_error("[echo]\njid = echo.example.org\n", 1, "secret",
+	             "needs secret (or secret_file");
 	expect_error("[echo]\njid = user@echo.example.org\nsecret = s\n", 2, "jid",
 	             "a bare domain");
-	expect_error(ECHO "[echo.modem.x]\n", 4, NULL, "unknown kind of subsection 'modem' (echo has: line, note)");
+	expect_error(ECHO "[echo.modem.x]\n", 4, NULL,
+	             "unknown kind of subsection 'modem' (echo has: line, note)");
 	expect_error("[irc]\njid = irc.example.org\nsecret = s\n[irc.line.x]\n", 4, NULL,
 	             "irc has no subsections");
 	expect_error(ECHO "[echo.line]\n", 4, NULL, "[echo.KIND.NAME]");
@@ -368,9 +370,14 @@ START_TEST(test_error_kinds)
 	expect_error(ECHO "[echo.line.a]\nnumber = 1\n[echo.line.a]\n", 6, NULL, "again");
 	expect_error("[echo.line.a]\nnumber = 1\n", 1, NULL, "has no [echo] section");
 	expect_error("[xmpp]\nport = 1\n  2\n", 3, "port", "only lists continue");
-	expect_error("[xmpp]\nadmins = not a jid@\n", 2, "admins", "'jid@' is not a bare JID");
+	expect_error("[xmpp]\nadmins = a@example.org jid@\n", 2, "admins",
+	             "'jid@' is not a bare JID");
 	expect_error("[xmpp]\nallowed_domains = a@example.org\n", 2, "allowed_domains",
 	             "'a@example.org' is not a domain");
+	expect_error("[xmpp]\nadmins = a@example.org example.org\n", 2, "admins",
+	             "'example.org' is not a user's JID");
+	expect_error(ECHO "[irc]\njid = Echo.example.org\nsecret = s\n", 5, "jid",
+	             "[echo] has this jid too (line 2)");
 	expect_error("[storage]\nurl = mysql://x\n", 2, "url", "unknown kind of storage");
 	expect_error("[storage]\nurl = sqlite:\n", 2, "url", "needs a path");
 	expect_error("[log]\nverbosity = 4\n", 2, "verbosity", "between 0 and 3");
@@ -404,25 +411,24 @@ END_TEST
 /* Every problem is reported, in file order, not just the first. */
 START_TEST(test_all_errors)
 {
-	struct config *cfg = load("[xmpp]\n"              /* 1 */
-	                          "port = http\n"         /* 2 */
-	                          "colour = blue\n"       /* 3 */
-	                          "[nowhere]\n"           /* 4 */
-	                          "x = 1\n"               /* 5: skipped with its section */
-	                          "[echo]\n"              /* 6: missing jid */
-	                          "secret = s\n"          /* 7 */
-	                          "secret_file = x\n"     /* 8: both */
-	                          "count = 99\n"          /* 9 */
-	                          "count = 1\n"           /* 10 */
-	                          "[echo.line.a]\n"       /* 11: missing number */
-	                          "users = a@b\n"         /* 12 */
-	                          "junk\n");              /* 13 */
+	struct config *cfg = load("[xmpp]\n"          /* 1 */
+	                          "port = http\n"     /* 2 */
+	                          "colour = blue\n"   /* 3 */
+	                          "[nowhere]\n"       /* 4 */
+	                          "x = 1\n"           /* 5: skipped with its section */
+	                          "[echo]\n"          /* 6: missing jid */
+	                          "secret = s\n"      /* 7 */
+	                          "secret_file = x\n" /* 8: both */
+	                          "count = 99\n"      /* 9 */
+	                          "count = 1\n"       /* 10 */
+	                          "[echo.line.a]\n"   /* 11: missing number */
+	                          "users = a@b\n"     /* 12 */
+	                          "junk\n");          /* 13 */
 	static const struct {
 		int line;
 		const char *key;
-	} want[] = {{2, "port"},  {3, "colour"},        {4, NULL},     {6, "jid"},
-	            {8, "secret_file"}, {9, "count"}, {10, "count"}, {11, "number"},
-	            {13, NULL}};
+	} want[] = {{2, "port"},  {3, "colour"}, {4, NULL},      {6, "jid"}, {8, "secret_file"},
+	            {9, "count"}, {10, "count"}, {11, "number"}, {13, NULL}};
 
 	ck_assert_ptr_null(cfg);
 	if (nerrs != sizeof(want) / sizeof(want[0]))
@@ -492,7 +498,8 @@ START_TEST(test_secret_file)
 	             "needs a path");
 	expect_error(ECHO "secret_file = echo.secret\n", 4, "secret_file", "given too");
 	expect_error("[echo]\njid = echo.example.org\nsecret_file = echo.secret\n"
-	             "secret_file = echo.secret\n", 4, "secret_file", "given twice (first at line 3)");
+	             "secret_file = echo.secret\n",
+	             4, "secret_file", "given twice (first at line 3)");
 	expect_error(ECHO "name_file = x\n", 4, "name_file", "unknown key");
 	expect_error("[echo]\njid = echo.example.org\nsecret =\n", 3, "secret", "needs a value");
 }
@@ -526,7 +533,8 @@ START_TEST(test_load_file)
 	ck_assert_uint_eq(nerrs, 1);
 	ck_assert_int_eq(errs[0].line, 0);
 	char *s = config_error_format(&errs[0]);
-	ck_assert_str_eq(s, DATA "/nonesuch.conf: cannot read the config: No such file or directory");
+	ck_assert_str_eq(s,
+	                 DATA "/nonesuch.conf: cannot read the config: No such file or directory");
 	free(s);
 	config_errors_free(errs, nerrs);
 
@@ -541,13 +549,12 @@ END_TEST
 
 START_TEST(test_subsections)
 {
-	struct config *cfg = load_ok("[echo.line.office]\n" /* before its section: fine */
-	                             "number = +15550001111\n"
-	                             "users = alice@example.org bob@example.org\n"
-	                             ECHO
-	                             "[echo.line.shop]\n"
-	                             "number = +15550002222\n"
-	                             "[echo.note.x.y]\n");
+	struct config *cfg =
+	        load_ok("[echo.line.office]\n" /* before its section: fine */
+	                "number = +15550001111\n"
+	                "users = alice@example.org bob@example.org\n" ECHO "[echo.line.shop]\n"
+	                "number = +15550002222\n"
+	                "[echo.note.x.y]\n");
 	const struct gw_section *const *v;
 	size_t n;
 
@@ -630,8 +637,10 @@ START_TEST(test_unreloadable)
 	free_changes(v, n);
 
 	/* Sections added or removed; one with only reloadable keys is no change. */
-	v = changes("[storage]\nurl = sqlite:/a\n", ECHO "[echo.line.a]\nnumber = 1\n"
-	            "[echo.note.n]\ntext = hi\n", &n);
+	v = changes("[storage]\nurl = sqlite:/a\n",
+	            ECHO "[echo.line.a]\nnumber = 1\n"
+	                 "[echo.note.n]\ntext = hi\n",
+	            &n);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(v[0], "storage.url");
 	ck_assert_str_eq(v[1], "echo");
@@ -670,7 +679,7 @@ START_TEST(test_example)
 	ck_assert_ptr_nonnull(strstr(text, "\n#reconnect_max = 60s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[echo]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#jid = echo.example.org\n"));
-	ck_assert_ptr_nonnull(strstr(text, "secret (or secret_file = PATH), required"));
+	ck_assert_ptr_nonnull(strstr(text, "secret, also as secret_file = PATH, required"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[echo.line.example]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\n#[irc]\n"));
 	for (char *l = text; (l = strchr(l, '\n')) != NULL; l++)
@@ -683,6 +692,13 @@ START_TEST(test_example)
 	ck_assert_ptr_null(config_section(cfg, "echo"));
 	config_free(cfg);
 	free(text);
+
+	/* The example shipped in conf/ loads too. */
+	cfg = config_load(EXAMPLE_CONF, drivers, NDRIVERS, &errs, &nerrs);
+	if (cfg == NULL)
+		dump_errors();
+	ck_assert_ptr_nonnull(cfg);
+	config_free(cfg);
 }
 END_TEST
 
@@ -695,6 +711,8 @@ START_TEST(test_man)
 	                                   "needs a restart)\n"));
 	ck_assert_ptr_nonnull(strstr(text, ".SS \"[echo.line.NAME]\"\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\\fBreconnect_max\\fR (duration, 1..86400 seconds"));
+	ck_assert_ptr_nonnull(strstr(text, "each \\-v on the command line"));
+	ck_assert_ptr_nonnull(strstr(text, "(XEP-0114)"));
 	/* No text line starts with a dot or a quote it did not mean. */
 	for (char *l = text; l; l = strchr(l, '\n')) {
 		if (*l == '\n')

@@ -12,16 +12,16 @@ static xmpp_ctx_t *ctx;
 static const char *const colours[] = {"red", "green", "blue", NULL};
 
 static const struct gw_field fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:example:settings"},
-	{"intro", GW_FIELD_FIXED, NULL, NULL, 0, NULL, "Your settings."},
-	{"nick", GW_FIELD_TEXT, "Nickname", "Shown to others", GW_FIELD_REQUIRED, NULL, NULL},
-	{"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
-	{"after", GW_FIELD_TEXT_MULTI, "Commands after connecting", NULL, 0, NULL, NULL},
-	{"tls", GW_FIELD_BOOL, "Use TLS", NULL, 0, NULL, "1"},
-	{"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, "red"},
-	{"extras", GW_FIELD_LIST_MULTI, "Extras", NULL, 0, colours, NULL},
-	{"owner", GW_FIELD_JID, "Owner", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, "urn:example:settings"},
+        {"intro", GW_FIELD_FIXED, NULL, NULL, 0, NULL, "Your settings."},
+        {"nick", GW_FIELD_TEXT, "Nickname", "Shown to others", GW_FIELD_REQUIRED, NULL, NULL},
+        {"password", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_SECRET, NULL, NULL},
+        {"after", GW_FIELD_TEXT_MULTI, "Commands after connecting", NULL, 0, NULL, NULL},
+        {"tls", GW_FIELD_BOOL, "Use TLS", NULL, 0, NULL, "1"},
+        {"colour", GW_FIELD_LIST, "Colour", NULL, 0, colours, "red"},
+        {"extras", GW_FIELD_LIST_MULTI, "Extras", NULL, 0, colours, NULL},
+        {"owner", GW_FIELD_JID, "Owner", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static void
@@ -260,8 +260,7 @@ START_TEST(validation_errors)
 
 	expect_error("", "'Nickname' is required");
 	expect_error("<field var='nick'><value/></field>", "'Nickname' is required");
-	expect_error("<field var='nick'><value>a</value><value>b</value></field>",
-	             "single value");
+	expect_error("<field var='nick'><value>a</value><value>b</value></field>", "single value");
 	expect_error("<field var='nick'><value>a&#10;b</value></field>", "single line");
 	expect_error("<field var='nick'><value>a&#9;b</value></field>", "control");
 	expect_error("<field var='nick'><value>a</value></field>"
@@ -404,9 +403,9 @@ END_TEST
 START_TEST(required_secret_after_merge)
 {
 	static const struct gw_field f2[] = {
-		{"pass", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_REQUIRED | GW_FIELD_SECRET,
-		 NULL, NULL},
-		GW_FIELDS_END,
+	        {"pass", GW_FIELD_PRIVATE, "Password", NULL, GW_FIELD_REQUIRED | GW_FIELD_SECRET,
+	         NULL, NULL},
+	        GW_FIELDS_END,
 	};
 	struct gw_values *raw = gw_values_new(), *v, *stored = gw_values_new();
 	char *why = NULL;
@@ -464,8 +463,8 @@ START_TEST(copy_is_deep)
 	struct form_copy *c;
 
 	memset(local, 0, sizeof(local));
-	local[0] = (struct gw_field){"one", GW_FIELD_LIST, "One", "d", GW_FIELD_REQUIRED,
-	                             opts, "x"};
+	local[0] =
+	        (struct gw_field){"one", GW_FIELD_LIST, "One", "d", GW_FIELD_REQUIRED, opts, "x"};
 	local[1] = (struct gw_field){"two", GW_FIELD_TEXT, NULL, NULL, 0, NULL, NULL};
 	gw_values_add(cur, "two", "val");
 	c = form_copy(&form);
@@ -480,6 +479,59 @@ START_TEST(copy_is_deep)
 	ck_assert_ptr_null(c->form.fields[2].var);
 	ck_assert_str_eq(gw_values_get(c->form.current, "two"), "val");
 	form_copy_free(c);
+}
+END_TEST
+
+START_TEST(clean_text)
+{
+	char *c;
+
+	c = form_clean("ok \x01"
+	               "bad\xff\xc3(\xed\xa0\x80\nline\ttab",
+	               0, true);
+	ck_assert_str_eq(
+	        c,
+	        "ok bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\nline\ttab");
+	free(c);
+	c = form_clean("a\nb", 0, false);
+	ck_assert_str_eq(c, "ab");
+	free(c);
+	/* Cut on a character boundary: é is two bytes. */
+	c = form_clean("\xc3\xa9\xc3\xa9\xc3\xa9", 5, false);
+	ck_assert_str_eq(c, "\xc3\xa9\xc3\xa9\xe2\x80\xa6");
+	free(c);
+	c = form_clean("\xef\xbf\xbf", 0, false); /* U+FFFF is not XML */
+	ck_assert_str_eq(c, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(c);
+}
+END_TEST
+
+/* A driver's dirty strings never reach the stanza as they are. */
+START_TEST(render_dirty)
+{
+	static const struct gw_field f[] = {
+	        {"info", GW_FIELD_TEXT,
+	         "Lab\x02"
+	         "el",
+	         NULL, 0, NULL, NULL},
+	        GW_FIELDS_END,
+	};
+	struct gw_values *cur = gw_values_new();
+	struct gw_form form = {"Ti\x1btle", NULL, f, cur};
+	xmpp_stanza_t *x;
+	char *buf;
+	size_t len;
+
+	gw_values_add(cur, "info", "va\xfflue\x07");
+	x = form_to_stanza(ctx, &form, "result");
+	xmpp_stanza_to_text(x, &buf, &len);
+	ck_assert_ptr_null(strchr(buf, 0x02));
+	ck_assert_ptr_null(strchr(buf, 0x1b));
+	ck_assert_ptr_null(strchr(buf, 0x07));
+	ck_assert_ptr_nonnull(strstr(buf, "va\xef\xbf\xbdlue"));
+	xmpp_free(ctx, buf);
+	xmpp_stanza_release(x);
+	gw_values_free(cur);
 }
 END_TEST
 
@@ -500,6 +552,8 @@ form_suite(void)
 	tcase_add_test(tc, required_secret_after_merge);
 	tcase_add_test(tc, values_api);
 	tcase_add_test(tc, copy_is_deep);
+	tcase_add_test(tc, clean_text);
+	tcase_add_test(tc, render_dirty);
 	suite_add_tcase(s, tc);
 	return s;
 }
