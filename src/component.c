@@ -314,6 +314,16 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 			                                          : "the server does not know this component name",
 			       se->text ? ": " : "", se->text ? se->text : "");
 		}
+		if (c->state == COMP_IDLE) {
+			log_debug("component %s: disconnected", c->jid);
+			if (c->ev_io) {
+				event_free(c->ev_io);
+				c->ev_io = NULL;
+			}
+			c->fd = -1;
+			barriers_fail(c);
+			break;
+		}
 		if (c->state == COMP_ONLINE)
 			log_warnx("component %s: connection lost%s%s", c->jid, error ? ": " : "",
 			          error ? strerror(error) : "");
@@ -350,7 +360,8 @@ stanza_cb(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 	const char *from = xmpp_stanza_get_from(stanza);
 
 	(void)conn;
-	if (name == NULL || strcmp(name, "handshake") == 0)
+	/* While stopping, libstrophe runs only to flush: the owner may be gone. */
+	if (name == NULL || strcmp(name, "handshake") == 0 || c->state != COMP_ONLINE)
 		return 1;
 	c->stanzas_in++;
 	if (strcmp(name, "iq") == 0 && id && strncmp(id, "sgb-", 4) == 0 && from &&
@@ -622,6 +633,12 @@ component_barrier(struct component *c, void (*cb)(void *, bool), void *arg)
 	component_send(c, iq);
 	xmpp_stanza_release(iq);
 	return 0;
+}
+
+void
+component_set_reconnect_max(struct component *c, int seconds)
+{
+	c->reconnect_max = seconds > 0 ? seconds : 60;
 }
 
 void

@@ -52,6 +52,8 @@ int component_send(struct component *, xmpp_stanza_t *stanza);
  * offline (cb is not called).
  */
 int component_barrier(struct component *, void (*cb)(void *arg, bool done), void *arg);
+/* The longest backoff between attempts, in seconds (reloadable). */
+void component_set_reconnect_max(struct component *, int seconds);
 /* Bytes sent and received, stanzas in each direction (for stats). */
 void component_counters(const struct component *, unsigned long *in, unsigned long *out);
 

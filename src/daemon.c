@@ -29,6 +29,20 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
 
+static int cli_verbosity; /* -v count: a reload never goes below it */
+
+/* The backends the config enables. */
+static size_t
+enabled_backends(const struct config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < gw_ndrivers; i++)
+		if (config_section(cfg, gw_drivers[i]->name))
+			n++;
+	return n;
+}
+
 static void
 usage(FILE *f)
 {
@@ -114,7 +128,16 @@ reload(void)
 		if (old)
 			config_free(old);
 	}
-	log_set_verbosity(log_get_verbosity());
+	{
+		const struct gw_section *logsec = config_section(cfg, "log");
+		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
+
+		log_set_verbosity(v > cli_verbosity ? (int)v : cli_verbosity);
+		for (size_t i = 0; i < core.nnets; i++)
+			component_set_reconnect_max(core.nets[i]->comp,
+			                            (int)gw_conf_int(config_section(cfg, "xmpp"),
+			                                             "reconnect_max"));
+	}
 	log_info("configuration reloaded");
 	notify("READY=1");
 }
@@ -205,6 +228,13 @@ daemon_main(int argc, char **argv)
 			fprintf(stderr, "stanzagate: invalid configuration in %s\n", path);
 		return 1;
 	}
+	cli_verbosity = verbose;
+	if (enabled_backends(core.cfg) == 0) {
+		fprintf(stderr, "%s: no backend is enabled: add an [echo], [irc], [sms] or [email] "
+		                "section\n", path);
+		config_free(core.cfg);
+		return 1;
+	}
 	if (check_only) {
 		printf("%s: configuration OK\n", path);
 		config_free(core.cfg);
@@ -228,11 +258,21 @@ daemon_main(int argc, char **argv)
 			free(err);
 			return 1;
 		}
-	}
-	if (!foreground) {
-		if (daemon(0, 0) == -1)
-			fatal("daemon");
-		log_init(0, verbose, "stanzagate");
+		if (!foreground) {
+			/*
+			 * SQLite's POSIX locks are not inherited across fork(): the
+			 * store was opened above only to report problems on stderr,
+			 * and is opened again by the daemonised process.
+			 */
+			store_close(core.store);
+			if (daemon(0, 0) == -1)
+				fatal("daemon");
+			log_init(0, verbose, "stanzagate");
+			core.store = store_open(gw_conf_str(st, "url"), gw_conf_str(st, "key_file"),
+			                        &err);
+			if (core.store == NULL)
+				fatalx("%s", err ? err : "cannot open the database");
+		}
 	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);

@@ -695,7 +695,7 @@ delivery_free(struct gw_net *net)
 	strmap_free(d->pending, NULL);
 	free(d);
 	net->delivery = NULL;
-	if (ev_commit && core.nnets <= 1) {
+	if (ev_commit && net == core.nets[core.nnets - 1]) {
 		event_free(ev_commit);
 		ev_commit = NULL;
 	}

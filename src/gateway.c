@@ -481,6 +481,13 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 	if (address && to->resource && net->drv->is_room && net->drv->is_room(net, address) &&
 	    rooms_handle_presence(net, st, user, from->resource, address, to->resource))
 		return;
+	if (type == NULL && stanza_child(st, "x", "http://jabber.org/protocol/muc")) {
+		xmpp_stanza_t *e = stanza_error_reply(st, GW_ERR_SERVICE_UNAVAILABLE,
+		                                      net->drv->is_room ? "This address is not a room."
+		                                                        : "This network has no rooms.");
+		gateway_send_release(net, e);
+		return;
+	}
 	if (type && (strcmp(type, "subscribe") == 0 || strcmp(type, "subscribed") == 0 ||
 	             strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0)) {
 		handle_subscription(net, type, user, address);
@@ -491,10 +498,12 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 			send_gateway_presence(net, xmpp_stanza_get_from(st), NULL);
 		else if (address != NULL) {
 			char *fj = gateway_address_jid(net, address, NULL);
-			xmpp_stanza_t *p = stanza_presence(fj, xmpp_stanza_get_from(st),
-			                                   net->drv->user_available ? NULL : "unavailable");
+			/*
+			 * A network that knows its contacts' presence pushes it with
+			 * gw_presence(); until then a contact shows as reachable.
+			 */
+			xmpp_stanza_t *p = stanza_presence(fj, xmpp_stanza_get_from(st), NULL);
 
-			/* Without a presence source, contacts show as reachable. */
 			gateway_send_release(net, p);
 			free(fj);
 		}
@@ -513,6 +522,15 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 		rooms_resource_gone(net, user, from->resource);
 	} else if (type == NULL && core_domain_allowed(user))
 		online_add(net, user, from->resource);
+}
+
+static bool
+driver_has_address_commands(const struct gw_driver *drv)
+{
+	for (const struct gw_command *c = drv->commands; c && c->node; c++)
+		if (c->scope & GW_SCOPE_ADDRESS)
+			return true;
+	return false;
 }
 
 static void
@@ -549,6 +567,22 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 	if (type && strcmp(type, "groupchat") == 0) {
 		rooms_handle_groupchat(net, st, user, from->resource, address);
 		return;
+	}
+	if (driver_has_address_commands(net->drv) && (body = xmpp_message_get_body(st)) != NULL) {
+		/* "!word" on an address runs a command (and answers a waiting form). */
+		char *reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st),
+		                                   address, body);
+
+		xmpp_free(component_ctx(), body);
+		if (reply != NULL) {
+			char *from_jid = gateway_address_jid(net, address, NULL);
+
+			gateway_send_release(net, stanza_message("chat", from_jid,
+			                                         xmpp_stanza_get_from(st), NULL, reply));
+			free(from_jid);
+			free(reply);
+			return;
+		}
 	}
 	if ((net->drv->flags & GW_DRIVER_NEEDS_REGISTRATION) && !gw_user_is_registered(net, user)) {
 		gateway_send_release(net, stanza_error_reply(st, GW_ERR_REGISTRATION_REQUIRED,
@@ -759,10 +793,6 @@ gateway_create_all(void)
 			return -1;
 		}
 		net->started = true;
-	}
-	if (core.nnets == 0) {
-		log_warnx("no backend is enabled: add an [echo], [irc], [sms] or [email] section");
-		return -1;
 	}
 	return 0;
 }

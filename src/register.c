@@ -168,6 +168,8 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		                                             "The gateway's store failed."));
 		goto out;
 	}
+	/* The loop's group transaction may hold the writes: make them durable before answering. */
+	delivery_flush_all();
 	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
 	gateway_send_release(net, stanza_iq_result(iq, NULL));
 out:

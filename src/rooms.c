@@ -429,7 +429,7 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 		const char *from = xmpp_stanza_get_from(iq);
 		const char *slash = from ? strchr(from, '/') : NULL;
 
-		if (r && slash && has_resource(r, slash + 1))
+		if (r && slash && has_resource(r, slash + 1) && strcmp(nick, r->nick) == 0)
 			gateway_send_release(net, stanza_iq_result(iq, NULL));
 		else
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE,

@@ -15,6 +15,7 @@
 #ifndef SG_SECRETBOX_H
 #define SG_SECRETBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SECRETBOX_KEY_SIZE 32
@@ -33,6 +34,9 @@ struct secretbox;
  * (caller frees) set to one line naming the file and the reason.
  */
 struct secretbox *secretbox_load(const char *key_file, char **err);
+
+/* Whether secretbox_load() generated the key file just now. */
+bool secretbox_created(const struct secretbox *);
 
 /* A box for a key held in memory (tests, key rotation). Caller frees. */
 struct secretbox *secretbox_new(const unsigned char key[SECRETBOX_KEY_SIZE]);

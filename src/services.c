@@ -76,6 +76,12 @@ services_init(struct gw_net *net)
 		tmp = xasprintf("%s%s<", s, *f);
 		free(s);
 		s = tmp;
+		/* The hash covers what disco#info says, in the same sorted order. */
+		if (net->drv->room_join && strcmp(*f, "http://jabber.org/protocol/disco#items") == 0) {
+			tmp = xasprintf("%s%s<", s, "http://jabber.org/protocol/muc");
+			free(s);
+			s = tmp;
+		}
 	}
 	SHA1((const unsigned char *)s, strlen(s), md);
 	EVP_EncodeBlock(b64, md, sizeof(md));

@@ -29,16 +29,16 @@ struct store {
 };
 
 static const struct store_ops *const backends[] = {
-	&store_sqlite_ops,
-	NULL,
+        &store_sqlite_ops,
+        NULL,
 };
 
-#define NEED(x)                                                                      \
-	do {                                                                         \
-		if ((x) == NULL) {                                                   \
-			log_warnx("store: %s called with %s NULL", __func__, #x);    \
-			return -1;                                                   \
-		}                                                                    \
+#define NEED(x)                                                                                    \
+	do {                                                                                       \
+		if ((x) == NULL) {                                                                 \
+			log_warnx("store: %s called with %s NULL", __func__, #x);                  \
+			return -1;                                                                 \
+		}                                                                                  \
 	} while (0)
 
 /* ---- Opening ---- */
@@ -63,6 +63,7 @@ store_open_version(const char *url, const char *key_file, int version, char **er
 	char *scheme;
 	void *be;
 	size_t i;
+	long n;
 
 	*err = NULL;
 	if (url == NULL || *url == '\0') {
@@ -96,6 +97,12 @@ store_open_version(const char *url, const char *key_file, int version, char **er
 		secretbox_free(box);
 		return NULL;
 	}
+	/* A lost key file must not pass unnoticed: its secrets are gone. */
+	if (box != NULL && secretbox_created(box) && (n = ops->secret_count(be)) > 0)
+		log_warnx("key file %s was created just now, but the database holds %ld "
+		          "secrets sealed with an earlier key: they cannot be read until that "
+		          "key file is restored, or users enter them again",
+		          key_file, n);
 	s = xcalloc(1, sizeof(*s));
 	s->ops = ops;
 	s->be = be;
@@ -120,8 +127,7 @@ store_close(struct store *s)
 	if (s == NULL)
 		return;
 	if (s->depth > 0) {
-		log_warnx("store: closed inside a transaction (%d levels); rolling back",
-		          s->depth);
+		log_warnx("store: closed inside a transaction (%d levels); rolling back", s->depth);
 		s->ops->rollback(s->be, 1);
 	}
 	s->ops->close(s->be);
@@ -338,8 +344,8 @@ store_setting_set(struct store *s, const char *net, const char *jid, const char 
 
 /* Decrypt a sealed value of the row: 0 with *out (caller frees), or -1 (logged). */
 static int
-secret_unseal(struct store *s, const char *net, const char *jid, const char *scope,
-              const char *key, const void *ct, size_t ctlen, char **out)
+secret_unseal(struct store *s, const char *net, const char *jid, const char *scope, const char *key,
+              const void *ct, size_t ctlen, char **out)
 {
 	unsigned char *ad, *pt;
 	size_t adlen, ptlen;
@@ -450,8 +456,7 @@ setting_walk_cb(const char *key, const void *val, size_t len, bool secret, void 
 
 int
 store_setting_foreach(struct store *s, const char *net, const char *jid, const char *scope,
-                      int (*cb)(const char *key, const char *value, bool secret, void *),
-                      void *arg)
+                      int (*cb)(const char *key, const char *value, bool secret, void *), void *arg)
 {
 	struct setting_walk w = {s, net, jid, scope, cb, arg, 0};
 

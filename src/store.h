@@ -147,8 +147,7 @@ int store_contact_get(struct store *, const char *net, const char *jid, const ch
 int store_contact_remove(struct store *, const char *net, const char *jid, const char *address);
 /* Every contact of the user, by address; name may be NULL. Returns 0 or -1. */
 int store_contact_foreach(struct store *, const char *net, const char *jid,
-                          int (*cb)(const char *address, const char *name, enum store_sub,
-                                    void *),
+                          int (*cb)(const char *address, const char *name, enum store_sub, void *),
                           void *arg);
 
 /* ---- Durable message queues (SPEC section 7) ---- */
@@ -205,8 +204,7 @@ int store_queue_retry(struct store *, int64_t id, int attempts, time_t next_try)
 /* Hold or un-hold one message (un-holding does not change next_try). 0, or -1 (also if gone). */
 int store_queue_hold(struct store *, int64_t id, bool held);
 /* Un-hold all the user's held messages of (dir, net) with next_try = now. 0 or -1. */
-int store_queue_release_user(struct store *, enum store_dir dir, const char *net,
-                             const char *user);
+int store_queue_release_user(struct store *, enum store_dir dir, const char *net, const char *user);
 /*
  * Delete a message the other side has taken; its dedup_key, if any, becomes
  * a tombstone. Deleting an unknown id is a success (a duplicate ack).

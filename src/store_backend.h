@@ -57,9 +57,11 @@ struct store_ops {
 	                   const char *key, bool secret, char **val, size_t *len);
 	int (*setting_set)(void *, const char *net, const char *jid, const char *scope,
 	                   const char *key, bool secret, const void *val, size_t len);
+	/* Secrets of every user and net: -1 on error. */
+	long (*secret_count)(void *);
 	int (*setting_foreach)(void *, const char *net, const char *jid, const char *scope,
-	                       int (*cb)(const char *key, const void *val, size_t len,
-	                                 bool secret, void *),
+	                       int (*cb)(const char *key, const void *val, size_t len, bool secret,
+	                                 void *),
 	                       void *arg);
 
 	int (*contact_set)(void *, const char *net, const char *jid, const char *address,
@@ -105,7 +107,6 @@ extern const struct store_ops store_sqlite_ops;
  * store_open(), but migrating only up to version (0: an empty schema).
  * For the migration tests: build a database as an older release left it.
  */
-struct store *store_open_version(const char *url, const char *key_file, int version,
-                                 char **err);
+struct store *store_open_version(const char *url, const char *key_file, int version, char **err);
 
 #endif

@@ -4,8 +4,7 @@
  * One connection in WAL mode with synchronous=NORMAL: a commit survives a
  * crash of the process (the WAL is in the kernel's hands when COMMIT
  * returns) and costs no fsync; a power cut may lose the last moments.
- * Every statement is prepared once and kept; a statement a callback
- * re-enters while it is stepping gets a temporary copy.
+ * The statements and their cache are in store_sqlite_stmt.c.
  */
 #include "config.h"
 
@@ -13,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,313 +21,11 @@
 
 #include "log.h"
 #include "store_backend.h"
+#include "store_sqlite.h"
 #include "store_sqlite_schema.h"
 #include "xmalloc.h"
 
 #define BUSY_TIMEOUT_MS 5000
-
-enum stmt_id {
-	ST_BEGIN,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_SAVEPOINT,
-	ST_RELEASE,
-	ST_ROLLBACK_TO,
-
-	ST_USER_ADD,
-	ST_USER_GET,
-	ST_USER_DISABLE,
-	ST_USER_ALL,
-	ST_USER_NET,
-	ST_USER_COUNT_ALL,
-	ST_USER_COUNT_NET,
-	ST_USER_DEL,
-	ST_USER_DEL_SETTINGS,
-	ST_USER_DEL_CONTACTS,
-	ST_USER_DEL_QUEUE,
-	ST_USER_DEL_TOMBS,
-
-	ST_SET_GET,
-	ST_SET_PUT,
-	ST_SET_DEL,
-	ST_SET_ALL,
-
-	ST_CONTACT_PUT,
-	ST_CONTACT_GET,
-	ST_CONTACT_DEL,
-	ST_CONTACT_ALL,
-
-	ST_Q_TOMB_CHECK,
-	ST_Q_INSERT,
-	ST_Q_DUE,
-	ST_Q_HELD,
-	ST_Q_GET,
-	ST_Q_RETRY,
-	ST_Q_HOLD,
-	ST_Q_RELEASE,
-	ST_Q_TOMB_ADD,
-	ST_Q_DELETE,
-	ST_Q_COUNT_ALL,
-	ST_Q_COUNT_NET,
-	ST_Q_NEXT_DUE,
-	ST_Q_PRUNE,
-
-	ST_COUNT
-};
-
-#define Q_COLS                                                                        \
-	"id, dir, net, jid, resource, peer, body, xmpp_id, dedup_key, extra, flags, " \
-	"attempts, created, next_try, held"
-
-static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	/* Savepoints of one name nest: RELEASE and ROLLBACK TO take the innermost. */
-	[ST_SAVEPOINT] = "SAVEPOINT sg",
-	[ST_RELEASE] = "RELEASE sg",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO sg",
-
-	[ST_USER_ADD] = "INSERT INTO users (net, jid, created) VALUES (?1, ?2, ?3)"
-	                " ON CONFLICT DO NOTHING",
-	[ST_USER_GET] = "SELECT disabled, created FROM users WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DISABLE] = "UPDATE users SET disabled = ?3 WHERE net = ?1 AND jid = ?2",
-	[ST_USER_ALL] = "SELECT net, jid, disabled, created FROM users ORDER BY net, jid",
-	[ST_USER_NET] = "SELECT net, jid, disabled, created FROM users WHERE net = ?1"
-	                " ORDER BY jid",
-	[ST_USER_COUNT_ALL] = "SELECT count(*) FROM users",
-	[ST_USER_COUNT_NET] = "SELECT count(*) FROM users WHERE net = ?1",
-	[ST_USER_DEL] = "DELETE FROM users WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_SETTINGS] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_CONTACTS] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_QUEUE] = "DELETE FROM queue WHERE net = ?1 AND jid = ?2",
-	[ST_USER_DEL_TOMBS] = "DELETE FROM queue_tombstones WHERE dir IN (0, 1)"
-	                      " AND net = ?1 AND jid = ?2",
-
-	[ST_SET_GET] = "SELECT value FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 AND key = ?4 AND secret = ?5",
-	[ST_SET_PUT] = "INSERT INTO settings (net, jid, scope, key, secret, value)"
-	               " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	               " ON CONFLICT (net, jid, scope, key) DO UPDATE"
-	               " SET secret = excluded.secret, value = excluded.value",
-	[ST_SET_DEL] = "DELETE FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 AND key = ?4 AND secret = ?5",
-	[ST_SET_ALL] = "SELECT key, value, secret FROM settings WHERE net = ?1 AND jid = ?2"
-	               " AND scope = ?3 ORDER BY key",
-
-	[ST_CONTACT_PUT] = "INSERT INTO contacts (net, jid, address, name, sub)"
-	                   " VALUES (?1, ?2, ?3, ?4, ?5)"
-	                   " ON CONFLICT (net, jid, address) DO UPDATE"
-	                   " SET name = excluded.name, sub = excluded.sub",
-	[ST_CONTACT_GET] = "SELECT name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
-	                   " AND address = ?3",
-	[ST_CONTACT_DEL] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2 AND address = ?3",
-	[ST_CONTACT_ALL] = "SELECT address, name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
-	                   " ORDER BY address",
-
-	[ST_Q_TOMB_CHECK] = "SELECT 1 FROM queue_tombstones WHERE dir = ?1 AND net = ?2"
-	                    " AND jid = ?3 AND dedup_key = ?4 AND deleted >= ?5",
-	/* DO NOTHING on the unique dedup index: a duplicate inserts nothing. */
-	[ST_Q_INSERT] = "INSERT INTO queue (dir, net, jid, resource, peer, body, xmpp_id,"
-	                " dedup_key, extra, flags, attempts, created, next_try, held)"
-	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-	                " ON CONFLICT DO NOTHING",
-	[ST_Q_DUE] = "SELECT " Q_COLS " FROM queue WHERE dir = ?1 AND net = ?2 AND held = 0"
-	             " AND next_try <= ?3 ORDER BY id LIMIT ?4",
-	[ST_Q_HELD] = "SELECT " Q_COLS " FROM queue WHERE net = ?2 AND jid = ?3 AND dir = ?1"
-	              " AND held = 1 ORDER BY id",
-	[ST_Q_GET] = "SELECT " Q_COLS " FROM queue WHERE id = ?1",
-	[ST_Q_RETRY] = "UPDATE queue SET attempts = ?2, next_try = ?3 WHERE id = ?1",
-	[ST_Q_HOLD] = "UPDATE queue SET held = ?2 WHERE id = ?1",
-	[ST_Q_RELEASE] = "UPDATE queue SET held = 0, next_try = ?4 WHERE net = ?2 AND jid = ?3"
-	                 " AND dir = ?1 AND held = 1",
-	[ST_Q_TOMB_ADD] = "INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
-	                  " SELECT dir, net, jid, dedup_key, ?2 FROM queue"
-	                  " WHERE id = ?1 AND dedup_key IS NOT NULL"
-	                  " ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE"
-	                  " SET deleted = excluded.deleted",
-	[ST_Q_DELETE] = "DELETE FROM queue WHERE id = ?1",
-	[ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
-	[ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
-	[ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
-	                  " AND held = 0",
-	[ST_Q_PRUNE] = "DELETE FROM queue_tombstones WHERE deleted < ?1",
-};
-
-struct sq {
-	sqlite3 *db;
-	char *path;
-	sqlite3_stmt *st[ST_COUNT];
-	bool busy[ST_COUNT]; /* the cached statement is bound or stepping */
-};
-
-static void
-sq_warn(struct sq *sq, const char *what)
-{
-	log_warnx("store: %s: %s: %s", sq->path, what, sqlite3_errmsg(sq->db));
-}
-
-/*
- * The cached statement for id, or a fresh one when the cached one is in
- * use (a callback re-entering the store). Give it back with stmt_put().
- */
-static sqlite3_stmt *
-stmt_get(struct sq *sq, enum stmt_id id)
-{
-	sqlite3_stmt *st;
-
-	if (sq->st[id] != NULL && !sq->busy[id]) {
-		sq->busy[id] = true;
-		return sq->st[id];
-	}
-	if (sqlite3_prepare_v3(sq->db, stmt_sql[id], -1,
-	                       sq->st[id] == NULL ? SQLITE_PREPARE_PERSISTENT : 0, &st,
-	                       NULL) != SQLITE_OK) {
-		sq_warn(sq, "preparing a statement");
-		return NULL;
-	}
-	if (sq->st[id] == NULL) {
-		sq->st[id] = st;
-		sq->busy[id] = true;
-	}
-	return st;
-}
-
-static void
-stmt_put(struct sq *sq, enum stmt_id id, sqlite3_stmt *st)
-{
-	if (st == NULL)
-		return;
-	if (st != sq->st[id]) {
-		sqlite3_finalize(st);
-		return;
-	}
-	/* Bindings stay (they are all set again before each use). */
-	sqlite3_reset(st);
-	sq->busy[id] = false;
-}
-
-/*
- * Bind parameters 1.. from fmt: 's' text (NULL binds NULL), 'i' int,
- * 'I' int64_t, 'b' blob (const void *, size_t; NULL binds NULL).
- * The caller's strings must outlive the step: they are not copied.
- */
-static int
-vbind(sqlite3_stmt *st, const char *fmt, va_list ap)
-{
-	const char *s;
-	const void *p;
-	size_t len;
-	int i, rc = SQLITE_OK;
-
-	for (i = 1; *fmt != '\0' && rc == SQLITE_OK; fmt++, i++) {
-		switch (*fmt) {
-		case 's':
-			s = va_arg(ap, const char *);
-			rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC)
-			       : sqlite3_bind_null(st, i);
-			break;
-		case 'i':
-			rc = sqlite3_bind_int(st, i, va_arg(ap, int));
-			break;
-		case 'I':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-			break;
-		case 'b':
-			p = va_arg(ap, const void *);
-			len = va_arg(ap, size_t);
-			rc = p ? sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC)
-			       : sqlite3_bind_null(st, i);
-			break;
-		default:
-			fatalx("store: bad bind format '%c'", *fmt);
-		}
-	}
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* stmt_get() and bind: the statement, or NULL (logged). */
-static sqlite3_stmt *
-prep(struct sq *sq, enum stmt_id id, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	int r;
-
-	if ((st = stmt_get(sq, id)) == NULL)
-		return NULL;
-	va_start(ap, fmt);
-	r = vbind(st, fmt, ap);
-	va_end(ap);
-	if (r == -1) {
-		sq_warn(sq, "binding parameters");
-		stmt_put(sq, id, st);
-		return NULL;
-	}
-	return st;
-}
-
-/* Run a statement that returns no rows: the number of rows changed, or -1. */
-static long
-exec_stmt(struct sq *sq, enum stmt_id id, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	long n = -1;
-	int r;
-
-	if ((st = stmt_get(sq, id)) == NULL)
-		return -1;
-	va_start(ap, fmt);
-	r = vbind(st, fmt, ap);
-	va_end(ap);
-	if (r == -1)
-		sq_warn(sq, "binding parameters");
-	else if (sqlite3_step(st) != SQLITE_DONE)
-		sq_warn(sq, stmt_sql[id]);
-	else
-		n = sqlite3_changes(sq->db);
-	stmt_put(sq, id, st);
-	return n;
-}
-
-/* Step st for one row: 1 row, 0 none, -1 error (logged). */
-static int
-step_row(struct sq *sq, enum stmt_id id, sqlite3_stmt *st)
-{
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		return 1;
-	case SQLITE_DONE:
-		return 0;
-	default:
-		sq_warn(sq, stmt_sql[id]);
-		return -1;
-	}
-}
-
-/* A count(*) or similar single integer: the value, or -1. */
-static long
-query_long(struct sq *sq, enum stmt_id id, sqlite3_stmt *st)
-{
-	long n = -1;
-
-	if (st == NULL)
-		return -1;
-	if (step_row(sq, id, st) == 1)
-		n = (long)sqlite3_column_int64(st, 0);
-	stmt_put(sq, id, st);
-	return n;
-}
-
-/* A text column, copied (caller frees), or NULL when the column is NULL. */
-static char *
-col_str(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-
-	return s ? xstrdup((const char *)s) : NULL;
-}
 
 /* ---- Opening ---- */
 
@@ -425,8 +121,8 @@ sq_open(const char *url, int version, char **err)
 	memory = strcmp(sq->path, ":memory:") == 0;
 	if (!memory && precreate(sq->path, err) == -1)
 		goto fail;
-	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(sq->path, &sq->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		*err = xasprintf("cannot open database %s: %s", sq->path,
 		                 sq->db ? sqlite3_errmsg(sq->db) : "out of memory");
 		goto fail;
@@ -471,7 +167,7 @@ sq_schema_version(void *be)
 static int
 sq_begin(void *be, int depth)
 {
-	return exec_stmt(be, depth == 1 ? ST_BEGIN : ST_SAVEPOINT, "") == -1 ? -1 : 0;
+	return sq_exec(be, depth == 1 ? ST_BEGIN : ST_SAVEPOINT, "") == -1 ? -1 : 0;
 }
 
 static int
@@ -480,11 +176,11 @@ sq_rollback(void *be, int depth)
 	struct sq *sq = be;
 
 	if (depth == 1)
-		return exec_stmt(sq, ST_ROLLBACK, "") == -1 ? -1 : 0;
+		return sq_exec(sq, ST_ROLLBACK, "") == -1 ? -1 : 0;
 	/* ROLLBACK TO keeps the savepoint open; RELEASE closes it. */
-	if (exec_stmt(sq, ST_ROLLBACK_TO, "") == -1)
+	if (sq_exec(sq, ST_ROLLBACK_TO, "") == -1)
 		return -1;
-	return exec_stmt(sq, ST_RELEASE, "") == -1 ? -1 : 0;
+	return sq_exec(sq, ST_RELEASE, "") == -1 ? -1 : 0;
 }
 
 static int
@@ -492,7 +188,7 @@ sq_commit(void *be, int depth)
 {
 	struct sq *sq = be;
 
-	if (exec_stmt(sq, depth == 1 ? ST_COMMIT : ST_RELEASE, "") != -1)
+	if (sq_exec(sq, depth == 1 ? ST_COMMIT : ST_RELEASE, "") != -1)
 		return 0;
 	/* A failed COMMIT may leave the transaction open: end it. */
 	if (depth > 1 || !sqlite3_get_autocommit(sq->db))
@@ -505,20 +201,20 @@ sq_commit(void *be, int depth)
 static int
 sq_user_add(void *be, const char *net, const char *jid, time_t now)
 {
-	return exec_stmt(be, ST_USER_ADD, "ssI", net, jid, (int64_t)now) == -1 ? -1 : 0;
+	return sq_exec(be, ST_USER_ADD, "ssI", net, jid, (int64_t)now) == -1 ? -1 : 0;
 }
 
 static int
 sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
-		ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
-		ST_USER_DEL_TOMBS,    ST_USER_DEL,
+	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
+	        ST_USER_DEL_TOMBS,    ST_USER_DEL,
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(del) / sizeof(del[0]); i++)
-		if (exec_stmt(be, del[i], "ss", net, jid) == -1)
+		if (sq_exec(be, del[i], "ss", net, jid) == -1)
 			return -1;
 	return 0;
 }
@@ -530,30 +226,29 @@ sq_user_get(void *be, const char *net, const char *jid, struct store_user *out)
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, ST_USER_GET, "ss", net, jid)) == NULL)
+	if ((st = sq_prep(sq, ST_USER_GET, "ss", net, jid)) == NULL)
 		return -1;
-	if ((r = step_row(sq, ST_USER_GET, st)) == 1 && out != NULL) {
+	if ((r = sq_step(sq, ST_USER_GET, st)) == 1 && out != NULL) {
 		out->net = xstrdup(net);
 		out->jid = xstrdup(jid);
 		out->disabled = sqlite3_column_int(st, 0) != 0;
 		out->created = (time_t)sqlite3_column_int64(st, 1);
 	}
-	stmt_put(sq, ST_USER_GET, st);
+	sq_stmt_put(sq, ST_USER_GET, st);
 	return r;
 }
 
 static int
 sq_user_set_disabled(void *be, const char *net, const char *jid, bool disabled)
 {
-	long n = exec_stmt(be, ST_USER_DISABLE, "ssi", net, jid, disabled ? 1 : 0);
+	long n = sq_exec(be, ST_USER_DISABLE, "ssi", net, jid, disabled ? 1 : 0);
 
 	return n == -1 ? -1 : n > 0;
 }
 
 /* One query streamed to cb: start-up walks every user this way. */
 static int
-sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, void *),
-                void *arg)
+sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, void *), void *arg)
 {
 	struct sq *sq = be;
 	enum stmt_id id = net ? ST_USER_NET : ST_USER_ALL;
@@ -561,9 +256,9 @@ sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, 
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, id, net ? "s" : "", net)) == NULL)
+	if ((st = sq_prep(sq, id, net ? "s" : "", net)) == NULL)
 		return -1;
-	while ((r = step_row(sq, id, st)) == 1) {
+	while ((r = sq_step(sq, id, st)) == 1) {
 		u.net = (char *)sqlite3_column_text(st, 0);
 		u.jid = (char *)sqlite3_column_text(st, 1);
 		u.disabled = sqlite3_column_int(st, 2) != 0;
@@ -573,7 +268,7 @@ sq_user_foreach(void *be, const char *net, int (*cb)(const struct store_user *, 
 			break;
 		}
 	}
-	stmt_put(sq, id, st);
+	sq_stmt_put(sq, id, st);
 	return r == -1 ? -1 : 0;
 }
 
@@ -583,8 +278,8 @@ sq_user_count(void *be, const char *net)
 	struct sq *sq = be;
 
 	if (net == NULL)
-		return query_long(sq, ST_USER_COUNT_ALL, prep(sq, ST_USER_COUNT_ALL, ""));
-	return query_long(sq, ST_USER_COUNT_NET, prep(sq, ST_USER_COUNT_NET, "s", net));
+		return sq_query_long(sq, ST_USER_COUNT_ALL, sq_prep(sq, ST_USER_COUNT_ALL, ""));
+	return sq_query_long(sq, ST_USER_COUNT_NET, sq_prep(sq, ST_USER_COUNT_NET, "s", net));
 }
 
 /* ---- Settings ---- */
@@ -599,10 +294,10 @@ sq_setting_get(void *be, const char *net, const char *jid, const char *scope, co
 	size_t n;
 	int r;
 
-	st = prep(sq, ST_SET_GET, "ssssi", net, jid, scope, key, secret ? 1 : 0);
+	st = sq_prep(sq, ST_SET_GET, "ssssi", net, jid, scope, key, secret ? 1 : 0);
 	if (st == NULL)
 		return -1;
-	if ((r = step_row(sq, ST_SET_GET, st)) == 1) {
+	if ((r = sq_step(sq, ST_SET_GET, st)) == 1) {
 		p = sqlite3_column_blob(st, 0);
 		n = (size_t)sqlite3_column_bytes(st, 0);
 		*val = xmalloc(n + 1);
@@ -611,7 +306,7 @@ sq_setting_get(void *be, const char *net, const char *jid, const char *scope, co
 		(*val)[n] = '\0';
 		*len = n;
 	}
-	stmt_put(sq, ST_SET_GET, st);
+	sq_stmt_put(sq, ST_SET_GET, st);
 	return r;
 }
 
@@ -622,12 +317,11 @@ sq_setting_set(void *be, const char *net, const char *jid, const char *scope, co
 	long n;
 
 	if (val == NULL)
-		n = exec_stmt(be, ST_SET_DEL, "ssssi", net, jid, scope, key, secret ? 1 : 0);
+		n = sq_exec(be, ST_SET_DEL, "ssssi", net, jid, scope, key, secret ? 1 : 0);
 	else if (secret)
-		n = exec_stmt(be, ST_SET_PUT, "ssssib", net, jid, scope, key, 1, val, len);
+		n = sq_exec(be, ST_SET_PUT, "ssssib", net, jid, scope, key, 1, val, len);
 	else
-		n = exec_stmt(be, ST_SET_PUT, "ssssis", net, jid, scope, key, 0,
-		              (const char *)val);
+		n = sq_exec(be, ST_SET_PUT, "ssssis", net, jid, scope, key, 0, (const char *)val);
 	return n == -1 ? -1 : 0;
 }
 
@@ -641,9 +335,9 @@ sq_setting_foreach(void *be, const char *net, const char *jid, const char *scope
 	bool secret;
 	int r;
 
-	if ((st = prep(sq, ST_SET_ALL, "sss", net, jid, scope)) == NULL)
+	if ((st = sq_prep(sq, ST_SET_ALL, "sss", net, jid, scope)) == NULL)
 		return -1;
-	while ((r = step_row(sq, ST_SET_ALL, st)) == 1) {
+	while ((r = sq_step(sq, ST_SET_ALL, st)) == 1) {
 		secret = sqlite3_column_int(st, 2) != 0;
 		/* Plain values as text (NUL-terminated), secrets as bytes. */
 		v = secret ? sqlite3_column_blob(st, 1) : (const void *)sqlite3_column_text(st, 1);
@@ -653,45 +347,52 @@ sq_setting_foreach(void *be, const char *net, const char *jid, const char *scope
 			break;
 		}
 	}
-	stmt_put(sq, ST_SET_ALL, st);
+	sq_stmt_put(sq, ST_SET_ALL, st);
 	return r == -1 ? -1 : 0;
+}
+
+static long
+sq_secret_count(void *be)
+{
+	struct sq *sq = be;
+
+	return sq_query_long(sq, ST_SECRET_COUNT, sq_prep(sq, ST_SECRET_COUNT, ""));
 }
 
 /* ---- Contacts ---- */
 
 static int
-sq_contact_set(void *be, const char *net, const char *jid, const char *address,
-               const char *name, enum store_sub sub)
+sq_contact_set(void *be, const char *net, const char *jid, const char *address, const char *name,
+               enum store_sub sub)
 {
-	return exec_stmt(be, ST_CONTACT_PUT, "ssssi", net, jid, address, name, (int)sub) == -1
-	               ? -1
-	               : 0;
+	return sq_exec(be, ST_CONTACT_PUT, "ssssi", net, jid, address, name, (int)sub) == -1 ? -1
+	                                                                                     : 0;
 }
 
 static int
-sq_contact_get(void *be, const char *net, const char *jid, const char *address,
-               enum store_sub *sub, char **name)
+sq_contact_get(void *be, const char *net, const char *jid, const char *address, enum store_sub *sub,
+               char **name)
 {
 	struct sq *sq = be;
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, ST_CONTACT_GET, "sss", net, jid, address)) == NULL)
+	if ((st = sq_prep(sq, ST_CONTACT_GET, "sss", net, jid, address)) == NULL)
 		return -1;
-	if ((r = step_row(sq, ST_CONTACT_GET, st)) == 1) {
+	if ((r = sq_step(sq, ST_CONTACT_GET, st)) == 1) {
 		if (name != NULL)
-			*name = col_str(st, 0);
+			*name = sq_col_str(st, 0);
 		if (sub != NULL)
 			*sub = (enum store_sub)sqlite3_column_int(st, 1);
 	}
-	stmt_put(sq, ST_CONTACT_GET, st);
+	sq_stmt_put(sq, ST_CONTACT_GET, st);
 	return r;
 }
 
 static int
 sq_contact_remove(void *be, const char *net, const char *jid, const char *address)
 {
-	return exec_stmt(be, ST_CONTACT_DEL, "sss", net, jid, address) == -1 ? -1 : 0;
+	return sq_exec(be, ST_CONTACT_DEL, "sss", net, jid, address) == -1 ? -1 : 0;
 }
 
 static int
@@ -702,9 +403,9 @@ sq_contact_foreach(void *be, const char *net, const char *jid,
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, ST_CONTACT_ALL, "ss", net, jid)) == NULL)
+	if ((st = sq_prep(sq, ST_CONTACT_ALL, "ss", net, jid)) == NULL)
 		return -1;
-	while ((r = step_row(sq, ST_CONTACT_ALL, st)) == 1) {
+	while ((r = sq_step(sq, ST_CONTACT_ALL, st)) == 1) {
 		if (cb((const char *)sqlite3_column_text(st, 0),
 		       (const char *)sqlite3_column_text(st, 1),
 		       (enum store_sub)sqlite3_column_int(st, 2), arg) != 0) {
@@ -712,26 +413,26 @@ sq_contact_foreach(void *be, const char *net, const char *jid,
 			break;
 		}
 	}
-	stmt_put(sq, ST_CONTACT_ALL, st);
+	sq_stmt_put(sq, ST_CONTACT_ALL, st);
 	return r == -1 ? -1 : 0;
 }
 
 /* ---- Queues ---- */
 
-/* Fill m from a row of Q_COLS. */
+/* Fill m from a row of the queue statements (Q_COLS in store_sqlite_stmt.c). */
 static void
 row_msg(sqlite3_stmt *st, struct store_msg *m)
 {
 	m->id = sqlite3_column_int64(st, 0);
 	m->dir = (enum store_dir)sqlite3_column_int(st, 1);
-	m->net = col_str(st, 2);
-	m->user = col_str(st, 3);
-	m->resource = col_str(st, 4);
-	m->peer = col_str(st, 5);
-	m->body = col_str(st, 6);
-	m->xmpp_id = col_str(st, 7);
-	m->dedup_key = col_str(st, 8);
-	m->extra = col_str(st, 9);
+	m->net = sq_col_str(st, 2);
+	m->user = sq_col_str(st, 3);
+	m->resource = sq_col_str(st, 4);
+	m->peer = sq_col_str(st, 5);
+	m->body = sq_col_str(st, 6);
+	m->xmpp_id = sq_col_str(st, 7);
+	m->dedup_key = sq_col_str(st, 8);
+	m->extra = sq_col_str(st, 9);
 	m->flags = (unsigned)sqlite3_column_int64(st, 10);
 	m->attempts = sqlite3_column_int(st, 11);
 	m->created = (time_t)sqlite3_column_int64(st, 12);
@@ -748,19 +449,18 @@ sq_queue_push(void *be, struct store_msg *m, time_t tomb_after)
 	int r;
 
 	if (m->dedup_key != NULL) {
-		st = prep(sq, ST_Q_TOMB_CHECK, "isssI", (int)m->dir, m->net, m->user,
-		          m->dedup_key, (int64_t)tomb_after);
+		st = sq_prep(sq, ST_Q_TOMB_CHECK, "isssI", (int)m->dir, m->net, m->user,
+		             m->dedup_key, (int64_t)tomb_after);
 		if (st == NULL)
 			return -1;
-		r = step_row(sq, ST_Q_TOMB_CHECK, st);
-		stmt_put(sq, ST_Q_TOMB_CHECK, st);
+		r = sq_step(sq, ST_Q_TOMB_CHECK, st);
+		sq_stmt_put(sq, ST_Q_TOMB_CHECK, st);
 		if (r != 0)
 			return r;
 	}
-	n = exec_stmt(sq, ST_Q_INSERT, "issssssssIiIIi", (int)m->dir, m->net, m->user,
-	              m->resource, m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra,
-	              (int64_t)m->flags, m->attempts, (int64_t)m->created,
-	              (int64_t)m->next_try, m->held ? 1 : 0);
+	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIi", (int)m->dir, m->net, m->user, m->resource,
+	            m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra, (int64_t)m->flags,
+	            m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0);
 	if (n == -1)
 		return -1;
 	if (n == 0)
@@ -781,14 +481,14 @@ read_msgs(struct sq *sq, enum stmt_id id, sqlite3_stmt *st, struct store_msg **o
 	*n = 0;
 	if (st == NULL)
 		return -1;
-	while ((r = step_row(sq, id, st)) == 1) {
+	while ((r = sq_step(sq, id, st)) == 1) {
 		if (len == cap) {
 			cap = cap ? cap * 2 : 16;
 			v = xreallocarray(v, cap, sizeof(*v));
 		}
 		row_msg(st, &v[len++]);
 	}
-	stmt_put(sq, id, st);
+	sq_stmt_put(sq, id, st);
 	if (r == -1) {
 		while (len > 0)
 			store_msg_free_fields(&v[--len]);
@@ -806,10 +506,10 @@ sq_queue_due(void *be, enum store_dir dir, const char *net, time_t now, int limi
 {
 	struct sq *sq = be;
 
-	return read_msgs(sq, ST_Q_DUE,
-	                 prep(sq, ST_Q_DUE, "isIi", (int)dir, net, (int64_t)now,
-	                      limit > 0 ? limit : -1),
-	                 out, n);
+	return read_msgs(
+	        sq, ST_Q_DUE,
+	        sq_prep(sq, ST_Q_DUE, "isIi", (int)dir, net, (int64_t)now, limit > 0 ? limit : -1),
+	        out, n);
 }
 
 static int
@@ -818,7 +518,7 @@ sq_queue_held(void *be, enum store_dir dir, const char *net, const char *user,
 {
 	struct sq *sq = be;
 
-	return read_msgs(sq, ST_Q_HELD, prep(sq, ST_Q_HELD, "iss", (int)dir, net, user), out, n);
+	return read_msgs(sq, ST_Q_HELD, sq_prep(sq, ST_Q_HELD, "iss", (int)dir, net, user), out, n);
 }
 
 static int
@@ -828,18 +528,18 @@ sq_queue_get(void *be, int64_t id, struct store_msg *out)
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, ST_Q_GET, "I", id)) == NULL)
+	if ((st = sq_prep(sq, ST_Q_GET, "I", id)) == NULL)
 		return -1;
-	if ((r = step_row(sq, ST_Q_GET, st)) == 1)
+	if ((r = sq_step(sq, ST_Q_GET, st)) == 1)
 		row_msg(st, out);
-	stmt_put(sq, ST_Q_GET, st);
+	sq_stmt_put(sq, ST_Q_GET, st);
 	return r;
 }
 
 static int
 sq_queue_retry(void *be, int64_t id, int attempts, time_t next_try)
 {
-	long n = exec_stmt(be, ST_Q_RETRY, "IiI", id, attempts, (int64_t)next_try);
+	long n = sq_exec(be, ST_Q_RETRY, "IiI", id, attempts, (int64_t)next_try);
 
 	return n == -1 ? -1 : n > 0;
 }
@@ -847,26 +547,23 @@ sq_queue_retry(void *be, int64_t id, int attempts, time_t next_try)
 static int
 sq_queue_hold(void *be, int64_t id, bool held)
 {
-	long n = exec_stmt(be, ST_Q_HOLD, "Ii", id, held ? 1 : 0);
+	long n = sq_exec(be, ST_Q_HOLD, "Ii", id, held ? 1 : 0);
 
 	return n == -1 ? -1 : n > 0;
 }
 
 static int
-sq_queue_release_user(void *be, enum store_dir dir, const char *net, const char *user,
-                      time_t now)
+sq_queue_release_user(void *be, enum store_dir dir, const char *net, const char *user, time_t now)
 {
-	return exec_stmt(be, ST_Q_RELEASE, "issI", (int)dir, net, user, (int64_t)now) == -1
-	               ? -1
-	               : 0;
+	return sq_exec(be, ST_Q_RELEASE, "issI", (int)dir, net, user, (int64_t)now) == -1 ? -1 : 0;
 }
 
 static int
 sq_queue_delete(void *be, int64_t id, time_t now)
 {
-	if (exec_stmt(be, ST_Q_TOMB_ADD, "II", id, (int64_t)now) == -1)
+	if (sq_exec(be, ST_Q_TOMB_ADD, "II", id, (int64_t)now) == -1)
 		return -1;
-	return exec_stmt(be, ST_Q_DELETE, "I", id) == -1 ? -1 : 0;
+	return sq_exec(be, ST_Q_DELETE, "I", id) == -1 ? -1 : 0;
 }
 
 static long
@@ -875,8 +572,9 @@ sq_queue_count(void *be, enum store_dir dir, const char *net)
 	struct sq *sq = be;
 
 	if (net == NULL)
-		return query_long(sq, ST_Q_COUNT_ALL, prep(sq, ST_Q_COUNT_ALL, "i", (int)dir));
-	return query_long(sq, ST_Q_COUNT_NET, prep(sq, ST_Q_COUNT_NET, "is", (int)dir, net));
+		return sq_query_long(sq, ST_Q_COUNT_ALL,
+		                     sq_prep(sq, ST_Q_COUNT_ALL, "i", (int)dir));
+	return sq_query_long(sq, ST_Q_COUNT_NET, sq_prep(sq, ST_Q_COUNT_NET, "is", (int)dir, net));
 }
 
 static int
@@ -886,56 +584,57 @@ sq_queue_next_due(void *be, enum store_dir dir, const char *net, time_t *when)
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = prep(sq, ST_Q_NEXT_DUE, "is", (int)dir, net)) == NULL)
+	if ((st = sq_prep(sq, ST_Q_NEXT_DUE, "is", (int)dir, net)) == NULL)
 		return -1;
 	/* min() of no rows is one NULL row. */
-	if ((r = step_row(sq, ST_Q_NEXT_DUE, st)) == 1) {
+	if ((r = sq_step(sq, ST_Q_NEXT_DUE, st)) == 1) {
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 			r = 0;
 		else
 			*when = (time_t)sqlite3_column_int64(st, 0);
 	}
-	stmt_put(sq, ST_Q_NEXT_DUE, st);
+	sq_stmt_put(sq, ST_Q_NEXT_DUE, st);
 	return r;
 }
 
 static long
 sq_queue_prune(void *be, time_t before)
 {
-	return exec_stmt(be, ST_Q_PRUNE, "I", (int64_t)before);
+	return sq_exec(be, ST_Q_PRUNE, "I", (int64_t)before);
 }
 
 const struct store_ops store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = sq_open,
-	.close = sq_close,
-	.schema_version = sq_schema_version,
-	.schema_latest = sqlite_schema_latest,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.user_add = sq_user_add,
-	.user_remove = sq_user_remove,
-	.user_get = sq_user_get,
-	.user_set_disabled = sq_user_set_disabled,
-	.user_foreach = sq_user_foreach,
-	.user_count = sq_user_count,
-	.setting_get = sq_setting_get,
-	.setting_set = sq_setting_set,
-	.setting_foreach = sq_setting_foreach,
-	.contact_set = sq_contact_set,
-	.contact_get = sq_contact_get,
-	.contact_remove = sq_contact_remove,
-	.contact_foreach = sq_contact_foreach,
-	.queue_push = sq_queue_push,
-	.queue_due = sq_queue_due,
-	.queue_held = sq_queue_held,
-	.queue_get = sq_queue_get,
-	.queue_retry = sq_queue_retry,
-	.queue_hold = sq_queue_hold,
-	.queue_release_user = sq_queue_release_user,
-	.queue_delete = sq_queue_delete,
-	.queue_count = sq_queue_count,
-	.queue_next_due = sq_queue_next_due,
-	.queue_prune = sq_queue_prune,
+        .scheme = "sqlite",
+        .open = sq_open,
+        .close = sq_close,
+        .schema_version = sq_schema_version,
+        .schema_latest = sqlite_schema_latest,
+        .begin = sq_begin,
+        .commit = sq_commit,
+        .rollback = sq_rollback,
+        .user_add = sq_user_add,
+        .user_remove = sq_user_remove,
+        .user_get = sq_user_get,
+        .user_set_disabled = sq_user_set_disabled,
+        .user_foreach = sq_user_foreach,
+        .user_count = sq_user_count,
+        .setting_get = sq_setting_get,
+        .setting_set = sq_setting_set,
+        .setting_foreach = sq_setting_foreach,
+        .secret_count = sq_secret_count,
+        .contact_set = sq_contact_set,
+        .contact_get = sq_contact_get,
+        .contact_remove = sq_contact_remove,
+        .contact_foreach = sq_contact_foreach,
+        .queue_push = sq_queue_push,
+        .queue_due = sq_queue_due,
+        .queue_held = sq_queue_held,
+        .queue_get = sq_queue_get,
+        .queue_retry = sq_queue_retry,
+        .queue_hold = sq_queue_hold,
+        .queue_release_user = sq_queue_release_user,
+        .queue_delete = sq_queue_delete,
+        .queue_count = sq_queue_count,
+        .queue_next_due = sq_queue_next_due,
+        .queue_prune = sq_queue_prune,
 };

@@ -18,59 +18,66 @@
 #include "xmalloc.h"
 
 struct migration {
-	const char *sql;                 /* run first; may hold several statements */
+	const char *sql;                  /* run first; may hold several statements */
 	int (*fn)(sqlite3 *, char **why); /* then this, for what SQL alone can't do; may be NULL */
 };
 
 /* 1: users, settings and secrets, contacts, queues. */
 static const char v1[] =
-	"CREATE TABLE users ("
-	" net TEXT NOT NULL,"
-	" jid TEXT NOT NULL,"
-	" disabled INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL,"
-	" PRIMARY KEY (net, jid)"
-	") WITHOUT ROWID;"
-	/* value is text for a setting, a sealed blob (secretbox.h) for a secret. */
-	"CREATE TABLE settings ("
-	" net TEXT NOT NULL,"
-	" jid TEXT NOT NULL,"
-	" scope TEXT NOT NULL,"
-	" key TEXT NOT NULL,"
-	" secret INTEGER NOT NULL CHECK (secret IN (0, 1)),"
-	" value NOT NULL,"
-	" PRIMARY KEY (net, jid, scope, key)"
-	") WITHOUT ROWID;"
-	"CREATE TABLE contacts ("
-	" net TEXT NOT NULL,"
-	" jid TEXT NOT NULL,"
-	" address TEXT NOT NULL,"
-	" name TEXT,"
-	" sub INTEGER NOT NULL CHECK (sub BETWEEN 0 AND 3),"
-	" PRIMARY KEY (net, jid, address)"
-	") WITHOUT ROWID;"
-	/* AUTOINCREMENT: an id handed to a driver is never reused. */
-	"CREATE TABLE queue ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
-	" net TEXT NOT NULL,"
-	" jid TEXT NOT NULL,"
-	" resource TEXT,"
-	" peer TEXT NOT NULL,"
-	" body TEXT NOT NULL,"
-	" xmpp_id TEXT,"
-	" dedup_key TEXT,"
-	" extra TEXT,"
-	" flags INTEGER NOT NULL DEFAULT 0,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created INTEGER NOT NULL,"
-	" next_try INTEGER NOT NULL,"
-	" held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1))"
-	");"
-	"CREATE INDEX queue_due ON queue (dir, net, next_try) WHERE held = 0;"
-	"CREATE INDEX queue_user ON queue (net, jid, dir, held);"
-	"CREATE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
-	" WHERE dedup_key IS NOT NULL;";
+        "CREATE TABLE users ("
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " disabled INTEGER NOT NULL DEFAULT 0,"
+        " created INTEGER NOT NULL,"
+        " PRIMARY KEY (net, jid)"
+        ") WITHOUT ROWID;"
+        /* value is text for a setting, a sealed blob (secretbox.h) for a secret. */
+        "CREATE TABLE settings ("
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " scope TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
+        " secret INTEGER NOT NULL CHECK (secret IN (0, 1)),"
+        " value NOT NULL,"
+        " PRIMARY KEY (net, jid, scope, key)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE contacts ("
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " address TEXT NOT NULL,"
+        " name TEXT,"
+        " sub INTEGER NOT NULL CHECK (sub BETWEEN 0 AND 3),"
+        " PRIMARY KEY (net, jid, address)"
+        ") WITHOUT ROWID;"
+        /* AUTOINCREMENT: an id handed to a driver is never reused. */
+        "CREATE TABLE queue ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " dir INTEGER NOT NULL CHECK (dir IN (0, 1)),"
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " resource TEXT,"
+        " peer TEXT NOT NULL,"
+        " body TEXT NOT NULL,"
+        " xmpp_id TEXT,"
+        " dedup_key TEXT,"
+        " extra TEXT,"
+        " flags INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " created INTEGER NOT NULL,"
+        " next_try INTEGER NOT NULL,"
+        " held INTEGER NOT NULL DEFAULT 0 CHECK (held IN (0, 1))"
+        ");"
+        /*
+         * The due scan walks queue_due in id order and reads next_try from
+         * the index, so a batch costs its size plus the backed-off messages
+         * ahead of it, not a sort of every due message. queue_next serves
+         * the earliest next_try in one seek.
+         */
+        "CREATE INDEX queue_due ON queue (dir, net, id, next_try) WHERE held = 0;"
+        "CREATE INDEX queue_next ON queue (dir, net, next_try) WHERE held = 0;"
+        "CREATE INDEX queue_user ON queue (net, jid, dir, held);"
+        "CREATE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
+        " WHERE dedup_key IS NOT NULL;";
 
 /*
  * 2: dedup keys outlive their message for a while (tombstones), and are
@@ -78,25 +85,25 @@ static const char v1[] =
  * message keeps its key, later ones lose it (they stay queued).
  */
 static const char v2[] =
-	"CREATE TABLE queue_tombstones ("
-	" dir INTEGER NOT NULL,"
-	" net TEXT NOT NULL,"
-	" jid TEXT NOT NULL,"
-	" dedup_key TEXT NOT NULL,"
-	" deleted INTEGER NOT NULL,"
-	" PRIMARY KEY (dir, net, jid, dedup_key)"
-	") WITHOUT ROWID;"
-	"CREATE INDEX queue_tombstones_deleted ON queue_tombstones (deleted);"
-	"UPDATE queue SET dedup_key = NULL WHERE dedup_key IS NOT NULL AND id NOT IN"
-	" (SELECT min(id) FROM queue WHERE dedup_key IS NOT NULL"
-	"  GROUP BY dir, net, jid, dedup_key);"
-	"DROP INDEX queue_dedup;"
-	"CREATE UNIQUE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
-	" WHERE dedup_key IS NOT NULL;";
+        "CREATE TABLE queue_tombstones ("
+        " dir INTEGER NOT NULL,"
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " dedup_key TEXT NOT NULL,"
+        " deleted INTEGER NOT NULL,"
+        " PRIMARY KEY (dir, net, jid, dedup_key)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX queue_tombstones_deleted ON queue_tombstones (deleted);"
+        "UPDATE queue SET dedup_key = NULL WHERE dedup_key IS NOT NULL AND id NOT IN"
+        " (SELECT min(id) FROM queue WHERE dedup_key IS NOT NULL"
+        "  GROUP BY dir, net, jid, dedup_key);"
+        "DROP INDEX queue_dedup;"
+        "CREATE UNIQUE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
+        " WHERE dedup_key IS NOT NULL;";
 
 static const struct migration migrations[] = {
-	{v1, NULL},
-	{v2, NULL},
+        {v1, NULL},
+        {v2, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -170,7 +177,9 @@ sqlite_schema_migrate(sqlite3 *db, const char *path, int target, char **err)
 	return 0;
 fail:
 	*err = xasprintf("migration %d of %s failed: %s", v, path,
-	                 why ? why : msg ? msg : sqlite3_errmsg(db));
+	                 why   ? why
+	                 : msg ? msg
+	                       : sqlite3_errmsg(db));
 	sqlite3_free(msg);
 	free(why);
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

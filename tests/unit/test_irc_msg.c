@@ -1,0 +1,497 @@
+/*
+ * Unit tests: IRC line parser, builder, case mapping, ISUPPORT.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "ircmsg.h"
+
+static enum ircmsg_err
+parse(struct ircmsg *m, const char *line)
+{
+	return ircmsg_parse(m, line, strlen(line), 0);
+}
+
+START_TEST(parse_privmsg_full)
+{
+	struct ircmsg m;
+
+	ck_assert_int_eq(parse(&m, ":Nick!~user@host.example PRIVMSG #chan :hello world\r\n"),
+	                 IRCMSG_OK);
+	ck_assert_str_eq(m.source, "Nick!~user@host.example");
+	ck_assert_str_eq(m.nick, "Nick");
+	ck_assert_str_eq(m.user, "~user");
+	ck_assert_str_eq(m.host, "host.example");
+	ck_assert_str_eq(m.command, "PRIVMSG");
+	ck_assert_int_eq(m.numeric, -1);
+	ck_assert_uint_eq(m.nparams, 2);
+	ck_assert_str_eq(m.params[0], "#chan");
+	ck_assert_str_eq(m.params[1], "hello world");
+	ck_assert(m.trailing);
+	ck_assert_ptr_null(ircmsg_param(&m, 2));
+	ircmsg_clear(&m);
+}
+END_TEST
+
+START_TEST(parse_line_endings)
+{
+	struct ircmsg m;
+	const char *lines[] = {"PING :x\r\n", "PING :x\n", "PING :x", "PING :x\r"};
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(parse(&m, lines[i]), IRCMSG_OK);
+		ck_assert_str_eq(m.command, "PING");
+		ck_assert_str_eq(m.params[0], "x");
+		ck_assert_ptr_null(m.source);
+		ircmsg_clear(&m);
+	}
+}
+END_TEST
+
+START_TEST(parse_numeric_and_case)
+{
+	struct ircmsg m;
+
+	ck_assert_int_eq(parse(&m, ":irc.example.net 001 me :Welcome"), IRCMSG_OK);
+	ck_assert_int_eq(m.numeric, 1);
+	ck_assert_str_eq(m.command, "001");
+	ck_assert_str_eq(m.nick, "irc.example.net");
+	ck_assert_ptr_null(m.user);
+	ck_assert_ptr_null(m.host);
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, "privmsg a b"), IRCMSG_OK);
+	ck_assert_str_eq(m.command, "PRIVMSG");
+	ck_assert(!m.trailing);
+	ck_assert_str_eq(m.params[1], "b");
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, "1234 a"), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(parse(&m, "12 a"), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(parse(&m, "PRIV1MSG a"), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(parse(&m, ":nick!u@h \x01 a"), IRCMSG_ERR_BAD_COMMAND);
+}
+END_TEST
+
+START_TEST(parse_source_forms)
+{
+	struct ircmsg m;
+
+	ck_assert_int_eq(parse(&m, ":nick@host JOIN #a"), IRCMSG_OK);
+	ck_assert_str_eq(m.nick, "nick");
+	ck_assert_ptr_null(m.user);
+	ck_assert_str_eq(m.host, "host");
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, ":nick!user JOIN #a"), IRCMSG_OK);
+	ck_assert_str_eq(m.nick, "nick");
+	ck_assert_str_eq(m.user, "user");
+	ck_assert_ptr_null(m.host);
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, ": JOIN #a"), IRCMSG_ERR_BAD_SOURCE);
+	ck_assert_int_eq(parse(&m, ":"), IRCMSG_ERR_BAD_SOURCE);
+	ck_assert_int_eq(parse(&m, ":nick!u@h"), IRCMSG_ERR_TRUNCATED);
+	ck_assert_int_eq(parse(&m, ":nick!u@h   "), IRCMSG_ERR_TRUNCATED);
+}
+END_TEST
+
+START_TEST(parse_params)
+{
+	struct ircmsg m;
+
+	/* Multiple spaces tolerated, empty trailing kept, ':' inside a middle. */
+	ck_assert_int_eq(parse(&m, "MODE  #chan   +o  a:b :"), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, 4);
+	ck_assert_str_eq(m.params[2], "a:b");
+	ck_assert_str_eq(m.params[3], "");
+	ck_assert(m.trailing);
+	ircmsg_clear(&m);
+
+	/* Trailing that keeps its colons and spaces. */
+	ck_assert_int_eq(parse(&m, "PRIVMSG #a ::-) x  y "), IRCMSG_OK);
+	ck_assert_str_eq(m.params[1], ":-) x  y ");
+	ircmsg_clear(&m);
+
+	/* Trailing spaces after the last middle make no empty parameter. */
+	ck_assert_int_eq(parse(&m, "JOIN #a   "), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, 1);
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, "QUIT"), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, 0);
+	ircmsg_clear(&m);
+}
+END_TEST
+
+START_TEST(parse_fifteen_params)
+{
+	struct ircmsg m;
+
+	ck_assert_int_eq(parse(&m, "CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, 15);
+	ck_assert_str_eq(m.params[13], "14");
+	ck_assert_str_eq(m.params[14], "15 16 17");
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(parse(&m, "CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 :15 16"), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, 15);
+	ck_assert_str_eq(m.params[14], "15 16");
+	ircmsg_clear(&m);
+}
+END_TEST
+
+START_TEST(parse_tags)
+{
+	struct ircmsg m;
+
+	ck_assert_int_eq(
+	        parse(&m, "@time=2023-01-01T00:00:00.000Z;+example.com/x=a\\sb\\:c\\\\d\\re\\nf;"
+	                  "flag;msgid=abc;empty= :n!u@h PRIVMSG #c :hi"),
+	        IRCMSG_OK);
+	ck_assert_uint_eq(m.ntags, 5);
+	ck_assert_str_eq(ircmsg_tag(&m, "time"), "2023-01-01T00:00:00.000Z");
+	ck_assert_str_eq(ircmsg_tag(&m, "+example.com/x"), "a b;c\\d\re\nf");
+	ck_assert_str_eq(ircmsg_tag(&m, "flag"), "");
+	ck_assert_str_eq(ircmsg_tag(&m, "empty"), "");
+	ck_assert_ptr_null(ircmsg_tag(&m, "nope"));
+	ck_assert_str_eq(m.command, "PRIVMSG");
+	ck_assert_str_eq(m.params[1], "hi");
+	ircmsg_clear(&m);
+
+	/* Unknown escapes drop the backslash; a trailing lone one vanishes. */
+	ck_assert_int_eq(parse(&m, "@a=\\b\\;b=x\\ PING"), IRCMSG_OK);
+	ck_assert_str_eq(ircmsg_tag(&m, "a"), "b");
+	ck_assert_str_eq(ircmsg_tag(&m, "b"), "x");
+	ircmsg_clear(&m);
+
+	/* A repeated key: the last wins. */
+	ck_assert_int_eq(parse(&m, "@k=1;k=2 PING"), IRCMSG_OK);
+	ck_assert_str_eq(ircmsg_tag(&m, "k"), "2");
+	ircmsg_clear(&m);
+}
+END_TEST
+
+START_TEST(parse_tags_hostile)
+{
+	struct ircmsg m;
+	char *line;
+	size_t n;
+
+	ck_assert_int_eq(parse(&m, "@time=x"), IRCMSG_ERR_TRUNCATED);
+	ck_assert_int_eq(parse(&m, "@time=x "), IRCMSG_ERR_TRUNCATED);
+	ck_assert_int_eq(parse(&m, "@time=x :src"), IRCMSG_ERR_TRUNCATED);
+	ck_assert_int_eq(parse(&m, "@=x PING"), IRCMSG_ERR_BAD_TAG);
+	ck_assert_int_eq(parse(&m, "@+ PING"), IRCMSG_ERR_BAD_TAG);
+	ck_assert_int_eq(parse(&m, "@a b=c PING"), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(parse(&m, "@k\x01=1 PING"), IRCMSG_ERR_BAD_TAG);
+
+	/* 8191 bytes of tags pass, 8192 do not. */
+	n = 8191;
+	line = xmalloc(n + 16);
+	memset(line, 'a', n);
+	line[0] = '@';
+	line[n - 1] = ' ';
+	strcpy(line + n, "PING x");
+	ck_assert_int_eq(parse(&m, line), IRCMSG_OK);
+	ircmsg_clear(&m);
+	memmove(line + 1, line, strlen(line) + 1);
+	line[0] = '@';
+	line[1] = 'a';
+	ck_assert_int_eq(parse(&m, line), IRCMSG_ERR_TAGS_TOO_LONG);
+	/* Over-long tags with no space at all. */
+	memset(line, 'a', n + 5);
+	line[0] = '@';
+	line[n + 5] = '\0';
+	ck_assert_int_eq(parse(&m, line), IRCMSG_ERR_TAGS_TOO_LONG);
+	free(line);
+}
+END_TEST
+
+START_TEST(parse_limits_and_bytes)
+{
+	struct ircmsg m;
+	char line[700];
+
+	/* 510 bytes + CR LF is the longest body. */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "PRIVMSG #a :", 12);
+	ck_assert_int_eq(ircmsg_parse(&m, line, 510, 0), IRCMSG_OK);
+	ck_assert_uint_eq(strlen(m.params[1]), 498);
+	ircmsg_clear(&m);
+	ck_assert_int_eq(ircmsg_parse(&m, line, 511, 0), IRCMSG_ERR_TOO_LONG);
+	/* A server that announced LINELEN=1024. */
+	ck_assert_int_eq(ircmsg_parse(&m, line, 600, 1024), IRCMSG_OK);
+	ircmsg_clear(&m);
+
+	ck_assert_int_eq(ircmsg_parse(&m, "PING a\0b", 8, 0), IRCMSG_ERR_NUL);
+	ck_assert_int_eq(parse(&m, "PING a\rb"), IRCMSG_ERR_CRLF);
+	ck_assert_int_eq(parse(&m, "PING a\nPRIVMSG b"), IRCMSG_ERR_CRLF);
+	ck_assert_int_eq(parse(&m, ""), IRCMSG_ERR_EMPTY);
+	ck_assert_int_eq(parse(&m, "\r\n"), IRCMSG_ERR_EMPTY);
+	ck_assert_int_eq(parse(&m, "    "), IRCMSG_ERR_EMPTY);
+	ck_assert_str_eq(ircmsg_strerror(IRCMSG_ERR_TOO_LONG), "line too long");
+
+	/* Non-UTF-8 bytes pass through the parser untouched (irctext decodes). */
+	ck_assert_int_eq(parse(&m, "PRIVMSG #a :caf\xe9 \xff\xfe"), IRCMSG_OK);
+	ck_assert_str_eq(m.params[1], "caf\xe9 \xff\xfe");
+	ircmsg_clear(&m);
+}
+END_TEST
+
+START_TEST(build_basic)
+{
+	char *s;
+	size_t n;
+	const char *params[] = {"#chan", "hello world"};
+	struct ircmsg_out o = {.command = "PRIVMSG", .params = params, .nparams = 2};
+
+	ck_assert_int_eq(ircmsg_format(&o, &s, &n), IRCMSG_OK);
+	ck_assert_str_eq(s, "PRIVMSG #chan :hello world\r\n");
+	ck_assert_uint_eq(n, strlen(s));
+	free(s);
+
+	ck_assert_int_eq(ircmsg_build(&s, "JOIN", "#a", NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "JOIN #a\r\n");
+	free(s);
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a", "", NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "PRIVMSG #a :\r\n");
+	free(s);
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a", ":)", NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "PRIVMSG #a ::)\r\n");
+	free(s);
+	ck_assert_int_eq(ircmsg_build(&s, "QUIT", NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "QUIT\r\n");
+	free(s);
+}
+END_TEST
+
+START_TEST(build_injection)
+{
+	static const char *evil[] = {
+	        "x\r\nQUIT :pwned", "x\nQUIT", "x\rQUIT", "\r\n", "\n",
+	};
+	char *s;
+	size_t i;
+	const char *params[3];
+	struct ircmsg_out o = {.command = "PRIVMSG", .params = params, .nparams = 2};
+
+	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		/* In the target (a middle parameter): always refused. */
+		ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", evil[i], "hi", NULL), IRCMSG_ERR_CRLF);
+		ck_assert_ptr_null(s);
+		/* In the text: refused by default... */
+		ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a", evil[i], NULL), IRCMSG_ERR_CRLF);
+		ck_assert_ptr_null(s);
+		/* ... and flattened to spaces on request: one line, one command. */
+		params[0] = "#a";
+		params[1] = evil[i];
+		o.flags = IRCMSG_STRIP_CRLF;
+		ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_OK);
+		ck_assert_ptr_eq(strchr(s, '\r'), s + strlen(s) - 2);
+		ck_assert_ptr_eq(strchr(s, '\n'), s + strlen(s) - 1);
+		free(s);
+		/* In the command. */
+		ck_assert_int_eq(ircmsg_build(&s, evil[i], "#a", NULL), IRCMSG_ERR_BAD_COMMAND);
+	}
+	params[0] = "#a";
+	params[1] = "a\r\n\r\nb\nc";
+	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "PRIVMSG #a :a b c\r\n");
+	free(s);
+
+	/* Middles must be one word that does not look like a trailing. */
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a b", "x", NULL), IRCMSG_ERR_BAD_PARAM);
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", ":#a", "x", NULL), IRCMSG_ERR_BAD_PARAM);
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "", "x", NULL), IRCMSG_ERR_BAD_PARAM);
+	ck_assert_int_eq(ircmsg_build(&s, "PRIV MSG", "x", NULL), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(ircmsg_build(&s, "", NULL), IRCMSG_ERR_BAD_COMMAND);
+	ck_assert_int_eq(ircmsg_build(&s, "A", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
+	                              "11", "12", "13", "14", "15", "16", NULL),
+	                 IRCMSG_ERR_TOO_MANY_PARAMS);
+}
+END_TEST
+
+START_TEST(build_tags_and_length)
+{
+	char *s, big[600];
+	struct ircmsg m;
+	struct ircmsg_tag tags[] = {{"+draft/reply", "id 1;x\\y\r\n"}, {"label", NULL}};
+	const char *params[] = {"#a", "hi"};
+	struct ircmsg_out o = {tags, 2, "PRIVMSG", params, 2, 0, 0};
+
+	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_OK);
+	ck_assert_str_eq(s, "@+draft/reply=id\\s1\\:x\\\\y\\r\\n;label PRIVMSG #a hi\r\n");
+	/* What we build parses back to the same values. */
+	ck_assert_int_eq(parse(&m, s), IRCMSG_OK);
+	ck_assert_str_eq(ircmsg_tag(&m, "+draft/reply"), "id 1;x\\y\r\n");
+	ircmsg_clear(&m);
+	free(s);
+
+	o.flags = IRCMSG_FORCE_TRAILING;
+	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_OK);
+	ck_assert_str_eq(s + strlen(s) - 16, "PRIVMSG #a :hi\r\n");
+	free(s);
+	o.flags = 0;
+
+	tags[0].key = "bad key";
+	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_ERR_BAD_TAG);
+	tags[0].key = "a\r\nQUIT";
+	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_ERR_BAD_TAG);
+
+	/* 510 bytes of body fit, 511 do not. */
+	memset(big, 'y', sizeof(big));
+	big[5] = ' ';
+	big[510 - 12] = '\0';
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a", big, NULL), IRCMSG_OK);
+	ck_assert_uint_eq(strlen(s), 512);
+	free(s);
+	big[510 - 12] = 'y';
+	big[511 - 12] = '\0';
+	ck_assert_int_eq(ircmsg_build(&s, "PRIVMSG", "#a", big, NULL), IRCMSG_ERR_TOO_LONG);
+}
+END_TEST
+
+START_TEST(casemapping)
+{
+	enum ircmsg_casemap cm;
+	char s[] = "Nick[]\\~";
+
+	ck_assert_int_eq(ircmsg_casecmp(IRCMSG_CASEMAP_RFC1459, "Nick[a]\\~", "nICK{A}|^"), 0);
+	ck_assert_int_ne(ircmsg_casecmp(IRCMSG_CASEMAP_STRICT_RFC1459, "a~", "A^"), 0);
+	ck_assert_int_eq(ircmsg_casecmp(IRCMSG_CASEMAP_STRICT_RFC1459, "a[", "A{"), 0);
+	ck_assert_int_ne(ircmsg_casecmp(IRCMSG_CASEMAP_ASCII, "a[", "A{"), 0);
+	ck_assert_int_eq(ircmsg_casecmp(IRCMSG_CASEMAP_ASCII, "AbC", "aBc"), 0);
+	ck_assert_int_ne(ircmsg_casecmp(IRCMSG_CASEMAP_ASCII, "abc", "abcd"), 0);
+	ircmsg_casefold(IRCMSG_CASEMAP_RFC1459, s);
+	ck_assert_str_eq(s, "nick{}|^");
+
+	ck_assert(ircmsg_nick_eq(IRCMSG_CASEMAP_RFC1459, "Foo[1]!u@h", "foo{1}"));
+	ck_assert(ircmsg_nick_eq(IRCMSG_CASEMAP_RFC1459, "Foo", "FOO"));
+	ck_assert(!ircmsg_nick_eq(IRCMSG_CASEMAP_RFC1459, "Foo!u@h", "Fo"));
+	ck_assert(!ircmsg_nick_eq(IRCMSG_CASEMAP_RFC1459, "Fo!u@h", "Foo"));
+	ck_assert(ircmsg_nick_eq(IRCMSG_CASEMAP_ASCII, "x@h", "X"));
+
+	ck_assert_int_eq(ircmsg_casemap_parse("ascii", &cm), 0);
+	ck_assert_int_eq(cm, IRCMSG_CASEMAP_ASCII);
+	ck_assert_int_eq(ircmsg_casemap_parse("strict-rfc1459", &cm), 0);
+	ck_assert_int_eq(cm, IRCMSG_CASEMAP_STRICT_RFC1459);
+	ck_assert_int_eq(ircmsg_casemap_parse("rfc7613", &cm), 0);
+	ck_assert_int_eq(cm, IRCMSG_CASEMAP_ASCII);
+	ck_assert_int_eq(ircmsg_casemap_parse("klingon", &cm), -1);
+	ck_assert_int_eq(cm, IRCMSG_CASEMAP_ASCII);
+}
+END_TEST
+
+START_TEST(isupport)
+{
+	struct ircmsg_isupport is;
+	struct ircmsg m;
+
+	ircmsg_isupport_init(&is);
+	ck_assert_str_eq(is.prefix_chars, "@+");
+	ck_assert_int_eq(is.nicklen, 9);
+	ck_assert_int_eq(ircmsg_isupport_prefix_mode(&is, '@'), 'o');
+
+	ck_assert_int_eq(parse(&m, ":irc.x 005 me PREFIX=(qaohv)~&@%+ CHANTYPES=#! "
+	                           "CHANMODES=eIbq,k,flj,CFLMPQScgimnprstuz CASEMAPPING=ascii "
+	                           "NICKLEN=30 LINELEN=1024 NETWORK=Libera\\x20Chat MONITOR=100 "
+	                           "STATUSMSG=@+ FOO=bar :are supported by this server"),
+	                 IRCMSG_OK);
+	ck_assert_int_eq(ircmsg_isupport_apply(&is, &m), 0);
+	ircmsg_clear(&m);
+	ck_assert_str_eq(is.prefix_modes, "qaohv");
+	ck_assert_str_eq(is.prefix_chars, "~&@%+");
+	ck_assert_str_eq(is.chantypes, "#!");
+	ck_assert_str_eq(is.chanmodes[0], "eIbq");
+	ck_assert_str_eq(is.chanmodes[3], "CFLMPQScgimnprstuz");
+	ck_assert_int_eq(is.casemap, IRCMSG_CASEMAP_ASCII);
+	ck_assert_int_eq(is.nicklen, 30);
+	ck_assert_int_eq(is.linelen, 1024);
+	ck_assert_str_eq(is.network, "Libera Chat");
+	ck_assert_int_eq(is.monitor, 100);
+	ck_assert_str_eq(is.statusmsg, "@+");
+
+	ck_assert_int_eq(ircmsg_isupport_prefix_mode(&is, '%'), 'h');
+	ck_assert_int_eq(ircmsg_isupport_prefix_mode(&is, 'x'), 0);
+	ck_assert_int_eq(ircmsg_isupport_prefix_mode(&is, '\0'), 0);
+	ck_assert_int_eq(ircmsg_isupport_prefix_rank(&is, '~'), 0);
+	ck_assert_int_eq(ircmsg_isupport_prefix_rank(&is, 'v'), 4);
+	ck_assert_int_eq(ircmsg_isupport_prefix_rank(&is, 'z'), -1);
+	ck_assert(ircmsg_isupport_is_channel(&is, "!abc"));
+	ck_assert(!ircmsg_isupport_is_channel(&is, "&abc"));
+	ck_assert(!ircmsg_isupport_is_channel(&is, ""));
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'b'), 'A');
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'k'), 'B');
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'l'), 'C');
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'n'), 'D');
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'o'), 'P');
+	ck_assert_int_eq(ircmsg_isupport_mode_type(&is, 'Y'), 0);
+
+	/* Malformed values keep the previous ones. */
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "PREFIX=(ov)@"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "PREFIX=ov@+"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "NICKLEN=abc"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "NICKLEN=-3"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "LINELEN=100"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "CASEMAPPING=weird"), -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "NETWORK=a\\x00b"), -1);
+	ck_assert_str_eq(is.prefix_chars, "~&@%+");
+	ck_assert_int_eq(is.nicklen, 30);
+	ck_assert_int_eq(is.linelen, 1024);
+
+	/* Negation restores the default; an empty PREFIX means none. */
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "-PREFIX"), 0);
+	ck_assert_str_eq(is.prefix_chars, "@+");
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "PREFIX="), 0);
+	ck_assert_str_eq(is.prefix_chars, "");
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "-MONITOR"), 0);
+	ck_assert_int_eq(is.monitor, -1);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "MONITOR"), 0);
+	ck_assert_int_eq(is.monitor, 0);
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "CHANMODES=b"), 0);
+	ck_assert_str_eq(is.chanmodes[0], "b");
+	ck_assert_str_eq(is.chanmodes[1], "");
+	ck_assert_int_eq(ircmsg_isupport_token(&is, "PREFIX=(abcdefghijklmnopq)!@#$%^&*()-+=<>?/"),
+	                 -1);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("ircmsg");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, parse_privmsg_full);
+	tcase_add_test(tc, parse_line_endings);
+	tcase_add_test(tc, parse_numeric_and_case);
+	tcase_add_test(tc, parse_source_forms);
+	tcase_add_test(tc, parse_params);
+	tcase_add_test(tc, parse_fifteen_params);
+	tcase_add_test(tc, parse_tags);
+	tcase_add_test(tc, parse_tags_hostile);
+	tcase_add_test(tc, parse_limits_and_bytes);
+	tcase_add_test(tc, build_basic);
+	tcase_add_test(tc, build_injection);
+	tcase_add_test(tc, build_tags_and_length);
+	tcase_add_test(tc, casemapping);
+	tcase_add_test(tc, isupport);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

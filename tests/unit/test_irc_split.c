@@ -1,0 +1,252 @@
+/*
+ * Unit tests: splitting outgoing text under the IRC line limit.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "ircmsg.h"
+#include "ircsplit.h"
+#include "ircutf8.h"
+
+/* Every part: non-empty, within room, valid UTF-8, no CR/LF/NUL/\x01 inside. */
+static void
+check_parts(char **v, size_t n, size_t room, unsigned flags)
+{
+	size_t i, len;
+	const char *t;
+
+	ck_assert_ptr_nonnull(v);
+	ck_assert_ptr_null(v[n]);
+	for (i = 0; i < n; i++) {
+		len = strlen(v[i]);
+		ck_assert_uint_gt(len, 0);
+		ck_assert_uint_le(len, room);
+		ck_assert(ircutf8_valid(v[i], len));
+		ck_assert_ptr_null(strpbrk(v[i], "\r\n"));
+		t = v[i];
+		if (flags & IRCSPLIT_ACTION) {
+			ck_assert_int_eq(strncmp(t, "\001ACTION ", 8), 0);
+			ck_assert_int_eq(t[len - 1], '\001');
+			ck_assert_uint_gt(len, 9);
+			ck_assert_ptr_null(memchr(t + 8, '\001', len - 9));
+		} else
+			ck_assert_ptr_null(strchr(t, '\001'));
+	}
+}
+
+START_TEST(room_arithmetic)
+{
+	size_t src = ircsplit_source_len("nick", "~user", "host.example");
+
+	ck_assert_uint_eq(src, strlen("nick!~user@host.example"));
+	ck_assert_uint_eq(ircsplit_source_len("n", NULL, NULL), 1 + 1 + 10 + 1 + 63);
+	/* ":nick!~user@host.example PRIVMSG #chan :" + CRLF */
+	ck_assert_uint_eq(ircsplit_room("PRIVMSG", "#chan", src, 0),
+	                  512 - strlen(":nick!~user@host.example PRIVMSG #chan :\r\n"));
+	ck_assert_uint_eq(ircsplit_room("PRIVMSG", "#chan", 600, 0), 0);
+	ck_assert_uint_gt(ircsplit_room("PRIVMSG", "#chan", 600, 1024), 0);
+}
+END_TEST
+
+START_TEST(lines_and_blanks)
+{
+	size_t n;
+	char **v = ircsplit("one\r\ntwo\n\n   \n\t\nthree\rfour\n", 400, 0, &n);
+
+	check_parts(v, n, 400, 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(v[0], "one");
+	ck_assert_str_eq(v[1], "two");
+	ck_assert_str_eq(v[2], "three");
+	ck_assert_str_eq(v[3], "four");
+	ircsplit_free(v);
+
+	v = ircsplit("\n \n\r\n", 400, 0, &n);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(v[0]);
+	ircsplit_free(v);
+
+	v = ircsplit("", 400, 0, &n);
+	ck_assert_uint_eq(n, 0);
+	ircsplit_free(v);
+
+	/* Leading spaces of a line (code, poetry) are kept. */
+	v = ircsplit("  indented", 400, 0, &n);
+	ck_assert_str_eq(v[0], "  indented");
+	ircsplit_free(v);
+}
+END_TEST
+
+START_TEST(cut_at_space)
+{
+	size_t n;
+	char **v = ircsplit("aaaa bbbb cccc", 10, 0, &n);
+
+	check_parts(v, n, 10, 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0], "aaaa bbbb ");
+	ck_assert_str_eq(v[1], "cccc");
+	ircsplit_free(v);
+
+	/* No space in the second half of the room: cut inside the word. */
+	v = ircsplit("a bcdefghijklmnop", 10, 0, &n);
+	check_parts(v, n, 10, 0);
+	ck_assert_str_eq(v[0], "a bcdefghi");
+	ck_assert_str_eq(v[1], "jklmnop");
+	ircsplit_free(v);
+}
+END_TEST
+
+START_TEST(cut_utf8)
+{
+	size_t n, i;
+	char **v;
+	/* "é" is 2 bytes, "€" 3, "😀" 4: no cut may fall inside one. */
+	const char *s = "éééééééééé€€€€€€😀😀😀😀😀";
+	size_t room;
+
+	for (room = 4; room < 40; room++) {
+		char joined[200] = "";
+		v = ircsplit(s, room, 0, &n);
+		check_parts(v, n, room, 0);
+		for (i = 0; i < n; i++)
+			strcat(joined, v[i]);
+		ck_assert_str_eq(joined, s);
+		ircsplit_free(v);
+	}
+	ck_assert_ptr_null(ircsplit(s, 3, 0, &n));
+	ck_assert_ptr_null(ircsplit(s, 12, IRCSPLIT_ACTION, &n));
+}
+END_TEST
+
+START_TEST(hostile_body)
+{
+	size_t n;
+	char **v;
+
+	/* Invalid and overlong sequences become U+FFFD; \x01 is dropped. */
+	v = ircsplit("a\xc0\xaf"
+	             "b\xff"
+	             "c\x01VERSION\x01 \xed\xa0\x80",
+	             400, 0, &n);
+	check_parts(v, n, 400, 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0], "a\xef\xbf\xbd\xef\xbf\xbd"
+	                       "b\xef\xbf\xbd"
+	                       "cVERSION "
+	                       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	ircsplit_free(v);
+
+	/* An injection attempt becomes two harmless messages. */
+	v = ircsplit("hi\r\nQUIT :bye", 400, 0, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[1], "QUIT :bye");
+	ircsplit_free(v);
+}
+END_TEST
+
+START_TEST(action_framing)
+{
+	size_t n, i, room = 30;
+	char **v =
+	        ircsplit("waves at everyone in the channel, twice over", room, IRCSPLIT_ACTION, &n);
+	char joined[200] = "";
+
+	check_parts(v, n, room, IRCSPLIT_ACTION);
+	ck_assert_uint_ge(n, 2);
+	for (i = 0; i < n; i++)
+		strncat(joined, v[i] + 8, strlen(v[i]) - 9);
+	ck_assert_str_eq(joined, "waves at everyone in the channel, twice over");
+	ircsplit_free(v);
+}
+END_TEST
+
+/*
+ * The issue's case: a 2 000-character body (multi-byte, several lines) goes
+ * out as lines the server relays within 512 bytes, and the parts put back
+ * together give the body minus its line breaks and blank lines.
+ */
+START_TEST(long_body_roundtrip)
+{
+	const char *words[] = {"Grüße", "from",   "the",      "gateway,", "ça", "marche",
+	                       "—",     "日本語", "テキスト", "😀",        "ok"};
+	char body[12000], expect[12000], joined[12000];
+	size_t chars = 0, o = 0, e = 0, i, n, k, room, src;
+	char **v;
+	char *line;
+	struct ircmsg m;
+
+	for (i = 0; chars < 2000; i++) {
+		const char *w = words[i % 11];
+		size_t wl = strlen(w);
+		const char *sep = i % 97 == 96 ? "\n\n" : " ";
+		memcpy(body + o, w, wl);
+		o += wl;
+		chars += 1 + wl / 2;
+		memcpy(body + o, sep, strlen(sep));
+		o += strlen(sep);
+	}
+	body[o] = '\0';
+	/* Expected: the lines, blank ones dropped, joined with nothing. */
+	for (i = 0; i < o; i++)
+		if (body[i] != '\n')
+			expect[e++] = body[i];
+	expect[e] = '\0';
+
+	src = ircsplit_source_len("SomeLongNickname", NULL, NULL);
+	room = ircsplit_room("PRIVMSG", "#a-rather-long-channel-name", src, 0);
+	v = ircsplit(body, room, 0, &n);
+	check_parts(v, n, room, 0);
+	ck_assert_uint_ge(n, 5);
+	joined[0] = '\0';
+	for (i = 0, k = 0; i < n; i++) {
+		memcpy(joined + k, v[i], strlen(v[i]));
+		k += strlen(v[i]);
+		/* The relayed line fits 512 bytes and parses back to the part. */
+		line = xasprintf(
+		        ":SomeLongNickname!%s@%s PRIVMSG #a-rather-long-channel-name :%s\r\n",
+		        "1234567890",
+		        "123456789012345678901234567890123456789012345678901234567890123", v[i]);
+		ck_assert_uint_le(strlen(line), 512);
+		ck_assert_int_eq(ircmsg_parse(&m, line, strlen(line), 0), IRCMSG_OK);
+		ck_assert_str_eq(m.params[1], v[i]);
+		ircmsg_clear(&m);
+		free(line);
+	}
+	joined[k] = '\0';
+	ck_assert_str_eq(joined, expect);
+	ircsplit_free(v);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("ircsplit");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, room_arithmetic);
+	tcase_add_test(tc, lines_and_blanks);
+	tcase_add_test(tc, cut_at_space);
+	tcase_add_test(tc, cut_utf8);
+	tcase_add_test(tc, hostile_body);
+	tcase_add_test(tc, action_framing);
+	tcase_add_test(tc, long_body_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

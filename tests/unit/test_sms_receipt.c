@@ -1,0 +1,173 @@
+/* Receipt aggregation: one outcome per multipart message, reused references. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "smsreceipt.h"
+
+#define DAY (24 * 3600)
+
+START_TEST(all_parts_delivered)
+{
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int refs[] = {10, 11, 12};
+
+	smsreceipt_track(r, "office", 42, refs, 3, 1000);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 12, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 10, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	/* a repeated report changes nothing */
+	ck_assert_int_eq(smsreceipt_report(r, "office", 10, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	/* the same reference on another line is another modem's */
+	ck_assert_int_eq(smsreceipt_report(r, "shop", 11, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 11, SMSRECEIPT_PENDING, "busy", &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 11, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 42);
+	ck_assert_int_eq(o.state, SMSRECEIPT_DELIVERED);
+	ck_assert_ptr_null(o.why);
+	/* exactly once */
+	ck_assert_int_eq(smsreceipt_report(r, "office", 11, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_uint_eq(smsreceipt_pending(r), 0);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(first_failure_decides)
+{
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int refs[] = {20, 21, 22};
+
+	smsreceipt_track(r, "office", 7, refs, 3, 1000);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 20, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 21, SMSRECEIPT_FAILED,
+	                                   "the number cannot be reached", &o),
+	                 1);
+	ck_assert_uint_eq(o.id, 7);
+	ck_assert_int_eq(o.state, SMSRECEIPT_FAILED);
+	ck_assert_str_eq(o.why, "part 2 of 3 was not delivered: the number cannot be reached");
+	free(o.why);
+	/* later reports of the other parts produce nothing more */
+	ck_assert_int_eq(smsreceipt_report(r, "office", 22, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 22, SMSRECEIPT_FAILED, NULL, &o), 0);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(single_part)
+{
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int ref = 99;
+
+	smsreceipt_track(r, "l", 1, &ref, 1, 0);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 99, SMSRECEIPT_FAILED, NULL, &o), 1);
+	ck_assert_str_eq(o.why, "the network gave no reason");
+	free(o.why);
+	smsreceipt_track(r, "l", 2, &ref, 1, 0);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 99, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 2);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(reused_reference)
+{
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int old_refs[] = {254, 255}, new_refs[] = {255, 0};
+
+	/* message 1 never hears about part 2; 256 parts later ref 255 is used again */
+	smsreceipt_track(r, "l", 1, old_refs, 2, 1000);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 254, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	smsreceipt_track(r, "l", 2, new_refs, 2, 5000);
+	/* the report for 255 goes to the most recent unfinished use: message 2 */
+	ck_assert_int_eq(smsreceipt_report(r, "l", 255, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 0, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 2);
+	/* message 2 is finished: now 255 can only mean message 1 */
+	ck_assert_int_eq(smsreceipt_report(r, "l", 255, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 1);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(reports_go_to_newest_even_if_tracked_late)
+{
+	/* After a restart the driver re-tracks stored messages in any order. */
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int ref = 5;
+
+	smsreceipt_track(r, "l", 2, &ref, 1, 5000);
+	smsreceipt_track(r, "l", 1, &ref, 1, 1000);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 5, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 2);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(expiry)
+{
+	struct smsreceipt *r = smsreceipt_new(2 * DAY);
+	struct smsreceipt_outcome o;
+	int a = 1, b = 2;
+
+	smsreceipt_track(r, "l", 1, &a, 1, 0);
+	smsreceipt_track(r, "l", 2, &b, 1, DAY);
+	ck_assert_uint_eq(smsreceipt_expire(r, 2 * DAY), 0);
+	ck_assert_uint_eq(smsreceipt_expire(r, 2 * DAY + 1), 1);
+	ck_assert_uint_eq(smsreceipt_pending(r), 1);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 1, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(smsreceipt_forget(r, 2), 1);
+	ck_assert_int_eq(smsreceipt_forget(r, 2), 0);
+	ck_assert_int_eq(smsreceipt_report(r, "l", 2, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	smsreceipt_free(r);
+}
+END_TEST
+
+START_TEST(tp_status)
+{
+	const char *why;
+
+	ck_assert_int_eq(smsreceipt_tp_status(0x00, &why), SMSRECEIPT_DELIVERED);
+	ck_assert_ptr_null(why);
+	ck_assert_int_eq(smsreceipt_tp_status(0x02, &why), SMSRECEIPT_DELIVERED);
+	ck_assert_int_eq(smsreceipt_tp_status(0x21, &why), SMSRECEIPT_PENDING);
+	ck_assert_str_eq(why, "the phone is busy, still trying");
+	ck_assert_int_eq(smsreceipt_tp_status(0x30, &why), SMSRECEIPT_PENDING);
+	ck_assert_int_eq(smsreceipt_tp_status(0x46, &why), SMSRECEIPT_FAILED);
+	ck_assert_str_eq(why, "the message expired before it could be delivered");
+	ck_assert_int_eq(smsreceipt_tp_status(0x62, &why), SMSRECEIPT_FAILED);
+	ck_assert_int_eq(smsreceipt_tp_status(0x70, &why), SMSRECEIPT_FAILED);
+	ck_assert_int_eq(smsreceipt_tp_status(0x5A, &why), SMSRECEIPT_FAILED);
+	ck_assert_str_eq(why, "permanent error");
+	ck_assert_int_eq(smsreceipt_tp_status(0xFF, &why), SMSRECEIPT_FAILED);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("sms_receipt");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, all_parts_delivered);
+	tcase_add_test(tc, first_failure_decides);
+	tcase_add_test(tc, single_part);
+	tcase_add_test(tc, reused_reference);
+	tcase_add_test(tc, reports_go_to_newest_even_if_tracked_late);
+	tcase_add_test(tc, expiry);
+	tcase_add_test(tc, tp_status);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
