@@ -41,16 +41,22 @@ sg_autogen_if_needed() {
 sg_configure() {
 	local dir=$1
 	shift
-	local want have
+	local want
 	want="$*"
 	mkdir -p "$dir"
-	have=
+	local have='' was_configured=no
 	if [ -e "$dir/config.status" ]; then
+		was_configured=yes
 		have=$(cd "$dir" && ./config.status --config | tr -d "'")
 	fi
 	if [ ! -e "$dir/config.status" ] || [ "$sg_srcdir/configure" -nt "$dir/config.status" ] ||
 		[ "$have" != "$want" ]; then
 		echo "configure: $want (in $dir)"
-		(cd "$dir" && "$sg_srcdir/configure" "$@")
+		(cd "$dir" && "$sg_srcdir/configure" "$@") || return 1
+		# make does not track compiler flags: objects built with the
+		# old arguments (say, without -Werror) must be rebuilt.
+		if [ "$was_configured" = yes ] && [ "$have" != "$want" ]; then
+			make -C "$dir" clean >/dev/null
+		fi
 	fi
 }

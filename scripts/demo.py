@@ -25,7 +25,7 @@ USERS = ("alice", "bob", "admin")
 # Backends the demo can enable with nothing but a component: the echo
 # network always; IRC and email when built (users then register their own
 # servers). SMS needs a modem line in the config, so the demo leaves it out.
-OPTIONAL = {"irc.localhost": "WITH_IRC", "mail.localhost": "WITH_EMAIL"}
+OPTIONAL = ("irc.localhost", "mail.localhost")
 
 
 def port_free(port):
@@ -61,12 +61,14 @@ def stop_leftovers(state):
                 time.sleep(0.1)
 
 
-def built_backends(binary):
+def usable_backends(prosody, binary, state):
+    """echo, plus each optional backend that this build has and that
+    checks with nothing but a component (asks the binary: -n)."""
     hosts = ["echo.localhost"]
-    config_h = Path(binary).parent / "config.h"
-    defs = config_h.read_text() if config_h.exists() else ""
-    for host, macro in OPTIONAL.items():
-        if f"#define {macro} 1" in defs:
+    for host in OPTIONAL:
+        probe = sgtest.Gateway(state / "probe", prosody, backends=["echo.localhost", host],
+                               binary=binary)
+        if probe.run("-n", "-c", probe.config_file).returncode == 0:
             hosts.append(host)
     return hosts
 
@@ -95,17 +97,9 @@ def main():
     prosody = sgtest.Prosody(state / "prosody", accounts=saved["passwords"],
                              components=saved["secrets"], c2s_port=c2s_port,
                              component_port=comp_port)
-    backends = built_backends(args.bin)
+    backends = usable_backends(prosody, args.bin, state)
     gw = sgtest.Gateway(state, prosody, backends=backends, binary=args.bin,
                         args=("-d", "-v"))
-
-    check = gw.run("-n", "-c", gw.config_file)
-    if check.returncode != 0 and backends != ["echo.localhost"]:
-        print("demo: the config with " + ", ".join(backends) + " does not check:\n"
-              + check.stderr + "demo: falling back to the echo network only")
-        gw = sgtest.Gateway(state, prosody, backends=["echo.localhost"], binary=args.bin,
-                            args=("-d", "-v"))
-        backends = ["echo.localhost"]
 
     stopping = False
 
@@ -116,6 +110,10 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    # Ctrl-C reaches only this script, which stops the gateway first (it
+    # says goodbye to its users) and Prosody after it.
+    prosody.new_session = True
+    gw.new_session = True
     print(f"demo: starting Prosody on 127.0.0.1:{c2s_port} (state in {state})")
     prosody.start()
     try:
@@ -159,7 +157,7 @@ def main():
         print("\ndemo: stopping")
         return 0
     finally:
-        if gw.running():
+        if gw.proc is not None:
             try:
                 code = gw.kill(signal.SIGTERM)
                 print(f"demo: stanzagate stopped ({sgtest.describe_status(code)})")

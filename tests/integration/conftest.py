@@ -15,6 +15,7 @@ The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
 On a failure the logs of the gateway and Prosody are attached to the report.
 """
 
+import importlib.util
 import os
 import signal
 import sys
@@ -24,11 +25,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 import sgtest  # noqa: E402
 
-try:
-    import slixmpp  # noqa: F401
-    HAVE_SLIXMPP = True
-except ImportError:
-    HAVE_SLIXMPP = False
+HAVE_SLIXMPP = importlib.util.find_spec("slixmpp") is not None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -142,6 +142,9 @@ class Prosody:
         self.log_file = self.dir / "prosody.log"
         self.out_file = self.dir / "prosody.out"
         self.proc = None
+        # True: run in its own session, out of reach of the terminal's
+        # Ctrl-C (the demo stops it itself, after the gateway).
+        self.new_session = False
         self._write_config()
         for user, password in self.accounts.items():
             self.add_account(user, password)
@@ -216,6 +219,7 @@ VirtualHost "{DOMAIN}"
             [PROSODY, "--config", str(self.config_file), "-F"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=self.dir, env=dict(os.environ, HOME=str(self.dir)),
+            start_new_session=self.new_session,
         )
         out.close()
 
@@ -498,6 +502,7 @@ class Gateway:
         self.key_file = self.dir / "secret.key"
         self.proc = None
         self.stopped_by_us = False
+        self.new_session = False  # as Prosody.new_session
         self.sections = self.default_sections()
         for section, kv in (extra or {}).items():
             sec = self.sections.setdefault(section, {})
@@ -564,7 +569,7 @@ class Gateway:
         self.stopped_by_us = False
         self.proc = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=self.dir)
+            stdin=subprocess.DEVNULL, cwd=self.dir, start_new_session=self.new_session)
         log.close()
         if wait:
             self.wait_connected(before, timeout)
