@@ -1,14 +1,12 @@
 """Self-test of the integration harness: the fixtures work without the real
-daemon (Prosody, clients, and the Gateway class driving a stand-in)."""
+daemon (Prosody, clients, the Gateway class, ngircd)."""
 
 import signal
-from pathlib import Path
 
 import pytest
 
 import sgtest
 
-FAKE = Path(__file__).with_name("fake_gateway.py")
 
 
 def test_alice_messages_bob_through_private_prosody(prosody, client):
@@ -56,27 +54,8 @@ def test_component_not_connected_bounces(prosody, client):
                                                 "service-unavailable")
 
 
-def test_gateway_fixture_with_stand_in(make_gateway, prosody, client):
-    gw = make_gateway(binary=FAKE)
-    assert prosody.component_auth_count("echo.localhost") == 1
-    alice = client("alice")
-    reply = alice.send_message_and_wait("foo@echo.localhost", "ping 1")
-    assert reply["body"] == "ping 1"
-
-    # Prosody killed under the running "gateway": it reconnects by itself.
-    prosody.kill()
-    prosody.start()
-    gw.wait_connected({"echo.localhost": 1}, timeout=15)
-    alice = client("alice", resource="again")
-    assert alice.send_message_and_wait("foo@echo.localhost", "ping 2")["body"] == "ping 2"
-
-    assert gw.kill(signal.SIGTERM) == 0
-    gw.start()
-    assert gw.running()
-
-
 def test_gateway_crash_is_reported(make_gateway, tmp_path):
-    gw = make_gateway(binary=FAKE)
+    gw = make_gateway()
     gw.proc.send_signal(signal.SIGKILL)
     gw.proc.wait()
     with pytest.raises(AssertionError, match="killed by SIGKILL"):
