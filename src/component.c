@@ -28,11 +28,13 @@ enum comp_state {
 	COMP_CONNECTING, /* TCP connect and handshake under way */
 	COMP_ONLINE,     /* handshake accepted */
 	COMP_BACKOFF,    /* waiting before the next attempt */
+	COMP_CLOSING,    /* our stream is closed; reading until the server closes its side */
 };
 
 static const char *const state_names[] = {
 	[COMP_IDLE] = "idle", [COMP_RESOLVING] = "resolving", [COMP_CONNECTING] = "connecting",
 	[COMP_ONLINE] = "online", [COMP_BACKOFF] = "waiting to reconnect",
+	[COMP_CLOSING] = "closing",
 };
 
 struct barrier {
@@ -94,7 +96,8 @@ strophe_log_cb(void *ud, xmpp_log_level_t level, const char *area, const char *m
 		log_info("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
 		break;
 	default:
-		log_trace("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
+		if (log_get_verbosity() >= 2)
+			log_trace("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
 		break;
 	}
 }
@@ -175,6 +178,8 @@ component_global_init(struct event_base *b)
 	ctx = xmpp_ctx_new(NULL, &strophe_log);
 	if (ctx == NULL)
 		fatalx("libstrophe: cannot create a context");
+	/* Stanza traces cost a serialisation per stanza: only at -vv. */
+	xmpp_ctx_set_verbosity(ctx, log_get_verbosity() >= 2 ? 1 : 0);
 	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (dns == NULL)
 		log_warnx("no DNS resolver configured: the XMPP server must be given as an address");
@@ -314,8 +319,9 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 			                                          : "the server does not know this component name",
 			       se->text ? ": " : "", se->text ? se->text : "");
 		}
-		if (c->state == COMP_IDLE) {
+		if (c->state == COMP_IDLE || c->state == COMP_CLOSING) {
 			log_debug("component %s: disconnected", c->jid);
+			comp_set_state(c, COMP_IDLE);
 			if (c->ev_io) {
 				event_free(c->ev_io);
 				c->ev_io = NULL;
@@ -360,8 +366,13 @@ stanza_cb(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 	const char *from = xmpp_stanza_get_from(stanza);
 
 	(void)conn;
-	/* While stopping, libstrophe runs only to flush: the owner may be gone. */
-	if (name == NULL || strcmp(name, "handshake") == 0 || c->state != COMP_ONLINE)
+	/*
+	 * What the server still sends after we closed our stream is handled
+	 * (stored), not dropped: it considers it delivered. Once idle, the
+	 * owner may be gone.
+	 */
+	if (name == NULL || strcmp(name, "handshake") == 0 ||
+	    (c->state != COMP_ONLINE && c->state != COMP_CLOSING))
 		return 1;
 	c->stanzas_in++;
 	if (strcmp(name, "iq") == 0 && id && strncmp(id, "sgb-", 4) == 0 && from &&
@@ -544,15 +555,20 @@ component_stop(struct component *c)
 		evdns_getaddrinfo_cancel(c->dns_req);
 		c->dns_req = NULL;
 	}
-	comp_set_state(c, COMP_IDLE);
-	if (was == COMP_ONLINE || was == COMP_CONNECTING) {
-		/* Write what is queued, then close; a few turns suffice on loopback. */
-		for (int i = 0; i < 50 && xmpp_conn_send_queue_len(c->conn) > 0; i++)
-			xmpp_run_once(ctx, 10);
-		xmpp_disconnect(c->conn);
-		for (int i = 0; i < 20 && !xmpp_conn_is_disconnected(c->conn); i++)
-			xmpp_run_once(ctx, 10);
+	if (was != COMP_ONLINE && was != COMP_CONNECTING) {
+		comp_set_state(c, COMP_IDLE);
+		return;
 	}
+	/*
+	 * Close our side after what is queued, then keep reading until the
+	 * server closes its side (libstrophe gives up after 2 s): what it
+	 * still delivers is handled like any stanza.
+	 */
+	comp_set_state(c, was == COMP_ONLINE ? COMP_CLOSING : COMP_IDLE);
+	xmpp_disconnect(c->conn);
+	for (int i = 0; i < 300 && !xmpp_conn_is_disconnected(c->conn); i++)
+		xmpp_run_once(ctx, 10);
+	comp_set_state(c, COMP_IDLE);
 }
 
 void
@@ -576,6 +592,12 @@ component_free(struct component *c)
 	free(c->secret);
 	free(c->server);
 	free(c);
+}
+
+size_t
+component_send_queue_len(const struct component *c)
+{
+	return c->conn && c->state == COMP_ONLINE ? (size_t)xmpp_conn_send_queue_len(c->conn) : 0;
 }
 
 bool

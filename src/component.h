@@ -43,6 +43,8 @@ void component_stop(struct component *);
 void component_free(struct component *);
 
 bool component_is_online(const struct component *);
+/* Stanzas written but not yet on the socket (back-pressure for bulk sends). */
+size_t component_send_queue_len(const struct component *);
 const char *component_jid(const struct component *);
 /* Sends stanza (not released; the caller keeps its reference). -1 when offline: nothing sent. */
 int component_send(struct component *, xmpp_stanza_t *stanza);

@@ -252,8 +252,12 @@ online_add(struct gw_net *net, const char *user, const char *resource)
 	log_debug("%s: %s/%s available", net->drv->name, user, resource);
 	if (net->drv->user_available)
 		net->drv->user_available(net, user, resource);
-	if (first)
+	if (first) {
+		/* The user's presence (or the answer to our probe): the gateway answers in kind. */
+		if (gw_user_is_registered(net, user))
+			send_gateway_presence(net, user, NULL);
 		delivery_user_available(net, user);
+	}
 }
 
 static void
@@ -722,7 +726,7 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_net *net = arg;
 	/*
-	 * 100 users (200 stanzas) every 10 ms: about 20 000 stanzas/s, below
+	 * 100 probes every 10 ms: at most 10 000 stanzas/s, below
 	 * what Prosody takes from a component, so a large user base neither
 	 * floods the server nor holds the loop.
 	 */
@@ -733,13 +737,20 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!component_is_online(net->comp))
 		return;
+	/* Back-pressure: wait while libstrophe still holds what we gave it. */
+	if (component_send_queue_len(net->comp) > 1000) {
+		evtimer_add(net->ev_announce, &pace);
+		return;
+	}
 	for (; net->announce_next < net->announce_n && net->announce_next < end;
 	     net->announce_next++) {
-		const char *u = net->announce_users[net->announce_next];
-
-		send_gateway_presence(net, u, NULL);
-		/* A probe tells us which of the user's resources are online. */
-		gateway_send_release(net, stanza_presence(net->jid, u, "probe"));
+		/*
+		 * Only a probe: the users who answer it are online, and get the
+		 * gateway's presence then (online_add()).
+		 */
+		gateway_send_release(net, stanza_presence(net->jid,
+		                                          net->announce_users[net->announce_next],
+		                                          "probe"));
 	}
 	if (net->announce_next < net->announce_n)
 		evtimer_add(net->ev_announce, &pace);
@@ -826,13 +837,19 @@ gateway_stop_all(void)
 			rooms_shutdown(net);
 			gateway_foreach_online(net, say_goodbye, net);
 		}
+	}
+	/* Drivers still run while the links close: late stanzas are stored. */
+	for (size_t i = 0; i < core.nnets; i++)
+		component_stop(core.nets[i]->comp);
+	delivery_flush_all();
+	for (size_t i = 0; i < core.nnets; i++) {
+		struct gw_net *net = core.nets[i];
+
 		if (net->started && net->drv->stop)
 			net->drv->stop(net);
 		net->started = false;
 	}
 	delivery_flush_all();
-	for (size_t i = 0; i < core.nnets; i++)
-		component_stop(core.nets[i]->comp);
 }
 
 void

@@ -697,3 +697,31 @@ store_queue_next_due(struct store *s, enum store_dir dir, const char *net)
 	/* 0 means "none": a message due since the epoch is due now. */
 	return when > 0 ? when : 1;
 }
+
+/* ---- Room archive ---- */
+
+int
+store_archive_add(struct store *s, const char *net, const char *jid, const char *room, time_t stamp,
+                  const char *nick, const char *body, const char *uid, int64_t *id)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(nick);
+	NEED(body);
+	return s->ops->archive_add(s->be, net, jid, room, stamp ? stamp : time(NULL), nick, body, uid,
+	                           id);
+}
+
+int
+store_archive_query(struct store *s, const char *net, const char *jid, const char *room,
+                    const struct store_archive_query *q,
+                    int (*cb)(const struct store_archive_row *, void *), void *arg)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(q);
+	NEED(cb);
+	return s->ops->archive_query(s->be, net, jid, room, q, cb, arg);
+}

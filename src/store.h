@@ -221,4 +221,33 @@ time_t store_queue_next_due(struct store *, enum store_dir dir, const char *net)
  */
 long store_queue_prune(struct store *, time_t now);
 
+/* ---- Room archive (XEP-0313, history on join) ---- */
+
+/*
+ * A room's messages as one user saw them. Rows are the store's, valid
+ * during the callback only.
+ */
+struct store_archive_row {
+	int64_t id; /* increasing: the MAM id */
+	time_t stamp;
+	const char *nick, *body;
+	const char *uid; /* the network's id, or NULL */
+};
+
+struct store_archive_query {
+	time_t start, end;           /* 0: no bound */
+	int64_t after_id, before_id; /* 0: no bound; both exclusive */
+	int limit;                   /* <= 0: all */
+	bool newest_first;           /* with limit: the last page */
+};
+
+/* Appends a message; *id (may be NULL) gets its id. Durable as store_queue_push. */
+int store_archive_add(struct store *, const char *net, const char *jid, const char *room,
+                      time_t stamp, const char *nick, const char *body, const char *uid,
+                      int64_t *id);
+/* Calls cb for each row matching q (cb returning non-zero stops); returns how many were passed, or -1. */
+int store_archive_query(struct store *, const char *net, const char *jid, const char *room,
+                        const struct store_archive_query *q,
+                        int (*cb)(const struct store_archive_row *, void *), void *arg);
+
 #endif

@@ -99,6 +99,13 @@ struct store_ops {
 	/* -1 on error, 0 if none, 1 with *when. */
 	int (*queue_next_due)(void *, enum store_dir, const char *net, time_t *when);
 	long (*queue_prune)(void *, time_t before);
+
+	int (*archive_add)(void *, const char *net, const char *jid, const char *room, time_t stamp,
+	                   const char *nick, const char *body, const char *uid, int64_t *id);
+	/* Returns how many rows were passed to cb, or -1. */
+	int (*archive_query)(void *, const char *net, const char *jid, const char *room,
+	                     const struct store_archive_query *,
+	                     int (*cb)(const struct store_archive_row *, void *), void *arg);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -209,7 +209,7 @@ sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
 	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
-	        ST_USER_DEL_TOMBS,    ST_USER_DEL,
+	        ST_USER_DEL_TOMBS,    ST_USER_DEL_ARCHIVE,  ST_USER_DEL,
 	};
 	size_t i;
 
@@ -415,6 +415,56 @@ sq_contact_foreach(void *be, const char *net, const char *jid,
 	}
 	sq_stmt_put(sq, ST_CONTACT_ALL, st);
 	return r == -1 ? -1 : 0;
+}
+
+/* ---- Room archive ---- */
+
+static int
+sq_archive_add(void *be, const char *net, const char *jid, const char *room, time_t stamp,
+               const char *nick, const char *body, const char *uid, int64_t *id)
+{
+	struct sq *sq = be;
+
+	if (sq_exec(sq, ST_ARCH_ADD, "sssIsss", net, jid, room, (int64_t)stamp, nick, body, uid) ==
+	    -1)
+		return -1;
+	if (id != NULL)
+		*id = sqlite3_last_insert_rowid(sq->db);
+	return 0;
+}
+
+static int
+sq_archive_query(void *be, const char *net, const char *jid, const char *room,
+                 const struct store_archive_query *q,
+                 int (*cb)(const struct store_archive_row *, void *), void *arg)
+{
+	struct sq *sq = be;
+	enum stmt_id id = q->newest_first ? ST_ARCH_DESC : ST_ARCH_ASC;
+	sqlite3_stmt *st;
+	int r, n = 0;
+
+	st = sq_prep(sq, id, "sssIIIIi", net, jid, room, (int64_t)q->start,
+	             (int64_t)(q->end ? q->end : INT64_MAX), q->after_id,
+	             q->before_id ? q->before_id : INT64_MAX, q->limit > 0 ? q->limit : -1);
+	if (st == NULL)
+		return -1;
+	while ((r = sq_step(sq, id, st)) == 1) {
+		struct store_archive_row row = {
+			sqlite3_column_int64(st, 0),
+			(time_t)sqlite3_column_int64(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(const char *)sqlite3_column_text(st, 3),
+			(const char *)sqlite3_column_text(st, 4),
+		};
+
+		n++;
+		if (cb(&row, arg) != 0) {
+			r = 0;
+			break;
+		}
+	}
+	sq_stmt_put(sq, id, st);
+	return r == -1 ? -1 : n;
 }
 
 /* ---- Queues ---- */
@@ -637,4 +687,6 @@ const struct store_ops store_sqlite_ops = {
         .queue_count = sq_queue_count,
         .queue_next_due = sq_queue_next_due,
         .queue_prune = sq_queue_prune,
+        .archive_add = sq_archive_add,
+        .archive_query = sq_archive_query,
 };

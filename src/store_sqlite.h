@@ -58,6 +58,11 @@ enum stmt_id {
 	ST_Q_NEXT_DUE,
 	ST_Q_PRUNE,
 
+	ST_ARCH_ADD,
+	ST_ARCH_ASC,
+	ST_ARCH_DESC,
+	ST_USER_DEL_ARCHIVE,
+
 	ST_COUNT
 };
 

@@ -101,9 +101,28 @@ static const char v2[] =
         "CREATE UNIQUE INDEX queue_dedup ON queue (dir, net, jid, dedup_key)"
         " WHERE dedup_key IS NOT NULL;";
 
+/*
+ * 3: room history (XEP-0313 and history on join), kept per user and room:
+ * each user has their own view of a room (their own connection to it).
+ */
+static const char v3[] =
+        "CREATE TABLE archive ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " room TEXT NOT NULL,"
+        " stamp INTEGER NOT NULL,"
+        " nick TEXT NOT NULL,"
+        " body TEXT NOT NULL,"
+        " uid TEXT"
+        ");"
+        "CREATE INDEX archive_room ON archive (net, jid, room, id);"
+        "CREATE INDEX archive_stamp ON archive (net, jid, room, stamp);";
+
 static const struct migration migrations[] = {
         {v1, NULL},
         {v2, NULL},
+        {v3, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

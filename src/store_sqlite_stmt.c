@@ -95,6 +95,16 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
                           " AND held = 0",
         [ST_Q_PRUNE] = "DELETE FROM queue_tombstones WHERE deleted < ?1",
+
+        [ST_ARCH_ADD] = "INSERT INTO archive (net, jid, room, stamp, nick, body, uid)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_ARCH_ASC] = "SELECT id, stamp, nick, body, uid FROM archive"
+                        " WHERE net = ?1 AND jid = ?2 AND room = ?3 AND stamp >= ?4"
+                        " AND stamp <= ?5 AND id > ?6 AND id < ?7 ORDER BY id ASC LIMIT ?8",
+        [ST_ARCH_DESC] = "SELECT id, stamp, nick, body, uid FROM archive"
+                         " WHERE net = ?1 AND jid = ?2 AND room = ?3 AND stamp >= ?4"
+                         " AND stamp <= ?5 AND id > ?6 AND id < ?7 ORDER BY id DESC LIMIT ?8",
+        [ST_USER_DEL_ARCHIVE] = "DELETE FROM archive WHERE net = ?1 AND jid = ?2",
 };
 
 void

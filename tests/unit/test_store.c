@@ -1101,6 +1101,86 @@ START_TEST(transactions)
 }
 END_TEST
 
+/* ---- Room archive ---- */
+
+struct arch_seen {
+	int64_t ids[16];
+	char bodies[16][16];
+	int n;
+};
+
+static int
+arch_collect(const struct store_archive_row *row, void *arg)
+{
+	struct arch_seen *seen = arg;
+
+	seen->ids[seen->n] = row->id;
+	snprintf(seen->bodies[seen->n], sizeof(seen->bodies[0]), "%s", row->body);
+	seen->n++;
+	return 0;
+}
+
+START_TEST(archive_pages_and_ranges)
+{
+	const char *u = "alice@example.org", *room = "#c%irc.example.net";
+	int64_t ids[6];
+	struct store_archive_query q = {0};
+	struct arch_seen seen;
+	char body[8];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(body, sizeof(body), "m%d", i);
+		ck_assert_int_eq(store_archive_add(s, "irc", u, room, 1000 + i * 10, "nick", body,
+		                                   i == 0 ? "uid0" : NULL, &ids[i]),
+		                 0);
+	}
+	/* Another user's and another room's rows never mix in. */
+	ck_assert_int_eq(store_archive_add(s, "irc", "bob@example.org", room, 1000, "n", "x", NULL,
+	                                   NULL),
+	                 0);
+	ck_assert_int_eq(store_archive_add(s, "irc", u, "#other%irc.example.net", 1000, "n", "x",
+	                                   NULL, NULL),
+	                 0);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 6);
+	ck_assert_str_eq(seen.bodies[0], "m0");
+	ck_assert_str_eq(seen.bodies[5], "m5");
+	/* After an id, limited. */
+	memset(&seen, 0, sizeof(seen));
+	q.after_id = ids[1];
+	q.limit = 2;
+	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 2);
+	ck_assert_str_eq(seen.bodies[0], "m2");
+	ck_assert_str_eq(seen.bodies[1], "m3");
+	/* The last page: newest first. */
+	memset(&seen, 0, sizeof(seen));
+	memset(&q, 0, sizeof(q));
+	q.limit = 2;
+	q.newest_first = true;
+	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 2);
+	ck_assert_str_eq(seen.bodies[0], "m5");
+	ck_assert_str_eq(seen.bodies[1], "m4");
+	/* A time range and a before id. */
+	memset(&seen, 0, sizeof(seen));
+	memset(&q, 0, sizeof(q));
+	q.start = 1010;
+	q.end = 1040;
+	q.before_id = ids[4];
+	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 3);
+	ck_assert_str_eq(seen.bodies[0], "m1");
+	ck_assert_str_eq(seen.bodies[2], "m3");
+	/* Removing the user removes their history. */
+	ck_assert_int_eq(store_user_add(s, "irc", u), 0);
+	ck_assert_int_eq(store_user_remove(s, "irc", u), 0);
+	memset(&seen, 0, sizeof(seen));
+	memset(&q, 0, sizeof(q));
+	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 0);
+	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", room, &q, arch_collect,
+	                                     &seen),
+	                 1);
+}
+END_TEST
+
 /* ---- Migrations ---- */
 
 /*
@@ -1108,6 +1188,14 @@ END_TEST
  * A new migration needs a fixture for the version before it (the test
  * checks there is one per version).
  */
+static int
+count_rows(const struct store_archive_row *row, void *arg)
+{
+	(void)row;
+	(void)arg;
+	return 0;
+}
+
 static void
 fixture_v0(struct store *t)
 {
@@ -1176,12 +1264,48 @@ check_v1(void)
 	ck_assert_int_eq(store_queue_push(s, &m), 1);
 }
 
+static void
+fixture_v2(struct store *t)
+{
+	(void)t;
+	raw_exec("INSERT INTO users VALUES ('irc', 'bob@example.org', 0, 1700000002);"
+	         "INSERT INTO queue (dir, net, jid, peer, body, dedup_key, created, next_try)"
+	         " VALUES (1, 'irc', 'bob@example.org', 'p', 'kept', 'k2', 5, 5);"
+	         "INSERT INTO queue_tombstones VALUES (1, 'irc', 'bob@example.org', 'k9',"
+	         " strftime('%s', 'now'));");
+}
+
+static void
+check_v2(void)
+{
+	struct store_archive_query q = {0};
+	struct store_msg m;
+
+	ck_assert_int_eq(store_user_count(s, "irc"), 1);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "irc"), 1);
+	/* v3 added the archive: empty, and working. */
+	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows,
+	                                     NULL),
+	                 0);
+	ck_assert_int_eq(store_archive_add(s, "irc", "bob@example.org", "#c%irc.x", 5, "n", "b", NULL,
+	                                   NULL),
+	                 0);
+	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows,
+	                                     NULL),
+	                 1);
+	/* The tombstone written by v2 still refuses its key. */
+	m = msg(STORE_TO_XMPP, "irc", "bob@example.org", "k9 again");
+	m.dedup_key = (char *)"k9";
+	ck_assert_int_eq(store_queue_push(s, &m), 1);
+}
+
 static const struct {
 	void (*fill)(struct store *);
 	void (*check)(void);
 } fixtures[] = {
         {fixture_v0, check_v0},
         {fixture_v1, check_v1},
+        {fixture_v2, check_v2},
 };
 
 START_TEST(migrations_from_every_version)
@@ -1515,6 +1639,7 @@ store_suite(void)
 
 	tc = tcase_create("queue");
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, archive_pages_and_ranges);
 	tcase_add_test(tc, queue_push_get);
 	tcase_add_test(tc, queue_due_order_limit_and_filters);
 	tcase_add_test(tc, queue_due_callback_changes_queue);
