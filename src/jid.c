@@ -1,7 +1,9 @@
 /* JID splitting and XEP-0106 escaping; see jid.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "jid.h"
@@ -93,6 +95,20 @@ jid_local_valid(const char *local)
 	return true;
 }
 
+/* An IPv6 literal domain (RFC 7622 section 3.2): "[address]" and nothing else. */
+static bool
+ipv6_literal_valid(const char *domain, size_t n)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (n < 3 || domain[n - 1] != ']' || n - 2 >= sizeof(addr))
+		return false;
+	memcpy(addr, domain + 1, n - 2);
+	addr[n - 2] = '\0';
+	return inet_pton(AF_INET6, addr, &a) == 1;
+}
+
 bool
 jid_domain_valid(const char *domain)
 {
@@ -100,13 +116,11 @@ jid_domain_valid(const char *domain)
 
 	if (n == 0 || n > 1023 || !utf8_valid(domain, n) || domain[0] == '.')
 		return false;
+	if (domain[0] == '[')
+		return ipv6_literal_valid(domain, n);
 	for (const unsigned char *p = (const unsigned char *)domain; *p; p++)
-		if (*p < 0x21 || *p == 0x7f || strchr("\"&'/:<>@\\", *p) ) {
-			/* An IPv6 literal is [..:..]: allow ':' inside brackets. */
-			if (*p == ':' && domain[0] == '[')
-				continue;
+		if (*p < 0x21 || *p == 0x7f || strchr("\"&'/:<>@\\", *p))
 			return false;
-		}
 	return true;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "xmltext.h"
 
 static int log_stderr = 1;
 static int log_verbosity;
@@ -171,29 +172,54 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * Length of the printable UTF-8 character at p, or 0 when p starts a control
+ * character (C0, DEL, C1), a backslash or bytes that are not UTF-8.
+ */
+static size_t
+printable_len(const unsigned char *p)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+
+	if (p[0] < 0x20 || p[0] == 0x7f || p[0] == '\\')
+		return 0;
+	if (strnlen((const char *)p, len) < len || !utf8_valid((const char *)p, len))
+		return 0;
+	if (p[0] == 0xc2 && p[1] < 0xa0)
+		return 0;
+	return len;
+}
+
 char *
 log_escape(char *buf, size_t len, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0, n;
 
 	if (len == 0)
 		return buf;
-	for (const unsigned char *p = (const unsigned char *)s; p && *p && o + 1 < len; p++) {
-		if (*p >= 0x20 && *p != 0x7f && *p != '\\') {
-			buf[o++] = (char)*p;
+	while (p && *p) {
+		if ((n = printable_len(p)) > 0) {
+			/* Whole characters only, and room for the NUL. */
+			if (o + n >= len)
+				break;
+			memcpy(buf + o, p, n);
+			o += n;
+			p += n;
 			continue;
 		}
-		if (o + 4 >= len)
+		if (o + (*p == '\\' ? 2 : 4) >= len)
 			break;
 		buf[o++] = '\\';
-		if (*p == '\\') {
+		if (*p == '\\')
 			buf[o++] = '\\';
-			continue;
+		else {
+			buf[o++] = 'x';
+			buf[o++] = hex[*p >> 4];
+			buf[o++] = hex[*p & 15];
 		}
-		buf[o++] = 'x';
-		buf[o++] = hex[*p >> 4];
-		buf[o++] = hex[*p & 15];
+		p++;
 	}
 	buf[o] = '\0';
 	return buf;

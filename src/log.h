@@ -32,8 +32,9 @@ void log_vmsg_fixed(int level, const char *fmt, ...) SG_PRINTF(2, 3);
 
 /*
  * Escape untrusted text for a log line into buf (always NUL-terminated):
- * control bytes and non-UTF-8 become \xNN, the result is cut at len-1.
- * Returns buf.
+ * control characters (C0, DEL, C1) and bytes that are not UTF-8 become
+ * \xNN, a backslash is doubled; the result is cut at len-1 without
+ * splitting an escape or a character. Returns buf.
  */
 char *log_escape(char *buf, size_t len, const char *s);
 

@@ -79,8 +79,9 @@ xmltext_clean(const char *s, size_t n, size_t max)
 			add = "\xef\xbf\xbd"; /* U+FFFD */
 			addlen = 3;
 			len = 1;
-		} else if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0xfffe ||
-		           cp == 0xffff) {
+		} else if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') ||
+		           (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff) {
+			/* DEL and C1 are legal XML, but controls all the same (SPEC 8). */
 			i += len;
 			continue;
 		} else if (cp == '\r') {

@@ -14,7 +14,8 @@ bool utf8_valid(const char *s, size_t n);
 /*
  * A copy of s[0..n) that XML 1.0 accepts: invalid UTF-8 sequences become
  * U+FFFD, characters XML forbids (C0 controls but tab/LF/CR, U+FFFE, U+FFFF)
- * are dropped, CR LF becomes LF. The result is cut to at most max bytes
+ * and the control characters it merely discourages (DEL, C1) are dropped,
+ * CR LF and lone CR become LF. The result is cut to at most max bytes
  * (0 = no limit) on a character boundary. Caller frees.
  */
 char *xmltext_clean(const char *s, size_t n, size_t max);
