@@ -1,0 +1,177 @@
+"""pytest fixtures for the integration tests (see sgtest.py for the classes).
+
+    prosody   a private Prosody on free loopback ports, accounts alice, bob,
+              carol, admin (passwords in sgtest.ACCOUNTS), components
+              echo/irc/sms/mail.localhost declared; .kill() / .start()
+    gateway   stanzagate on that Prosody with the echo backend, started and
+              connected; .kill(sig) / .restart() / .log. A test that wants
+              another config uses make_gateway(backends=..., extra=...).
+    client    factory: client("alice") -> connected sgtest.Client
+    ngircd    a private ngircd (plain and TLS ports, self-signed cert)
+    irc_client  factory: irc_client("nick", tls=False) -> sgtest.IrcClient
+    stanzagate_bin   path of the daemon under test
+
+The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
+On a failure the logs of the gateway and Prosody are attached to the report.
+"""
+
+import os
+import signal
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sgtest  # noqa: E402
+
+try:
+    import slixmpp  # noqa: F401
+    HAVE_SLIXMPP = True
+except ImportError:
+    HAVE_SLIXMPP = False
+
+
+def pytest_collection_modifyitems(config, items):
+    if HAVE_SLIXMPP:
+        return
+    skip = pytest.mark.skip(reason=(
+        f"slixmpp is not importable by {sys.executable}: run the tests with "
+        "Debian's /usr/bin/python3 (python3-slixmpp)"))
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+    if rep.failed:
+        for name, obj in getattr(item, "_sg_logs", []):
+            text = obj.log
+            if text:
+                n = 60 if name == "prosody" else 150
+                rep.sections.append((f"{name} log (last lines)", sgtest.tail(text, n)))
+
+
+def _attach(request, name, obj):
+    if not hasattr(request.node, "_sg_logs"):
+        request.node._sg_logs = []
+    request.node._sg_logs.append((name, obj))
+
+
+@pytest.fixture(scope="session")
+def loop_thread():
+    lt = sgtest.LoopThread()
+    yield lt
+    lt.close()
+
+
+@pytest.fixture(scope="session")
+def stanzagate_bin():
+    return sgtest.gateway_binary()
+
+
+@pytest.fixture
+def prosody(tmp_path, request):
+    p = sgtest.Prosody(tmp_path / "prosody")
+    _attach(request, "prosody", p)
+    p.start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def make_gateway(tmp_path, prosody, request, stanzagate_bin):
+    """Factory: make_gateway(backends=(...), extra={...}, start=True)."""
+    made = []
+
+    def make(backends=("echo.localhost",), extra=None, start=True, name="gateway",
+             binary=None, **kw):
+        binary = binary or stanzagate_bin
+        if not binary.is_file():
+            pytest.fail(f"stanzagate binary not found at {binary}: "
+                        "run scripts/build.sh or set STANZAGATE_BIN")
+        g = sgtest.Gateway(tmp_path / name, prosody, backends=backends, extra=extra,
+                           binary=binary, **kw)
+        made.append(g)
+        _attach(request, name, g)
+        if start:
+            g.start()
+        return g
+
+    yield make
+
+    # Judge the daemon's end only when the test itself passed: a test that
+    # failed has already reported (with the log), once is enough.
+    rep = getattr(request.node, "rep_call", None)
+    judge = rep is not None and rep.passed
+    problems = []
+    for g in made:
+        if g.proc is None:
+            continue
+        if not g.stopped_by_us and g.proc.poll() is not None:
+            if not judge:
+                continue
+            problems.append(f"stanzagate exited on its own during the test "
+                            f"({sgtest.describe_status(g.proc.returncode)})")
+            continue
+        if g.running():
+            try:
+                code = g.kill(signal.SIGTERM)
+            except AssertionError as e:
+                if judge:
+                    problems.append(str(e).splitlines()[0])
+                continue
+            if code != 0 and judge:
+                problems.append("stanzagate did not shut down cleanly on SIGTERM "
+                                f"({sgtest.describe_status(code)})")
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def gateway(make_gateway):
+    return make_gateway()
+
+
+@pytest.fixture
+def ngircd(tmp_path, request):
+    """A private ngircd (plain port .port, TLS port .tls_port, CA .cert)."""
+    n = sgtest.Ngircd(tmp_path / "ngircd")
+    _attach(request, "ngircd", n)
+    n.start()
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def irc_client(ngircd):
+    """Factory: irc_client("nick", tls=False) -> registered sgtest.IrcClient."""
+    made = []
+
+    def make(nick, tls=False):
+        c = sgtest.IrcClient(ngircd.tls_port if tls else ngircd.port, nick, tls=tls,
+                             cafile=str(ngircd.cert) if tls else None)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def client(loop_thread, prosody):
+    """Factory: client("alice", resource="test") -> connected Client."""
+    made = []
+
+    def make(user, resource="test", **kw):
+        c = sgtest.Client(loop_thread, prosody, user, resource=resource, **kw)
+        made.append(c)
+        c.connect()
+        return c
+
+    yield make
+    for c in made:
+        c.disconnect()

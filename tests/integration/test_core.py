@@ -1,0 +1,222 @@
+"""Core behaviour of the gateway as an XMPP user and an operator see it,
+using the echo network (SPEC sections 3, 4, 6 and 9)."""
+
+import signal
+
+import pytest
+from slixmpp.exceptions import IqError
+
+import sgtest
+
+ECHO = "echo.localhost"
+REG = "jabber:iq:register"
+XDATA = "jabber:x:data"
+
+
+# -- command line and configuration (no Prosody needed) --------------------
+
+
+def test_version_and_help(stanzagate_bin):
+    r = sgtest.run_binary(stanzagate_bin, "--version")
+    assert r.returncode == 0, r.stderr
+    assert "stanzagate" in (r.stdout + r.stderr)
+    r = sgtest.run_binary(stanzagate_bin, "--help")
+    assert r.returncode == 0, r.stderr
+    assert "-c" in (r.stdout + r.stderr)
+
+
+def _config_lines(tmp_path):
+    return [
+        "[xmpp]",
+        "server = 127.0.0.1",
+        "port = 5347",
+        "admins = admin@localhost",
+        "allowed_domains = localhost",
+        "",
+        "[storage]",
+        f"url = sqlite:{tmp_path}/stanzagate.db",
+        f"key_file = {tmp_path}/secret.key",
+        "",
+        "[echo]",
+        "jid = echo.localhost",
+        "secret = s3cret",
+    ]
+
+
+def test_check_config_accepts_valid_config(tmp_path, stanzagate_bin):
+    cfg = tmp_path / "ok.conf"
+    cfg.write_text("\n".join(_config_lines(tmp_path)) + "\n")
+    r = sgtest.run_binary(stanzagate_bin, "-n", "-c", cfg)
+    assert r.returncode == 0, f"stderr: {r.stderr}"
+
+
+def test_check_config_names_file_line_and_unknown_key(tmp_path, stanzagate_bin):
+    lines = _config_lines(tmp_path)
+    lines.insert(3, "colour = blue")  # line 4, in [xmpp]
+    cfg = tmp_path / "bad.conf"
+    cfg.write_text("\n".join(lines) + "\n")
+    r = sgtest.run_binary(stanzagate_bin, "-n", "-c", cfg)
+    assert r.returncode == 1, f"exit {r.returncode}, stderr: {r.stderr}"
+    assert f"{cfg}:4: colour:" in r.stderr, r.stderr
+
+
+def test_unopenable_database_exits_with_one_line_reason(tmp_path, stanzagate_bin):
+    lines = _config_lines(tmp_path)
+    lines[7] = "url = sqlite:/nonexistent-dir/sub/stanzagate.db"
+    cfg = tmp_path / "nodb.conf"
+    cfg.write_text("\n".join(lines) + "\n")
+    try:
+        r = sgtest.run_binary(stanzagate_bin, "-d", "-c", cfg, timeout=15)
+    except sgtest.subprocess.TimeoutExpired:
+        pytest.fail("the daemon kept running with a database it cannot open")
+    assert r.returncode != 0
+    assert r.stderr.strip(), "no reason given on stderr"
+
+
+# -- XMPP basics --------------------------------------------------------------
+
+
+def test_disco_info_shows_a_gateway(gateway, client):
+    alice = client("alice")
+    info = alice.disco_info(ECHO)["disco_info"]
+    cats = {(cat, typ) for cat, typ, _lang, _name in info["identities"]}
+    assert any(cat == "gateway" for cat, _ in cats), cats
+    features = set(info["features"])
+    for f in (REG, "jabber:iq:gateway", "jid\\20escaping",
+              "http://jabber.org/protocol/commands",
+              "http://jabber.org/protocol/disco#info"):
+        assert f in features, f"{f} missing from {sorted(features)}"
+
+
+def test_version_names_stanzagate(gateway, client):
+    v = client("alice").version(ECHO)["software_version"]
+    assert v["name"] == "stanzagate"
+    assert v["version"]
+
+
+def test_ping(gateway, client):
+    reply = client("alice").ping(ECHO)
+    assert reply is not None
+
+
+def test_echo_round_trip(gateway, client):
+    alice = client("alice")
+    reply = alice.send_message_and_wait("foo@echo.localhost", "hello, echo")
+    assert reply["type"] != "error", reply
+    assert reply["from"].bare == "foo@echo.localhost"
+    assert reply["body"] == "hello, echo"
+
+
+def test_echo_keeps_unicode_and_order(gateway, client):
+    alice = client("alice")
+    bodies = [f"n°{i} — ünïcødé ✓" for i in range(5)]
+    for b in bodies:
+        alice.send_message("bar@echo.localhost", b)
+    got = [alice.wait_for_message(lambda m: m["from"].bare == "bar@echo.localhost")["body"]
+           for _ in bodies]
+    assert got == bodies
+
+
+def test_echo_room_reaches_every_occupant(gateway, client):
+    room = "#test@echo.localhost"
+    alice, bob = client("alice"), client("bob")
+    alice.join_muc(room, "alice")
+    bob.join_muc(room, "bob")
+    alice.send_message(room, "hi room", mtype="groupchat")
+    for c in (alice, bob):
+        m = c.wait_for_message(lambda m: m["type"] == "groupchat" and m["body"] == "hi room")
+        assert m["from"].bare == room
+
+
+def test_help_text_command(gateway, client):
+    reply = client("alice").send_message_and_wait(ECHO, "help")
+    assert reply["type"] != "error", reply
+    assert "help" in reply["body"].lower()
+
+
+# -- registration (XEP-0077) --------------------------------------------------
+
+
+def _query(iq):
+    return iq.xml.find(f"{{{REG}}}query")
+
+
+def _is_registered(c):
+    return _query(c.register_form(ECHO)).find(f"{{{REG}}}registered") is not None
+
+
+def _submit_defaults(c):
+    """Register the way a client would: fill the form's fields with their
+    defaults (the echo network needs nothing else)."""
+    form = _query(c.register_form(ECHO)).find(f"{{{XDATA}}}x")
+    fields = {}
+    if form is not None:
+        for f in form.findall(f"{{{XDATA}}}field"):
+            var = f.get("var")
+            if not var or var == "FORM_TYPE" or f.get("type") == "fixed":
+                continue
+            fields[var] = [v.text or "" for v in f.findall(f"{{{XDATA}}}value")] or [""]
+    return c.register(ECHO, fields)
+
+
+def test_register_then_remove(gateway, client):
+    alice = client("alice")
+    assert not _is_registered(alice)
+    res = _submit_defaults(alice)
+    assert res["type"] == "result"
+    assert _is_registered(alice)
+    res = alice.unregister(ECHO)
+    assert res["type"] == "result"
+    assert not _is_registered(alice)
+
+
+def test_registration_asks_for_subscription(gateway, client):
+    """XEP-0100: after registering, the gateway asks to be in the roster."""
+    alice = client("alice")
+    _submit_defaults(alice)
+    alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
+
+
+def test_register_refused_outside_allowed_domains(make_gateway, client):
+    make_gateway(extra={"xmpp": {"allowed_domains": "example.org"}})
+    alice = client("alice")
+    with pytest.raises(IqError) as e:
+        _submit_defaults(alice)
+    assert e.value.iq["error"]["condition"] in ("forbidden", "not-allowed",
+                                                "registration-required")
+
+
+# -- life cycle ---------------------------------------------------------------
+
+
+def test_survives_prosody_restart(gateway, prosody, client):
+    alice = client("alice")
+    assert alice.send_message_and_wait("foo@echo.localhost", "before")["body"] == "before"
+    before = {ECHO: prosody.component_auth_count(ECHO)}
+
+    prosody.kill()
+    gateway.check_alive()
+    prosody.start()
+    # The daemon reconnects with backoff by itself; nobody restarts it.
+    gateway.wait_connected(before, timeout=30)
+
+    alice = client("alice", resource="after")
+    reply = alice.send_message_and_wait("foo@echo.localhost", "after", timeout=15)
+    assert reply["body"] == "after"
+    assert gateway.running()
+
+
+def test_sigterm_shuts_down_cleanly(gateway, prosody, client):
+    alice = client("alice")
+    alice.send_message_and_wait("foo@echo.localhost", "x")
+    assert gateway.kill(signal.SIGTERM) == 0
+    # Prosody now answers for the component host itself.
+    with pytest.raises(IqError):
+        alice.disco_info(ECHO, timeout=5)
+
+
+def test_restart_keeps_registration(gateway, client):
+    alice = client("alice")
+    _submit_defaults(alice)
+    gateway.restart()
+    assert _is_registered(alice)
