@@ -35,11 +35,16 @@ def prosody_info_log(workdir):
             f'filename = "{Path(workdir) / "prosody.log"}" }} }}\n')
 
 
-def make_prosody(workdir, accounts):
-    p = sgtest.Prosody(workdir, accounts=accounts,
-                       components={ECHO_HOST: sgtest.COMPONENTS[ECHO_HOST]},
-                       extra_config=prosody_info_log(workdir))
-    return p
+def make_prosody(workdir, accounts, nagle=True):
+    """The harness's Prosody with only echo.localhost declared. nagle=False
+    sets Prosody's network_settings.nagle (default on: small writes wait for
+    the peer's delayed ACK, up to 40 ms on Linux)."""
+    extra = prosody_info_log(workdir)
+    if not nagle:
+        extra += "network_settings = { nagle = false }\n"
+    return sgtest.Prosody(workdir, accounts=accounts,
+                          components={ECHO_HOST: sgtest.COMPONENTS[ECHO_HOST]},
+                          extra_config=extra)
 
 
 def make_gateway(workdir, prosody, binary=None, verbose=False):

@@ -160,9 +160,10 @@ def callgrind_table(outfile, inclusive):
     try:
         r = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
                             "--threshold=100", "--auto=no", str(outfile)],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, cwd="/")
     except (OSError, subprocess.TimeoutExpired):
         return []
+    # Run from / so that file names stay absolute whatever our cwd is.
     rows, started = [], False
     for line in r.stdout.splitlines():
         if "file:function" in line:
@@ -186,8 +187,16 @@ def callgrind_report(outfile, total, per, limit=20):
     gateway's own functions, per message. Frames that were on the stack
     when the counters were dumped (the event loop, main) show the whole
     total as their own in a mid-run dump; they are left out."""
-    out = ["  hottest functions, self cost (instructions/message, share):"]
     rows = [r for r in callgrind_table(outfile, False) if r[1] < 99.0]
+    by_obj = {}
+    for ir, _, name in rows:
+        m = re.search(r"\[(?:.*/)?([^/\]]+?)(?:\.so[.\d]*)?\]$", name)
+        obj = m.group(1) if m else "?"
+        by_obj[obj] = by_obj.get(obj, 0) + ir
+    out = ["  by object, self cost (instructions/message, share):"]
+    for obj, ir in sorted(by_obj.items(), key=lambda x: -x[1])[:8]:
+        out.append(f"    {ir / per:>9,.0f}  {ir / total:6.1%}  {obj}")
+    out.append("  hottest functions, self cost (instructions/message, share):")
     for ir, pct, name in rows[:limit]:
         out.append(f"    {ir / per:>9,.0f}  {pct:5.1f}%  {short(name)}")
     out.append("  the gateway's own functions, inclusive cost (instructions/message, share):")
@@ -249,6 +258,8 @@ def main():
                     help="messages sent one at a time after the run, for round-trip "
                          "latency (default 300; 50 with --callgrind; 0 = skip)")
     ap.add_argument("--timeout", type=float, default=120, help="hard limit of the measured phase, s")
+    ap.add_argument("--no-nagle", action="store_true",
+                    help="turn Nagle's algorithm off in Prosody (network_settings)")
     ap.add_argument("--callgrind", action="store_true",
                     help="run the gateway under valgrind --tool=callgrind")
     ap.add_argument("--binary", default=None, help="stanzagate binary (default: as the tests find it)")
@@ -275,8 +286,9 @@ def main():
             f"valgrind --tool=callgrind --callgrind-out-file={cg_out}.%p")
     prosody = gw = None
     children = []
+    profile = None
     try:
-        prosody = bl.make_prosody(work / "prosody", users).start()
+        prosody = bl.make_prosody(work / "prosody", users, nagle=not a.no_nagle).start()
         gw = bl.make_gateway(work / "gateway", prosody, binary=a.binary)
         gw.start(timeout=60 if a.callgrind else 15)
         gpid, ppid = gw.proc.pid, prosody.proc.pid
@@ -329,6 +341,8 @@ def main():
         gcpu, pcpu = meter.cpu["gateway"], meter.cpu["prosody"]
         print(f"stanzagate echo round trip  ({time.strftime('%Y-%m-%d %H:%M:%S %Z')}, "
               f"{os.cpu_count()} CPUs, loopback, SQLite WAL synchronous=NORMAL)")
+        print(f"  Prosody 0.12 with default settings, logging at info"
+              + (", Nagle off (network_settings)" if a.no_nagle else ""))
         print(f"  clients: {k} raw c2s connections in {procs} process(es), window "
               f"{a.window}/connection; warm-up {warm_each * k} messages")
         if a.callgrind:
@@ -359,9 +373,7 @@ def main():
                       key=lambda x: x[1])
         print(f"  busiest process:      {busiest[0]} ({busiest[1] / elapsed:.0%} of one core)")
         if a.callgrind and ir is not None:
-            print("\n  where the gateway's instructions went (measured phase only):")
-            print(callgrind_report(dumps[-1], ir, max(received, 1)))
-            print(f"\n  full profile: callgrind_annotate {dumps[-1]}")
+            profile = (dumps[-1], ir, max(received, 1))
     finally:
         for pr in children:
             if pr.is_alive():
@@ -379,6 +391,11 @@ def main():
             print(f"  files kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    # Read once the daemon has exited: the dump is complete by then.
+    if profile:
+        print("\n  where the gateway's instructions went (measured phase only):")
+        print(callgrind_report(*profile))
+        print(f"\n  full profile: callgrind_annotate {profile[0]}")
 
 
 if __name__ == "__main__":
