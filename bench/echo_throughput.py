@@ -359,7 +359,9 @@ def main():
         print(f"  client CPU:           {client_cpu:.2f} s  = "
               f"{client_cpu / max(received, 1) * 1e6:.1f} us/message  "
               f"({client_cpu / elapsed:.0%} of one core)")
-        print(f"  machine busy:         {meter.machine_util:.0%} of {os.cpu_count()} CPUs")
+        others = meter.machine_util * os.cpu_count() - (gcpu + pcpu + client_cpu) / elapsed
+        print(f"  machine busy:         {meter.machine_util:.0%} of {os.cpu_count()} CPUs; "
+              f"other processes took {max(others, 0):.0%} of one core")
         print(f"  gateway memory:       peak RSS (VmHWM) {hwm:.1f} MiB, RSS now {rss:.1f} MiB"
               f"  (Prosody peak {p_hwm:.1f} MiB)")
         if lat:

@@ -245,15 +245,17 @@ def report(res):
     if after:
         print(f"      disco#info round trip once all is idle: median "
               f"{after[len(after) // 2] * 1e3:.1f} ms ({len(after)} probes)")
-    print("    timeline, CPU share of one core in each 0.5 s after start (gateway / Prosody):")
-    line, step, t = [], 0.5, 0.0
+    print("    timeline, CPU share of one core (gateway / Prosody): 0.5 s steps for the "
+          "first 3 s, then 5 s steps:")
+    line, t = [], 0.0
     while t < tl[-1][0]:
+        step = 0.5 if t < 3 else 5.0
         g = cpu_at(t + step, 1) - cpu_at(t, 1)
         p = cpu_at(t + step, 2) - cpu_at(t, 2)
         line.append(f"{t:4.1f}s {g / step:4.0%}/{p / step:4.0%}")
         t += step
-    for i in range(0, len(line), 5):
-        print("      " + "   ".join(line[i:i + 5]))
+    for i in range(0, len(line), 6):
+        print("      " + "  ".join(line[i:i + 6]))
 
 
 def main():
