@@ -12,6 +12,7 @@ its CPU time to show it).
 import base64
 import os
 import re
+import signal
 import socket
 import sys
 import time
@@ -200,6 +201,15 @@ class RawClient:
                 pass
             self.sock.close()
             self.sock = None
+
+
+def hard_limit(seconds):
+    """Raise TimeoutError in the main thread after `seconds`, so that a stuck
+    run still stops its servers (the callers clean up in `finally`)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"benchmark still running after {seconds} s: stopped")
+    signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
 
 
 def fmt(x, unit="", digits=3):

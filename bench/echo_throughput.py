@@ -275,6 +275,7 @@ def main():
     nlat = a.latency if a.latency is not None else (50 if a.callgrind else 300)
 
     work = Path(tempfile.mkdtemp(prefix="sgbench-echo-"))
+    bl.hard_limit(int(a.timeout) + 240)
     users = {f"bench{i}": "pw" for i in range(k)}
     users["benchlat"] = "pw"
     wrapper_env = os.environ.get("STANZAGATE_WRAPPER")

@@ -267,6 +267,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sgbench-start-"))
+    bl.hard_limit(int(a.timeout) * 2 + 120)
     prosody = None
     try:
         prosody = bl.make_prosody(work / "prosody", {"watcher": "pw", LAST: "pw"}).start()
