@@ -1,0 +1,43 @@
+#!/bin/bash
+# Run the benchmarks (see bench/README.md).
+#
+#   bench/run.sh                 all three: echo, callgrind, startup
+#   bench/run.sh echo [ARGS]     echo round trip, native     (bench/echo_throughput.py ARGS)
+#   bench/run.sh callgrind [ARGS] the same under callgrind   (... --callgrind ARGS)
+#   bench/run.sh startup [ARGS]  start-up with 100 000 users (bench/startup.py ARGS)
+#
+# The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
+# (built first when missing). Needs prosody, valgrind and Debian's python3.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/common.sh
+. "$here/../scripts/common.sh"
+
+py=/usr/bin/python3
+if [ -z "${STANZAGATE_BIN:-}" ]; then
+	STANZAGATE_BIN=$(sg_builddir)/stanzagate
+	if [ ! -x "$STANZAGATE_BIN" ]; then
+		"$here/../scripts/build.sh"
+	fi
+fi
+export STANZAGATE_BIN
+echo "bench: $STANZAGATE_BIN ($(git -C "$here" describe --always --dirty 2>/dev/null || echo '?'))"
+
+what=${1:-all}
+[ $# -gt 0 ] && shift
+case $what in
+echo) exec "$py" "$here/echo_throughput.py" "$@" ;;
+callgrind) exec "$py" "$here/echo_throughput.py" --callgrind "$@" ;;
+startup) exec "$py" "$here/startup.py" "$@" ;;
+all)
+	"$py" "$here/echo_throughput.py" "$@"
+	echo
+	"$py" "$here/echo_throughput.py" --callgrind
+	echo
+	"$py" "$here/startup.py"
+	;;
+*)
+	sed -n '2,9p' "$0" >&2
+	exit 2
+	;;
+esac
