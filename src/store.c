@@ -558,12 +558,8 @@ store_queue_push(struct store *s, struct store_msg *m)
 		m->created = now;
 	if (m->next_try == 0)
 		m->next_try = m->created;
-	if (m->dedup_key == NULL)
-		return s->ops->queue_push(s->be, m, now - STORE_TOMBSTONE_SECONDS);
-	/* The tombstone check and the insert go together. */
-	if (store_begin(s) == -1)
-		return -1;
-	return tx_end(s, s->ops->queue_push(s->be, m, now - STORE_TOMBSTONE_SECONDS));
+	/* One statement in the backend: the tombstone check and the insert go together. */
+	return s->ops->queue_push(s->be, m, now - STORE_TOMBSTONE_SECONDS);
 }
 
 /* Hand a batch read by the backend to cb, then free it. */
@@ -666,9 +662,7 @@ store_queue_delete(struct store *s, int64_t id)
 {
 	time_t now = time(NULL);
 
-	if (store_begin(s) == -1)
-		return -1;
-	if (tx_end(s, s->ops->queue_delete(s->be, id, now)) == -1)
+	if (s->ops->queue_delete(s->be, id, now) == -1)
 		return -1;
 	if (now - s->last_prune >= PRUNE_INTERVAL && store_queue_prune(s, now) == -1)
 		log_warnx("store: could not prune old tombstones");

@@ -494,23 +494,12 @@ static int
 sq_queue_push(void *be, struct store_msg *m, time_t tomb_after)
 {
 	struct sq *sq = be;
-	sqlite3_stmt *st;
 	long n;
-	int r;
 
-	if (m->dedup_key != NULL) {
-		st = sq_prep(sq, ST_Q_TOMB_CHECK, "isssI", (int)m->dir, m->net, m->user,
-		             m->dedup_key, (int64_t)tomb_after);
-		if (st == NULL)
-			return -1;
-		r = sq_step(sq, ST_Q_TOMB_CHECK, st);
-		sq_stmt_put(sq, ST_Q_TOMB_CHECK, st);
-		if (r != 0)
-			return r;
-	}
-	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIi", (int)m->dir, m->net, m->user, m->resource,
+	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIiI", (int)m->dir, m->net, m->user, m->resource,
 	            m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra, (int64_t)m->flags,
-	            m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0);
+	            m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0,
+	            (int64_t)tomb_after);
 	if (n == -1)
 		return -1;
 	if (n == 0)
@@ -611,8 +600,8 @@ sq_queue_release_user(void *be, enum store_dir dir, const char *net, const char 
 static int
 sq_queue_delete(void *be, int64_t id, time_t now)
 {
-	if (sq_exec(be, ST_Q_TOMB_ADD, "II", id, (int64_t)now) == -1)
-		return -1;
+	/* The queue_tombstone trigger keeps the dedup key (migration 3). */
+	(void)now;
 	return sq_exec(be, ST_Q_DELETE, "I", id) == -1 ? -1 : 0;
 }
 

@@ -43,7 +43,6 @@ enum stmt_id {
 	ST_CONTACT_DEL,
 	ST_CONTACT_ALL,
 
-	ST_Q_TOMB_CHECK,
 	ST_Q_INSERT,
 	ST_Q_DUE,
 	ST_Q_HELD,
@@ -51,7 +50,6 @@ enum stmt_id {
 	ST_Q_RETRY,
 	ST_Q_HOLD,
 	ST_Q_RELEASE,
-	ST_Q_TOMB_ADD,
 	ST_Q_DELETE,
 	ST_Q_COUNT_ALL,
 	ST_Q_COUNT_NET,

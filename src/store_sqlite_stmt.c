@@ -67,12 +67,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CONTACT_ALL] = "SELECT address, name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
                            " ORDER BY address",
 
-        [ST_Q_TOMB_CHECK] = "SELECT 1 FROM queue_tombstones WHERE dir = ?1 AND net = ?2"
-                            " AND jid = ?3 AND dedup_key = ?4 AND deleted >= ?5",
-        /* DO NOTHING on the unique dedup index: a duplicate inserts nothing. */
+        /*
+         * One statement, so no savepoint: nothing is inserted when a recent
+         * tombstone holds the dedup key, nor (DO NOTHING on the unique
+         * dedup index) when a queued message does.
+         */
         [ST_Q_INSERT] = "INSERT INTO queue (dir, net, jid, resource, peer, body, xmpp_id,"
                         " dedup_key, extra, flags, attempts, created, next_try, held)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14"
+                        " WHERE ?8 IS NULL OR NOT EXISTS (SELECT 1 FROM queue_tombstones"
+                        "  WHERE dir = ?1 AND net = ?2 AND jid = ?3 AND dedup_key = ?8"
+                        "  AND deleted >= ?15)"
                         " ON CONFLICT DO NOTHING",
         /* Without INDEXED BY the planner ranges over queue_next and sorts. */
         [ST_Q_DUE] = "SELECT " Q_COLS " FROM queue INDEXED BY queue_due WHERE dir = ?1"
@@ -84,11 +89,6 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_Q_HOLD] = "UPDATE queue SET held = ?2 WHERE id = ?1",
         [ST_Q_RELEASE] = "UPDATE queue SET held = 0, next_try = ?4 WHERE net = ?2 AND jid = ?3"
                          " AND dir = ?1 AND held = 1",
-        [ST_Q_TOMB_ADD] = "INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
-                          " SELECT dir, net, jid, dedup_key, ?2 FROM queue"
-                          " WHERE id = ?1 AND dedup_key IS NOT NULL"
-                          " ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE"
-                          " SET deleted = excluded.deleted",
         [ST_Q_DELETE] = "DELETE FROM queue WHERE id = ?1",
         [ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
         [ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
