@@ -111,6 +111,8 @@ void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
 void delivery_user_available(struct gw_net *, const char *user);
 /* Commit the open transaction now (shutdown). */
 void delivery_flush_all(void);
+/* Opens the loop's group transaction (committed at the end of the iteration). */
+void delivery_txn(void);
 long delivery_queued(struct gw_net *, int dir);
 
 /* rooms.c */
@@ -128,6 +130,15 @@ bool rooms_resource_joined(struct gw_net *, const char *user, const char *resour
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
                      const char *nick);
+/* A MAM (XEP-0313) query on a room's archive (history.c). */
+void history_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room);
+/* Records a room message; returns its archive id (0 when not recorded). */
+int64_t history_record(struct gw_net *, const char *user, const char *room, const char *nick,
+                       const char *body, const char *uid, time_t stamp);
+/* Sends to one resource the history it asked for when joining. */
+void history_send_on_join(struct gw_net *, const char *user, const char *room,
+                          const char *full_jid, int maxstanzas, time_t since);
+bool history_enabled(struct gw_net *);
 /* The resource went offline: it leaves all rooms. NULL resource: all of them. */
 void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
 /* The link is going away: tell every occupant resource (332). */

@@ -110,6 +110,12 @@ txn(void)
 }
 
 void
+delivery_txn(void)
+{
+	txn();
+}
+
+void
 delivery_flush_all(void)
 {
 	if (txn_open) {

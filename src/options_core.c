@@ -50,6 +50,11 @@ const struct gw_option conf_backend_options[] = {
         {"secret", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_REQUIRED,
          "Shared secret of that component on the XMPP server; secret_file = PATH "
          "reads it from a file instead."},
+        {"history", GW_OPT_BOOL, "yes", 0, 0, GW_OPT_RELOADABLE,
+         "Record room messages, per user, for the history sent on join and for "
+         "XEP-0313 archive queries (networks with rooms only)."},
+        {"history_join", GW_OPT_INT, "20", 0, 1000, GW_OPT_RELOADABLE,
+         "Messages of history sent on join when the client does not say how many."},
         GW_OPTIONS_END,
 };
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,6 +35,8 @@ struct room {
 	char *user, *room, *nick;
 	enum room_state state;
 	char **resources;
+	int *hist_max;      /* per resource: history asked for on join (-1: default) */
+	time_t *hist_since; /* per resource: 0, or the oldest message wanted */
 	size_t nres;
 	struct occupant *occ;
 	size_t nocc;
@@ -75,6 +78,8 @@ room_free(void *p)
 		free(r->occ[i].real_jid);
 	}
 	free(r->resources);
+	free(r->hist_max);
+	free(r->hist_since);
 	free(r->occ);
 	free(r->user);
 	free(r->room);
@@ -126,12 +131,42 @@ has_resource(const struct room *r, const char *resource)
 	return false;
 }
 
+/*
+ * What history a join asks for (XEP-0045 section 7.2.15): maxstanzas,
+ * maxchars="0" for none, seconds or since for a start.
+ */
 static void
-add_resource(struct room *r, const char *resource)
+history_request(xmpp_stanza_t *x, int *max, time_t *since)
+{
+	xmpp_stanza_t *h = x ? stanza_child(x, "history", NULL) : NULL;
+	const char *v;
+	struct tm tm;
+
+	*max = -1;
+	*since = 0;
+	if (h == NULL)
+		return;
+	if ((v = xmpp_stanza_get_attribute(h, "maxstanzas")) != NULL)
+		*max = atoi(v) < 0 ? 0 : atoi(v);
+	if ((v = xmpp_stanza_get_attribute(h, "maxchars")) != NULL && atoi(v) == 0)
+		*max = 0;
+	if ((v = xmpp_stanza_get_attribute(h, "seconds")) != NULL)
+		*since = time(NULL) - atol(v);
+	memset(&tm, 0, sizeof(tm));
+	if ((v = xmpp_stanza_get_attribute(h, "since")) != NULL &&
+	    strptime(v, "%Y-%m-%dT%H:%M:%S", &tm) != NULL)
+		*since = timegm(&tm);
+}
+
+static void
+add_resource(struct room *r, const char *resource, xmpp_stanza_t *x)
 {
 	if (has_resource(r, resource))
 		return;
 	r->resources = xreallocarray(r->resources, r->nres + 1, sizeof(char *));
+	r->hist_max = xreallocarray(r->hist_max, r->nres + 1, sizeof(int));
+	r->hist_since = xreallocarray(r->hist_since, r->nres + 1, sizeof(time_t));
+	history_request(x, &r->hist_max[r->nres], &r->hist_since[r->nres]);
 	r->resources[r->nres++] = xstrdup(resource);
 }
 
@@ -141,9 +176,21 @@ remove_resource(struct room *r, const char *resource)
 	for (size_t i = 0; i < r->nres; i++)
 		if (strcmp(r->resources[i], resource) == 0) {
 			free(r->resources[i]);
-			r->resources[i] = r->resources[--r->nres];
+			r->nres--;
+			r->resources[i] = r->resources[r->nres];
+			r->hist_max[i] = r->hist_max[r->nres];
+			r->hist_since[i] = r->hist_since[r->nres];
 			return;
 		}
+}
+
+static size_t
+resource_index(const struct room *r, const char *resource)
+{
+	for (size_t i = 0; i < r->nres; i++)
+		if (strcmp(r->resources[i], resource) == 0)
+			return i;
+	return 0;
 }
 
 static struct occupant *
@@ -240,7 +287,7 @@ send_subject(struct gw_net *net, struct room *r, const char *to)
 	free(rj);
 }
 
-/* What a resource sees when its join completes: occupants, itself, the subject. */
+/* What a resource sees when its join completes: occupants, itself, history, the subject. */
 static void
 send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
 {
@@ -257,6 +304,11 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 			                                            NULL, NULL, NULL, NULL));
 	gateway_send_release(net, occupant_presence(net, r, to, r->nick, self ? self : &fallback,
 	                                            NULL, self_codes, NULL, NULL));
+	{
+		size_t i = resource_index(r, resource);
+
+		history_send_on_join(net, r->user, r->room, to, r->hist_max[i], r->hist_since[i]);
+	}
 	send_subject(net, r, to);
 	free(to);
 }
@@ -343,7 +395,7 @@ rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
 		r->room = xstrdup(room);
 		r->nick = xstrdup(nick);
 		r->state = ROOM_JOINING;
-		add_resource(r, resource);
+		add_resource(r, resource, x);
 		{
 			char *k = room_key(user, room);
 
@@ -358,7 +410,7 @@ rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
 	if (!has_resource(r, resource)) {
 		if (x == NULL)
 			return false;
-		add_resource(r, resource);
+		add_resource(r, resource, x);
 		/* One nick per user and room: a later resource gets the current one (210). */
 		if (r->state == ROOM_JOINED)
 			send_join_to(net, r, resource, strcmp(nick, r->nick) != 0);
@@ -436,6 +488,10 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 			                                             "You are not in this room."));
 		return true;
 	}
+	if (nick == NULL && strcmp(ns, "urn:xmpp:mam:2") == 0) {
+		history_handle_iq(net, iq, user, room);
+		return true;
+	}
 	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&
 	    strcmp(ns, "http://jabber.org/protocol/disco#info") == 0) {
 		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;
@@ -452,6 +508,9 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 		xmpp_stanza_set_attribute(id, "name", room);
 		for (const char *const *f = features; *f; f++)
 			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var", *f);
+		if (history_enabled(net))
+			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var",
+			                          "urn:xmpp:mam:2");
 		gateway_send_release(net, stanza_iq_result(iq, query));
 		xmpp_stanza_release(query);
 		return true;
@@ -642,21 +701,34 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
                 const char *body, const char *id, time_t stamp)
 {
 	struct room *r = room_get(net, user, room);
-	char *from, *clean, *rj;
+	char *from, *clean, *rj, archive_id[32];
+	const char *sid_value;
 
-	if (r == NULL || r->state != ROOM_JOINED || body == NULL)
+	if (r == NULL || r->state != ROOM_JOINED || body == NULL || nick == NULL)
 		return;
 	from = gateway_address_jid(net, room, nick);
 	rj = gateway_address_jid(net, room, NULL);
 	clean = xmltext_clean(body, strlen(body), 64 * 1024);
+	{
+		char *cnick = xmltext_clean(nick, strlen(nick), 256);
+		int64_t aid = history_record(net, user, room, cnick, clean, id, stamp);
+
+		free(cnick);
+		/* The archive id is the stable id (XEP-0359): MAM pages refer to it. */
+		if (aid > 0) {
+			snprintf(archive_id, sizeof(archive_id), "%lld", (long long)aid);
+			sid_value = archive_id;
+		} else
+			sid_value = id;
+	}
 	for (size_t i = 0; i < r->nres; i++) {
 		char *to = resource_jid(r, i);
 		xmpp_stanza_t *m = stanza_message("groupchat", from, to, id, clean);
 
-		if (id) {
+		if (sid_value) {
 			xmpp_stanza_t *sid = stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0");
 
-			xmpp_stanza_set_attribute(sid, "id", id);
+			xmpp_stanza_set_attribute(sid, "id", sid_value);
 			xmpp_stanza_set_attribute(sid, "by", rj);
 		}
 		if (stamp) {

@@ -1,0 +1,334 @@
+/*
+ * Room history: every room message a user sees is recorded (per user and
+ * room, in the loop's group transaction: never one transaction per line),
+ * replayed when a resource joins (XEP-0045 history), and served through
+ * XEP-0313 queries on the room's JID, paged with XEP-0059.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "component.h"
+#include "conf.h"
+#include "core.h"
+#include "form.h"
+#include "stanza.h"
+#include "store.h"
+
+#define NS_MAM "urn:xmpp:mam:2"
+#define NS_RSM "http://jabber.org/protocol/rsm"
+#define NS_FORWARD "urn:xmpp:forward:0"
+#define NS_DELAY "urn:xmpp:delay"
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 250
+
+bool
+history_enabled(struct gw_net *net)
+{
+	return net->drv->room_join != NULL && gw_conf_bool(net->section, "history");
+}
+
+int64_t
+history_record(struct gw_net *net, const char *user, const char *room, const char *nick,
+               const char *body, const char *uid, time_t stamp)
+{
+	int64_t id = 0;
+
+	if (!history_enabled(net))
+		return 0;
+	delivery_txn();
+	if (store_archive_add(core.store, net->drv->name, user, room, stamp, nick, body, uid, &id) ==
+	    -1)
+		return 0;
+	return id;
+}
+
+static void
+format_stamp(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* XEP-0082 date-time ("2026-11-21T07:00:00Z", fractions and offsets allowed); 0 if bad. */
+static time_t
+parse_stamp(const char *s)
+{
+	struct tm tm;
+	const char *p;
+	time_t t;
+	int sign, hh, mm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	t = timegm(&tm);
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	if (*p == 'Z' && p[1] == '\0')
+		return t;
+	if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2) {
+		sign = *p == '+' ? 1 : -1;
+		return t - sign * (hh * 3600 + mm * 60);
+	}
+	return 0;
+}
+
+static void
+add_delay(xmpp_stanza_t *parent, time_t when, const char *from)
+{
+	char stamp[32];
+	xmpp_stanza_t *delay = stanza_add_child(parent, "delay", NS_DELAY);
+
+	format_stamp(when, stamp, sizeof(stamp));
+	xmpp_stanza_set_attribute(delay, "stamp", stamp);
+	xmpp_stanza_set_attribute(delay, "from", from);
+}
+
+/*
+ * A room message as the archive gives it back; with_delay for history on
+ * join (MAM puts the delay on <forwarded/> instead).
+ */
+static xmpp_stanza_t *
+archived_message(struct gw_net *net, const char *room, const char *to,
+                 const struct store_archive_row *row, bool with_delay)
+{
+	char *from = gateway_address_jid(net, room, row->nick);
+	char *rj = gateway_address_jid(net, room, NULL);
+	char id[32];
+	xmpp_stanza_t *m, *sid;
+
+	snprintf(id, sizeof(id), "%" PRId64, row->id);
+	m = stanza_message("groupchat", from, to, NULL, row->body);
+	sid = stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0");
+	xmpp_stanza_set_attribute(sid, "id", id);
+	xmpp_stanza_set_attribute(sid, "by", rj);
+	if (with_delay)
+		add_delay(m, row->stamp, rj);
+	free(from);
+	free(rj);
+	return m;
+}
+
+/* Rows collected newest first, to be sent oldest first. */
+struct rows {
+	struct store_archive_row *v;
+	size_t n;
+};
+
+static int
+collect_row(const struct store_archive_row *row, void *arg)
+{
+	struct rows *r = arg;
+
+	r->v = xreallocarray(r->v, r->n + 1, sizeof(*r->v));
+	r->v[r->n] = *row;
+	r->v[r->n].nick = xstrdup(row->nick);
+	r->v[r->n].body = xstrdup(row->body);
+	r->v[r->n].uid = xstrdup_or_null(row->uid);
+	r->n++;
+	return 0;
+}
+
+static void
+rows_free(struct rows *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free((char *)r->v[i].nick);
+		free((char *)r->v[i].body);
+		free((char *)r->v[i].uid);
+	}
+	free(r->v);
+}
+
+void
+history_send_on_join(struct gw_net *net, const char *user, const char *room, const char *full_jid,
+                     int maxstanzas, time_t since)
+{
+	struct store_archive_query q = {0};
+	struct rows rows = {NULL, 0};
+
+	if (!history_enabled(net) || maxstanzas == 0)
+		return;
+	q.limit = maxstanzas < 0 ? (int)gw_conf_int(net->section, "history_join") : maxstanzas;
+	if (q.limit == 0)
+		return;
+	q.start = since;
+	q.newest_first = true;
+	store_archive_query(core.store, net->drv->name, user, room, &q, collect_row, &rows);
+	for (size_t i = rows.n; i-- > 0;)
+		gateway_send_release(net, archived_message(net, room, full_jid, &rows.v[i], true));
+	rows_free(&rows);
+}
+
+/* The MAM form a client fills in (XEP-0313 section 4.1). */
+static const struct gw_field mam_fields[] = {
+	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_MAM},
+	{"start", GW_FIELD_TEXT, "From", "XEP-0082 date-time", 0, NULL, NULL},
+	{"end", GW_FIELD_TEXT, "Until", "XEP-0082 date-time", 0, NULL, NULL},
+	{"after-id", GW_FIELD_TEXT, "After the message with this id", NULL, 0, NULL, NULL},
+	{"before-id", GW_FIELD_TEXT, "Before the message with this id", NULL, 0, NULL, NULL},
+	{"with", GW_FIELD_JID, "With", NULL, 0, NULL, NULL},
+	GW_FIELDS_END,
+};
+
+static void
+mam_form(struct gw_net *net, xmpp_stanza_t *iq)
+{
+	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *x;
+	struct gw_form form = {"Archive search", NULL, mam_fields, NULL};
+
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_MAM);
+	x = form_to_stanza(component_ctx(), &form, "form");
+	xmpp_stanza_add_child(query, x);
+	xmpp_stanza_release(x);
+	gateway_send_release(net, stanza_iq_result(iq, query));
+	xmpp_stanza_release(query);
+}
+
+static int64_t
+parse_id(const char *s, bool *bad)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || v <= 0)
+		*bad = true;
+	return (int64_t)v;
+}
+
+void
+history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *room)
+{
+	xmpp_stanza_t *query = stanza_child(iq, "query", NS_MAM), *x, *set, *fin, *rset;
+	const char *queryid = query ? xmpp_stanza_get_attribute(query, "queryid") : NULL;
+	struct store_archive_query q = {0};
+	struct gw_values *v = NULL;
+	struct rows rows = {NULL, 0};
+	bool bad = false, last_page = false, complete;
+	char *text, *why = NULL;
+	int max = PAGE_DEFAULT;
+
+	if (!history_enabled(net)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_SERVICE_UNAVAILABLE,
+		                                             "History is not recorded here."));
+		return;
+	}
+	if (strcmp(xmpp_stanza_get_type(iq), "get") == 0) {
+		mam_form(net, iq);
+		return;
+	}
+	if ((x = stanza_child(query, "x", "jabber:x:data")) != NULL) {
+		v = form_parse_partial(x, mam_fields, &why);
+		if (v == NULL) {
+			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST, why));
+			free(why);
+			return;
+		}
+		q.start = parse_stamp(gw_values_get(v, "start"));
+		q.end = parse_stamp(gw_values_get(v, "end"));
+		bad |= gw_values_get(v, "start") && q.start == 0;
+		bad |= gw_values_get(v, "end") && q.end == 0;
+		q.after_id = parse_id(gw_values_get(v, "after-id"), &bad);
+		q.before_id = parse_id(gw_values_get(v, "before-id"), &bad);
+	}
+	if ((set = stanza_child(query, "set", NS_RSM)) != NULL) {
+		xmpp_stanza_t *before = stanza_child(set, "before", NULL);
+
+		if ((text = stanza_child_text(set, "max")) != NULL) {
+			max = atoi(text);
+			xmpp_free(component_ctx(), text);
+		}
+		if ((text = stanza_child_text(set, "after")) != NULL) {
+			q.after_id = parse_id(text, &bad);
+			xmpp_free(component_ctx(), text);
+		}
+		if (before != NULL) {
+			/* An empty <before/> asks for the last page. */
+			text = xmpp_stanza_get_text(before);
+			if (text == NULL || *text == '\0')
+				last_page = true;
+			else
+				q.before_id = parse_id(text, &bad);
+			if (text)
+				xmpp_free(component_ctx(), text);
+		}
+	}
+	gw_values_free(v);
+	if (bad) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+		                                             "A date or an id of the query is not valid."));
+		return;
+	}
+	if (max < 0 || max > PAGE_MAX)
+		max = PAGE_MAX;
+	/* One more than asked tells whether the page is the last one. */
+	q.limit = max + 1;
+	q.newest_first = last_page || q.before_id != 0;
+	if (max > 0)
+		store_archive_query(core.store, net->drv->name, user, room, &q, collect_row, &rows);
+	complete = rows.n <= (size_t)max;
+	if (!complete) {
+		/* Drop the probe row: it belongs to the next page. */
+		rows.n--;
+		free((char *)rows.v[rows.n].nick);
+		free((char *)rows.v[rows.n].body);
+		free((char *)rows.v[rows.n].uid);
+	}
+	if (q.newest_first)
+		for (size_t i = 0; i < rows.n / 2; i++) {
+			struct store_archive_row t = rows.v[i];
+
+			rows.v[i] = rows.v[rows.n - 1 - i];
+			rows.v[rows.n - 1 - i] = t;
+		}
+	for (size_t i = 0; i < rows.n; i++) {
+		xmpp_stanza_t *wrapper = stanza_message(NULL, net->jid, xmpp_stanza_get_from(iq), NULL,
+		                                        NULL);
+		xmpp_stanza_t *result = stanza_add_child(wrapper, "result", NS_MAM);
+		xmpp_stanza_t *fwd = stanza_add_child(result, "forwarded", NS_FORWARD);
+		xmpp_stanza_t *inner = archived_message(net, room, xmpp_stanza_get_from(iq), &rows.v[i],
+		                                        false);
+		char id[32], *rj = gateway_address_jid(net, room, NULL);
+
+		snprintf(id, sizeof(id), "%" PRId64, rows.v[i].id);
+		xmpp_stanza_set_from(wrapper, rj);
+		if (queryid)
+			xmpp_stanza_set_attribute(result, "queryid", queryid);
+		xmpp_stanza_set_attribute(result, "id", id);
+		add_delay(fwd, rows.v[i].stamp, rj);
+		/* Inside <forwarded/> it would otherwise inherit the forward namespace. */
+		xmpp_stanza_set_ns(inner, "jabber:client");
+		xmpp_stanza_add_child(fwd, inner);
+		xmpp_stanza_release(inner);
+		gateway_send_release(net, wrapper);
+		free(rj);
+	}
+	fin = xmpp_stanza_new(component_ctx());
+	xmpp_stanza_set_name(fin, "fin");
+	xmpp_stanza_set_ns(fin, NS_MAM);
+	/* Complete: no more in the direction of the query. */
+	xmpp_stanza_set_attribute(fin, "complete", complete ? "true" : "false");
+	rset = stanza_add_child(fin, "set", NS_RSM);
+	if (rows.n > 0) {
+		char first[32], last[32];
+
+		snprintf(first, sizeof(first), "%" PRId64, rows.v[0].id);
+		snprintf(last, sizeof(last), "%" PRId64, rows.v[rows.n - 1].id);
+		stanza_add_text_child(rset, "first", NULL, first);
+		stanza_add_text_child(rset, "last", NULL, last);
+	}
+	gateway_send_release(net, stanza_iq_result(iq, fin));
+	xmpp_stanza_release(fin);
+	rows_free(&rows);
+}
