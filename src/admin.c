@@ -344,6 +344,11 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "Only users of this server's domains may register.");
 		return GW_CMD_ERROR;
 	}
+	if (gateway_user_disabled(net, user)) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "An administrator has disabled your account on this gateway.");
+		return GW_CMD_ERROR;
+	}
 	if (stage == 0 && fields[0].var != NULL && in == NULL) {
 		struct gw_form form = {"Register", "Fill in and submit to register.", fields, NULL};
 

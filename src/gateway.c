@@ -374,6 +374,19 @@ gateway_unregister_user(struct gw_net *net, const char *user)
 	return 0;
 }
 
+bool
+gateway_user_disabled(struct gw_net *net, const char *user)
+{
+	struct store_user u;
+	bool disabled;
+
+	if (store_user_get(core.store, net->drv->name, user, &u) != 1)
+		return false;
+	disabled = u.disabled;
+	store_user_free_fields(&u);
+	return disabled;
+}
+
 void
 gateway_end_session(struct gw_net *net, const char *user)
 {

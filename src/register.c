@@ -112,6 +112,13 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		gateway_send_release(net, stanza_iq_result(iq, NULL));
 		return;
 	}
+	/* Registering again must not look like it worked while the account stays off. */
+	if (gateway_user_disabled(net, user)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                             "An administrator has disabled your "
+		                                             "account on this gateway."));
+		return;
+	}
 	v = x ? form_parse_partial(x, fields_of(net), &why) : legacy_values(net, q);
 	if (v == NULL) {
 		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
