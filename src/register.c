@@ -119,7 +119,15 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		                                             "account on this gateway."));
 		return;
 	}
-	v = x ? form_parse_partial(x, fields_of(net), &why) : legacy_values(net, q);
+	if (x) {
+		v = form_parse_partial(x, fields_of(net), &why);
+	} else {
+		/* Plain elements obey the same rules as the form (length, one line…). */
+		struct gw_values *raw = legacy_values(net, q);
+
+		v = form_validate(raw, fields_of(net), true, &why);
+		gw_values_free(raw);
+	}
 	if (v == NULL) {
 		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
 		                                             why ? why : "The form is not valid."));
