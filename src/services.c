@@ -99,17 +99,37 @@ services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
 	xmpp_stanza_set_attribute(c, "ver", net->caps_ver);
 }
 
-static void
-disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *address)
+/* A node whose disco#info is the JID's own: none, the commands list, or our caps. */
+static bool
+plain_node(const char *node)
 {
-	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *reply;
-	const char *node = xmpp_stanza_get_attribute(q, "node");
+	return node == NULL || strcmp(node, COMMANDS_NS) == 0 ||
+	       (strncmp(node, CAPS_NODE "#", strlen(CAPS_NODE) + 1) == 0);
+}
 
+static void
+disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+           const char *address)
+{
+	xmpp_stanza_t *query, *reply;
+	const char *node = xmpp_stanza_get_attribute(q, "node");
+	bool command = node && commands_node_visible(net, net->drv, user, address, node);
+
+	/* XEP-0050 section 2.3: a command this user may run, else no such node. */
+	if (!command && !plain_node(node)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, NULL));
+		return;
+	}
+	query = xmpp_stanza_new(component_ctx());
 	xmpp_stanza_set_name(query, "query");
 	xmpp_stanza_set_ns(query, NS_DISCO_INFO);
 	if (node)
 		xmpp_stanza_set_attribute(query, "node", node);
-	if (address == NULL) {
+	if (command) {
+		add_identity(query, "automation", "command-node", NULL);
+		add_feature(query, COMMANDS_NS);
+		add_feature(query, "jabber:x:data");
+	} else if (address == NULL) {
 		add_identity(query, "gateway", net->drv->type, net->drv->description);
 		for (const char *const *f = gateway_features; *f; f++)
 			add_feature(query, *f);
@@ -225,7 +245,7 @@ services_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, cons
 		return true;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_INFO) == 0) {
-		disco_info(net, iq, q, address);
+		disco_info(net, iq, q, user, address);
 		return true;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_ITEMS) == 0) {
