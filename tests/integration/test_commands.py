@@ -338,3 +338,26 @@ def test_text_and_adhoc_sessions_are_separate(gateway, client):
     r = alice.command_step(ECHO, "configure", sid, {"prefix": "a:"})
     assert cmd_of(r).get("status") == "completed"
     assert echo(alice, "x") == "a:x"
+
+
+# -- command nodes in disco (XEP-0050 section 2.3) ----------------------------
+
+
+def test_disco_info_on_a_command_node(gateway, client):
+    alice = client("alice")
+    register(alice)
+    info = alice.disco_info(ECHO, node="configure")["disco_info"]
+    ids = [(cat, typ) for cat, typ, _lang, _name in info["identities"]]
+    assert ids == [("automation", "command-node")], ids
+    assert set(info["features"]) == {CMD, XDATA}
+
+
+def test_disco_info_on_a_hidden_or_unknown_command_node(gateway, client):
+    bob = client("bob")
+    for node in (ADMIN_NS + "#announce", "configure", "no-such-node"):
+        with pytest.raises(IqError) as e:
+            bob.disco_info(ECHO, node=node)
+        assert e.value.iq["error"]["condition"] == "item-not-found", node
+    # The admin sees the admin node.
+    info = client("admin").disco_info(ECHO, node=ADMIN_NS + "#announce")["disco_info"]
+    assert [(c, t) for c, t, _l, _n in info["identities"]] == [("automation", "command-node")]
