@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "component.h"
 #include "core.h"
+#include "jid.h"
 #include "stanza.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -209,6 +210,21 @@ gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, why));
 			free(why);
 			goto out;
+		}
+		{
+			/* What cannot be a JID's localpart (too long, control characters) is no address. */
+			char *local = jid_escape(addr ? addr : typed);
+			bool ok = jid_local_valid(local);
+
+			free(local);
+			if (!ok) {
+				gateway_send_release(net, stanza_error_reply(
+				        iq, GW_ERR_ITEM_NOT_FOUND,
+				        "This address cannot be written as a JID: it is too long or "
+				        "holds control characters."));
+				free(addr);
+				goto out;
+			}
 		}
 		jid = gateway_address_jid(net, addr ? addr : typed, NULL);
 		stanza_add_text_child(query, "jid", NULL, jid);
