@@ -146,3 +146,24 @@ def test_burst_to_many_addresses_keeps_each_conversation_in_order(gateway, clien
                                        f"echo from {a}")
             got.append(m["body"])
         assert got == [f"{a} {i}" for i in range(40)]
+
+
+@pytest.mark.parametrize("typed", ["x" * 1100, "tab\there", "two\nlines", "\u00e9" * 600])
+def test_gateway_prompt_refuses_what_cannot_be_a_jid(gateway, client, typed):
+    """A typed address whose JID would be invalid (a localpart over 1023
+    bytes, control characters) is an error (XEP-0100: item-not-found), not
+    a JID that the server then refuses."""
+    alice = client("alice")
+    with pytest.raises(IqError) as e:
+        alice.gateway_prompt(ECHO, typed)
+    assert e.value.iq["error"]["condition"] == "item-not-found"
+    assert e.value.iq["error"]["text"]
+    assert alice.ping(ECHO) is not None
+
+
+def test_longest_address_still_works(gateway, client):
+    alice = client("alice")
+    jid, _ = prompt_answer(alice.gateway_prompt(ECHO, "y" * 1023))
+    assert jid == "y" * 1023 + "@" + ECHO
+    m = alice.send_message_and_wait(jid, "long")
+    assert m["body"] == "long" and str(m["from"].bare) == jid
