@@ -569,6 +569,9 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		if (body == NULL)
 			return;
 		reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st), NULL, body);
+		if (reply == NULL && strlen(body) > COMMANDS_TEXT_MAX)
+			reply = xasprintf("This message is too long to be a command or an answer "
+			                  "(at most %d characters).", COMMANDS_TEXT_MAX);
 		if (reply == NULL)
 			reply = xstrdup("Unknown command. Send \"help\" for the list of commands.");
 		gateway_send_release(net, stanza_message("chat", net->jid, xmpp_stanza_get_from(st),

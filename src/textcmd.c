@@ -15,8 +15,7 @@
 #define SG_COMMANDS_INTERNAL
 #include "commands.h"
 
-/* Longest body taken as a command or a form reply (SPEC 8). */
-#define TEXT_MAX 65536
+#define TEXT_MAX COMMANDS_TEXT_MAX
 
 /* ---- A growing string ---- */
 
