@@ -361,3 +361,48 @@ def test_disco_info_on_a_hidden_or_unknown_command_node(gateway, client):
     # The admin sees the admin node.
     info = client("admin").disco_info(ECHO, node=ADMIN_NS + "#announce")["disco_info"]
     assert [(c, t) for c, t, _l, _n in info["identities"]] == [("automation", "command-node")]
+
+
+def test_text_configure_with_an_empty_value_clears_it(gateway, client):
+    alice = client("alice")
+    register(alice)
+    assert "Saved." in text(alice, "configure prefix=[p]")
+    assert echo(alice, "a") == "[p]a"
+    assert "Saved." in text(alice, "configure prefix=")
+    assert echo(alice, "b") == "b"
+
+
+def test_text_commands_ignore_case_and_spacing(gateway, client):
+    alice = client("alice")
+    register(alice)
+    assert "configure —" in text(alice, "  HELP  ")
+    assert "Saved." in text(alice, "Configure   prefix=\u00bb ")
+    assert echo(alice, "x") == "\u00bbx"
+
+
+def test_text_multi_line_announce(gateway, client):
+    alice = client("alice")
+    register(alice)
+    alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
+    admin = client("admin")
+    import sgtest
+    sgtest.wait_until(lambda: "alice@localhost" in text(admin, "online-list"), 10, "alice online")
+    form = text(admin, "announce")
+    assert "body" in form and "subject" in form
+    reply = text(admin, "subject=Notice\nbody=first line\nsecond line")
+    assert "sent to 1 online users" in reply
+    m = alice.wait_for_message(lambda m: m["type"] == "headline")
+    assert m["body"] == "first line\nsecond line"
+    assert m["subject"] == "Notice"
+
+
+def test_oversized_text_command_is_refused_with_a_reason(gateway, client):
+    alice = client("alice")
+    register(alice)
+    reply = text(alice, "configure prefix=" + "p" * 70000, timeout=15)
+    assert "too long" in reply
+    # Also while a command waits for its answer.
+    text(alice, "configure")
+    assert "too long" in text(alice, "q" * 70000, timeout=15)
+    assert "Cancelled" in text(alice, "cancel")
+    assert echo(alice, "x") == "x"
