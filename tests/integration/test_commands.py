@@ -406,3 +406,23 @@ def test_oversized_text_command_is_refused_with_a_reason(gateway, client):
     assert "too long" in text(alice, "q" * 70000, timeout=15)
     assert "Cancelled" in text(alice, "cancel")
     assert echo(alice, "x") == "x"
+
+
+def test_text_arguments_are_checked_like_a_form(gateway, client):
+    """"configure prefix=…" must obey the same limits as the XEP-0050 form."""
+    alice = client("alice")
+    register(alice)
+    reply = text(alice, "configure prefix=" + "p" * 5000)
+    assert "too long" in reply and "Saved." not in reply
+    # The form is shown again and waits for a better answer.
+    assert "Saved." in text(alice, "prefix=ok:")
+    assert echo(alice, "x") == "ok:x"
+
+
+def test_text_register_arguments_are_checked(gateway, client):
+    carol = client("carol")
+    reply = text(carol, "register nick=" + "n" * 5000)
+    assert "too long" in reply and "You are registered" not in reply
+    assert "Cancelled" in text(carol, "cancel")
+    q = carol.register_form(ECHO).xml.find("{jabber:iq:register}query")
+    assert q.find("{jabber:iq:register}registered") is None
