@@ -316,3 +316,22 @@ def test_text_admin_commands_refused_for_bob(users, word):
     assert sorted(form_values(run(admin, ADMIN + "get-registered-users-list"))
                   ["registereduserjids"]) == [ALICE, BOB]
     alice.no_message(lambda m: m["type"] == "headline", 0.5)
+
+
+@pytest.mark.parametrize("typed", [
+    f"{ALICE} {BOB}", f"{ALICE}, {BOB}", f"{ALICE},{BOB}", "Alice@LocalHost bob@localhost"])
+def test_text_user_action_on_several_users_in_one_line(users, typed):
+    _alice, _bob, admin = users
+    assert "done for 2 of 2" in text(admin, f"disable-user accountjids={typed}")
+    listing = text(admin, "registered-list")
+    assert f"{ALICE} (disabled)" in listing and f"{BOB} (disabled)" in listing
+
+
+def test_lines_copied_from_the_registered_list_work(users):
+    _alice, _bob, admin = users
+    run(admin, ADMIN + "disable-user", {"accountjids": [ALICE, BOB]})
+    copied = form_values(run(admin, ADMIN + "get-registered-users-list"))["registereduserjids"]
+    assert copied == [f"{ALICE} (disabled)", f"{BOB} (disabled)"]
+    r = run(admin, ADMIN + "reenable-user", {"accountjids": copied})
+    assert "done for 2 of 2" in notes(r)
+    assert "(disabled)" not in text(admin, "registered-list")
