@@ -626,7 +626,15 @@ handle_iq(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *a
 		return;
 	}
 	if (strcmp(ns, "http://jabber.org/protocol/commands") == 0 && strcmp(type, "set") == 0) {
-		xmpp_stanza_t *reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
+		xmpp_stanza_t *reply;
+
+		/* commands.h: who may use the gateway at all is checked before calling in. */
+		if (!core_domain_allowed(user)) {
+			gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+			                                             "This gateway does not serve your server."));
+			return;
+		}
+		reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
 		                                          xmpp_stanza_get_from(st), address);
 
 		if (reply)

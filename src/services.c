@@ -114,7 +114,8 @@ disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *
 {
 	xmpp_stanza_t *query, *reply;
 	const char *node = xmpp_stanza_get_attribute(q, "node");
-	bool command = node && commands_node_visible(net, net->drv, user, address, node);
+	bool command = node && core_domain_allowed(user) &&
+	               commands_node_visible(net, net->drv, user, address, node);
 
 	/* XEP-0050 section 2.3: a command this user may run, else no such node. */
 	if (!command && !plain_node(node)) {
@@ -157,7 +158,7 @@ disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char 
 	xmpp_stanza_set_ns(query, NS_DISCO_ITEMS);
 	if (node) {
 		xmpp_stanza_set_attribute(query, "node", node);
-		if (strcmp(node, "http://jabber.org/protocol/commands") == 0)
+		if (strcmp(node, "http://jabber.org/protocol/commands") == 0 && core_domain_allowed(user))
 			commands_disco_items(net, net->drv, component_ctx(), query,
 			                     xmpp_stanza_get_to(iq), user, address);
 	}
