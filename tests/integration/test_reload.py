@@ -222,3 +222,19 @@ def test_many_sighups_in_a_row(gateway, client):
     sgtest.wait_until(lambda: gateway.log.count("configuration reloaded") >= 1, 10, "a reload")
     gateway.check_alive()
     assert alice.send_message_and_wait(FOO, "after the storm")["body"] == "after the storm"
+
+
+def test_user_of_a_domain_no_longer_served_cannot_run_commands(gateway, client):
+    """allowed_domains applies to ad-hoc commands as it does to text commands."""
+    alice = client("alice")
+    assert alice.register(ECHO, {"nick": "alice"})["type"] == "result"
+    set_key(gateway, "xmpp", "allowed_domains", "example.org")
+    hup(gateway)
+    m = alice.send_message_and_wait(ECHO, "configure prefix=x")
+    assert m["type"] == "error" and m["error"]["condition"] == "forbidden"
+    with pytest.raises(IqError) as e:
+        alice.execute(ECHO, "configure")
+    assert e.value.iq["error"]["condition"] == "forbidden"
+    assert alice.commands(ECHO) == []
+    # An admin is served whatever the domains.
+    assert may_administer(client("admin"))
