@@ -29,7 +29,7 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
 
-static int cli_verbosity; /* -v count: a reload never goes below it */
+static int cli_verbosity; /* -v count: added to [log] verbosity, at reloads too */
 /* Configs kept after a reload because a removed section still serves a gateway. */
 static struct config **retired;
 static size_t nretired;
@@ -140,7 +140,8 @@ reload(void)
 		const struct gw_section *logsec = config_section(cfg, "log");
 		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
 
-		log_set_verbosity(v > cli_verbosity ? (int)v : cli_verbosity);
+		/* Each -v adds one to [log] verbosity (stanzagate(8)). */
+		log_set_verbosity((int)v + cli_verbosity);
 		for (size_t i = 0; i < core.nnets; i++)
 			component_set_reconnect_max(core.nets[i]->comp,
 			                            (int)gw_conf_int(config_section(cfg, "xmpp"),
@@ -252,8 +253,7 @@ daemon_main(int argc, char **argv)
 		const struct gw_section *logsec = config_section(core.cfg, "log");
 		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
 
-		if (v > verbose)
-			verbose = (int)v;
+		verbose += (int)v; /* each -v adds one to [log] verbosity */
 		log_set_verbosity(verbose);
 	}
 	core.config_path = xstrdup(path);
