@@ -238,3 +238,17 @@ def test_user_of_a_domain_no_longer_served_cannot_run_commands(gateway, client):
     assert alice.commands(ECHO) == []
     # An admin is served whatever the domains.
     assert may_administer(client("admin"))
+
+
+def test_command_line_v_adds_to_the_configured_verbosity(make_gateway, client):
+    """stanzagate(8), stanzagate.conf(5) and docs/operating.md: each -v adds
+    one to [log] verbosity; 1 + one -v gives protocol traces (level 2)."""
+    gateway = make_gateway(args=("-d", "-v"), extra={"log": {"verbosity": "1"}})
+    alice = client("alice")
+    alice.send_message_and_wait(FOO, "traced")
+    assert "libstrophe conn: SENT:" in gateway.log
+    set_key(gateway, "log", "verbosity", "0")
+    hup(gateway)
+    alice.execute(ECHO, "register")
+    after = _since(gateway, 1).split("\n", 1)[1]
+    assert " debug: commands: " in after and "SENT:" not in after, after
