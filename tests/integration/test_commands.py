@@ -426,3 +426,25 @@ def test_text_register_arguments_are_checked(gateway, client):
     assert "Cancelled" in text(carol, "cancel")
     q = carol.register_form(ECHO).xml.find("{jabber:iq:register}query")
     assert q.find("{jabber:iq:register}registered") is None
+
+
+def test_open_sessions_per_user_are_bounded(gateway, client):
+    """A client that starts commands and never finishes them does not make
+    the gateway hold them all: past 16, the oldest goes."""
+    alice = client("alice")
+    register(alice)
+    sids = [cmd_of(alice.execute(ECHO, "configure")).get("sessionid") for _ in range(20)]
+    assert len(set(sids)) == 20
+    with pytest.raises(IqError) as e:
+        alice.command_step(ECHO, "configure", sids[0], {"prefix": "old "})
+    assert e.value.iq["error"]["condition"] == "not-allowed"
+    r = alice.command_step(ECHO, "configure", sids[-1], {"prefix": "new "})
+    assert cmd_of(r).get("status") == "completed"
+    # Another user's sessions are not taken into account.
+    bob = client("bob")
+    register(bob)
+    bsid = cmd_of(bob.execute(ECHO, "configure")).get("sessionid")
+    for _ in range(20):
+        alice.execute(ECHO, "configure")
+    assert cmd_of(bob.command_step(ECHO, "configure", bsid, {"prefix": "b "})).get(
+        "status") == "completed"
