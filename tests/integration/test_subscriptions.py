@@ -245,3 +245,44 @@ def test_legacy_registration_checks_values_like_the_form(gateway, client):
     q = alice.register_form(ECHO).xml.find(f"{{{REG}}}query")
     assert q.find(f"{{{REG}}}registered") is None
     assert gateway.running()
+
+
+def _form_values(iq):
+    q = iq.xml.find(f"{{{REG}}}query")
+    return {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+            for f in q.find("{jabber:x:data}x").findall("{jabber:x:data}field")}
+
+
+def test_password_is_stored_encrypted_and_never_shown(gateway, client):
+    alice = client("alice")
+    secret = "hunter2-very-secret-\u00e9"
+    assert alice.register(ECHO, {"nick": "al", "password": secret})["type"] == "result"
+    values = _form_values(alice.register_form(ECHO))
+    assert values["nick"] == ["al"]
+    assert values.get("password", []) in ([], [None], [""])
+    # Not in the database files in clear (the WAL included), and the
+    # database is for the daemon's eyes only.
+    gateway.stop()
+    for f in gateway.dir.glob("stanzagate.db*"):
+        assert secret.encode() not in f.read_bytes(), f
+        assert f.stat().st_mode & 0o077 == 0, (f, oct(f.stat().st_mode))
+    assert gateway.key_file.stat().st_mode & 0o077 == 0
+
+
+def _stored_password(gateway, user):
+    with sqlite3.connect(f"file:{gateway.db_path}?mode=ro", uri=True, timeout=5) as db:
+        return db.execute("SELECT value FROM settings WHERE jid = ? AND key = 'password'"
+                          " AND secret = 1", (user,)).fetchall()
+
+
+def test_update_with_an_empty_password_keeps_it(gateway, client):
+    alice = client("alice")
+    alice.register(ECHO, {"nick": "al", "password": "pw-one"})
+    before = _stored_password(gateway, alice.bare)
+    assert len(before) == 1
+    assert alice.register(ECHO, {"nick": "al2", "password": ""})["type"] == "result"
+    assert _form_values(alice.register_form(ECHO))["nick"] == ["al2"]
+    assert _stored_password(gateway, alice.bare) == before
+    assert alice.register(ECHO, {"password": "pw-two"})["type"] == "result"
+    assert _stored_password(gateway, alice.bare) != before
+    assert _form_values(alice.register_form(ECHO))["nick"] == ["al2"]
