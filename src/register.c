@@ -97,6 +97,17 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 	char *why = NULL;
 	enum gw_error e;
 
+	/*
+	 * A disabled account can neither register again (it would look like
+	 * it worked while the account stays off) nor remove itself (and come
+	 * back fresh): say so, rather than "not registered".
+	 */
+	if (gateway_user_disabled(net, user)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                             "An administrator has disabled your "
+		                                             "account on this gateway."));
+		return;
+	}
 	if (stanza_child(q, "remove", NULL)) {
 		if (!registered) {
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_REGISTRATION_REQUIRED,
@@ -110,13 +121,6 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		}
 		log_info("%s: %s unregistered", net->drv->name, user);
 		gateway_send_release(net, stanza_iq_result(iq, NULL));
-		return;
-	}
-	/* Registering again must not look like it worked while the account stays off. */
-	if (gateway_user_disabled(net, user)) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
-		                                             "An administrator has disabled your "
-		                                             "account on this gateway."));
 		return;
 	}
 	if (x) {
