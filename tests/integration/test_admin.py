@@ -182,6 +182,11 @@ def test_disabled_user_cannot_register_again(users):
     assert "disabled" in e.value.iq["error"]["text"]
     assert not is_registered(alice)
     assert "disabled" in text(alice, "register nick=again")
+    # Nor can she remove herself and come back fresh.
+    with pytest.raises(IqError) as e:
+        alice.unregister(ECHO)
+    assert e.value.iq["error"]["condition"] == "not-allowed"
+    assert "disabled" in e.value.iq["error"]["text"]
     assert "(disabled)" in " ".join(
         form_values(run(admin, ADMIN + "get-registered-users-list"))["registereduserjids"])
 
