@@ -286,3 +286,13 @@ def test_update_with_an_empty_password_keeps_it(gateway, client):
     assert alice.register(ECHO, {"password": "pw-two"})["type"] == "result"
     assert _stored_password(gateway, alice.bare) != before
     assert _form_values(alice.register_form(ECHO))["nick"] == ["al2"]
+
+
+def test_registering_again_after_unregistering_starts_the_flow_again(gateway, client):
+    alice = client("alice")
+    register_and_approve(alice)
+    alice.unregister(ECHO)
+    alice.wait_for_presence(from_(ECHO, "unsubscribed"), 10, "unsubscribed")
+    pres = register_and_approve(alice)
+    assert pres.xml.find(CAPS) is not None
+    sgtest.wait_until(lambda: roster_item(alice, ECHO) == "both", 10, "a mutual subscription")
