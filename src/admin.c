@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,8 +160,9 @@ act_on_users(struct gw_cmd *cmd, int stage, const struct gw_values *in, enum use
              const char *title)
 {
 	struct gw_net *net = gw_cmd_net(cmd);
-	const char *const *jids;
-	size_t n = 0, done = 0;
+	const char *const *lines, *const *list;
+	struct gw_values *jids;
+	size_t nlines = 0, n = 0, done = 0;
 
 	if (stage == 0 && !gw_values_has(in, "accountjids")) {
 		struct gw_form form = {title, "Which users?", user_fields, NULL};
@@ -168,16 +170,34 @@ act_on_users(struct gw_cmd *cmd, int stage, const struct gw_values *in, enum use
 		gw_cmd_form(cmd, &form);
 		return GW_CMD_NEXT;
 	}
-	jids = gw_values_getv(in, "accountjids", &n);
+	jids = gw_values_new();
+	lines = gw_values_getv(in, "accountjids", &nlines);
+	/*
+	 * One JID per line, or several on a line: a text command gives them as
+	 * "accountjids=a@x b@x" or "a@x, b@x". A line copied from
+	 * registered-list keeps its "(disabled)" mark, which is skipped.
+	 */
+	for (size_t l = 0; l < nlines; l++) {
+		char *copy = xstrdup(lines[l]), *save = NULL;
+
+		for (char *t = strtok_r(copy, " \t,", &save); t; t = strtok_r(NULL, " \t,", &save))
+			if (strcmp(t, "(disabled)") != 0)
+				gw_values_add(jids, "jid", t);
+		free(copy);
+	}
+	list = gw_values_getv(jids, "jid", &n);
 	for (size_t i = 0; i < n; i++) {
-		char *bare = jid_bare(jids[i]);
+		char *bare = jid_bare(list[i]);
 		struct store_user u;
 		int found;
 
 		if (bare == NULL) {
-			gw_cmd_note(cmd, GW_NOTE_WARN, "Not a JID: %s", jids[i]);
+			gw_cmd_note(cmd, GW_NOTE_WARN, "Not a JID: %s", list[i]);
 			continue;
 		}
+		/* Users are kept under their lower-cased bare JID (as the server prepares it). */
+		for (char *p = bare; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
 		found = store_user_get(core.store, net->drv->name, bare, &u);
 		if (found == 1)
 			store_user_free_fields(&u);
@@ -206,6 +226,7 @@ act_on_users(struct gw_cmd *cmd, int stage, const struct gw_values *in, enum use
 		free(bare);
 	}
 	gw_cmd_note(cmd, GW_NOTE_INFO, "%s: done for %zu of %zu users.", title, done, n);
+	gw_values_free(jids);
 	return GW_CMD_DONE;
 }
 
@@ -344,6 +365,11 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 
 	if (!core_domain_allowed(user)) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "Only users of this server's domains may register.");
+		return GW_CMD_ERROR;
+	}
+	if (gateway_user_disabled(net, user)) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "An administrator has disabled your account on this gateway.");
 		return GW_CMD_ERROR;
 	}
 	if (stage == 0 && fields[0].var != NULL && in == NULL) {

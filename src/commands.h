@@ -32,6 +32,8 @@
 
 #define COMMANDS_NS "http://jabber.org/protocol/commands"
 #define COMMANDS_SESSION_TTL 600
+/* Longest body taken as a command or a form reply (SPEC 8). */
+#define COMMANDS_TEXT_MAX 65536
 
 void commands_init(void);
 /* Frees every session (their data through its free_fn); forgets the core

@@ -77,6 +77,8 @@ bool core_is_admin(const char *bare_jid);
 int gateway_register_user(struct gw_net *, const char *user);
 /* Unregisters: removes everything and unsubscribes the gateway and contacts. */
 int gateway_unregister_user(struct gw_net *, const char *user);
+/* Whether an administrator disabled user's account on this gateway. */
+bool gateway_user_disabled(struct gw_net *, const char *user);
 /* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
 void gateway_end_session(struct gw_net *, const char *user);
 size_t gateway_online_count(struct gw_net *);

@@ -29,7 +29,10 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
 
-static int cli_verbosity; /* -v count: a reload never goes below it */
+static int cli_verbosity; /* -v count: added to [log] verbosity, at reloads too */
+/* Configs kept after a reload because a removed section still serves a gateway. */
+static struct config **retired;
+static size_t nretired;
 
 /* The backends the config enables. */
 static size_t
@@ -108,6 +111,7 @@ reload(void)
 	free(changed);
 	{
 		struct config *old = core.cfg;
+		bool keep_old = false;
 
 		core.cfg = cfg;
 		for (size_t i = 0; i < core.nnets; i++) {
@@ -117,22 +121,27 @@ reload(void)
 			if (sec == NULL) {
 				log_warnx("reload: [%s] was removed; it stays until a restart",
 				          net->drv->name);
-				/* Keep the old section alive: the old config is leaked on purpose. */
-				old = NULL;
+				/* The gateway keeps its section: the config holding it stays. */
+				if (config_section(old, net->drv->name) == net->section)
+					keep_old = true;
 				continue;
 			}
 			net->section = sec;
 			if (net->drv->reload && net->drv->reload(net) == -1)
 				log_warnx("reload: %s could not apply the new settings", net->drv->name);
 		}
-		if (old)
+		if (keep_old) {
+			retired = xreallocarray(retired, nretired + 1, sizeof(*retired));
+			retired[nretired++] = old;
+		} else
 			config_free(old);
 	}
 	{
 		const struct gw_section *logsec = config_section(cfg, "log");
 		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
 
-		log_set_verbosity(v > cli_verbosity ? (int)v : cli_verbosity);
+		/* Each -v adds one to [log] verbosity (stanzagate(8)). */
+		log_set_verbosity((int)v + cli_verbosity);
 		for (size_t i = 0; i < core.nnets; i++)
 			component_set_reconnect_max(core.nets[i]->comp,
 			                            (int)gw_conf_int(config_section(cfg, "xmpp"),
@@ -244,8 +253,7 @@ daemon_main(int argc, char **argv)
 		const struct gw_section *logsec = config_section(core.cfg, "log");
 		long v = logsec ? gw_conf_int(logsec, "verbosity") : 0;
 
-		if (v > verbose)
-			verbose = (int)v;
+		verbose += (int)v; /* each -v adds one to [log] verbosity */
 		log_set_verbosity(verbose);
 	}
 	core.config_path = xstrdup(path);
@@ -314,6 +322,9 @@ daemon_main(int argc, char **argv)
 	component_global_shutdown();
 	store_close(core.store);
 	config_free(core.cfg);
+	for (size_t i = 0; i < nretired; i++)
+		config_free(retired[i]);
+	free(retired);
 	event_base_free(core.base);
 	free(core.config_path);
 	log_info("stopped");

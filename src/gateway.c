@@ -378,6 +378,19 @@ gateway_unregister_user(struct gw_net *net, const char *user)
 	return 0;
 }
 
+bool
+gateway_user_disabled(struct gw_net *net, const char *user)
+{
+	struct store_user u;
+	bool disabled;
+
+	if (store_user_get(core.store, net->drv->name, user, &u) != 1)
+		return false;
+	disabled = u.disabled;
+	store_user_free_fields(&u);
+	return disabled;
+}
+
 void
 gateway_end_session(struct gw_net *net, const char *user)
 {
@@ -560,6 +573,9 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		if (body == NULL)
 			return;
 		reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st), NULL, body);
+		if (reply == NULL && strlen(body) > COMMANDS_TEXT_MAX)
+			reply = xasprintf("This message is too long to be a command or an answer "
+			                  "(at most %d characters).", COMMANDS_TEXT_MAX);
 		if (reply == NULL)
 			reply = xstrdup("Unknown command. Send \"help\" for the list of commands.");
 		gateway_send_release(net, stanza_message("chat", net->jid, xmpp_stanza_get_from(st),
@@ -614,7 +630,15 @@ handle_iq(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *a
 		return;
 	}
 	if (strcmp(ns, "http://jabber.org/protocol/commands") == 0 && strcmp(type, "set") == 0) {
-		xmpp_stanza_t *reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
+		xmpp_stanza_t *reply;
+
+		/* commands.h: who may use the gateway at all is checked before calling in. */
+		if (!core_domain_allowed(user)) {
+			gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+			                                             "This gateway does not serve your server."));
+			return;
+		}
+		reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
 		                                          xmpp_stanza_get_from(st), address);
 
 		if (reply)

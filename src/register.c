@@ -97,6 +97,17 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 	char *why = NULL;
 	enum gw_error e;
 
+	/*
+	 * A disabled account can neither register again (it would look like
+	 * it worked while the account stays off) nor remove itself (and come
+	 * back fresh): say so, rather than "not registered".
+	 */
+	if (gateway_user_disabled(net, user)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                             "An administrator has disabled your "
+		                                             "account on this gateway."));
+		return;
+	}
 	if (stanza_child(q, "remove", NULL)) {
 		if (!registered) {
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_REGISTRATION_REQUIRED,
@@ -112,7 +123,15 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		gateway_send_release(net, stanza_iq_result(iq, NULL));
 		return;
 	}
-	v = x ? form_parse_partial(x, fields_of(net), &why) : legacy_values(net, q);
+	if (x) {
+		v = form_parse_partial(x, fields_of(net), &why);
+	} else {
+		/* Plain elements obey the same rules as the form (length, one line…). */
+		struct gw_values *raw = legacy_values(net, q);
+
+		v = form_validate(raw, fields_of(net), true, &why);
+		gw_values_free(raw);
+	}
 	if (v == NULL) {
 		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
 		                                             why ? why : "The form is not valid."));

@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "component.h"
 #include "core.h"
+#include "jid.h"
 #include "stanza.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -99,17 +100,38 @@ services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
 	xmpp_stanza_set_attribute(c, "ver", net->caps_ver);
 }
 
-static void
-disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *address)
+/* A node whose disco#info is the JID's own: none, the commands list, or our caps. */
+static bool
+plain_node(const char *node)
 {
-	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *reply;
-	const char *node = xmpp_stanza_get_attribute(q, "node");
+	return node == NULL || strcmp(node, COMMANDS_NS) == 0 ||
+	       (strncmp(node, CAPS_NODE "#", strlen(CAPS_NODE) + 1) == 0);
+}
 
+static void
+disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+           const char *address)
+{
+	xmpp_stanza_t *query, *reply;
+	const char *node = xmpp_stanza_get_attribute(q, "node");
+	bool command = node && core_domain_allowed(user) &&
+	               commands_node_visible(net, net->drv, user, address, node);
+
+	/* XEP-0050 section 2.3: a command this user may run, else no such node. */
+	if (!command && !plain_node(node)) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, NULL));
+		return;
+	}
+	query = xmpp_stanza_new(component_ctx());
 	xmpp_stanza_set_name(query, "query");
 	xmpp_stanza_set_ns(query, NS_DISCO_INFO);
 	if (node)
 		xmpp_stanza_set_attribute(query, "node", node);
-	if (address == NULL) {
+	if (command) {
+		add_identity(query, "automation", "command-node", NULL);
+		add_feature(query, COMMANDS_NS);
+		add_feature(query, "jabber:x:data");
+	} else if (address == NULL) {
 		add_identity(query, "gateway", net->drv->type, net->drv->description);
 		for (const char *const *f = gateway_features; *f; f++)
 			add_feature(query, *f);
@@ -136,7 +158,7 @@ disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char 
 	xmpp_stanza_set_ns(query, NS_DISCO_ITEMS);
 	if (node) {
 		xmpp_stanza_set_attribute(query, "node", node);
-		if (strcmp(node, "http://jabber.org/protocol/commands") == 0)
+		if (strcmp(node, "http://jabber.org/protocol/commands") == 0 && core_domain_allowed(user))
 			commands_disco_items(net, net->drv, component_ctx(), query,
 			                     xmpp_stanza_get_to(iq), user, address);
 	}
@@ -190,6 +212,21 @@ gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 			free(why);
 			goto out;
 		}
+		{
+			/* What cannot be a JID's localpart (too long, control characters) is no address. */
+			char *local = jid_escape(addr ? addr : typed);
+			bool ok = jid_local_valid(local);
+
+			free(local);
+			if (!ok) {
+				gateway_send_release(net, stanza_error_reply(
+				        iq, GW_ERR_ITEM_NOT_FOUND,
+				        "This address cannot be written as a JID: it is too long or "
+				        "holds control characters."));
+				free(addr);
+				goto out;
+			}
+		}
 		jid = gateway_address_jid(net, addr ? addr : typed, NULL);
 		stanza_add_text_child(query, "jid", NULL, jid);
 		/* Older clients read the answer from <prompt/>. */
@@ -225,7 +262,7 @@ services_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, cons
 		return true;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_INFO) == 0) {
-		disco_info(net, iq, q, address);
+		disco_info(net, iq, q, user, address);
 		return true;
 	}
 	if (strcmp(type, "get") == 0 && strcmp(ns, NS_DISCO_ITEMS) == 0) {

@@ -15,8 +15,7 @@
 #define SG_COMMANDS_INTERNAL
 #include "commands.h"
 
-/* Longest body taken as a command or a form reply (SPEC 8). */
-#define TEXT_MAX 65536
+#define TEXT_MAX COMMANDS_TEXT_MAX
 
 /* ---- A growing string ---- */
 
@@ -566,8 +565,14 @@ commands_handle_text(struct gw_net *net, const struct gw_driver *drv, const char
 		args = parse_args(rest, &lines);
 	else
 		free_text = *rest != '\0';
-	st = cmd_run(s, args);
 	gw_values_free(args);
+	/*
+	 * The first stage runs without values, as over XEP-0050: the arguments
+	 * are then a reply to the form it shows, checked against its fields
+	 * (length, one line, choices…) like any reply. Handed to the step as
+	 * they came, they skipped every check.
+	 */
+	st = cmd_run(s, NULL);
 	if (st == GW_CMD_NEXT && (lines.s != NULL || free_text)) {
 		/* Arguments fill in the first form at once: "configure nick=foo"
 		 * works in one message. */

@@ -971,6 +971,23 @@ class Client:
     def leave_muc(self, room, nick):
         self.loop.call(self.xmpp["xep_0045"].leave_muc, room, nick)
 
+    def command_step(self, jid, node, sessionid, fields=None, action="complete", timeout=10):
+        """Continue ad-hoc session `sessionid` of command `node`: submit
+        `fields` (dict var -> value or list of values) as a jabber:x:data
+        form, or send only the action (e.g. "cancel", "prev") when fields is
+        None; returns the result Iq (IqError on an error reply)."""
+        ns = "http://jabber.org/protocol/commands"
+        q = ET.Element(f"{{{ns}}}command", node=node, action=action)
+        if sessionid is not None:
+            q.set("sessionid", sessionid)
+        if fields is not None:
+            x = ET.SubElement(q, "{jabber:x:data}x", type="submit")
+            for k, v in fields.items():
+                f = ET.SubElement(x, "{jabber:x:data}field", var=k)
+                for val in (v if isinstance(v, (list, tuple)) else [v]):
+                    ET.SubElement(f, "{jabber:x:data}value").text = str(val)
+        return self.iq(jid, q, "set", timeout)
+
 
 def ensure_empty_dir(path):
     path = Path(path)
