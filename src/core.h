@@ -35,7 +35,8 @@ struct gw_net {
 	void *priv;
 	bool started;
 
-	struct strmap *online; /* bare JID -> struct online_user */
+	struct strmap *online;  /* bare JID -> struct online_user */
+	struct strmap *greeted; /* bare JID -> (intptr_t) when our available presence went */
 	struct delivery *delivery;
 	struct rooms *rooms;
 	char *caps_ver; /* XEP-0115 verification string */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -227,9 +228,22 @@ send_gateway_presence(struct gw_net *net, const char *to, const char *type)
 {
 	xmpp_stanza_t *p = stanza_presence(net->jid, to, type);
 
-	if (type == NULL)
+	if (type == NULL) {
 		services_add_caps(net, p);
+		if (strchr(to, '/') == NULL)
+			strmap_put(net->greeted, to, (void *)(intptr_t)time(NULL));
+	} else if (strchr(to, '/') == NULL)
+		strmap_del(net->greeted, to);
 	gateway_send_release(net, p);
+}
+
+/* True when the user got the gateway's available presence in the last seconds. */
+static bool
+greeted_recently(struct gw_net *net, const char *user)
+{
+	intptr_t when = (intptr_t)strmap_get(net->greeted, user);
+
+	return when != 0 && time(NULL) - (time_t)when < 10;
 }
 
 /* ---- who is online ---- */
@@ -253,8 +267,11 @@ online_add(struct gw_net *net, const char *user, const char *resource)
 	if (net->drv->user_available)
 		net->drv->user_available(net, user, resource);
 	if (first) {
-		/* The user's presence (or the answer to our probe): the gateway answers in kind. */
-		if (gw_user_is_registered(net, user))
+		/*
+		 * The user's presence (or the answer to our probe): the gateway
+		 * answers in kind, unless the subscription flow just did.
+		 */
+		if (gw_user_is_registered(net, user) && !greeted_recently(net, user))
 			send_gateway_presence(net, user, NULL);
 		delivery_user_available(net, user);
 	}
@@ -471,13 +488,11 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 			free(n);
 			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
 		}
-		if (ok) {
-			xmpp_stanza_t *p = stanza_presence(to, user, NULL);
-
-			if (address == NULL)
-				services_add_caps(net, p);
-			gateway_send_release(net, p);
-		}
+		if (ok && address == NULL) {
+			if (!greeted_recently(net, user))
+				send_gateway_presence(net, user, NULL);
+		} else if (ok)
+			gateway_send_release(net, stanza_presence(to, user, NULL));
 	} else if (strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0) {
 		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
 			store_contact_remove(core.store, name, user, address);
@@ -819,6 +834,7 @@ gateway_create_all(void)
 		net->section = sec;
 		net->jid = xstrdup(gw_conf_str(sec, "jid"));
 		net->online = strmap_new();
+		net->greeted = strmap_new();
 		net->comp = component_new(net->jid, gw_conf_str(sec, "secret"),
 		                          gw_conf_str(xmpp, "server"),
 		                          (unsigned short)gw_conf_int(xmpp, "port"),
@@ -889,6 +905,7 @@ gateway_free_all(void)
 		announce_free(net);
 		event_free(net->ev_announce);
 		strmap_free(net->online, online_user_free);
+		strmap_free(net->greeted, NULL);
 		free(net->caps_ver);
 		free(net->jid);
 		free(net);
