@@ -6,6 +6,8 @@ its `prefix` setting, cancel and stale sessions, and text commands."""
 import pytest
 from slixmpp.exceptions import IqError
 
+import sgtest
+
 ECHO = "echo.localhost"
 FOO = "foo@echo.localhost"
 CMD = "http://jabber.org/protocol/commands"
@@ -385,7 +387,6 @@ def test_text_multi_line_announce(gateway, client):
     register(alice)
     alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
     admin = client("admin")
-    import sgtest
     sgtest.wait_until(lambda: "alice@localhost" in text(admin, "online-list"), 10, "alice online")
     form = text(admin, "announce")
     assert "body" in form and "subject" in form
