@@ -254,6 +254,9 @@ online_add(struct gw_net *net, const char *user, const char *resource)
 	struct online_user *u = strmap_get(net->online, user);
 	bool first = u == NULL;
 
+	/* An administrator ended a disabled user's session: it stays ended. */
+	if (u == NULL && gateway_user_disabled(net, user))
+		return;
 	if (u == NULL) {
 		u = xcalloc(1, sizeof(*u));
 		strmap_put(net->online, user, u);

@@ -340,3 +340,23 @@ def test_lines_copied_from_the_registered_list_work(users):
     r = run(admin, ADMIN + "reenable-user", {"accountjids": copied})
     assert "done for 2 of 2" in notes(r)
     assert "(disabled)" not in text(admin, "registered-list")
+
+
+def test_disabled_user_does_not_come_back_online(users):
+    """Disabling ends the user's session; their next presence does not open
+    a new one (no announcements, not in the online list), and their
+    messages to echo contacts still go (echo needs no registration)."""
+    alice, _bob, admin = users
+    run(admin, ADMIN + "disable-user", {"accountjids": [ALICE]})
+    alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "unavailable")
+    alice.loop.call(alice.xmpp.send_presence, pstatus="back")
+    alice.send_raw(f'<presence to="{ECHO}"/>')
+    alice.ping(ECHO)  # the presences went before this round trip
+    assert online(admin) == {BOB}
+    assert "sent to 1 online users" in notes(run(admin, ADMIN + "announce", {"body": "hi"}))
+    alice.no_message(lambda m: m["type"] == "headline", 1)
+    assert alice.send_message_and_wait(FOO, "still echoed")["body"] == "still echoed"
+    # Re-enabled, her next presence brings her back.
+    run(admin, ADMIN + "reenable-user", {"accountjids": [ALICE]})
+    alice.loop.call(alice.xmpp.send_presence)
+    wait_online(admin, {ALICE, BOB})

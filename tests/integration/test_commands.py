@@ -6,6 +6,8 @@ its `prefix` setting, cancel and stale sessions, and text commands."""
 import pytest
 from slixmpp.exceptions import IqError
 
+import sgtest
+
 ECHO = "echo.localhost"
 FOO = "foo@echo.localhost"
 CMD = "http://jabber.org/protocol/commands"
@@ -385,7 +387,6 @@ def test_text_multi_line_announce(gateway, client):
     register(alice)
     alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
     admin = client("admin")
-    import sgtest
     sgtest.wait_until(lambda: "alice@localhost" in text(admin, "online-list"), 10, "alice online")
     form = text(admin, "announce")
     assert "body" in form and "subject" in form
@@ -448,3 +449,17 @@ def test_open_sessions_per_user_are_bounded(gateway, client):
         alice.execute(ECHO, "configure")
     assert cmd_of(bob.command_step(ECHO, "configure", bsid, {"prefix": "b "})).get(
         "status") == "completed"
+
+
+def test_cancel_by_a_cancel_form(gateway, client):
+    """XEP-0004: a form of type cancel ends the session like action=cancel."""
+    alice = client("alice")
+    register(alice)
+    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    r = alice.iq(ECHO, f'<command xmlns="{CMD}" node="configure" sessionid="{sid}">'
+                       f'<x xmlns="{XDATA}" type="cancel"/></command>', "set")
+    assert cmd_of(r).get("status") == "canceled"
+    with pytest.raises(IqError) as e:
+        alice.command_step(ECHO, "configure", sid, {"prefix": "late "})
+    assert e.value.iq["error"]["condition"] == "not-allowed"
+    assert echo(alice, "x") == "x"

@@ -2,7 +2,8 @@
 to be in the user's roster, answers the user's subscription with its
 presence and XEP-0115 caps, leaves the roster on unregistration, and
 mirrors subscriptions to contacts; probes are answered. Also what a
-registration refuses (SPEC section 8: oversized or multi-line values)."""
+registration refuses (SPEC section 8: oversized or multi-line values) and
+how it keeps passwords."""
 
 import base64
 import hashlib
@@ -11,8 +12,9 @@ import sqlite3
 import xml.etree.ElementTree as ET
 
 import pytest
-import sgtest
 from slixmpp.exceptions import IqError
+
+import sgtest
 
 ECHO = "echo.localhost"
 FOO = "foo@echo.localhost"
