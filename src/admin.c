@@ -211,11 +211,11 @@ act_on_users(struct gw_cmd *cmd, int stage, const struct gw_values *in, enum use
 			gateway_unregister_user(net, bare);
 			break;
 		case ACT_DISABLE:
-			store_user_set_disabled(core.store, net->drv->name, bare, true);
+			gateway_set_disabled(net, bare, true);
 			gateway_end_session(net, bare);
 			break;
 		case ACT_ENABLE:
-			store_user_set_disabled(core.store, net->drv->name, bare, false);
+			gateway_set_disabled(net, bare, false);
 			break;
 		case ACT_END_SESSION:
 			gateway_end_session(net, bare);
@@ -412,6 +412,8 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "The gateway's store failed; try again later.");
 		return GW_CMD_ERROR;
 	}
+	/* The loop's group transaction may hold the writes: durable before the answer. */
+	delivery_flush_all();
 	gw_cmd_note(cmd, GW_NOTE_INFO, "You are registered with %s.", net->drv->description);
 	return GW_CMD_DONE;
 }
@@ -425,6 +427,7 @@ unregister_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "The gateway's store failed; try again later.");
 		return GW_CMD_ERROR;
 	}
+	delivery_flush_all();
 	gw_cmd_note(cmd, GW_NOTE_INFO, "You are no longer registered; your settings are deleted.");
 	return GW_CMD_DONE;
 }

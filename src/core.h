@@ -37,6 +37,7 @@ struct gw_net {
 
 	struct strmap *online;  /* bare JID -> struct online_user */
 	struct strmap *greeted; /* bare JID -> (intptr_t) when our available presence went */
+	struct strmap *disabled; /* bare JIDs an admin disabled */
 	struct delivery *delivery;
 	struct rooms *rooms;
 	char *caps_ver; /* XEP-0115 verification string */
@@ -80,6 +81,8 @@ int gateway_register_user(struct gw_net *, const char *user);
 int gateway_unregister_user(struct gw_net *, const char *user);
 /* Whether an administrator disabled user's account on this gateway. */
 bool gateway_user_disabled(struct gw_net *, const char *user);
+/* Disables or re-enables a registered user (store and memory). */
+int gateway_set_disabled(struct gw_net *, const char *user, bool disabled);
 /* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
 void gateway_end_session(struct gw_net *, const char *user);
 size_t gateway_online_count(struct gw_net *);

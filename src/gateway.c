@@ -392,6 +392,7 @@ gateway_unregister_user(struct gw_net *net, const char *user)
 		net->drv->user_removed(net, user);
 	if (store_user_remove(core.store, net->drv->name, user) == -1)
 		return -1;
+	strmap_del(net->disabled, user);
 	send_gateway_presence(net, user, "unavailable");
 	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribed"));
 	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribe"));
@@ -401,14 +402,29 @@ gateway_unregister_user(struct gw_net *net, const char *user)
 bool
 gateway_user_disabled(struct gw_net *net, const char *user)
 {
-	struct store_user u;
-	bool disabled;
+	return strmap_get(net->disabled, user) != NULL;
+}
 
-	if (store_user_get(core.store, net->drv->name, user, &u) != 1)
-		return false;
-	disabled = u.disabled;
-	store_user_free_fields(&u);
-	return disabled;
+int
+gateway_set_disabled(struct gw_net *net, const char *user, bool disabled)
+{
+	if (store_user_set_disabled(core.store, net->drv->name, user, disabled) == -1)
+		return -1;
+	if (disabled)
+		strmap_put(net->disabled, user, (void *)1);
+	else
+		strmap_del(net->disabled, user);
+	return 0;
+}
+
+static int
+load_disabled_cb(const struct store_user *u, void *arg)
+{
+	struct gw_net *net = arg;
+
+	if (u->disabled)
+		strmap_put(net->disabled, u->jid, (void *)1);
+	return 0;
 }
 
 void
@@ -513,6 +529,12 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 {
 	const char *type = xmpp_stanza_get_type(st);
 
+	if (address && to->resource && type == NULL && gateway_user_disabled(net, user) &&
+	    stanza_child(st, "x", "http://jabber.org/protocol/muc")) {
+		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                             "Your account on this gateway is disabled."));
+		return;
+	}
 	if (address && to->resource && net->drv->is_room && net->drv->is_room(net, address) &&
 	    rooms_handle_presence(net, st, user, from->resource, address, to->resource))
 		return;
@@ -582,6 +604,11 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 	if (!core_domain_allowed(user)) {
 		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
 		                                             "This gateway does not serve your server."));
+		return;
+	}
+	if (address != NULL && gateway_user_disabled(net, user)) {
+		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                             "Your account on this gateway is disabled."));
 		return;
 	}
 	if (address == NULL) {
@@ -838,6 +865,9 @@ gateway_create_all(void)
 		net->jid = xstrdup(gw_conf_str(sec, "jid"));
 		net->online = strmap_new();
 		net->greeted = strmap_new();
+		/* Kept in memory: the message path checks it for every message. */
+		net->disabled = strmap_new();
+		store_user_foreach(core.store, drv->name, load_disabled_cb, net);
 		net->comp = component_new(net->jid, gw_conf_str(sec, "secret"),
 		                          gw_conf_str(xmpp, "server"),
 		                          (unsigned short)gw_conf_int(xmpp, "port"),
@@ -909,6 +939,7 @@ gateway_free_all(void)
 		event_free(net->ev_announce);
 		strmap_free(net->online, online_user_free);
 		strmap_free(net->greeted, NULL);
+		strmap_free(net->disabled, NULL);
 		free(net->caps_ver);
 		free(net->jid);
 		free(net);

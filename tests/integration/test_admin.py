@@ -344,8 +344,7 @@ def test_lines_copied_from_the_registered_list_work(users):
 
 def test_disabled_user_does_not_come_back_online(users):
     """Disabling ends the user's session; their next presence does not open
-    a new one (no announcements, not in the online list), and their
-    messages to echo contacts still go (echo needs no registration)."""
+    a new one (no announcements, not in the online list)."""
     alice, _bob, admin = users
     run(admin, ADMIN + "disable-user", {"accountjids": [ALICE]})
     alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "unavailable")
@@ -355,8 +354,24 @@ def test_disabled_user_does_not_come_back_online(users):
     assert online(admin) == {BOB}
     assert "sent to 1 online users" in notes(run(admin, ADMIN + "announce", {"body": "hi"}))
     alice.no_message(lambda m: m["type"] == "headline", 1)
-    assert alice.send_message_and_wait(FOO, "still echoed")["body"] == "still echoed"
     # Re-enabled, her next presence brings her back.
     run(admin, ADMIN + "reenable-user", {"accountjids": [ALICE]})
     alice.loop.call(alice.xmpp.send_presence)
     wait_online(admin, {ALICE, BOB})
+
+
+def test_disabled_user_is_refused_messages_and_rooms(users):
+    """Disabling is for the whole gateway, also where no registration is needed."""
+    alice, _bob, admin = users
+    run(admin, ADMIN + "disable-user", {"accountjids": [ALICE]})
+    m = alice.send_message_and_wait("foo@echo.localhost", "still there?",
+                                    predicate=lambda m: m["type"] == "error")
+    assert m["error"]["condition"] == "forbidden"
+    assert "disabled" in m["error"]["text"]
+    alice.send_raw('<presence to="#r@echo.localhost/alice">'
+                   '<x xmlns="http://jabber.org/protocol/muc"/></presence>')
+    err = alice.wait_for_presence(lambda p: p["from"].bare == "#r@echo.localhost"
+                                  and p["type"] == "error", 10, "the refused join")
+    assert err["error"]["condition"] == "forbidden"
+    run(admin, ADMIN + "reenable-user", {"accountjids": [ALICE]})
+    assert alice.send_message_and_wait("foo@echo.localhost", "back")["body"] == "back"
