@@ -46,6 +46,7 @@ struct gw_net {
 	struct event *ev_announce; /* start-up presence to registered users, in batches */
 	char **announce_users;
 	size_t announce_n, announce_next;
+	bool announce_waiting; /* a batch's barrier is out */
 };
 
 struct core {

@@ -783,6 +783,7 @@ collect_user_cb(const struct store_user *u, void *arg)
 static void
 announce_free(struct gw_net *net)
 {
+	net->announce_waiting = false;
 	for (size_t i = 0; i < net->announce_n; i++)
 		free(net->announce_users[i]);
 	free(net->announce_users);
@@ -790,27 +791,30 @@ announce_free(struct gw_net *net)
 	net->announce_n = net->announce_next = 0;
 }
 
+static void announce_cb(evutil_socket_t, short, void *);
+
+/* The server has handled the last batch: the next one goes. */
+static void
+announce_barrier_cb(void *arg, bool done)
+{
+	struct gw_net *net = arg;
+
+	net->announce_waiting = false;
+	if (done)
+		event_active(net->ev_announce, EV_TIMEOUT, 0);
+	/* Link lost: on_online() starts over. */
+}
+
 static void
 announce_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct gw_net *net = arg;
-	/*
-	 * 100 probes every 10 ms: at most 10 000 stanzas/s, below
-	 * what Prosody takes from a component, so a large user base neither
-	 * floods the server nor holds the loop.
-	 */
-	struct timeval pace = {0, 10000};
-	size_t end = net->announce_next + 100;
+	size_t end = net->announce_next + 200;
 
 	(void)fd;
 	(void)what;
-	if (!component_is_online(net->comp))
+	if (!component_is_online(net->comp) || net->announce_waiting)
 		return;
-	/* Back-pressure: wait while libstrophe still holds what we gave it. */
-	if (component_send_queue_len(net->comp) > 1000) {
-		evtimer_add(net->ev_announce, &pace);
-		return;
-	}
 	for (; net->announce_next < net->announce_n && net->announce_next < end;
 	     net->announce_next++) {
 		/*
@@ -821,10 +825,19 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 		                                          net->announce_users[net->announce_next],
 		                                          "probe"));
 	}
-	if (net->announce_next < net->announce_n)
-		evtimer_add(net->ev_announce, &pace);
-	else
+	if (net->announce_next < net->announce_n) {
+		/*
+		 * Self-clocking: the next batch waits until the server has handled
+		 * this one, so its backlog (which every other stanza queues behind)
+		 * never exceeds one batch, whatever the server's speed.
+		 */
+		if (component_barrier(net->comp, announce_barrier_cb, net) == 0)
+			net->announce_waiting = true;
+	} else {
+		log_info("%s: start-up probes sent to %zu registered users", net->drv->name,
+		         net->announce_n);
 		announce_free(net);
+	}
 }
 
 static void
