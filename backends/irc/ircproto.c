@@ -1,0 +1,952 @@
+/*
+ * What an IRC server says, turned into calls of the driver interface:
+ * registration (CAP LS 302, SASL PLAIN, NICK/USER, nick collisions),
+ * ISUPPORT, channels (JOIN, NAMES, PART, KICK, QUIT, NICK, MODE, TOPIC),
+ * messages and CTCP, and the numerics the user should read.
+ *
+ * Every line is parsed with ircmsg_parse() (a malformed one is logged,
+ * escaped, and skipped) and every text is passed through irctext_to_xmpp()
+ * before it reaches a gw_*() function.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "ircdrv.h"
+#include "irctext.h"
+
+/* ---- channels and members ---- */
+
+struct ircd_chan *
+ircd_chan_find(struct ircd_conn *c, const char *name)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ircmsg_casecmp(c->isup.casemap, ch->name, name) == 0)
+			return ch;
+	return NULL;
+}
+
+struct ircd_chan *
+ircd_chan_add(struct ircd_conn *c, const char *name, const char *room)
+{
+	struct ircd_chan *ch = xcalloc(1, sizeof(*ch));
+
+	ch->name = xstrdup(name);
+	ch->room = xstrdup(room);
+	ch->next = c->chans;
+	c->chans = ch;
+	return ch;
+}
+
+void
+ircd_chan_free(struct ircd_chan *ch)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		free(ch->m[i].nick);
+	free(ch->m);
+	free(ch->name);
+	free(ch->room);
+	free(ch->key);
+	free(ch->topic);
+	free(ch->topic_by);
+	free(ch);
+}
+
+void
+ircd_chan_remove(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	for (struct ircd_chan **pp = &c->chans; *pp; pp = &(*pp)->next)
+		if (*pp == ch) {
+			*pp = ch->next;
+			ircd_chan_free(ch);
+			return;
+		}
+}
+
+static struct ircd_member *
+member_find(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		if (ircmsg_casecmp(c->isup.casemap, ch->m[i].nick, nick) == 0)
+			return &ch->m[i];
+	return NULL;
+}
+
+static struct ircd_member *
+member_add(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	struct ircd_member *m = member_find(c, ch, nick);
+
+	if (m != NULL)
+		return m;
+	ch->m = xreallocarray(ch->m, ch->nm + 1, sizeof(*ch->m));
+	m = &ch->m[ch->nm++];
+	memset(m, 0, sizeof(*m));
+	m->nick = xstrdup(nick);
+	return m;
+}
+
+static void
+member_del(struct ircd_chan *ch, struct ircd_member *m)
+{
+	free(m->nick);
+	*m = ch->m[--ch->nm];
+}
+
+/* Adds or removes a prefix mode, keeping PREFIX order (highest first). */
+static void
+member_mode(struct ircd_conn *c, struct ircd_member *m, char mode, bool on)
+{
+	char *p = strchr(m->modes, mode);
+	size_t n = strlen(m->modes);
+
+	if (!on) {
+		if (p)
+			memmove(p, p + 1, strlen(p));
+		return;
+	}
+	if (p || n + 1 >= sizeof(m->modes))
+		return;
+	m->modes[n] = mode;
+	m->modes[n + 1] = '\0';
+	/* Few letters: an insertion sort by rank. */
+	for (size_t i = n; i > 0; i--) {
+		char a = m->modes[i - 1], b = m->modes[i];
+
+		if (ircmsg_isupport_prefix_rank(&c->isup, a) <= ircmsg_isupport_prefix_rank(&c->isup, b))
+			break;
+		m->modes[i - 1] = b;
+		m->modes[i] = a;
+	}
+}
+
+/* Biboumi's mapping: q owner, a/o admin, h/v member; q/a/o/h moderate. */
+static void
+member_occupant(const struct ircd_member *m, struct gw_occupant *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nick = m->nick;
+	o->show = m->away ? GW_SHOW_AWAY : GW_SHOW_ONLINE;
+	o->role = GW_ROLE_PARTICIPANT;
+	o->affiliation = GW_AFF_NONE;
+	switch (m->modes[0]) {
+	case 'q':
+		o->affiliation = GW_AFF_OWNER;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'a':
+	case 'o':
+		o->affiliation = GW_AFF_ADMIN;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'h':
+		o->affiliation = GW_AFF_MEMBER;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'v':
+		o->affiliation = GW_AFF_MEMBER;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+report_member(struct ircd_conn *c, struct ircd_chan *ch, const struct ircd_member *m)
+{
+	struct gw_occupant o;
+
+	member_occupant(m, &o);
+	gw_room_occupant(c->in->net, c->user, ch->room, &o);
+}
+
+void
+ircd_chan_report_joined(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		report_member(c, ch, &ch->m[i]);
+	if (ch->topic)
+		gw_room_subject(c->in->net, c->user, ch->room, ch->topic_by, ch->topic);
+	ch->core_joined = true;
+	gw_room_joined(c->in->net, c->user, ch->room, c->nick);
+}
+
+/* ---- helpers ---- */
+
+char *
+ircd_nick_address(struct ircd_conn *c, const char *nick)
+{
+	char *n = xstrdup(nick), *a;
+
+	ircmsg_casefold(IRCMSG_CASEMAP_ASCII, n);
+	a = xasprintf("%s%%%s", n, c->server);
+	free(n);
+	return a;
+}
+
+static char *
+text_in(struct ircd_conn *c, const char *s)
+{
+	return irctext_to_xmpp(s ? s : "", s ? strlen(s) : 0, ircd_fallback_encoding(c), 0);
+}
+
+void
+ircd_server_message(struct ircd_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw, *text;
+	struct gw_inmsg in;
+
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	text = text_in(c, raw);
+	memset(&in, 0, sizeof(in));
+	in.user = c->user;
+	in.from = c->server;
+	in.body = text;
+	in.kind = GW_MSG_CHAT;
+	gw_deliver(c->in->net, &in);
+	free(text);
+	free(raw);
+}
+
+/* A notice in every joined room (from the room itself). */
+static void
+rooms_notice(struct ircd_conn *c, const char *text)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ch->core_joined)
+			gw_room_message(c->in->net, c->user, ch->room, NULL, text, NULL, 0);
+}
+
+/* server-time: only a stamp worth showing (older than a few seconds) is kept. */
+static time_t
+msg_stamp(const struct ircmsg *m)
+{
+	const char *t = ircmsg_tag(m, "time");
+	struct tm tm;
+	time_t when;
+
+	if (t == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	when = timegm(&tm);
+	return when < time(NULL) - 10 ? when : 0;
+}
+
+static bool
+is_me(struct ircd_conn *c, const char *nick)
+{
+	return nick && c->nick && ircmsg_casecmp(c->isup.casemap, nick, c->nick) == 0;
+}
+
+/* ---- registration, CAP and SASL ---- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} cap_names[] = {
+	{"multi-prefix", IRCD_CAP_MULTI_PREFIX},   {"message-tags", IRCD_CAP_MESSAGE_TAGS},
+	{"server-time", IRCD_CAP_SERVER_TIME},     {"echo-message", IRCD_CAP_ECHO_MESSAGE},
+	{"away-notify", IRCD_CAP_AWAY_NOTIFY},     {"account-notify", IRCD_CAP_ACCOUNT_NOTIFY},
+	{"extended-join", IRCD_CAP_EXTENDED_JOIN}, {"cap-notify", IRCD_CAP_CAP_NOTIFY},
+	{"batch", IRCD_CAP_BATCH},                 {"sasl", IRCD_CAP_SASL},
+	{"userhost-in-names", IRCD_CAP_USERHOST_IN_NAMES},
+};
+#define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
+/* Bits of the capability names in list ("a b=c -d"); *off gets the '-' ones. */
+static unsigned
+cap_bits(const char *list, unsigned *off)
+{
+	char *copy = xstrdup(list ? list : ""), *save = NULL;
+	unsigned bits = 0;
+
+	if (off)
+		*off = 0;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		bool minus = *w == '-';
+
+		if (minus)
+			w++;
+		w[strcspn(w, "=")] = '\0';
+		for (size_t i = 0; i < NCAPS; i++)
+			if (strcmp(w, cap_names[i].name) == 0) {
+				if (minus && off)
+					*off |= cap_names[i].bit;
+				else
+					bits |= cap_names[i].bit;
+			}
+	}
+	free(copy);
+	return bits;
+}
+
+static void
+cap_request(struct ircd_conn *c, unsigned want)
+{
+	char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NCAPS; i++)
+		if (want & cap_names[i].bit)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
+			                      cap_names[i].name);
+	ircd_sendf(c, true, "CAP", "REQ", buf, NULL);
+}
+
+static void
+cap_end(struct ircd_conn *c)
+{
+	if (!c->cap_negotiating)
+		return;
+	c->cap_negotiating = false;
+	ircd_sendf(c, true, "CAP", "END", NULL);
+}
+
+void
+ircd_register(struct ircd_conn *c)
+{
+	xstrset(&c->nick, c->want_nick);
+	c->cap_negotiating = true;
+	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
+	if (c->pass && *c->pass)
+		ircd_sendf(c, true, "PASS", c->pass, NULL);
+	ircd_sendf(c, true, "NICK", c->nick, NULL);
+	ircd_sendf(c, true, "USER", c->username, "0", "*", c->realname, NULL);
+}
+
+static void
+on_cap(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *sub = ircmsg_param(m, 1);
+	const char *last = m->nparams > 2 ? m->params[m->nparams - 1] : "";
+	unsigned off, bits;
+
+	if (sub == NULL)
+		return;
+	bits = cap_bits(last, &off);
+	if (strcmp(sub, "LS") == 0) {
+		c->caps_offered |= bits;
+		if (m->nparams > 3 && strcmp(m->params[2], "*") == 0)
+			return; /* more LS lines follow */
+		if (c->state != IRCD_REGISTERING)
+			return;
+		bits = c->caps_offered;
+		if (c->sasl_pass == NULL || *c->sasl_pass == '\0')
+			bits &= ~(unsigned)IRCD_CAP_SASL;
+		if (bits)
+			cap_request(c, bits);
+		else
+			cap_end(c);
+	} else if (strcmp(sub, "ACK") == 0) {
+		c->caps = (c->caps | bits) & ~off;
+		if (c->state == IRCD_REGISTERING && (c->caps & IRCD_CAP_SASL) && c->sasl_pass &&
+		    !c->sasl_running) {
+			c->sasl_running = true;
+			ircd_sendf(c, true, "AUTHENTICATE", "PLAIN", NULL);
+		} else if (!c->sasl_running)
+			cap_end(c);
+	} else if (strcmp(sub, "NAK") == 0) {
+		cap_end(c);
+	} else if (strcmp(sub, "NEW") == 0) {
+		c->caps_offered |= bits;
+		bits &= ~(c->caps | IRCD_CAP_SASL);
+		if (bits)
+			cap_request(c, bits);
+	} else if (strcmp(sub, "DEL") == 0) {
+		c->caps &= ~bits;
+		c->caps_offered &= ~bits;
+	}
+}
+
+static void
+on_authenticate(struct ircd_conn *c, const struct ircmsg *m)
+{
+	char *account, *plain, *b64;
+	size_t alen, plen, n, len;
+
+	if (!c->sasl_running || strcmp(ircmsg_param(m, 0) ? ircmsg_param(m, 0) : "", "+") != 0)
+		return;
+	account = ircd_setting(c, "sasl_account");
+	if (account == NULL || *account == '\0')
+		xstrset(&account, c->want_nick);
+	alen = strlen(account);
+	plen = strlen(c->sasl_pass);
+	/* authzid NUL authcid NUL password (RFC 4616) */
+	len = alen * 2 + plen + 2;
+	plain = xmalloc(len);
+	memcpy(plain, account, alen);
+	plain[alen] = '\0';
+	memcpy(plain + alen + 1, account, alen);
+	plain[2 * alen + 1] = '\0';
+	memcpy(plain + 2 * alen + 2, c->sasl_pass, plen);
+	b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)plain, (int)len);
+	for (size_t off = 0; off < n; off += 400) {
+		char chunk[401];
+		size_t k = n - off < 400 ? n - off : 400;
+
+		memcpy(chunk, b64 + off, k);
+		chunk[k] = '\0';
+		ircd_sendf(c, true, "AUTHENTICATE", chunk, NULL);
+	}
+	if (n % 400 == 0)
+		ircd_sendf(c, true, "AUTHENTICATE", "+", NULL);
+	explicit_bzero(plain, len);
+	explicit_bzero(b64, n);
+	free(plain);
+	free(b64);
+	free(account);
+}
+
+static void
+sasl_done(struct ircd_conn *c, const struct ircmsg *m, bool ok)
+{
+	if (!c->sasl_running)
+		return;
+	c->sasl_running = false;
+	if (!ok)
+		ircd_server_message(c, "SASL authentication failed: %s",
+		                    m->nparams ? m->params[m->nparams - 1] : "");
+	cap_end(c);
+}
+
+/* 433 and friends: during registration, try another nick. */
+static void
+nick_in_use(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *bad = ircmsg_param(m, 1);
+	size_t max = c->isup.nicklen > 0 ? (size_t)c->isup.nicklen : 9;
+	char *next;
+
+	if (c->state != IRCD_REGISTERING) {
+		char *text = xasprintf("The nickname %s cannot be used: %s", bad ? bad : "",
+		                       m->params[m->nparams - 1]);
+
+		rooms_notice(c, text);
+		if (c->chans == NULL)
+			ircd_server_message(c, "%s", text);
+		free(text);
+		return;
+	}
+	next = xasprintf("%s_", c->nick ? c->nick : "xmpp");
+	if (strlen(next) > max) {
+		next[max - 1] = (char)('0' + arc4random_uniform(10));
+		next[max] = '\0';
+	}
+	xstrset(&c->nick, next);
+	free(next);
+	ircd_sendf(c, true, "NICK", c->nick, NULL);
+}
+
+/* ---- channel events ---- */
+
+static void
+on_join(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *name = ircmsg_param(m, 0);
+	struct ircd_chan *ch = name ? ircd_chan_find(c, name) : NULL;
+	struct ircd_member *mem;
+
+	if (ch == NULL || m->nick == NULL)
+		return;
+	if (is_me(c, m->nick)) {
+		ch->joined = true;
+		xstrset(&c->self_user, m->user);
+		xstrset(&c->self_host, m->host);
+		for (size_t i = 0; i < ch->nm; i++)
+			free(ch->m[i].nick);
+		ch->nm = 0;
+		member_add(c, ch, m->nick);
+		return;
+	}
+	mem = member_add(c, ch, m->nick);
+	if (ch->core_joined)
+		report_member(c, ch, mem);
+}
+
+static void
+on_names(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 4 ? ircd_chan_find(c, m->params[2]) : NULL;
+	char *copy, *save = NULL;
+
+	if (ch == NULL)
+		return;
+	copy = xstrdup(m->params[3]);
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		struct ircd_member *mem;
+		char *p = w;
+
+		while (*p && ircmsg_isupport_prefix_mode(&c->isup, *p) != 0)
+			p++;
+		p[strcspn(p, "!")] = '\0'; /* userhost-in-names */
+		if (*p == '\0')
+			continue;
+		mem = member_add(c, ch, p);
+		for (char *q = w; q < p; q++)
+			member_mode(c, mem, ircmsg_isupport_prefix_mode(&c->isup, *q), true);
+		if (ch->core_joined)
+			report_member(c, ch, mem);
+	}
+	free(copy);
+}
+
+static void
+on_names_end(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[1]) : NULL;
+
+	if (ch != NULL && ch->joined && !ch->core_joined)
+		ircd_chan_report_joined(c, ch);
+}
+
+static void
+set_topic(struct ircd_conn *c, struct ircd_chan *ch, const char *topic, const char *by)
+{
+	free(ch->topic);
+	ch->topic = text_in(c, topic);
+	xstrset(&ch->topic_by, by);
+	if (ch->core_joined)
+		gw_room_subject(c->in->net, c->user, ch->room, by, ch->topic);
+}
+
+static void
+on_part(struct ircd_conn *c, const struct ircmsg *m, bool kick)
+{
+	struct ircd_chan *ch = m->nparams ? ircd_chan_find(c, m->params[0]) : NULL;
+	const char *who = kick ? ircmsg_param(m, 1) : m->nick;
+	const char *reason = ircmsg_param(m, kick ? 2 : 1);
+	struct ircd_member *mem;
+	char *r;
+
+	if (ch == NULL || who == NULL)
+		return;
+	r = reason ? text_in(c, reason) : NULL;
+	if (is_me(c, who)) {
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, c->nick,
+			             kick ? GW_LEAVE_KICK : GW_LEAVE_PART, m->nick, r);
+		ircd_chan_remove(c, ch);
+		free(r);
+		ircd_conn_maybe_close(c);
+		return;
+	}
+	mem = member_find(c, ch, who);
+	if (mem != NULL) {
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, mem->nick,
+			             kick ? GW_LEAVE_KICK : GW_LEAVE_PART, m->nick, r);
+		member_del(ch, mem);
+	}
+	free(r);
+}
+
+static void
+on_quit(struct ircd_conn *c, const struct ircmsg *m)
+{
+	char *r;
+
+	if (m->nick == NULL || is_me(c, m->nick))
+		return;
+	r = m->nparams ? text_in(c, m->params[0]) : NULL;
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, m->nick);
+
+		if (mem == NULL)
+			continue;
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, mem->nick, GW_LEAVE_PART, NULL, r);
+		member_del(ch, mem);
+	}
+	free(r);
+}
+
+static void
+on_nick(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *to = ircmsg_param(m, 0);
+	char *old;
+
+	if (m->nick == NULL || to == NULL)
+		return;
+	old = xstrdup(m->nick);
+	if (is_me(c, old)) {
+		xstrset(&c->nick, to);
+		xstrset(&c->want_nick, to);
+	}
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, old);
+
+		if (mem == NULL)
+			continue;
+		xstrset(&mem->nick, to);
+		if (ch->core_joined)
+			gw_room_nick(c->in->net, c->user, ch->room, old, to);
+	}
+	free(old);
+}
+
+static void
+on_away(struct ircd_conn *c, const struct ircmsg *m)
+{
+	for (struct ircd_chan *ch = c->chans; m->nick && ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, m->nick);
+
+		if (mem == NULL)
+			continue;
+		mem->away = m->nparams > 0;
+		if (ch->core_joined)
+			report_member(c, ch, mem);
+	}
+}
+
+static void
+on_mode(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[0]) : NULL;
+	size_t arg = 2;
+	bool on = true;
+	char *text, *all;
+	size_t len = 0;
+
+	if (ch == NULL)
+		return;
+	for (const char *p = m->params[1]; *p; p++) {
+		char type;
+		const char *a = NULL;
+
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		type = ircmsg_isupport_mode_type(&c->isup, *p);
+		if (type == 'P' || type == 'A' || type == 'B' || (type == 'C' && on))
+			a = arg < m->nparams ? m->params[arg++] : NULL;
+		if (type == 'P' && a) {
+			struct ircd_member *mem = member_find(c, ch, a);
+
+			if (mem) {
+				member_mode(c, mem, *p, on);
+				if (ch->core_joined)
+					report_member(c, ch, mem);
+			}
+		}
+	}
+	if (!ch->core_joined)
+		return;
+	/* Shown in the room as IRC shows it. */
+	for (size_t i = 1; i < m->nparams; i++)
+		len += strlen(m->params[i]) + 1;
+	all = xmalloc(len + 1);
+	all[0] = '\0';
+	for (size_t i = 1; i < m->nparams; i++) {
+		strcat(all, m->params[i]);
+		if (i + 1 < m->nparams)
+			strcat(all, " ");
+	}
+	text = xasprintf("%s sets mode %s", m->nick ? m->nick : "The server", all);
+	{
+		char *clean = text_in(c, text);
+
+		gw_room_message(c->in->net, c->user, ch->room, NULL, clean, NULL, 0);
+		free(clean);
+	}
+	free(text);
+	free(all);
+}
+
+/* ---- messages ---- */
+
+static void
+ctcp_reply(struct ircd_conn *c, const char *to, const char *cmd, const char *args)
+{
+	char *r = irctext_ctcp_build(cmd, args);
+
+	if (r != NULL && to != NULL)
+		ircd_sendf(c, false, "NOTICE", to, r, NULL);
+	free(r);
+}
+
+/* Answers VERSION, PING, TIME; true when the text was such a request. */
+static bool
+ctcp_request(struct ircd_conn *c, const struct ircmsg *m, const struct irctext_ctcp *ct)
+{
+	char *args = xstrndup(ct->args ? ct->args : "", ct->args_len);
+	char buf[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	switch (ct->kind) {
+	case IRCTEXT_CTCP_VERSION:
+		ctcp_reply(c, m->nick, "VERSION", PACKAGE_NAME " " PACKAGE_VERSION " (XMPP gateway)");
+		break;
+	case IRCTEXT_CTCP_PING:
+		ctcp_reply(c, m->nick, "PING", args);
+		break;
+	case IRCTEXT_CTCP_TIME:
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		ctcp_reply(c, m->nick, "TIME", buf);
+		break;
+	default:
+		free(args);
+		return false;
+	}
+	free(args);
+	return true;
+}
+
+static void
+on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
+{
+	const char *target = ircmsg_param(m, 0), *text = ircmsg_param(m, 1);
+	struct irctext_ctcp ct;
+	enum irctext_ctcp_kind kind;
+	char *body;
+	bool server_src = m->user == NULL && (m->nick == NULL || strchr(m->nick, '.') != NULL);
+
+	if (target == NULL || text == NULL)
+		return;
+	kind = irctext_ctcp_parse(text, strlen(text), &ct);
+	if (kind != IRCTEXT_CTCP_NONE && kind != IRCTEXT_CTCP_ACTION) {
+		if (!notice && !is_me(c, m->nick))
+			ctcp_request(c, m, &ct);
+		return; /* replies and unknown CTCP are not shown */
+	}
+	if (kind == IRCTEXT_CTCP_ACTION) {
+		char *raw = xstrndup(ct.args ? ct.args : "", ct.args_len);
+		char *t = text_in(c, raw);
+
+		body = xasprintf("/me %s", t);
+		free(t);
+		free(raw);
+	} else
+		body = text_in(c, text);
+	while (*target && strchr(c->isup.statusmsg, *target) && target[1])
+		target++; /* "@#chan": a message to the channel's operators */
+	if (ircmsg_isupport_is_channel(&c->isup, target)) {
+		struct ircd_chan *ch = ircd_chan_find(c, target);
+
+		if (ch != NULL && ch->core_joined && m->nick)
+			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
+			                ircmsg_tag(m, "msgid"), msg_stamp(m));
+	} else if (server_src || c->state != IRCD_READY) {
+		ircd_server_message(c, "%s", body);
+	} else if (!is_me(c, m->nick)) {
+		char *from = ircd_nick_address(c, m->nick);
+		struct gw_inmsg in;
+
+		memset(&in, 0, sizeof(in));
+		in.user = c->user;
+		in.from = from;
+		in.body = body;
+		in.id = ircmsg_tag(m, "msgid");
+		in.stamp = msg_stamp(m);
+		in.kind = GW_MSG_CHAT;
+		c->queries = true;
+		gw_deliver(c->in->net, &in);
+		free(from);
+	}
+	free(body);
+}
+
+/* ---- numerics ---- */
+
+static void
+join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[1]) : NULL;
+	char *why;
+
+	if (ch == NULL || ch->core_joined)
+		return;
+	why = text_in(c, m->params[m->nparams - 1]);
+	gw_room_join_failed(c->in->net, c->user, ch->room, e, why);
+	free(why);
+	ircd_chan_remove(c, ch);
+	ircd_conn_maybe_close(c);
+}
+
+/* A numeric the user should read, from the server's address. */
+static void
+numeric_to_user(struct ircd_conn *c, const struct ircmsg *m)
+{
+	size_t len = 0;
+	char *all;
+
+	for (size_t i = 1; i < m->nparams; i++)
+		len += strlen(m->params[i]) + 1;
+	all = xmalloc(len + 1);
+	all[0] = '\0';
+	for (size_t i = 1; i < m->nparams; i++) {
+		strcat(all, m->params[i]);
+		if (i + 1 < m->nparams)
+			strcat(all, " ");
+	}
+	if (*all)
+		ircd_server_message(c, "%s", all);
+	free(all);
+}
+
+static void
+on_numeric(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch;
+
+	switch (m->numeric) {
+	case 1:
+		if (m->nparams > 0)
+			xstrset(&c->nick, m->params[0]);
+		cap_end(c);
+		ircd_conn_ready(c);
+		break;
+	case 5:
+		ircmsg_isupport_apply(&c->isup, m);
+		break;
+	case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254:
+	case 255: case 265: case 266: case 372: case 375: case 376: case 396: case 422:
+	case 324: case 329: case 315: case 352: case 900: case 901:
+		break; /* welcome, statistics, MOTD: not worth a message each time */
+	case 332:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL)
+			set_topic(c, ch, m->params[2], ch->topic_by);
+		break;
+	case 333:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL) {
+			char *by = xstrndup(m->params[2], strcspn(m->params[2], "!"));
+
+			xstrset(&ch->topic_by, by);
+			free(by);
+		}
+		break;
+	case 331:
+		break;
+	case 353:
+		on_names(c, m);
+		break;
+	case 366:
+		on_names_end(c, m);
+		break;
+	case 432: case 433: case 436: case 437:
+		nick_in_use(c, m);
+		break;
+	case 903:
+		sasl_done(c, m, true);
+		break;
+	case 902: case 904: case 905: case 906: case 907: case 908:
+		sasl_done(c, m, false);
+		break;
+	case 403: case 476:
+		join_failed(c, m, GW_ERR_ITEM_NOT_FOUND);
+		break;
+	case 405: case 471:
+		join_failed(c, m, GW_ERR_SERVICE_UNAVAILABLE);
+		break;
+	case 473:
+		join_failed(c, m, GW_ERR_REGISTRATION_REQUIRED);
+		break;
+	case 474:
+		join_failed(c, m, GW_ERR_FORBIDDEN);
+		break;
+	case 475:
+		join_failed(c, m, GW_ERR_NOT_AUTHORIZED);
+		break;
+	case 477: case 480:
+		join_failed(c, m, GW_ERR_NOT_ALLOWED);
+		break;
+	case 482:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
+		    ch->core_joined) {
+			char *t = text_in(c, m->params[2]);
+
+			gw_room_message(c->in->net, c->user, ch->room, NULL, t, NULL, 0);
+			free(t);
+			break;
+		}
+		numeric_to_user(c, m);
+		break;
+	default:
+		numeric_to_user(c, m);
+		break;
+	}
+}
+
+/* ---- the dispatcher ---- */
+
+void
+ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
+{
+	struct ircmsg m;
+	enum ircmsg_err e;
+	char esc[600];
+	const char *cmd;
+	struct ircd_chan *ch;
+
+	memset(&m, 0, sizeof(m));
+	e = ircmsg_parse(&m, line, len, (size_t)c->isup.linelen);
+	if (e == IRCMSG_ERR_EMPTY)
+		return;
+	if (e != IRCMSG_OK) {
+		c->in->bad_lines++;
+		log_warnx("irc: %s: bad line from %s skipped (%s): %s", c->user, c->server,
+		          ircmsg_strerror(e), log_escape(esc, sizeof(esc), line));
+		return;
+	}
+	if (log_get_verbosity() >= 2)
+		log_trace("irc: %s <- %s: %s", c->user, c->server, log_escape(esc, sizeof(esc), line));
+	cmd = m.command;
+	if (m.numeric >= 0)
+		on_numeric(c, &m);
+	else if (strcmp(cmd, "PING") == 0)
+		ircd_sendf(c, true, "PONG", m.nparams ? m.params[0] : c->server, NULL);
+	else if (strcmp(cmd, "PONG") == 0)
+		c->ping_out = false;
+	else if (strcmp(cmd, "PRIVMSG") == 0)
+		on_privmsg(c, &m, false);
+	else if (strcmp(cmd, "NOTICE") == 0)
+		on_privmsg(c, &m, true);
+	else if (strcmp(cmd, "JOIN") == 0)
+		on_join(c, &m);
+	else if (strcmp(cmd, "PART") == 0)
+		on_part(c, &m, false);
+	else if (strcmp(cmd, "KICK") == 0)
+		on_part(c, &m, true);
+	else if (strcmp(cmd, "QUIT") == 0)
+		on_quit(c, &m);
+	else if (strcmp(cmd, "NICK") == 0)
+		on_nick(c, &m);
+	else if (strcmp(cmd, "MODE") == 0)
+		on_mode(c, &m);
+	else if (strcmp(cmd, "TOPIC") == 0) {
+		if (m.nparams >= 2 && (ch = ircd_chan_find(c, m.params[0])) != NULL)
+			set_topic(c, ch, m.params[1], m.nick);
+	} else if (strcmp(cmd, "AWAY") == 0)
+		on_away(c, &m);
+	else if (strcmp(cmd, "CAP") == 0)
+		on_cap(c, &m);
+	else if (strcmp(cmd, "AUTHENTICATE") == 0)
+		on_authenticate(c, &m);
+	else if (strcmp(cmd, "ERROR") == 0) {
+		char *why = text_in(c, m.nparams ? m.params[0] : "closed");
+
+		ircmsg_clear(&m);
+		ircd_conn_lost(c, why);
+		free(why);
+		return;
+	}
+	/* ACCOUNT, CHGHOST, BATCH, INVITE, WALLOPS...: nothing to show yet. */
+	ircmsg_clear(&m);
+}
