@@ -306,8 +306,13 @@ void gw_room_join_failed(struct gw_net *, const char *user, const char *room, en
 /* An occupant appeared or changed (role, show). */
 void gw_room_occupant(struct gw_net *, const char *user, const char *room,
                       const struct gw_occupant *);
-/* An occupant left; by and reason optional. If nick is the user's own, the
- * user is out of the room (every resource is told). */
+/*
+ * An occupant left; by and reason optional. If nick is the user's own, the
+ * user is out of the room (every resource is told). GW_LEAVE_SHUTDOWN of the
+ * user's own nick (the network link was lost) tells every resource (332) but
+ * keeps the membership as joining: the driver then calls gw_room_joined()
+ * when it has rejoined, or gw_room_join_failed() when it gives up.
+ */
 void gw_room_left(struct gw_net *, const char *user, const char *room, const char *nick,
                   enum gw_leave, const char *by, const char *reason);
 void gw_room_nick(struct gw_net *, const char *user, const char *room, const char *old_nick,

@@ -600,6 +600,13 @@ gw_room_left(struct gw_net *net, const char *user, const char *room, const char 
 		codes[0] = 110;
 		codes[1] = how_codes[how];
 		broadcast_presence(net, r, nick, o, "unavailable", codes, NULL, clean_reason);
+		if (how == GW_LEAVE_SHUTDOWN) {
+			/* The network link is gone, not the membership: the driver rejoins. */
+			while (r->nocc > 0)
+				drop_occupant(r, r->occ[0].nick);
+			r->state = ROOM_JOINING;
+			goto out;
+		}
 		room_delete(net, r);
 		goto out;
 	}
