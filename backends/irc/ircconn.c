@@ -615,6 +615,8 @@ ircd_conn_ready(struct ircd_conn *c)
 	ircd_set_state(c, IRCD_READY);
 	c->ever_ready = true;
 	c->failures = 0;
+	/* Registration had the server's own grace: the throttle starts full. */
+	ircbucket_reset(&c->bucket);
 	free(c->last_error);
 	c->last_error = NULL;
 	timer_in(c->ev_timer, KEEPALIVE_TICK);

@@ -326,20 +326,28 @@ queue_text(struct ircd_conn *c, const char *command, const char *dest, const cha
 	return true;
 }
 
-/* Raw lines to the server: each body line parsed, then rebuilt. */
+/* A raw line to the server: parsed, then rebuilt (so it stays one valid line). */
 static enum gw_send_status
 send_raw(struct ircd_conn *c, uint64_t qid, const char *body, char **why)
 {
 	char *copy = xstrdup(body), *save = NULL;
 	char **lines = NULL;
-	size_t n = 0;
+	size_t n = 0, len = strlen(copy);
 	enum gw_send_status st = GW_SEND_PENDING;
 
+	while (len > 0 && strchr("\r\n \t", copy[len - 1]))
+		copy[--len] = '\0';
+	if (strpbrk(copy, "\r\n") != NULL) {
+		/* One message, one command: a line break never smuggles a second one. */
+		*why = xstrdup("a message to the server is one IRC command, on one line");
+		free(copy);
+		return GW_SEND_FAILED;
+	}
 	for (char *l = strtok_r(copy, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
 		struct ircmsg m;
 		struct ircmsg_out o;
 		char *line;
-		size_t len;
+		size_t linelen;
 		enum ircmsg_err e;
 
 		if (strspn(l, " \t") == strlen(l))
@@ -355,7 +363,7 @@ send_raw(struct ircd_conn *c, uint64_t qid, const char *body, char **why)
 		o.command = m.command;
 		o.params = m.params;
 		o.nparams = m.nparams;
-		e = ircmsg_format(&o, &line, &len);
+		e = ircmsg_format(&o, &line, &linelen);
 		ircmsg_clear(&m);
 		if (e != IRCMSG_OK) {
 			*why = xasprintf("not an IRC command (%s)", ircmsg_strerror(e));
