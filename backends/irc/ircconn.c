@@ -39,6 +39,7 @@
 #define PING_TIMEOUT 180     /* quiet seconds before the server is declared gone */
 #define BACKOFF_MAX 300
 #define READ_MAX (64 * 1024) /* a "line" longer than this is an attack */
+#define LINGER 5             /* seconds an unused connection stays (a join retried) */
 
 static const char *const state_names[] = {
 	[IRCD_IDLE] = "idle",         [IRCD_RESOLVING] = "resolving",
@@ -98,6 +99,7 @@ ircd_conn_find(struct ircd_net *in, const char *user, const char *server)
 static void timer_cb(evutil_socket_t, short, void *);
 static void send_cb(evutil_socket_t, short, void *);
 static void free_cb(evutil_socket_t, short, void *);
+static void linger_cb(evutil_socket_t, short, void *);
 
 struct ircd_conn *
 ircd_conn_get(struct ircd_net *in, const char *user, const char *server)
@@ -116,6 +118,7 @@ ircd_conn_get(struct ircd_net *in, const char *user, const char *server)
 	c->ev_timer = evtimer_new(gw_event_base(), timer_cb, c);
 	c->ev_send = evtimer_new(gw_event_base(), send_cb, c);
 	c->ev_free = event_new(gw_event_base(), -1, 0, free_cb, c);
+	c->ev_linger = evtimer_new(gw_event_base(), linger_cb, c);
 	ircmsg_isupport_init(&c->isup);
 	c->next = in->conns;
 	in->conns = c;
@@ -812,11 +815,29 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
 
+static bool
+unused(const struct ircd_conn *c)
+{
+	return c->chans == NULL && c->held == NULL && c->q == NULL && !c->queries;
+}
+
+static void
+linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ircd_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (unused(c))
+		ircd_conn_close(c, NULL);
+}
+
 void
 ircd_conn_maybe_close(struct ircd_conn *c)
 {
-	if (c->chans == NULL && c->held == NULL && !c->queries)
-		ircd_conn_close(c, NULL);
+	/* Not at once: a join refused for its key is often retried with it. */
+	if (unused(c) && c->state != IRCD_CLOSED)
+		timer_in(c->ev_linger, LINGER);
 }
 
 static void
@@ -833,6 +854,7 @@ conn_free(struct ircd_conn *c)
 	event_free(c->ev_timer);
 	event_free(c->ev_send);
 	event_free(c->ev_free);
+	event_free(c->ev_linger);
 	free(c->user);
 	free(c->server);
 	free(c->nick);

@@ -590,12 +590,15 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
 	char *t = NULL, *server = NULL;
 	enum gw_cmd_status r = GW_CMD_DONE;
+	bool given = false;
 
 	if (target == NULL || addr_split(net, target, &t, &server) == -1) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
 		return GW_CMD_ERROR;
 	}
-	if (stage == 0 && in == NULL) {
+	for (const struct gw_field *f = configure_fields; f->var && in; f++)
+		given |= gw_values_has(in, f->var);
+	if (stage == 0 && !given) {
 		struct gw_values *cur = gw_values_new();
 		char *title = xasprintf("Settings for %s", server);
 		struct gw_form form = {title, "Changes apply at the next connection to this server.",
@@ -621,6 +624,7 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		gw_cmd_form(cmd, &form);
 		gw_values_free(cur);
 		free(title);
+		r = GW_CMD_NEXT;
 		goto out;
 	}
 	for (const struct gw_field *f = configure_fields; f->var; f++) {

@@ -118,6 +118,7 @@ struct ircd_conn {
 	struct event *ev_timer; /* connect/registration timeout, keepalive, reconnect */
 	struct event *ev_send;  /* the throttle's next line */
 	struct event *ev_free;
+	struct event *ev_linger; /* closes a connection nothing uses any more */
 	char *last_error;
 
 	struct ircbucket bucket;

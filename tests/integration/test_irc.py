@@ -337,3 +337,93 @@ def test_queued_message_survives_sigkill(make_gateway, ngircd, client, irc):
     g.start()
     assert bob.wait_privmsg("bob", "sent while IRC was down", timeout=60)[1] == \
         "sent while IRC was down"
+
+
+def test_nick_collision_appends_underscore(irc_gateway, client, irc):
+    squatter = irc("alice")
+    squatter.join("#nick")
+    alice = client("alice")
+    me = alice.join_muc_as(room("#nick"), "alice", expect_nick="alice_")
+    assert 110 in codes(me)
+    squatter.wait_for(lambda l: l.startswith(":alice_!") and " JOIN " in l, 10, "alice_ joins")
+
+
+def test_channel_key_is_the_muc_password(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#locked")
+    bob.send("MODE #locked +k sesame")
+    bob.wait_for(lambda l: " MODE #locked +k" in l, 10, "the key set")
+    alice = client("alice")
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#locked"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#locked"), 15, "the refusal")
+    assert p["type"] == "error"
+    assert p["error"]["condition"] == "not-authorized"
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#locked"), "alice", password="sesame")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#locked')}/alice", 15,
+                                "the join with the key")
+    assert p["type"] != "error" and 110 in codes(p)
+
+
+def submit(c, jid, node, sessionid, fields):
+    """Submit a command's form with only `fields` (a partial form)."""
+    ns = "http://jabber.org/protocol/commands"
+    import xml.etree.ElementTree as ET
+    cmd = ET.Element(f"{{{ns}}}command", node=node, sessionid=sessionid, action="complete")
+    x = ET.SubElement(cmd, "{jabber:x:data}x", type="submit")
+    for k, v in fields.items():
+        f = ET.SubElement(x, "{jabber:x:data}field", var=k)
+        ET.SubElement(f, "{jabber:x:data}value").text = v
+    return c.iq(jid, cmd, "set")
+
+
+def test_configure_server_partial_form(irc_gateway, client, irc):
+    server = f"{SERVER}@{GW}"
+    alice = client("alice")
+    assert ("configure", "Configure this IRC server") in alice.commands(server)
+    res = alice.execute(server, "configure")
+    form = res.xml.find(".//{jabber:x:data}x")
+    values = {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+              for f in form.findall("{jabber:x:data}field")}
+    assert values["ports"] == [str(irc_gateway.sections["irc"]["ports"])]
+    sid = res.xml.find("{http://jabber.org/protocol/commands}command").get("sessionid")
+    # Only the nick: the ports, TLS and the rest stay as they were.
+    done = submit(alice, server, "configure", sid, {"nick": "zed"})
+    assert done.xml.find("{http://jabber.org/protocol/commands}command").get("status") == "completed"
+    bob = irc("bob")
+    bob.join("#conf")
+    alice.join_muc_as(room("#conf"), "alice", expect_nick="zed")
+    bob.wait_for(lambda l: l.startswith(":zed!") and " JOIN " in l, 10, "zed joins")
+    res = alice.execute(server, "configure")
+    form = res.xml.find(".//{jabber:x:data}x")
+    values = {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+              for f in form.findall("{jabber:x:data}field")}
+    assert values["nick"] == ["zed"]
+    assert values["ports"] == [str(irc_gateway.sections["irc"]["ports"])]
+
+
+def test_fixed_server_addresses(make_gateway, ngircd, client, irc):
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, fixed_server=SERVER))
+    bob = irc("bob")
+    bob.join("#fixed")
+    alice = client("alice")
+    alice.join_muc(f"#fixed@{GW}", "alice")
+    alice.send_message(f"#fixed@{GW}", "no server in the JID", mtype="groupchat")
+    bob.wait_privmsg("#fixed", "no server in the JID")
+    bob.privmsg("alice", "private, fixed")
+    m = alice.wait_for_message(lambda m: m["body"] == "private, fixed", 10, "bob's private message")
+    assert str(m["from"].bare) == f"bob%{SERVER}@{GW}" or str(m["from"].bare) == f"bob@{GW}"
+
+
+def test_leaving_last_channel_closes_connection(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#bye")
+    alice = client("alice")
+    alice.join_muc(room("#bye"), "alice")
+    alice.leave_muc(room("#bye"), "alice")
+    bob.wait_for(lambda l: l.startswith(":alice!") and " PART #bye" in l, 10, "alice's PART")
+    # Nothing else needs the connection: it goes after a few seconds.
+    def alice_gone():
+        bob.send("ISON alice")
+        line = bob.wait_for(lambda l: " 303 bob " in l, 10, "ISON's answer")
+        return line.rstrip().endswith(":")
+    sgtest.wait_until(alice_gone, 20, "alice's IRC connection to close", interval=1)
