@@ -32,20 +32,23 @@
 
 #include "ircdrv.h"
 
-#define CONNECT_TIMEOUT 20   /* seconds for TCP and TLS */
-#define REGISTER_TIMEOUT 60  /* seconds from connected to 001 */
-#define KEEPALIVE_TICK 30    /* seconds between keepalive checks */
-#define PING_AFTER 90        /* quiet seconds before we PING */
-#define PING_TIMEOUT 180     /* quiet seconds before the server is declared gone */
+#define CONNECT_TIMEOUT 20  /* seconds for TCP and TLS */
+#define REGISTER_TIMEOUT 60 /* seconds from connected to 001 */
+#define KEEPALIVE_TICK 30   /* seconds between keepalive checks */
+#define PING_AFTER 90       /* quiet seconds before we PING */
+#define PING_TIMEOUT 180    /* quiet seconds before the server is declared gone */
 #define BACKOFF_MAX 300
 #define READ_MAX (64 * 1024) /* a "line" longer than this is an attack */
 #define LINGER 5             /* seconds an unused connection stays (a join retried) */
 
 static const char *const state_names[] = {
-	[IRCD_IDLE] = "idle",         [IRCD_RESOLVING] = "resolving",
-	[IRCD_CONNECTING] = "connecting", [IRCD_REGISTERING] = "registering",
-	[IRCD_READY] = "ready",       [IRCD_WAITING] = "waiting",
-	[IRCD_CLOSED] = "closed",
+        [IRCD_IDLE] = "idle",
+        [IRCD_RESOLVING] = "resolving",
+        [IRCD_CONNECTING] = "connecting",
+        [IRCD_REGISTERING] = "registering",
+        [IRCD_READY] = "ready",
+        [IRCD_WAITING] = "waiting",
+        [IRCD_CLOSED] = "closed",
 };
 
 static void try_next(struct ircd_conn *);
@@ -237,7 +240,8 @@ dns_cb(int result, struct evutil_addrinfo *res, void *arg)
 	c = arg;
 	c->dnsreq = NULL;
 	if (result != 0 || res == NULL) {
-		char *why = xasprintf("cannot resolve %s: %s", c->server, evutil_gai_strerror(result));
+		char *why =
+		        xasprintf("cannot resolve %s: %s", c->server, evutil_gai_strerror(result));
 
 		if (res)
 			evutil_freeaddrinfo(res);
@@ -343,8 +347,9 @@ try_next(struct ircd_conn *c)
 
 	drop_bev(c);
 	if (c->port_i >= c->nports || c->ai_cur == NULL) {
-		char *why = xasprintf("cannot connect to %s%s%s", c->server,
-		                      c->last_error ? ": " : "", c->last_error ? c->last_error : "");
+		char *why =
+		        xasprintf("cannot connect to %s%s%s", c->server, c->last_error ? ": " : "",
+		                  c->last_error ? c->last_error : "");
 
 		ircd_conn_lost(c, why);
 		free(why);
@@ -354,10 +359,12 @@ try_next(struct ircd_conn *c)
 	memcpy(&ss, c->ai_cur->ai_addr, c->ai_cur->ai_addrlen);
 	if (ss.ss_family == AF_INET6) {
 		((struct sockaddr_in6 *)&ss)->sin6_port = htons(p->port);
-		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof(addr));
+		evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr,
+		                 sizeof(addr));
 	} else {
 		((struct sockaddr_in *)&ss)->sin_port = htons(p->port);
-		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof(addr));
+		evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr,
+		                 sizeof(addr));
 	}
 	ircd_set_state(c, IRCD_CONNECTING);
 	log_info("irc: %s: connecting to %s (%s) port %u%s", c->user, c->server, addr, p->port,
@@ -390,7 +397,8 @@ tls_error(struct ircd_conn *c, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (vr != X509_V_OK) {
-		snprintf(buf, len, "certificate not trusted: %s", X509_verify_cert_error_string(vr));
+		snprintf(buf, len, "certificate not trusted: %s",
+		         X509_verify_cert_error_string(vr));
 		while (bufferevent_get_openssl_error(c->bev) != 0)
 			;
 		return;
@@ -427,10 +435,12 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		tls_error(c, why, sizeof(why));
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%s",
-		         (what & BEV_EVENT_EOF) ? "connection closed by the server"
-		                                : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		         (what & BEV_EVENT_EOF)
+		                 ? "connection closed by the server"
+		                 : evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	if (c->state == IRCD_CONNECTING) {
-		log_info("irc: %s: %s port %u: %s", c->user, c->server, c->ports[c->port_i].port, why);
+		log_info("irc: %s: %s port %u: %s", c->user, c->server, c->ports[c->port_i].port,
+		         why);
 		xstrset(&c->last_error, why);
 		evtimer_del(c->ev_timer);
 		advance(c);
@@ -496,7 +506,8 @@ flush(struct ircd_conn *c)
 		uint64_t now = now_ms(), wait = ircbucket_wait(&c->bucket, now, l->len);
 
 		if (wait > 0) {
-			struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+			struct timeval tv = {(time_t)(wait / 1000),
+			                     (suseconds_t)(wait % 1000) * 1000};
 
 			evtimer_add(c->ev_send, &tv);
 			return;
@@ -627,7 +638,8 @@ ircd_conn_ready(struct ircd_conn *c)
 	if (c->after_connect && *c->after_connect) {
 		char *copy = xstrdup(c->after_connect), *save = NULL;
 
-		for (char *l = strtok_r(copy, "\r\n", &save); l; l = strtok_r(NULL, "\r\n", &save)) {
+		for (char *l = strtok_r(copy, "\r\n", &save); l;
+		     l = strtok_r(NULL, "\r\n", &save)) {
 			struct ircmsg m;
 			struct ircmsg_out o;
 			char *line;
@@ -750,10 +762,11 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
 			             GW_LEAVE_SHUTDOWN, NULL, why);
 		} else if (!c->ever_ready) {
-			char *text = xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
+			char *text =
+			        xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
 
-			gw_room_join_failed(c->in->net, c->user, ch->room, GW_ERR_REMOTE_SERVER_NOT_FOUND,
-			                    text);
+			gw_room_join_failed(c->in->net, c->user, ch->room,
+			                    GW_ERR_REMOTE_SERVER_NOT_FOUND, text);
 			free(text);
 			ircd_chan_remove(c, ch);
 			continue;

@@ -26,36 +26,37 @@
 #include "ircsplit.h"
 
 static const struct gw_option irc_options[] = {
-	{"tls_ports", GW_OPT_PORTS, "6697", 0, 0, GW_OPT_RELOADABLE,
-	 "Ports tried first, with TLS and certificate verification."},
-	{"ports", GW_OPT_PORTS, "6667", 0, 0, GW_OPT_RELOADABLE,
-	 "Plain ports, tried after the TLS ones (empty: never)."},
-	{"fixed_server", GW_OPT_STRING, NULL, 0, 0, 0,
-	 "Serve only this IRC server: channels are then #chan@gateway and people nick@gateway."},
-	{"realname", GW_OPT_STRING, NULL, 0, 0, GW_OPT_RELOADABLE,
-	 "Real name sent at registration (default: the nick)."},
-	{"verify_cert", GW_OPT_BOOL, "yes", 0, 0, GW_OPT_RELOADABLE,
-	 "Verify IRC servers' TLS certificates (users may turn it off per server)."},
-	{"ca_file", GW_OPT_PATH, NULL, 0, 0, 0,
-	 "Extra CA certificates (PEM) trusted for IRC servers, besides the system's."},
-	{"fallback_encoding", GW_OPT_STRING, "CP1252", 0, 0, GW_OPT_RELOADABLE,
-	 "Charset of IRC text that is not valid UTF-8 (any iconv name)."},
-	{"throttle_burst", GW_OPT_INT, "5", 0, 1000, GW_OPT_RELOADABLE,
-	 "Lines sent at once to an IRC server before the throttle applies (0: no limit)."},
-	{"throttle_interval_ms", GW_OPT_INT, "1000", 0, 60000, GW_OPT_RELOADABLE,
-	 "Then one line every this many milliseconds."},
-	{"throttle_byte_burst", GW_OPT_INT, "1536", 0, 1000000, GW_OPT_RELOADABLE,
-	 "Bytes sent at once before the byte throttle applies (0: no byte limit)."},
-	{"throttle_byte_rate", GW_OPT_INT, "512", 0, 1000000, GW_OPT_RELOADABLE,
-	 "Then this many bytes per second."},
-	GW_OPTIONS_END,
+        {"tls_ports", GW_OPT_PORTS, "6697", 0, 0, GW_OPT_RELOADABLE,
+         "Ports tried first, with TLS and certificate verification."},
+        {"ports", GW_OPT_PORTS, "6667", 0, 0, GW_OPT_RELOADABLE,
+         "Plain ports, tried after the TLS ones (empty: never)."},
+        {"fixed_server", GW_OPT_STRING, NULL, 0, 0, 0,
+         "Serve only this IRC server: channels are then #chan@gateway and people nick@gateway."},
+        {"realname", GW_OPT_STRING, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "Real name sent at registration (default: the nick)."},
+        {"verify_cert", GW_OPT_BOOL, "yes", 0, 0, GW_OPT_RELOADABLE,
+         "Verify IRC servers' TLS certificates (users may turn it off per server)."},
+        {"ca_file", GW_OPT_PATH, NULL, 0, 0, 0,
+         "Extra CA certificates (PEM) trusted for IRC servers, besides the system's."},
+        {"fallback_encoding", GW_OPT_STRING, "CP1252", 0, 0, GW_OPT_RELOADABLE,
+         "Charset of IRC text that is not valid UTF-8 (any iconv name)."},
+        {"throttle_burst", GW_OPT_INT, "5", 0, 1000, GW_OPT_RELOADABLE,
+         "Lines sent at once to an IRC server before the throttle applies (0: no limit)."},
+        {"throttle_interval_ms", GW_OPT_INT, "1000", 0, 60000, GW_OPT_RELOADABLE,
+         "Then one line every this many milliseconds."},
+        {"throttle_byte_burst", GW_OPT_INT, "1536", 0, 1000000, GW_OPT_RELOADABLE,
+         "Bytes sent at once before the byte throttle applies (0: no byte limit)."},
+        {"throttle_byte_rate", GW_OPT_INT, "512", 0, 1000000, GW_OPT_RELOADABLE,
+         "Then this many bytes per second."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_field irc_registration[] = {
-	{"nick", GW_FIELD_TEXT, "Default nickname",
-	 "Used on IRC servers where you set no nickname of your own, unless a room join asks "
-	 "for another.", 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"nick", GW_FIELD_TEXT, "Default nickname",
+         "Used on IRC servers where you set no nickname of your own, unless a room join asks "
+         "for another.",
+         0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 struct ircd_net *
@@ -70,6 +71,12 @@ fixed_server(struct gw_net *net)
 	const char *f = gw_conf_str(gw_net_section(net), "fixed_server");
 
 	return f && *f ? f : NULL;
+}
+
+const char *
+ircd_fixed_server(struct ircd_net *in)
+{
+	return fixed_server(in->net);
 }
 
 /* ---- settings: the user's per-server value, else the config's ---- */
@@ -180,17 +187,19 @@ irc_normalize(struct gw_net *net, const char *typed, char **out, char **why)
 		unsigned char ch = (unsigned char)*p;
 
 		if (ch <= ' ' || ch == ',' || ch == 0x7f || ch == '@' || ch == '/') {
-			*why = xstrdup("An IRC address has no spaces, commas, '@' or '/': "
-			               "#channel%irc.server.net, nick%irc.server.net or irc.server.net.");
+			*why = xstrdup(
+			        "An IRC address has no spaces, commas, '@' or '/': "
+			        "#channel%irc.server.net, nick%irc.server.net or irc.server.net.");
 			free(a);
 			return -1;
 		}
 		*p = (char)tolower(ch);
 	}
-	if (addr_split(net, a, &t, &s) == -1 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]_") !=
-	                                                strlen(s)) {
-		*why = xstrdup("Not an IRC address: use #channel%irc.server.net, nick%irc.server.net "
-		               "or irc.server.net.");
+	if (addr_split(net, a, &t, &s) == -1 ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]_") != strlen(s)) {
+		*why = xstrdup(
+		        "Not an IRC address: use #channel%irc.server.net, nick%irc.server.net "
+		        "or irc.server.net.");
 		free(t);
 		free(s);
 		free(a);
@@ -546,25 +555,26 @@ irc_user_removed(struct gw_net *net, const char *user)
 /* ---- commands ---- */
 
 static const struct gw_field configure_fields[] = {
-	{"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
-	{"username", GW_FIELD_TEXT, "Username", "The user name (ident) part of your address.", 0,
-	 NULL, NULL},
-	{"realname", GW_FIELD_TEXT, "Real name", "Shown by WHOIS.", 0, NULL, NULL},
-	{"sasl_password", GW_FIELD_PRIVATE, "SASL password",
-	 "Logs you in to your services account (SASL PLAIN) when the server offers it.",
-	 GW_FIELD_SECRET, NULL, NULL},
-	{"sasl_account", GW_FIELD_TEXT, "SASL account", "Account name for SASL (default: the nick).",
-	 0, NULL, NULL},
-	{"server_password", GW_FIELD_PRIVATE, "Server password", "Sent with PASS, if set.",
-	 GW_FIELD_SECRET, NULL, NULL},
-	{"tls_ports", GW_FIELD_TEXT, "TLS ports", "Tried first, separated by spaces.", 0, NULL, NULL},
-	{"ports", GW_FIELD_TEXT, "Plain ports", "Tried after the TLS ports; empty: never.", 0, NULL,
-	 NULL},
-	{"verify_cert", GW_FIELD_BOOL, "Verify the certificate",
-	 "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
-	{"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
-	 "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
+        {"username", GW_FIELD_TEXT, "Username", "The user name (ident) part of your address.", 0,
+         NULL, NULL},
+        {"realname", GW_FIELD_TEXT, "Real name", "Shown by WHOIS.", 0, NULL, NULL},
+        {"sasl_password", GW_FIELD_PRIVATE, "SASL password",
+         "Logs you in to your services account (SASL PLAIN) when the server offers it.",
+         GW_FIELD_SECRET, NULL, NULL},
+        {"sasl_account", GW_FIELD_TEXT, "SASL account",
+         "Account name for SASL (default: the nick).", 0, NULL, NULL},
+        {"server_password", GW_FIELD_PRIVATE, "Server password", "Sent with PASS, if set.",
+         GW_FIELD_SECRET, NULL, NULL},
+        {"tls_ports", GW_FIELD_TEXT, "TLS ports", "Tried first, separated by spaces.", 0, NULL,
+         NULL},
+        {"ports", GW_FIELD_TEXT, "Plain ports", "Tried after the TLS ports; empty: never.", 0, NULL,
+         NULL},
+        {"verify_cert", GW_FIELD_BOOL, "Verify the certificate",
+         "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
+        {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
+         "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static bool
@@ -601,7 +611,8 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	if (stage == 0 && !given) {
 		struct gw_values *cur = gw_values_new();
 		char *title = xasprintf("Settings for %s", server);
-		struct gw_form form = {title, "Changes apply at the next connection to this server.",
+		struct gw_form form = {title,
+		                       "Changes apply at the next connection to this server.",
 		                       configure_fields, cur};
 
 		for (const struct gw_field *f = configure_fields; f->var; f++) {
@@ -615,7 +626,8 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			if (v && strcmp(f->var, "after_connect") == 0) {
 				char *save = NULL;
 
-				for (char *l = strtok_r(v, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+				for (char *l = strtok_r(v, "\n", &save); l;
+				     l = strtok_r(NULL, "\n", &save))
 					gw_values_add(cur, f->var, l);
 			} else
 				gw_values_add(cur, f->var, v ? v : "");
@@ -651,19 +663,22 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 					strcat(value, vv[i]);
 				}
 			} else if (strcmp(f->var, "verify_cert") == 0)
-				value = xstrdup(v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)
-				                        ? "yes"
-				                        : "no");
+				value = xstrdup(
+				        v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)
+				                ? "yes"
+				                : "no");
 			else
 				value = xstrdup(v ? v : "");
 			if ((strcmp(f->var, "ports") == 0 || strcmp(f->var, "tls_ports") == 0) &&
 			    !ports_ok(value)) {
-				gw_cmd_note(cmd, GW_NOTE_ERROR, "Ports are numbers from 1 to 65535.");
+				gw_cmd_note(cmd, GW_NOTE_ERROR,
+				            "Ports are numbers from 1 to 65535.");
 				free(value);
 				r = GW_CMD_ERROR;
 				goto out;
 			}
-			/* A value equal to the gateway's default is not kept: config changes apply. */
+			/* A value equal to the gateway's default is not kept: config changes apply.
+			 */
 			def = conf_value(net, f->var);
 			if ((def && strcmp(def, value) == 0) || (def == NULL && *value == '\0'))
 				rc = gw_setting_set(net, user, server, f->var, NULL);
@@ -686,10 +701,10 @@ out:
 }
 
 static const struct gw_command irc_commands[] = {
-	{"configure", "Configure this IRC server", "configure",
-	 "your nick, ports, TLS and passwords for this IRC server", GW_ACCESS_ANYONE,
-	 GW_SCOPE_ADDRESS, configure},
-	GW_COMMANDS_END,
+        {"configure", "Configure this IRC server", "configure",
+         "your nick, ports, TLS and passwords for this IRC server", GW_ACCESS_ANYONE,
+         GW_SCOPE_ADDRESS, configure},
+        GW_COMMANDS_END,
 };
 
 /* ---- lifecycle ---- */
@@ -788,26 +803,26 @@ irc_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 }
 
 const struct gw_driver irc_driver = {
-	.name = "irc",
-	.type = "irc",
-	.description = "IRC gateway",
-	.options = irc_options,
-	.registration = irc_registration,
-	.commands = irc_commands,
-	.prompt = "IRC channel, nick or server",
-	.prompt_desc = "#channel%irc.server.net for a channel, nick%irc.server.net for a person, "
-	               "irc.server.net for the server itself.",
-	.normalize = irc_normalize,
-	.start = irc_start,
-	.stop = irc_stop,
-	.reload = irc_reload,
-	.user_unavailable = irc_user_unavailable,
-	.user_removed = irc_user_removed,
-	.send = irc_send,
-	.is_room = irc_is_room,
-	.room_join = irc_room_join,
-	.room_leave = irc_room_leave,
-	.room_set_nick = irc_room_set_nick,
-	.room_set_subject = irc_room_set_subject,
-	.stats = irc_stats,
+        .name = "irc",
+        .type = "irc",
+        .description = "IRC gateway",
+        .options = irc_options,
+        .registration = irc_registration,
+        .commands = irc_commands,
+        .prompt = "IRC channel, nick or server",
+        .prompt_desc = "#channel%irc.server.net for a channel, nick%irc.server.net for a person, "
+                       "irc.server.net for the server itself.",
+        .normalize = irc_normalize,
+        .start = irc_start,
+        .stop = irc_stop,
+        .reload = irc_reload,
+        .user_unavailable = irc_user_unavailable,
+        .user_removed = irc_user_removed,
+        .send = irc_send,
+        .is_room = irc_is_room,
+        .room_join = irc_room_join,
+        .room_leave = irc_room_leave,
+        .room_set_nick = irc_room_set_nick,
+        .room_set_subject = irc_room_set_subject,
+        .stats = irc_stats,
 };

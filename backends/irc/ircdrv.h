@@ -140,7 +140,7 @@ struct ircd_net {
 	struct gw_net *net;
 	struct ircd_conn *conns;
 	struct evdns_base *dns;
-	struct ssl_ctx_st *ssl;        /* verifies certificates */
+	struct ssl_ctx_st *ssl; /* verifies certificates */
 	struct ssl_ctx_st *ssl_noverify;
 	unsigned long lines_in, lines_out, bad_lines;
 	bool stopping;
@@ -151,6 +151,8 @@ struct ircd_net *ircd_priv(struct gw_net *);
 /* The user's setting for a server, the server's config default otherwise. Caller frees. */
 char *ircd_setting(struct ircd_conn *, const char *key);
 const char *ircd_fallback_encoding(struct ircd_conn *);
+/* The fixed_server option, or NULL. */
+const char *ircd_fixed_server(struct ircd_net *);
 /* Sends a message that was held; returns what send() would. */
 enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *to,
                                   const char *to_resource, const char *body, bool groupchat,
@@ -177,8 +179,7 @@ const char *ircd_state_name(enum ircd_state);
  */
 void ircd_queue(struct ircd_conn *, char *line, size_t len, uint64_t qid, bool now);
 /* Builds and queues; a line that cannot be built is logged and dropped. */
-void ircd_sendf(struct ircd_conn *, bool now, const char *command, ...)
-	__attribute__((sentinel));
+void ircd_sendf(struct ircd_conn *, bool now, const char *command, ...) __attribute__((sentinel));
 /* The connection was registered (001). */
 void ircd_conn_ready(struct ircd_conn *);
 void ircd_conn_free_all(struct ircd_net *);

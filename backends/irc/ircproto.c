@@ -119,7 +119,8 @@ member_mode(struct ircd_conn *c, struct ircd_member *m, char mode, bool on)
 	for (size_t i = n; i > 0; i--) {
 		char a = m->modes[i - 1], b = m->modes[i];
 
-		if (ircmsg_isupport_prefix_rank(&c->isup, a) <= ircmsg_isupport_prefix_rank(&c->isup, b))
+		if (ircmsg_isupport_prefix_rank(&c->isup, a) <=
+		    ircmsg_isupport_prefix_rank(&c->isup, b))
 			break;
 		m->modes[i - 1] = b;
 		m->modes[i] = a;
@@ -185,6 +186,8 @@ ircd_nick_address(struct ircd_conn *c, const char *nick)
 	char *n = xstrdup(nick), *a;
 
 	ircmsg_casefold(IRCMSG_CASEMAP_ASCII, n);
+	if (ircd_fixed_server(c->in) != NULL)
+		return n; /* fixed_server: nick@gateway */
 	a = xasprintf("%s%%%s", n, c->server);
 	free(n);
 	return a;
@@ -256,12 +259,17 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } cap_names[] = {
-	{"multi-prefix", IRCD_CAP_MULTI_PREFIX},   {"message-tags", IRCD_CAP_MESSAGE_TAGS},
-	{"server-time", IRCD_CAP_SERVER_TIME},     {"echo-message", IRCD_CAP_ECHO_MESSAGE},
-	{"away-notify", IRCD_CAP_AWAY_NOTIFY},     {"account-notify", IRCD_CAP_ACCOUNT_NOTIFY},
-	{"extended-join", IRCD_CAP_EXTENDED_JOIN}, {"cap-notify", IRCD_CAP_CAP_NOTIFY},
-	{"batch", IRCD_CAP_BATCH},                 {"sasl", IRCD_CAP_SASL},
-	{"userhost-in-names", IRCD_CAP_USERHOST_IN_NAMES},
+        {"multi-prefix", IRCD_CAP_MULTI_PREFIX},
+        {"message-tags", IRCD_CAP_MESSAGE_TAGS},
+        {"server-time", IRCD_CAP_SERVER_TIME},
+        {"echo-message", IRCD_CAP_ECHO_MESSAGE},
+        {"away-notify", IRCD_CAP_AWAY_NOTIFY},
+        {"account-notify", IRCD_CAP_ACCOUNT_NOTIFY},
+        {"extended-join", IRCD_CAP_EXTENDED_JOIN},
+        {"cap-notify", IRCD_CAP_CAP_NOTIFY},
+        {"batch", IRCD_CAP_BATCH},
+        {"sasl", IRCD_CAP_SASL},
+        {"userhost-in-names", IRCD_CAP_USERHOST_IN_NAMES},
 };
 #define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
@@ -568,7 +576,8 @@ on_quit(struct ircd_conn *c, const struct ircmsg *m)
 		if (mem == NULL)
 			continue;
 		if (ch->core_joined)
-			gw_room_left(c->in->net, c->user, ch->room, mem->nick, GW_LEAVE_PART, NULL, r);
+			gw_room_left(c->in->net, c->user, ch->room, mem->nick, GW_LEAVE_PART, NULL,
+			             r);
 		member_del(ch, mem);
 	}
 	free(r);
@@ -691,7 +700,8 @@ ctcp_request(struct ircd_conn *c, const struct ircmsg *m, const struct irctext_c
 
 	switch (ct->kind) {
 	case IRCTEXT_CTCP_VERSION:
-		ctcp_reply(c, m->nick, "VERSION", PACKAGE_NAME " " PACKAGE_VERSION " (XMPP gateway)");
+		ctcp_reply(c, m->nick, "VERSION",
+		           PACKAGE_NAME " " PACKAGE_VERSION " (XMPP gateway)");
 		break;
 	case IRCTEXT_CTCP_PING:
 		ctcp_reply(c, m->nick, "PING", args);
@@ -816,9 +826,29 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 5:
 		ircmsg_isupport_apply(&c->isup, m);
 		break;
-	case 2: case 3: case 4: case 42: case 250: case 251: case 252: case 253: case 254:
-	case 255: case 265: case 266: case 372: case 375: case 376: case 396: case 422:
-	case 324: case 329: case 315: case 352: case 900: case 901:
+	case 2:
+	case 3:
+	case 4:
+	case 42:
+	case 250:
+	case 251:
+	case 252:
+	case 253:
+	case 254:
+	case 255:
+	case 265:
+	case 266:
+	case 372:
+	case 375:
+	case 376:
+	case 396:
+	case 422:
+	case 324:
+	case 329:
+	case 315:
+	case 352:
+	case 900:
+	case 901:
 		break; /* welcome, statistics, MOTD: not worth a message each time */
 	case 332:
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL)
@@ -840,19 +870,29 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 366:
 		on_names_end(c, m);
 		break;
-	case 432: case 433: case 436: case 437:
+	case 432:
+	case 433:
+	case 436:
+	case 437:
 		nick_in_use(c, m);
 		break;
 	case 903:
 		sasl_done(c, m, true);
 		break;
-	case 902: case 904: case 905: case 906: case 907: case 908:
+	case 902:
+	case 904:
+	case 905:
+	case 906:
+	case 907:
+	case 908:
 		sasl_done(c, m, false);
 		break;
-	case 403: case 476:
+	case 403:
+	case 476:
 		join_failed(c, m, GW_ERR_ITEM_NOT_FOUND);
 		break;
-	case 405: case 471:
+	case 405:
+	case 471:
 		join_failed(c, m, GW_ERR_SERVICE_UNAVAILABLE);
 		break;
 	case 473:
@@ -864,7 +904,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 475:
 		join_failed(c, m, GW_ERR_NOT_AUTHORIZED);
 		break;
-	case 477: case 480:
+	case 477:
+	case 480:
 		join_failed(c, m, GW_ERR_NOT_ALLOWED);
 		break;
 	case 482:
@@ -906,7 +947,8 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		return;
 	}
 	if (log_get_verbosity() >= 2)
-		log_trace("irc: %s <- %s: %s", c->user, c->server, log_escape(esc, sizeof(esc), line));
+		log_trace("irc: %s <- %s: %s", c->user, c->server,
+		          log_escape(esc, sizeof(esc), line));
 	cmd = m.command;
 	if (m.numeric >= 0)
 		on_numeric(c, &m);
