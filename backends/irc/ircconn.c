@@ -34,7 +34,6 @@
 
 #define CONNECT_TIMEOUT 20  /* seconds for TCP and TLS */
 #define REGISTER_TIMEOUT 60 /* seconds from connected to 001 */
-#define KEEPALIVE_TICK 30   /* seconds between keepalive checks */
 #define PING_AFTER 90       /* quiet seconds before we PING */
 #define PING_TIMEOUT 180    /* quiet seconds before the server is declared gone */
 #define BACKOFF_MAX 300
@@ -70,15 +69,6 @@ ircd_set_state(struct ircd_conn *c, enum ircd_state s)
 	c->state = s;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 timer_in(struct event *ev, int seconds)
 {
@@ -100,7 +90,6 @@ ircd_conn_find(struct ircd_net *in, const char *user, const char *server)
 }
 
 static void timer_cb(evutil_socket_t, short, void *);
-static void send_cb(evutil_socket_t, short, void *);
 static void free_cb(evutil_socket_t, short, void *);
 static void linger_cb(evutil_socket_t, short, void *);
 
@@ -119,7 +108,7 @@ ircd_conn_get(struct ircd_net *in, const char *user, const char *server)
 	c->q_tail = &c->q;
 	c->held_tail = &c->held;
 	c->ev_timer = evtimer_new(gw_event_base(), timer_cb, c);
-	c->ev_send = evtimer_new(gw_event_base(), send_cb, c);
+	c->ev_send = evtimer_new(gw_event_base(), ircd_send_cb, c);
 	c->ev_free = event_new(gw_event_base(), -1, 0, free_cb, c);
 	c->ev_linger = evtimer_new(gw_event_base(), linger_cb, c);
 	ircmsg_isupport_init(&c->isup);
@@ -469,116 +458,6 @@ read_cb(struct bufferevent *bev, void *arg)
 		ircd_conn_lost(c, "the server sent a line that never ends");
 }
 
-/* ---- sending ---- */
-
-static void
-line_free(struct ircd_line *l)
-{
-	free(l->text);
-	free(l);
-}
-
-static void
-write_line(struct ircd_conn *c, const char *text, size_t len)
-{
-	char esc[600];
-
-	if (c->bev == NULL)
-		return;
-	bufferevent_write(c->bev, text, len);
-	c->in->lines_out++;
-	if (log_get_verbosity() >= 2) {
-		char *copy = xstrndup(text, len >= 2 ? len - 2 : len);
-
-		log_trace("irc: %s -> %s: %s", c->user, c->server,
-		          log_escape(esc, sizeof(esc), copy));
-		free(copy);
-	}
-}
-
-/* Sends what the throttle allows; a timer takes the rest. */
-static void
-flush(struct ircd_conn *c)
-{
-	while (c->q != NULL && c->bev != NULL &&
-	       (c->state == IRCD_READY || c->state == IRCD_REGISTERING)) {
-		struct ircd_line *l = c->q;
-		uint64_t now = now_ms(), wait = ircbucket_wait(&c->bucket, now, l->len);
-
-		if (wait > 0) {
-			struct timeval tv = {(time_t)(wait / 1000),
-			                     (suseconds_t)(wait % 1000) * 1000};
-
-			evtimer_add(c->ev_send, &tv);
-			return;
-		}
-		ircbucket_take(&c->bucket, now, l->len);
-		write_line(c, l->text, l->len);
-		c->q = l->next;
-		if (c->q == NULL)
-			c->q_tail = &c->q;
-		if (l->qid != 0 && l->qid != c->sending_qid)
-			gw_send_done(c->in->net, l->qid, GW_SEND_DONE, NULL);
-		line_free(l);
-	}
-}
-
-static void
-send_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	flush(arg);
-}
-
-void
-ircd_queue(struct ircd_conn *c, char *line, size_t len, uint64_t qid, bool now)
-{
-	struct ircd_line *l;
-
-	if (now) {
-		ircbucket_take(&c->bucket, now_ms(), len);
-		write_line(c, line, len);
-		free(line);
-		return;
-	}
-	l = xcalloc(1, sizeof(*l));
-	l->text = line;
-	l->len = len;
-	l->qid = qid;
-	*c->q_tail = l;
-	c->q_tail = &l->next;
-	if (!evtimer_pending(c->ev_send, NULL))
-		flush(c);
-}
-
-void
-ircd_sendf(struct ircd_conn *c, bool now, const char *command, ...)
-{
-	const char *params[IRCMSG_MAX_PARAMS + 1];
-	struct ircmsg_out o;
-	size_t n = 0, len;
-	char *line;
-	enum ircmsg_err e;
-	va_list ap;
-
-	va_start(ap, command);
-	for (const char *p; n < IRCMSG_MAX_PARAMS && (p = va_arg(ap, const char *)) != NULL;)
-		params[n++] = p;
-	va_end(ap);
-	memset(&o, 0, sizeof(o));
-	o.command = command;
-	o.params = params;
-	o.nparams = n;
-	o.flags = IRCMSG_STRIP_CRLF;
-	e = ircmsg_format(&o, &line, &len);
-	if (e != IRCMSG_OK) {
-		log_warnx("irc: %s: %s line not sent: %s", c->user, command, ircmsg_strerror(e));
-		return;
-	}
-	ircd_queue(c, line, len, 0, now);
-}
-
 /* ---- timers ---- */
 
 static void
@@ -608,7 +487,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			ircd_sendf(c, true, "PING", c->server, NULL);
 			c->ping_out = true;
 		}
-		timer_in(c->ev_timer, KEEPALIVE_TICK);
+		timer_in(c->ev_timer, IRCD_KEEPALIVE_TICK);
 		break;
 	case IRCD_WAITING:
 		resolve(c);
@@ -618,107 +497,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- registered ---- */
-
-void
-ircd_conn_ready(struct ircd_conn *c)
-{
-	struct ircd_held *h, *next;
-
-	evtimer_del(c->ev_timer);
-	ircd_set_state(c, IRCD_READY);
-	c->ever_ready = true;
-	c->failures = 0;
-	/* Registration had the server's own grace: the throttle starts full. */
-	ircbucket_reset(&c->bucket);
-	free(c->last_error);
-	c->last_error = NULL;
-	timer_in(c->ev_timer, KEEPALIVE_TICK);
-	log_info("irc: %s: registered on %s as %s", c->user, c->server, c->nick);
-	if (c->after_connect && *c->after_connect) {
-		char *copy = xstrdup(c->after_connect), *save = NULL;
-
-		for (char *l = strtok_r(copy, "\r\n", &save); l;
-		     l = strtok_r(NULL, "\r\n", &save)) {
-			struct ircmsg m;
-			struct ircmsg_out o;
-			char *line;
-			size_t len;
-
-			if (ircmsg_parse(&m, l, strlen(l), 0) != IRCMSG_OK)
-				continue;
-			memset(&o, 0, sizeof(o));
-			o.command = m.command;
-			o.params = m.params;
-			o.nparams = m.nparams;
-			if (ircmsg_format(&o, &line, &len) == IRCMSG_OK)
-				ircd_queue(c, line, len, 0, false);
-			ircmsg_clear(&m);
-		}
-		free(copy);
-	}
-	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
-		if (ch->key)
-			ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
-		else
-			ircd_sendf(c, false, "JOIN", ch->name, NULL);
-	h = c->held;
-	c->held = NULL;
-	c->held_tail = &c->held;
-	for (; h; h = next) {
-		char *why = NULL;
-		enum gw_send_status st;
-
-		next = h->next;
-		c->sending_qid = h->qid;
-		st = ircd_send_now(c, h->qid, h->to, h->to_resource, h->body, h->groupchat, &why);
-		c->sending_qid = 0;
-		if (st == GW_SEND_PENDING) {
-			bool still = false;
-
-			for (struct ircd_line *l = c->q; l; l = l->next)
-				still |= l->qid == h->qid;
-			st = still ? GW_SEND_PENDING : GW_SEND_DONE;
-		}
-		if (st != GW_SEND_PENDING)
-			gw_send_done(c->in->net, h->qid, st, why);
-		free(why);
-		free(h->to);
-		free(h->to_resource);
-		free(h->body);
-		free(h);
-	}
-}
-
 /* ---- losing, closing, freeing ---- */
-
-static void
-fail_queue(struct ircd_conn *c, const char *why, bool report)
-{
-	struct ircd_line *l, *next;
-	struct ircd_held *h, *hn;
-
-	evtimer_del(c->ev_send);
-	for (l = c->q; l; l = next) {
-		next = l->next;
-		if (l->qid && report)
-			gw_send_done(c->in->net, l->qid, GW_SEND_RETRY, why);
-		line_free(l);
-	}
-	c->q = NULL;
-	c->q_tail = &c->q;
-	for (h = c->held; h; h = hn) {
-		hn = h->next;
-		if (report)
-			gw_send_done(c->in->net, h->qid, GW_SEND_RETRY, why);
-		free(h->to);
-		free(h->to_resource);
-		free(h->body);
-		free(h);
-	}
-	c->held = NULL;
-	c->held_tail = &c->held;
-}
 
 static void
 reset_transport(struct ircd_conn *c)
@@ -752,7 +531,7 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 	log_info("irc: %s: connection to %s lost or failed: %s", c->user, c->server,
 	         log_escape(esc, sizeof(esc), why));
 	reset_transport(c);
-	fail_queue(c, why, true);
+	ircd_fail_queue(c, why, true);
 	for (ch = c->chans; ch; ch = next) {
 		next = ch->next;
 		ch->joined = false;
@@ -823,7 +602,7 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 		}
 	}
 	reset_transport(c);
-	fail_queue(c, "the connection was closed", !c->in->stopping);
+	ircd_fail_queue(c, "the connection was closed", !c->in->stopping);
 	ircd_set_state(c, IRCD_CLOSED);
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
@@ -859,7 +638,7 @@ conn_free(struct ircd_conn *c)
 	struct ircd_chan *ch, *next;
 
 	reset_transport(c);
-	fail_queue(c, NULL, false);
+	ircd_fail_queue(c, NULL, false);
 	for (ch = c->chans; ch; ch = next) {
 		next = ch->next;
 		ircd_chan_free(ch);

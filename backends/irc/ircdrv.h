@@ -2,10 +2,12 @@
  * The IRC driver's own shared declarations, between its files:
  *
  *   ircdrv.c   the gw_driver: options, addresses, the operations, commands
- *   ircconn.c  one connection: DNS, TCP/TLS, the send queue and throttle,
- *              keepalive, the state machine, reconnection
- *   ircproto.c what the server says: registration, CAP/SASL, channels,
- *              messages, numerics
+ *   ircconn.c  one connection: DNS, TCP/TLS, keepalive, the state
+ *              machine, reconnection
+ *   ircsend.c  the send queue behind the throttle; what follows 001
+ *   ircproto.c what the server says: registration, CAP/SASL, messages,
+ *              numerics, the dispatcher
+ *   ircchan.c  channels and their members as rooms and occupants
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -20,12 +22,16 @@
 #include "ircbucket.h"
 #include "ircmsg.h"
 
+#include <event2/util.h>
+
 struct bufferevent;
 struct event;
 struct evdns_base;
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
 struct ssl_ctx_st;
+
+#define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
 enum ircd_state {
@@ -184,7 +190,28 @@ void ircd_sendf(struct ircd_conn *, bool now, const char *command, ...) __attrib
 void ircd_conn_ready(struct ircd_conn *);
 void ircd_conn_free_all(struct ircd_net *);
 
+/* ---- ircsend.c (the queue; ircd_queue, ircd_sendf, ircd_conn_ready above) ---- */
+/* The throttle's timer. */
+void ircd_send_cb(evutil_socket_t, short, void *);
+/* Drops the queue and the held messages; report: RETRY each to the core. */
+void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
+
+/* ---- ircchan.c ---- */
+void ircd_on_join(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_names(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_names_end(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_part(struct ircd_conn *, const struct ircmsg *, bool kick);
+void ircd_on_quit(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_nick(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
+void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
+
 /* ---- ircproto.c ---- */
+/* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */
+char *ircd_text_in(struct ircd_conn *, const char *s);
+/* Whether nick is ours on this connection. */
+bool ircd_is_me(struct ircd_conn *, const char *nick);
 /* One line from the server (without its line ending). */
 void ircd_handle_line(struct ircd_conn *, const char *line, size_t len);
 /* What to send once the socket is up: CAP LS, PASS, NICK, USER. */
