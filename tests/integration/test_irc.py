@@ -429,3 +429,44 @@ def test_leaving_last_channel_closes_connection(irc_gateway, client, irc):
         line = bob.wait_for(lambda l: " 303 bob " in l, 10, "ISON's answer")
         return line.rstrip().endswith(":")
     sgtest.wait_until(alice_gone, 20, "alice's IRC connection to close", interval=1)
+
+
+def test_nick_change_from_xmpp(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#rename")
+    alice = client("alice")
+    r = room("#rename")
+    alice.join_muc(r, "alice")
+    alice.send_raw(f'<presence to="{r}/alicia"/>')
+    bob.wait_for(lambda l: l.startswith(":alice!") and " NICK " in l and "alicia" in l, 10,
+                 "NICK alicia")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and p["type"] == "unavailable", 10, "the old nick leaving")
+    assert {303, 110} <= codes(p)
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alicia" and 110 in codes(p), 10,
+                            "the new nick")
+    bob.privmsg("#rename", "hi alicia")
+    groupchat(alice, "hi alicia", f"{r}/bob")
+
+
+def test_two_resources_one_irc_connection(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#res")
+    phone = client("alice", resource="phone")
+    laptop = client("alice", resource="laptop")
+    r = room("#res")
+    phone.join_muc(r, "alice")
+    laptop.join_muc(r, "alice")
+    bob.privmsg("#res", "to both")
+    groupchat(phone, "to both", f"{r}/bob")
+    groupchat(laptop, "to both", f"{r}/bob")
+    laptop.send_message(r, "from the laptop", mtype="groupchat")
+    bob.wait_privmsg("#res", "from the laptop")
+    groupchat(phone, "from the laptop", f"{r}/alice")
+    # One resource leaves: the channel stays joined for the other.
+    phone.leave_muc(r, "alice")
+    bob.privmsg("#res", "still here")
+    groupchat(laptop, "still here", f"{r}/bob")
+    assert not any(" PART " in l for l in bob.lines)
+    # One IRC connection for both resources.
+    assert sum(1 for l in bob.lines if l.startswith(":alice!") and " JOIN " in l) <= 1
