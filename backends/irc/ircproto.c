@@ -378,7 +378,13 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		if (ch != NULL && ch->core_joined && m->nick)
 			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
 			                ircmsg_tag(m, "msgid"), msg_stamp(m));
-	} else if (server_src || c->state != IRCD_READY) {
+	} else if (c->state != IRCD_READY) {
+		/* "Looking up your hostname" and the like: not worth a message each connection. */
+		char esc[300];
+
+		log_debug("irc: %s: %s says: %s", c->user, c->server,
+		          log_escape(esc, sizeof(esc), body));
+	} else if (server_src) {
 		ircd_server_message(c, "%s", body);
 	} else if (!ircd_is_me(c, m->nick)) {
 		char *from = ircd_nick_address(c, m->nick);
@@ -511,6 +517,25 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 907:
 	case 908:
 		sasl_done(c, m, false);
+		break;
+	case 401:
+		/* No such nick: said in the chat with that nick. */
+		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1])) {
+			char *from = ircd_nick_address(c, m->params[1]);
+			char *t = ircd_text_in(c, m->params[2]);
+			struct gw_inmsg in;
+
+			memset(&in, 0, sizeof(in));
+			in.user = c->user;
+			in.from = from;
+			in.body = t;
+			in.kind = GW_MSG_CHAT;
+			gw_deliver(c->in->net, &in);
+			free(t);
+			free(from);
+			break;
+		}
+		numeric_to_user(c, m);
 		break;
 	case 403:
 	case 476:

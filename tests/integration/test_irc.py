@@ -470,3 +470,11 @@ def test_two_resources_one_irc_connection(irc_gateway, client, irc):
     assert not any(" PART " in l for l in bob.lines)
     # One IRC connection for both resources.
     assert sum(1 for l in bob.lines if l.startswith(":alice!") and " JOIN " in l) <= 1
+
+
+def test_no_such_nick_told_in_that_chat(irc_gateway, client, irc):
+    irc("bob")
+    alice = client("alice")
+    alice.send_message(person("nobody"), "anyone there?")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert "No such nick" in m["body"]
