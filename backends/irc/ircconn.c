@@ -530,6 +530,8 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 		return;
 	log_info("irc: %s: connection to %s lost or failed: %s", c->user, c->server,
 	         log_escape(esc, sizeof(esc), why));
+	if (c->state == IRCD_READY)
+		gw_presence(c->in->net, c->user, c->server, GW_SHOW_OFFLINE, why);
 	reset_transport(c);
 	ircd_fail_queue(c, why, true);
 	for (ch = c->chans; ch; ch = next) {
@@ -590,6 +592,8 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 {
 	if (c->state == IRCD_CLOSED)
 		return;
+	if (c->state == IRCD_READY && !c->in->stopping)
+		gw_presence(c->in->net, c->user, c->server, GW_SHOW_OFFLINE, "Disconnected");
 	if (c->bev && (c->state == IRCD_READY || c->state == IRCD_REGISTERING)) {
 		struct bufferevent *bev = c->bev;
 

@@ -629,7 +629,15 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		ircd_on_away(c, &m);
 	else if (strcmp(cmd, "CAP") == 0)
 		on_cap(c, &m);
-	else if (strcmp(cmd, "AUTHENTICATE") == 0)
+	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick) {
+		/* Said by the server's JID, with the room's address to join. */
+		char *room = ircd_fixed_server(c->in) ? xstrdup(m.params[1])
+		                                      : xasprintf("%s%%%s", m.params[1], c->server);
+
+		ircd_server_message(c, "%s invites you to %s: join %s@%s", m.nick, m.params[1],
+		                    room, gw_net_jid(c->in->net));
+		free(room);
+	} else if (strcmp(cmd, "AUTHENTICATE") == 0)
 		on_authenticate(c, &m);
 	else if (strcmp(cmd, "ERROR") == 0) {
 		char *why = ircd_text_in(c, m.nparams ? m.params[0] : "closed");

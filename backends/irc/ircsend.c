@@ -158,6 +158,13 @@ ircd_conn_ready(struct ircd_conn *c)
 	c->last_error = NULL;
 	timer_in(c->ev_timer, IRCD_KEEPALIVE_TICK);
 	log_info("irc: %s: registered on %s as %s", c->user, c->server, c->nick);
+	{
+		/* The server's JID shows the connection's state (a subscribed user sees it). */
+		char *status = xasprintf("Connected as %s", c->nick);
+
+		gw_presence(c->in->net, c->user, c->server, GW_SHOW_ONLINE, status);
+		free(status);
+	}
 	if (c->after_connect && *c->after_connect) {
 		char *copy = xstrdup(c->after_connect), *save = NULL;
 

@@ -478,3 +478,17 @@ def test_no_such_nick_told_in_that_chat(irc_gateway, client, irc):
     alice.send_message(person("nobody"), "anyone there?")
     m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
     assert "No such nick" in m["body"]
+
+
+def test_invite_from_irc(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#a")
+    bob.join("#secret")
+    bob.send("MODE #secret +i")
+    alice = client("alice")
+    alice.join_muc(room("#a"), "alice")
+    bob.send("INVITE alice #secret")
+    m = alice.wait_for_message(lambda m: str(m["from"]) == f"{SERVER}@{GW}"
+                               and "invites you" in m["body"], 10, "the invitation")
+    assert room("#secret") in m["body"]
+    alice.join_muc(room("#secret"), "alice")
