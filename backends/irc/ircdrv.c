@@ -81,8 +81,8 @@ ircd_fixed_server(struct ircd_net *in)
 
 /* ---- settings: the user's per-server value, else the config's ---- */
 
-static char *
-conf_value(struct gw_net *net, const char *key)
+char *
+ircd_conf_value(struct gw_net *net, const char *key)
 {
 	const struct gw_section *sec = gw_net_section(net);
 
@@ -110,18 +110,18 @@ conf_value(struct gw_net *net, const char *key)
 	return NULL;
 }
 
-static char *
-setting_for(struct gw_net *net, const char *user, const char *server, const char *key)
+char *
+ircd_setting_for(struct gw_net *net, const char *user, const char *server, const char *key)
 {
 	char *v = gw_setting_get(net, user, server, key);
 
-	return v ? v : conf_value(net, key);
+	return v ? v : ircd_conf_value(net, key);
 }
 
 char *
 ircd_setting(struct ircd_conn *c, const char *key)
 {
-	return setting_for(c->in->net, c->user, c->server, key);
+	return ircd_setting_for(c->in->net, c->user, c->server, key);
 }
 
 const char *
@@ -136,8 +136,8 @@ ircd_fallback_encoding(struct ircd_conn *c)
  * Splits an address into target (channel or nick; NULL for the server
  * itself) and server. Returns 0, or -1 when it is not an IRC address.
  */
-static int
-addr_split(struct gw_net *net, const char *address, char **target, char **server)
+int
+ircd_addr_split(struct gw_net *net, const char *address, char **target, char **server)
 {
 	const char *pct = strchr(address, '%');
 	const char *fixed = fixed_server(net);
@@ -170,7 +170,7 @@ irc_is_room(struct gw_net *net, const char *address)
 	char *t, *s;
 	bool r;
 
-	if (addr_split(net, address, &t, &s) == -1)
+	if (ircd_addr_split(net, address, &t, &s) == -1)
 		return false;
 	r = is_channel_name(t);
 	free(t);
@@ -195,7 +195,7 @@ irc_normalize(struct gw_net *net, const char *typed, char **out, char **why)
 		}
 		*p = (char)tolower(ch);
 	}
-	if (addr_split(net, a, &t, &s) == -1 ||
+	if (ircd_addr_split(net, a, &t, &s) == -1 ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789.-:[]_") != strlen(s)) {
 		*why = xstrdup(
 		        "Not an IRC address: use #channel%irc.server.net, nick%irc.server.net "
@@ -221,7 +221,7 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 	struct ircd_conn *c;
 	struct ircd_chan *ch;
 
-	if (addr_split(net, room, &target, &server) == -1 || !is_channel_name(target)) {
+	if (ircd_addr_split(net, room, &target, &server) == -1 || !is_channel_name(target)) {
 		gw_room_join_failed(net, user, room, GW_ERR_ITEM_NOT_FOUND, "Not an IRC channel.");
 		goto out;
 	}
@@ -254,7 +254,7 @@ irc_room_leave(struct gw_net *net, const char *user, const char *room, const cha
 	struct ircd_conn *c;
 	struct ircd_chan *ch;
 
-	if (addr_split(net, room, &target, &server) == -1 || target == NULL)
+	if (ircd_addr_split(net, room, &target, &server) == -1 || target == NULL)
 		goto out;
 	if ((c = ircd_conn_find(ircd_priv(net), user, server)) == NULL ||
 	    (ch = ircd_chan_find(c, target)) == NULL)
@@ -279,7 +279,7 @@ room_conn(struct gw_net *net, const char *user, const char *room, struct ircd_ch
 	struct ircd_conn *c = NULL;
 
 	*chp = NULL;
-	if (addr_split(net, room, &target, &server) == 0 && target != NULL &&
+	if (ircd_addr_split(net, room, &target, &server) == 0 && target != NULL &&
 	    (c = ircd_conn_find(ircd_priv(net), user, server)) != NULL)
 		*chp = ircd_chan_find(c, target);
 	free(target);
@@ -408,7 +408,7 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	size_t room, n;
 	enum gw_send_status st = GW_SEND_PENDING;
 
-	if (addr_split(net, to, &target, &server) == -1) {
+	if (ircd_addr_split(net, to, &target, &server) == -1) {
 		*why = xstrdup("not an IRC address");
 		st = GW_SEND_FAILED;
 		goto out;
@@ -469,7 +469,7 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 	struct ircd_conn *c;
 	enum gw_send_status st;
 
-	if (addr_split(net, msg->to, &target, &server) == -1) {
+	if (ircd_addr_split(net, msg->to, &target, &server) == -1) {
 		*why = xstrdup("not an IRC address");
 		return GW_SEND_FAILED;
 	}
@@ -551,161 +551,6 @@ irc_user_removed(struct gw_net *net, const char *user)
 {
 	close_user(net, user, false);
 }
-
-/* ---- commands ---- */
-
-static const struct gw_field configure_fields[] = {
-        {"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
-        {"username", GW_FIELD_TEXT, "Username", "The user name (ident) part of your address.", 0,
-         NULL, NULL},
-        {"realname", GW_FIELD_TEXT, "Real name", "Shown by WHOIS.", 0, NULL, NULL},
-        {"sasl_password", GW_FIELD_PRIVATE, "SASL password",
-         "Logs you in to your services account (SASL PLAIN) when the server offers it.",
-         GW_FIELD_SECRET, NULL, NULL},
-        {"sasl_account", GW_FIELD_TEXT, "SASL account",
-         "Account name for SASL (default: the nick).", 0, NULL, NULL},
-        {"server_password", GW_FIELD_PRIVATE, "Server password", "Sent with PASS, if set.",
-         GW_FIELD_SECRET, NULL, NULL},
-        {"tls_ports", GW_FIELD_TEXT, "TLS ports", "Tried first, separated by spaces.", 0, NULL,
-         NULL},
-        {"ports", GW_FIELD_TEXT, "Plain ports", "Tried after the TLS ports; empty: never.", 0, NULL,
-         NULL},
-        {"verify_cert", GW_FIELD_BOOL, "Verify the certificate",
-         "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
-        {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
-         "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
-        GW_FIELDS_END,
-};
-
-static bool
-ports_ok(const char *s)
-{
-	char *copy = xstrdup(s), *save = NULL;
-	bool ok = true;
-
-	for (char *w = strtok_r(copy, " ,\t", &save); w && ok; w = strtok_r(NULL, " ,\t", &save)) {
-		char *end;
-		long p = strtol(w, &end, 10);
-
-		ok = *end == '\0' && p >= 1 && p <= 65535;
-	}
-	free(copy);
-	return ok;
-}
-
-static enum gw_cmd_status
-configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
-{
-	struct gw_net *net = gw_cmd_net(cmd);
-	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
-	char *t = NULL, *server = NULL;
-	enum gw_cmd_status r = GW_CMD_DONE;
-	bool given = false;
-
-	if (target == NULL || addr_split(net, target, &t, &server) == -1) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
-		return GW_CMD_ERROR;
-	}
-	for (const struct gw_field *f = configure_fields; f->var && in; f++)
-		given |= gw_values_has(in, f->var);
-	if (stage == 0 && !given) {
-		struct gw_values *cur = gw_values_new();
-		char *title = xasprintf("Settings for %s", server);
-		struct gw_form form = {title,
-		                       "Changes apply at the next connection to this server.",
-		                       configure_fields, cur};
-
-		for (const struct gw_field *f = configure_fields; f->var; f++) {
-			char *v;
-
-			if (f->flags & GW_FIELD_SECRET)
-				continue;
-			v = setting_for(net, user, server, f->var);
-			if (v && strcmp(f->var, "verify_cert") == 0)
-				xstrset(&v, strcasecmp(v, "no") == 0 ? "0" : "1");
-			if (v && strcmp(f->var, "after_connect") == 0) {
-				char *save = NULL;
-
-				for (char *l = strtok_r(v, "\n", &save); l;
-				     l = strtok_r(NULL, "\n", &save))
-					gw_values_add(cur, f->var, l);
-			} else
-				gw_values_add(cur, f->var, v ? v : "");
-			free(v);
-		}
-		gw_cmd_form(cmd, &form);
-		gw_values_free(cur);
-		free(title);
-		r = GW_CMD_NEXT;
-		goto out;
-	}
-	for (const struct gw_field *f = configure_fields; f->var; f++) {
-		const char *v = gw_values_get(in, f->var);
-		char *value = NULL, *def;
-		int rc = 0;
-
-		if (!gw_values_has(in, f->var))
-			continue;
-		if (f->flags & GW_FIELD_SECRET) {
-			if (v && *v)
-				rc = gw_secret_set(net, user, server, f->var, v);
-		} else {
-			if (strcmp(f->var, "after_connect") == 0) {
-				size_t n, len = 1;
-				const char *const *vv = gw_values_getv(in, f->var, &n);
-
-				for (size_t i = 0; i < n; i++)
-					len += strlen(vv[i]) + 1;
-				value = xcalloc(1, len);
-				for (size_t i = 0; i < n; i++) {
-					if (i)
-						strcat(value, "\n");
-					strcat(value, vv[i]);
-				}
-			} else if (strcmp(f->var, "verify_cert") == 0)
-				value = xstrdup(
-				        v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)
-				                ? "yes"
-				                : "no");
-			else
-				value = xstrdup(v ? v : "");
-			if ((strcmp(f->var, "ports") == 0 || strcmp(f->var, "tls_ports") == 0) &&
-			    !ports_ok(value)) {
-				gw_cmd_note(cmd, GW_NOTE_ERROR,
-				            "Ports are numbers from 1 to 65535.");
-				free(value);
-				r = GW_CMD_ERROR;
-				goto out;
-			}
-			/* A value equal to the gateway's default is not kept: config changes apply.
-			 */
-			def = conf_value(net, f->var);
-			if ((def && strcmp(def, value) == 0) || (def == NULL && *value == '\0'))
-				rc = gw_setting_set(net, user, server, f->var, NULL);
-			else
-				rc = gw_setting_set(net, user, server, f->var, value);
-			free(def);
-			free(value);
-		}
-		if (rc == -1) {
-			gw_cmd_note(cmd, GW_NOTE_ERROR, "The settings could not be saved.");
-			r = GW_CMD_ERROR;
-			goto out;
-		}
-	}
-	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved; they apply at the next connection to %s.", server);
-out:
-	free(t);
-	free(server);
-	return r;
-}
-
-static const struct gw_command irc_commands[] = {
-        {"configure", "Configure this IRC server", "configure",
-         "your nick, ports, TLS and passwords for this IRC server", GW_ACCESS_ANYONE,
-         GW_SCOPE_ADDRESS, configure},
-        GW_COMMANDS_END,
-};
 
 /* ---- lifecycle ---- */
 
@@ -808,7 +653,7 @@ const struct gw_driver irc_driver = {
         .description = "IRC gateway",
         .options = irc_options,
         .registration = irc_registration,
-        .commands = irc_commands,
+        .commands = ircd_commands,
         .prompt = "IRC channel, nick or server",
         .prompt_desc = "#channel%irc.server.net for a channel, nick%irc.server.net for a person, "
                        "irc.server.net for the server itself.",

@@ -154,6 +154,15 @@ struct ircd_net {
 
 /* ---- ircdrv.c ---- */
 struct ircd_net *ircd_priv(struct gw_net *);
+/* The config's value of key as text (ports joined by spaces), or NULL. Caller frees. */
+char *ircd_conf_value(struct gw_net *, const char *key);
+/* The user's setting for server, else the config's. Caller frees. */
+char *ircd_setting_for(struct gw_net *, const char *user, const char *server, const char *key);
+/*
+ * Splits an address into *target (channel or nick; NULL for the server
+ * itself) and *server (both caller frees). 0, or -1: not an IRC address.
+ */
+int ircd_addr_split(struct gw_net *, const char *address, char **target, char **server);
 /* The user's setting for a server, the server's config default otherwise. Caller frees. */
 char *ircd_setting(struct ircd_conn *, const char *key);
 const char *ircd_fallback_encoding(struct ircd_conn *);
@@ -190,11 +199,16 @@ void ircd_sendf(struct ircd_conn *, bool now, const char *command, ...) __attrib
 void ircd_conn_ready(struct ircd_conn *);
 void ircd_conn_free_all(struct ircd_net *);
 
+/* ---- irccmd.c ---- */
+extern const struct gw_command ircd_commands[];
+
 /* ---- ircsend.c (the queue; ircd_queue, ircd_sendf, ircd_conn_ready above) ---- */
 /* The throttle's timer. */
 void ircd_send_cb(evutil_socket_t, short, void *);
 /* Drops the queue and the held messages; report: RETRY each to the core. */
 void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
+/* Lines waiting for the throttle. */
+size_t ircd_queue_length(const struct ircd_conn *);
 
 /* ---- ircchan.c ---- */
 void ircd_on_join(struct ircd_conn *, const struct ircmsg *);

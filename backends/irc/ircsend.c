@@ -247,3 +247,13 @@ ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
 	c->held = NULL;
 	c->held_tail = &c->held;
 }
+
+size_t
+ircd_queue_length(const struct ircd_conn *c)
+{
+	size_t n = 0;
+
+	for (const struct ircd_line *l = c->q; l; l = l->next)
+		n++;
+	return n;
+}

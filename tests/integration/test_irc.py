@@ -492,3 +492,26 @@ def test_invite_from_irc(irc_gateway, client, irc):
                                and "invites you" in m["body"], 10, "the invitation")
     assert room("#secret") in m["body"]
     alice.join_muc(room("#secret"), "alice")
+
+
+def note_text(res):
+    n = res.xml.find(".//{http://jabber.org/protocol/commands}note")
+    return n.text if n is not None else ""
+
+
+def test_info_and_disconnect_commands(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#cmd")
+    alice = client("alice")
+    r = room("#cmd")
+    alice.join_muc(r, "alice")
+    server = f"{SERVER}@{GW}"
+    text = note_text(alice.execute(server, "info"))
+    assert "ready as alice" in text and "#cmd" in text and "multi-prefix" in text
+    text = note_text(alice.execute(server, "disconnect"))
+    assert "Disconnected" in text
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and p["type"] == "unavailable", 10, "out of the room")
+    assert 110 in codes(p)
+    bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 10, "alice's QUIT")
+    assert "not connected" in note_text(alice.execute(server, "info"))
