@@ -323,6 +323,15 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
 
+/* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
+
+struct gw_items; /* a disco#items request waiting for the driver's answer */
+
+/* Adds an address (shown as its JID) with an optional name to the answer. */
+void gw_items_add(struct gw_items *, const char *address, const char *name);
+/* Sends the answer (GW_ERR_NONE) or an error with why; frees the request. */
+void gw_items_done(struct gw_items *, enum gw_error, const char *why);
+
 /* ---- Per-user storage ---- */
 
 /*
@@ -425,6 +434,14 @@ struct gw_driver {
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
 	                         const char *subject);
+
+	/*
+	 * disco#items on an address without a node (the channels of an IRC
+	 * server): the driver adds items and calls gw_items_done(), now or
+	 * later, exactly once. NULL: an empty list.
+	 */
+	void (*list_items)(struct gw_net *, const char *user, const char *address,
+	                   struct gw_items *);
 
 	/* Lines of text for the admin `stats` command; NULL: none. */
 	void (*stats)(struct gw_net *, void (*line)(const char *text, void *arg), void *arg);
