@@ -534,6 +534,7 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 		gw_presence(c->in->net, c->user, c->server, GW_SHOW_OFFLINE, why);
 	reset_transport(c);
 	ircd_fail_queue(c, why, true);
+	ircd_lists_fail(c, why);
 	for (ch = c->chans; ch; ch = next) {
 		next = ch->next;
 		ch->joined = false;
@@ -607,6 +608,7 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 	}
 	reset_transport(c);
 	ircd_fail_queue(c, "the connection was closed", !c->in->stopping);
+	ircd_lists_fail(c, "the connection was closed");
 	ircd_set_state(c, IRCD_CLOSED);
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
@@ -614,7 +616,8 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 static bool
 unused(const struct ircd_conn *c)
 {
-	return c->chans == NULL && c->held == NULL && c->q == NULL && !c->queries;
+	return c->chans == NULL && c->held == NULL && c->q == NULL && c->lists == NULL &&
+	       !c->queries;
 }
 
 static void

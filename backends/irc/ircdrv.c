@@ -504,6 +504,34 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 	return st;
 }
 
+/* ---- the channel list (disco#items on the server's address) ---- */
+
+static void
+irc_list_items(struct gw_net *net, const char *user, const char *address, struct gw_items *it)
+{
+	char *target, *server;
+	struct ircd_conn *c;
+	struct ircd_list *l, **pp;
+
+	if (ircd_addr_split(net, address, &target, &server) == -1 || target != NULL) {
+		gw_items_done(it, GW_ERR_NONE, NULL); /* a channel or a person: nothing under it */
+		free(target);
+		free(server);
+		return;
+	}
+	c = ircd_conn_get(ircd_priv(net), user, server);
+	free(server);
+	l = xcalloc(1, sizeof(*l));
+	l->it = it;
+	for (pp = &c->lists; *pp; pp = &(*pp)->next)
+		;
+	*pp = l;
+	if (c->state == IRCD_READY)
+		ircd_lists_send(c);
+	else
+		ircd_conn_start(c, NULL);
+}
+
 /* ---- users ---- */
 
 struct offline_check {
@@ -669,5 +697,6 @@ const struct gw_driver irc_driver = {
         .room_leave = irc_room_leave,
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
+        .list_items = irc_list_items,
         .stats = irc_stats,
 };

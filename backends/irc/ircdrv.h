@@ -31,6 +31,7 @@ struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
 struct ssl_ctx_st;
 
+#define IRCD_LIST_MAX 1000     /* channels in one disco#items answer (no RSM paging yet) */
 #define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
@@ -93,6 +94,14 @@ struct ircd_held {
 	bool groupchat;
 };
 
+/* A disco#items request for the server's channels (LIST), in order. */
+struct ircd_list {
+	struct ircd_list *next;
+	struct gw_items *it;
+	size_t n;
+	bool sent;
+};
+
 /* One port to try: TLS ports first, then plain ones. */
 struct ircd_port {
 	unsigned short port;
@@ -140,6 +149,7 @@ struct ircd_conn {
 
 	struct ircd_chan *chans;
 	struct ircd_held *held, **held_tail;
+	struct ircd_list *lists;
 };
 
 struct ircd_net {
@@ -220,6 +230,11 @@ void ircd_on_nick(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
 void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
+
+/* Sends LIST for the requests not sent yet. */
+void ircd_lists_send(struct ircd_conn *);
+/* Ends every pending list with an error. */
+void ircd_lists_fail(struct ircd_conn *, const char *why);
 
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */

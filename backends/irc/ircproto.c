@@ -518,6 +518,40 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 908:
 		sasl_done(c, m, false);
 		break;
+	case 321:
+		break;
+	case 322:
+		/* me #chan users :topic, for the oldest LIST sent */
+		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX) {
+			char *addr = ircd_fixed_server(c->in)
+			                     ? xstrdup(m->params[1])
+			                     : xasprintf("%s%%%s", m->params[1], c->server);
+			char *topic = ircd_text_in(c, m->nparams >= 4 ? m->params[3] : "");
+			char *name = xasprintf("%s (%s): %s", m->params[1], m->params[2], topic);
+
+			ircmsg_casefold(IRCMSG_CASEMAP_ASCII, addr);
+			gw_items_add(c->lists->it, addr, name);
+			c->lists->n++;
+			free(name);
+			free(topic);
+			free(addr);
+		}
+		break;
+	case 323:
+	case 263:
+		if (c->lists && c->lists->sent) {
+			struct ircd_list *l = c->lists;
+
+			c->lists = l->next;
+			if (m->numeric == 323)
+				gw_items_done(l->it, GW_ERR_NONE, NULL);
+			else
+				gw_items_done(l->it, GW_ERR_RESOURCE_CONSTRAINT,
+				              "The server is busy: try later.");
+			free(l);
+			ircd_conn_maybe_close(c);
+		}
+		break;
 	case 401:
 		/* No such nick: said in the chat with that nick. */
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1])) {

@@ -187,6 +187,7 @@ ircd_conn_ready(struct ircd_conn *c)
 		}
 		free(copy);
 	}
+	ircd_lists_send(c);
 	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
 		if (ch->key)
 			ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
@@ -256,4 +257,27 @@ ircd_queue_length(const struct ircd_conn *c)
 	for (const struct ircd_line *l = c->q; l; l = l->next)
 		n++;
 	return n;
+}
+
+void
+ircd_lists_send(struct ircd_conn *c)
+{
+	for (struct ircd_list *l = c->lists; l; l = l->next)
+		if (!l->sent) {
+			l->sent = true;
+			ircd_sendf(c, false, "LIST", NULL);
+		}
+}
+
+void
+ircd_lists_fail(struct ircd_conn *c, const char *why)
+{
+	struct ircd_list *l, *next;
+
+	for (l = c->lists; l; l = next) {
+		next = l->next;
+		gw_items_done(l->it, GW_ERR_REMOTE_SERVER_TIMEOUT, why);
+		free(l);
+	}
+	c->lists = NULL;
 }

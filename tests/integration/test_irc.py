@@ -515,3 +515,17 @@ def test_info_and_disconnect_commands(irc_gateway, client, irc):
     assert 110 in codes(p)
     bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 10, "alice's QUIT")
     assert "not connected" in note_text(alice.execute(server, "info"))
+
+
+def test_channel_list_on_server_jid(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#one")
+    bob.send("TOPIC #one :the first")
+    bob.join("#two")
+    alice = client("alice")
+    items = alice.disco_items(f"{SERVER}@{GW}", timeout=20)["disco_items"]["items"]
+    found = {str(i[0]): i[2] for i in items}
+    assert room("#one") in found and room("#two") in found
+    assert "the first" in found[room("#one")]
+    # A channel has nothing under it.
+    assert not alice.disco_items(room("#one"))["disco_items"]["items"]
