@@ -210,7 +210,7 @@ ircd_on_names(struct ircd_conn *c, const struct ircmsg *m)
 		while (*p && ircmsg_isupport_prefix_mode(&c->isup, *p) != 0)
 			p++;
 		p[strcspn(p, "!")] = '\0'; /* userhost-in-names */
-		if (*p == '\0')
+		if (!ircd_name_ok(p))
 			continue;
 		mem = member_add(c, ch, p);
 		for (char *q = w; q < p; q++)
@@ -298,7 +298,7 @@ ircd_on_nick(struct ircd_conn *c, const struct ircmsg *m)
 	const char *to = ircmsg_param(m, 0);
 	char *old;
 
-	if (m->nick == NULL || to == NULL)
+	if (m->nick == NULL || to == NULL || !ircd_name_ok(to))
 		return;
 	old = xstrdup(m->nick);
 	if (ircd_is_me(c, old)) {

@@ -239,6 +239,8 @@ void ircd_lists_fail(struct ircd_conn *, const char *why);
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */
 char *ircd_text_in(struct ircd_conn *, const char *s);
+/* Whether a nick or channel name from the server may become part of a JID. */
+bool ircd_name_ok(const char *s);
 /* Whether nick is ours on this connection. */
 bool ircd_is_me(struct ircd_conn *, const char *nick);
 /* One line from the server (without its line ending). */

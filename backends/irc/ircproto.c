@@ -20,6 +20,7 @@
 
 #include "ircdrv.h"
 #include "irctext.h"
+#include "ircutf8.h"
 
 /* ---- helpers ---- */
 
@@ -94,6 +95,24 @@ bool
 ircd_is_me(struct ircd_conn *c, const char *nick)
 {
 	return nick && c->nick && ircmsg_casecmp(c->isup.casemap, nick, c->nick) == 0;
+}
+
+/*
+ * Whether a nick or channel name from the server can become part of a JID:
+ * valid UTF-8, no controls, spaces or DEL. A real server never sends
+ * anything else; a line that does is skipped.
+ */
+bool
+ircd_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 200 || !ircutf8_valid(s, n))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
 }
 
 /* ---- registration, CAP and SASL ---- */
@@ -522,7 +541,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		break;
 	case 322:
 		/* me #chan users :topic, for the oldest LIST sent */
-		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX) {
+		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX &&
+		    ircd_name_ok(m->params[1])) {
 			char *addr = ircd_fixed_server(c->in)
 			                     ? xstrdup(m->params[1])
 			                     : xasprintf("%s%%%s", m->params[1], c->server);
@@ -554,7 +574,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		break;
 	case 401:
 		/* No such nick: said in the chat with that nick. */
-		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1])) {
+		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
+		    ircd_name_ok(m->params[1])) {
 			char *from = ircd_nick_address(c, m->params[1]);
 			char *t = ircd_text_in(c, m->params[2]);
 			struct gw_inmsg in;
@@ -634,6 +655,13 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		log_trace("irc: %s <- %s: %s", c->user, c->server,
 		          log_escape(esc, sizeof(esc), line));
 	cmd = m.command;
+	if (m.nick && m.numeric < 0 && !ircd_name_ok(m.nick)) {
+		c->in->bad_lines++;
+		log_warnx("irc: %s: line with an impossible nick from %s skipped: %s", c->user,
+		          c->server, log_escape(esc, sizeof(esc), line));
+		ircmsg_clear(&m);
+		return;
+	}
 	if (m.numeric >= 0)
 		on_numeric(c, &m);
 	else if (strcmp(cmd, "PING") == 0)

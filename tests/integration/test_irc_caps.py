@@ -134,3 +134,13 @@ def test_sasl_echo_message_and_tags(make_gateway, fake, client):
     fake.send(":op!o@h PRIVMSG #v3 :good line")
     m = alice.wait_for_message(lambda m: m["body"] == "good line", 10, "the good line")
     alice.no_message(lambda m: "bad" in (m["body"] or ""), timeout=1)
+    # Nicks that cannot be part of a JID: the lines are skipped, the stream stays whole.
+    fake.send_raw(b":ba\xffd!o@h PRIVMSG #v3 :from a bad nick\r\n")
+    fake.send_raw(b":ev\x01il!o@h PRIVMSG alice :private from a bad nick\r\n")
+    fake.send_raw(b":fake 353 alice = #v3 :ok1 b\xc3\x28d @ok2\r\n")
+    fake.send_raw(b":fake 366 alice #v3 :End\r\n")
+    fake.send(":op!o@h JOIN #v3")
+    fake.send(":op!o@h PRIVMSG #v3 :after the bad ones")
+    alice.wait_for_message(lambda m: m["body"] == "after the bad ones", 10, "the last line")
+    alice.no_message(lambda m: "bad nick" in (m["body"] or ""), timeout=1)
+    assert alice.connected
