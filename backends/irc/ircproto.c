@@ -613,6 +613,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 480:
 		join_failed(c, m, GW_ERR_NOT_ALLOWED);
 		break;
+	case 404:
+	case 442:
 	case 482:
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
 		    ch->core_joined) {

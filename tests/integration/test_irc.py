@@ -529,3 +529,16 @@ def test_channel_list_on_server_jid(irc_gateway, client, irc):
     assert "the first" in found[room("#one")]
     # A channel has nothing under it.
     assert not alice.disco_items(room("#one"))["disco_items"]["items"]
+
+
+def test_moderated_channel_refusal_shown_in_room(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#quiet")
+    alice = client("alice")
+    alice.join_muc(room("#quiet"), "alice")
+    bob.send("MODE #quiet +m")
+    alice.wait_for_message(lambda m: "+m" in (m["body"] or ""), 10, "the mode change")
+    alice.send_message(room("#quiet"), "can I speak?", mtype="groupchat")
+    m = alice.wait_for_message(lambda m: str(m["from"]) == room("#quiet")
+                               and "annot send" in (m["body"] or ""), 10, "the refusal")
+    assert m["type"] == "groupchat"
