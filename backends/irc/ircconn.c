@@ -483,6 +483,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			ircd_conn_lost(c, "ping timeout");
 			return;
 		}
+		ircd_check_joins(c);
+		if (c->state != IRCD_READY)
+			break;
 		if (quiet >= PING_AFTER && !c->ping_out) {
 			ircd_sendf(c, true, "PING", c->server, NULL);
 			c->ping_out = true;

@@ -235,12 +235,9 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 	}
 	ch = ircd_chan_add(c, target, room);
 	ch->key = password && *password ? xstrdup(password) : NULL;
-	if (c->state == IRCD_READY) {
-		if (ch->key)
-			ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
-		else
-			ircd_sendf(c, false, "JOIN", ch->name, NULL);
-	} else
+	if (c->state == IRCD_READY)
+		ircd_send_join(c, ch);
+	else
 		ircd_conn_start(c, nick);
 out:
 	free(target);

@@ -32,6 +32,7 @@ struct evutil_addrinfo;
 struct ssl_ctx_st;
 
 #define IRCD_LIST_MAX 1000     /* channels in one disco#items answer (no RSM paging yet) */
+#define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
 #define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
@@ -73,6 +74,7 @@ struct ircd_chan {
 	char *key;
 	bool joined;      /* the server confirmed our JOIN */
 	bool core_joined; /* gw_room_joined() was called for this membership */
+	time_t join_sent; /* when our JOIN went out, until the server confirms */
 	struct ircd_member *m;
 	size_t nm;
 	char *topic, *topic_by;
@@ -231,6 +233,10 @@ void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
 void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
 
+/* Sends JOIN (with the key) for a channel. */
+void ircd_send_join(struct ircd_conn *, struct ircd_chan *);
+/* Fails the joins the server never answered. */
+void ircd_check_joins(struct ircd_conn *);
 /* Sends LIST for the requests not sent yet. */
 void ircd_lists_send(struct ircd_conn *);
 /* Ends every pending list with an error. */

@@ -189,10 +189,7 @@ ircd_conn_ready(struct ircd_conn *c)
 	}
 	ircd_lists_send(c);
 	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
-		if (ch->key)
-			ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
-		else
-			ircd_sendf(c, false, "JOIN", ch->name, NULL);
+		ircd_send_join(c, ch);
 	h = c->held;
 	c->held = NULL;
 	c->held_tail = &c->held;
@@ -280,4 +277,31 @@ ircd_lists_fail(struct ircd_conn *c, const char *why)
 		free(l);
 	}
 	c->lists = NULL;
+}
+
+void
+ircd_send_join(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	ch->join_sent = time(NULL);
+	if (ch->key)
+		ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
+	else
+		ircd_sendf(c, false, "JOIN", ch->name, NULL);
+}
+
+void
+ircd_check_joins(struct ircd_conn *c)
+{
+	struct ircd_chan *ch, *next;
+	time_t now = time(NULL);
+
+	for (ch = c->chans; ch; ch = next) {
+		next = ch->next;
+		if (ch->joined || ch->join_sent == 0 || now - ch->join_sent < IRCD_JOIN_TIMEOUT)
+			continue;
+		gw_room_join_failed(c->in->net, c->user, ch->room, GW_ERR_REMOTE_SERVER_TIMEOUT,
+		                    "The IRC server did not answer the join.");
+		ircd_chan_remove(c, ch);
+	}
+	ircd_conn_maybe_close(c);
 }
