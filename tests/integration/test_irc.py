@@ -542,3 +542,20 @@ def test_moderated_channel_refusal_shown_in_room(irc_gateway, client, irc):
     m = alice.wait_for_message(lambda m: str(m["from"]) == room("#quiet")
                                and "annot send" in (m["body"] or ""), 10, "the refusal")
     assert m["type"] == "groupchat"
+
+
+def test_tls_by_host_name_through_dns(make_gateway, ngircd, client, irc):
+    """'localhost' resolved by the asynchronous resolver (::1 refused, then
+    127.0.0.1), TLS verified against the host name."""
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, ports="", tls_ports=str(ngircd.tls_port),
+                                                 ca_file=str(ngircd.cert)))
+    bob = irc("bob", tls=True)
+    bob.join("#dns")
+    alice = client("alice")
+    r = f"#dns%localhost@{GW}"
+    alice.join_muc(r, "alice")
+    alice.send_message(r, "by name", mtype="groupchat")
+    bob.wait_privmsg("#dns", "by name")
+    bob.privmsg("alice", "back by name")
+    m = alice.wait_for_message(lambda m: m["body"] == "back by name", 10, "the answer")
+    assert str(m["from"].bare) == f"bob%localhost@{GW}"
