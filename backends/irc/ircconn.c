@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,30 @@ add_ports(struct ircd_conn *c, const char *list, bool tls)
 	free(copy);
 }
 
+/*
+ * An IRC nick from what the user gave (a MUC nick may be "Alice Smith"):
+ * letters, digits and []\`_^{|}- only, not starting with a digit or '-'.
+ * Caller frees.
+ */
+char *
+ircd_nick_clean(const char *in)
+{
+	char *out = xmalloc(strlen(in) + 2), *o = out;
+
+	for (const char *p = in; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if ((ch < 128 && isalnum(ch)) || strchr("[]\\`_^{|}-", ch))
+			*o++ = (char)ch;
+	}
+	*o = '\0';
+	if (*out == '\0' || isdigit((unsigned char)*out) || *out == '-') {
+		memmove(out + 1, out, strlen(out) + 1);
+		*out = 'x';
+	}
+	return out;
+}
+
 static void
 load_settings(struct ircd_conn *c, const char *nick)
 {
@@ -182,7 +207,8 @@ load_settings(struct ircd_conn *c, const char *nick)
 			v = xstrndup(c->user, strcspn(c->user, "@"));
 		}
 		free(c->want_nick);
-		c->want_nick = v;
+		c->want_nick = ircd_nick_clean(v);
+		free(v);
 	}
 	free(c->username);
 	c->username = ircd_setting(c, "username");

@@ -290,12 +290,16 @@ irc_room_set_nick(struct gw_net *net, const char *user, const char *room, const 
 	struct ircd_chan *ch;
 	struct ircd_conn *c = room_conn(net, user, room, &ch);
 
+	char *clean;
+
 	if (c == NULL)
 		return;
+	clean = ircd_nick_clean(nick);
 	if (c->state == IRCD_READY)
-		ircd_sendf(c, false, "NICK", nick, NULL);
+		ircd_sendf(c, false, "NICK", clean, NULL);
 	else
-		xstrset(&c->want_nick, nick);
+		xstrset(&c->want_nick, clean);
+	free(clean);
 }
 
 static void

@@ -121,6 +121,7 @@ struct ircd_conn {
 	bool ever_ready; /* registered at least once: a loss reconnects */
 	bool queries;    /* private chats happened: stay up without channels */
 	int failures;    /* consecutive failed rounds, for the backoff */
+	int nick_tries;  /* nicks refused during this registration */
 
 	/* What this connection uses, read from settings when it starts. */
 	char *nick, *want_nick, *username, *realname;
@@ -198,6 +199,8 @@ void ircd_conn_maybe_close(struct ircd_conn *);
 /* The server went away or misbehaved: tell the user, reconnect or give up. */
 void ircd_conn_lost(struct ircd_conn *, const char *why);
 void ircd_set_state(struct ircd_conn *, enum ircd_state);
+/* A valid IRC nick made of what the user gave ("Alice Smith" -> "AliceSmith"). Caller frees. */
+char *ircd_nick_clean(const char *);
 const char *ircd_state_name(enum ircd_state);
 /*
  * Queue a line built with ircmsg_build/format (taken: freed here). Lines go

@@ -188,6 +188,7 @@ cap_end(struct ircd_conn *c)
 void
 ircd_register(struct ircd_conn *c)
 {
+	c->nick_tries = 0;
 	xstrset(&c->nick, c->want_nick);
 	c->cap_negotiating = true;
 	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
@@ -309,6 +310,10 @@ nick_in_use(struct ircd_conn *c, const struct ircmsg *m)
 		if (c->chans == NULL)
 			ircd_server_message(c, "%s", text);
 		free(text);
+		return;
+	}
+	if (++c->nick_tries > 10) {
+		ircd_conn_lost(c, "the server refused every nickname tried");
 		return;
 	}
 	next = xasprintf("%s_", c->nick ? c->nick : "xmpp");

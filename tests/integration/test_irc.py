@@ -559,3 +559,11 @@ def test_tls_by_host_name_through_dns(make_gateway, ngircd, client, irc):
     bob.privmsg("alice", "back by name")
     m = alice.wait_for_message(lambda m: m["body"] == "back by name", 10, "the answer")
     assert str(m["from"].bare) == f"bob%localhost@{GW}"
+
+
+def test_muc_nick_with_spaces_becomes_an_irc_nick(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#sp")
+    alice = client("alice")
+    alice.join_muc_as(room("#sp"), "Alice Smith", expect_nick="AliceSmith")
+    bob.wait_for(lambda l: l.startswith(":AliceSmith!") and " JOIN " in l, 10, "AliceSmith")
