@@ -434,6 +434,15 @@ struct gw_driver {
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
 	                         const char *subject);
+	/*
+	 * A muc#admin role change from the user (XEP-0045 section 8): role none
+	 * kicks nick, visitor/participant/moderator take or give voice or
+	 * operator rights where the network has them. The network's answer
+	 * comes back as occupant changes (or a message saying why not).
+	 * NULL: not-allowed.
+	 */
+	void (*room_set_role)(struct gw_net *, const char *user, const char *room,
+	                      const char *nick, enum gw_role, const char *reason);
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC
