@@ -312,6 +312,33 @@ irc_room_set_subject(struct gw_net *net, const char *user, const char *room, con
 		ircd_sendf(c, false, "TOPIC", ch->name, subject, NULL);
 }
 
+/* XEP-0045 roles as IRC: none kicks; visitor, participant, moderator are -ov, +v, +o. */
+static void
+irc_room_set_role(struct gw_net *net, const char *user, const char *room, const char *nick,
+                  enum gw_role role, const char *reason)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = room_conn(net, user, room, &ch);
+
+	if (c == NULL || c->state != IRCD_READY)
+		return;
+	switch (role) {
+	case GW_ROLE_NONE:
+		ircd_sendf(c, false, "KICK", ch->name, nick, reason && *reason ? reason : nick,
+		           NULL);
+		break;
+	case GW_ROLE_VISITOR:
+		ircd_sendf(c, false, "MODE", ch->name, "-ov", nick, nick, NULL);
+		break;
+	case GW_ROLE_PARTICIPANT:
+		ircd_sendf(c, false, "MODE", ch->name, "+v", nick, NULL);
+		break;
+	case GW_ROLE_MODERATOR:
+		ircd_sendf(c, false, "MODE", ch->name, "+o", nick, NULL);
+		break;
+	}
+}
+
 /* ---- messages ---- */
 
 /* Queues one PRIVMSG line; the throttle sends it. */
@@ -698,6 +725,7 @@ const struct gw_driver irc_driver = {
         .room_leave = irc_room_leave,
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
+        .room_set_role = irc_room_set_role,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

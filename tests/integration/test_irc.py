@@ -567,3 +567,25 @@ def test_muc_nick_with_spaces_becomes_an_irc_nick(irc_gateway, client, irc):
     alice = client("alice")
     alice.join_muc_as(room("#sp"), "Alice Smith", expect_nick="AliceSmith")
     bob.wait_for(lambda l: l.startswith(":AliceSmith!") and " JOIN " in l, 10, "AliceSmith")
+
+
+def test_moderator_kicks_and_voices_from_xmpp(irc_gateway, client, irc):
+    alice = client("alice")
+    r = room("#mine")
+    me = alice.join_muc(r, "alice")
+    # First in the channel: ngircd makes alice an operator.
+    assert item(me).get("role") == "moderator" and item(me).get("affiliation") == "admin"
+    bob = irc("bob")
+    bob.join("#mine")
+    carol = irc("carol")
+    carol.join("#mine")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol", 10, "carol")
+    alice.run(lambda x: x["xep_0045"].set_role(r, "carol", "participant"))
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol" and item(p) is not None
+                                and item(p).get("affiliation") == "member", 10, "carol voiced")
+    bob.wait_for(lambda l: " MODE #mine +v carol" in l, 10, "MODE +v")
+    alice.run(lambda x: x["xep_0045"].set_role(r, "bob", "none", reason="out you go"))
+    bob.wait_for(lambda l: " KICK #mine bob :out you go" in l, 10, "the KICK")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/bob"
+                                and p["type"] == "unavailable", 10, "bob kicked")
+    assert 307 in codes(p)
