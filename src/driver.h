@@ -306,8 +306,13 @@ void gw_room_join_failed(struct gw_net *, const char *user, const char *room, en
 /* An occupant appeared or changed (role, show). */
 void gw_room_occupant(struct gw_net *, const char *user, const char *room,
                       const struct gw_occupant *);
-/* An occupant left; by and reason optional. If nick is the user's own, the
- * user is out of the room (every resource is told). */
+/*
+ * An occupant left; by and reason optional. If nick is the user's own, the
+ * user is out of the room (every resource is told). GW_LEAVE_SHUTDOWN of the
+ * user's own nick (the network link was lost) tells every resource (332) but
+ * keeps the membership as joining: the driver then calls gw_room_joined()
+ * when it has rejoined, or gw_room_join_failed() when it gives up.
+ */
 void gw_room_left(struct gw_net *, const char *user, const char *room, const char *nick,
                   enum gw_leave, const char *by, const char *reason);
 void gw_room_nick(struct gw_net *, const char *user, const char *room, const char *old_nick,
@@ -317,6 +322,15 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
                      const char *body, const char *id, time_t stamp);
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
+
+/* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
+
+struct gw_items; /* a disco#items request waiting for the driver's answer */
+
+/* Adds an address (shown as its JID) with an optional name to the answer. */
+void gw_items_add(struct gw_items *, const char *address, const char *name);
+/* Sends the answer (GW_ERR_NONE) or an error with why; frees the request. */
+void gw_items_done(struct gw_items *, enum gw_error, const char *why);
 
 /* ---- Per-user storage ---- */
 
@@ -420,6 +434,23 @@ struct gw_driver {
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
 	                         const char *subject);
+	/*
+	 * A muc#admin role change from the user (XEP-0045 section 8): role none
+	 * kicks nick, visitor/participant/moderator take or give voice or
+	 * operator rights where the network has them. The network's answer
+	 * comes back as occupant changes (or a message saying why not).
+	 * NULL: not-allowed.
+	 */
+	void (*room_set_role)(struct gw_net *, const char *user, const char *room,
+	                      const char *nick, enum gw_role, const char *reason);
+
+	/*
+	 * disco#items on an address without a node (the channels of an IRC
+	 * server): the driver adds items and calls gw_items_done(), now or
+	 * later, exactly once. NULL: an empty list.
+	 */
+	void (*list_items)(struct gw_net *, const char *user, const char *address,
+	                   struct gw_items *);
 
 	/* Lines of text for the admin `stats` command; NULL: none. */
 	void (*stats)(struct gw_net *, void (*line)(const char *text, void *arg), void *arg);

@@ -1,0 +1,387 @@
+/*
+ * Channels as rooms: the members of each channel with their prefix modes
+ * (roles and affiliations, Biboumi's mapping), and what the server tells
+ * about them (JOIN, NAMES, PART, KICK, QUIT, NICK, AWAY, MODE, TOPIC),
+ * turned into gw_room_*() calls.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ircdrv.h"
+
+/* ---- channels and members ---- */
+
+struct ircd_chan *
+ircd_chan_find(struct ircd_conn *c, const char *name)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ircmsg_casecmp(c->isup.casemap, ch->name, name) == 0)
+			return ch;
+	return NULL;
+}
+
+struct ircd_chan *
+ircd_chan_add(struct ircd_conn *c, const char *name, const char *room)
+{
+	struct ircd_chan *ch = xcalloc(1, sizeof(*ch));
+
+	ch->name = xstrdup(name);
+	ch->room = xstrdup(room);
+	ch->next = c->chans;
+	c->chans = ch;
+	return ch;
+}
+
+void
+ircd_chan_free(struct ircd_chan *ch)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		free(ch->m[i].nick);
+	free(ch->m);
+	free(ch->name);
+	free(ch->room);
+	free(ch->key);
+	free(ch->topic);
+	free(ch->topic_by);
+	free(ch);
+}
+
+void
+ircd_chan_remove(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	for (struct ircd_chan **pp = &c->chans; *pp; pp = &(*pp)->next)
+		if (*pp == ch) {
+			*pp = ch->next;
+			ircd_chan_free(ch);
+			return;
+		}
+}
+
+static struct ircd_member *
+member_find(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		if (ircmsg_casecmp(c->isup.casemap, ch->m[i].nick, nick) == 0)
+			return &ch->m[i];
+	return NULL;
+}
+
+static struct ircd_member *
+member_add(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	struct ircd_member *m = member_find(c, ch, nick);
+
+	if (m != NULL)
+		return m;
+	ch->m = xreallocarray(ch->m, ch->nm + 1, sizeof(*ch->m));
+	m = &ch->m[ch->nm++];
+	memset(m, 0, sizeof(*m));
+	m->nick = xstrdup(nick);
+	return m;
+}
+
+static void
+member_del(struct ircd_chan *ch, struct ircd_member *m)
+{
+	free(m->nick);
+	*m = ch->m[--ch->nm];
+}
+
+/* Adds or removes a prefix mode, keeping PREFIX order (highest first). */
+static void
+member_mode(struct ircd_conn *c, struct ircd_member *m, char mode, bool on)
+{
+	char *p = strchr(m->modes, mode);
+	size_t n = strlen(m->modes);
+
+	if (!on) {
+		if (p)
+			memmove(p, p + 1, strlen(p));
+		return;
+	}
+	if (p || n + 1 >= sizeof(m->modes))
+		return;
+	m->modes[n] = mode;
+	m->modes[n + 1] = '\0';
+	/* Few letters: an insertion sort by rank. */
+	for (size_t i = n; i > 0; i--) {
+		char a = m->modes[i - 1], b = m->modes[i];
+
+		if (ircmsg_isupport_prefix_rank(&c->isup, a) <=
+		    ircmsg_isupport_prefix_rank(&c->isup, b))
+			break;
+		m->modes[i - 1] = b;
+		m->modes[i] = a;
+	}
+}
+
+/* Biboumi's mapping: q owner, a/o admin, h/v member; q/a/o/h moderate. */
+static void
+member_occupant(const struct ircd_member *m, struct gw_occupant *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nick = m->nick;
+	o->show = m->away ? GW_SHOW_AWAY : GW_SHOW_ONLINE;
+	o->role = GW_ROLE_PARTICIPANT;
+	o->affiliation = GW_AFF_NONE;
+	switch (m->modes[0]) {
+	case 'q':
+		o->affiliation = GW_AFF_OWNER;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'a':
+	case 'o':
+		o->affiliation = GW_AFF_ADMIN;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'h':
+		o->affiliation = GW_AFF_MEMBER;
+		o->role = GW_ROLE_MODERATOR;
+		break;
+	case 'v':
+		o->affiliation = GW_AFF_MEMBER;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+report_member(struct ircd_conn *c, struct ircd_chan *ch, const struct ircd_member *m)
+{
+	struct gw_occupant o;
+
+	member_occupant(m, &o);
+	gw_room_occupant(c->in->net, c->user, ch->room, &o);
+}
+
+void
+ircd_chan_report_joined(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	for (size_t i = 0; i < ch->nm; i++)
+		report_member(c, ch, &ch->m[i]);
+	if (ch->topic)
+		gw_room_subject(c->in->net, c->user, ch->room, ch->topic_by, ch->topic);
+	ch->core_joined = true;
+	gw_room_joined(c->in->net, c->user, ch->room, c->nick);
+}
+
+/* ---- channel events ---- */
+
+void
+ircd_on_join(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *name = ircmsg_param(m, 0);
+	struct ircd_chan *ch = name ? ircd_chan_find(c, name) : NULL;
+	struct ircd_member *mem;
+
+	if (ch == NULL || m->nick == NULL)
+		return;
+	if (ircd_is_me(c, m->nick)) {
+		ch->joined = true;
+		xstrset(&c->self_user, m->user);
+		xstrset(&c->self_host, m->host);
+		for (size_t i = 0; i < ch->nm; i++)
+			free(ch->m[i].nick);
+		ch->nm = 0;
+		member_add(c, ch, m->nick);
+		return;
+	}
+	mem = member_add(c, ch, m->nick);
+	if (ch->core_joined)
+		report_member(c, ch, mem);
+}
+
+void
+ircd_on_names(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 4 ? ircd_chan_find(c, m->params[2]) : NULL;
+	char *copy, *save = NULL;
+
+	if (ch == NULL)
+		return;
+	copy = xstrdup(m->params[3]);
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		struct ircd_member *mem;
+		char *p = w;
+
+		while (*p && ircmsg_isupport_prefix_mode(&c->isup, *p) != 0)
+			p++;
+		p[strcspn(p, "!")] = '\0'; /* userhost-in-names */
+		if (!ircd_name_ok(p))
+			continue;
+		mem = member_add(c, ch, p);
+		for (char *q = w; q < p; q++)
+			member_mode(c, mem, ircmsg_isupport_prefix_mode(&c->isup, *q), true);
+		if (ch->core_joined)
+			report_member(c, ch, mem);
+	}
+	free(copy);
+}
+
+void
+ircd_on_names_end(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[1]) : NULL;
+
+	if (ch != NULL && ch->joined && !ch->core_joined)
+		ircd_chan_report_joined(c, ch);
+}
+
+void
+ircd_set_topic(struct ircd_conn *c, struct ircd_chan *ch, const char *topic, const char *by)
+{
+	free(ch->topic);
+	ch->topic = ircd_text_in(c, topic);
+	xstrset(&ch->topic_by, by);
+	if (ch->core_joined)
+		gw_room_subject(c->in->net, c->user, ch->room, by, ch->topic);
+}
+
+void
+ircd_on_part(struct ircd_conn *c, const struct ircmsg *m, bool kick)
+{
+	struct ircd_chan *ch = m->nparams ? ircd_chan_find(c, m->params[0]) : NULL;
+	const char *who = kick ? ircmsg_param(m, 1) : m->nick;
+	const char *reason = ircmsg_param(m, kick ? 2 : 1);
+	struct ircd_member *mem;
+	char *r;
+
+	if (ch == NULL || who == NULL)
+		return;
+	r = reason ? ircd_text_in(c, reason) : NULL;
+	if (ircd_is_me(c, who)) {
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, c->nick,
+			             kick ? GW_LEAVE_KICK : GW_LEAVE_PART, m->nick, r);
+		ircd_chan_remove(c, ch);
+		free(r);
+		ircd_conn_maybe_close(c);
+		return;
+	}
+	mem = member_find(c, ch, who);
+	if (mem != NULL) {
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, mem->nick,
+			             kick ? GW_LEAVE_KICK : GW_LEAVE_PART, m->nick, r);
+		member_del(ch, mem);
+	}
+	free(r);
+}
+
+void
+ircd_on_quit(struct ircd_conn *c, const struct ircmsg *m)
+{
+	char *r;
+
+	if (m->nick == NULL || ircd_is_me(c, m->nick))
+		return;
+	r = m->nparams ? ircd_text_in(c, m->params[0]) : NULL;
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, m->nick);
+
+		if (mem == NULL)
+			continue;
+		if (ch->core_joined)
+			gw_room_left(c->in->net, c->user, ch->room, mem->nick, GW_LEAVE_PART, NULL,
+			             r);
+		member_del(ch, mem);
+	}
+	free(r);
+}
+
+void
+ircd_on_nick(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *to = ircmsg_param(m, 0);
+	char *old;
+
+	if (m->nick == NULL || to == NULL || !ircd_name_ok(to))
+		return;
+	old = xstrdup(m->nick);
+	if (ircd_is_me(c, old)) {
+		xstrset(&c->nick, to);
+		xstrset(&c->want_nick, to);
+	}
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, old);
+
+		if (mem == NULL)
+			continue;
+		xstrset(&mem->nick, to);
+		if (ch->core_joined)
+			gw_room_nick(c->in->net, c->user, ch->room, old, to);
+	}
+	free(old);
+}
+
+void
+ircd_on_away(struct ircd_conn *c, const struct ircmsg *m)
+{
+	for (struct ircd_chan *ch = c->chans; m->nick && ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, m->nick);
+
+		if (mem == NULL)
+			continue;
+		mem->away = m->nparams > 0;
+		if (ch->core_joined)
+			report_member(c, ch, mem);
+	}
+}
+
+void
+ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[0]) : NULL;
+	size_t arg = 2;
+	bool on = true;
+	char *text, *all;
+	size_t len = 0;
+
+	if (ch == NULL)
+		return;
+	for (const char *p = m->params[1]; *p; p++) {
+		char type;
+		const char *a = NULL;
+
+		if (*p == '+' || *p == '-') {
+			on = *p == '+';
+			continue;
+		}
+		type = ircmsg_isupport_mode_type(&c->isup, *p);
+		if (type == 'P' || type == 'A' || type == 'B' || (type == 'C' && on))
+			a = arg < m->nparams ? m->params[arg++] : NULL;
+		if (type == 'P' && a) {
+			struct ircd_member *mem = member_find(c, ch, a);
+
+			if (mem) {
+				member_mode(c, mem, *p, on);
+				if (ch->core_joined)
+					report_member(c, ch, mem);
+			}
+		}
+	}
+	if (!ch->core_joined)
+		return;
+	/* Shown in the room as IRC shows it. */
+	for (size_t i = 1; i < m->nparams; i++)
+		len += strlen(m->params[i]) + 1;
+	all = xmalloc(len + 1);
+	all[0] = '\0';
+	for (size_t i = 1; i < m->nparams; i++) {
+		strcat(all, m->params[i]);
+		if (i + 1 < m->nparams)
+			strcat(all, " ");
+	}
+	text = xasprintf("%s sets mode %s", m->nick ? m->nick : "The server", all);
+	{
+		char *clean = ircd_text_in(c, text);
+
+		gw_room_message(c->in->net, c->user, ch->room, NULL, clean, NULL, 0);
+		free(clean);
+	}
+	free(text);
+	free(all);
+}

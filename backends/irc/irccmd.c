@@ -1,0 +1,251 @@
+/*
+ * Ad-hoc commands on an IRC server's address (or any address on it):
+ * configure (the user's settings for that server), disconnect, info.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ircdrv.h"
+
+/* ---- commands ---- */
+
+static const struct gw_field configure_fields[] = {
+        {"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
+        {"username", GW_FIELD_TEXT, "Username", "The user name (ident) part of your address.", 0,
+         NULL, NULL},
+        {"realname", GW_FIELD_TEXT, "Real name", "Shown by WHOIS.", 0, NULL, NULL},
+        {"sasl_password", GW_FIELD_PRIVATE, "SASL password",
+         "Logs you in to your services account (SASL PLAIN) when the server offers it.",
+         GW_FIELD_SECRET, NULL, NULL},
+        {"sasl_account", GW_FIELD_TEXT, "SASL account",
+         "Account name for SASL (default: the nick).", 0, NULL, NULL},
+        {"server_password", GW_FIELD_PRIVATE, "Server password", "Sent with PASS, if set.",
+         GW_FIELD_SECRET, NULL, NULL},
+        {"tls_ports", GW_FIELD_TEXT, "TLS ports", "Tried first, separated by spaces.", 0, NULL,
+         NULL},
+        {"ports", GW_FIELD_TEXT, "Plain ports", "Tried after the TLS ports; empty: never.", 0, NULL,
+         NULL},
+        {"verify_cert", GW_FIELD_BOOL, "Verify the certificate",
+         "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
+        {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
+         "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
+        GW_FIELDS_END,
+};
+
+static bool
+ports_ok(const char *s)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	bool ok = true;
+
+	for (char *w = strtok_r(copy, " ,\t", &save); w && ok; w = strtok_r(NULL, " ,\t", &save)) {
+		char *end;
+		long p = strtol(w, &end, 10);
+
+		ok = *end == '\0' && p >= 1 && p <= 65535;
+	}
+	free(copy);
+	return ok;
+}
+
+static enum gw_cmd_status
+configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
+	char *t = NULL, *server = NULL;
+	enum gw_cmd_status r = GW_CMD_DONE;
+	bool given = false;
+
+	if (target == NULL || ircd_addr_split(net, target, &t, &server) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
+		return GW_CMD_ERROR;
+	}
+	for (const struct gw_field *f = configure_fields; f->var && in; f++)
+		given |= gw_values_has(in, f->var);
+	if (stage == 0 && !given) {
+		struct gw_values *cur = gw_values_new();
+		char *title = xasprintf("Settings for %s", server);
+		struct gw_form form = {title,
+		                       "Changes apply at the next connection to this server.",
+		                       configure_fields, cur};
+
+		for (const struct gw_field *f = configure_fields; f->var; f++) {
+			char *v;
+
+			if (f->flags & GW_FIELD_SECRET)
+				continue;
+			v = ircd_setting_for(net, user, server, f->var);
+			if (v && strcmp(f->var, "verify_cert") == 0)
+				xstrset(&v, strcasecmp(v, "no") == 0 ? "0" : "1");
+			if (v && strcmp(f->var, "after_connect") == 0) {
+				char *save = NULL;
+
+				for (char *l = strtok_r(v, "\n", &save); l;
+				     l = strtok_r(NULL, "\n", &save))
+					gw_values_add(cur, f->var, l);
+			} else
+				gw_values_add(cur, f->var, v ? v : "");
+			free(v);
+		}
+		gw_cmd_form(cmd, &form);
+		gw_values_free(cur);
+		free(title);
+		r = GW_CMD_NEXT;
+		goto out;
+	}
+	for (const struct gw_field *f = configure_fields; f->var; f++) {
+		const char *v = gw_values_get(in, f->var);
+		char *value = NULL, *def;
+		int rc = 0;
+
+		if (!gw_values_has(in, f->var))
+			continue;
+		if (f->flags & GW_FIELD_SECRET) {
+			if (v && *v)
+				rc = gw_secret_set(net, user, server, f->var, v);
+		} else {
+			if (strcmp(f->var, "after_connect") == 0) {
+				size_t n, len = 1;
+				const char *const *vv = gw_values_getv(in, f->var, &n);
+
+				for (size_t i = 0; i < n; i++)
+					len += strlen(vv[i]) + 1;
+				value = xcalloc(1, len);
+				for (size_t i = 0; i < n; i++) {
+					if (i)
+						strcat(value, "\n");
+					strcat(value, vv[i]);
+				}
+			} else if (strcmp(f->var, "verify_cert") == 0)
+				value = xstrdup(
+				        v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0)
+				                ? "yes"
+				                : "no");
+			else
+				value = xstrdup(v ? v : "");
+			if ((strcmp(f->var, "ports") == 0 || strcmp(f->var, "tls_ports") == 0) &&
+			    !ports_ok(value)) {
+				gw_cmd_note(cmd, GW_NOTE_ERROR,
+				            "Ports are numbers from 1 to 65535.");
+				free(value);
+				r = GW_CMD_ERROR;
+				goto out;
+			}
+			/* A value equal to the gateway's default is not kept: config changes apply.
+			 */
+			def = ircd_conf_value(net, f->var);
+			if ((def && strcmp(def, value) == 0) || (def == NULL && *value == '\0'))
+				rc = gw_setting_set(net, user, server, f->var, NULL);
+			else
+				rc = gw_setting_set(net, user, server, f->var, value);
+			free(def);
+			free(value);
+		}
+		if (rc == -1) {
+			gw_cmd_note(cmd, GW_NOTE_ERROR, "The settings could not be saved.");
+			r = GW_CMD_ERROR;
+			goto out;
+		}
+	}
+	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved; they apply at the next connection to %s.", server);
+out:
+	free(t);
+	free(server);
+	return r;
+}
+
+/* The connection a command on an address is about, or NULL (a note says why). */
+static struct ircd_conn *
+cmd_conn(struct gw_cmd *cmd, char **server)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *target = gw_cmd_target(cmd);
+	char *t = NULL;
+	struct ircd_conn *c;
+
+	*server = NULL;
+	if (target == NULL || ircd_addr_split(net, target, &t, server) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
+		return NULL;
+	}
+	free(t);
+	c = ircd_conn_find(ircd_priv(net), gw_cmd_user(cmd), *server);
+	if (c == NULL)
+		gw_cmd_note(cmd, GW_NOTE_INFO, "You are not connected to %s.", *server);
+	return c;
+}
+
+static enum gw_cmd_status
+disconnect(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	char *server;
+	struct ircd_conn *c = cmd_conn(cmd, &server);
+
+	(void)stage;
+	(void)in;
+	if (c != NULL) {
+		/* The rooms are left for good: no rejoin follows a disconnection asked for. */
+		for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+			if (ch->core_joined) {
+				ch->core_joined = false;
+				gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
+				             GW_LEAVE_PART, NULL,
+				             "Disconnected from the IRC server");
+			}
+		ircd_conn_close(c, "Disconnected by the user");
+		gw_cmd_note(cmd, GW_NOTE_INFO, "Disconnected from %s.", server);
+	}
+	free(server);
+	return GW_CMD_DONE;
+}
+
+static enum gw_cmd_status
+info(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	char *server, caps[256] = "", chans[512] = "";
+	struct ircd_conn *c = cmd_conn(cmd, &server);
+	size_t n = 0, k = 0;
+	static const char *const cap_names[] = {
+	        "multi-prefix", "message-tags",   "server-time",       "echo-message",
+	        "away-notify",  "account-notify", "extended-join",     "cap-notify",
+	        "batch",        "sasl",           "userhost-in-names",
+	};
+
+	(void)stage;
+	(void)in;
+	if (c == NULL) {
+		free(server);
+		return GW_CMD_DONE;
+	}
+	for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		if (c->caps & (1u << i) && n < sizeof(caps))
+			n += (size_t)snprintf(caps + n, sizeof(caps) - n, "%s%s", n ? " " : "",
+			                      cap_names[i]);
+	for (struct ircd_chan *ch = c->chans; ch && k < sizeof(chans); ch = ch->next)
+		k += (size_t)snprintf(chans + k, sizeof(chans) - k, "%s%s", k ? " " : "", ch->name);
+	gw_cmd_note(cmd, GW_NOTE_INFO,
+	            "%s: %s as %s, port %u%s; capabilities: %s; channels: %s; %zu lines waiting",
+	            server, ircd_state_name(c->state), c->nick ? c->nick : "-",
+	            c->port_i < c->nports ? c->ports[c->port_i].port : 0,
+	            c->port_i < c->nports && c->ports[c->port_i].tls ? " with TLS" : "",
+	            *caps ? caps : "none", *chans ? chans : "none", ircd_queue_length(c));
+	free(server);
+	return GW_CMD_DONE;
+}
+
+const struct gw_command ircd_commands[] = {
+        {"configure", "Configure this IRC server", "configure",
+         "your nick, ports, TLS and passwords for this IRC server", GW_ACCESS_ANYONE,
+         GW_SCOPE_ADDRESS, configure},
+        {"disconnect", "Disconnect from this IRC server", "disconnect",
+         "leave every channel of this IRC server and close the connection", GW_ACCESS_ANYONE,
+         GW_SCOPE_ADDRESS, disconnect},
+        {"info", "IRC connection information", "info",
+         "the state, nick, port, TLS and capabilities of your connection to this server",
+         GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS, info},
+        GW_COMMANDS_END,
+};

@@ -1,0 +1,721 @@
+/*
+ * What an IRC server says, turned into calls of the driver interface:
+ * registration (CAP LS 302, SASL PLAIN, NICK/USER, nick collisions),
+ * ISUPPORT, channels (JOIN, NAMES, PART, KICK, QUIT, NICK, MODE, TOPIC),
+ * messages and CTCP, and the numerics the user should read.
+ *
+ * Every line is parsed with ircmsg_parse() (a malformed one is logged,
+ * escaped, and skipped) and every text is passed through irctext_to_xmpp()
+ * before it reaches a gw_*() function.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "ircdrv.h"
+#include "irctext.h"
+#include "ircutf8.h"
+
+/* ---- helpers ---- */
+
+char *
+ircd_nick_address(struct ircd_conn *c, const char *nick)
+{
+	char *n = xstrdup(nick), *a;
+
+	ircmsg_casefold(IRCMSG_CASEMAP_ASCII, n);
+	if (ircd_fixed_server(c->in) != NULL)
+		return n; /* fixed_server: nick@gateway */
+	a = xasprintf("%s%%%s", n, c->server);
+	free(n);
+	return a;
+}
+
+char *
+ircd_text_in(struct ircd_conn *c, const char *s)
+{
+	return irctext_to_xmpp(s ? s : "", s ? strlen(s) : 0, ircd_fallback_encoding(c), 0);
+}
+
+void
+ircd_server_message(struct ircd_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw, *text;
+	struct gw_inmsg in;
+
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	text = ircd_text_in(c, raw);
+	memset(&in, 0, sizeof(in));
+	in.user = c->user;
+	in.from = c->server;
+	in.body = text;
+	in.kind = GW_MSG_CHAT;
+	gw_deliver(c->in->net, &in);
+	free(text);
+	free(raw);
+}
+
+/* A notice in every joined room (from the room itself). */
+static void
+rooms_notice(struct ircd_conn *c, const char *text)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ch->core_joined)
+			gw_room_message(c->in->net, c->user, ch->room, NULL, text, NULL, 0);
+}
+
+/* server-time: only a stamp worth showing (older than a few seconds) is kept. */
+static time_t
+msg_stamp(const struct ircmsg *m)
+{
+	const char *t = ircmsg_tag(m, "time");
+	struct tm tm;
+	time_t when;
+
+	if (t == NULL)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	when = timegm(&tm);
+	return when < time(NULL) - 10 ? when : 0;
+}
+
+bool
+ircd_is_me(struct ircd_conn *c, const char *nick)
+{
+	return nick && c->nick && ircmsg_casecmp(c->isup.casemap, nick, c->nick) == 0;
+}
+
+/*
+ * Whether a nick or channel name from the server can become part of a JID:
+ * valid UTF-8, no controls, spaces or DEL. A real server never sends
+ * anything else; a line that does is skipped.
+ */
+bool
+ircd_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 200 || !ircutf8_valid(s, n))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* ---- registration, CAP and SASL ---- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} cap_names[] = {
+        {"multi-prefix", IRCD_CAP_MULTI_PREFIX},
+        {"message-tags", IRCD_CAP_MESSAGE_TAGS},
+        {"server-time", IRCD_CAP_SERVER_TIME},
+        {"echo-message", IRCD_CAP_ECHO_MESSAGE},
+        {"away-notify", IRCD_CAP_AWAY_NOTIFY},
+        {"account-notify", IRCD_CAP_ACCOUNT_NOTIFY},
+        {"extended-join", IRCD_CAP_EXTENDED_JOIN},
+        {"cap-notify", IRCD_CAP_CAP_NOTIFY},
+        {"batch", IRCD_CAP_BATCH},
+        {"sasl", IRCD_CAP_SASL},
+        {"userhost-in-names", IRCD_CAP_USERHOST_IN_NAMES},
+};
+#define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
+
+/* Bits of the capability names in list ("a b=c -d"); *off gets the '-' ones. */
+static unsigned
+cap_bits(const char *list, unsigned *off)
+{
+	char *copy = xstrdup(list ? list : ""), *save = NULL;
+	unsigned bits = 0;
+
+	if (off)
+		*off = 0;
+	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		bool minus = *w == '-';
+
+		if (minus)
+			w++;
+		w[strcspn(w, "=")] = '\0';
+		for (size_t i = 0; i < NCAPS; i++)
+			if (strcmp(w, cap_names[i].name) == 0) {
+				if (minus && off)
+					*off |= cap_names[i].bit;
+				else
+					bits |= cap_names[i].bit;
+			}
+	}
+	free(copy);
+	return bits;
+}
+
+static void
+cap_request(struct ircd_conn *c, unsigned want)
+{
+	char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NCAPS; i++)
+		if (want & cap_names[i].bit)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
+			                      cap_names[i].name);
+	ircd_sendf(c, true, "CAP", "REQ", buf, NULL);
+}
+
+static void
+cap_end(struct ircd_conn *c)
+{
+	if (!c->cap_negotiating)
+		return;
+	c->cap_negotiating = false;
+	ircd_sendf(c, true, "CAP", "END", NULL);
+}
+
+void
+ircd_register(struct ircd_conn *c)
+{
+	c->nick_tries = 0;
+	xstrset(&c->nick, c->want_nick);
+	c->cap_negotiating = true;
+	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
+	if (c->pass && *c->pass)
+		ircd_sendf(c, true, "PASS", c->pass, NULL);
+	ircd_sendf(c, true, "NICK", c->nick, NULL);
+	ircd_sendf(c, true, "USER", c->username, "0", "*", c->realname, NULL);
+}
+
+static void
+on_cap(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *sub = ircmsg_param(m, 1);
+	const char *last = m->nparams > 2 ? m->params[m->nparams - 1] : "";
+	unsigned off, bits;
+
+	if (sub == NULL)
+		return;
+	bits = cap_bits(last, &off);
+	if (strcmp(sub, "LS") == 0) {
+		c->caps_offered |= bits;
+		if (m->nparams > 3 && strcmp(m->params[2], "*") == 0)
+			return; /* more LS lines follow */
+		if (c->state != IRCD_REGISTERING)
+			return;
+		bits = c->caps_offered;
+		if (c->sasl_pass == NULL || *c->sasl_pass == '\0')
+			bits &= ~(unsigned)IRCD_CAP_SASL;
+		if (bits)
+			cap_request(c, bits);
+		else
+			cap_end(c);
+	} else if (strcmp(sub, "ACK") == 0) {
+		c->caps = (c->caps | bits) & ~off;
+		if (c->state == IRCD_REGISTERING && (c->caps & IRCD_CAP_SASL) && c->sasl_pass &&
+		    !c->sasl_running) {
+			c->sasl_running = true;
+			ircd_sendf(c, true, "AUTHENTICATE", "PLAIN", NULL);
+		} else if (!c->sasl_running)
+			cap_end(c);
+	} else if (strcmp(sub, "NAK") == 0) {
+		cap_end(c);
+	} else if (strcmp(sub, "NEW") == 0) {
+		c->caps_offered |= bits;
+		bits &= ~(c->caps | IRCD_CAP_SASL);
+		if (bits)
+			cap_request(c, bits);
+	} else if (strcmp(sub, "DEL") == 0) {
+		c->caps &= ~bits;
+		c->caps_offered &= ~bits;
+	}
+}
+
+static void
+on_authenticate(struct ircd_conn *c, const struct ircmsg *m)
+{
+	char *account, *plain, *b64;
+	size_t alen, plen, n, len;
+
+	if (!c->sasl_running || strcmp(ircmsg_param(m, 0) ? ircmsg_param(m, 0) : "", "+") != 0)
+		return;
+	account = ircd_setting(c, "sasl_account");
+	if (account == NULL || *account == '\0')
+		xstrset(&account, c->want_nick);
+	alen = strlen(account);
+	plen = strlen(c->sasl_pass);
+	/* authzid NUL authcid NUL password (RFC 4616) */
+	len = alen * 2 + plen + 2;
+	plain = xmalloc(len);
+	memcpy(plain, account, alen);
+	plain[alen] = '\0';
+	memcpy(plain + alen + 1, account, alen);
+	plain[2 * alen + 1] = '\0';
+	memcpy(plain + 2 * alen + 2, c->sasl_pass, plen);
+	b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)plain, (int)len);
+	for (size_t off = 0; off < n; off += 400) {
+		char chunk[401];
+		size_t k = n - off < 400 ? n - off : 400;
+
+		memcpy(chunk, b64 + off, k);
+		chunk[k] = '\0';
+		ircd_sendf(c, true, "AUTHENTICATE", chunk, NULL);
+	}
+	if (n % 400 == 0)
+		ircd_sendf(c, true, "AUTHENTICATE", "+", NULL);
+	explicit_bzero(plain, len);
+	explicit_bzero(b64, n);
+	free(plain);
+	free(b64);
+	free(account);
+}
+
+static void
+sasl_done(struct ircd_conn *c, const struct ircmsg *m, bool ok)
+{
+	if (!c->sasl_running)
+		return;
+	c->sasl_running = false;
+	if (!ok)
+		ircd_server_message(c, "SASL authentication failed: %s",
+		                    m->nparams ? m->params[m->nparams - 1] : "");
+	cap_end(c);
+}
+
+/* 433 and friends: during registration, try another nick. */
+static void
+nick_in_use(struct ircd_conn *c, const struct ircmsg *m)
+{
+	const char *bad = ircmsg_param(m, 1);
+	size_t max = c->isup.nicklen > 0 ? (size_t)c->isup.nicklen : 9;
+	char *next;
+
+	if (c->state != IRCD_REGISTERING) {
+		char *text = xasprintf("The nickname %s cannot be used: %s", bad ? bad : "",
+		                       m->params[m->nparams - 1]);
+
+		rooms_notice(c, text);
+		if (c->chans == NULL)
+			ircd_server_message(c, "%s", text);
+		free(text);
+		return;
+	}
+	if (++c->nick_tries > 10) {
+		ircd_conn_lost(c, "the server refused every nickname tried");
+		return;
+	}
+	next = xasprintf("%s_", c->nick ? c->nick : "xmpp");
+	if (strlen(next) > max) {
+		next[max - 1] = (char)('0' + arc4random_uniform(10));
+		next[max] = '\0';
+	}
+	xstrset(&c->nick, next);
+	free(next);
+	ircd_sendf(c, true, "NICK", c->nick, NULL);
+}
+
+/* ---- messages ---- */
+
+static void
+ctcp_reply(struct ircd_conn *c, const char *to, const char *cmd, const char *args)
+{
+	char *r = irctext_ctcp_build(cmd, args);
+
+	if (r != NULL && to != NULL)
+		ircd_sendf(c, false, "NOTICE", to, r, NULL);
+	free(r);
+}
+
+/* Answers VERSION, PING, TIME; true when the text was such a request. */
+static bool
+ctcp_request(struct ircd_conn *c, const struct ircmsg *m, const struct irctext_ctcp *ct)
+{
+	char *args = xstrndup(ct->args ? ct->args : "", ct->args_len);
+	char buf[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	switch (ct->kind) {
+	case IRCTEXT_CTCP_VERSION:
+		ctcp_reply(c, m->nick, "VERSION",
+		           PACKAGE_NAME " " PACKAGE_VERSION " (XMPP gateway)");
+		break;
+	case IRCTEXT_CTCP_PING:
+		ctcp_reply(c, m->nick, "PING", args);
+		break;
+	case IRCTEXT_CTCP_TIME:
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+		ctcp_reply(c, m->nick, "TIME", buf);
+		break;
+	default:
+		free(args);
+		return false;
+	}
+	free(args);
+	return true;
+}
+
+static void
+on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
+{
+	const char *target = ircmsg_param(m, 0), *text = ircmsg_param(m, 1);
+	struct irctext_ctcp ct;
+	enum irctext_ctcp_kind kind;
+	char *body;
+	bool server_src = m->user == NULL && (m->nick == NULL || strchr(m->nick, '.') != NULL);
+
+	if (target == NULL || text == NULL)
+		return;
+	kind = irctext_ctcp_parse(text, strlen(text), &ct);
+	if (kind != IRCTEXT_CTCP_NONE && kind != IRCTEXT_CTCP_ACTION) {
+		if (!notice && !ircd_is_me(c, m->nick))
+			ctcp_request(c, m, &ct);
+		return; /* replies and unknown CTCP are not shown */
+	}
+	if (kind == IRCTEXT_CTCP_ACTION) {
+		char *raw = xstrndup(ct.args ? ct.args : "", ct.args_len);
+		char *t = ircd_text_in(c, raw);
+
+		body = xasprintf("/me %s", t);
+		free(t);
+		free(raw);
+	} else
+		body = ircd_text_in(c, text);
+	while (*target && strchr(c->isup.statusmsg, *target) && target[1])
+		target++; /* "@#chan": a message to the channel's operators */
+	if (ircmsg_isupport_is_channel(&c->isup, target)) {
+		struct ircd_chan *ch = ircd_chan_find(c, target);
+
+		if (ch != NULL && ch->core_joined && m->nick)
+			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
+			                ircmsg_tag(m, "msgid"), msg_stamp(m));
+	} else if (c->state != IRCD_READY) {
+		/* "Looking up your hostname" and the like: not worth a message each connection. */
+		char esc[300];
+
+		log_debug("irc: %s: %s says: %s", c->user, c->server,
+		          log_escape(esc, sizeof(esc), body));
+	} else if (server_src) {
+		ircd_server_message(c, "%s", body);
+	} else if (!ircd_is_me(c, m->nick)) {
+		char *from = ircd_nick_address(c, m->nick);
+		struct gw_inmsg in;
+
+		memset(&in, 0, sizeof(in));
+		in.user = c->user;
+		in.from = from;
+		in.body = body;
+		in.id = ircmsg_tag(m, "msgid");
+		in.stamp = msg_stamp(m);
+		in.kind = GW_MSG_CHAT;
+		c->queries = true;
+		gw_deliver(c->in->net, &in);
+		free(from);
+	}
+	free(body);
+}
+
+/* ---- numerics ---- */
+
+static void
+join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
+{
+	struct ircd_chan *ch = m->nparams >= 2 ? ircd_chan_find(c, m->params[1]) : NULL;
+	char *why;
+
+	if (ch == NULL || ch->core_joined)
+		return;
+	why = ircd_text_in(c, m->params[m->nparams - 1]);
+	gw_room_join_failed(c->in->net, c->user, ch->room, e, why);
+	free(why);
+	ircd_chan_remove(c, ch);
+	ircd_conn_maybe_close(c);
+}
+
+/* A numeric the user should read, from the server's address. */
+static void
+numeric_to_user(struct ircd_conn *c, const struct ircmsg *m)
+{
+	size_t len = 0;
+	char *all;
+
+	for (size_t i = 1; i < m->nparams; i++)
+		len += strlen(m->params[i]) + 1;
+	all = xmalloc(len + 1);
+	all[0] = '\0';
+	for (size_t i = 1; i < m->nparams; i++) {
+		strcat(all, m->params[i]);
+		if (i + 1 < m->nparams)
+			strcat(all, " ");
+	}
+	if (*all)
+		ircd_server_message(c, "%s", all);
+	free(all);
+}
+
+static void
+on_numeric(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch;
+
+	switch (m->numeric) {
+	case 1:
+		if (m->nparams > 0)
+			xstrset(&c->nick, m->params[0]);
+		cap_end(c);
+		ircd_conn_ready(c);
+		break;
+	case 5:
+		ircmsg_isupport_apply(&c->isup, m);
+		break;
+	case 2:
+	case 3:
+	case 4:
+	case 42:
+	case 250:
+	case 251:
+	case 252:
+	case 253:
+	case 254:
+	case 255:
+	case 265:
+	case 266:
+	case 372:
+	case 375:
+	case 376:
+	case 396:
+	case 422:
+	case 324:
+	case 329:
+	case 315:
+	case 352:
+	case 900:
+	case 901:
+		break; /* welcome, statistics, MOTD: not worth a message each time */
+	case 332:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL)
+			ircd_set_topic(c, ch, m->params[2], ch->topic_by);
+		break;
+	case 333:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL) {
+			char *by = xstrndup(m->params[2], strcspn(m->params[2], "!"));
+
+			xstrset(&ch->topic_by, by);
+			free(by);
+		}
+		break;
+	case 331:
+		break;
+	case 353:
+		ircd_on_names(c, m);
+		break;
+	case 366:
+		ircd_on_names_end(c, m);
+		break;
+	case 432:
+	case 433:
+	case 436:
+	case 437:
+		nick_in_use(c, m);
+		break;
+	case 903:
+		sasl_done(c, m, true);
+		break;
+	case 902:
+	case 904:
+	case 905:
+	case 906:
+	case 907:
+	case 908:
+		sasl_done(c, m, false);
+		break;
+	case 321:
+		break;
+	case 322:
+		/* me #chan users :topic, for the oldest LIST sent */
+		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX &&
+		    ircd_name_ok(m->params[1])) {
+			char *addr = ircd_fixed_server(c->in)
+			                     ? xstrdup(m->params[1])
+			                     : xasprintf("%s%%%s", m->params[1], c->server);
+			char *topic = ircd_text_in(c, m->nparams >= 4 ? m->params[3] : "");
+			char *name = xasprintf("%s (%s): %s", m->params[1], m->params[2], topic);
+
+			ircmsg_casefold(IRCMSG_CASEMAP_ASCII, addr);
+			gw_items_add(c->lists->it, addr, name);
+			c->lists->n++;
+			free(name);
+			free(topic);
+			free(addr);
+		}
+		break;
+	case 323:
+	case 263:
+		if (c->lists && c->lists->sent) {
+			struct ircd_list *l = c->lists;
+
+			c->lists = l->next;
+			if (m->numeric == 323)
+				gw_items_done(l->it, GW_ERR_NONE, NULL);
+			else
+				gw_items_done(l->it, GW_ERR_RESOURCE_CONSTRAINT,
+				              "The server is busy: try later.");
+			free(l);
+			ircd_conn_maybe_close(c);
+		}
+		break;
+	case 401:
+		/* No such nick: said in the chat with that nick. */
+		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
+		    ircd_name_ok(m->params[1])) {
+			char *from = ircd_nick_address(c, m->params[1]);
+			char *t = ircd_text_in(c, m->params[2]);
+			struct gw_inmsg in;
+
+			memset(&in, 0, sizeof(in));
+			in.user = c->user;
+			in.from = from;
+			in.body = t;
+			in.kind = GW_MSG_CHAT;
+			gw_deliver(c->in->net, &in);
+			free(t);
+			free(from);
+			break;
+		}
+		numeric_to_user(c, m);
+		break;
+	case 403:
+	case 476:
+		join_failed(c, m, GW_ERR_ITEM_NOT_FOUND);
+		break;
+	case 405:
+	case 471:
+		join_failed(c, m, GW_ERR_SERVICE_UNAVAILABLE);
+		break;
+	case 473:
+		join_failed(c, m, GW_ERR_REGISTRATION_REQUIRED);
+		break;
+	case 474:
+		join_failed(c, m, GW_ERR_FORBIDDEN);
+		break;
+	case 475:
+		join_failed(c, m, GW_ERR_NOT_AUTHORIZED);
+		break;
+	case 477:
+	case 480:
+		join_failed(c, m, GW_ERR_NOT_ALLOWED);
+		break;
+	case 404:
+	case 442:
+	case 482:
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
+		    ch->core_joined) {
+			char *t = ircd_text_in(c, m->params[2]);
+
+			gw_room_message(c->in->net, c->user, ch->room, NULL, t, NULL, 0);
+			free(t);
+			break;
+		}
+		numeric_to_user(c, m);
+		break;
+	default:
+		numeric_to_user(c, m);
+		break;
+	}
+}
+
+/* ---- the dispatcher ---- */
+
+void
+ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
+{
+	struct ircmsg m;
+	enum ircmsg_err e;
+	char esc[600];
+	const char *cmd;
+	struct ircd_chan *ch;
+
+	memset(&m, 0, sizeof(m));
+	e = ircmsg_parse(&m, line, len, (size_t)c->isup.linelen);
+	if (e == IRCMSG_ERR_EMPTY)
+		return;
+	if (e != IRCMSG_OK) {
+		c->in->bad_lines++;
+		log_warnx("irc: %s: bad line from %s skipped (%s): %s", c->user, c->server,
+		          ircmsg_strerror(e), log_escape(esc, sizeof(esc), line));
+		return;
+	}
+	if (log_get_verbosity() >= 2)
+		log_trace("irc: %s <- %s: %s", c->user, c->server,
+		          log_escape(esc, sizeof(esc), line));
+	cmd = m.command;
+	if (m.nick && m.numeric < 0 && !ircd_name_ok(m.nick)) {
+		c->in->bad_lines++;
+		log_warnx("irc: %s: line with an impossible nick from %s skipped: %s", c->user,
+		          c->server, log_escape(esc, sizeof(esc), line));
+		ircmsg_clear(&m);
+		return;
+	}
+	if (m.numeric >= 0)
+		on_numeric(c, &m);
+	else if (strcmp(cmd, "PING") == 0)
+		ircd_sendf(c, true, "PONG", m.nparams ? m.params[0] : c->server, NULL);
+	else if (strcmp(cmd, "PONG") == 0)
+		c->ping_out = false;
+	else if (strcmp(cmd, "PRIVMSG") == 0)
+		on_privmsg(c, &m, false);
+	else if (strcmp(cmd, "NOTICE") == 0)
+		on_privmsg(c, &m, true);
+	else if (strcmp(cmd, "JOIN") == 0)
+		ircd_on_join(c, &m);
+	else if (strcmp(cmd, "PART") == 0)
+		ircd_on_part(c, &m, false);
+	else if (strcmp(cmd, "KICK") == 0)
+		ircd_on_part(c, &m, true);
+	else if (strcmp(cmd, "QUIT") == 0)
+		ircd_on_quit(c, &m);
+	else if (strcmp(cmd, "NICK") == 0)
+		ircd_on_nick(c, &m);
+	else if (strcmp(cmd, "MODE") == 0)
+		ircd_on_mode(c, &m);
+	else if (strcmp(cmd, "TOPIC") == 0) {
+		if (m.nparams >= 2 && (ch = ircd_chan_find(c, m.params[0])) != NULL)
+			ircd_set_topic(c, ch, m.params[1], m.nick);
+	} else if (strcmp(cmd, "AWAY") == 0)
+		ircd_on_away(c, &m);
+	else if (strcmp(cmd, "CAP") == 0)
+		on_cap(c, &m);
+	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick) {
+		/* Said by the server's JID, with the room's address to join. */
+		char *room = ircd_fixed_server(c->in) ? xstrdup(m.params[1])
+		                                      : xasprintf("%s%%%s", m.params[1], c->server);
+
+		ircd_server_message(c, "%s invites you to %s: join %s@%s", m.nick, m.params[1],
+		                    room, gw_net_jid(c->in->net));
+		free(room);
+	} else if (strcmp(cmd, "AUTHENTICATE") == 0)
+		on_authenticate(c, &m);
+	else if (strcmp(cmd, "ERROR") == 0) {
+		char *why = ircd_text_in(c, m.nparams ? m.params[0] : "closed");
+
+		ircmsg_clear(&m);
+		ircd_conn_lost(c, why);
+		free(why);
+		return;
+	}
+	/* ACCOUNT, CHGHOST, BATCH, INVITE, WALLOPS...: nothing to show yet. */
+	ircmsg_clear(&m);
+}

@@ -1,0 +1,307 @@
+/*
+ * What goes to an IRC server: the per-connection queue behind the token
+ * bucket (ircbucket), and what happens once registered (after-connect
+ * commands, channels joined again, held messages sent).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "ircdrv.h"
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+timer_in(struct event *ev, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+
+	evtimer_add(ev, &tv);
+}
+
+/* ---- sending ---- */
+
+static void
+line_free(struct ircd_line *l)
+{
+	free(l->text);
+	free(l);
+}
+
+static void
+write_line(struct ircd_conn *c, const char *text, size_t len)
+{
+	char esc[600];
+
+	if (c->bev == NULL)
+		return;
+	bufferevent_write(c->bev, text, len);
+	c->in->lines_out++;
+	if (log_get_verbosity() >= 2) {
+		char *copy = xstrndup(text, len >= 2 ? len - 2 : len);
+
+		log_trace("irc: %s -> %s: %s", c->user, c->server,
+		          log_escape(esc, sizeof(esc), copy));
+		free(copy);
+	}
+}
+
+/* Sends what the throttle allows; a timer takes the rest. */
+static void
+flush(struct ircd_conn *c)
+{
+	while (c->q != NULL && c->bev != NULL &&
+	       (c->state == IRCD_READY || c->state == IRCD_REGISTERING)) {
+		struct ircd_line *l = c->q;
+		uint64_t now = now_ms(), wait = ircbucket_wait(&c->bucket, now, l->len);
+
+		if (wait > 0) {
+			struct timeval tv = {(time_t)(wait / 1000),
+			                     (suseconds_t)(wait % 1000) * 1000};
+
+			evtimer_add(c->ev_send, &tv);
+			return;
+		}
+		ircbucket_take(&c->bucket, now, l->len);
+		write_line(c, l->text, l->len);
+		c->q = l->next;
+		if (c->q == NULL)
+			c->q_tail = &c->q;
+		if (l->qid != 0 && l->qid != c->sending_qid)
+			gw_send_done(c->in->net, l->qid, GW_SEND_DONE, NULL);
+		line_free(l);
+	}
+}
+
+void
+ircd_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush(arg);
+}
+
+void
+ircd_queue(struct ircd_conn *c, char *line, size_t len, uint64_t qid, bool now)
+{
+	struct ircd_line *l;
+
+	if (now) {
+		ircbucket_take(&c->bucket, now_ms(), len);
+		write_line(c, line, len);
+		free(line);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->text = line;
+	l->len = len;
+	l->qid = qid;
+	*c->q_tail = l;
+	c->q_tail = &l->next;
+	if (!evtimer_pending(c->ev_send, NULL))
+		flush(c);
+}
+
+void
+ircd_sendf(struct ircd_conn *c, bool now, const char *command, ...)
+{
+	const char *params[IRCMSG_MAX_PARAMS + 1];
+	struct ircmsg_out o;
+	size_t n = 0, len;
+	char *line;
+	enum ircmsg_err e;
+	va_list ap;
+
+	va_start(ap, command);
+	for (const char *p; n < IRCMSG_MAX_PARAMS && (p = va_arg(ap, const char *)) != NULL;)
+		params[n++] = p;
+	va_end(ap);
+	memset(&o, 0, sizeof(o));
+	o.command = command;
+	o.params = params;
+	o.nparams = n;
+	o.flags = IRCMSG_STRIP_CRLF;
+	e = ircmsg_format(&o, &line, &len);
+	if (e != IRCMSG_OK) {
+		log_warnx("irc: %s: %s line not sent: %s", c->user, command, ircmsg_strerror(e));
+		return;
+	}
+	ircd_queue(c, line, len, 0, now);
+}
+
+/* ---- registered ---- */
+
+void
+ircd_conn_ready(struct ircd_conn *c)
+{
+	struct ircd_held *h, *next;
+
+	evtimer_del(c->ev_timer);
+	ircd_set_state(c, IRCD_READY);
+	c->ever_ready = true;
+	c->failures = 0;
+	/* Registration had the server's own grace: the throttle starts full. */
+	ircbucket_reset(&c->bucket);
+	free(c->last_error);
+	c->last_error = NULL;
+	timer_in(c->ev_timer, IRCD_KEEPALIVE_TICK);
+	log_info("irc: %s: registered on %s as %s", c->user, c->server, c->nick);
+	{
+		/* The server's JID shows the connection's state (a subscribed user sees it). */
+		char *status = xasprintf("Connected as %s", c->nick);
+
+		gw_presence(c->in->net, c->user, c->server, GW_SHOW_ONLINE, status);
+		free(status);
+	}
+	if (c->after_connect && *c->after_connect) {
+		char *copy = xstrdup(c->after_connect), *save = NULL;
+
+		for (char *l = strtok_r(copy, "\r\n", &save); l;
+		     l = strtok_r(NULL, "\r\n", &save)) {
+			struct ircmsg m;
+			struct ircmsg_out o;
+			char *line;
+			size_t len;
+
+			if (ircmsg_parse(&m, l, strlen(l), 0) != IRCMSG_OK)
+				continue;
+			memset(&o, 0, sizeof(o));
+			o.command = m.command;
+			o.params = m.params;
+			o.nparams = m.nparams;
+			if (ircmsg_format(&o, &line, &len) == IRCMSG_OK)
+				ircd_queue(c, line, len, 0, false);
+			ircmsg_clear(&m);
+		}
+		free(copy);
+	}
+	ircd_lists_send(c);
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		ircd_send_join(c, ch);
+	h = c->held;
+	c->held = NULL;
+	c->held_tail = &c->held;
+	for (; h; h = next) {
+		char *why = NULL;
+		enum gw_send_status st;
+
+		next = h->next;
+		c->sending_qid = h->qid;
+		st = ircd_send_now(c, h->qid, h->to, h->to_resource, h->body, h->groupchat, &why);
+		c->sending_qid = 0;
+		if (st == GW_SEND_PENDING) {
+			bool still = false;
+
+			for (struct ircd_line *l = c->q; l; l = l->next)
+				still |= l->qid == h->qid;
+			st = still ? GW_SEND_PENDING : GW_SEND_DONE;
+		}
+		if (st != GW_SEND_PENDING)
+			gw_send_done(c->in->net, h->qid, st, why);
+		free(why);
+		free(h->to);
+		free(h->to_resource);
+		free(h->body);
+		free(h);
+	}
+}
+
+void
+ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
+{
+	struct ircd_line *l, *next;
+	struct ircd_held *h, *hn;
+
+	evtimer_del(c->ev_send);
+	for (l = c->q; l; l = next) {
+		next = l->next;
+		if (l->qid && report)
+			gw_send_done(c->in->net, l->qid, GW_SEND_RETRY, why);
+		line_free(l);
+	}
+	c->q = NULL;
+	c->q_tail = &c->q;
+	for (h = c->held; h; h = hn) {
+		hn = h->next;
+		if (report)
+			gw_send_done(c->in->net, h->qid, GW_SEND_RETRY, why);
+		free(h->to);
+		free(h->to_resource);
+		free(h->body);
+		free(h);
+	}
+	c->held = NULL;
+	c->held_tail = &c->held;
+}
+
+size_t
+ircd_queue_length(const struct ircd_conn *c)
+{
+	size_t n = 0;
+
+	for (const struct ircd_line *l = c->q; l; l = l->next)
+		n++;
+	return n;
+}
+
+void
+ircd_lists_send(struct ircd_conn *c)
+{
+	for (struct ircd_list *l = c->lists; l; l = l->next)
+		if (!l->sent) {
+			l->sent = true;
+			ircd_sendf(c, false, "LIST", NULL);
+		}
+}
+
+void
+ircd_lists_fail(struct ircd_conn *c, const char *why)
+{
+	struct ircd_list *l, *next;
+
+	for (l = c->lists; l; l = next) {
+		next = l->next;
+		gw_items_done(l->it, GW_ERR_REMOTE_SERVER_TIMEOUT, why);
+		free(l);
+	}
+	c->lists = NULL;
+}
+
+void
+ircd_send_join(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	ch->join_sent = time(NULL);
+	if (ch->key)
+		ircd_sendf(c, false, "JOIN", ch->name, ch->key, NULL);
+	else
+		ircd_sendf(c, false, "JOIN", ch->name, NULL);
+}
+
+void
+ircd_check_joins(struct ircd_conn *c)
+{
+	struct ircd_chan *ch, *next;
+	time_t now = time(NULL);
+
+	for (ch = c->chans; ch; ch = next) {
+		next = ch->next;
+		if (ch->joined || ch->join_sent == 0 || now - ch->join_sent < IRCD_JOIN_TIMEOUT)
+			continue;
+		gw_room_join_failed(c->in->net, c->user, ch->room, GW_ERR_REMOTE_SERVER_TIMEOUT,
+		                    "The IRC server did not answer the join.");
+		ircd_chan_remove(c, ch);
+	}
+	ircd_conn_maybe_close(c);
+}

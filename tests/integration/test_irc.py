@@ -1,0 +1,591 @@
+"""The IRC gateway against a real ngircd and a real Prosody.
+
+The gateway is irc.localhost; ngircd listens on 127.0.0.1 (a plain port and
+a TLS port with a throwaway certificate). Other IRC users are played by
+sgtest.IrcClient.
+"""
+
+import signal
+import time
+
+import pytest
+
+import sgtest
+
+GW = "irc.localhost"
+SERVER = "127.0.0.1"
+MUC_USER = "{http://jabber.org/protocol/muc#user}"
+
+
+def room(chan):
+    return f"{chan}%{SERVER}@{GW}"
+
+
+def person(nick):
+    return f"{nick}%{SERVER}@{GW}"
+
+
+def codes(p):
+    x = p.xml.find(f"{MUC_USER}x")
+    return {int(s.get("code")) for s in x.findall(f"{MUC_USER}status")} if x is not None else set()
+
+
+def item(p):
+    return p.xml.find(f"{MUC_USER}x/{MUC_USER}item")
+
+
+def groupchat(client, body, sender, timeout=10):
+    return client.wait_for_message(
+        lambda m: m["type"] == "groupchat" and m["body"] == body and str(m["from"]) == sender,
+        timeout, f"'{body}' from {sender}")
+
+
+def irc_extra(ngircd, **kw):
+    section = {"ports": str(ngircd.port), "tls_ports": ""}
+    section.update(kw)
+    return {"irc": section}
+
+
+@pytest.fixture
+def irc(irc_client):
+    """irc_client, whose reader never times out (ngircd's penalties can keep
+    a channel quiet for longer than the harness's 10 s socket timeout)."""
+    def make(nick, tls=False):
+        c = irc_client(nick, tls=tls)
+        c.sock.settimeout(None)
+        # The reader's recv() in progress keeps the old timeout: an answer
+        # ends it, and the next recv() waits without one.
+        c.send("PING :no-timeout")
+        c.wait_for(lambda line: "PONG" in line and "no-timeout" in line, 10, "PONG")
+        return c
+    return make
+
+
+@pytest.fixture
+def irc_gateway(make_gateway, ngircd):
+    return make_gateway(backends=(GW,), extra=irc_extra(ngircd))
+
+
+def test_join_occupants_and_self(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#lobby")
+    bob.send("TOPIC #lobby :Welcome to the lobby")
+    bob.wait_for(lambda l: " TOPIC #lobby " in l, 10, "topic echo")
+    alice = client("alice")
+    me = alice.join_muc(room("#lobby"), "alice")
+    assert 110 in codes(me)
+    assert item(me).get("role") == "participant"
+    # bob created the channel: an operator, shown as admin and moderator.
+    seen = {str(p["from"]): p for p in alice.presences if p["from"].bare == room("#lobby")}
+    bp = seen[f"{room('#lobby')}/bob"]
+    assert item(bp).get("affiliation") == "admin"
+    assert item(bp).get("role") == "moderator"
+    subj = alice.wait_for_message(lambda m: m["from"].bare == room("#lobby") and m["subject"],
+                                  10, "the channel topic")
+    assert subj["subject"] == "Welcome to the lobby"
+    # bob sees alice join.
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 10, "alice's JOIN")
+
+
+def test_messages_both_ways(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#chat")
+    alice = client("alice")
+    alice.join_muc(room("#chat"), "alice")
+    bob.privmsg("#chat", "hello from IRC")
+    groupchat(alice, "hello from IRC", f"{room('#chat')}/bob")
+    alice.send_message(room("#chat"), "hello from XMPP", mtype="groupchat")
+    assert bob.wait_privmsg("#chat", "hello from XMPP") == ("alice", "hello from XMPP")
+    # The sender sees its own message reflected.
+    groupchat(alice, "hello from XMPP", f"{room('#chat')}/alice")
+
+
+def test_two_xmpp_users_in_one_channel(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#two")
+    alice = client("alice")
+    carol = client("carol")
+    alice.join_muc(room("#two"), "alice")
+    carol.join_muc(room("#two"), "carol")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#two')}/carol", 10,
+                            "carol's arrival, seen by alice")
+    alice.send_message(room("#two"), "hi carol", mtype="groupchat")
+    groupchat(carol, "hi carol", f"{room('#two')}/alice")
+    bob.wait_privmsg("#two", "hi carol")
+    bob.privmsg("#two", "hi both")
+    groupchat(alice, "hi both", f"{room('#two')}/bob")
+    groupchat(carol, "hi both", f"{room('#two')}/bob")
+
+
+def test_me_and_action(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#act")
+    alice = client("alice")
+    alice.join_muc(room("#act"), "alice")
+    alice.send_message(room("#act"), "/me waves", mtype="groupchat")
+    bob.wait_privmsg("#act", "\x01ACTION waves\x01")
+    bob.privmsg("#act", "\x01ACTION nods\x01")
+    groupchat(alice, "/me nods", f"{room('#act')}/bob")
+
+
+def test_topic_both_ways(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#topic")
+    bob.send("MODE #topic -t")
+    alice = client("alice")
+    alice.join_muc(room("#topic"), "alice")
+    bob.send("TOPIC #topic :set on IRC")
+    alice.wait_for_message(lambda m: m["subject"] == "set on IRC", 10, "the new subject")
+    alice.send_raw(f'<message to="{room("#topic")}" type="groupchat">'
+                   '<subject>set from XMPP</subject></message>')
+    bob.wait_for(lambda l: " TOPIC #topic :set from XMPP" in l, 10, "TOPIC from alice")
+    alice.wait_for_message(lambda m: m["subject"] == "set from XMPP"
+                           and str(m["from"]) == f"{room('#topic')}/alice", 10,
+                           "the subject change reflected")
+
+
+def test_kick_part_nick_from_irc(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#ops")
+    dave = irc("dave")
+    dave.join("#ops")
+    erin = irc("erin")
+    erin.join("#ops")
+    alice = client("alice")
+    alice.join_muc(room("#ops"), "alice")
+    r = room("#ops")
+    dave.send("NICK david")
+    gone = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/dave"
+                                   and p["type"] == "unavailable", 10, "dave's nick change")
+    assert 303 in codes(gone) and item(gone).get("nick") == "david"
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/david", 10, "david")
+    erin.send("PART #ops :bye all")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/erin"
+                                and p["type"] == "unavailable", 10, "erin's part")
+    assert 307 not in codes(p)
+    bob.send("KICK #ops david :behave")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/david"
+                                and p["type"] == "unavailable", 10, "david kicked")
+    assert 307 in codes(p)
+    # A mode change shows as a role change.
+    bob.send("MODE #ops +v alice")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and item(p) is not None and item(p).get("affiliation") == "member",
+                                10, "alice voiced")
+    # And alice kicked: she is out, with 307 and 110.
+    bob.send("KICK #ops alice :out")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and p["type"] == "unavailable", 10, "alice kicked")
+    assert {110, 307} <= codes(p)
+
+
+def test_private_messages(irc_gateway, client, irc):
+    bob = irc("bob")
+    alice = client("alice")
+    alice.send_message(person("bob"), "psst bob")
+    assert bob.wait_privmsg("bob", "psst bob", timeout=15) == ("alice", "psst bob")
+    bob.privmsg("alice", "psst alice")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("bob") and m["body"] == "psst alice",
+                               10, "bob's answer")
+    assert m["type"] == "chat"
+
+
+def test_private_message_from_room(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#pm")
+    alice = client("alice")
+    alice.join_muc(room("#pm"), "alice")
+    alice.send_message(f"{room('#pm')}/bob", "just to you")
+    bob.wait_privmsg("bob", "just to you")
+
+
+def test_ctcp_version_answered(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#v")
+    alice = client("alice")
+    alice.join_muc(room("#v"), "alice")
+    bob.privmsg("alice", "\x01VERSION\x01")
+    line = bob.wait_for(lambda l: " NOTICE bob :\x01VERSION " in l, 10, "CTCP VERSION reply")
+    assert "stanzagate" in line
+    bob.privmsg("alice", "\x01PING 12345\x01")
+    bob.wait_for(lambda l: " NOTICE bob :\x01PING 12345\x01" in l, 10, "CTCP PING reply")
+
+
+def test_server_jid_raw_lines(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#raw")
+    alice = client("alice")
+    alice.join_muc(room("#raw"), "alice")
+    alice.send_message(f"{SERVER}@{GW}", "PRIVMSG #raw :raw hello")
+    bob.wait_privmsg("#raw", "raw hello")
+    # An unknown numeric comes back from the server's JID.
+    alice.send_message(f"{SERVER}@{GW}", "FROBNICATE")
+    m = alice.wait_for_message(lambda m: str(m["from"]) == f"{SERVER}@{GW}"
+                               and "FROBNICATE" in m["body"], 10, "the server's answer")
+    assert m["type"] == "chat"
+
+
+def test_crlf_in_body_is_text(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#safe")
+    alice = client("alice")
+    alice.join_muc(room("#safe"), "alice")
+    alice.send_message(room("#safe"), "hi\rQUIT :x", mtype="groupchat")
+    # A body line break is a message break, never a command: two PRIVMSGs.
+    bob.wait_privmsg("#safe", "hi")
+    bob.wait_privmsg("#safe", "QUIT :x")
+    alice.send_message(room("#safe"), "still here?", mtype="groupchat")
+    bob.wait_privmsg("#safe", "still here?")
+    assert not any(" QUIT " in l and l.startswith(":alice") for l in bob.lines)
+    assert not any(" PRIVMSG #safe :a" == l[l.index(" "):] for l in bob.lines)
+    # To the server's JID, a line break cannot smuggle a second command either:
+    # the message is refused.
+    alice.send_message(f"{SERVER}@{GW}", "PRIVMSG #safe :a\r\nQUIT :x")
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 10, "the refusal")
+    assert "one IRC command" in err["error"]["text"]
+    alice.send_message(room("#safe"), "alive", mtype="groupchat")
+    bob.wait_privmsg("#safe", "alive")
+
+
+def test_hostile_irc_text(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#bad")
+    alice = client("alice")
+    alice.join_muc(room("#bad"), "alice")
+    bob.sock.sendall(b"PRIVMSG #bad :ctl\x01\x02\x03\x07\x1b[31m and \xff\xfe latin \xe9t\xe9\r\n")
+    m = alice.wait_for_message(lambda m: m["type"] == "groupchat" and m["body"].startswith("ctl"),
+                               10, "the hostile line")
+    assert "latin \u00e9t\u00e9" in m["body"]
+    assert not any(ord(ch) < 32 and ch not in "\t\n" for ch in m["body"])
+    bob.privmsg("#bad", "after")
+    groupchat(alice, "after", f"{room('#bad')}/bob")
+    assert alice.connected
+
+
+def test_long_body_arrives_complete(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#long")
+    alice = client("alice")
+    alice.join_muc(room("#long"), "alice")
+    words = " ".join(f"w{i:04d}" for i in range(400))[:2000]
+    assert len(words) == 2000
+    alice.send_message(room("#long"), words, mtype="groupchat")
+    # Cut at spaces; ngircd drops the space that ends a part, so the parts
+    # are joined back with one.
+    parts = []
+    while len(" ".join(parts)) < len(words):
+        _, text = bob.wait_privmsg("#long", timeout=15)
+        parts.append(text.strip())
+    assert len(parts) > 1
+    assert " ".join(parts) == words
+    # The sender's own copy is the whole body, once.
+    groupchat(alice, words, f"{room('#long')}/alice")
+
+
+def test_tls_with_test_ca(make_gateway, ngircd, client, irc):
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, ports="", tls_ports=str(ngircd.tls_port),
+                                                 ca_file=str(ngircd.cert)))
+    bob = irc("bob", tls=True)
+    bob.join("#tls")
+    alice = client("alice")
+    alice.join_muc(room("#tls"), "alice")
+    alice.send_message(room("#tls"), "over TLS", mtype="groupchat")
+    bob.wait_privmsg("#tls", "over TLS")
+
+
+def test_tls_untrusted_certificate_refused(make_gateway, ngircd, client):
+    g = make_gateway(backends=(GW,), extra=irc_extra(ngircd, ports="",
+                                                     tls_ports=str(ngircd.tls_port)))
+    alice = client("alice")
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#tls"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#tls"), 20, "the join's answer")
+    assert p["type"] == "error"
+    assert "certificate" in g.log
+
+
+def test_server_restart_user_told_and_rejoined(irc_gateway, ngircd, client, irc):
+    bob = irc("bob")
+    bob.join("#re")
+    alice = client("alice")
+    alice.join_muc(room("#re"), "alice")
+    ngircd.stop()
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#re')}/alice"
+                                and p["type"] == "unavailable", 15, "the loss, told")
+    assert 332 in codes(p)
+    ngircd.start()
+    # Rejoined without the client doing anything: a fresh self-presence.
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#re')}/alice"
+                                and p["type"] != "unavailable" and 110 in codes(p),
+                                30, "the rejoin")
+    bob2 = irc("bob")
+    bob2.join("#re")
+    alice.send_message(room("#re"), "back again", mtype="groupchat")
+    bob2.wait_privmsg("#re", "back again")
+
+
+def test_queued_message_survives_sigkill(make_gateway, ngircd, client, irc):
+    g = make_gateway(backends=(GW,), extra=irc_extra(ngircd))
+    ngircd.stop()
+    alice = client("alice")
+    alice.send_message(person("bob"), "sent while IRC was down")
+    sgtest.wait_until(lambda: "will be tried again" in g.log or "lost or failed" in g.log, 15,
+                      "the gateway to fail to connect")
+    time.sleep(0.5)
+    g.kill(signal.SIGKILL)
+    ngircd.start()
+    bob = irc("bob")
+    g.start()
+    assert bob.wait_privmsg("bob", "sent while IRC was down", timeout=60)[1] == \
+        "sent while IRC was down"
+
+
+def test_nick_collision_appends_underscore(irc_gateway, client, irc):
+    squatter = irc("alice")
+    squatter.join("#nick")
+    alice = client("alice")
+    me = alice.join_muc_as(room("#nick"), "alice", expect_nick="alice_")
+    assert 110 in codes(me)
+    squatter.wait_for(lambda l: l.startswith(":alice_!") and " JOIN " in l, 10, "alice_ joins")
+
+
+def test_channel_key_is_the_muc_password(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#locked")
+    bob.send("MODE #locked +k sesame")
+    bob.wait_for(lambda l: " MODE #locked +k" in l, 10, "the key set")
+    alice = client("alice")
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#locked"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#locked"), 15, "the refusal")
+    assert p["type"] == "error"
+    assert p["error"]["condition"] == "not-authorized"
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#locked"), "alice", password="sesame")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#locked')}/alice", 15,
+                                "the join with the key")
+    assert p["type"] != "error" and 110 in codes(p)
+
+
+def submit(c, jid, node, sessionid, fields):
+    """Submit a command's form with only `fields` (a partial form)."""
+    ns = "http://jabber.org/protocol/commands"
+    import xml.etree.ElementTree as ET
+    cmd = ET.Element(f"{{{ns}}}command", node=node, sessionid=sessionid, action="complete")
+    x = ET.SubElement(cmd, "{jabber:x:data}x", type="submit")
+    for k, v in fields.items():
+        f = ET.SubElement(x, "{jabber:x:data}field", var=k)
+        ET.SubElement(f, "{jabber:x:data}value").text = v
+    return c.iq(jid, cmd, "set")
+
+
+def test_configure_server_partial_form(irc_gateway, client, irc):
+    server = f"{SERVER}@{GW}"
+    alice = client("alice")
+    assert ("configure", "Configure this IRC server") in alice.commands(server)
+    res = alice.execute(server, "configure")
+    form = res.xml.find(".//{jabber:x:data}x")
+    values = {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+              for f in form.findall("{jabber:x:data}field")}
+    assert values["ports"] == [str(irc_gateway.sections["irc"]["ports"])]
+    sid = res.xml.find("{http://jabber.org/protocol/commands}command").get("sessionid")
+    # Only the nick: the ports, TLS and the rest stay as they were.
+    done = submit(alice, server, "configure", sid, {"nick": "zed"})
+    assert done.xml.find("{http://jabber.org/protocol/commands}command").get("status") == "completed"
+    bob = irc("bob")
+    bob.join("#conf")
+    alice.join_muc_as(room("#conf"), "alice", expect_nick="zed")
+    bob.wait_for(lambda l: l.startswith(":zed!") and " JOIN " in l, 10, "zed joins")
+    res = alice.execute(server, "configure")
+    form = res.xml.find(".//{jabber:x:data}x")
+    values = {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+              for f in form.findall("{jabber:x:data}field")}
+    assert values["nick"] == ["zed"]
+    assert values["ports"] == [str(irc_gateway.sections["irc"]["ports"])]
+
+
+def test_fixed_server_addresses(make_gateway, ngircd, client, irc):
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, fixed_server=SERVER))
+    bob = irc("bob")
+    bob.join("#fixed")
+    alice = client("alice")
+    alice.join_muc(f"#fixed@{GW}", "alice")
+    alice.send_message(f"#fixed@{GW}", "no server in the JID", mtype="groupchat")
+    bob.wait_privmsg("#fixed", "no server in the JID")
+    bob.privmsg("alice", "private, fixed")
+    m = alice.wait_for_message(lambda m: m["body"] == "private, fixed", 10, "bob's private message")
+    assert str(m["from"].bare) == f"bob@{GW}"
+    alice.send_message(f"bob@{GW}", "answer, fixed")
+    bob.wait_privmsg("bob", "answer, fixed")
+
+
+def test_leaving_last_channel_closes_connection(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#bye")
+    alice = client("alice")
+    alice.join_muc(room("#bye"), "alice")
+    alice.leave_muc(room("#bye"), "alice")
+    bob.wait_for(lambda l: l.startswith(":alice!") and " PART #bye" in l, 10, "alice's PART")
+    # Nothing else needs the connection: it goes after a few seconds.
+    def alice_gone():
+        bob.send("ISON alice")
+        line = bob.wait_for(lambda l: " 303 bob " in l, 10, "ISON's answer")
+        return line.rstrip().endswith(":")
+    sgtest.wait_until(alice_gone, 20, "alice's IRC connection to close", interval=1)
+
+
+def test_nick_change_from_xmpp(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#rename")
+    alice = client("alice")
+    r = room("#rename")
+    alice.join_muc(r, "alice")
+    alice.send_raw(f'<presence to="{r}/alicia"/>')
+    bob.wait_for(lambda l: l.startswith(":alice!") and " NICK " in l and "alicia" in l, 10,
+                 "NICK alicia")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and p["type"] == "unavailable", 10, "the old nick leaving")
+    assert {303, 110} <= codes(p)
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alicia" and 110 in codes(p), 10,
+                            "the new nick")
+    bob.privmsg("#rename", "hi alicia")
+    groupchat(alice, "hi alicia", f"{r}/bob")
+
+
+def test_two_resources_one_irc_connection(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#res")
+    phone = client("alice", resource="phone")
+    laptop = client("alice", resource="laptop")
+    r = room("#res")
+    phone.join_muc(r, "alice")
+    laptop.join_muc(r, "alice")
+    bob.privmsg("#res", "to both")
+    groupchat(phone, "to both", f"{r}/bob")
+    groupchat(laptop, "to both", f"{r}/bob")
+    laptop.send_message(r, "from the laptop", mtype="groupchat")
+    bob.wait_privmsg("#res", "from the laptop")
+    groupchat(phone, "from the laptop", f"{r}/alice")
+    # One resource leaves: the channel stays joined for the other.
+    phone.leave_muc(r, "alice")
+    bob.privmsg("#res", "still here")
+    groupchat(laptop, "still here", f"{r}/bob")
+    assert not any(" PART " in l for l in bob.lines)
+    # One IRC connection for both resources.
+    assert sum(1 for l in bob.lines if l.startswith(":alice!") and " JOIN " in l) <= 1
+
+
+def test_no_such_nick_told_in_that_chat(irc_gateway, client, irc):
+    irc("bob")
+    alice = client("alice")
+    alice.send_message(person("nobody"), "anyone there?")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert "No such nick" in m["body"]
+
+
+def test_invite_from_irc(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#a")
+    bob.join("#secret")
+    bob.send("MODE #secret +i")
+    alice = client("alice")
+    alice.join_muc(room("#a"), "alice")
+    bob.send("INVITE alice #secret")
+    m = alice.wait_for_message(lambda m: str(m["from"]) == f"{SERVER}@{GW}"
+                               and "invites you" in m["body"], 10, "the invitation")
+    assert room("#secret") in m["body"]
+    alice.join_muc(room("#secret"), "alice")
+
+
+def note_text(res):
+    n = res.xml.find(".//{http://jabber.org/protocol/commands}note")
+    return n.text if n is not None else ""
+
+
+def test_info_and_disconnect_commands(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#cmd")
+    alice = client("alice")
+    r = room("#cmd")
+    alice.join_muc(r, "alice")
+    server = f"{SERVER}@{GW}"
+    text = note_text(alice.execute(server, "info"))
+    assert "ready as alice" in text and "#cmd" in text and "multi-prefix" in text
+    text = note_text(alice.execute(server, "disconnect"))
+    assert "Disconnected" in text
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                                and p["type"] == "unavailable", 10, "out of the room")
+    assert 110 in codes(p)
+    bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 10, "alice's QUIT")
+    assert "not connected" in note_text(alice.execute(server, "info"))
+
+
+def test_channel_list_on_server_jid(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#one")
+    bob.send("TOPIC #one :the first")
+    bob.join("#two")
+    alice = client("alice")
+    items = alice.disco_items(f"{SERVER}@{GW}", timeout=20)["disco_items"]["items"]
+    found = {str(i[0]): i[2] for i in items}
+    assert room("#one") in found and room("#two") in found
+    assert "the first" in found[room("#one")]
+    # A channel has nothing under it.
+    assert not alice.disco_items(room("#one"))["disco_items"]["items"]
+
+
+def test_moderated_channel_refusal_shown_in_room(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#quiet")
+    alice = client("alice")
+    alice.join_muc(room("#quiet"), "alice")
+    bob.send("MODE #quiet +m")
+    alice.wait_for_message(lambda m: "+m" in (m["body"] or ""), 10, "the mode change")
+    alice.send_message(room("#quiet"), "can I speak?", mtype="groupchat")
+    m = alice.wait_for_message(lambda m: str(m["from"]) == room("#quiet")
+                               and "annot send" in (m["body"] or ""), 10, "the refusal")
+    assert m["type"] == "groupchat"
+
+
+def test_tls_by_host_name_through_dns(make_gateway, ngircd, client, irc):
+    """'localhost' resolved by the asynchronous resolver (::1 refused, then
+    127.0.0.1), TLS verified against the host name."""
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, ports="", tls_ports=str(ngircd.tls_port),
+                                                 ca_file=str(ngircd.cert)))
+    bob = irc("bob", tls=True)
+    bob.join("#dns")
+    alice = client("alice")
+    r = f"#dns%localhost@{GW}"
+    alice.join_muc(r, "alice")
+    alice.send_message(r, "by name", mtype="groupchat")
+    bob.wait_privmsg("#dns", "by name")
+    bob.privmsg("alice", "back by name")
+    m = alice.wait_for_message(lambda m: m["body"] == "back by name", 10, "the answer")
+    assert str(m["from"].bare) == f"bob%localhost@{GW}"
+
+
+def test_muc_nick_with_spaces_becomes_an_irc_nick(irc_gateway, client, irc):
+    bob = irc("bob")
+    bob.join("#sp")
+    alice = client("alice")
+    alice.join_muc_as(room("#sp"), "Alice Smith", expect_nick="AliceSmith")
+    bob.wait_for(lambda l: l.startswith(":AliceSmith!") and " JOIN " in l, 10, "AliceSmith")
+
+
+def test_moderator_kicks_and_voices_from_xmpp(irc_gateway, client, irc):
+    alice = client("alice")
+    r = room("#mine")
+    me = alice.join_muc(r, "alice")
+    # First in the channel: ngircd makes alice an operator.
+    assert item(me).get("role") == "moderator" and item(me).get("affiliation") == "admin"
+    bob = irc("bob")
+    bob.join("#mine")
+    carol = irc("carol")
+    carol.join("#mine")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol", 10, "carol")
+    alice.run(lambda x: x["xep_0045"].set_role(r, "carol", "participant"))
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol" and item(p) is not None
+                                and item(p).get("affiliation") == "member", 10, "carol voiced")
+    bob.wait_for(lambda l: " MODE #mine +v carol" in l, 10, "MODE +v")
+    alice.run(lambda x: x["xep_0045"].set_role(r, "bob", "none", reason="out you go"))
+    bob.wait_for(lambda l: " KICK #mine bob :out you go" in l, 10, "the KICK")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/bob"
+                                and p["type"] == "unavailable", 10, "bob kicked")
+    assert 307 in codes(p)

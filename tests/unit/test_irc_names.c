@@ -1,0 +1,65 @@
+/*
+ * Unit tests: the driver's checks on names, both ways: what a user gives
+ * becomes a valid IRC nick; what a server gives may become part of a JID.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "ircdrv.h"
+
+static void
+nick_is(const char *in, const char *want)
+{
+	char *got = ircd_nick_clean(in);
+
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+START_TEST(nick_clean)
+{
+	nick_is("alice", "alice");
+	nick_is("Alice Smith", "AliceSmith");
+	nick_is("a[b]c\\d`e_f^g{h|i}j-k", "a[b]c\\d`e_f^g{h|i}j-k");
+	nick_is("bob\r\nQUIT :x", "bobQUITx");
+	nick_is("zo\xc3\xab", "zo"); /* not in IRC's alphabet: dropped */
+	nick_is("2fast", "x2fast");  /* a nick does not start with a digit */
+	nick_is("-dash", "x-dash");
+	nick_is("", "x");
+	nick_is("\xe2\x98\x83", "x"); /* nothing left */
+}
+END_TEST
+
+START_TEST(name_ok)
+{
+	ck_assert(ircd_name_ok("bob"));
+	ck_assert(ircd_name_ok("#chan"));
+	ck_assert(ircd_name_ok("n\xc3\xa9o")); /* UTF-8 is fine */
+	ck_assert(!ircd_name_ok(""));
+	ck_assert(!ircd_name_ok("ba\xff"
+	                        "d"));
+	ck_assert(!ircd_name_ok("b\xc3\x28"
+	                        "d"));
+	ck_assert(!ircd_name_ok("ev\x01il"));
+	ck_assert(!ircd_name_ok("two words"));
+	ck_assert(!ircd_name_ok("del\x7f"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("irc_names");
+	TCase *tc = tcase_create("names");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, nick_clean);
+	tcase_add_test(tc, name_ok);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
