@@ -1,0 +1,911 @@
+/*
+ * The SMS driver: phone numbers as contacts through GSM modems (SPEC 4-7).
+ *
+ * This file routes: numbers (smsnum), which line a user texts from, who
+ * receives what a line receives, rate limits, reassembly of incoming parts
+ * (smsparts) and the commands. The lines themselves (smsline.h) reach their
+ * modems through gammu-smsd's database (smsd.c) or libgammu in a worker
+ * thread (smsgl.c).
+ *
+ * Line ownership: the config's `users` are a line's initial set; admins
+ * change it with assign/unassign, stored as a setting of the gateway's own
+ * JID (scope "line:NAME", key "users"). A user's sending line per contact is
+ * the user's setting (scope "contact:+NUMBER", key "line").
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+
+#include "driver.h"
+#include "smsline.h"
+#include "smsnum.h"
+
+/* Reassembly: groups waiting at once, across lines. */
+#define PARTS_MAX_GROUPS 256
+#define HOUR 3600
+
+struct rate {
+	struct rate *next;
+	char *user;
+	time_t window;
+	unsigned long parts;
+};
+
+struct sms_net {
+	struct smsl_line **lines;
+	size_t nlines;
+	struct smsparts *parts;
+	struct event *tick;
+	struct rate *rates;
+	unsigned long rate_limited;
+};
+
+static const struct gw_option sms_options[] = {
+	{"default_country", GW_OPT_STRING, NULL, 0, 0, GW_OPT_REQUIRED,
+	 "Country calling code that national numbers take, e.g. +1 or +44."},
+	{"per_user_per_hour", GW_OPT_INT, "60", 0, 100000, GW_OPT_RELOADABLE,
+	 "SMS parts a user may send per hour (0: no limit); more wait in the queue."},
+	{"per_line_per_hour", GW_OPT_INT, "0", 0, 100000, GW_OPT_RELOADABLE,
+	 "SMS parts a line may send per hour (0: no limit); more wait in the queue."},
+	{"poll_interval", GW_OPT_DURATION, "2s", 1, 3600, 0,
+	 "How often a line looks for incoming SMS and status reports."},
+	{"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
+	 "How long the parts of a long SMS are awaited before what came is delivered."},
+	GW_OPTIONS_END,
+};
+
+static const struct gw_option line_options[] = {
+	{"number", GW_OPT_STRING, NULL, 0, 0, 0, "The line's own phone number (shown to users)."},
+	{"driver", GW_OPT_STRING, "gammu", 0, 0, 0,
+	 "gammu: libgammu in a worker thread; smsd: a running gammu-smsd's SQL database."},
+	{"gammurc", GW_OPT_PATH, NULL, 0, 0, 0,
+	 "gammu configuration file of the modem (driver = gammu)."},
+	{"device", GW_OPT_STRING, NULL, 0, 0, 0, "Modem device, instead of a gammurc."},
+	{"connection", GW_OPT_STRING, "at", 0, 0, 0, "gammu connection type (with device)."},
+	{"model", GW_OPT_STRING, NULL, 0, 0, 0, "gammu model (with device), e.g. dummy."},
+	{"smsd_database", GW_OPT_STRING, NULL, 0, 0, 0,
+	 "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db."},
+	{"users", GW_OPT_LIST, "", 0, 0, 0,
+	 "Bare JIDs of the users of this line (admins can change it)."},
+	GW_OPTIONS_END,
+};
+
+static const struct gw_subsection sms_subsections[] = {
+	{"line", line_options, "A line: one GSM modem and its phone number."},
+	GW_SUBSECTIONS_END,
+};
+
+static struct sms_net *
+priv(struct gw_net *net)
+{
+	return gw_net_priv(net);
+}
+
+const char *
+smsl_country(struct gw_net *net)
+{
+	return gw_conf_str(gw_net_section(net), "default_country");
+}
+
+int
+smsl_unhex(const char *hex, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+
+	while (hex[0] && hex[1]) {
+		unsigned v;
+
+		if (n == max || sscanf(hex, "%2x", &v) != 1)
+			return -1;
+		out[n++] = (unsigned char)v;
+		hex += 2;
+	}
+	return hex[0] ? -1 : (int)n;
+}
+
+/* ---- lines and their users ---- */
+
+static struct smsl_line *
+line_find(struct gw_net *net, const char *name)
+{
+	struct sms_net *s = priv(net);
+
+	for (size_t i = 0; s && i < s->nlines; i++)
+		if (strcasecmp(s->lines[i]->name, name) == 0)
+			return s->lines[i];
+	return NULL;
+}
+
+static void
+strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The users of a line (caller frees with strv_free()). */
+static char **
+line_users(struct smsl_line *l)
+{
+	char *scope = xasprintf("line:%s", l->name);
+	char *stored = gw_setting_get(l->net, gw_net_jid(l->net), scope, "users");
+	char **v = NULL;
+	size_t n = 0;
+
+	if (stored != NULL) {
+		char *save = NULL;
+
+		for (char *w = strtok_r(stored, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+			v = xreallocarray(v, n + 2, sizeof(*v));
+			v[n++] = xstrdup(w);
+		}
+	} else {
+		for (const char *const *u = gw_conf_list(l->sec, "users"); *u; u++) {
+			v = xreallocarray(v, n + 2, sizeof(*v));
+			v[n++] = xstrdup(*u);
+		}
+	}
+	if (v == NULL)
+		v = xcalloc(1, sizeof(*v));
+	v[n] = NULL;
+	free(stored);
+	free(scope);
+	return v;
+}
+
+static bool
+line_has_user(struct smsl_line *l, const char *user)
+{
+	char **v = line_users(l);
+	bool found = false;
+
+	for (size_t i = 0; v[i] && !found; i++)
+		found = strcasecmp(v[i], user) == 0;
+	strv_free(v);
+	return found;
+}
+
+static int
+line_users_store(struct smsl_line *l, char **v)
+{
+	char *scope = xasprintf("line:%s", l->name);
+	size_t len = 1;
+	char *s;
+	int r;
+
+	for (size_t i = 0; v[i]; i++)
+		len += strlen(v[i]) + 1;
+	s = xcalloc(1, len);
+	for (size_t i = 0; v[i]; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, v[i]);
+	}
+	r = gw_setting_set(l->net, gw_net_jid(l->net), scope, "users", s);
+	free(s);
+	free(scope);
+	return r;
+}
+
+/* The user's lines in config order; *n gets the count (caller frees the array). */
+static struct smsl_line **
+user_lines(struct gw_net *net, const char *user, size_t *n)
+{
+	struct sms_net *s = priv(net);
+	struct smsl_line **v = xcalloc(s->nlines + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; i < s->nlines; i++)
+		if (line_has_user(s->lines[i], user))
+			v[(*n)++] = s->lines[i];
+	return v;
+}
+
+/* The line the user texts `to` from: the chosen one, else the first. NULL: none. */
+static struct smsl_line *
+line_for(struct gw_net *net, const char *user, const char *to)
+{
+	size_t n;
+	struct smsl_line **v = user_lines(net, user, &n);
+	struct smsl_line *l = n ? v[0] : NULL;
+	char *scope = xasprintf("contact:%s", to);
+	char *chosen = gw_setting_get(net, user, scope, "line");
+
+	for (size_t i = 0; chosen && i < n; i++)
+		if (strcasecmp(v[i]->name, chosen) == 0)
+			l = v[i];
+	free(chosen);
+	free(scope);
+	free(v);
+	return l;
+}
+
+static const char *const state_names[] = {
+	[SMSL_STARTING] = "starting",
+	[SMSL_UP] = "up",
+	[SMSL_DOWN] = "down",
+};
+
+static void
+line_presence(struct smsl_line *l, const char *user)
+{
+	char status[256];
+
+	snprintf(status, sizeof(status), "line %s%s%s: %s%s%s", l->name, l->number ? " " : "",
+	         l->number ? l->number : "", state_names[l->state], l->state_why ? ": " : "",
+	         l->state_why ? l->state_why : "");
+	gw_presence(l->net, user, NULL, l->state == SMSL_UP ? GW_SHOW_ONLINE : GW_SHOW_XA, status);
+}
+
+void
+smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
+{
+	char **users;
+
+	if (l->state == st && ((why == NULL && l->state_why == NULL) ||
+	                       (why && l->state_why && strcmp(why, l->state_why) == 0)))
+		return;
+	log_info("sms: line %s: %s -> %s%s%s", l->name, state_names[l->state], state_names[st],
+	         why ? ": " : "", why ? why : "");
+	l->state = st;
+	free(l->state_why);
+	l->state_why = xstrdup_or_null(why);
+	users = line_users(l);
+	for (size_t i = 0; users[i]; i++)
+		if (gw_user_is_online(l->net, users[i]))
+			line_presence(l, users[i]);
+	strv_free(users);
+}
+
+/* ---- incoming ---- */
+
+static void
+deliver_ready(struct gw_net *net)
+{
+	struct smsparts_msg *m;
+
+	while ((m = smsparts_next(priv(net)->parts)) != NULL) {
+		struct smsl_line *l = line_find(net, m->line);
+		char **users;
+		char id[96];
+		int failed = 0;
+
+		if (l == NULL) {
+			smsparts_msg_free(m);
+			continue;
+		}
+		/* A stable id: the same stored parts give the same id after a restart. */
+		snprintf(id, sizeof(id), "sms-%s-%llx-%llx", l->name,
+		         (unsigned long long)(m->ntokens ? m->tokens[0] : 0),
+		         (unsigned long long)m->stamp);
+		users = line_users(l);
+		if (users[0] == NULL)
+			log_warnx("sms: line %s has no users: an SMS from %s waits on the modem",
+			          l->name, m->sender);
+		for (size_t i = 0; users[i]; i++) {
+			struct gw_inmsg in = {.user = users[i], .from = m->sender, .body = m->text,
+			                      .id = id, .stamp = m->stamp, .kind = GW_MSG_CHAT};
+
+			if (gw_deliver(net, &in) == -1)
+				failed++;
+			else
+				gw_contact_add(net, users[i], m->sender, NULL);
+		}
+		if (users[0] != NULL && failed == 0) {
+			l->received++;
+			l->ops->release(l, m->tokens, m->ntokens);
+		}
+		strv_free(users);
+		smsparts_msg_free(m);
+	}
+}
+
+void
+smsl_part(struct smsl_line *l, const struct smsparts_in *in, bool flash)
+{
+	struct sms_net *s = priv(l->net);
+	struct smsparts_in copy = *in;
+	unsigned char *note = NULL;
+
+	if (flash && in->seq <= 1) {
+		/* A flash SMS was meant for the screen only: say so before its text. */
+		static const char pre[] = "[flash] ";
+		size_t nu, len = in->nunits * 2;
+
+		note = smstext_to_ucs2be(pre, sizeof(pre) - 1, &nu);
+		note = xreallocarray(note, nu * 2 + len + 2, 1);
+		memcpy(note + nu * 2, in->text, len);
+		copy.text = note;
+		copy.nunits = nu + in->nunits;
+		if (copy.nunits > SMSPARTS_MAX_UNITS)
+			copy.nunits = SMSPARTS_MAX_UNITS;
+	}
+	switch (smsparts_add(s->parts, &copy, time(NULL))) {
+	case SMSPARTS_DUPLICATE:
+		l->ops->release(l, &in->token, 1);
+		break;
+	case SMSPARTS_READY:
+		deliver_ready(l->net);
+		break;
+	case SMSPARTS_WAITING:
+		break;
+	}
+	free(note);
+}
+
+void
+smsl_outcome(struct smsl_line *l, const char *user, const char *to, const char *xmpp_id,
+             bool want_receipt, enum smsreceipt_state st, const char *why)
+{
+	if (st == SMSRECEIPT_DELIVERED) {
+		l->delivered++;
+		if (want_receipt && xmpp_id && *xmpp_id)
+			gw_receipt(l->net, user, to, xmpp_id);
+	} else if (st == SMSRECEIPT_FAILED) {
+		l->failed++;
+		gw_message_failed(l->net, user, to, xmpp_id && *xmpp_id ? xmpp_id : NULL,
+		                  GW_ERR_RECIPIENT_UNAVAILABLE, why ? why : "the SMS was not delivered");
+	}
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_net *net = arg;
+
+	(void)fd;
+	(void)what;
+	if (smsparts_expire(priv(net)->parts, time(NULL)) > 0)
+		deliver_ready(net);
+}
+
+/* ---- sending ---- */
+
+/* Counts parts against a per-hour limit; false when they do not fit now. */
+static bool
+rate_take(time_t *window, unsigned long *count, long limit, size_t parts, time_t now)
+{
+	if (limit <= 0)
+		return true;
+	if (now - *window >= HOUR) {
+		*window = now;
+		*count = 0;
+	}
+	/* A text longer than the whole allowance goes alone in a fresh hour. */
+	if (*count > 0 && *count + parts > (unsigned long)limit)
+		return false;
+	*count += parts;
+	return true;
+}
+
+static struct rate *
+rate_of(struct gw_net *net, const char *user)
+{
+	struct sms_net *s = priv(net);
+	struct rate *r;
+
+	for (r = s->rates; r; r = r->next)
+		if (strcmp(r->user, user) == 0)
+			return r;
+	r = xcalloc(1, sizeof(*r));
+	r->user = xstrdup(user);
+	r->next = s->rates;
+	s->rates = r;
+	return r;
+}
+
+static enum gw_send_status
+sms_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
+{
+	const struct gw_section *sec = gw_net_section(net);
+	struct smsl_line *l;
+	struct smstext_plan plan;
+	struct rate *r;
+	enum gw_send_status st;
+	time_t now = time(NULL);
+
+	if (msg->groupchat) {
+		*why = xstrdup("SMS has no group chats.");
+		return GW_SEND_FAILED;
+	}
+	if (smsnum_kind(msg->to) != SMSNUM_E164 && smsnum_kind(msg->to) != SMSNUM_SHORT) {
+		*why = xasprintf("%s is a sender name, not a number: it cannot be texted.", msg->to);
+		return GW_SEND_FAILED;
+	}
+	if ((l = line_for(net, msg->user, msg->to)) == NULL) {
+		*why = xstrdup("You have no SMS line on this gateway: ask its administrator to "
+		               "assign you one.");
+		return GW_SEND_FAILED;
+	}
+	if (smstext_plan(msg->body, strlen(msg->body), &plan, why) == -1)
+		return GW_SEND_FAILED;
+	if (plan.nparts > SMSTEXT_MAX_PARTS) {
+		smstext_plan_free(&plan);
+		*why = xstrdup("The text is too long for one SMS message (255 parts at most).");
+		return GW_SEND_FAILED;
+	}
+	if (l->state != SMSL_UP) {
+		*why = xasprintf("line %s is %s%s%s", l->name, state_names[l->state],
+		                 l->state_why ? ": " : "", l->state_why ? l->state_why : "");
+		smstext_plan_free(&plan);
+		l->queued_retry++;
+		return GW_SEND_RETRY;
+	}
+	r = rate_of(net, msg->user);
+	{
+		time_t w = r->window;
+		unsigned long c = r->parts;
+
+		if (!rate_take(&w, &c, gw_conf_int(sec, "per_user_per_hour"), plan.nparts, now)) {
+			*why = xstrdup("hourly SMS limit of this user reached; the text waits");
+			goto limited;
+		}
+		if (!rate_take(&l->rate_window, &l->rate_parts, gw_conf_int(sec, "per_line_per_hour"),
+		               plan.nparts, now)) {
+			*why = xasprintf("hourly SMS limit of line %s reached; the text waits", l->name);
+			goto limited;
+		}
+		r->window = w;
+		r->parts = c;
+	}
+	st = l->ops->send(l, msg, &plan, why);
+	if (st == GW_SEND_DONE || st == GW_SEND_PENDING)
+		l->sent++;
+	else if (st == GW_SEND_RETRY)
+		l->queued_retry++;
+	smstext_plan_free(&plan);
+	return st;
+limited:
+	priv(net)->rate_limited++;
+	smstext_plan_free(&plan);
+	return GW_SEND_RETRY;
+}
+
+/* ---- numbers ---- */
+
+static int
+sms_normalize(struct gw_net *net, const char *typed, char **out, char **why)
+{
+	return smsnum_normalize(typed, smsl_country(net), out, why);
+}
+
+static int
+sms_check_config(const struct gw_section *sec, char **why)
+{
+	const char *c = gw_conf_str(sec, "default_country");
+
+	if (c == NULL) {
+		*why = xstrdup("default_country is required (e.g. +1)");
+		return -1;
+	}
+	return smsnum_country(c, why) == -1 ? -1 : 0;
+}
+
+/* Per-line keys: checked at start-up (check_config sees only [sms]). */
+static int
+line_check(struct gw_net *net, const struct gw_section *sec, char **why)
+{
+	const char *drv = gw_conf_str(sec, "driver");
+	const char *num = gw_conf_str(sec, "number");
+	const char *name = gw_section_name(sec);
+	char *n = NULL, *w = NULL;
+
+	if (num && smsnum_normalize(num, smsl_country(net), &n, &w) == -1) {
+		*why = xasprintf("[sms.line.%s] number: %s", name, w);
+		free(w);
+		return -1;
+	}
+	free(n);
+	if (strcmp(drv, "smsd") == 0) {
+		const char *db = gw_conf_str(sec, "smsd_database");
+
+		if (db == NULL || strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
+			*why = xasprintf("[sms.line.%s]: driver = smsd needs smsd_database = "
+			                 "sqlite:/path/to/smsd.db",
+			                 name);
+			return -1;
+		}
+		if (gw_conf_str(sec, "gammurc") || gw_conf_str(sec, "device")) {
+			*why = xasprintf("[sms.line.%s]: gammurc and device belong to driver = gammu; "
+			                 "gammu-smsd owns the modem of a driver = smsd line",
+			                 name);
+			return -1;
+		}
+	} else if (strcmp(drv, "gammu") == 0) {
+		if ((gw_conf_str(sec, "gammurc") == NULL) == (gw_conf_str(sec, "device") == NULL)) {
+			*why = xasprintf("[sms.line.%s]: driver = gammu needs either gammurc or device "
+			                 "(with connection and model)",
+			                 name);
+			return -1;
+		}
+		if (gw_conf_str(sec, "smsd_database")) {
+			*why = xasprintf("[sms.line.%s]: smsd_database belongs to driver = smsd", name);
+			return -1;
+		}
+	} else {
+		*why = xasprintf("[sms.line.%s] driver: '%s' is neither gammu nor smsd", name, drv);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void
+line_free(struct smsl_line *l)
+{
+	if (l->ops && l->impl)
+		l->ops->stop(l);
+	free(l->name);
+	free(l->number);
+	free(l->state_why);
+	free(l->operator_name);
+	free(l);
+}
+
+static void sms_stop(struct gw_net *);
+
+static int
+sms_start(struct gw_net *net)
+{
+	struct sms_net *s = xcalloc(1, sizeof(*s));
+	const struct gw_section *const *secs;
+	size_t n;
+	struct timeval tv = {1, 0};
+
+	gw_net_set_priv(net, s);
+	s->parts = smsparts_new(PARTS_MAX_GROUPS, gw_conf_int(gw_net_section(net), "parts_timeout"));
+	secs = gw_net_subsections(net, "line", &n);
+	if (n == 0)
+		log_warnx("sms: no [sms.line.NAME] section: nothing can be sent or received");
+	for (size_t i = 0; i < n; i++) {
+		struct smsl_line *l = xcalloc(1, sizeof(*l));
+		char *why = NULL, *w = NULL;
+		const char *num = gw_conf_str(secs[i], "number");
+
+		s->lines = xreallocarray(s->lines, s->nlines + 1, sizeof(*s->lines));
+		s->lines[s->nlines++] = l;
+		l->net = net;
+		l->sec = secs[i];
+		l->name = xstrdup(gw_section_name(secs[i]));
+		l->signal = -1;
+		l->state = SMSL_STARTING;
+		if (line_check(net, secs[i], &why) == -1) {
+			log_warnx("sms: %s", why);
+			free(why);
+			sms_stop(net);
+			return -1;
+		}
+		if (num)
+			smsnum_normalize(num, smsl_country(net), &l->number, &w);
+		free(w);
+		l->ops = strcmp(gw_conf_str(secs[i], "driver"), "smsd") == 0 ? &smsd_ops : &smsgl_ops;
+		if (l->ops->start(l, &why) == -1) {
+			log_warnx("sms: line %s: %s", l->name, why ? why : "cannot start");
+			free(why);
+			sms_stop(net);
+			return -1;
+		}
+	}
+	s->tick = event_new(gw_event_base(), -1, EV_PERSIST, tick_cb, net);
+	event_add(s->tick, &tv);
+	return 0;
+}
+
+static void
+sms_stop(struct gw_net *net)
+{
+	struct sms_net *s = priv(net);
+
+	if (s == NULL)
+		return;
+	if (s->tick)
+		event_free(s->tick);
+	for (size_t i = 0; i < s->nlines; i++)
+		line_free(s->lines[i]);
+	free(s->lines);
+	while (s->rates) {
+		struct rate *r = s->rates;
+
+		s->rates = r->next;
+		free(r->user);
+		free(r);
+	}
+	smsparts_free(s->parts);
+	free(s);
+	gw_net_set_priv(net, NULL);
+}
+
+static int
+sms_reload(struct gw_net *net)
+{
+	(void)net;
+	return 0; /* the rate limits are read where they are used */
+}
+
+static void
+sms_user_available(struct gw_net *net, const char *user, const char *resource)
+{
+	size_t n;
+	struct smsl_line **v = user_lines(net, user, &n);
+
+	(void)resource;
+	/* One presence for the gateway: the first line's state speaks for the user. */
+	if (n > 0)
+		line_presence(v[0], user);
+	free(v);
+}
+
+static void
+sms_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
+{
+	struct sms_net *s = priv(net);
+	char buf[512];
+
+	for (size_t i = 0; i < s->nlines; i++) {
+		struct smsl_line *l = s->lines[i];
+
+		snprintf(buf, sizeof(buf),
+		         "sms line %s (%s, %s): %lu sent, %lu delivered, %lu failed, %lu received, "
+		         "%lu waits for the line or a limit",
+		         l->name, l->ops->name, state_names[l->state], l->sent, l->delivered,
+		         l->failed, l->received, l->queued_retry);
+		line(buf, arg);
+	}
+	snprintf(buf, sizeof(buf), "sms: %zu long SMS awaiting parts, %lu texts held by rate limits",
+	         smsparts_pending(s->parts), s->rate_limited);
+	line(buf, arg);
+}
+
+/* ---- commands ---- */
+
+static void
+describe_line(struct gw_cmd *cmd, struct smsl_line *l, bool admin)
+{
+	char sig[16] = "unknown";
+
+	if (l->signal >= 0)
+		snprintf(sig, sizeof(sig), "%d%%", l->signal);
+	if (!admin) {
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%s %s (%s)", l->name, l->number ? l->number : "",
+		            state_names[l->state]);
+		return;
+	}
+	{
+		char **users = line_users(l);
+		size_t len = 1;
+		char *list;
+
+		for (size_t i = 0; users[i]; i++)
+			len += strlen(users[i]) + 1;
+		list = xcalloc(1, len);
+		for (size_t i = 0; users[i]; i++) {
+			if (i)
+				strcat(list, " ");
+			strcat(list, users[i]);
+		}
+		gw_cmd_note(cmd, GW_NOTE_INFO,
+		            "%s %s via %s: %s%s%s; signal %s; operator %s; users: %s; "
+		            "%lu sent, %lu delivered, %lu failed, %lu received",
+		            l->name, l->number ? l->number : "(no number)", l->ops->name,
+		            state_names[l->state], l->state_why ? ": " : "",
+		            l->state_why ? l->state_why : "", sig,
+		            l->operator_name ? l->operator_name : "unknown", *list ? list : "(none)",
+		            l->sent, l->delivered, l->failed, l->received);
+		free(list);
+		strv_free(users);
+	}
+}
+
+static enum gw_cmd_status
+cmd_lines(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	struct sms_net *s = priv(net);
+	size_t n;
+	struct smsl_line **v;
+
+	(void)stage;
+	(void)in;
+	if (gw_cmd_is_admin(cmd)) {
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%zu line(s):", s->nlines);
+		for (size_t i = 0; i < s->nlines; i++)
+			describe_line(cmd, s->lines[i], true);
+		return GW_CMD_DONE;
+	}
+	v = user_lines(net, gw_cmd_user(cmd), &n);
+	if (n == 0)
+		gw_cmd_note(cmd, GW_NOTE_INFO, "You have no SMS line on this gateway.");
+	else
+		gw_cmd_note(cmd, GW_NOTE_INFO, "Your line(s), the first is the default:");
+	for (size_t i = 0; i < n; i++)
+		describe_line(cmd, v[i], false);
+	free(v);
+	return GW_CMD_DONE;
+}
+
+static enum gw_cmd_status
+cmd_line(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *user = gw_cmd_user(cmd);
+	const char *target = gw_cmd_target(cmd);
+	const char *contact = target ? target : gw_values_get(in, "contact");
+	const char *name = gw_values_get(in, "line");
+	size_t n;
+	struct smsl_line **v = user_lines(net, user, &n);
+	struct smsl_line *l = NULL;
+	char *number = NULL, *why = NULL, *scope;
+	enum gw_cmd_status st = GW_CMD_ERROR;
+
+	if (n == 0) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "You have no SMS line on this gateway.");
+		goto out;
+	}
+	if (stage == 0 && (name == NULL || contact == NULL)) {
+		const char **opts = xcalloc(n + 1, sizeof(*opts));
+		struct gw_field fields[] = {
+			{"contact", GW_FIELD_TEXT, "Contact", "The phone number.", GW_FIELD_REQUIRED,
+			 NULL, NULL},
+			{"line", GW_FIELD_LIST, "Line", "The line your texts to this contact go from.",
+			 GW_FIELD_REQUIRED, opts, NULL},
+			GW_FIELDS_END,
+		};
+		struct gw_form form = {"SMS line for a contact", NULL, target ? fields + 1 : fields,
+		                       NULL};
+
+		for (size_t i = 0; i < n; i++)
+			opts[i] = v[i]->name;
+		gw_cmd_form(cmd, &form);
+		free(opts);
+		st = GW_CMD_NEXT;
+		goto out;
+	}
+	if (contact == NULL || smsnum_normalize(contact, smsl_country(net), &number, &why) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s", why ? why : "Which contact?");
+		goto out;
+	}
+	for (size_t i = 0; name && i < n; i++)
+		if (strcasecmp(v[i]->name, name) == 0)
+			l = v[i];
+	if (l == NULL) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s is not one of your lines.", name ? name : "That");
+		goto out;
+	}
+	scope = xasprintf("contact:%s", number);
+	if (gw_setting_set(net, user, scope, "line", l->name) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "The choice could not be saved.");
+	} else {
+		gw_cmd_note(cmd, GW_NOTE_INFO, "Texts to %s now go from line %s%s%s.", number,
+		            l->name, l->number ? " " : "", l->number ? l->number : "");
+		st = GW_CMD_DONE;
+	}
+	free(scope);
+out:
+	free(number);
+	free(why);
+	free(v);
+	return st;
+}
+
+static enum gw_cmd_status
+assign(struct gw_cmd *cmd, int stage, const struct gw_values *in, bool add)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	struct sms_net *s = priv(net);
+	const char *name = gw_values_get(in, "line");
+	const char *who = gw_values_get(in, "user");
+	struct smsl_line *l;
+	char **users, **nv;
+	size_t n = 0, k = 0;
+	bool had = false;
+
+	if (stage == 0 && (name == NULL || who == NULL)) {
+		const char **opts = xcalloc(s->nlines + 1, sizeof(*opts));
+		struct gw_field fields[] = {
+			{"line", GW_FIELD_LIST, "Line", NULL, GW_FIELD_REQUIRED, opts, NULL},
+			{"user", GW_FIELD_JID, "User", "The user's bare JID.", GW_FIELD_REQUIRED, NULL,
+			 NULL},
+			GW_FIELDS_END,
+		};
+		struct gw_form form = {add ? "Assign a line" : "Unassign a line", NULL, fields, NULL};
+
+		for (size_t i = 0; i < s->nlines; i++)
+			opts[i] = s->lines[i]->name;
+		gw_cmd_form(cmd, &form);
+		free(opts);
+		return GW_CMD_NEXT;
+	}
+	if (name == NULL || (l = line_find(net, name)) == NULL) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "No such line.");
+		return GW_CMD_ERROR;
+	}
+	if (who == NULL || *who == '\0' || strchr(who, '@') == NULL || strchr(who, '/') ||
+	    strchr(who, ' ')) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "A user is a bare JID, like alice@example.org.");
+		return GW_CMD_ERROR;
+	}
+	users = line_users(l);
+	while (users[n])
+		n++;
+	nv = xcalloc(n + 2, sizeof(*nv));
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(users[i], who) == 0) {
+			had = true;
+			if (!add)
+				continue;
+		}
+		nv[k++] = users[i];
+	}
+	if (add && !had)
+		nv[k++] = (char *)who;
+	nv[k] = NULL;
+	if ((add && had) || (!add && !had)) {
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%s %s a user of line %s.", who,
+		            had ? "is already" : "is not", l->name);
+	} else if (line_users_store(l, nv) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "The change could not be saved.");
+		free(nv);
+		strv_free(users);
+		return GW_CMD_ERROR;
+	} else {
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%s is %s a user of line %s.", who,
+		            add ? "now" : "no longer", l->name);
+		log_info("sms: %s %s %s %s line %s", gw_cmd_user(cmd), add ? "assigned" : "unassigned",
+		         who, add ? "to" : "from", l->name);
+	}
+	free(nv);
+	strv_free(users);
+	return GW_CMD_DONE;
+}
+
+static enum gw_cmd_status
+cmd_assign(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	return assign(cmd, stage, in, true);
+}
+
+static enum gw_cmd_status
+cmd_unassign(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	return assign(cmd, stage, in, false);
+}
+
+static const struct gw_command sms_commands[] = {
+	{"lines", "SMS lines", "lines", "list your SMS lines (admins: every line, its state and users)",
+	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY, cmd_lines},
+	{"line", "Line for a contact", "line",
+	 "pick the line your texts to a contact go from: line contact=NUMBER line=NAME",
+	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY | GW_SCOPE_ADDRESS, cmd_line},
+	{"assign", "Assign a line to a user", "assign", "admin: assign line=NAME user=JID",
+	 GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_assign},
+	{"unassign", "Unassign a line from a user", "unassign",
+	 "admin: unassign line=NAME user=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_unassign},
+	GW_COMMANDS_END,
+};
+
+const struct gw_driver sms_driver = {
+	.name = "sms",
+	.type = "sms",
+	.description = "SMS gateway",
+	.options = sms_options,
+	.subsections = sms_subsections,
+	.commands = sms_commands,
+	.prompt = "Phone number",
+	.prompt_desc = "A phone number: international (+15551234567, 0044…) or national, "
+	               "which takes the gateway's default country.",
+	.normalize = sms_normalize,
+	.start = sms_start,
+	.stop = sms_stop,
+	.reload = sms_reload,
+	.check_config = sms_check_config,
+	.user_available = sms_user_available,
+	.send = sms_send,
+	.stats = sms_stats,
+};
