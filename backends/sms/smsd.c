@@ -54,7 +54,9 @@ struct smsd {
 	char *path;
 	sqlite3 *db;
 	struct event *poll;
-	sqlite3_int64 cursor; /* highest inbox ID handed to smsparts */
+	sqlite3_int64 cursor; /* highest inbox ID read */
+	char *last_sender;    /* the last long SMS delivered, for its late rows */
+	struct smsparts_in last_key;
 	struct outmsg *out;
 	time_t next_open;
 	int backoff;
@@ -480,6 +482,44 @@ parse_udh(const char *hexudh, struct smsparts_in *in)
 	return false;
 }
 
+/* One incoming message: a row and the rows that continue it. */
+struct group {
+	char *sender;
+	struct smsparts_in key; /* ref, ref16, total of a concatenated SMS */
+	bool concat;
+	char *text;
+	uint64_t *tokens;
+	size_t n;
+};
+
+static bool
+same_key(const struct smsparts_in *a, const struct smsparts_in *b)
+{
+	return a->ref == b->ref && a->ref16 == b->ref16 && a->total == b->total;
+}
+
+static void
+flush(struct smsd *d, struct group *g)
+{
+	if (g->sender == NULL)
+		return;
+	if (smsl_message(d->line, g->sender, g->text, 0, g->tokens, g->n) == 0 && g->concat) {
+		free(d->last_sender);
+		d->last_sender = xstrdup(g->sender);
+		d->last_key = g->key;
+	}
+	free(g->sender);
+	free(g->text);
+	free(g->tokens);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * gammu-smsd joins a long SMS itself (out of order, with its own timeout):
+ * the first part's row holds the whole text and the rows of the other
+ * parts follow it with an empty text. A part it gave up waiting for comes
+ * alone, with its own text, and is delivered marked as such.
+ */
 static void
 poll_inbox(struct smsd *d)
 {
@@ -487,6 +527,7 @@ poll_inbox(struct smsd *d)
 	                          "FROM inbox WHERE ID > ?1 ORDER BY ID LIMIT ?2";
 	sqlite3_stmt *st = prep(d, sql);
 	struct smsl_line *l = d->line;
+	struct group g = {0};
 
 	if (st == NULL)
 		return;
@@ -496,9 +537,9 @@ poll_inbox(struct smsd *d)
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		char *sender = smsnum_sender(col(st, 1), smsl_country(l->net));
 		const char *text = col(st, 2);
-		struct smsparts_in in = {0};
-		unsigned char *u;
-		size_t nu;
+		bool binary = strcmp(col(st, 5), "8bit") == 0;
+		struct smsparts_in key = {0};
+		bool concat = parse_udh(col(st, 3), &key) && key.total > 1;
 		uint64_t tok = (uint64_t)id;
 
 		d->cursor = id;
@@ -508,20 +549,39 @@ poll_inbox(struct smsd *d)
 			smsd_release(l, &tok, 1);
 			continue;
 		}
-		if (strcmp(col(st, 5), "8bit") == 0)
+		if (concat && !binary && *text == '\0') {
+			if (g.sender && g.concat && strcmp(g.sender, sender) == 0 &&
+			    same_key(&g.key, &key)) {
+				g.tokens = xreallocarray(g.tokens, g.n + 1, sizeof(*g.tokens));
+				g.tokens[g.n++] = tok;
+				free(sender);
+				continue;
+			}
+			if (d->last_sender && strcmp(d->last_sender, sender) == 0 &&
+			    same_key(&d->last_key, &key)) {
+				smsd_release(l, &tok, 1); /* its message was delivered */
+				free(sender);
+				continue;
+			}
+		}
+		flush(d, &g);
+		g.sender = sender;
+		g.key = key;
+		g.concat = concat;
+		if (binary)
 			text = "[a binary SMS (data for an application) came; it cannot be shown]";
-		if ((u = smstext_to_ucs2be(text, strlen(text), &nu)) == NULL)
-			u = smstext_to_ucs2be("[undecodable text]", 18, &nu);
-		in.line = l->name;
-		in.sender = sender;
-		in.text = u;
-		in.nunits = nu > SMSPARTS_MAX_UNITS ? SMSPARTS_MAX_UNITS : nu;
-		in.token = tok;
-		parse_udh(col(st, 3), &in);
-		smsl_part(l, &in, sqlite3_column_int(st, 4) == 0);
-		free(u);
-		free(sender);
+		if (concat && key.seq > 1)
+			g.text = xasprintf("[part %u of %u; the others never came] %s", key.seq,
+			                   key.total, text);
+		else if (sqlite3_column_int(st, 4) == 0)
+			g.text = xasprintf("[flash] %s", text);
+		else
+			g.text = xstrdup(text);
+		g.tokens = xcalloc(1, sizeof(*g.tokens));
+		g.tokens[0] = tok;
+		g.n = 1;
 	}
+	flush(d, &g);
 	sqlite3_finalize(st);
 }
 
@@ -591,6 +651,7 @@ smsd_stop(struct smsl_line *l)
 		outmsg_free(m);
 	}
 	db_close(d);
+	free(d->last_sender);
 	free(d->path);
 	free(d);
 	l->impl = NULL;

@@ -265,6 +265,40 @@ smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
 
 /* ---- incoming ---- */
 
+int
+smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t stamp,
+             const uint64_t *tokens, size_t ntokens)
+{
+	struct gw_net *net = l->net;
+	char **users = line_users(l);
+	char id[96];
+	int failed = 0;
+
+	/* A stable id: the same stored parts give the same id after a restart. */
+	snprintf(id, sizeof(id), "sms-%s-%llx-%llx", l->name,
+	         (unsigned long long)(ntokens ? tokens[0] : 0), (unsigned long long)stamp);
+	if (users[0] == NULL)
+		log_warnx("sms: line %s has no users: an SMS from %s waits on the modem", l->name,
+		          sender);
+	for (size_t i = 0; users[i]; i++) {
+		struct gw_inmsg in = {.user = users[i], .from = sender, .body = text,
+		                      .id = id, .stamp = stamp, .kind = GW_MSG_CHAT};
+
+		if (gw_deliver(net, &in) == -1)
+			failed++;
+		else
+			gw_contact_add(net, users[i], sender, NULL);
+	}
+	if (users[0] == NULL || failed) {
+		strv_free(users);
+		return -1;
+	}
+	l->received++;
+	l->ops->release(l, tokens, ntokens);
+	strv_free(users);
+	return 0;
+}
+
 static void
 deliver_ready(struct gw_net *net)
 {
@@ -272,36 +306,9 @@ deliver_ready(struct gw_net *net)
 
 	while ((m = smsparts_next(priv(net)->parts)) != NULL) {
 		struct smsl_line *l = line_find(net, m->line);
-		char **users;
-		char id[96];
-		int failed = 0;
 
-		if (l == NULL) {
-			smsparts_msg_free(m);
-			continue;
-		}
-		/* A stable id: the same stored parts give the same id after a restart. */
-		snprintf(id, sizeof(id), "sms-%s-%llx-%llx", l->name,
-		         (unsigned long long)(m->ntokens ? m->tokens[0] : 0),
-		         (unsigned long long)m->stamp);
-		users = line_users(l);
-		if (users[0] == NULL)
-			log_warnx("sms: line %s has no users: an SMS from %s waits on the modem",
-			          l->name, m->sender);
-		for (size_t i = 0; users[i]; i++) {
-			struct gw_inmsg in = {.user = users[i], .from = m->sender, .body = m->text,
-			                      .id = id, .stamp = m->stamp, .kind = GW_MSG_CHAT};
-
-			if (gw_deliver(net, &in) == -1)
-				failed++;
-			else
-				gw_contact_add(net, users[i], m->sender, NULL);
-		}
-		if (users[0] != NULL && failed == 0) {
-			l->received++;
-			l->ops->release(l, m->tokens, m->ntokens);
-		}
-		strv_free(users);
+		if (l != NULL)
+			smsl_message(l, m->sender, m->text, m->stamp, m->tokens, m->ntokens);
 		smsparts_msg_free(m);
 	}
 }

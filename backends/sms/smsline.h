@@ -76,6 +76,13 @@ void smsl_set_state(struct smsl_line *, enum smsl_state, const char *why);
  */
 void smsl_part(struct smsl_line *, const struct smsparts_in *, bool flash);
 /*
+ * A whole message (already joined, e.g. by gammu-smsd) to every user of the
+ * line; its parts (tokens) are released once it is stored. 0, or -1 when it
+ * could not be stored (or the line has no user): the parts stay.
+ */
+int smsl_message(struct smsl_line *, const char *sender, const char *text, time_t stamp,
+                 const uint64_t *tokens, size_t ntokens);
+/*
  * What became of a sent message: DELIVERED sends the receipt the user
  * asked for (want_receipt), FAILED an error with why.
  */
