@@ -68,6 +68,9 @@ static const struct gw_option line_options[] = {
 	{"device", GW_OPT_STRING, NULL, 0, 0, 0, "Modem device, instead of a gammurc."},
 	{"connection", GW_OPT_STRING, "at", 0, 0, 0, "gammu connection type (with device)."},
 	{"model", GW_OPT_STRING, NULL, 0, 0, 0, "gammu model (with device), e.g. dummy."},
+	{"gammu_log", GW_OPT_PATH, NULL, 0, 0, 0,
+	 "File for gammu's own debug log of this line (driver = gammu), e.g. to see what "
+	 "the modem was told."},
 	{"smsd_database", GW_OPT_STRING, NULL, 0, 0, 0,
 	 "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db."},
 	{"users", GW_OPT_LIST, "", 0, 0, 0,
