@@ -58,6 +58,7 @@ struct smsd {
 	char *last_sender;    /* the last long SMS delivered, for its late rows */
 	struct smsparts_in last_key;
 	struct outmsg *out;
+	uint64_t max_qid; /* highest queue id handed over before the database was opened */
 	time_t next_open;
 	int backoff;
 };
@@ -179,6 +180,28 @@ load_outstanding(struct smsd *d)
 	sqlite3_finalize(st);
 }
 
+/*
+ * The highest queue id ever handed over: only a message at or below it can
+ * have been written before a crash, so only those are looked for (the
+ * look-up scans gammu-smsd's tables).
+ */
+static void
+load_max_qid(struct smsd *d)
+{
+	static const char sql[] =
+	        "SELECT max(CAST(substr(CreatorID, 14) AS INTEGER)) FROM (SELECT CreatorID FROM "
+	        "outbox WHERE CreatorID LIKE 'stanzagate/%' UNION ALL SELECT CreatorID FROM "
+	        "sentitems WHERE CreatorID LIKE 'stanzagate/%')";
+	sqlite3_stmt *st = prep(d, sql);
+
+	d->max_qid = UINT64_MAX; /* unknown: look every message up */
+	if (st == NULL)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		d->max_qid = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+}
+
 static int
 db_open(struct smsd *d)
 {
@@ -207,6 +230,7 @@ db_open(struct smsd *d)
 	d->backoff = 0;
 	d->cursor = 0;
 	load_outstanding(d);
+	load_max_qid(d);
 	smsl_set_state(d->line, SMSL_UP, NULL);
 	return 0;
 }
@@ -297,7 +321,8 @@ smsd_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstext
 		*why = xstrdup("the gammu-smsd database is not open");
 		return GW_SEND_RETRY;
 	}
-	if ((h = handed_over(d, msg->qid)) == 1) {
+	h = msg->qid <= d->max_qid ? handed_over(d, msg->qid) : 0;
+	if (h == 1) {
 		log_info("sms: line %s: message %" PRIu64 " was handed to gammu-smsd before a "
 		         "restart: not written again",
 		         l->name, msg->qid);

@@ -485,64 +485,53 @@ sms_normalize(struct gw_net *net, const char *typed, char **out, char **why)
 	return smsnum_normalize(typed, smsl_country(net), out, why);
 }
 
+/* The keys of a [sms.line.NAME] that only make sense together. */
 static int
-sms_check_config(const struct gw_section *sec, char **why)
-{
-	const char *c = gw_conf_str(sec, "default_country");
-
-	if (c == NULL) {
-		*why = xstrdup("default_country is required (e.g. +1)");
-		return -1;
-	}
-	return smsnum_country(c, why) == -1 ? -1 : 0;
-}
-
-/* Per-line keys: checked at start-up (check_config sees only [sms]). */
-static int
-line_check(struct gw_net *net, const struct gw_section *sec, char **why)
+line_check(const struct gw_section *sec, char **why)
 {
 	const char *drv = gw_conf_str(sec, "driver");
-	const char *num = gw_conf_str(sec, "number");
-	const char *name = gw_section_name(sec);
-	char *n = NULL, *w = NULL;
 
-	if (num && smsnum_normalize(num, smsl_country(net), &n, &w) == -1) {
-		*why = xasprintf("[sms.line.%s] number: %s", name, w);
-		free(w);
-		return -1;
-	}
-	free(n);
 	if (strcmp(drv, "smsd") == 0) {
 		const char *db = gw_conf_str(sec, "smsd_database");
 
 		if (db == NULL || strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
-			*why = xasprintf("[sms.line.%s]: driver = smsd needs smsd_database = "
-			                 "sqlite:/path/to/smsd.db",
-			                 name);
+			*why = xstrdup("driver = smsd needs smsd_database = sqlite:/path/to/smsd.db");
 			return -1;
 		}
 		if (gw_conf_str(sec, "gammurc") || gw_conf_str(sec, "device")) {
-			*why = xasprintf("[sms.line.%s]: gammurc and device belong to driver = gammu; "
-			                 "gammu-smsd owns the modem of a driver = smsd line",
-			                 name);
+			*why = xstrdup("gammurc and device belong to driver = gammu; gammu-smsd owns "
+			               "the modem of a driver = smsd line");
 			return -1;
 		}
 	} else if (strcmp(drv, "gammu") == 0) {
 		if ((gw_conf_str(sec, "gammurc") == NULL) == (gw_conf_str(sec, "device") == NULL)) {
-			*why = xasprintf("[sms.line.%s]: driver = gammu needs either gammurc or device "
-			                 "(with connection and model)",
-			                 name);
+			*why = xstrdup("driver = gammu needs either gammurc or device (with connection "
+			               "and model)");
 			return -1;
 		}
 		if (gw_conf_str(sec, "smsd_database")) {
-			*why = xasprintf("[sms.line.%s]: smsd_database belongs to driver = smsd", name);
+			*why = xstrdup("smsd_database belongs to driver = smsd");
 			return -1;
 		}
 	} else {
-		*why = xasprintf("[sms.line.%s] driver: '%s' is neither gammu nor smsd", name, drv);
+		*why = xasprintf("driver = %s: it is gammu or smsd", drv);
 		return -1;
 	}
 	return 0;
+}
+
+static int
+sms_check_config(const struct gw_section *sec, char **why)
+{
+	const char *c;
+
+	if (gw_section_kind(sec) != NULL)
+		return line_check(sec, why);
+	if ((c = gw_conf_str(sec, "default_country")) == NULL) {
+		*why = xstrdup("default_country is required (e.g. +1)");
+		return -1;
+	}
+	return smsnum_country(c, why) == -1 ? -1 : 0;
 }
 
 /* ---- lifecycle ---- */
@@ -586,15 +575,18 @@ sms_start(struct gw_net *net)
 		l->name = xstrdup(gw_section_name(secs[i]));
 		l->signal = -1;
 		l->state = SMSL_STARTING;
-		if (line_check(net, secs[i], &why) == -1) {
-			log_warnx("sms: %s", why);
+		if (line_check(secs[i], &why) == -1) {
+			log_warnx("sms: [sms.line.%s]: %s", l->name, why);
 			free(why);
 			sms_stop(net);
 			return -1;
 		}
-		if (num)
-			smsnum_normalize(num, smsl_country(net), &l->number, &w);
-		free(w);
+		if (num && smsnum_normalize(num, smsl_country(net), &l->number, &w) == -1) {
+			log_warnx("sms: [sms.line.%s] number: %s", l->name, w);
+			free(w);
+			sms_stop(net);
+			return -1;
+		}
 		l->ops = strcmp(gw_conf_str(secs[i], "driver"), "smsd") == 0 ? &smsd_ops : &smsgl_ops;
 		if (l->ops->start(l, &why) == -1) {
 			log_warnx("sms: line %s: %s", l->name, why ? why : "cannot start");

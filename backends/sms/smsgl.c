@@ -74,6 +74,7 @@ struct sending {
 	bool receipt;
 	int *refs;
 	size_t nrefs;
+	time_t sent; /* all parts out, awaiting reports; 0 while sending */
 };
 
 struct held {
@@ -619,10 +620,11 @@ handle(struct smsgl *g, struct note *n)
 			store_refs(l, s, true);
 			log_debug("sms: line %s: message %" PRIu64 " to %s sent in %zu part(s)",
 			          l->name, n->qid, s->to, s->nrefs);
-			if (s->receipt)
+			if (s->receipt) {
+				s->sent = time(NULL);
 				smsreceipt_track(g->receipts, l->name, s->qid, s->refs, s->nrefs,
-				                 time(NULL));
-			else
+				                 s->sent);
+			} else
 				sending_free(sending_take(g, n->qid, true));
 		}
 		break;
@@ -691,6 +693,17 @@ notes_cb(evutil_socket_t fd, short what, void *arg)
 		n = next;
 	}
 	smsreceipt_expire(g->receipts, time(NULL));
+	/* Messages whose reports never came are forgotten with them. */
+	for (struct sending **pp = &g->sending; *pp;) {
+		struct sending *s = *pp;
+
+		if (s->sent && time(NULL) - s->sent > RECEIPT_AGE) {
+			*pp = s->next;
+			sending_free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
 }
 
 static enum gw_send_status

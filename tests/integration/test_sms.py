@@ -302,8 +302,27 @@ def test_admin_stats_per_line(make_gateway, smsd, client):
 def test_config_check_names_bad_line_keys(make_gateway, smsd):
     g = sms_gateway(make_gateway, smsd, start=False,
                     extra_lines={"sms.line.bad": {"driver": "smsd", "users": "x@localhost"}})
+    r = g.run("-n", "-c", str(g.config_file))
+    assert r.returncode != 0
+    assert "[sms.line.bad]: driver = smsd needs smsd_database" in r.stdout + r.stderr
     g.start(wait=False)
     g.stopped_by_us = True
     sgtest.wait_until(lambda: not g.running(), 10, "the gateway to refuse to start")
     assert g.proc.returncode != 0
-    assert "[sms.line.bad]: driver = smsd needs smsd_database" in g.log
+
+
+def test_text_written_before_a_crash_is_not_written_again(make_gateway, smsd, client):
+    # What a crash between writing gammu-smsd's outbox and the gateway's own
+    # acknowledgement leaves: the row for queue entry 1 is in the outbox, the
+    # entry is still in the gateway's queue. The gateway must not write it twice.
+    smsd.execute("INSERT INTO outbox (DestinationNumber, TextDecoded, CreatorID) VALUES "
+                 "(?, 'written before the crash', 'stanzagate/1 1 1 - alice@localhost x')",
+                 (NUM,))
+    g = sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    alice.send_message(from_jid(NUM), "written before the crash")  # queue entry 1
+    alice.send_message(from_jid(NUM), "a new one")                 # queue entry 2
+    smsd.sent(count=2)
+    bodies = sorted(r["TextDecoded"] for r in smsd.rows("SELECT TextDecoded FROM sentitems"))
+    assert bodies == ["a new one", "written before the crash"]
+    assert "not written again" in g.log
