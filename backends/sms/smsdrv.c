@@ -111,129 +111,29 @@ smsl_unhex(const char *hex, unsigned char *out, size_t max)
 	return hex[0] ? -1 : (int)n;
 }
 
-/* ---- lines and their users ---- */
-
-static struct smsl_line *
-line_find(struct gw_net *net, const char *name)
-{
-	struct sms_net *s = priv(net);
-
-	for (size_t i = 0; s && i < s->nlines; i++)
-		if (strcasecmp(s->lines[i]->name, name) == 0)
-			return s->lines[i];
-	return NULL;
-}
-
-static void
-strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* The users of a line (caller frees with strv_free()). */
-static char **
-line_users(struct smsl_line *l)
-{
-	char *scope = xasprintf("line:%s", l->name);
-	char *stored = gw_setting_get(l->net, gw_net_jid(l->net), scope, "users");
-	char **v = NULL;
-	size_t n = 0;
-
-	if (stored != NULL) {
-		char *save = NULL;
-
-		for (char *w = strtok_r(stored, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-			v = xreallocarray(v, n + 2, sizeof(*v));
-			v[n++] = xstrdup(w);
-		}
-	} else {
-		for (const char *const *u = gw_conf_list(l->sec, "users"); *u; u++) {
-			v = xreallocarray(v, n + 2, sizeof(*v));
-			v[n++] = xstrdup(*u);
-		}
-	}
-	if (v == NULL)
-		v = xcalloc(1, sizeof(*v));
-	v[n] = NULL;
-	free(stored);
-	free(scope);
-	return v;
-}
-
-static bool
-line_has_user(struct smsl_line *l, const char *user)
-{
-	char **v = line_users(l);
-	bool found = false;
-
-	for (size_t i = 0; v[i] && !found; i++)
-		found = strcasecmp(v[i], user) == 0;
-	strv_free(v);
-	return found;
-}
-
-static int
-line_users_store(struct smsl_line *l, char **v)
-{
-	char *scope = xasprintf("line:%s", l->name);
-	size_t len = 1;
-	char *s;
-	int r;
-
-	for (size_t i = 0; v[i]; i++)
-		len += strlen(v[i]) + 1;
-	s = xcalloc(1, len);
-	for (size_t i = 0; v[i]; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, v[i]);
-	}
-	r = gw_setting_set(l->net, gw_net_jid(l->net), scope, "users", s);
-	free(s);
-	free(scope);
-	return r;
-}
-
-/* The user's lines in config order; *n gets the count (caller frees the array). */
-static struct smsl_line **
-user_lines(struct gw_net *net, const char *user, size_t *n)
-{
-	struct sms_net *s = priv(net);
-	struct smsl_line **v = xcalloc(s->nlines + 1, sizeof(*v));
-
-	*n = 0;
-	for (size_t i = 0; i < s->nlines; i++)
-		if (line_has_user(s->lines[i], user))
-			v[(*n)++] = s->lines[i];
-	return v;
-}
-
-/* The line the user texts `to` from: the chosen one, else the first. NULL: none. */
-static struct smsl_line *
-line_for(struct gw_net *net, const char *user, const char *to)
-{
-	size_t n;
-	struct smsl_line **v = user_lines(net, user, &n);
-	struct smsl_line *l = n ? v[0] : NULL;
-	char *scope = xasprintf("contact:%s", to);
-	char *chosen = gw_setting_get(net, user, scope, "line");
-
-	for (size_t i = 0; chosen && i < n; i++)
-		if (strcasecmp(v[i]->name, chosen) == 0)
-			l = v[i];
-	free(chosen);
-	free(scope);
-	free(v);
-	return l;
-}
+/* ---- lines ---- */
 
 static const char *const state_names[] = {
 	[SMSL_STARTING] = "starting",
 	[SMSL_UP] = "up",
 	[SMSL_DOWN] = "down",
 };
+
+struct smsl_line *const *
+smsl_lines(struct gw_net *net, size_t *n)
+{
+	struct sms_net *s = priv(net);
+
+	*n = s ? s->nlines : 0;
+	return s ? s->lines : NULL;
+}
+
+const char *
+smsl_state_name(enum smsl_state st)
+{
+	return state_names[st];
+}
+
 
 static void
 line_presence(struct smsl_line *l, const char *user)
@@ -259,11 +159,11 @@ smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
 	l->state = st;
 	free(l->state_why);
 	l->state_why = xstrdup_or_null(why);
-	users = line_users(l);
+	users = smsl_line_users(l);
 	for (size_t i = 0; users[i]; i++)
 		if (gw_user_is_online(l->net, users[i]))
 			line_presence(l, users[i]);
-	strv_free(users);
+	smsl_strv_free(users);
 }
 
 /* ---- incoming ---- */
@@ -273,7 +173,7 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
              const uint64_t *tokens, size_t ntokens)
 {
 	struct gw_net *net = l->net;
-	char **users = line_users(l);
+	char **users = smsl_line_users(l);
 	char id[96];
 	int failed = 0;
 
@@ -293,12 +193,12 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
 			gw_contact_add(net, users[i], sender, NULL);
 	}
 	if (users[0] == NULL || failed) {
-		strv_free(users);
+		smsl_strv_free(users);
 		return -1;
 	}
 	l->received++;
 	l->ops->release(l, tokens, ntokens);
-	strv_free(users);
+	smsl_strv_free(users);
 	return 0;
 }
 
@@ -308,7 +208,7 @@ deliver_ready(struct gw_net *net)
 	struct smsparts_msg *m;
 
 	while ((m = smsparts_next(priv(net)->parts)) != NULL) {
-		struct smsl_line *l = line_find(net, m->line);
+		struct smsl_line *l = smsl_line_find(net, m->line);
 
 		if (l != NULL)
 			smsl_message(l, m->sender, m->text, m->stamp, m->tokens, m->ntokens);
@@ -428,7 +328,7 @@ sms_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		*why = xasprintf("%s is a sender name, not a number: it cannot be texted.", msg->to);
 		return GW_SEND_FAILED;
 	}
-	if ((l = line_for(net, msg->user, msg->to)) == NULL) {
+	if ((l = smsl_line_for(net, msg->user, msg->to)) == NULL) {
 		*why = xstrdup("You have no SMS line on this gateway: ask its administrator to "
 		               "assign you one.");
 		return GW_SEND_FAILED;
@@ -635,7 +535,7 @@ static void
 sms_user_available(struct gw_net *net, const char *user, const char *resource)
 {
 	size_t n;
-	struct smsl_line **v = user_lines(net, user, &n);
+	struct smsl_line **v = smsl_user_lines(net, user, &n);
 
 	(void)resource;
 	/* One presence for the gateway: the first line's state speaks for the user. */
@@ -665,240 +565,13 @@ sms_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 	line(buf, arg);
 }
 
-/* ---- commands ---- */
-
-static void
-describe_line(struct gw_cmd *cmd, struct smsl_line *l, bool admin)
-{
-	char sig[16] = "unknown";
-
-	if (l->signal >= 0)
-		snprintf(sig, sizeof(sig), "%d%%", l->signal);
-	if (!admin) {
-		gw_cmd_note(cmd, GW_NOTE_INFO, "%s %s (%s)", l->name, l->number ? l->number : "",
-		            state_names[l->state]);
-		return;
-	}
-	{
-		char **users = line_users(l);
-		size_t len = 1;
-		char *list;
-
-		for (size_t i = 0; users[i]; i++)
-			len += strlen(users[i]) + 1;
-		list = xcalloc(1, len);
-		for (size_t i = 0; users[i]; i++) {
-			if (i)
-				strcat(list, " ");
-			strcat(list, users[i]);
-		}
-		gw_cmd_note(cmd, GW_NOTE_INFO,
-		            "%s %s via %s: %s%s%s; signal %s; operator %s; users: %s; "
-		            "%lu sent, %lu delivered, %lu failed, %lu received",
-		            l->name, l->number ? l->number : "(no number)", l->ops->name,
-		            state_names[l->state], l->state_why ? ": " : "",
-		            l->state_why ? l->state_why : "", sig,
-		            l->operator_name ? l->operator_name : "unknown", *list ? list : "(none)",
-		            l->sent, l->delivered, l->failed, l->received);
-		free(list);
-		strv_free(users);
-	}
-}
-
-static enum gw_cmd_status
-cmd_lines(struct gw_cmd *cmd, int stage, const struct gw_values *in)
-{
-	struct gw_net *net = gw_cmd_net(cmd);
-	struct sms_net *s = priv(net);
-	size_t n;
-	struct smsl_line **v;
-
-	(void)stage;
-	(void)in;
-	if (gw_cmd_is_admin(cmd)) {
-		gw_cmd_note(cmd, GW_NOTE_INFO, "%zu line(s):", s->nlines);
-		for (size_t i = 0; i < s->nlines; i++)
-			describe_line(cmd, s->lines[i], true);
-		return GW_CMD_DONE;
-	}
-	v = user_lines(net, gw_cmd_user(cmd), &n);
-	if (n == 0)
-		gw_cmd_note(cmd, GW_NOTE_INFO, "You have no SMS line on this gateway.");
-	else
-		gw_cmd_note(cmd, GW_NOTE_INFO, "Your line(s), the first is the default:");
-	for (size_t i = 0; i < n; i++)
-		describe_line(cmd, v[i], false);
-	free(v);
-	return GW_CMD_DONE;
-}
-
-static enum gw_cmd_status
-cmd_line(struct gw_cmd *cmd, int stage, const struct gw_values *in)
-{
-	struct gw_net *net = gw_cmd_net(cmd);
-	const char *user = gw_cmd_user(cmd);
-	const char *target = gw_cmd_target(cmd);
-	const char *contact = target ? target : gw_values_get(in, "contact");
-	const char *name = gw_values_get(in, "line");
-	size_t n;
-	struct smsl_line **v = user_lines(net, user, &n);
-	struct smsl_line *l = NULL;
-	char *number = NULL, *why = NULL, *scope;
-	enum gw_cmd_status st = GW_CMD_ERROR;
-
-	if (n == 0) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "You have no SMS line on this gateway.");
-		goto out;
-	}
-	if (stage == 0 && (name == NULL || contact == NULL)) {
-		const char **opts = xcalloc(n + 1, sizeof(*opts));
-		struct gw_field fields[] = {
-			{"contact", GW_FIELD_TEXT, "Contact", "The phone number.", GW_FIELD_REQUIRED,
-			 NULL, NULL},
-			{"line", GW_FIELD_LIST, "Line", "The line your texts to this contact go from.",
-			 GW_FIELD_REQUIRED, opts, NULL},
-			GW_FIELDS_END,
-		};
-		struct gw_form form = {"SMS line for a contact", NULL, target ? fields + 1 : fields,
-		                       NULL};
-
-		for (size_t i = 0; i < n; i++)
-			opts[i] = v[i]->name;
-		gw_cmd_form(cmd, &form);
-		free(opts);
-		st = GW_CMD_NEXT;
-		goto out;
-	}
-	if (contact == NULL || smsnum_normalize(contact, smsl_country(net), &number, &why) == -1) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s", why ? why : "Which contact?");
-		goto out;
-	}
-	for (size_t i = 0; name && i < n; i++)
-		if (strcasecmp(v[i]->name, name) == 0)
-			l = v[i];
-	if (l == NULL) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s is not one of your lines.", name ? name : "That");
-		goto out;
-	}
-	scope = xasprintf("contact:%s", number);
-	if (gw_setting_set(net, user, scope, "line", l->name) == -1) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "The choice could not be saved.");
-	} else {
-		gw_cmd_note(cmd, GW_NOTE_INFO, "Texts to %s now go from line %s%s%s.", number,
-		            l->name, l->number ? " " : "", l->number ? l->number : "");
-		st = GW_CMD_DONE;
-	}
-	free(scope);
-out:
-	free(number);
-	free(why);
-	free(v);
-	return st;
-}
-
-static enum gw_cmd_status
-assign(struct gw_cmd *cmd, int stage, const struct gw_values *in, bool add)
-{
-	struct gw_net *net = gw_cmd_net(cmd);
-	struct sms_net *s = priv(net);
-	const char *name = gw_values_get(in, "line");
-	const char *who = gw_values_get(in, "user");
-	struct smsl_line *l;
-	char **users, **nv;
-	size_t n = 0, k = 0;
-	bool had = false;
-
-	if (stage == 0 && (name == NULL || who == NULL)) {
-		const char **opts = xcalloc(s->nlines + 1, sizeof(*opts));
-		struct gw_field fields[] = {
-			{"line", GW_FIELD_LIST, "Line", NULL, GW_FIELD_REQUIRED, opts, NULL},
-			{"user", GW_FIELD_JID, "User", "The user's bare JID.", GW_FIELD_REQUIRED, NULL,
-			 NULL},
-			GW_FIELDS_END,
-		};
-		struct gw_form form = {add ? "Assign a line" : "Unassign a line", NULL, fields, NULL};
-
-		for (size_t i = 0; i < s->nlines; i++)
-			opts[i] = s->lines[i]->name;
-		gw_cmd_form(cmd, &form);
-		free(opts);
-		return GW_CMD_NEXT;
-	}
-	if (name == NULL || (l = line_find(net, name)) == NULL) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "No such line.");
-		return GW_CMD_ERROR;
-	}
-	if (who == NULL || *who == '\0' || strchr(who, '@') == NULL || strchr(who, '/') ||
-	    strchr(who, ' ')) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "A user is a bare JID, like alice@example.org.");
-		return GW_CMD_ERROR;
-	}
-	users = line_users(l);
-	while (users[n])
-		n++;
-	nv = xcalloc(n + 2, sizeof(*nv));
-	for (size_t i = 0; i < n; i++) {
-		if (strcasecmp(users[i], who) == 0) {
-			had = true;
-			if (!add)
-				continue;
-		}
-		nv[k++] = users[i];
-	}
-	if (add && !had)
-		nv[k++] = (char *)who;
-	nv[k] = NULL;
-	if ((add && had) || (!add && !had)) {
-		gw_cmd_note(cmd, GW_NOTE_INFO, "%s %s a user of line %s.", who,
-		            had ? "is already" : "is not", l->name);
-	} else if (line_users_store(l, nv) == -1) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "The change could not be saved.");
-		free(nv);
-		strv_free(users);
-		return GW_CMD_ERROR;
-	} else {
-		gw_cmd_note(cmd, GW_NOTE_INFO, "%s is %s a user of line %s.", who,
-		            add ? "now" : "no longer", l->name);
-		log_info("sms: %s %s %s %s line %s", gw_cmd_user(cmd), add ? "assigned" : "unassigned",
-		         who, add ? "to" : "from", l->name);
-	}
-	free(nv);
-	strv_free(users);
-	return GW_CMD_DONE;
-}
-
-static enum gw_cmd_status
-cmd_assign(struct gw_cmd *cmd, int stage, const struct gw_values *in)
-{
-	return assign(cmd, stage, in, true);
-}
-
-static enum gw_cmd_status
-cmd_unassign(struct gw_cmd *cmd, int stage, const struct gw_values *in)
-{
-	return assign(cmd, stage, in, false);
-}
-
-static const struct gw_command sms_commands[] = {
-	{"lines", "SMS lines", "lines", "list your SMS lines (admins: every line, its state and users)",
-	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY, cmd_lines},
-	{"line", "Line for a contact", "line",
-	 "pick the line your texts to a contact go from: line contact=NUMBER line=NAME",
-	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY | GW_SCOPE_ADDRESS, cmd_line},
-	{"assign", "Assign a line to a user", "assign", "admin: assign line=NAME user=JID",
-	 GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_assign},
-	{"unassign", "Unassign a line from a user", "unassign",
-	 "admin: unassign line=NAME user=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_unassign},
-	GW_COMMANDS_END,
-};
-
 const struct gw_driver sms_driver = {
 	.name = "sms",
 	.type = "sms",
 	.description = "SMS gateway",
 	.options = sms_options,
 	.subsections = sms_subsections,
-	.commands = sms_commands,
+	.commands = smsl_commands,
 	.prompt = "Phone number",
 	.prompt_desc = "A phone number: international (+15551234567, 0044…) or national, "
 	               "which takes the gateway's default country.",

@@ -66,6 +66,20 @@ struct smsl_line {
 extern const struct smsl_ops smsd_ops;
 extern const struct smsl_ops smsgl_ops;
 
+/* The lines in config order (smsdrv.c); *n gets the count. */
+struct smsl_line *const *smsl_lines(struct gw_net *, size_t *n);
+struct smsl_line *smsl_line_find(struct gw_net *, const char *name);
+const char *smsl_state_name(enum smsl_state);
+
+/* Ownership (smscmd.c). Vectors are NULL-terminated; the caller frees them. */
+char **smsl_line_users(struct smsl_line *); /* free with smsl_strv_free() */
+void smsl_strv_free(char **);
+/* The user's lines in config order (free the array only); *n gets the count. */
+struct smsl_line **smsl_user_lines(struct gw_net *, const char *user, size_t *n);
+/* The line the user texts `to` from: the chosen one, else the first; NULL: none. */
+struct smsl_line *smsl_line_for(struct gw_net *, const char *user, const char *to);
+extern const struct gw_command smsl_commands[];
+
 /* The configured default country ("+1"). */
 const char *smsl_country(struct gw_net *);
 /* Change a line's state: logged, and shown to its users as the gateway's presence. */
