@@ -1,16 +1,12 @@
 /*
  * The SMS driver: phone numbers as contacts through GSM modems (SPEC 4-7).
  *
- * This file routes: numbers (smsnum), which line a user texts from, who
- * receives what a line receives, rate limits, reassembly of incoming parts
- * (smsparts) and the commands. The lines themselves (smsline.h) reach their
- * modems through gammu-smsd's database (smsd.c) or libgammu in a worker
- * thread (smsgl.c).
- *
- * Line ownership: the config's `users` are a line's initial set; admins
- * change it with assign/unassign, stored as a setting of the gateway's own
- * JID (scope "line:NAME", key "users"). A user's sending line per contact is
- * the user's setting (scope "contact:+NUMBER", key "line").
+ * This file routes: options, numbers (smsnum), which line a text goes
+ * from, rate limits, what a line receives to every user of it, reassembly
+ * of incoming parts (smsparts), line states and stats. Who owns which line,
+ * and the commands, are in smscmd.c. The lines themselves (smsline.h) reach
+ * their modems through gammu-smsd's database (smsd.c) or libgammu in a
+ * worker thread (smsgl.c).
  */
 #include "config.h"
 
