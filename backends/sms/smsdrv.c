@@ -50,6 +50,9 @@ static const struct gw_option sms_options[] = {
 	 "SMS parts a line may send per hour (0: no limit); more wait in the queue."},
 	{"poll_interval", GW_OPT_DURATION, "2s", 1, 3600, 0,
 	 "How often a line looks for incoming SMS and status reports."},
+	{"modem_timeout", GW_OPT_DURATION, "3m", 10, 3600, 0,
+	 "A modem (driver = gammu) silent this long in the middle of a command is given up "
+	 "and reconnected."},
 	{"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
 	 "How long the parts of a long SMS are awaited before what came is delivered."},
 	GW_OPTIONS_END,

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@
 
 #include "smsgammu.h"
 #include "smsgl.h"
+
+#define STOP_WAIT 3 /* seconds a stopping line waits for its thread */
 
 /* A message handed to the worker (loop side). */
 struct smsgl_sending {
@@ -236,6 +239,74 @@ notes_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static int start_thread(struct smsgl *, char **why);
+
+/*
+ * libgammu may wait forever on a modem that stopped answering in the middle
+ * of a command. Then the worker is cancelled (at a point where it holds no
+ * lock), what it had is given back to the core's queue, and a new worker
+ * starts from scratch. The old state machine is abandoned: its state is
+ * unknown, so it is not touched.
+ */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smsgl *g = arg;
+	struct smsl_line *l = g->line;
+	long long since = g->busy_since;
+	struct timespec ts;
+	struct smsgl_job *j;
+	char *why = NULL;
+
+	(void)fd;
+	(void)what;
+	if (!g->started || since == 0 || time(NULL) - since < g->modem_timeout)
+		return;
+	log_warnx("sms: line %s: the modem has not answered for %lld s: starting over", l->name,
+	          (long long)time(NULL) - since);
+	pthread_cancel(g->thread);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += STOP_WAIT;
+	if (pthread_timedjoin_np(g->thread, NULL, &ts) != 0) {
+		pthread_detach(g->thread);
+		g->started = false;
+		smsl_set_state(l, SMSL_DOWN, "the modem does not answer and its thread is stuck");
+		return;
+	}
+	g->started = false;
+	g->sm = NULL;
+	g->nheld = 0;
+	g->busy_since = 0;
+	/* Every text not yet out goes back to the core's queue. */
+	pthread_mutex_lock(&g->mu);
+	j = g->jobs;
+	g->jobs = NULL;
+	g->jobs_tail = &g->jobs;
+	pthread_mutex_unlock(&g->mu);
+	while (j) {
+		struct smsgl_job *next = j->next;
+
+		smsgl_job_free(j);
+		j = next;
+	}
+	for (struct smsgl_sending **pp = &g->sending; *pp;) {
+		struct smsgl_sending *s = *pp;
+
+		if (s->sent == 0) {
+			*pp = s->next;
+			gw_send_done(l->net, s->qid, GW_SEND_RETRY, "the modem stopped answering");
+			sending_free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+	smsl_set_state(l, SMSL_DOWN, "the modem stopped answering");
+	if (start_thread(g, &why) == -1) {
+		log_warnx("sms: line %s: %s", l->name, why);
+		free(why);
+	}
+}
+
 static enum gw_send_status
 smsgl_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstext_plan *plan,
            char **why)
@@ -308,8 +379,6 @@ smsgl_start(struct smsl_line *l, char **why)
 {
 	struct smsgl *g = xcalloc(1, sizeof(*g));
 	const struct gw_section *sec = l->sec;
-	int e;
-
 	l->impl = g;
 	g->line = l;
 	g->name = xstrdup(l->name);
@@ -319,6 +388,7 @@ smsgl_start(struct smsl_line *l, char **why)
 	g->model = xstrdup_or_null(gw_conf_str(sec, "model"));
 	g->debug_log = xstrdup_or_null(gw_conf_str(sec, "gammu_log"));
 	g->poll_s = (int)gw_conf_int(gw_net_section(l->net), "poll_interval");
+	g->modem_timeout = gw_conf_int(gw_net_section(l->net), "modem_timeout");
 	g->receipts = smsreceipt_new(RECEIPT_AGE);
 	g->jobs_tail = &g->jobs;
 	g->notes_tail = &g->notes;
@@ -330,7 +400,27 @@ smsgl_start(struct smsl_line *l, char **why)
 	}
 	g->ev = event_new(gw_event_base(), g->efd, EV_READ | EV_PERSIST, notes_cb, g);
 	event_add(g->ev, NULL);
-	if ((e = pthread_create(&g->thread, NULL, smsgl_worker, g)) != 0) {
+	{
+		struct timeval tv = {5, 0};
+
+		g->watchdog = event_new(gw_event_base(), -1, EV_PERSIST, watchdog_cb, g);
+		event_add(g->watchdog, &tv);
+	}
+	return start_thread(g, why);
+}
+
+static int
+start_thread(struct smsgl *g, char **why)
+{
+	sigset_t all, old;
+	int e;
+
+	/* Signals are the loop's: the worker blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&g->thread, NULL, smsgl_worker, g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
 		*why = xasprintf("cannot start the line's thread: %s", strerror(e));
 		return -1;
 	}
@@ -342,6 +432,8 @@ static void
 smsgl_stop(struct smsl_line *l)
 {
 	struct smsgl *g = impl(l);
+	struct timespec ts;
+	int r;
 
 	if (g == NULL)
 		return;
@@ -350,7 +442,23 @@ smsgl_stop(struct smsl_line *l)
 		g->stopping = true;
 		pthread_cond_signal(&g->cv);
 		pthread_mutex_unlock(&g->mu);
-		pthread_join(g->thread, NULL);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += STOP_WAIT;
+		r = pthread_timedjoin_np(g->thread, NULL, &ts);
+		if (r != 0 && g->busy_since != 0) {
+			/* Stuck in a gammu call: cancel it there (it holds no lock). */
+			pthread_cancel(g->thread);
+			ts.tv_sec += STOP_WAIT;
+			r = pthread_timedjoin_np(g->thread, NULL, &ts);
+		}
+		if (r != 0) {
+			/* Still stuck: the thread and what it uses are left to exit(). */
+			log_warnx("sms: line %s: the modem does not answer; not waiting for it",
+			          l->name);
+			pthread_detach(g->thread);
+			l->impl = NULL;
+			return;
+		}
 	}
 	while (g->jobs) {
 		struct smsgl_job *j = g->jobs;
@@ -374,6 +482,8 @@ smsgl_stop(struct smsl_line *l)
 	}
 	if (g->ev)
 		event_free(g->ev);
+	if (g->watchdog)
+		event_free(g->watchdog);
 	if (g->efd >= 0)
 		close(g->efd);
 	if (g->ini)

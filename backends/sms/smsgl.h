@@ -63,6 +63,7 @@ struct smsgl {
 	struct smsgl_job *jobs, **jobs_tail;
 	struct smsgl_note *notes, **notes_tail;
 	atomic_bool stopping;
+	atomic_llong busy_since; /* when the worker entered a gammu call; 0: not in one */
 	int efd;
 	struct event *ev;
 
@@ -76,6 +77,8 @@ struct smsgl {
 	size_t nheld;
 
 	/* loop only */
+	struct event *watchdog;
+	long modem_timeout;
 	struct smsgl_sending *sending;
 	struct smsreceipt *receipts;
 };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smsgl.h"
@@ -359,6 +360,35 @@ nap(struct smsgl *g, int seconds)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* An unplugged USB modem takes its device node with it: no need to wait for gammu's timeouts. */
+static bool
+device_gone(struct smsgl *g)
+{
+	GSM_Config *cfg = GSM_GetConfig(g->sm, 0);
+	struct stat st;
+
+	return cfg && cfg->Device && stat(cfg->Device, &st) == -1 && errno == ENOENT;
+}
+
+/*
+ * Around each gammu call the thread may be cancelled: libgammu can wait
+ * forever on a modem that stopped answering, and the loop's watchdog then
+ * cancels this thread (it holds no lock there) and starts another.
+ */
+static void
+busy(struct smsgl *g)
+{
+	g->busy_since = time(NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+}
+
+static void
+idle(struct smsgl *g)
+{
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	g->busy_since = 0;
+}
+
 void *
 smsgl_worker(void *arg)
 {
@@ -366,13 +396,17 @@ smsgl_worker(void *arg)
 	int backoff = BACKOFF_MIN;
 	time_t next_poll = 0, next_info = 0;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!g->stopping) {
 		GSM_Error err;
 		struct smsgl_job *j;
 		bool ok = true;
 
 		if (g->sm == NULL) {
-			if ((err = connect_phone(g)) != ERR_NONE) {
+			busy(g);
+			err = connect_phone(g);
+			idle(g);
+			if (err != ERR_NONE) {
 				char *why = xasprintf("cannot reach the modem: %s (next try in %d s)",
 				                      GSM_ErrorString(err), backoff);
 
@@ -388,6 +422,12 @@ smsgl_worker(void *arg)
 			next_poll = next_info = 0;
 			post_state(g, SMSL_UP, NULL);
 		}
+		if (device_gone(g)) {
+			post_state(g, SMSL_DOWN, "the modem's device is gone");
+			disconnect_phone(g);
+			drop_sends(g, "the modem's device is gone");
+			continue;
+		}
 		pthread_mutex_lock(&g->mu);
 		j = g->jobs;
 		if (j) {
@@ -397,13 +437,19 @@ smsgl_worker(void *arg)
 		}
 		pthread_mutex_unlock(&g->mu);
 		if (j) {
+			busy(g);
 			ok = j->kind == JOB_SEND ? do_send(g, j) : do_delete(g, j);
+			idle(g);
 			smsgl_job_free(j);
 		} else if (time(NULL) >= next_poll) {
+			busy(g);
 			ok = read_phone(g);
+			idle(g);
 			next_poll = time(NULL) + g->poll_s;
 			if (ok && time(NULL) >= next_info) {
+				busy(g);
 				read_info(g);
+				idle(g);
 				next_info = time(NULL) + INFO_EVERY;
 			}
 		} else {

@@ -189,3 +189,175 @@ skipsmscnumber = {DummyPhone.SMSC}
                           args)
             return r if len(r) >= count else None
         return wait_until(got, timeout, f"{count} part(s) in gammu-smsd's sentitems")
+
+
+# --------------------------------------------------------------------------
+# A fake AT modem on a pty: a simulated GSM radio (no radio can run here).
+
+import pty
+import re
+import select
+import threading
+import tty
+
+GSM7_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+              "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXT = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[",
+            0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€"}
+
+
+def decode_submit(pdu_hex):
+    """An SMS-SUBMIT TPDU (as sent after AT+CMGS in PDU mode, SMSC first)
+    -> dict(to, coding "gsm7"/"ucs2", udh hex, text, report)."""
+    b = bytes.fromhex(pdu_hex)
+    i = 1 + b[0]                      # SMSC address
+    first = b[i]; i += 1
+    udhi, srr, vpf = first & 0x40, first & 0x20, (first >> 3) & 3
+    i += 1                            # TP-MR
+    ndigits, toa = b[i], b[i + 1]; i += 2
+    digits = "".join(f"{x & 0xF:x}{x >> 4:x}" for x in b[i:i + (ndigits + 1) // 2])[:ndigits]
+    i += (ndigits + 1) // 2
+    to = ("+" if toa & 0x70 == 0x10 else "") + digits
+    i += 1                            # TP-PID
+    dcs = b[i]; i += 1
+    i += {0: 0, 2: 1, 1: 7, 3: 7}[vpf]
+    udl = b[i]; i += 1
+    ud = b[i:]
+    udh = b""
+    coding = "ucs2" if dcs & 0x0C == 0x08 else "gsm7"
+    if coding == "ucs2":
+        if udhi:
+            udh = ud[:ud[0] + 1]
+        text = ud[len(udh):udl].decode("utf-16-be")
+    else:
+        bits = int.from_bytes(ud, "little")
+        skip = 0
+        if udhi:
+            udh = ud[:ud[0] + 1]
+            skip = (len(udh) * 8 + 6) // 7
+        septets = [(bits >> (7 * k)) & 0x7F for k in range(udl)][skip:]
+        out, esc = [], False
+        for s in septets:
+            if esc:
+                out.append(GSM7_EXT.get(s, "?"))
+                esc = False
+            elif s == 0x1B:
+                esc = True
+            else:
+                out.append(GSM7_BASIC[s])
+        text = "".join(out)
+    return {"to": to, "coding": coding, "udh": udh.hex().upper(), "text": text,
+            "report": bool(srr)}
+
+
+class FakeModem:
+    """Answers gammu's AT dialogue on a pty whose slave is reachable at
+    `link` (a symlink). Texts sent with AT+CMGS are kept (decoded) in
+    `sent`; `send_delay` seconds pass before the network "accepts" each
+    part. vanish() closes the pty (the modem is unplugged); appear() makes
+    a new one at the same link."""
+
+    EXACT = {
+        "AT+CGMI": "FakeCorp", "AT+CGMM": "FakeModem 1", "AT+CGMR": "1.0",
+        "AT+CGSN": "123456789012345", "AT+CIMI": "001010123456789",
+        "AT+CPIN?": "+CPIN: READY", "AT+CMGF=?": "+CMGF: (0,1)",
+        "AT+CSCS=?": '+CSCS: ("GSM","UCS2","IRA")', "AT+CSCS?": '+CSCS: "GSM"',
+        "AT+CPMS=?": '+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")',
+        "AT+CPMS?": '+CPMS: "SM",0,30,"SM",0,30,"SM",0,30',
+        "AT+CSCA?": '+CSCA: "+15550000000",145', "AT+CSQ": "+CSQ: 20,99",
+        "AT+CREG?": "+CREG: 0,1", "AT+COPS?": '+COPS: 0,0,"FakeNet"',
+    }
+    OK_PREFIXES = ("ATZ", "ATE", "AT&F", "AT+CMEE", "AT+CSCS=", "AT+CMGF=", "AT+CNMI=",
+                   "AT+CSDH", "AT+CSMP", "AT+CMGL", "AT+CMGR", "AT+COPS=", "AT+CREG=",
+                   "AT+CFUN=")
+
+    def __init__(self, link, send_delay=0.0):
+        self.link = Path(link)
+        self.send_delay = send_delay
+        self.sent = []
+        self.commands = []
+        self._ref = 0
+        self._lock = threading.Lock()
+        self.appear()
+
+    def appear(self):
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        if self.link.is_symlink() or self.link.exists():
+            self.link.unlink()
+        self.link.symlink_to(os.ttyname(self.slave))
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def vanish(self):
+        """The modem is unplugged: it stops answering and its device node
+        goes away. (The pty itself is closed later, in close(): on a pty
+        hang-up libgammu waits forever, where a real port times out.)"""
+        self._stop = True
+        self._thread.join(5)
+        self._dead = getattr(self, "_dead", []) + [self.master, self.slave]
+        self.link.unlink()
+
+    def close(self):
+        if self.link.is_symlink():
+            self.vanish()
+        for fd in getattr(self, "_dead", []):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._dead = []
+
+    def _answer(self, cmd):
+        c = cmd.upper()
+        if c == "AT":
+            return "OK"
+        if c in self.EXACT:
+            return self.EXACT[c] + "\r\nOK"
+        if c.startswith("AT+CPMS="):
+            return "+CPMS: 0,30,0,30,0,30\r\nOK"
+        if c.startswith(self.OK_PREFIXES):
+            return "OK"
+        return "ERROR"
+
+    def _write(self, s):
+        os.write(self.master, s.encode())
+
+    def _run(self):
+        buf, in_pdu = b"", False
+        while not self._stop:
+            r, _, _ = select.select([self.master], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                buf += os.read(self.master, 4096)
+            except OSError:
+                return
+            while True:
+                if in_pdu:
+                    if b"\x1a" not in buf:
+                        break
+                    pdu, buf = buf.split(b"\x1a", 1)
+                    if self.send_delay:
+                        time.sleep(self.send_delay)
+                    with self._lock:
+                        self.sent.append(decode_submit(pdu.decode().strip()))
+                        self._ref = (self._ref + 1) % 256
+                        ref = self._ref
+                    self._write(f"\r\n+CMGS: {ref}\r\n\r\nOK\r\n")
+                    in_pdu = False
+                    continue
+                if b"\r" not in buf:
+                    break
+                line, buf = buf.split(b"\r", 1)
+                cmd = line.decode(errors="replace").strip()
+                if not cmd:
+                    continue
+                self.commands.append(cmd)
+                self._write(cmd + "\r")  # echo (gammu turns it on)
+                if re.match(r"AT\+CMGS=\d+", cmd, re.I):
+                    in_pdu = True
+                    self._write("\r\n> ")
+                    continue
+                self._write("\r\n" + self._answer(cmd) + "\r\n")

@@ -5,6 +5,7 @@ from gammu's own debug log of the line (gammu_log).
 """
 
 import re
+import time
 import shutil
 
 import pytest
@@ -171,3 +172,80 @@ def test_modem_missing_then_found(make_gateway, phone, tmp_path, client):
     sgtest.wait_until(lambda: "down -> up" in g.log, 40, "the line up")
     sgtest.wait_until(lambda: sent_texts(g), 40, "the queued text sent")
     assert sent_texts(g) == [("7 bit", "queued while the modem is away")]
+
+
+# ---- a fake AT modem on a pty: the AT send path ----
+
+def at_gateway(make_gateway, modem, backends=(SMS,)):
+    return make_gateway(backends=backends, extra={
+        "sms": {"default_country": "+1", "poll_interval": "1s", "modem_timeout": "10s"},
+        "sms.line.at": {"number": "+15550004444", "driver": "gammu",
+                        "device": str(modem.link), "connection": "at",
+                        "gammu_log": str(modem.link) + ".log", "users": "alice@localhost"},
+    })
+
+
+@pytest.fixture
+def modem(tmp_path):
+    from smstest import FakeModem
+    m = FakeModem(tmp_path / "ttyGSM")
+    yield m
+    m.close()
+
+
+def test_at_modem_gets_the_exact_parts(make_gateway, modem, client):
+    at_gateway(make_gateway, modem)
+    alice = client("alice")
+    alice.send_message(jid(NUM), "Price: 5€ [ok]")
+    sgtest.wait_until(lambda: len(modem.sent) == 1, 30, "the first SMS")
+    assert modem.sent[0] == {"to": NUM, "coding": "gsm7", "udh": "",
+                             "text": "Price: 5€ [ok]", "report": False}
+    alice.send_message(jid(NUM), "b" * 200)
+    sgtest.wait_until(lambda: len(modem.sent) == 3, 30, "two parts")
+    a, b = modem.sent[1:]
+    ref = a["udh"][6:8]
+    assert (a["udh"], b["udh"]) == (f"050003{ref}0201", f"050003{ref}0202")
+    assert (a["coding"], b["coding"]) == ("gsm7", "gsm7")
+    assert (a["text"], b["text"]) == ("b" * 153, "b" * 47)
+    alice.send_message(jid(NUM), "Grüße ☃", request_receipt=True)
+    sgtest.wait_until(lambda: len(modem.sent) == 4, 30, "the Unicode SMS")
+    assert modem.sent[3] == {"to": NUM, "coding": "ucs2", "udh": "", "text": "Grüße ☃",
+                             "report": True}
+
+
+def test_loop_stays_responsive_while_the_modem_is_slow(make_gateway, tmp_path, client):
+    from smstest import FakeModem
+    slow = FakeModem(tmp_path / "ttySlow", send_delay=0.7)  # SPEC 9: 0.7 s per part
+    try:
+        at_gateway(make_gateway, slow, backends=(SMS, "echo.localhost"))
+        alice = client("alice")
+        alice.send_message(jid(NUM), "s" * 700)  # 5 parts: 3.5 s in the worker
+        sgtest.wait_until(lambda: slow.commands and any(c.startswith("AT+CMGS")
+                                                       for c in slow.commands),
+                          30, "the modem to start sending")
+        rtts = []
+        while len(slow.sent) < 5:
+            t = time.monotonic()
+            alice.send_message_and_wait("probe@echo.localhost", f"ping {len(rtts)}")
+            rtts.append(time.monotonic() - t)
+        rtts.sort()
+        print(f"\necho round trips while a line sends (n={len(rtts)}): "
+              f"median {rtts[len(rtts) // 2] * 1000:.1f} ms, max {rtts[-1] * 1000:.1f} ms")
+        assert len(rtts) >= 10
+        assert rtts[-1] < 0.25
+    finally:
+        slow.close()
+
+
+def test_modem_unplugged_and_plugged_back(make_gateway, modem, client):
+    g = at_gateway(make_gateway, modem)
+    alice = client("alice")
+    alice.send_message(jid(NUM), "before")
+    sgtest.wait_until(lambda: len(modem.sent) == 1, 30, "the first SMS")
+    modem.vanish()
+    alice.send_message(jid(NUM), "while unplugged")
+    sgtest.wait_until(lambda: "line at: up -> down" in g.log, 40, "the line down")
+    modem.appear()
+    sgtest.wait_until(lambda: len(modem.sent) == 2, 90, "the text sent after replugging")
+    assert modem.sent[1]["text"] == "while unplugged"
+    assert "line at: down -> up" in g.log
