@@ -385,12 +385,10 @@ struct gw_driver {
 	int (*start)(struct gw_net *);
 	void (*stop)(struct gw_net *);
 	int (*reload)(struct gw_net *);
-	/*
-	 * Extra config checks beyond the option table (-n and start-up): called
-	 * for the driver's section and for each of its subsections
-	 * (gw_section_kind() tells them apart).
-	 */
+	/* Extra config checks beyond the option table (-n and start-up). */
 	int (*check_config)(const struct gw_section *, char **why);
+	/* The same for each subsection ([sms.line.NAME]; gw_section_kind() says which kind). */
+	int (*check_subsection)(const struct gw_section *, char **why);
 
 	/*
 	 * Registration: check a submitted form before it is stored; return
