@@ -420,12 +420,16 @@ line_check(const struct gw_section *sec, char **why)
 }
 
 static int
+sms_check_subsection(const struct gw_section *sec, char **why)
+{
+	return strcmp(gw_section_kind(sec), "line") == 0 ? line_check(sec, why) : 0;
+}
+
+static int
 sms_check_config(const struct gw_section *sec, char **why)
 {
 	const char *c;
 
-	if (gw_section_kind(sec) != NULL)
-		return line_check(sec, why);
 	if ((c = gw_conf_str(sec, "default_country")) == NULL) {
 		*why = xstrdup("default_country is required (e.g. +1)");
 		return -1;
@@ -579,6 +583,7 @@ const struct gw_driver sms_driver = {
 	.stop = sms_stop,
 	.reload = sms_reload,
 	.check_config = sms_check_config,
+	.check_subsection = sms_check_subsection,
 	.user_available = sms_user_available,
 	.send = sms_send,
 	.stats = sms_stats,
