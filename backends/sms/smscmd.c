@@ -53,7 +53,7 @@ smsl_line_users(struct smsl_line *l)
 			v[n++] = xstrdup(w);
 		}
 	} else {
-		for (const char *const *u = gw_conf_list(l->sec, "users"); *u; u++) {
+		for (char **u = l->conf_users; *u; u++) {
 			v = xreallocarray(v, n + 2, sizeof(*v));
 			v[n++] = xstrdup(*u);
 		}

@@ -439,11 +439,26 @@ sms_check_config(const struct gw_section *sec, char **why)
 
 /* ---- lifecycle ---- */
 
+static char **
+copy_list(const char *const *v)
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n])
+		n++;
+	c = xcalloc(n + 1, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
 static void
 line_free(struct smsl_line *l)
 {
 	if (l->ops && l->impl)
 		l->ops->stop(l);
+	smsl_strv_free(l->conf_users);
 	free(l->name);
 	free(l->number);
 	free(l->state_why);
@@ -491,12 +506,14 @@ sms_start(struct gw_net *net)
 			return -1;
 		}
 		l->ops = strcmp(gw_conf_str(secs[i], "driver"), "smsd") == 0 ? &smsd_ops : &smsgl_ops;
+		l->conf_users = copy_list(gw_conf_list(secs[i], "users"));
 		if (l->ops->start(l, &why) == -1) {
 			log_warnx("sms: line %s: %s", l->name, why ? why : "cannot start");
 			free(why);
 			sms_stop(net);
 			return -1;
 		}
+		l->sec = NULL;
 	}
 	s->tick = event_new(gw_event_base(), -1, EV_PERSIST, tick_cb, net);
 	event_add(s->tick, &tv);
@@ -527,11 +544,37 @@ sms_stop(struct gw_net *net)
 	gw_net_set_priv(net, NULL);
 }
 
+/*
+ * The rate limits are read where they are used. A line keeps its modem
+ * settings until a restart; `users` from the file apply at once (to a line
+ * whose assignments no admin changed).
+ */
 static int
 sms_reload(struct gw_net *net)
 {
-	(void)net;
-	return 0; /* the rate limits are read where they are used */
+	struct sms_net *s = priv(net);
+	const struct gw_section *const *secs;
+	size_t n;
+
+	secs = gw_net_subsections(net, "line", &n);
+	for (size_t i = 0; i < s->nlines; i++) {
+		struct smsl_line *l = s->lines[i];
+		const struct gw_section *found = NULL;
+
+		for (size_t j = 0; j < n && !found; j++)
+			if (strcmp(gw_section_name(secs[j]), l->name) == 0)
+				found = secs[j];
+		if (found == NULL) {
+			log_warnx("sms: line %s is gone from the config: it stays until a restart",
+			          l->name);
+			continue;
+		}
+		smsl_strv_free(l->conf_users);
+		l->conf_users = copy_list(gw_conf_list(found, "users"));
+	}
+	if (n != s->nlines)
+		log_warnx("sms: new lines in the config start at the next restart");
+	return 0;
 }
 
 static void

@@ -47,7 +47,8 @@ struct smsl_ops {
 
 struct smsl_line {
 	struct gw_net *net;
-	const struct gw_section *sec;
+	const struct gw_section *sec; /* valid during start() only: a reload frees it */
+	char **conf_users;            /* `users` of the line's section, as last loaded */
 	char *name;   /* "office" */
 	char *number; /* "+15550001111", may be NULL */
 	const struct smsl_ops *ops;

@@ -345,3 +345,16 @@ def test_throughput_into_the_outbox(make_gateway, tmp_path, client):
     rate = n / (time.monotonic() - t)
     print(f"\n{n} texts from XMPP into gammu-smsd's outbox: {rate:.0f} texts/s")
     assert rate > 20
+
+
+def test_reload_applies_the_line_users_from_the_file(make_gateway, smsd, client):
+    g = sms_gateway(make_gateway, smsd)
+    carol = client("carol")
+    g.sections["sms.line.office"]["users"] = "alice@localhost carol@localhost"
+    g.write_config()
+    g.proc.send_signal(signal.SIGHUP)
+    sgtest.wait_until(lambda: "configuration reloaded" in g.log, 10, "the reload")
+    smsd.phone.inject(PEER, "for carol too")
+    m = carol.wait_for_message(lambda m: m["from"].bare == from_jid(PEER) and m["body"], 20,
+                               "the SMS")
+    assert m["body"] == "for carol too"
