@@ -245,8 +245,8 @@ static int start_thread(struct smsgl *, char **why);
  * libgammu may wait forever on a modem that stopped answering in the middle
  * of a command. Then the worker is cancelled (at a point where it holds no
  * lock), what it had is given back to the core's queue, and a new worker
- * starts from scratch. The old state machine is abandoned: its state is
- * unknown, so it is not touched.
+ * starts from scratch. The old state machine is set aside: its state is
+ * unknown, so it is only freed (not closed) when the line stops.
  */
 static void
 watchdog_cb(evutil_socket_t fd, short what, void *arg)
@@ -274,9 +274,17 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	g->started = false;
+	if (g->sm) {
+		g->abandoned = xreallocarray(g->abandoned, g->nabandoned + 1, sizeof(*g->abandoned));
+		g->abandoned[g->nabandoned++] = g->sm;
+	}
 	g->sm = NULL;
 	g->nheld = 0;
 	g->busy_since = 0;
+	if (g->current) {
+		smsgl_job_free(g->current);
+		g->current = NULL;
+	}
 	/* Every text not yet out goes back to the core's queue. */
 	pthread_mutex_lock(&g->mu);
 	j = g->jobs;
@@ -488,6 +496,9 @@ smsgl_stop(struct smsl_line *l)
 		close(g->efd);
 	if (g->ini)
 		INI_Free(g->ini);
+	for (size_t i = 0; i < g->nabandoned; i++)
+		GSM_FreeStateMachine(g->abandoned[i]);
+	free(g->abandoned);
 	smsreceipt_free(g->receipts);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);

@@ -75,9 +75,12 @@ struct smsgl {
 	int send_status, send_ref;
 	struct smsgl_held *held;
 	size_t nheld;
+	struct smsgl_job *current; /* the job in hand */
 
 	/* loop only */
 	struct event *watchdog;
+	GSM_StateMachine **abandoned; /* of cancelled workers: freed at stop, never used */
+	size_t nabandoned;
 	long modem_timeout;
 	struct smsgl_sending *sending;
 	struct smsreceipt *receipts;

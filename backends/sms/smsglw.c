@@ -17,6 +17,17 @@
 
 #include "smsgl.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SMSGL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SMSGL_ASAN 1
+#endif
+#endif
+#ifdef SMSGL_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* ---- the queues ---- */
 
 static void
@@ -389,14 +400,35 @@ idle(struct smsgl *g)
 	g->busy_since = 0;
 }
 
-void *
-smsgl_worker(void *arg)
+/*
+ * Run when the watchdog cancels the thread. Cancellation unwinds the frames
+ * below without AddressSanitizer seeing their scopes end; their stale poison
+ * would fail the thread's own exit. Clear it (dead stack, below this frame).
+ */
+static void
+cancelled(void *arg)
 {
-	struct smsgl *g = arg;
+#ifdef SMSGL_ASAN
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+	char here;
+
+	if (pthread_getattr_np(pthread_self(), &a) != 0)
+		return;
+	if (pthread_attr_getstack(&a, &addr, &size) == 0 && &here > (char *)addr)
+		__asan_unpoison_memory_region(addr, (size_t)(&here - (char *)addr));
+	pthread_attr_destroy(&a);
+#endif
+	(void)arg;
+}
+
+static void
+work(struct smsgl *g)
+{
 	int backoff = BACKOFF_MIN;
 	time_t next_poll = 0, next_info = 0;
 
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!g->stopping) {
 		GSM_Error err;
 		struct smsgl_job *j;
@@ -437,9 +469,11 @@ smsgl_worker(void *arg)
 		}
 		pthread_mutex_unlock(&g->mu);
 		if (j) {
+			g->current = j; /* the watchdog frees it if this thread is cancelled */
 			busy(g);
 			ok = j->kind == JOB_SEND ? do_send(g, j) : do_delete(g, j);
 			idle(g);
+			g->current = NULL;
 			smsgl_job_free(j);
 		} else if (time(NULL) >= next_poll) {
 			busy(g);
@@ -462,6 +496,15 @@ smsgl_worker(void *arg)
 		}
 	}
 	disconnect_phone(g);
+}
+
+void *
+smsgl_worker(void *arg)
+{
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_cleanup_push(cancelled, NULL);
+	work(arg);
+	pthread_cleanup_pop(0);
 	return NULL;
 }
 
