@@ -167,8 +167,8 @@ describe_line(struct gw_cmd *cmd, struct smsl_line *l, bool admin)
 		            l->name, l->number ? l->number : "(no number)", l->ops->name,
 		            smsl_state_name(l->state), l->state_why ? ": " : "",
 		            l->state_why ? l->state_why : "", sig,
-		            l->operator_name ? l->operator_name : "unknown", *list ? list : "(none)",
-		            l->sent, l->delivered, l->failed, l->received);
+		            l->operator_name ? l->operator_name : "unknown",
+		            *list ? list : "(none)", l->sent, l->delivered, l->failed, l->received);
 		free(list);
 		smsl_strv_free(users);
 	}
@@ -222,11 +222,12 @@ cmd_line(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	if (stage == 0 && (name == NULL || contact == NULL)) {
 		const char **opts = xcalloc(n + 1, sizeof(*opts));
 		struct gw_field fields[] = {
-			{"contact", GW_FIELD_TEXT, "Contact", "The phone number.", GW_FIELD_REQUIRED,
-			 NULL, NULL},
-			{"line", GW_FIELD_LIST, "Line", "The line your texts to this contact go from.",
-			 GW_FIELD_REQUIRED, opts, NULL},
-			GW_FIELDS_END,
+		        {"contact", GW_FIELD_TEXT, "Contact", "The phone number.",
+		         GW_FIELD_REQUIRED, NULL, NULL},
+		        {"line", GW_FIELD_LIST, "Line",
+		         "The line your texts to this contact go from.", GW_FIELD_REQUIRED, opts,
+		         NULL},
+		        GW_FIELDS_END,
 		};
 		struct gw_form form = {"SMS line for a contact", NULL, target ? fields + 1 : fields,
 		                       NULL};
@@ -246,7 +247,8 @@ cmd_line(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		if (strcasecmp(v[i]->name, name) == 0)
 			l = v[i];
 	if (l == NULL) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s is not one of your lines.", name ? name : "That");
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "%s is not one of your lines.",
+		            name ? name : "That");
 		goto out;
 	}
 	scope = xasprintf("contact:%s", number);
@@ -281,12 +283,13 @@ assign(struct gw_cmd *cmd, int stage, const struct gw_values *in, bool add)
 	if (stage == 0 && (name == NULL || who == NULL)) {
 		const char **opts = xcalloc(nl + 1, sizeof(*opts));
 		struct gw_field fields[] = {
-			{"line", GW_FIELD_LIST, "Line", NULL, GW_FIELD_REQUIRED, opts, NULL},
-			{"user", GW_FIELD_JID, "User", "The user's bare JID.", GW_FIELD_REQUIRED, NULL,
-			 NULL},
-			GW_FIELDS_END,
+		        {"line", GW_FIELD_LIST, "Line", NULL, GW_FIELD_REQUIRED, opts, NULL},
+		        {"user", GW_FIELD_JID, "User", "The user's bare JID.", GW_FIELD_REQUIRED,
+		         NULL, NULL},
+		        GW_FIELDS_END,
 		};
-		struct gw_form form = {add ? "Assign a line" : "Unassign a line", NULL, fields, NULL};
+		struct gw_form form = {add ? "Assign a line" : "Unassign a line", NULL, fields,
+		                       NULL};
 
 		for (size_t i = 0; i < nl; i++)
 			opts[i] = lines[i]->name;
@@ -329,8 +332,8 @@ assign(struct gw_cmd *cmd, int stage, const struct gw_values *in, bool add)
 	} else {
 		gw_cmd_note(cmd, GW_NOTE_INFO, "%s is %s a user of line %s.", who,
 		            add ? "now" : "no longer", l->name);
-		log_info("sms: %s %s %s %s line %s", gw_cmd_user(cmd), add ? "assigned" : "unassigned",
-		         who, add ? "to" : "from", l->name);
+		log_info("sms: %s %s %s %s line %s", gw_cmd_user(cmd),
+		         add ? "assigned" : "unassigned", who, add ? "to" : "from", l->name);
 	}
 	free(nv);
 	smsl_strv_free(users);
@@ -350,15 +353,15 @@ cmd_unassign(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 const struct gw_command smsl_commands[] = {
-	{"lines", "SMS lines", "lines", "list your SMS lines (admins: every line, its state and users)",
-	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY, cmd_lines},
-	{"line", "Line for a contact", "line",
-	 "pick the line your texts to a contact go from: line contact=NUMBER line=NAME",
-	 GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY | GW_SCOPE_ADDRESS, cmd_line},
-	{"assign", "Assign a line to a user", "assign", "admin: assign line=NAME user=JID",
-	 GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_assign},
-	{"unassign", "Unassign a line from a user", "unassign",
-	 "admin: unassign line=NAME user=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_unassign},
-	GW_COMMANDS_END,
+        {"lines", "SMS lines", "lines",
+         "list your SMS lines (admins: every line, its state and users)", GW_ACCESS_ANYONE,
+         GW_SCOPE_GATEWAY, cmd_lines},
+        {"line", "Line for a contact", "line",
+         "pick the line your texts to a contact go from: line contact=NUMBER line=NAME",
+         GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY | GW_SCOPE_ADDRESS, cmd_line},
+        {"assign", "Assign a line to a user", "assign", "admin: assign line=NAME user=JID",
+         GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_assign},
+        {"unassign", "Unassign a line from a user", "unassign",
+         "admin: unassign line=NAME user=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, cmd_unassign},
+        GW_COMMANDS_END,
 };
-

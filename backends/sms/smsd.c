@@ -248,9 +248,8 @@ hex(char *out, const unsigned char *b, size_t n)
 static int
 handed_over(struct smsd *d, uint64_t qid)
 {
-	static const char sql[] =
-	        "SELECT 1 FROM outbox WHERE CreatorID LIKE ?1 UNION ALL "
-	        "SELECT 1 FROM sentitems WHERE CreatorID LIKE ?1 LIMIT 1";
+	static const char sql[] = "SELECT 1 FROM outbox WHERE CreatorID LIKE ?1 UNION ALL "
+	                          "SELECT 1 FROM sentitems WHERE CreatorID LIKE ?1 LIMIT 1";
 	sqlite3_stmt *st = prep(d, sql);
 	char pat[64];
 	int r;
@@ -276,7 +275,11 @@ insert_part(struct smsd *d, sqlite3_int64 id, const struct gw_outmsg *msg,
 	int r;
 
 	if (plan->nparts > 1) {
-		unsigned char b[6] = {5, 0, 3, (unsigned char)ref, (unsigned char)plan->nparts,
+		unsigned char b[6] = {5,
+		                      0,
+		                      3,
+		                      (unsigned char)ref,
+		                      (unsigned char)plan->nparts,
 		                      (unsigned char)(i + 1)};
 
 		hex(udh, b, sizeof(b));
@@ -374,7 +377,8 @@ failure(const char *status)
 	return NULL;
 }
 
-/* The outcome of m so far: PENDING, DELIVERED, FAILED (with *why), or -1 for "sent, no report wanted". */
+/* The outcome of m so far: PENDING, DELIVERED, FAILED (with *why), or -1 for "sent, no report
+ * wanted". */
 static int
 outcome(struct smsd *d, struct outmsg *m, const char **why)
 {
@@ -683,9 +687,9 @@ smsd_stop(struct smsl_line *l)
 }
 
 const struct smsl_ops smsd_ops = {
-	.name = "smsd",
-	.start = smsd_start,
-	.stop = smsd_stop,
-	.send = smsd_send,
-	.release = smsd_release,
+        .name = "smsd",
+        .start = smsd_start,
+        .stop = smsd_stop,
+        .send = smsd_send,
+        .release = smsd_release,
 };

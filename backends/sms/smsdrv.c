@@ -42,44 +42,44 @@ struct sms_net {
 };
 
 static const struct gw_option sms_options[] = {
-	{"default_country", GW_OPT_STRING, NULL, 0, 0, GW_OPT_REQUIRED,
-	 "Country calling code that national numbers take, e.g. +1 or +44."},
-	{"per_user_per_hour", GW_OPT_INT, "60", 0, 100000, GW_OPT_RELOADABLE,
-	 "SMS parts a user may send per hour (0: no limit); more wait in the queue."},
-	{"per_line_per_hour", GW_OPT_INT, "0", 0, 100000, GW_OPT_RELOADABLE,
-	 "SMS parts a line may send per hour (0: no limit); more wait in the queue."},
-	{"poll_interval", GW_OPT_DURATION, "2s", 1, 3600, 0,
-	 "How often a line looks for incoming SMS and status reports."},
-	{"modem_timeout", GW_OPT_DURATION, "3m", 10, 3600, 0,
-	 "A modem (driver = gammu) silent this long in the middle of a command is given up "
-	 "and reconnected."},
-	{"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
-	 "How long the parts of a long SMS are awaited before what came is delivered."},
-	GW_OPTIONS_END,
+        {"default_country", GW_OPT_STRING, NULL, 0, 0, GW_OPT_REQUIRED,
+         "Country calling code that national numbers take, e.g. +1 or +44."},
+        {"per_user_per_hour", GW_OPT_INT, "60", 0, 100000, GW_OPT_RELOADABLE,
+         "SMS parts a user may send per hour (0: no limit); more wait in the queue."},
+        {"per_line_per_hour", GW_OPT_INT, "0", 0, 100000, GW_OPT_RELOADABLE,
+         "SMS parts a line may send per hour (0: no limit); more wait in the queue."},
+        {"poll_interval", GW_OPT_DURATION, "2s", 1, 3600, 0,
+         "How often a line looks for incoming SMS and status reports."},
+        {"modem_timeout", GW_OPT_DURATION, "3m", 10, 3600, 0,
+         "A modem (driver = gammu) silent this long in the middle of a command is given up "
+         "and reconnected."},
+        {"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
+         "How long the parts of a long SMS are awaited before what came is delivered."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_option line_options[] = {
-	{"number", GW_OPT_STRING, NULL, 0, 0, 0, "The line's own phone number (shown to users)."},
-	{"driver", GW_OPT_STRING, "gammu", 0, 0, 0,
-	 "gammu: libgammu in a worker thread; smsd: a running gammu-smsd's SQL database."},
-	{"gammurc", GW_OPT_PATH, NULL, 0, 0, 0,
-	 "gammu configuration file of the modem (driver = gammu)."},
-	{"device", GW_OPT_STRING, NULL, 0, 0, 0, "Modem device, instead of a gammurc."},
-	{"connection", GW_OPT_STRING, "at", 0, 0, 0, "gammu connection type (with device)."},
-	{"model", GW_OPT_STRING, NULL, 0, 0, 0, "gammu model (with device), e.g. dummy."},
-	{"gammu_log", GW_OPT_PATH, NULL, 0, 0, 0,
-	 "File for gammu's own debug log of this line (driver = gammu), e.g. to see what "
-	 "the modem was told."},
-	{"smsd_database", GW_OPT_STRING, NULL, 0, 0, 0,
-	 "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db."},
-	{"users", GW_OPT_LIST, "", 0, 0, 0,
-	 "Bare JIDs of the users of this line (admins can change it)."},
-	GW_OPTIONS_END,
+        {"number", GW_OPT_STRING, NULL, 0, 0, 0, "The line's own phone number (shown to users)."},
+        {"driver", GW_OPT_STRING, "gammu", 0, 0, 0,
+         "gammu: libgammu in a worker thread; smsd: a running gammu-smsd's SQL database."},
+        {"gammurc", GW_OPT_PATH, NULL, 0, 0, 0,
+         "gammu configuration file of the modem (driver = gammu)."},
+        {"device", GW_OPT_STRING, NULL, 0, 0, 0, "Modem device, instead of a gammurc."},
+        {"connection", GW_OPT_STRING, "at", 0, 0, 0, "gammu connection type (with device)."},
+        {"model", GW_OPT_STRING, NULL, 0, 0, 0, "gammu model (with device), e.g. dummy."},
+        {"gammu_log", GW_OPT_PATH, NULL, 0, 0, 0,
+         "File for gammu's own debug log of this line (driver = gammu), e.g. to see what "
+         "the modem was told."},
+        {"smsd_database", GW_OPT_STRING, NULL, 0, 0, 0,
+         "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db."},
+        {"users", GW_OPT_LIST, "", 0, 0, 0,
+         "Bare JIDs of the users of this line (admins can change it)."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_subsection sms_subsections[] = {
-	{"line", line_options, "A line: one GSM modem and its phone number."},
-	GW_SUBSECTIONS_END,
+        {"line", line_options, "A line: one GSM modem and its phone number."},
+        GW_SUBSECTIONS_END,
 };
 
 static struct sms_net *
@@ -113,9 +113,9 @@ smsl_unhex(const char *hex, unsigned char *out, size_t max)
 /* ---- lines ---- */
 
 static const char *const state_names[] = {
-	[SMSL_STARTING] = "starting",
-	[SMSL_UP] = "up",
-	[SMSL_DOWN] = "down",
+        [SMSL_STARTING] = "starting",
+        [SMSL_UP] = "up",
+        [SMSL_DOWN] = "down",
 };
 
 struct smsl_line *const *
@@ -132,7 +132,6 @@ smsl_state_name(enum smsl_state st)
 {
 	return state_names[st];
 }
-
 
 static void
 line_presence(struct smsl_line *l, const char *user)
@@ -183,8 +182,12 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
 		log_warnx("sms: line %s has no users: an SMS from %s waits on the modem", l->name,
 		          sender);
 	for (size_t i = 0; users[i]; i++) {
-		struct gw_inmsg in = {.user = users[i], .from = sender, .body = text,
-		                      .id = id, .stamp = stamp, .kind = GW_MSG_CHAT};
+		struct gw_inmsg in = {.user = users[i],
+		                      .from = sender,
+		                      .body = text,
+		                      .id = id,
+		                      .stamp = stamp,
+		                      .kind = GW_MSG_CHAT};
 
 		if (gw_deliver(net, &in) == -1)
 			failed++;
@@ -259,7 +262,8 @@ smsl_outcome(struct smsl_line *l, const char *user, const char *to, const char *
 	} else if (st == SMSRECEIPT_FAILED) {
 		l->failed++;
 		gw_message_failed(l->net, user, to, xmpp_id && *xmpp_id ? xmpp_id : NULL,
-		                  GW_ERR_RECIPIENT_UNAVAILABLE, why ? why : "the SMS was not delivered");
+		                  GW_ERR_RECIPIENT_UNAVAILABLE,
+		                  why ? why : "the SMS was not delivered");
 	}
 }
 
@@ -324,7 +328,8 @@ sms_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		return GW_SEND_FAILED;
 	}
 	if (smsnum_kind(msg->to) != SMSNUM_E164 && smsnum_kind(msg->to) != SMSNUM_SHORT) {
-		*why = xasprintf("%s is a sender name, not a number: it cannot be texted.", msg->to);
+		*why = xasprintf("%s is a sender name, not a number: it cannot be texted.",
+		                 msg->to);
 		return GW_SEND_FAILED;
 	}
 	if ((l = smsl_line_for(net, msg->user, msg->to)) == NULL) {
@@ -355,9 +360,10 @@ sms_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 			*why = xstrdup("hourly SMS limit of this user reached; the text waits");
 			goto limited;
 		}
-		if (!rate_take(&l->rate_window, &l->rate_parts, gw_conf_int(sec, "per_line_per_hour"),
-		               plan.nparts, now)) {
-			*why = xasprintf("hourly SMS limit of line %s reached; the text waits", l->name);
+		if (!rate_take(&l->rate_window, &l->rate_parts,
+		               gw_conf_int(sec, "per_line_per_hour"), plan.nparts, now)) {
+			*why = xasprintf("hourly SMS limit of line %s reached; the text waits",
+			                 l->name);
 			goto limited;
 		}
 		r->window = w;
@@ -394,18 +400,21 @@ line_check(const struct gw_section *sec, char **why)
 		const char *db = gw_conf_str(sec, "smsd_database");
 
 		if (db == NULL || strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
-			*why = xstrdup("driver = smsd needs smsd_database = sqlite:/path/to/smsd.db");
+			*why = xstrdup(
+			        "driver = smsd needs smsd_database = sqlite:/path/to/smsd.db");
 			return -1;
 		}
 		if (gw_conf_str(sec, "gammurc") || gw_conf_str(sec, "device")) {
-			*why = xstrdup("gammurc and device belong to driver = gammu; gammu-smsd owns "
-			               "the modem of a driver = smsd line");
+			*why = xstrdup(
+			        "gammurc and device belong to driver = gammu; gammu-smsd owns "
+			        "the modem of a driver = smsd line");
 			return -1;
 		}
 	} else if (strcmp(drv, "gammu") == 0) {
 		if ((gw_conf_str(sec, "gammurc") == NULL) == (gw_conf_str(sec, "device") == NULL)) {
-			*why = xstrdup("driver = gammu needs either gammurc or device (with connection "
-			               "and model)");
+			*why = xstrdup(
+			        "driver = gammu needs either gammurc or device (with connection "
+			        "and model)");
 			return -1;
 		}
 		if (gw_conf_str(sec, "smsd_database")) {
@@ -477,7 +486,8 @@ sms_start(struct gw_net *net)
 	struct timeval tv = {1, 0};
 
 	gw_net_set_priv(net, s);
-	s->parts = smsparts_new(PARTS_MAX_GROUPS, gw_conf_int(gw_net_section(net), "parts_timeout"));
+	s->parts =
+	        smsparts_new(PARTS_MAX_GROUPS, gw_conf_int(gw_net_section(net), "parts_timeout"));
 	secs = gw_net_subsections(net, "line", &n);
 	if (n == 0)
 		log_warnx("sms: no [sms.line.NAME] section: nothing can be sent or received");
@@ -505,7 +515,8 @@ sms_start(struct gw_net *net)
 			sms_stop(net);
 			return -1;
 		}
-		l->ops = strcmp(gw_conf_str(secs[i], "driver"), "smsd") == 0 ? &smsd_ops : &smsgl_ops;
+		l->ops = strcmp(gw_conf_str(secs[i], "driver"), "smsd") == 0 ? &smsd_ops
+		                                                             : &smsgl_ops;
 		l->conf_users = copy_list(gw_conf_list(secs[i], "users"));
 		if (l->ops->start(l, &why) == -1) {
 			log_warnx("sms: line %s: %s", l->name, why ? why : "cannot start");
@@ -606,28 +617,29 @@ sms_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 		         l->failed, l->received, l->queued_retry);
 		line(buf, arg);
 	}
-	snprintf(buf, sizeof(buf), "sms: %zu long SMS awaiting parts, %lu texts held by rate limits",
+	snprintf(buf, sizeof(buf),
+	         "sms: %zu long SMS awaiting parts, %lu texts held by rate limits",
 	         smsparts_pending(s->parts), s->rate_limited);
 	line(buf, arg);
 }
 
 const struct gw_driver sms_driver = {
-	.name = "sms",
-	.type = "sms",
-	.description = "SMS gateway",
-	.options = sms_options,
-	.subsections = sms_subsections,
-	.commands = smsl_commands,
-	.prompt = "Phone number",
-	.prompt_desc = "A phone number: international (+15551234567, 0044…) or national, "
-	               "which takes the gateway's default country.",
-	.normalize = sms_normalize,
-	.start = sms_start,
-	.stop = sms_stop,
-	.reload = sms_reload,
-	.check_config = sms_check_config,
-	.check_subsection = sms_check_subsection,
-	.user_available = sms_user_available,
-	.send = sms_send,
-	.stats = sms_stats,
+        .name = "sms",
+        .type = "sms",
+        .description = "SMS gateway",
+        .options = sms_options,
+        .subsections = sms_subsections,
+        .commands = smsl_commands,
+        .prompt = "Phone number",
+        .prompt_desc = "A phone number: international (+15551234567, 0044…) or national, "
+                       "which takes the gateway's default country.",
+        .normalize = sms_normalize,
+        .start = sms_start,
+        .stop = sms_stop,
+        .reload = sms_reload,
+        .check_config = sms_check_config,
+        .check_subsection = sms_check_subsection,
+        .user_available = sms_user_available,
+        .send = sms_send,
+        .stats = sms_stats,
 };

@@ -172,9 +172,11 @@ handle(struct smsgl *g, struct smsgl_note *n)
 	case N_INCOMING: {
 		struct smsgammu_in in;
 		char *why = NULL;
-		uint64_t tok = (uint64_t)(unsigned)n->sms->Folder << 32 | (unsigned)n->sms->Location;
+		uint64_t tok =
+		        (uint64_t)(unsigned)n->sms->Folder << 32 | (unsigned)n->sms->Location;
 
-		if (smsgammu_incoming(n->sms, l->name, smsl_country(l->net), tok, &in, &why) == -1) {
+		if (smsgammu_incoming(n->sms, l->name, smsl_country(l->net), tok, &in, &why) ==
+		    -1) {
 			log_warnx("sms: line %s: SMS %d/%d skipped: %s", l->name, n->sms->Folder,
 			          n->sms->Location, why);
 			free(why);
@@ -275,7 +277,8 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	g->started = false;
 	if (g->sm) {
-		g->abandoned = xreallocarray(g->abandoned, g->nabandoned + 1, sizeof(*g->abandoned));
+		g->abandoned =
+		        xreallocarray(g->abandoned, g->nabandoned + 1, sizeof(*g->abandoned));
 		g->abandoned[g->nabandoned++] = g->sm;
 	}
 	g->sm = NULL;
@@ -514,9 +517,9 @@ smsgl_stop(struct smsl_line *l)
 }
 
 const struct smsl_ops smsgl_ops = {
-	.name = "gammu",
-	.start = smsgl_start,
-	.stop = smsgl_stop,
-	.send = smsgl_send,
-	.release = smsgl_release,
+        .name = "gammu",
+        .start = smsgl_start,
+        .stop = smsgl_stop,
+        .send = smsgl_send,
+        .release = smsgl_release,
 };

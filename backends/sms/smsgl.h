@@ -20,8 +20,8 @@ struct smsgl_sending;
 
 #define BACKOFF_MIN 2
 #define BACKOFF_MAX 300
-#define SEND_WAIT 60     /* seconds for the modem to acknowledge a part */
-#define INFO_EVERY 60    /* seconds between signal/operator readings */
+#define SEND_WAIT 60  /* seconds for the modem to acknowledge a part */
+#define INFO_EVERY 60 /* seconds between signal/operator readings */
 #define RECEIPT_AGE (3 * 24 * 3600)
 
 enum job_kind { JOB_SEND, JOB_DELETE };
@@ -40,13 +40,13 @@ enum note_kind { N_STATE, N_LOG, N_PART, N_SENT, N_UNSENT, N_INCOMING, N_REPORT,
 struct smsgl_note {
 	struct smsgl_note *next;
 	enum note_kind kind;
-	enum smsl_state state;   /* STATE */
-	enum gw_send_status st;  /* UNSENT: RETRY or FAILED */
-	char *text;              /* STATE/UNSENT why, LOG line, INFO operator */
-	uint64_t qid;            /* PART, SENT, UNSENT */
-	int ref;                 /* PART */
-	int signal;              /* INFO */
-	GSM_SMSMessage *sms;     /* INCOMING, REPORT */
+	enum smsl_state state;  /* STATE */
+	enum gw_send_status st; /* UNSENT: RETRY or FAILED */
+	char *text;             /* STATE/UNSENT why, LOG line, INFO operator */
+	uint64_t qid;           /* PART, SENT, UNSENT */
+	int ref;                /* PART */
+	int signal;             /* INFO */
+	GSM_SMSMessage *sms;    /* INCOMING, REPORT */
 };
 
 struct smsgl_held {
@@ -85,7 +85,6 @@ struct smsgl {
 	struct smsgl_sending *sending;
 	struct smsreceipt *receipts;
 };
-
 
 /* Loop -> worker: queue a job (owned by the queue from then on). */
 void smsgl_push_job(struct smsgl *, struct smsgl_job *);

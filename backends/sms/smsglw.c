@@ -234,9 +234,9 @@ unsent:
 	n = note_new(N_UNSENT);
 	n->qid = j->qid;
 	n->st = err == ERR_INVALIDDATA || err == ERR_NOTSUPPORTED ? GW_SEND_FAILED : GW_SEND_RETRY;
-	n->text = err == ERR_UNKNOWN ? xasprintf("the network refused the SMS (status %d)",
-	                                         g->send_status)
-	                             : xasprintf("the modem: %s", GSM_ErrorString(err));
+	n->text = err == ERR_UNKNOWN
+	                  ? xasprintf("the network refused the SMS (status %d)", g->send_status)
+	                  : xasprintf("the modem: %s", GSM_ErrorString(err));
 	post(g, n);
 	return !link_lost(err);
 }
@@ -439,8 +439,9 @@ work(struct smsgl *g)
 			err = connect_phone(g);
 			idle(g);
 			if (err != ERR_NONE) {
-				char *why = xasprintf("cannot reach the modem: %s (next try in %d s)",
-				                      GSM_ErrorString(err), backoff);
+				char *why =
+				        xasprintf("cannot reach the modem: %s (next try in %d s)",
+				                  GSM_ErrorString(err), backoff);
 
 				post_state(g, SMSL_DOWN, why);
 				free(why);
@@ -507,4 +508,3 @@ smsgl_worker(void *arg)
 	pthread_cleanup_pop(0);
 	return NULL;
 }
-

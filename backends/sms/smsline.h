@@ -49,15 +49,15 @@ struct smsl_line {
 	struct gw_net *net;
 	const struct gw_section *sec; /* valid during start() only: a reload frees it */
 	char **conf_users;            /* `users` of the line's section, as last loaded */
-	char *name;   /* "office" */
-	char *number; /* "+15550001111", may be NULL */
+	char *name;                   /* "office" */
+	char *number;                 /* "+15550001111", may be NULL */
 	const struct smsl_ops *ops;
 	void *impl;
 
 	enum smsl_state state;
-	char *state_why;      /* why it is down, or NULL */
-	int signal;           /* percent; -1 unknown */
-	char *operator_name;  /* network name; NULL unknown */
+	char *state_why;     /* why it is down, or NULL */
+	int signal;          /* percent; -1 unknown */
+	char *operator_name; /* network name; NULL unknown */
 
 	unsigned long sent, delivered, failed, received, queued_retry;
 	time_t rate_window; /* start of the current hour of the per-line limit */
