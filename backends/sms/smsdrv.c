@@ -612,7 +612,7 @@ sms_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 
 		snprintf(buf, sizeof(buf),
 		         "sms line %s (%s, %s): %lu sent, %lu delivered, %lu failed, %lu received, "
-		         "%lu waits for the line or a limit",
+		         "%lu sends deferred (line down or a rate limit)",
 		         l->name, l->ops->name, state_names[l->state], l->sent, l->delivered,
 		         l->failed, l->received, l->queued_retry);
 		line(buf, arg);
