@@ -270,3 +270,12 @@ def test_modem_unplugged_and_plugged_back(modem, make_gateway, client, monkeypat
     sgtest.wait_until(lambda: len(modem.sent) == 2, 90, "the text sent after replugging")
     assert modem.sent[1]["text"] == "while unplugged"
     assert "line at: down -> up" in g.log
+
+
+def test_binary_sms_becomes_a_note(make_gateway, phone, tmp_path, client):
+    gammu_gateway(make_gateway, phone, tmp_path)
+    alice = client("alice")
+    phone.inject(PEER, "\x01\x02\x03", coding="8bit")
+    m = alice.wait_for_message(from_peer(), 20, "the note")
+    assert "binary SMS" in m["body"]
+    sgtest.wait_until(lambda: not any(phone.inbox.iterdir()), 10, "the SMS deleted")
