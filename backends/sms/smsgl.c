@@ -340,6 +340,19 @@ smsgl_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstex
 		return GW_SEND_FAILED;
 	}
 	smstext_plan_free(&p2);
+	/*
+	 * The concatenation reference comes from the queue id, so a text resumed
+	 * after a restart carries the same one and the phone joins old and new
+	 * parts.
+	 */
+	for (int i = 0; i < j->sms->Number; i++) {
+		GSM_UDHHeader *u = &j->sms->SMS[i].UDH;
+
+		if (u->Type == UDH_ConcatenatedMessages && u->Length >= 6) {
+			u->Text[3] = (unsigned char)((msg->qid * 7 + 1) & 0xFF);
+			u->ID8bit = u->Text[3];
+		}
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->qid = msg->qid;
 	s->user = xstrdup(msg->user);

@@ -290,6 +290,14 @@ class FakeModem:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    def host_crashed(self):
+        """The program that had the port died: the kernel would drop its
+        exclusive lock (TIOCEXCL) with its descriptor; our own descriptor
+        on the pty keeps it, so drop it here."""
+        import fcntl
+        import termios
+        fcntl.ioctl(self.slave, termios.TIOCNXCL)
+
     def vanish(self):
         """The modem is unplugged: it stops answering and its device node
         goes away. (The pty itself is closed later, in close(): on a pty
@@ -336,6 +344,12 @@ class FakeModem:
                 return
             while True:
                 if in_pdu:
+                    if b"\x1b" in buf and (b"\x1a" not in buf or
+                                           buf.index(b"\x1b") < buf.index(b"\x1a")):
+                        buf = buf.split(b"\x1b", 1)[1]  # ESC: the PDU is abandoned
+                        in_pdu = False
+                        self._write("\r\nOK\r\n")
+                        continue
                     if b"\x1a" not in buf:
                         break
                     pdu, buf = buf.split(b"\x1a", 1)

@@ -5,6 +5,7 @@ from gammu's own debug log of the line (gammu_log).
 """
 
 import os
+import signal
 import re
 import time
 from pathlib import Path
@@ -279,3 +280,24 @@ def test_binary_sms_becomes_a_note(make_gateway, phone, tmp_path, client):
     m = alice.wait_for_message(from_peer(), 20, "the note")
     assert "binary SMS" in m["body"]
     sgtest.wait_until(lambda: not any(phone.inbox.iterdir()), 10, "the SMS deleted")
+
+
+def test_restart_mid_text_sends_only_the_missing_parts(slow_modem, make_gateway, client):
+    g = at_gateway(make_gateway, slow_modem)
+    alice = client("alice")
+    text = "".join(f"{i:04d} " for i in range(140))  # 700 characters: 5 parts
+    alice.send_message(jid(NUM), text)
+    sgtest.wait_until(lambda: len(slow_modem.sent) >= 2, 40, "two parts out")
+    time.sleep(0.3)  # the gateway records the second part's reference
+    g.kill(signal.SIGKILL)
+    slow_modem.host_crashed()
+    got = len(slow_modem.sent)
+    g.start()
+    sgtest.wait_until(lambda: len(slow_modem.sent) >= 5, 60, "the rest of the text")
+    time.sleep(2)
+    parts = slow_modem.sent
+    assert len(parts) == 5, f"{got} parts before the kill, {len(parts)} in all"
+    assert len({p["udh"][6:8] for p in parts}) == 1  # one concatenation reference
+    assert [p["udh"][-4:] for p in parts] == [f"05{i:02X}" for i in range(1, 6)]
+    assert "".join(p["text"] for p in parts) == text
+    assert "were sent before a restart" in g.log
