@@ -319,6 +319,12 @@ gw_section_name(const struct gw_section *s)
 	return s->name;
 }
 
+const char *
+gw_section_kind(const struct gw_section *s)
+{
+	return s->kind;
+}
+
 static const struct conf_value *
 lookup(const struct gw_section *s, const char *key, const struct gw_option **opt)
 {

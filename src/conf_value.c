@@ -563,6 +563,13 @@ conf_load_section(struct parse *p, struct gw_section *s)
 			conf_error(p, s->line, NULL, "[%s]: %s", s->full, why ? why : "invalid");
 			free(why);
 		}
+	} else if (s->driver != NULL && s->driver->check_subsection != NULL) {
+		char *why = NULL;
+
+		if (s->driver->check_subsection(s, &why) == -1) {
+			conf_error(p, s->line, NULL, "[%s]: %s", s->full, why ? why : "invalid");
+			free(why);
+		}
 	}
 }
 

@@ -101,6 +101,7 @@ const struct gw_section *gw_net_section(struct gw_net *);
 /* Subsections of a kind, in file order; *n gets the count. */
 const struct gw_section *const *gw_net_subsections(struct gw_net *, const char *kind, size_t *n);
 const char *gw_section_name(const struct gw_section *); /* "office" for [sms.line.office] */
+const char *gw_section_kind(const struct gw_section *); /* "line" there; NULL for [sms] */
 const char *gw_conf_str(const struct gw_section *, const char *key);   /* NULL when unset */
 long gw_conf_int(const struct gw_section *, const char *key);         /* also DURATION */
 bool gw_conf_bool(const struct gw_section *, const char *key);
@@ -400,6 +401,8 @@ struct gw_driver {
 	int (*reload)(struct gw_net *);
 	/* Extra config checks beyond the option table (-n and start-up). */
 	int (*check_config)(const struct gw_section *, char **why);
+	/* The same for each subsection ([sms.line.NAME]; gw_section_kind() says which kind). */
+	int (*check_subsection)(const struct gw_section *, char **why);
 
 	/*
 	 * Registration: check a submitted form before it is stored; return

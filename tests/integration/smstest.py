@@ -1,0 +1,377 @@
+"""SMS test kit: gammu's dummy phone and a real gammu-smsd on it.
+
+- DummyPhone: a directory gammu's `dummy` model treats as a phone. Incoming
+  SMS and status reports are injected as files in its inbox folder (gammu's
+  SMS backup format, read by libgammu itself); what is sent is not kept by
+  the phone, so sending is observed in gammu-smsd's sentitems table.
+- Smsd: gammu-smsd with the SQL service on SQLite (libdbd-sqlite3), the
+  schema gammu ships, a config for the dummy phone. `rows()` reads its
+  tables.
+"""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+from sgtest import scaled, tail, wait_until
+
+SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/sqlite.sql")
+GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+           "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
+
+
+def have_gammu_smsd():
+    return shutil.which("gammu-smsd") is not None and SCHEMA.is_file()
+
+
+def ucs2hex(s):
+    return s.encode("utf-16-be").hex().upper()
+
+
+class DummyPhone:
+    """The dummy phone's directory: dir/sms/1 is its inbox."""
+
+    # The dummy model answers status reports for what it sent with this
+    # message reference and this SMSC number.
+    REFERENCE = 255
+    SMSC = "123456"
+
+    def __init__(self, path):
+        self.dir = Path(path)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.inbox = self.dir / "sms" / "1"
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self._n = 0
+
+    def _write(self, lines):
+        # Atomic: the phone must never read half a file.
+        self._n += 1
+        tmp = self.dir / f".inject{self._n}"
+        tmp.write_text("\n".join(lines) + "\n")
+        loc = self._n
+        while (self.inbox / str(loc)).exists():
+            loc += 1
+        os.rename(tmp, self.inbox / str(loc))
+
+    def inject(self, sender, text, udh=None, coding=None, cls=-1):
+        """An incoming SMS from `sender`; udh in hex for a part of a long one."""
+        if coding is None:
+            coding = ("Default_No_Compression" if all(c in GSM7 for c in text)
+                      else "Unicode_No_Compression")
+        lines = ["[SMSBackup000]", "PDU = Deliver", "SMSC = \"+15550000000\"",
+                 time.strftime("DateTime = %Y%m%dT%H%M%SZ", time.gmtime()), "State = UnRead",
+                 f'Number = "{sender}"', f"NumberUnicode = {ucs2hex(sender)}",
+                 'Name = ""', "NameUnicode = ", f"Text00 = {ucs2hex(text)}",
+                 f"Coding = {coding}", "Folder = 1", f"Length = {len(text)}",
+                 f"Class = {cls}", "ReplySMSC = False", "RejectDuplicates = False",
+                 "ReplaceMessage = 0", "MessageReference = 0"]
+        if udh:
+            lines.append(f"UDH = {udh}")
+        self._write(lines)
+
+    def report(self, number, reference=REFERENCE):
+        """A status report: the SMS with `reference` to `number` was delivered
+        (the dummy model reads no failure status from its files)."""
+        self._write(["[SMSBackup000]", "PDU = Status_Report",
+                     time.strftime("DateTime = %Y%m%dT%H%M%SZ", time.gmtime()),
+                     "State = UnRead", f'Number = "{number}"',
+                     f"NumberUnicode = {ucs2hex(number)}",
+                     f"Text00 = {ucs2hex('Delivered')}", "Coding = Default_No_Compression",
+                     "Folder = 1", "Length = 9", "Class = -1",
+                     f"MessageReference = {reference}"])
+
+
+class Smsd:
+    """gammu-smsd on a dummy phone, its SQLite database at self.db."""
+
+    def __init__(self, workdir, phone=None, phone_id="office"):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.phone = phone or DummyPhone(self.dir / "phone")
+        self.db = self.dir / "smsd.db"
+        self.config = self.dir / "smsdrc"
+        self.log_file = self.dir / "smsd.log"
+        self.proc = None
+        self.config.write_text(f"""[gammu]
+device = {self.phone.dir}
+connection = none
+model = dummy
+
+[smsd]
+service = sql
+driver = sqlite3
+database = {self.db.name}
+dbdir = {self.dir}
+logfile = {self.log_file}
+debuglevel = 1
+loopsleep = 1
+receivefrequency = 1
+statusfrequency = 0
+commtimeout = 1
+sendtimeout = 5
+multiparttimeout = 5
+phoneid = {phone_id}
+deliveryreport = sms
+skipsmscnumber = {DummyPhone.SMSC}
+""")
+
+    def create_db(self):
+        con = sqlite3.connect(self.db)
+        con.executescript(SCHEMA.read_text())
+        con.commit()
+        con.close()
+
+    @property
+    def log(self):
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def start(self):
+        if not self.db.exists():
+            self.create_db()
+        self.proc = subprocess.Popen(["gammu-smsd", "-c", str(self.config)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"gammu-smsd exited with {self.proc.returncode}:\n"
+                                     + tail(self.log))
+            return "Starting phone communication" in self.log
+        wait_until(up, 10, "gammu-smsd to start")
+        return self
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(scaled(10))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rows(self, sql, args=()):
+        """Rows of a query as dicts (the database may be busy a moment)."""
+        for _ in range(50):
+            try:
+                con = sqlite3.connect(self.db, timeout=2)
+                con.row_factory = sqlite3.Row
+                try:
+                    return [dict(r) for r in con.execute(sql, args)]
+                finally:
+                    con.close()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e):
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("gammu-smsd's database stayed locked")
+
+    def execute(self, sql, args=()):
+        con = sqlite3.connect(self.db, timeout=5)
+        try:
+            con.execute(sql, args)
+            con.commit()
+        finally:
+            con.close()
+
+    def sent(self, timeout=15, count=1, to=None):
+        """Wait until sentitems holds `count` parts (to `to`); returns them in order."""
+        where = "WHERE DestinationNumber = ?" if to else ""
+        args = (to,) if to else ()
+
+        def got():
+            r = self.rows(f"SELECT * FROM sentitems {where} ORDER BY ID, SequencePosition",
+                          args)
+            return r if len(r) >= count else None
+        return wait_until(got, timeout, f"{count} part(s) in gammu-smsd's sentitems")
+
+
+# --------------------------------------------------------------------------
+# A fake AT modem on a pty: a simulated GSM radio (no radio can run here).
+
+import pty
+import re
+import select
+import threading
+import tty
+
+GSM7_BASIC = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+              "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXT = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[",
+            0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€"}
+
+
+def decode_submit(pdu_hex):
+    """An SMS-SUBMIT TPDU (as sent after AT+CMGS in PDU mode, SMSC first)
+    -> dict(to, coding "gsm7"/"ucs2", udh hex, text, report)."""
+    b = bytes.fromhex(pdu_hex)
+    i = 1 + b[0]                      # SMSC address
+    first = b[i]; i += 1
+    udhi, srr, vpf = first & 0x40, first & 0x20, (first >> 3) & 3
+    i += 1                            # TP-MR
+    ndigits, toa = b[i], b[i + 1]; i += 2
+    digits = "".join(f"{x & 0xF:x}{x >> 4:x}" for x in b[i:i + (ndigits + 1) // 2])[:ndigits]
+    i += (ndigits + 1) // 2
+    to = ("+" if toa & 0x70 == 0x10 else "") + digits
+    i += 1                            # TP-PID
+    dcs = b[i]; i += 1
+    i += {0: 0, 2: 1, 1: 7, 3: 7}[vpf]
+    udl = b[i]; i += 1
+    ud = b[i:]
+    udh = b""
+    coding = "ucs2" if dcs & 0x0C == 0x08 else "gsm7"
+    if coding == "ucs2":
+        if udhi:
+            udh = ud[:ud[0] + 1]
+        text = ud[len(udh):udl].decode("utf-16-be")
+    else:
+        bits = int.from_bytes(ud, "little")
+        skip = 0
+        if udhi:
+            udh = ud[:ud[0] + 1]
+            skip = (len(udh) * 8 + 6) // 7
+        septets = [(bits >> (7 * k)) & 0x7F for k in range(udl)][skip:]
+        out, esc = [], False
+        for s in septets:
+            if esc:
+                out.append(GSM7_EXT.get(s, "?"))
+                esc = False
+            elif s == 0x1B:
+                esc = True
+            else:
+                out.append(GSM7_BASIC[s])
+        text = "".join(out)
+    return {"to": to, "coding": coding, "udh": udh.hex().upper(), "text": text,
+            "report": bool(srr)}
+
+
+class FakeModem:
+    """Answers gammu's AT dialogue on a pty whose slave is reachable at
+    `link` (a symlink). Texts sent with AT+CMGS are kept (decoded) in
+    `sent`; `send_delay` seconds pass before the network "accepts" each
+    part. vanish() closes the pty (the modem is unplugged); appear() makes
+    a new one at the same link."""
+
+    EXACT = {
+        "AT+CGMI": "FakeCorp", "AT+CGMM": "FakeModem 1", "AT+CGMR": "1.0",
+        "AT+CGSN": "123456789012345", "AT+CIMI": "001010123456789",
+        "AT+CPIN?": "+CPIN: READY", "AT+CMGF=?": "+CMGF: (0,1)",
+        "AT+CSCS=?": '+CSCS: ("GSM","UCS2","IRA")', "AT+CSCS?": '+CSCS: "GSM"',
+        "AT+CPMS=?": '+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")',
+        "AT+CPMS?": '+CPMS: "SM",0,30,"SM",0,30,"SM",0,30',
+        "AT+CSCA?": '+CSCA: "+15550000000",145', "AT+CSQ": "+CSQ: 20,99",
+        "AT+CREG?": "+CREG: 0,1", "AT+COPS?": '+COPS: 0,0,"FakeNet"',
+    }
+    OK_PREFIXES = ("ATZ", "ATE", "AT&F", "AT+CMEE", "AT+CSCS=", "AT+CMGF=", "AT+CNMI=",
+                   "AT+CSDH", "AT+CSMP", "AT+CMGL", "AT+CMGR", "AT+COPS=", "AT+CREG=",
+                   "AT+CFUN=")
+
+    def __init__(self, link, send_delay=0.0):
+        self.link = Path(link)
+        self.send_delay = send_delay
+        self.sent = []
+        self.commands = []
+        self._ref = 0
+        self._lock = threading.Lock()
+        self.appear()
+
+    def appear(self):
+        self.master, self.slave = pty.openpty()
+        tty.setraw(self.slave)
+        if self.link.is_symlink() or self.link.exists():
+            self.link.unlink()
+        self.link.symlink_to(os.ttyname(self.slave))
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def host_crashed(self):
+        """The program that had the port died: the kernel would drop its
+        exclusive lock (TIOCEXCL) with its descriptor; our own descriptor
+        on the pty keeps it, so drop it here."""
+        import fcntl
+        import termios
+        fcntl.ioctl(self.slave, termios.TIOCNXCL)
+
+    def vanish(self):
+        """The modem is unplugged: it stops answering and its device node
+        goes away. (The pty itself is closed later, in close(): on a pty
+        hang-up libgammu waits forever, where a real port times out.)"""
+        self._stop = True
+        self._thread.join(5)
+        self._dead = getattr(self, "_dead", []) + [self.master, self.slave]
+        self.link.unlink()
+
+    def close(self):
+        if self.link.is_symlink():
+            self.vanish()
+        for fd in getattr(self, "_dead", []):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._dead = []
+
+    def _answer(self, cmd):
+        c = cmd.upper()
+        if c == "AT":
+            return "OK"
+        if c in self.EXACT:
+            return self.EXACT[c] + "\r\nOK"
+        if c.startswith("AT+CPMS="):
+            return "+CPMS: 0,30,0,30,0,30\r\nOK"
+        if c.startswith(self.OK_PREFIXES):
+            return "OK"
+        return "ERROR"
+
+    def _write(self, s):
+        os.write(self.master, s.encode())
+
+    def _run(self):
+        buf, in_pdu = b"", False
+        while not self._stop:
+            r, _, _ = select.select([self.master], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                buf += os.read(self.master, 4096)
+            except OSError:
+                return
+            while True:
+                if in_pdu:
+                    if b"\x1b" in buf and (b"\x1a" not in buf or
+                                           buf.index(b"\x1b") < buf.index(b"\x1a")):
+                        buf = buf.split(b"\x1b", 1)[1]  # ESC: the PDU is abandoned
+                        in_pdu = False
+                        self._write("\r\nOK\r\n")
+                        continue
+                    if b"\x1a" not in buf:
+                        break
+                    pdu, buf = buf.split(b"\x1a", 1)
+                    if self.send_delay:
+                        time.sleep(self.send_delay)
+                    with self._lock:
+                        self.sent.append(decode_submit(pdu.decode().strip()))
+                        self._ref = (self._ref + 1) % 256
+                        ref = self._ref
+                    self._write(f"\r\n+CMGS: {ref}\r\n\r\nOK\r\n")
+                    in_pdu = False
+                    continue
+                if b"\r" not in buf:
+                    break
+                line, buf = buf.split(b"\r", 1)
+                cmd = line.decode(errors="replace").strip()
+                if not cmd:
+                    continue
+                self.commands.append(cmd)
+                self._write(cmd + "\r")  # echo (gammu turns it on)
+                if re.match(r"AT\+CMGS=\d+", cmd, re.I):
+                    in_pdu = True
+                    self._write("\r\n> ")
+                    continue
+                self._write("\r\n" + self._answer(cmd) + "\r\n")
