@@ -99,7 +99,8 @@ static xmpp_stanza_t *
 archived_message(struct gw_net *net, const char *room, const char *to,
                  const struct store_archive_row *row, bool with_delay)
 {
-	char *from = gateway_address_jid(net, room, row->nick);
+	/* An empty nick is the room itself speaking. */
+	char *from = gateway_address_jid(net, room, *row->nick ? row->nick : NULL);
 	char *rj = gateway_address_jid(net, room, NULL);
 	char id[32];
 	xmpp_stanza_t *m, *sid;

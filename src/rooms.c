@@ -751,13 +751,14 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 	char *from, *clean, *rj, archive_id[32];
 	const char *sid_value;
 
-	if (r == NULL || r->state != ROOM_JOINED || body == NULL || nick == NULL)
+	if (r == NULL || r->state != ROOM_JOINED || body == NULL)
 		return;
 	from = gateway_address_jid(net, room, nick);
 	rj = gateway_address_jid(net, room, NULL);
 	clean = xmltext_clean(body, strlen(body), 64 * 1024);
 	{
-		char *cnick = xmltext_clean(nick, strlen(nick), 256);
+		/* nick NULL: the room itself speaks (mode changes, notices). */
+		char *cnick = xmltext_clean(nick ? nick : "", nick ? strlen(nick) : 0, 256);
 		int64_t aid = history_record(net, user, room, cnick, clean, id, stamp);
 
 		free(cnick);
