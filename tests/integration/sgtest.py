@@ -377,6 +377,9 @@ class IrcClient:
         if tls:
             ctx = ssl.create_default_context(cafile=cafile)
             sock = ctx.wrap_socket(sock, server_hostname="localhost")
+        # The timeout was for connecting: the reader waits as long as a
+        # channel stays quiet (waits are bounded by wait_for instead).
+        sock.settimeout(None)
         self.sock = sock
         self.lines = []
         self._cond = threading.Condition()

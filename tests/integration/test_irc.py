@@ -48,17 +48,8 @@ def irc_extra(ngircd, **kw):
 
 @pytest.fixture
 def irc(irc_client):
-    """irc_client, whose reader never times out (ngircd's penalties can keep
-    a channel quiet for longer than the harness's 10 s socket timeout)."""
-    def make(nick, tls=False):
-        c = irc_client(nick, tls=tls)
-        c.sock.settimeout(None)
-        # The reader's recv() in progress keeps the old timeout: an answer
-        # ends it, and the next recv() waits without one.
-        c.send("PING :no-timeout")
-        c.wait_for(lambda line: "PONG" in line and "no-timeout" in line, 10, "PONG")
-        return c
-    return make
+    """An IRC client (the harness's reader has no socket timeout)."""
+    return irc_client
 
 
 @pytest.fixture
@@ -589,3 +580,28 @@ def test_moderator_kicks_and_voices_from_xmpp(irc_gateway, client, irc):
     p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/bob"
                                 and p["type"] == "unavailable", 10, "bob kicked")
     assert 307 in codes(p)
+
+
+def test_channel_history_on_join_and_in_the_archive(irc_gateway, client, irc):
+    """The core records what the user sees in a channel: replayed on the next
+    join, and searchable with XEP-0313."""
+    bob = irc("bob")
+    bob.join("#hist")
+    alice = client("alice")
+    alice.join_muc(room("#hist"), "alice")
+    bob.privmsg("#hist", "said while alice was there")
+    alice.wait_for_message(lambda m: m["body"] == "said while alice was there", 10, "live")
+    alice.leave_muc(room("#hist"), "alice")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#hist')}/alice"
+                            and p["type"] == "unavailable", 10, "own exit")
+    later = client("alice", resource="later")
+    later.join_muc(room("#hist"), "alice")
+    m = later.wait_for_message(lambda m: m["body"] == "said while alice was there", 10,
+                               "the history on join")
+    assert m.xml.find("{urn:xmpp:delay}delay") is not None
+    assert str(m["from"]) == f"{room('#hist')}/bob"
+    fin = later.iq(room("#hist"), '<query xmlns="urn:xmpp:mam:2" queryid="h"/>', "set")
+    assert fin.xml.find("{urn:xmpp:mam:2}fin").get("complete") == "true"
+    results = [m for m in later.messages
+               if m.xml.find("{urn:xmpp:mam:2}result") is not None]
+    assert any("said while alice was there" in str(m) for m in results)
