@@ -6,12 +6,11 @@ reads like a modem.
 """
 
 import signal
-import sqlite3
 
 import pytest
 
 import sgtest
-from smstest import DummyPhone, Smsd, have_gammu_smsd
+from smstest import Smsd, have_gammu_smsd
 
 pytestmark = pytest.mark.skipif(not have_gammu_smsd(), reason="gammu-smsd not installed")
 
@@ -326,25 +325,6 @@ def test_text_written_before_a_crash_is_not_written_again(make_gateway, smsd, cl
     bodies = sorted(r["TextDecoded"] for r in smsd.rows("SELECT TextDecoded FROM sentitems"))
     assert bodies == ["a new one", "written before the crash"]
     assert "not written again" in g.log
-
-
-def test_throughput_into_the_outbox(make_gateway, tmp_path, client):
-    # No gammu-smsd: the figure is the gateway's own, from XMPP to a durable
-    # outbox row (the core's queue, the driver's transaction, the commit).
-    import time
-    smsd = Smsd(tmp_path / "bench")
-    smsd.create_db()
-    sms_gateway(make_gateway, smsd, sms={"per_user_per_hour": "0"})
-    alice = client("alice")
-    n = 500
-    t = time.monotonic()
-    for i in range(n):
-        alice.send_message(from_jid(NUM), f"bench {i}")
-    sgtest.wait_until(lambda: smsd.rows("SELECT count(*) AS n FROM outbox")[0]["n"] == n, 60,
-                      f"{n} outbox rows")
-    rate = n / (time.monotonic() - t)
-    print(f"\n{n} texts from XMPP into gammu-smsd's outbox: {rate:.0f} texts/s")
-    assert rate > 20
 
 
 def test_reload_applies_the_line_users_from_the_file(make_gateway, smsd, client):
