@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import time
 
-import pytest
 
 import sgtest
 

@@ -1,6 +1,5 @@
 """The XEP-0114 link itself: how the daemon reacts to its XMPP server."""
 
-import pytest
 
 import sgtest
 
