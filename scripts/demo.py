@@ -16,6 +16,7 @@ phone) lives in --state and survives re-runs.
 import argparse
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -229,8 +230,9 @@ def usable_backends(prosody, binary, state, plans):
             extra.update(plans[host][0])
         else:
             why = (res.stderr or res.stdout).strip().splitlines()
-            print(f"demo: leaving out {host} (this build does not take it"
-                  f"{': ' + why[0] if why else ''})")
+            # "08:27:12.011 warning: FILE:17: [irc]: this build has no ..."
+            why = re.sub(r"^\S+ \w+: \S+:\d+: ", "", why[0]) if why else "no reason given"
+            print(f"demo: leaving out {host}: {why}")
     return hosts, extra
 
 
@@ -283,8 +285,10 @@ def main():
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    # SIGHUP too: the servers are out of the terminal's reach, so closing
+    # the terminal must not end this script without stopping them.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
     # Ctrl-C reaches only this script (every server runs in its own
     # session), which stops the gateway first (it says goodbye to its users
@@ -309,30 +313,34 @@ def main():
             return 1
         (state / "gateway.pid").write_text(f"{gw.proc.pid}\n")
         pw = saved["passwords"]
+        # Things to try: one list of lines per item.
         tries = [
-            "send a message to someone@echo.localhost: it comes back",
-            "join the room #test@echo.localhost (as alice and as bob)",
-            'send "help" to echo.localhost for the text commands, or run',
-            "  its ad-hoc commands; register with it (service discovery)",
+            ["send a message to someone@echo.localhost: it comes back"],
+            ["join the room #test@echo.localhost (as alice and as bob)"],
+            ['send "help" to echo.localhost for the text commands, or run',
+             "its ad-hoc commands; register with it (service discovery)"],
         ]
-        logs = [str(gw.log_file), str(prosody.log_file)]
+        logs = [gw.log_file, prosody.log_file]
         if ngircd:
-            tries += [
-                f"join the room #demo%{IRC_SERVER}@irc.localhost: a channel on the",
-                f"  private ngircd (127.0.0.1:{irc_port}); join it as alice and as bob,",
-                f"  or with any IRC client on 127.0.0.1 port {irc_port}",
-            ]
-            logs.append(str(ngircd.log_file))
+            tries.append([
+                f"join the room #demo%{IRC_SERVER}@irc.localhost (as alice and as",
+                "bob): channel #demo on the private ngircd; IRC clients can join",
+                f"it too (server 127.0.0.1, port {irc_port})"])
+            logs.append(ngircd.log_file)
         if "sms.localhost" in backends:
-            tries += [
-                f"as alice (the user of SMS line {SMS_LINE}, {SMS_LINE_NUMBER}), text a number:",
-                "  send a message to +15551234567@sms.localhost; what the dummy",
-                "  phone sends is shown here",
-                "make an SMS arrive for alice (from another terminal):",
-                "  " + sms_in_command(state, SMS_PEER, "Hello from a phone"),
-            ]
+            tries.append([
+                f"text a number as alice (the user of the demo line {SMS_LINE_NUMBER}):",
+                "send a message to +15551234567@sms.localhost; "
+                + ("what the" if smsd else "the gateway's"),
+                "dummy phone sends is printed here" if smsd
+                else "log says what the dummy phone sent"])
+            tries.append([
+                "make an SMS arrive for alice (in another terminal):",
+                sms_in_command(state, SMS_PEER, "Hello from a phone")])
             if smsd:
-                logs.append(str(smsd.log_file))
+                logs.append(smsd.log_file)
+        things = "".join("   - " + "\n     ".join(t) + "\n" for t in tries)
+        logs = "\n       ".join(str(f) for f in logs)
         print(f"""
 ================================================================
  stanzagate demo is running. Log in with any XMPP client:
@@ -344,8 +352,7 @@ def main():
                    admin@localhost  password {pw['admin']}  (gateway admin)
  Gateways        : {', '.join(backends)}
  Things to try:
-""" + "".join(("   - " if not t.startswith("  ") else "     ") + t.strip() + "\n" for t in tries)
-              + " Logs: " + "\n       ".join(logs) + """
+{things} Logs: {logs}
  Ctrl-C stops everything.
 ================================================================
 """, flush=True)
