@@ -248,6 +248,7 @@ def main():
         return sms_in(state, *args.sms_in)
     if not args.bin:
         ap.error("--bin is needed to run the demo")
+    binary = Path(args.bin).resolve()  # the gateway runs in the state directory
     state.mkdir(parents=True, exist_ok=True)
     stop_leftovers(state)
 
@@ -270,13 +271,13 @@ def main():
                              components=saved["secrets"], c2s_port=c2s_port,
                              component_port=comp_port)
     plans = plan_backends(state, irc_port)
-    backends, extra = usable_backends(prosody, args.bin, state, plans)
+    backends, extra = usable_backends(prosody, binary, state, plans)
     needs = {plans[h][1] for h in backends if h in plans}
     ngircd = DemoNgircd(state / "ngircd", irc_port) if "ngircd" in needs else None
     smsd = DemoSmsd(state / "sms") if "smsd" in needs else None
     if "phone" in needs:
         smstest.DummyPhone(phone_dir(state))
-    gw = sgtest.Gateway(state, prosody, backends=backends, binary=args.bin,
+    gw = sgtest.Gateway(state, prosody, backends=backends, binary=binary,
                         args=("-d", "-v"), extra=extra)
 
     stopping = False
