@@ -31,7 +31,8 @@ then --drain-time to receive).
 import argparse
 import os
 import re
-import select
+import resource
+import selectors
 import shutil
 import socket
 import subprocess
@@ -192,9 +193,10 @@ def pump(sender_send, receivers, n, window, send_time, drain_time):
     send_time s; wait up to drain_time s more for the receivers. Returns
     (sent, min received, elapsed s to the last counted delivery or the
     end, complete)."""
-    socks = {r.fileno(): r for r in receivers}
+    sel = selectors.DefaultSelector()
     for r in receivers:
         (r.c.sock if isinstance(r, Xmpp) else r.sock).setblocking(False)
+        sel.register(r.fileno(), selectors.EVENT_READ, r)
     sent = 0
     t0 = time.monotonic()
     t_last = t0
@@ -213,9 +215,8 @@ def pump(sender_send, receivers, n, window, send_time, drain_time):
                 for i in range(sent, sent + batch):
                     sender_send(i)
                 sent += batch
-            ready, _, _ = select.select(list(socks), [], [], 0.05)
-            for fd in ready:
-                r = socks[fd]
+            for key, _ in sel.select(0.05):
+                r = key.data
                 sock = r.c.sock if isinstance(r, Xmpp) else r.sock
                 try:
                     data = sock.recv(262144)
@@ -232,6 +233,7 @@ def pump(sender_send, receivers, n, window, send_time, drain_time):
                 if r.cnt.n != before:
                     t_last = time.monotonic()
     finally:
+        sel.close()
         for r in receivers:
             (r.c.sock if isinstance(r, Xmpp) else r.sock).setblocking(True)
     low = min(r.cnt.n for r in receivers)
@@ -241,14 +243,16 @@ def pump(sender_send, receivers, n, window, send_time, drain_time):
 def drain(conns, secs=0.3):
     """Read and drop whatever is pending (presences after joins etc.)."""
     end = time.monotonic() + secs
-    socks = {c.fileno(): c for c in conns}
+    sel = selectors.DefaultSelector()
+    for c in conns:
+        sel.register(c.fileno(), selectors.EVENT_READ, c)
     while True:
         left = end - time.monotonic()
         if left <= 0:
+            sel.close()
             return
-        ready, _, _ = select.select(list(socks), [], [], left)
-        for fd in ready:
-            c = socks[fd]
+        for key, _ in sel.select(left):
+            c = key.data
             sock = c.c.sock if isinstance(c, Xmpp) else c.sock
             sock.settimeout(1)
             try:
@@ -397,15 +401,18 @@ def run_gateway(kind, a, work, prosody, ngircd, archiving, xmpp_all, obs, tag):
                     s.sendall(f"<message to='{chan_room}' type='groupchat'>"
                               f"<body>{mk} {i}</body></message>".encode())
                     s.setblocking(False)
-            c0, p0 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid)
+            c0, p0, m0 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid), bl.machine_busy()
             sent, got, el, ok = pump(send, receivers, n, a.window, a.phase_time, a.drain_time)
-            c1, p1 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid)
+            c1, p1, m1 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid), bl.machine_busy()
+            busy = (m1[0] - m0[0]) / max(m1[1] - m0[1], 1)
             res[name] = {"sent": sent, "got": got, "elapsed": el, "complete": ok,
                          "rate": got / el if el > 0 else 0.0,
                          "cpu": c1 - c0, "pcpu": p1 - p0,
                          "cpu_msg": (c1 - c0) / max(got, 1),
                          "pcpu_msg": (p1 - p0) / max(got, 1),
-                         "recv": len(receivers)}
+                         "recv": len(receivers), "busy": busy,
+                         "gshare": (c1 - c0) / el if el > 0 else 0.0,
+                         "pshare": (p1 - p0) / el if el > 0 else 0.0}
             drain(users + [obs], 0.5)
 
         phase("x2i_1", u0, [obs, u0], a.n, side.room(one), one)
@@ -414,6 +421,25 @@ def run_gateway(kind, a, work, prosody, ngircd, archiving, xmpp_all, obs, tag):
         phase("i2x_many", obs, users, a.n_many, None, many)
         res["hwm"] = rss(pid, "VmHWM")
         res["rss_end"] = rss(pid)
+        big = xmpp_all[a.users:]
+        if big and archiving == a.big_in:
+            # More users, after the load (so the heap has grown already):
+            # each its own session and IRC connection, in #big, idle.
+            t = time.monotonic()
+            for x in big:
+                prepare_user(kind, x, ngircd, archiving)
+            bigc = f"#{tag}big"
+            for i, x in enumerate(big, a.users):
+                x.join_send(side.room(bigc), f"{side.nickp}{i}")
+            for i, x in enumerate(big, a.users):
+                x.join_wait(side.room(bigc), f"{side.nickp}{i}", a.timeout)
+            res["big_join_s"] = time.monotonic() - t
+            drain(xmpp_all + [obs], 3.0)
+            res["rss_big"] = rss(pid)
+            res["hwm_big"] = rss(pid, "VmHWM")
+            res["fds_big"] = len(os.listdir(f"/proc/{pid}/fd"))
+            for i, x in enumerate(big, a.users):
+                x.send(f"<presence type='unavailable' to='{side.room(bigc)}/{side.nickp}{i}'/>")
         obs.send(f"PART {one}\r\nPART {many}\r\n")
         for i, x in enumerate(users):
             x.send(f"<presence type='unavailable' to='{side.room(one)}/{side.nickp}{i}'/>"
@@ -455,6 +481,10 @@ def table(results, a):
                                                                f"{r[k]['cpu_msg'] * 1e6:,.1f}"))
         add(f"{label}: Prosody CPU us/msg", lambda r, k=key: (r[k]["pcpu_msg"] * 1e6,
                                                                f"{r[k]['pcpu_msg'] * 1e6:,.1f}"))
+        add(f"{label}: gateway / Prosody % of a core",
+            lambda r, k=key: (None, f"{r[k]['gshare']:.0%} / {r[k]['pshare']:.0%}"), False)
+        add(f"{label}: machine busy (all CPUs)",
+            lambda r, k=key: (None, f"{r[k]['busy']:.0%}"), False)
         add(f"{label}: messages", lambda r, k=key: (None, f"{r[k]['got']}/{r[k]['sent']} in "
                                                     f"{r[k]['elapsed']:.2f} s"), False)
     add("RSS at start (no user)", lambda r: (r["rss_start"], mib(r["rss_start"])))
@@ -465,6 +495,21 @@ def table(results, a):
                    kib((r["rss_many"] - r["rss_1"]) * 1024 / (U - 1))))
     add(f"peak RSS idle ({U} users joined)", lambda r: (r["hwm_idle"], mib(r["hwm_idle"])))
     add("peak RSS after the load", lambda r: (r["hwm"], mib(r["hwm"])))
+    add("RSS after the load", lambda r: (r["rss_end"], mib(r["rss_end"])))
+    if any("rss_big" in r for r in results.values()):
+        B = a.big
+        add(f"then {B} users in all (idle): RSS",
+            lambda r: (r.get("rss_big"), mib(r.get("rss_big"))))
+        add(f"  RSS per user beyond {U} (idle)",
+            lambda r: ((r["rss_big"] - r["rss_end"]) * 1024 / (B - U),
+                       kib((r["rss_big"] - r["rss_end"]) * 1024 / (B - U)))
+            if "rss_big" in r else (None, "n/a"))
+        add(f"  peak RSS with {B} users", lambda r: (r.get("hwm_big"), mib(r.get("hwm_big"))))
+        add(f"  open descriptors with {B} users",
+            lambda r: (r.get("fds_big"), str(r.get("fds_big", "n/a"))), False)
+        add(f"  time to join {B - U} more users",
+            lambda r: (r.get("big_join_s"), f"{r['big_join_s']:.1f} s"
+                       if "big_join_s" in r else "n/a"))
     w = max(len(r[0]) for r in rows) + 2
     out = [f"{'':<{w}}{'stanzagate':>20}{'Biboumi':>20}{'ratio sg/bb':>13}"]
     for label, vs, vb, ratio in rows:
@@ -488,21 +533,31 @@ def main():
     ap.add_argument("--drain-time", type=float, default=10.0,
                     help="s to wait for the receivers after sending stops")
     ap.add_argument("--archiving", choices=("on", "off", "both"), default="both")
+    ap.add_argument("--big", type=int, default=0,
+                    help="after the load, grow to this many users in all (e.g. 1000) "
+                         "for idle memory; in the first archiving setting run")
     ap.add_argument("--only", choices=("stanzagate", "biboumi"), default=None)
     ap.add_argument("--timeout", type=float, default=30, help="s for each join")
     ap.add_argument("--binary", default=None, help="stanzagate binary")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     a = ap.parse_args()
     a.users = max(2, a.users)
-    bl.hard_limit(600)
+    a.big = a.big if a.big > a.users else 0
+    bl.hard_limit(600 + a.big)
+    # Many sessions and IRC connections: raise the descriptor limit, for
+    # this process and (inherited) for Prosody, ngircd and both gateways.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max(soft, min(hard, 65536) if hard != resource.RLIM_INFINITY else 65536)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     work = Path(tempfile.mkdtemp(prefix="sgbench-irc-"))
-    accounts = {f"u{i}": "pw" for i in range(a.users)}
+    accounts = {f"u{i}": "pw" for i in range(max(a.users, a.big))}
     accounts["admin"] = "pw"
     prosody = ngircd = None
     conns = []
     kinds = [a.only] if a.only else ["stanzagate", "biboumi"]
     archs = {"on": [True], "off": [False], "both": [True, False]}[a.archiving]
+    a.big_in = archs[0]
     all_results = {}
     try:
         ngircd = sgtest.Ngircd(work / "ngircd", tls=False,
@@ -511,7 +566,7 @@ def main():
                                  components={SG_HOST: sgtest.COMPONENTS[SG_HOST],
                                              BB_HOST: BB_SECRET},
                                  extra_config=bl.prosody_info_log(work / "prosody")).start()
-        xmpp_all = [Xmpp(prosody.c2s_port, f"u{i}") for i in range(a.users)]
+        xmpp_all = [Xmpp(prosody.c2s_port, f"u{i}") for i in range(max(a.users, a.big))]
         conns += xmpp_all
         drain(xmpp_all, 0.5)
         obs = Irc(ngircd.port, "obs")
