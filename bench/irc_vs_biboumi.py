@@ -424,22 +424,25 @@ def run_gateway(kind, a, work, prosody, ngircd, archiving, xmpp_all, obs, tag):
         big = xmpp_all[a.users:]
         if big and archiving == a.big_in:
             # More users, after the load (so the heap has grown already):
-            # each its own session and IRC connection, in #big, idle.
+            # each its own session and IRC connection, idle, in channels
+            # of U users (#bigK): one channel of 1 000 would flood
+            # Prosody and the clients with 500 000 occupant presences.
             t = time.monotonic()
             for x in big:
                 prepare_user(kind, x, ngircd, archiving)
-            bigc = f"#{tag}big"
+            def bigc(i):
+                return f"#{tag}big{i // a.users}"
             for i, x in enumerate(big, a.users):
-                x.join_send(side.room(bigc), f"{side.nickp}{i}")
+                x.join_send(side.room(bigc(i)), f"{side.nickp}{i}")
             for i, x in enumerate(big, a.users):
-                x.join_wait(side.room(bigc), f"{side.nickp}{i}", a.timeout)
+                x.join_wait(side.room(bigc(i)), f"{side.nickp}{i}", a.timeout)
             res["big_join_s"] = time.monotonic() - t
             drain(xmpp_all + [obs], 3.0)
             res["rss_big"] = rss(pid)
             res["hwm_big"] = rss(pid, "VmHWM")
             res["fds_big"] = len(os.listdir(f"/proc/{pid}/fd"))
             for i, x in enumerate(big, a.users):
-                x.send(f"<presence type='unavailable' to='{side.room(bigc)}/{side.nickp}{i}'/>")
+                x.send(f"<presence type='unavailable' to='{side.room(bigc(i))}/{side.nickp}{i}'/>")
         obs.send(f"PART {one}\r\nPART {many}\r\n")
         for i, x in enumerate(users):
             x.send(f"<presence type='unavailable' to='{side.room(one)}/{side.nickp}{i}'/>"
@@ -498,7 +501,7 @@ def table(results, a):
     add("RSS after the load", lambda r: (r["rss_end"], mib(r["rss_end"])))
     if any("rss_big" in r for r in results.values()):
         B = a.big
-        add(f"then {B} users in all (idle): RSS",
+        add(f"then {B} users in all (idle, channels of {U}): RSS",
             lambda r: (r.get("rss_big"), mib(r.get("rss_big"))))
         add(f"  RSS per user beyond {U} (idle)",
             lambda r: ((r["rss_big"] - r["rss_end"]) * 1024 / (B - U),
