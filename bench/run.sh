@@ -5,6 +5,7 @@
 #   bench/run.sh echo [ARGS]     echo round trip, native     (bench/echo_throughput.py ARGS)
 #   bench/run.sh callgrind [ARGS] the same under callgrind   (... --callgrind ARGS)
 #   bench/run.sh startup [ARGS]  start-up with 100 000 users (bench/startup.py ARGS)
+#   bench/run.sh irc [ARGS]      IRC: stanzagate and Biboumi side by side (bench/irc_vs_biboumi.py ARGS)
 #
 # The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
 # (built first when missing). Needs prosody, valgrind and Debian's python3.
@@ -29,6 +30,7 @@ case $what in
 echo) exec "$py" "$here/echo_throughput.py" "$@" ;;
 callgrind) exec "$py" "$here/echo_throughput.py" --callgrind "$@" ;;
 startup) exec "$py" "$here/startup.py" "$@" ;;
+irc) exec "$py" "$here/irc_vs_biboumi.py" "$@" ;;
 all)
 	"$py" "$here/echo_throughput.py" "$@"
 	echo
@@ -37,7 +39,7 @@ all)
 	"$py" "$here/startup.py"
 	;;
 *)
-	sed -n '2,9p' "$0" >&2
+	sed -n '2,10p' "$0" >&2
 	exit 2
 	;;
 esac
