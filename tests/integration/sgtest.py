@@ -119,7 +119,37 @@ def tail(text, lines=80):
 # Prosody
 
 
-class Prosody:
+class _Server:
+    """What the private servers and the daemon share: a process and its log."""
+
+    proc = None
+    log_file = None
+
+    @property
+    def log(self):
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        """SIGTERM and wait (SIGKILL after timeout). Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(scaled(timeout))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+class Prosody(_Server):
     """A private Prosody 0.12 on loopback.
 
     Paths: <workdir>/prosody.cfg.lua, data/, prosody.log, prosody.out.
@@ -202,16 +232,6 @@ VirtualHost "{DOMAIN}"
         )
         self.accounts[user] = password
 
-    @property
-    def log(self):
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self, timeout=15):
         assert not self.running(), "prosody already running"
         out = open(self.out_file, "ab")
@@ -233,19 +253,6 @@ VirtualHost "{DOMAIN}"
 
         wait_until(up, timeout, "prosody to listen")
         return self
-
-    def stop(self, timeout=10):
-        """SIGTERM and wait (SIGKILL after timeout). Returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(scaled(timeout))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
 
     def kill(self, sig=signal.SIGKILL):
         """Kill Prosody abruptly (default SIGKILL) and wait for it."""
@@ -275,7 +282,7 @@ def _lua_string(s):
 # IRC: a private ngircd, and a minimal line-based IRC client for tests
 
 
-class Ngircd:
+class Ngircd(_Server):
     """A private ngircd on loopback: a plain port and, when `tls` (default),
     a TLS port with a self-signed certificate (<workdir>/cert.pem; the CA a
     gateway must trust is that same file). ngircd has no SASL.
@@ -327,16 +334,6 @@ Ident = no
 DNS = no
 {ssl}""")
 
-    @property
-    def log(self):
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self, timeout=10):
         out = open(self.log_file, "ab")
         self.proc = subprocess.Popen(["ngircd", "-n", "-f", str(self.config_file)],
@@ -350,15 +347,6 @@ DNS = no
             return port_open(self.port) and (self.tls_port is None or port_open(self.tls_port))
         wait_until(up, timeout, "ngircd to listen")
         return self
-
-    def stop(self, timeout=10):
-        if self.running():
-            self.proc.terminate()
-            try:
-                self.proc.wait(scaled(timeout))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
     def kill(self, sig=signal.SIGKILL):
         if self.running():
@@ -482,7 +470,7 @@ def gateway_binary():
     return max(cands, key=lambda p: p.stat().st_mtime)
 
 
-class Gateway:
+class Gateway(_Server):
     """The stanzagate daemon, run in the foreground (-d) with logging to
     <workdir>/gateway.log.
 
@@ -541,16 +529,6 @@ class Gateway:
                 for k, v in kv.items():
                     text += f"{k} = {v}\n"
         self.config_file.write_text(text)
-
-    @property
-    def log(self):
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def command(self):
         wrapper = os.environ.get("STANZAGATE_WRAPPER", "").split()
