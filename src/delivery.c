@@ -16,6 +16,14 @@
  * transaction that a deferred event commits, and only then are the
  * messages handed on (group commit). So a SIGKILL loses nothing that was
  * acknowledged, and at worst repeats what was in flight.
+ *
+ * A message from XMPP is first offered to its driver in that same deferred
+ * event, just before the commit, and written only if the driver did not
+ * take it there and then. One the driver takes at once (the common case:
+ * the IRC line is in the connection's buffer) never costs a queue row, only
+ * a tombstone for its dedup key. This loses nothing more than writing it
+ * first: until the commit, a written row was not durable either, and a
+ * message the driver took is no longer ours to lose.
  */
 #include "config.h"
 
@@ -42,6 +50,7 @@
 #define RETRY_MAX_DELAY 600     /* seconds between tries, at most */
 #define GIVE_UP_AFTER (3 * 86400) /* a message this old is failed for good */
 #define DELAY_AFTER 5           /* seconds queued before a delay stamp is shown */
+#define ID_BLOCK 1024           /* queue ids reserved at a time for new messages */
 
 struct pending {
 	struct pending *next;
@@ -56,6 +65,7 @@ struct batch {
 
 struct delivery {
 	struct gw_net *net;
+	struct pending *fresh, **fresh_tail;     /* from XMPP, not in the store yet */
 	struct pending *to_net, **to_net_tail;   /* committed, to hand to the driver */
 	struct pending *to_xmpp, **to_xmpp_tail; /* committed, to send to XMPP */
 	struct strmap *inflight;  /* "id" -> batch: sent to XMPP, barrier not back */
@@ -69,8 +79,11 @@ struct delivery {
 static struct event *ev_commit;
 static bool txn_open;
 static bool dispatch_wanted;
+static int64_t next_id, last_id; /* reserved queue ids not handed out yet */
 
 static void dispatch_all(void);
+static void take_fresh(struct gw_net *, bool send);
+static void free_pending_list(struct pending *);
 
 /* ---- group commit ---- */
 
@@ -80,6 +93,8 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	for (size_t i = 0; i < core.nnets; i++)
+		take_fresh(core.nets[i], true);
 	if (txn_open) {
 		txn_open = false;
 		if (store_commit(core.store) == -1)
@@ -115,9 +130,28 @@ delivery_txn(void)
 	txn();
 }
 
+/* A queue id for a new message from the reserved block; 0 when the store failed. */
+static int64_t
+new_id(void)
+{
+	if (next_id == 0 || next_id > last_id) {
+		int64_t first;
+
+		txn();
+		if (store_queue_reserve(core.store, ID_BLOCK, &first) == -1)
+			return 0;
+		next_id = first;
+		last_id = first + ID_BLOCK - 1;
+	}
+	return next_id++;
+}
+
 void
 delivery_flush_all(void)
 {
+	for (size_t i = 0; i < core.nnets; i++)
+		if (core.nets[i]->delivery)
+			take_fresh(core.nets[i], false);
 	if (txn_open) {
 		txn_open = false;
 		store_commit(core.store);
@@ -280,18 +314,15 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 	}
 }
 
-static void
-send_to_net(struct gw_net *net, const struct store_msg *m)
+/* Offers m to the driver. *why (caller frees) may be set. */
+static enum gw_send_status
+hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 {
 	const char *f[X_COUNT];
-	char *buf, *why = NULL;
+	char *buf;
 	struct gw_outmsg out;
 	enum gw_send_status st;
-	char key[32];
 
-	snprintf(key, sizeof(key), "%" PRId64, m->id);
-	if (strmap_get(net->delivery->pending, key))
-		return; /* the driver holds it already */
 	extra_decode(m->extra, &buf, f);
 	memset(&out, 0, sizeof(out));
 	out.qid = (uint64_t)m->id;
@@ -304,12 +335,74 @@ send_to_net(struct gw_net *net, const struct store_msg *m)
 	out.groupchat = m->flags & MSG_GROUPCHAT;
 	out.want_receipt = m->flags & MSG_RECEIPT;
 	out.attempts = m->attempts;
-	st = net->drv->send ? net->drv->send(net, &out, &why) : GW_SEND_FAILED;
-	if (net->drv->send == NULL && why == NULL)
-		why = xstrdup("this network cannot send messages");
+	st = net->drv->send ? net->drv->send(net, &out, why) : GW_SEND_FAILED;
+	if (net->drv->send == NULL && *why == NULL)
+		*why = xstrdup("this network cannot send messages");
+	free(buf);
+	return st;
+}
+
+/* A message in the store. */
+static void
+send_to_net(struct gw_net *net, const struct store_msg *m)
+{
+	char *why = NULL, key[32];
+	enum gw_send_status st;
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	if (strmap_get(net->delivery->pending, key))
+		return; /* the driver holds it already */
+	st = hand_to_driver(net, m, &why);
 	apply_send_result(net, m, st, why);
 	free(why);
-	free(buf);
+}
+
+/*
+ * The messages from XMPP of this iteration: each is offered to the driver
+ * (unless send is false: shutting down) and written to the store only if
+ * the driver did not take it for good. Runs inside the iteration's
+ * transaction, just before its commit.
+ */
+static void
+take_fresh(struct gw_net *net, bool send)
+{
+	struct delivery *d = net->delivery;
+	struct pending *p = d->fresh;
+
+	d->fresh = NULL;
+	d->fresh_tail = &d->fresh;
+	for (struct pending *q = p; q; q = q->next) {
+		struct store_msg *m = &q->m;
+		enum gw_send_status st = GW_SEND_RETRY;
+		char *why = NULL;
+
+		txn();
+		/* A client resending (stream resumption) sends the same key again. */
+		if (m->dedup_key && store_queue_seen(core.store, STORE_TO_NET, m->net, m->user,
+		                                     m->dedup_key) == 1) {
+			log_debug("%s: message %s from %s seen before: not sent again",
+			          net->drv->name, m->dedup_key, m->user);
+			continue;
+		}
+		if (send)
+			st = hand_to_driver(net, m, &why);
+		if (st == GW_SEND_DONE || st == GW_SEND_FAILED) {
+			if (m->dedup_key)
+				store_queue_tombstone(core.store, STORE_TO_NET, m->net, m->user,
+				                      m->dedup_key);
+			if (st == GW_SEND_DONE)
+				net->msgs_to_net++;
+			else
+				tell_user_failed(net, m, why);
+		} else if (store_queue_push_reserved(core.store, m) == -1) {
+			log_warnx("%s: could not store a message from %s", net->drv->name, m->user);
+			if (st == GW_SEND_RETRY)
+				tell_user_failed(net, m, "the gateway could not store the message");
+		} else if (send)
+			apply_send_result(net, m, st, why);
+		free(why);
+	}
+	free_pending_list(p);
 }
 
 void
@@ -369,7 +462,6 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 {
 	char *body = xmpp_message_get_body(msg);
 	struct store_msg m;
-	int r;
 
 	if (body == NULL) {
 		if (!groupchat)
@@ -395,13 +487,13 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
 	m.dedup_key = m.xmpp_id ? xasprintf("%s/%s", resource ? resource : "", m.xmpp_id) : NULL;
-	txn();
-	r = store_queue_push(core.store, &m);
-	if (r == -1)
+	if ((m.id = new_id()) == 0)
 		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_INTERNAL,
 		                                             "The gateway could not store the message."));
-	else if (r == 0)
-		pending_push(&net->delivery->to_net_tail, &m);
+	else {
+		pending_push(&net->delivery->fresh_tail, &m);
+		want_dispatch();
+	}
 	free(m.extra);
 	free(m.dedup_key);
 out:
@@ -671,6 +763,7 @@ delivery_init(struct gw_net *net)
 	struct timeval tv = {1, 0};
 
 	d->net = net;
+	d->fresh_tail = &d->fresh;
 	d->to_net_tail = &d->to_net;
 	d->to_xmpp_tail = &d->to_xmpp;
 	d->inflight = strmap_new();
@@ -690,6 +783,7 @@ delivery_free(struct gw_net *net)
 	if (d == NULL)
 		return;
 	event_free(d->ev_tick);
+	free_pending_list(d->fresh);
 	free_pending_list(d->to_net);
 	free_pending_list(d->to_xmpp);
 	if (d->open) {

@@ -542,8 +542,27 @@ dir_ok(enum store_dir dir)
 	return 0;
 }
 
+static int queue_push(struct store *s, struct store_msg *m, int64_t id);
+
 int
 store_queue_push(struct store *s, struct store_msg *m)
+{
+	return queue_push(s, m, 0);
+}
+
+int
+store_queue_push_reserved(struct store *s, struct store_msg *m)
+{
+	NEED(m);
+	if (m->id <= 0) {
+		log_warnx("store: %s called without a reserved id", __func__);
+		return -1;
+	}
+	return queue_push(s, m, m->id);
+}
+
+static int
+queue_push(struct store *s, struct store_msg *m, int64_t id)
 {
 	time_t now = time(NULL);
 
@@ -559,7 +578,48 @@ store_queue_push(struct store *s, struct store_msg *m)
 	if (m->next_try == 0)
 		m->next_try = m->created;
 	/* One statement in the backend: the tombstone check and the insert go together. */
-	return s->ops->queue_push(s->be, m, now - STORE_TOMBSTONE_SECONDS);
+	return s->ops->queue_push(s->be, m, id, now - STORE_TOMBSTONE_SECONDS);
+}
+
+int
+store_queue_reserve(struct store *s, int n, int64_t *first)
+{
+	int64_t last;
+
+	if (n <= 0 || first == NULL || s->ops->queue_reserve(s->be, n, &last) == -1)
+		return -1;
+	*first = last - n + 1;
+	return 0;
+}
+
+/* The arguments naming a dedup key: 1 when all are there, else 0 (logged). */
+static int
+key_ok(const char *fn, enum store_dir dir, const char *net, const char *user, const char *key)
+{
+	if (net == NULL || user == NULL || key == NULL) {
+		log_warnx("store: %s called without a net, user or key", fn);
+		return 0;
+	}
+	return dir_ok(dir);
+}
+
+int
+store_queue_seen(struct store *s, enum store_dir dir, const char *net, const char *user,
+                 const char *dedup_key)
+{
+	if (!key_ok(__func__, dir, net, user, dedup_key))
+		return -1;
+	return s->ops->queue_seen(s->be, dir, net, user, dedup_key,
+	                          time(NULL) - STORE_TOMBSTONE_SECONDS);
+}
+
+int
+store_queue_tombstone(struct store *s, enum store_dir dir, const char *net, const char *user,
+                      const char *dedup_key)
+{
+	if (!key_ok(__func__, dir, net, user, dedup_key))
+		return -1;
+	return s->ops->queue_tombstone(s->be, dir, net, user, dedup_key, time(NULL));
 }
 
 /* Hand a batch read by the backend to cb, then free it. */

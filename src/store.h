@@ -158,7 +158,7 @@ enum store_dir { STORE_TO_NET = 0, STORE_TO_XMPP = 1 };
 #define STORE_TOMBSTONE_SECONDS (7 * 24 * 3600)
 
 struct store_msg {
-	int64_t id; /* set by store_queue_push() */
+	int64_t id; /* set by store_queue_push(), or reserved (store_queue_reserve()) */
 	enum store_dir dir;
 	char *net;
 	char *user;     /* the XMPP user's bare JID */
@@ -185,6 +185,27 @@ void store_msg_free_fields(struct store_msg *m);
  * m->next_try filled in when they were 0), -1 on error. Ids are never reused.
  */
 int store_queue_push(struct store *, struct store_msg *m);
+/*
+ * Reserve n queue ids for messages that may never be pushed: *first gets
+ * the lowest, and first .. first + n - 1 are never assigned by push. A
+ * message pushed with store_queue_push_reserved() keeps it. 0, or -1.
+ */
+int store_queue_reserve(struct store *, int n, int64_t *first);
+/* store_queue_push() of a message whose m->id is a reserved id. */
+int store_queue_push_reserved(struct store *, struct store_msg *m);
+/*
+ * Whether push would refuse m's dedup_key now: a queued message of (dir,
+ * net, user) holds it, or a tombstone not older than STORE_TOMBSTONE_SECONDS.
+ * -1/0/1.
+ */
+int store_queue_seen(struct store *, enum store_dir dir, const char *net, const char *user,
+                     const char *dedup_key);
+/*
+ * Record that the message with dedup_key was taken without ever being
+ * queued: a tombstone, as store_queue_delete() leaves. 0, or -1.
+ */
+int store_queue_tombstone(struct store *, enum store_dir dir, const char *net,
+                          const char *user, const char *dedup_key);
 /*
  * Call cb for each message of (dir, net) that is not held and has
  * next_try <= now, oldest id first, at most limit (<= 0: no limit) of them.

@@ -75,10 +75,11 @@ struct store_ops {
 	                       void *arg);
 
 	/*
-	 * m arrives with created and next_try filled in. Tombstones deleted
-	 * before tomb_after are ignored. Called inside a transaction.
+	 * m arrives with created and next_try filled in; id 0: the queue
+	 * assigns one (into m->id). Tombstones deleted before tomb_after are
+	 * ignored. Called inside a transaction.
 	 */
-	int (*queue_push)(void *, struct store_msg *m, time_t tomb_after);
+	int (*queue_push)(void *, struct store_msg *m, int64_t id, time_t tomb_after);
 	/*
 	 * due/held: *out (caller frees each with store_msg_free_fields(),
 	 * then the array) gets *n messages, oldest first. limit <= 0: all.
@@ -95,6 +96,14 @@ struct store_ops {
 	                          time_t now);
 	/* Called inside a transaction: tombstone (stamped now) then delete. */
 	int (*queue_delete)(void *, int64_t id, time_t now);
+	/* -1/0/1: a queued message or a tombstone after tomb_after holds key. */
+	int (*queue_seen)(void *, enum store_dir, const char *net, const char *jid,
+	                  const char *key, time_t tomb_after);
+	/* A tombstone for key, stamped now (a message that was never queued). */
+	int (*queue_tombstone)(void *, enum store_dir, const char *net, const char *jid,
+	                       const char *key, time_t now);
+	/* Reserve n ids that the queue never assigns itself; *last is the highest. */
+	int (*queue_reserve)(void *, int n, int64_t *last);
 	long (*queue_count)(void *, enum store_dir, const char *net);
 	/* -1 on error, 0 if none, 1 with *when. */
 	int (*queue_next_due)(void *, enum store_dir, const char *net, time_t *when);

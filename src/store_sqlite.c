@@ -491,15 +491,15 @@ row_msg(sqlite3_stmt *st, struct store_msg *m)
 }
 
 static int
-sq_queue_push(void *be, struct store_msg *m, time_t tomb_after)
+sq_queue_push(void *be, struct store_msg *m, int64_t id, time_t tomb_after)
 {
 	struct sq *sq = be;
 	long n;
 
-	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIiI", (int)m->dir, m->net, m->user, m->resource,
-	            m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra, (int64_t)m->flags,
-	            m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0,
-	            (int64_t)tomb_after);
+	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIiII", (int)m->dir, m->net, m->user,
+	            m->resource, m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra,
+	            (int64_t)m->flags, m->attempts, (int64_t)m->created, (int64_t)m->next_try,
+	            m->held ? 1 : 0, (int64_t)tomb_after, id);
 	if (n == -1)
 		return -1;
 	if (n == 0)
@@ -605,6 +605,38 @@ sq_queue_delete(void *be, int64_t id, time_t now)
 	return sq_exec(be, ST_Q_DELETE, "I", id) == -1 ? -1 : 0;
 }
 
+static int
+sq_queue_seen(void *be, enum store_dir dir, const char *net, const char *jid, const char *key,
+              time_t tomb_after)
+{
+	struct sq *sq = be;
+
+	return (int)sq_query_long(sq, ST_Q_SEEN, sq_prep(sq, ST_Q_SEEN, "isssI", (int)dir, net, jid,
+	                                                 key, (int64_t)tomb_after));
+}
+
+static int
+sq_queue_tombstone(void *be, enum store_dir dir, const char *net, const char *jid,
+                   const char *key, time_t now)
+{
+	return sq_exec(be, ST_Q_TOMB, "isssI", (int)dir, net, jid, key, (int64_t)now) == -1 ? -1
+	                                                                                   : 0;
+}
+
+static int
+sq_queue_reserve(void *be, int n, int64_t *last)
+{
+	struct sq *sq = be;
+	long v;
+
+	if (sq_exec(sq, ST_Q_SEQ_INIT, "") == -1)
+		return -1;
+	if ((v = sq_query_long(sq, ST_Q_RESERVE, sq_prep(sq, ST_Q_RESERVE, "i", n))) <= 0)
+		return -1;
+	*last = v;
+	return 0;
+}
+
 static long
 sq_queue_count(void *be, enum store_dir dir, const char *net)
 {
@@ -673,6 +705,9 @@ const struct store_ops store_sqlite_ops = {
         .queue_hold = sq_queue_hold,
         .queue_release_user = sq_queue_release_user,
         .queue_delete = sq_queue_delete,
+        .queue_seen = sq_queue_seen,
+        .queue_tombstone = sq_queue_tombstone,
+        .queue_reserve = sq_queue_reserve,
         .queue_count = sq_queue_count,
         .queue_next_due = sq_queue_next_due,
         .queue_prune = sq_queue_prune,

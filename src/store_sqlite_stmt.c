@@ -72,9 +72,10 @@ static const char *const stmt_sql[ST_COUNT] = {
          * tombstone holds the dedup key, nor (DO NOTHING on the unique
          * dedup index) when a queued message does.
          */
-        [ST_Q_INSERT] = "INSERT INTO queue (dir, net, jid, resource, peer, body, xmpp_id,"
+        [ST_Q_INSERT] = "INSERT INTO queue (id, dir, net, jid, resource, peer, body, xmpp_id,"
                         " dedup_key, extra, flags, attempts, created, next_try, held)"
-                        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14"
+                        " SELECT nullif(?16, 0), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                        " ?12, ?13, ?14"
                         " WHERE ?8 IS NULL OR NOT EXISTS (SELECT 1 FROM queue_tombstones"
                         "  WHERE dir = ?1 AND net = ?2 AND jid = ?3 AND dedup_key = ?8"
                         "  AND deleted >= ?15)"
@@ -90,6 +91,23 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_Q_RELEASE] = "UPDATE queue SET held = 0, next_try = ?4 WHERE net = ?2 AND jid = ?3"
                          " AND dir = ?1 AND held = 1",
         [ST_Q_DELETE] = "DELETE FROM queue WHERE id = ?1",
+        [ST_Q_SEEN] = "SELECT EXISTS (SELECT 1 FROM queue WHERE dir = ?1 AND net = ?2"
+                      "  AND jid = ?3 AND dedup_key = ?4)"
+                      " OR EXISTS (SELECT 1 FROM queue_tombstones WHERE dir = ?1 AND net = ?2"
+                      "  AND jid = ?3 AND dedup_key = ?4 AND deleted >= ?5)",
+        [ST_Q_TOMB] = "INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)"
+                      " ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE"
+                      " SET deleted = excluded.deleted",
+        /*
+         * Reserved ids live in sqlite_sequence: AUTOINCREMENT never hands
+         * out an id at or below its seq, so a reserved id is never reused.
+         */
+        [ST_Q_SEQ_INIT] = "INSERT INTO sqlite_sequence (name, seq)"
+                          " SELECT 'queue', (SELECT coalesce(max(id), 0) FROM queue)"
+                          " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'queue')",
+        [ST_Q_RESERVE] = "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'queue'"
+                         " RETURNING seq",
         [ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
         [ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
         [ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"

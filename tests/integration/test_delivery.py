@@ -154,6 +154,25 @@ def test_resent_stanza_id_is_not_delivered_twice(gateway, client):
     alice.no_message(lambda m: m["from"].bare == FOO and m["body"], timeout=2)
 
 
+def test_resent_after_delivery_and_restart_is_not_sent_again(gateway, client):
+    """A message the network took at once never waits in the queue, yet its
+    id still refuses a resend (stream resumption), also after a restart."""
+    alice = client("alice")
+    stanza = f'<message to="{FOO}" type="chat" id="late-resend"><body>only once</body></message>'
+    alice.send_raw(stanza)
+    assert bodies_from(alice, FOO, 1) == ["only once"]
+    alice.send_raw(stanza)
+    alice.no_message(lambda m: m["from"].bare == FOO and m["body"], timeout=2)
+    assert gateway.kill(signal.SIGTERM) == 0
+    gateway.start()
+    alice.send_raw(stanza)
+    # A fresh id after the resend proves the gateway is up and reading.
+    alice.send_message(FOO, "after the restart")
+    assert bodies_from(alice, FOO, 1, timeout=30) == ["after the restart"]
+    alice.no_message(lambda m: m["from"].bare == FOO and m["body"], timeout=2)
+    assert queued(gateway, 0) == 0
+
+
 def test_oversized_body_is_refused_with_a_reason(gateway, client):
     m = client("alice").send_message_and_wait(FOO, "x" * (70 * 1024), timeout=15)
     assert m["type"] == "error"

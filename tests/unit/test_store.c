@@ -998,6 +998,68 @@ START_TEST(queue_retry_hold_release_delete)
 }
 END_TEST
 
+START_TEST(queue_reserved_ids)
+{
+	struct store_msg m, got;
+	int64_t first, again;
+
+	ck_assert_int_eq(store_queue_reserve(s, 10, &first), 0);
+	ck_assert_int_gt(first, 0);
+	/* push never assigns a reserved id, also after a restart */
+	m = msg(STORE_TO_NET, "irc", "a@x", "assigned");
+	ck_assert_int_eq(store_queue_push(s, &m), 0);
+	ck_assert_int_gt(m.id, first + 9);
+	m = msg(STORE_TO_NET, "irc", "a@x", "reserved");
+	m.id = first + 3;
+	ck_assert_int_eq(store_queue_push_reserved(s, &m), 0);
+	ck_assert_int_eq(m.id, first + 3);
+	ck_assert_int_eq(store_queue_get(s, first + 3, &got), 1);
+	ck_assert_str_eq(got.body, "reserved");
+	store_msg_free_fields(&got);
+	reopen();
+	ck_assert_int_eq(store_queue_reserve(s, 5, &again), 0);
+	ck_assert_int_gt(again, first + 10);
+	m = msg(STORE_TO_NET, "irc", "a@x", "after");
+	ck_assert_int_eq(store_queue_push(s, &m), 0);
+	ck_assert_int_gt(m.id, again + 4);
+	/* a reserved push needs an id */
+	m = msg(STORE_TO_NET, "irc", "a@x", "no id");
+	ck_assert_int_eq(store_queue_push_reserved(s, &m), -1);
+	ck_assert_int_eq(store_queue_reserve(s, 0, &again), -1);
+}
+END_TEST
+
+START_TEST(queue_seen_and_direct_tombstones)
+{
+	struct store_msg m;
+
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/1"), 0);
+	m = msg(STORE_TO_NET, "irc", "a@x", "queued");
+	m.dedup_key = (char *)"r/1";
+	ck_assert_int_eq(store_queue_push(s, &m), 0);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/1"), 1);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_XMPP, "irc", "a@x", "r/1"), 0);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "b@x", "r/1"), 0);
+	ck_assert_int_eq(store_queue_delete(s, m.id), 0);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/1"), 1);
+
+	/* A message taken without being queued leaves the same tombstone. */
+	ck_assert_int_eq(store_queue_tombstone(s, STORE_TO_NET, "irc", "a@x", "r/2"), 0);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/2"), 1);
+	m.id = 0;
+	m.dedup_key = (char *)"r/2";
+	ck_assert_int_eq(store_queue_push(s, &m), 1);
+	ck_assert_int_eq(store_queue_tombstone(s, STORE_TO_NET, "irc", "a@x", "r/2"), 0);
+	ck_assert_int_eq(raw_long("SELECT count(*) FROM queue_tombstones"), 2);
+	reopen();
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/2"), 1);
+	raw_exec("UPDATE queue_tombstones SET deleted = deleted - 8 * 86400");
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", "a@x", "r/2"), 0);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_NET, "irc", NULL, "r/2"), -1);
+	ck_assert_int_eq(store_queue_tombstone(s, STORE_TO_NET, "irc", "a@x", NULL), -1);
+}
+END_TEST
+
 START_TEST(queue_dedup_and_tombstones)
 {
 	struct store_msg m;
@@ -1645,6 +1707,8 @@ store_suite(void)
 	tcase_add_test(tc, queue_due_callback_changes_queue);
 	tcase_add_test(tc, queue_retry_hold_release_delete);
 	tcase_add_test(tc, queue_dedup_and_tombstones);
+	tcase_add_test(tc, queue_reserved_ids);
+	tcase_add_test(tc, queue_seen_and_direct_tombstones);
 	tcase_add_test(tc, transactions);
 	suite_add_tcase(su, tc);
 
