@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,6 +66,30 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def callgrind_total(outfile):
+    """The instructions counted in a callgrind dump, or None."""
+    for line in Path(outfile).read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    return None
+
+
+def callgrind_dump(pid, workdir, label):
+    """Dumps a callgrind process's counters (then zeroed) into workdir;
+    returns (instructions since the last zero or dump, the dump's path), or
+    (None, None)."""
+    before = set(Path(workdir).glob("callgrind.out.*"))
+    subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True,
+                   capture_output=True, timeout=120)
+    dumps = sorted(set(Path(workdir).glob("callgrind.out.*")) - before)
+    return (callgrind_total(dumps[-1]), dumps[-1]) if dumps else (None, None)
+
+
+def callgrind_zero(pid):
+    subprocess.run(["callgrind_control", "-z", str(pid)], check=True, capture_output=True,
+                   timeout=120)
 
 
 def proc_status(pid, key):

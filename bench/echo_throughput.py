@@ -207,13 +207,6 @@ def callgrind_report(outfile, total, per, limit=20):
     return "\n".join(out)
 
 
-def callgrind_total(outfile):
-    for line in Path(outfile).read_text(errors="replace").splitlines():
-        if line.startswith("summary:") or line.startswith("totals:"):
-            return int(line.split()[1])
-    return None
-
-
 def latency(port, user, count, timeout):
     """One message at a time: the round trip of a single message through an
     otherwise idle gateway (group commit, barrier and all). Returns sorted
@@ -309,8 +302,7 @@ def main():
                 raise bl.XmppError(f"client process failed: {info}")
         time.sleep(0.5)  # the warm-up's stragglers (barriers, deletes) settle
         if a.callgrind:
-            subprocess.run(["callgrind_control", "-z", str(gpid)], check=True,
-                           capture_output=True, timeout=60)
+            bl.callgrind_zero(gpid)
         meter = bl.CpuMeter({"gateway": gpid, "prosody": ppid}).start()
         t_go = time.monotonic()
         go.set()
@@ -328,12 +320,7 @@ def main():
         elapsed = t_end - t_go
         ir = None
         if a.callgrind:
-            before = set(work.glob("callgrind.out.*"))
-            subprocess.run(["callgrind_control", "-d", "measured", str(gpid)], check=True,
-                           capture_output=True, timeout=120)
-            dumps = sorted(set(work.glob("callgrind.out.*")) - before)
-            if dumps:
-                ir = callgrind_total(dumps[-1])
+            ir, dump = bl.callgrind_dump(gpid, work, "measured")
         lat = latency(prosody.c2s_port, "benchlat", nlat, 60) if nlat > 0 else []
         hwm = bl.proc_status(gpid, "VmHWM")
         rss = bl.proc_status(gpid, "VmRSS")
@@ -376,7 +363,7 @@ def main():
                       key=lambda x: x[1])
         print(f"  busiest process:      {busiest[0]} ({busiest[1] / elapsed:.0%} of one core)")
         if a.callgrind and ir is not None:
-            profile = (dumps[-1], ir, max(received, 1))
+            profile = (dump, ir, max(received, 1))
     finally:
         for pr in children:
             if pr.is_alive():

@@ -21,6 +21,11 @@ database each time):
   - CPU (utime+stime, /proc/PID/stat) of the gateway and of Prosody per
     relayed message; peak RSS (VmHWM) after the load.
 
+With --callgrind both gateways run under valgrind's callgrind, and each
+phase also reports the gateway's instructions per relayed message (the
+counters are zeroed before the phase and dumped after it). Rates and CPU
+times are then valgrind's, not native: compare only the instructions.
+
 Clients are raw sockets (benchlib.RawClient and a minimal IRC client) that
 count a per-phase marker in what they receive; no XML parsing. The sender
 keeps at most --window messages ahead of the slowest receiver. Every phase
@@ -287,11 +292,12 @@ identd_port=0
 ca_file=
 """)
         self.proc = None
+        self.wrapper = []
 
     def start(self, timeout=15):
         before = self.prosody.component_auth_count(BB_HOST)
         out = open(self.log, "ab")
-        self.proc = subprocess.Popen([BIBOUMI, str(self.conf)], stdout=out,
+        self.proc = subprocess.Popen(self.wrapper + [BIBOUMI, str(self.conf)], stdout=out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      cwd=self.dir)
         out.close()
@@ -325,15 +331,32 @@ class Side:
         return f"{chan}%{IRC_SERVER}@{self.host}"
 
 
-def start_gateway(kind, work, prosody, ngircd, archiving, binary):
+def callgrind_wrapper(work):
+    return ["valgrind", "--tool=callgrind", f"--callgrind-out-file={work}/callgrind.out.%p"]
+
+
+def start_gateway(kind, work, prosody, ngircd, archiving, binary, callgrind):
+    timeout = 60 if callgrind else 15
     if kind == "stanzagate":
+        saved = os.environ.get("STANZAGATE_WRAPPER")
+        if callgrind:
+            os.environ["STANZAGATE_WRAPPER"] = " ".join(callgrind_wrapper(work))
         g = sgtest.Gateway(work, prosody, backends=(SG_HOST,), binary=binary, args=("-d",),
                            extra={"irc": {"ports": str(ngircd.port), "tls_ports": "",
                                           "throttle_burst": "0", "throttle_byte_burst": "0",
                                           "history": "yes" if archiving else "no"}})
-        g.start(timeout=15)
+        try:
+            g.start(timeout=timeout)
+        finally:
+            if saved is None:
+                os.environ.pop("STANZAGATE_WRAPPER", None)
+            else:
+                os.environ["STANZAGATE_WRAPPER"] = saved
         return g, g.proc.pid
-    b = Biboumi(work, prosody).start()
+    b = Biboumi(work, prosody)
+    if callgrind:
+        b.wrapper = callgrind_wrapper(work)
+    b.start(timeout=timeout)
     return b, b.proc.pid
 
 
@@ -361,7 +384,8 @@ def run_gateway(kind, a, work, prosody, ngircd, archiving, xmpp_all, obs, tag):
             "biboumi": Side("biboumi", BB_HOST, "b")}[kind]
     arch = "on" if archiving else "off"
     res = {}
-    g, pid = start_gateway(kind, work / f"{kind}-{arch}", prosody, ngircd, archiving, a.binary)
+    gwork = work / f"{kind}-{arch}"
+    g, pid = start_gateway(kind, gwork, prosody, ngircd, archiving, a.binary, a.callgrind)
     ppid = prosody.proc.pid
     try:
         time.sleep(0.5)
@@ -401,13 +425,17 @@ def run_gateway(kind, a, work, prosody, ngircd, archiving, xmpp_all, obs, tag):
                     s.sendall(f"<message to='{chan_room}' type='groupchat'>"
                               f"<body>{mk} {i}</body></message>".encode())
                     s.setblocking(False)
+            if a.callgrind:
+                bl.callgrind_zero(pid)
             c0, p0, m0 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid), bl.machine_busy()
             sent, got, el, ok = pump(send, receivers, n, a.window, a.phase_time, a.drain_time)
             c1, p1, m1 = bl.cpu_seconds(pid), bl.cpu_seconds(ppid), bl.machine_busy()
+            ir = bl.callgrind_dump(pid, gwork, name)[0] if a.callgrind else None
             busy = (m1[0] - m0[0]) / max(m1[1] - m0[1], 1)
             res[name] = {"sent": sent, "got": got, "elapsed": el, "complete": ok,
                          "rate": got / el if el > 0 else 0.0,
                          "cpu": c1 - c0, "pcpu": p1 - p0,
+                         "ir_msg": ir / max(got, 1) if ir is not None else None,
                          "cpu_msg": (c1 - c0) / max(got, 1),
                          "pcpu_msg": (p1 - p0) / max(got, 1),
                          "recv": len(receivers), "busy": busy,
@@ -482,6 +510,10 @@ def table(results, a):
         add(f"{label}: msg/s", lambda r, k=key: (r[k]["rate"], fmt_rate(r[k])))
         add(f"{label}: gateway CPU us/msg", lambda r, k=key: (r[k]["cpu_msg"] * 1e6,
                                                                f"{r[k]['cpu_msg'] * 1e6:,.1f}"))
+        if a.callgrind:
+            add(f"{label}: gateway instructions/msg",
+                lambda r, k=key: (r[k]["ir_msg"], "n/a" if r[k]["ir_msg"] is None
+                                  else f"{r[k]['ir_msg']:,.0f}"))
         add(f"{label}: Prosody CPU us/msg", lambda r, k=key: (r[k]["pcpu_msg"] * 1e6,
                                                                f"{r[k]['pcpu_msg'] * 1e6:,.1f}"))
         add(f"{label}: gateway / Prosody % of a core",
@@ -543,7 +575,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=30, help="s for each join")
     ap.add_argument("--binary", default=None, help="stanzagate binary")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="run both gateways under valgrind --tool=callgrind and report "
+                         "instructions per message (rates and CPU are then not native)")
     a = ap.parse_args()
+    if a.callgrind and shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed")
     a.users = max(2, a.users)
     a.big = a.big if a.big > a.users else 0
     bl.hard_limit(600 + a.big)
@@ -595,6 +632,9 @@ def main():
               f"{a.drain_time:g} s more (rate = messages received by every receiver / time)")
         print("  CPU = utime+stime from /proc/PID/stat over the phase / messages relayed; "
               "RSS from /proc/PID/status")
+        if a.callgrind:
+            print("  both gateways under valgrind --tool=callgrind: instructions (Ir) per "
+                  "relayed message are exact; rates, CPU and RSS are valgrind's")
         for archiving, res in all_results.items():
             print(f"\n== archiving {'on' if archiving else 'off'} "
                   f"(stanzagate [irc] history = {'yes' if archiving else 'no'}; Biboumi "

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include "component.h"
+#include "stanza.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -102,10 +103,25 @@ strophe_log_cb(void *ud, xmpp_log_level_t level, const char *area, const char *m
 	}
 }
 
+/*
+ * libstrophe formats every log line it makes, whatever the level, before
+ * its handler sees it: a "RECV:"/"SENT:" line with the whole stanza for
+ * every stanza in and out, about a fifth of the gateway's work per relayed
+ * message. Only a NULL handler skips that, so the handler is installed
+ * only at -vv (verbosity 2), where those traces are wanted. Below it, what
+ * libstrophe would have said of a lost link, conn_cb() says itself.
+ */
+static void
+strophe_log_sync(void)
+{
+	strophe_log.handler = log_get_verbosity() >= 2 ? strophe_log_cb : NULL;
+}
+
 /* Gives libstrophe a turn: reads what is readable, writes what is queued. */
 static void
 run_strophe(void)
 {
+	strophe_log_sync();
 	xmpp_run_once(ctx, 0);
 }
 
@@ -182,8 +198,8 @@ component_global_init(struct event_base *b)
 
 	base = b;
 	xmpp_initialize();
-	strophe_log.handler = strophe_log_cb;
 	strophe_log.userdata = NULL;
+	strophe_log_sync();
 	ctx = xmpp_ctx_new(NULL, &strophe_log);
 	if (ctx == NULL)
 		fatalx("libstrophe: cannot create a context");
@@ -301,6 +317,21 @@ barriers_fail(struct component *c)
 	c->barriers_tail = &c->barriers;
 }
 
+/* The condition's element name of the stream error the server sent. */
+static const char *
+stream_error_name(const xmpp_stream_error_t *se)
+{
+	xmpp_stanza_t *child = se->stanza ? xmpp_stanza_get_children(se->stanza) : NULL;
+
+	for (; child; child = xmpp_stanza_get_next(child)) {
+		const char *name = xmpp_stanza_get_name(child);
+
+		if (name && strcmp(name, "text") != 0)
+			return name;
+	}
+	return "undefined-condition";
+}
+
 static void
 conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t *se,
         void *arg)
@@ -339,7 +370,11 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 			barriers_fail(c);
 			break;
 		}
-		if (c->state == COMP_ONLINE)
+		if (c->state == COMP_ONLINE && se != NULL)
+			log_warnx("component %s: connection lost: the XMPP server sent a stream "
+			          "error (%s)%s%s", c->jid, stream_error_name(se),
+			          se->text ? ": " : "", se->text ? se->text : "");
+		else if (c->state == COMP_ONLINE)
 			log_warnx("component %s: connection lost%s%s", c->jid, error ? ": " : "",
 			          error ? strerror(error) : "");
 		else
@@ -463,6 +498,7 @@ connect_addr(struct component *c)
 		close(c->placeholder);
 		c->placeholder = -1;
 	}
+	strophe_log_sync();
 	if (xmpp_connect_component(c->conn, c->addr, c->port, conn_cb, c) != XMPP_EOK) {
 		log_warnx("component %s: cannot start connecting to %s port %u", c->jid, c->addr,
 		          c->port);
@@ -624,9 +660,18 @@ component_jid(const struct component *c)
 int
 component_send(struct component *c, xmpp_stanza_t *stanza)
 {
+	char *text;
+	size_t len;
+
 	if (c->state != COMP_ONLINE)
 		return -1;
-	xmpp_send(c->conn, stanza);
+	/* Our renderer, not xmpp_send()'s: see stanza_render(). */
+	if (stanza_render(stanza, &text, &len) == -1) {
+		log_warnx("component %s: a stanza without a name was not sent", c->jid);
+		return -1;
+	}
+	xmpp_send_raw(c->conn, text, len);
+	free(text);
 	c->stanzas_out++;
 	flush_soon();
 	if (c->fd != -1 && c->ev_io && !(event_get_events(c->ev_io) & EV_WRITE))

@@ -166,8 +166,11 @@ enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_COUNT };
 static char *
 extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id)
 {
-	return xasprintf("%d\x1f%lld\x1f%s\x1f%s\x1f%s", kind, (long long)stamp,
-	                 subject ? subject : "", resource ? resource : "", id ? id : "");
+	char num[48];
+
+	snprintf(num, sizeof(num), "%d\x1f%lld\x1f", kind, (long long)stamp);
+	return xconcat(num, subject ? subject : "", "\x1f", resource ? resource : "", "\x1f",
+	               id ? id : "", (char *)NULL);
 }
 
 /* Splits extra into X_COUNT fields (pointers into the copy *buf, caller frees *buf). */
@@ -486,7 +489,8 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	m.extra = extra_encode(GW_MSG_CHAT, 0, NULL, to_resource, NULL);
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
-	m.dedup_key = m.xmpp_id ? xasprintf("%s/%s", resource ? resource : "", m.xmpp_id) : NULL;
+	m.dedup_key = m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL)
+	                        : NULL;
 	if ((m.id = new_id()) == 0)
 		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_INTERNAL,
 		                                             "The gateway could not store the message."));

@@ -194,6 +194,6 @@ jid_bare(const char *s)
 char *
 jid_make(const char *local, const char *domain, const char *resource)
 {
-	return xasprintf("%s%s%s%s%s", local ? local : "", local ? "@" : "", domain,
-	                 resource ? "/" : "", resource ? resource : "");
+	return xconcat(local ? local : "", local ? "@" : "", domain, resource ? "/" : "",
+	               resource ? resource : "", (char *)NULL);
 }

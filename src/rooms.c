@@ -53,7 +53,7 @@ static const char *const aff_names[] = {"none", "outcast", "member", "admin", "o
 static char *
 room_key(const char *user, const char *room)
 {
-	return xasprintf("%s\x1f%s", user, room);
+	return xconcat(user, "\x1f", room, (char *)NULL);
 }
 
 static struct room *
@@ -218,7 +218,7 @@ drop_occupant(struct room *r, const char *nick)
 static char *
 resource_jid(const struct room *r, size_t i)
 {
-	return xasprintf("%s/%s", r->user, r->resources[i]);
+	return xconcat(r->user, "/", r->resources[i], (char *)NULL);
 }
 
 /*
@@ -291,7 +291,7 @@ send_subject(struct gw_net *net, struct room *r, const char *to)
 static void
 send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
 {
-	char *to = xasprintf("%s/%s", r->user, resource);
+	char *to = xconcat(r->user, "/", resource, (char *)NULL);
 	int self_codes[] = {110, 0, 0};
 	struct occupant *self = find_occupant(r, r->nick);
 	struct occupant fallback = {r->nick, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, GW_SHOW_ONLINE};
@@ -316,7 +316,7 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 static void
 send_self_unavailable(struct gw_net *net, struct room *r, const char *resource, int code)
 {
-	char *to = xasprintf("%s/%s", r->user, resource);
+	char *to = xconcat(r->user, "/", resource, (char *)NULL);
 	int codes[] = {110, code, 0};
 
 	gateway_send_release(net, occupant_presence(net, r, to, r->nick, find_occupant(r, r->nick),
@@ -329,7 +329,7 @@ join_error(struct gw_net *net, const char *user, const char *resource, const cha
            const char *nick, enum gw_error e, const char *why)
 {
 	char *from = gateway_address_jid(net, room, nick);
-	char *to = xasprintf("%s/%s", user, resource);
+	char *to = xconcat(user, "/", resource, (char *)NULL);
 	xmpp_stanza_t *p = stanza_presence(from, to, "error");
 	xmpp_stanza_t *err = stanza_add_child(p, "error", NULL);
 

@@ -140,9 +140,23 @@ stanza_new_id(void)
 	static unsigned long counter;
 	static unsigned int salt;
 
+	static const char hex[] = "0123456789abcdef";
+	char buf[3 + 8 + 1 + 16 + 1], *p = buf + sizeof(buf) - 1;
+	unsigned long n;
+
 	if (salt == 0)
 		salt = arc4random() | 1;
-	return xasprintf("sg-%08x-%lx", salt, ++counter);
+	/* "sg-%08x-%lx" by hand: this runs for every stanza that has no id. */
+	*p = '\0';
+	n = ++counter;
+	do
+		*--p = hex[n & 0xf];
+	while ((n >>= 4) != 0);
+	*--p = '-';
+	for (int i = 0; i < 8; i++)
+		*--p = hex[(salt >> (4 * i)) & 0xf];
+	memcpy(p - 3, "sg-", 3);
+	return xstrdup(p - 3);
 }
 
 xmpp_stanza_t *
@@ -169,4 +183,127 @@ stanza_presence(const char *from, const char *to, const char *type)
 	if (type)
 		xmpp_stanza_set_type(p, type);
 	return p;
+}
+
+/* ---- rendering ---- */
+
+struct render {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+put(struct render *r, const char *s, size_t n)
+{
+	if (r->len + n + 1 > r->cap) {
+		while (r->len + n + 1 > r->cap)
+			r->cap = r->cap ? r->cap * 2 : 256;
+		r->p = xreallocarray(r->p, r->cap, 1);
+	}
+	memcpy(r->p + r->len, s, n);
+	r->len += n;
+}
+
+/* s with & < > (and " in attributes) as entities. */
+static void
+put_escaped(struct render *r, const char *s, bool attr)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *ent;
+
+		switch (*s) {
+		case '&': ent = "&amp;"; break;
+		case '<': ent = "&lt;"; break;
+		case '>': ent = "&gt;"; break;
+		case '"': ent = attr ? "&quot;" : NULL; break;
+		default: ent = NULL;
+		}
+		if (ent == NULL)
+			continue;
+		put(r, run, (size_t)(s - run));
+		put(r, ent, strlen(ent));
+		run = s + 1;
+	}
+	put(r, run, (size_t)(s - run));
+}
+
+static int
+render(struct render *r, xmpp_stanza_t *st)
+{
+	const char *name, *attrs[64];
+	int n;
+
+	if (xmpp_stanza_is_text(st)) {
+		const char *t = xmpp_stanza_get_text_ptr(st);
+
+		if (t)
+			put_escaped(r, t, false);
+		return 0;
+	}
+	if ((name = xmpp_stanza_get_name(st)) == NULL)
+		return -1;
+	put(r, "<", 1);
+	put(r, name, strlen(name));
+	n = xmpp_stanza_get_attribute_count(st);
+	if (n > 32) {
+		/* More than we keep on the stack: libstrophe renders it. */
+		return -2;
+	}
+	n = xmpp_stanza_get_attributes(st, attrs, 64);
+	for (int i = 0; i + 1 < n; i += 2) {
+		put(r, " ", 1);
+		put(r, attrs[i], strlen(attrs[i]));
+		put(r, "=\"", 2);
+		put_escaped(r, attrs[i + 1], true);
+		put(r, "\"", 1);
+	}
+	if (xmpp_stanza_get_children(st) == NULL) {
+		put(r, "/>", 2);
+		return 0;
+	}
+	put(r, ">", 1);
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c)) {
+		int e = render(r, c);
+
+		if (e != 0)
+			return e;
+	}
+	put(r, "</", 2);
+	put(r, name, strlen(name));
+	put(r, ">", 1);
+	return 0;
+}
+
+int
+stanza_render(xmpp_stanza_t *st, char **text, size_t *len)
+{
+	struct render r = {NULL, 0, 0};
+	int e = render(&r, st);
+
+	if (e == -2) {
+		/* An element with very many attributes: libstrophe's renderer. */
+		char *buf;
+		size_t n;
+
+		free(r.p);
+		if (xmpp_stanza_to_text(st, &buf, &n) != XMPP_EOK)
+			return -1;
+		r.p = xmalloc(n + 1);
+		memcpy(r.p, buf, n);
+		r.p[n] = '\0';
+		r.len = n;
+		xmpp_free(xmpp_stanza_get_context(st), buf);
+		e = 0;
+	}
+	if (e != 0) {
+		free(r.p);
+		return -1;
+	}
+	put(&r, "", 0);
+	r.p[r.len] = '\0';
+	*text = r.p;
+	*len = r.len;
+	return 0;
 }

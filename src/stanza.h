@@ -39,5 +39,12 @@ xmpp_stanza_t *stanza_message(const char *type, const char *from, const char *to
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A new unique id for stanzas we originate. Caller frees. */
 char *stanza_new_id(void);
+/*
+ * The stanza as XML text (*len bytes, NUL-terminated; caller frees), as
+ * xmpp_stanza_to_text() makes it but without its formatting machinery:
+ * every stanza the gateway sends goes through here. 0, or -1 for a stanza
+ * without a name.
+ */
+int stanza_render(xmpp_stanza_t *, char **text, size_t *len);
 
 #endif

@@ -81,6 +81,30 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
+char *
+xconcat(const char *first, ...)
+{
+	va_list ap;
+	size_t len = 0;
+	char *out, *o;
+
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *))
+		len += strlen(s);
+	va_end(ap);
+	o = out = xmalloc(len + 1);
+	va_start(ap, first);
+	for (const char *s = first; s; s = va_arg(ap, const char *)) {
+		size_t n = strlen(s);
+
+		memcpy(o, s, n);
+		o += n;
+	}
+	va_end(ap);
+	*o = '\0';
+	return out;
+}
+
 void
 xstrset(char **p, const char *s)
 {

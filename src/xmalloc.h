@@ -19,6 +19,11 @@ char *xstrdup(const char *);
 char *xstrdup_or_null(const char *);
 char *xstrndup(const char *, size_t);
 char *xasprintf(const char *, ...) SG_PRINTF(1, 2);
+/*
+ * The strings up to the NULL, joined: xconcat(user, "/", resource, NULL).
+ * For hot paths, where xasprintf's format parsing is most of the cost.
+ */
+char *xconcat(const char *, ...) __attribute__((sentinel));
 /* Frees *p and sets it to a copy of s (or NULL). */
 void xstrset(char **p, const char *s);
 

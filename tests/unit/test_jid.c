@@ -13,6 +13,7 @@
 
 #include "jid.h"
 #include "log.h"
+#include "xmalloc.h"
 
 /* A string of n copies of c. Caller frees. */
 static char *
@@ -249,6 +250,13 @@ START_TEST(make)
 	free(s);
 	s = jid_make(NULL, "example.com", "r");
 	ck_assert_str_eq(s, "example.com/r");
+	free(s);
+	/* xconcat, which jid_make is made of */
+	s = xconcat("a", "", "bc", "/", (char *)NULL);
+	ck_assert_str_eq(s, "abc/");
+	free(s);
+	s = xconcat("", (char *)NULL);
+	ck_assert_str_eq(s, "");
 	free(s);
 	/* What jid_make builds from parsed parts parses back to the same parts. */
 	s = jid_make("a\\40b", "gw.example", "x/y@z");

@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +278,20 @@ START_TEST(message_generated_ids)
 	ck_assert_int_eq(strncmp(ida, "sg-", 3), 0);
 	ck_assert_str_ne(n1, n2);
 	ck_assert_str_ne(n1, ida);
+	{
+		/* "sg-" salt (8 hex digits) "-" counter (hex): consecutive counters. */
+		unsigned int s1, s2;
+		unsigned long c1, c2;
+		int end = 0;
+
+		ck_assert_int_eq(sscanf(n1, "sg-%8x-%lx%n", &s1, &c1, &end), 2);
+		ck_assert_int_eq((int)strlen(n1), end);
+		ck_assert_int_eq(n1[11], '-');
+		ck_assert_int_eq(sscanf(n2, "sg-%8x-%lx", &s2, &c2), 2);
+		ck_assert_uint_eq(s1, s2);
+		ck_assert_uint_eq(c2, c1 + 1);
+		ck_assert_int_eq(strspn(n1 + 3, "0123456789abcdef"), 8);
+	}
 	free(n1);
 	free(n2);
 	xmpp_stanza_release(a);
@@ -300,6 +315,108 @@ START_TEST(presence)
 	p = stanza_presence("sms.gw", "alice@example.com", "unavailable");
 	ATTR_EQ(p, "type", "unavailable");
 	xmpp_stanza_release(p);
+}
+END_TEST
+
+/* The next child that is an element or non-empty text. */
+static xmpp_stanza_t *
+significant(xmpp_stanza_t *c)
+{
+	while (c && xmpp_stanza_is_text(c) && *xmpp_stanza_get_text_ptr(c) == '\0')
+		c = xmpp_stanza_get_next(c);
+	return c;
+}
+
+/* The same XML: names, attributes (any order), text and children. */
+static void
+same_tree(xmpp_stanza_t *a, xmpp_stanza_t *b)
+{
+	const char *attrs[128];
+	int n;
+
+	ck_assert_int_eq(xmpp_stanza_is_text(a), xmpp_stanza_is_text(b));
+	if (xmpp_stanza_is_text(a)) {
+		ck_assert_str_eq(xmpp_stanza_get_text_ptr(a), xmpp_stanza_get_text_ptr(b));
+		return;
+	}
+	ck_assert_str_eq(xmpp_stanza_get_name(a), xmpp_stanza_get_name(b));
+	ck_assert_int_eq(xmpp_stanza_get_attribute_count(a), xmpp_stanza_get_attribute_count(b));
+	n = xmpp_stanza_get_attributes(a, attrs, 128);
+	for (int i = 0; i + 1 < n; i += 2)
+		ck_assert_str_eq(xmpp_stanza_get_attribute(b, attrs[i]), attrs[i + 1]);
+	a = significant(xmpp_stanza_get_children(a));
+	b = significant(xmpp_stanza_get_children(b));
+	while (a && b) {
+		same_tree(a, b);
+		a = significant(xmpp_stanza_get_next(a));
+		b = significant(xmpp_stanza_get_next(b));
+	}
+	ck_assert_ptr_null(a);
+	ck_assert_ptr_null(b);
+}
+
+/* Our rendering parses back to the same XML as libstrophe's own. */
+static void
+render_same(xmpp_stanza_t *st)
+{
+	char *mine, *theirs = text(st);
+	size_t len;
+	xmpp_stanza_t *back, *want;
+
+	ck_assert_int_eq(stanza_render(st, &mine, &len), 0);
+	ck_assert_uint_eq(len, strlen(mine));
+	back = parse(mine);
+	want = parse(theirs);
+	same_tree(back, want);
+	free(mine);
+	free(theirs);
+	xmpp_stanza_release(back);
+	xmpp_stanza_release(want);
+}
+
+START_TEST(render)
+{
+	xmpp_stanza_t *m = stanza_message("groupchat", "#c%irc.x@gw/n\"i'k", "a@b/r", "id&1",
+	                                  "1 < 2 && 3 > 2 \"quoted\" 'single'");
+	xmpp_stanza_t *big = xmpp_stanza_new(component_ctx());
+	char *out, name[16];
+	size_t len;
+
+	xmpp_stanza_set_attribute(stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0"), "id", "7");
+	stanza_add_child(m, "request", "urn:xmpp:receipts");
+	stanza_add_text_child(m, "subject", NULL, "");
+	render_same(m);
+
+	/* exactly what goes on the wire for a small one */
+	ck_assert_int_eq(stanza_render(m, &out, &len), 0);
+	ck_assert_ptr_nonnull(strstr(out, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \"quoted\" 'single'</body>"));
+	ck_assert_ptr_nonnull(strstr(out, " from=\"#c%irc.x@gw/n&quot;i'k\""));
+	ck_assert_ptr_nonnull(strstr(out, "<request xmlns=\"urn:xmpp:receipts\"/>"));
+	ck_assert_int_eq(strncmp(out, "<message ", 9), 0);
+	ck_assert_str_eq(out + len - 10, "</message>");
+	free(out);
+
+	/* parsed stanzas, with namespaces on every level, and UTF-8 */
+	xmpp_stanza_release(m);
+	m = parse("<iq type='result' id='x' xmlns='jabber:component:accept'><query "
+	          "xmlns='http://jabber.org/protocol/disco#items'><item jid='a@b' name='caf\xc3\xa9 "
+	          "&amp; &lt;tea&gt;'/></query></iq>");
+	render_same(m);
+	xmpp_stanza_release(m);
+
+	/* an element with more attributes than the renderer keeps on its stack */
+	xmpp_stanza_set_name(big, "x");
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "a%d", i);
+		xmpp_stanza_set_attribute(big, name, "v<\"");
+	}
+	render_same(big);
+	xmpp_stanza_release(big);
+
+	/* a stanza without a name cannot be rendered */
+	big = xmpp_stanza_new(component_ctx());
+	ck_assert_int_eq(stanza_render(big, &out, &len), -1);
+	xmpp_stanza_release(big);
 }
 END_TEST
 
@@ -342,6 +459,7 @@ stanza_suite(void)
 	tcase_add_test(tc, message_generated_ids);
 	tcase_add_test(tc, presence);
 	tcase_add_test(tc, children);
+	tcase_add_test(tc, render);
 	suite_add_tcase(s, tc);
 	return s;
 }
