@@ -62,6 +62,7 @@ struct component {
 	char addr[INET6_ADDRSTRLEN];
 	int backoff; /* seconds before the next attempt */
 
+	struct strbuf out; /* stanzas of this loop turn, handed over by flush_cb() */
 	struct barrier *barriers, **barriers_tail;
 	unsigned long barrier_seq;
 	unsigned long stanzas_in, stanzas_out;
@@ -164,6 +165,25 @@ io_cb(evutil_socket_t fd, short what, void *arg)
 		update_io_events(c);
 }
 
+/*
+ * Hands the turn's stanzas to libstrophe as one piece: it writes each
+ * piece with its own send(), which was one system call per stanza.
+ */
+static void
+out_flush(struct component *c)
+{
+	if (c->out.len == 0)
+		return;
+	if (c->state == COMP_ONLINE)
+		xmpp_send_raw(c->conn, c->out.p, c->out.len);
+	c->out.len = 0;
+	if (c->out.cap > 64 * 1024) {
+		/* A burst's buffer is not kept for ever. */
+		free(c->out.p);
+		c->out = (struct strbuf){NULL, 0, 0};
+	}
+}
+
 /* Flushes every component's queue once per loop iteration, after all sends. */
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -171,6 +191,9 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	for (size_t i = 0; i < MAX_COMPONENTS; i++)
+		if (components[i])
+			out_flush(components[i]);
 	run_strophe();
 }
 
@@ -609,6 +632,7 @@ component_stop(struct component *c)
 	 * server closes its side (libstrophe gives up after 2 s): what it
 	 * still delivers is handled like any stanza.
 	 */
+	out_flush(c); /* the goodbyes */
 	comp_set_state(c, was == COMP_ONLINE ? COMP_CLOSING : COMP_IDLE);
 	xmpp_disconnect(c->conn);
 	for (int i = 0; i < 300 && !xmpp_conn_is_disconnected(c->conn); i++)
@@ -633,6 +657,7 @@ component_free(struct component *c)
 		xmpp_conn_release(c->conn);
 	if (c->placeholder != -1)
 		close(c->placeholder);
+	free(c->out.p);
 	free(c->jid);
 	free(c->secret);
 	free(c->server);
@@ -660,18 +685,13 @@ component_jid(const struct component *c)
 int
 component_send(struct component *c, xmpp_stanza_t *stanza)
 {
-	char *text;
-	size_t len;
-
 	if (c->state != COMP_ONLINE)
 		return -1;
-	/* Our renderer, not xmpp_send()'s: see stanza_render(). */
-	if (stanza_render(stanza, &text, &len) == -1) {
+	/* Our renderer, not xmpp_send()'s (see stanza_render()), into the turn's piece. */
+	if (stanza_render(stanza, &c->out) == -1) {
 		log_warnx("component %s: a stanza without a name was not sent", c->jid);
 		return -1;
 	}
-	xmpp_send_raw(c->conn, text, len);
-	free(text);
 	c->stanzas_out++;
 	flush_soon();
 	if (c->fd != -1 && c->ev_io && !(event_get_events(c->ev_io) & EV_WRITE))

@@ -187,26 +187,9 @@ stanza_presence(const char *from, const char *to, const char *type)
 
 /* ---- rendering ---- */
 
-struct render {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-put(struct render *r, const char *s, size_t n)
-{
-	if (r->len + n + 1 > r->cap) {
-		while (r->len + n + 1 > r->cap)
-			r->cap = r->cap ? r->cap * 2 : 256;
-		r->p = xreallocarray(r->p, r->cap, 1);
-	}
-	memcpy(r->p + r->len, s, n);
-	r->len += n;
-}
-
 /* s with & < > (and " in attributes) as entities. */
 static void
-put_escaped(struct render *r, const char *s, bool attr)
+put_escaped(struct strbuf *r, const char *s, bool attr)
 {
 	const char *run = s;
 
@@ -222,15 +205,18 @@ put_escaped(struct render *r, const char *s, bool attr)
 		}
 		if (ent == NULL)
 			continue;
-		put(r, run, (size_t)(s - run));
-		put(r, ent, strlen(ent));
+		strbuf_add(r, run, (size_t)(s - run));
+		strbuf_add(r, ent, strlen(ent));
 		run = s + 1;
 	}
-	put(r, run, (size_t)(s - run));
+	strbuf_add(r, run, (size_t)(s - run));
 }
 
+#define PUT(r, lit) strbuf_add((r), (lit), sizeof(lit) - 1)
+
+/* -1: no name; -2: more attributes than fit here. */
 static int
-render(struct render *r, xmpp_stanza_t *st)
+render(struct strbuf *r, xmpp_stanza_t *st)
 {
 	const char *name, *attrs[64];
 	int n;
@@ -244,66 +230,58 @@ render(struct render *r, xmpp_stanza_t *st)
 	}
 	if ((name = xmpp_stanza_get_name(st)) == NULL)
 		return -1;
-	put(r, "<", 1);
-	put(r, name, strlen(name));
-	n = xmpp_stanza_get_attribute_count(st);
-	if (n > 32) {
-		/* More than we keep on the stack: libstrophe renders it. */
+	if (xmpp_stanza_get_attribute_count(st) > 32)
 		return -2;
-	}
+	PUT(r, "<");
+	strbuf_add(r, name, strlen(name));
 	n = xmpp_stanza_get_attributes(st, attrs, 64);
 	for (int i = 0; i + 1 < n; i += 2) {
-		put(r, " ", 1);
-		put(r, attrs[i], strlen(attrs[i]));
-		put(r, "=\"", 2);
+		PUT(r, " ");
+		strbuf_add(r, attrs[i], strlen(attrs[i]));
+		PUT(r, "=\"");
 		put_escaped(r, attrs[i + 1], true);
-		put(r, "\"", 1);
+		PUT(r, "\"");
 	}
 	if (xmpp_stanza_get_children(st) == NULL) {
-		put(r, "/>", 2);
+		PUT(r, "/>");
 		return 0;
 	}
-	put(r, ">", 1);
+	PUT(r, ">");
 	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c)) {
 		int e = render(r, c);
 
 		if (e != 0)
 			return e;
 	}
-	put(r, "</", 2);
-	put(r, name, strlen(name));
-	put(r, ">", 1);
+	PUT(r, "</");
+	strbuf_add(r, name, strlen(name));
+	PUT(r, ">");
 	return 0;
 }
 
 int
-stanza_render(xmpp_stanza_t *st, char **text, size_t *len)
+stanza_render(xmpp_stanza_t *st, struct strbuf *out)
 {
-	struct render r = {NULL, 0, 0};
-	int e = render(&r, st);
+	size_t start = out->len;
+	int e = render(out, st);
 
 	if (e == -2) {
 		/* An element with very many attributes: libstrophe's renderer. */
 		char *buf;
 		size_t n;
 
-		free(r.p);
+		out->len = start;
 		if (xmpp_stanza_to_text(st, &buf, &n) != XMPP_EOK)
 			return -1;
-		r.p = xmalloc(n + 1);
-		memcpy(r.p, buf, n);
-		r.p[n] = '\0';
-		r.len = n;
+		strbuf_add(out, buf, n);
 		xmpp_free(xmpp_stanza_get_context(st), buf);
 		e = 0;
 	}
 	if (e != 0) {
-		free(r.p);
+		out->len = start;
+		if (out->p)
+			out->p[start] = '\0';
 		return -1;
 	}
-	put(&r, "", 0);
-	r.p[r.len] = '\0';
-	*text = r.p;
-	*len = r.len;
 	return 0;
 }

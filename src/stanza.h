@@ -10,6 +10,7 @@
 #include <strophe.h>
 
 #include "driver.h"
+#include "xmalloc.h"
 
 /* A child element <name xmlns=ns/> added to parent; returned (owned by parent). */
 xmpp_stanza_t *stanza_add_child(xmpp_stanza_t *parent, const char *name, const char *ns);
@@ -40,11 +41,10 @@ xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *typ
 /* A new unique id for stanzas we originate. Caller frees. */
 char *stanza_new_id(void);
 /*
- * The stanza as XML text (*len bytes, NUL-terminated; caller frees), as
- * xmpp_stanza_to_text() makes it but without its formatting machinery:
- * every stanza the gateway sends goes through here. 0, or -1 for a stanza
- * without a name.
+ * Appends the stanza as XML text to out, as xmpp_stanza_to_text() makes
+ * it but without its formatting machinery: every stanza the gateway sends
+ * goes through here. 0, or -1 (out unchanged) for a stanza without a name.
  */
-int stanza_render(xmpp_stanza_t *, char **text, size_t *len);
+int stanza_render(xmpp_stanza_t *, struct strbuf *out);
 
 #endif

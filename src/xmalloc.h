@@ -24,6 +24,12 @@ char *xasprintf(const char *, ...) SG_PRINTF(1, 2);
  * For hot paths, where xasprintf's format parsing is most of the cost.
  */
 char *xconcat(const char *, ...) __attribute__((sentinel));
+/* A growing string: {NULL, 0, 0} is empty; p is NUL-terminated once used. */
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+void strbuf_add(struct strbuf *, const char *s, size_t n);
 /* Frees *p and sets it to a copy of s (or NULL). */
 void xstrset(char **p, const char *s);
 

@@ -359,16 +359,16 @@ same_tree(xmpp_stanza_t *a, xmpp_stanza_t *b)
 static void
 render_same(xmpp_stanza_t *st)
 {
-	char *mine, *theirs = text(st);
-	size_t len;
+	char *theirs = text(st);
+	struct strbuf mine = {NULL, 0, 0};
 	xmpp_stanza_t *back, *want;
 
-	ck_assert_int_eq(stanza_render(st, &mine, &len), 0);
-	ck_assert_uint_eq(len, strlen(mine));
-	back = parse(mine);
+	ck_assert_int_eq(stanza_render(st, &mine), 0);
+	ck_assert_uint_eq(mine.len, strlen(mine.p));
+	back = parse(mine.p);
 	want = parse(theirs);
 	same_tree(back, want);
-	free(mine);
+	free(mine.p);
 	free(theirs);
 	xmpp_stanza_release(back);
 	xmpp_stanza_release(want);
@@ -379,8 +379,8 @@ START_TEST(render)
 	xmpp_stanza_t *m = stanza_message("groupchat", "#c%irc.x@gw/n\"i'k", "a@b/r", "id&1",
 	                                  "1 < 2 && 3 > 2 \"quoted\" 'single'");
 	xmpp_stanza_t *big = xmpp_stanza_new(component_ctx());
-	char *out, name[16];
-	size_t len;
+	struct strbuf out = {NULL, 0, 0};
+	char name[16];
 
 	xmpp_stanza_set_attribute(stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0"), "id", "7");
 	stanza_add_child(m, "request", "urn:xmpp:receipts");
@@ -388,13 +388,16 @@ START_TEST(render)
 	render_same(m);
 
 	/* exactly what goes on the wire for a small one */
-	ck_assert_int_eq(stanza_render(m, &out, &len), 0);
-	ck_assert_ptr_nonnull(strstr(out, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \"quoted\" 'single'</body>"));
-	ck_assert_ptr_nonnull(strstr(out, " from=\"#c%irc.x@gw/n&quot;i'k\""));
-	ck_assert_ptr_nonnull(strstr(out, "<request xmlns=\"urn:xmpp:receipts\"/>"));
-	ck_assert_int_eq(strncmp(out, "<message ", 9), 0);
-	ck_assert_str_eq(out + len - 10, "</message>");
-	free(out);
+	ck_assert_int_eq(stanza_render(m, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.p, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \"quoted\" 'single'</body>"));
+	ck_assert_ptr_nonnull(strstr(out.p, " from=\"#c%irc.x@gw/n&quot;i'k\""));
+	ck_assert_ptr_nonnull(strstr(out.p, "<request xmlns=\"urn:xmpp:receipts\"/>"));
+	ck_assert_int_eq(strncmp(out.p, "<message ", 9), 0);
+	ck_assert_str_eq(out.p + out.len - 10, "</message>");
+	/* appended: a second stanza follows the first in the same buffer */
+	ck_assert_int_eq(stanza_render(m, &out), 0);
+	ck_assert_ptr_nonnull(strstr(out.p, "</message><message "));
+	ck_assert_str_eq(out.p + out.len - 10, "</message>");
 
 	/* parsed stanzas, with namespaces on every level, and UTF-8 */
 	xmpp_stanza_release(m);
@@ -413,10 +416,17 @@ START_TEST(render)
 	render_same(big);
 	xmpp_stanza_release(big);
 
-	/* a stanza without a name cannot be rendered */
+	/* a stanza without a name cannot be rendered, and leaves the buffer as it was */
 	big = xmpp_stanza_new(component_ctx());
-	ck_assert_int_eq(stanza_render(big, &out, &len), -1);
+	{
+		size_t before = out.len;
+
+		ck_assert_int_eq(stanza_render(big, &out), -1);
+		ck_assert_uint_eq(out.len, before);
+		ck_assert_uint_eq(strlen(out.p), before);
+	}
 	xmpp_stanza_release(big);
+	free(out.p);
 }
 END_TEST
 
