@@ -310,27 +310,10 @@ ircmsg_param(const struct ircmsg *msg, size_t i)
 
 /* ---- Builder ---- */
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
 static void
-sb_add(struct sbuf *b, const char *s, size_t n)
+sb_addc(struct strbuf *b, char c)
 {
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xreallocarray(b->s, b->cap, 1);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-sb_addc(struct sbuf *b, char c)
-{
-	sb_add(b, &c, 1);
+	strbuf_add(b, &c, 1);
 }
 
 static bool
@@ -350,7 +333,7 @@ command_ok(const char *cmd)
 }
 
 static enum ircmsg_err
-add_tags(struct sbuf *b, const struct ircmsg_tag *tags, size_t ntags)
+add_tags(struct strbuf *b, const struct ircmsg_tag *tags, size_t ntags)
 {
 	size_t i, start = b->len;
 	const char *v;
@@ -361,26 +344,26 @@ add_tags(struct sbuf *b, const struct ircmsg_tag *tags, size_t ntags)
 			return IRCMSG_ERR_BAD_TAG;
 		if (i > 0)
 			sb_addc(b, ';');
-		sb_add(b, tags[i].key, strlen(tags[i].key));
+		strbuf_add(b, tags[i].key, strlen(tags[i].key));
 		if (tags[i].value == NULL || tags[i].value[0] == '\0')
 			continue;
 		sb_addc(b, '=');
 		for (v = tags[i].value; *v != '\0'; v++) {
 			switch (*v) {
 			case ';':
-				sb_add(b, "\\:", 2);
+				strbuf_add(b, "\\:", 2);
 				break;
 			case ' ':
-				sb_add(b, "\\s", 2);
+				strbuf_add(b, "\\s", 2);
 				break;
 			case '\\':
-				sb_add(b, "\\\\", 2);
+				strbuf_add(b, "\\\\", 2);
 				break;
 			case '\r':
-				sb_add(b, "\\r", 2);
+				strbuf_add(b, "\\r", 2);
 				break;
 			case '\n':
-				sb_add(b, "\\n", 2);
+				strbuf_add(b, "\\n", 2);
 				break;
 			default:
 				sb_addc(b, *v);
@@ -396,7 +379,7 @@ add_tags(struct sbuf *b, const struct ircmsg_tag *tags, size_t ntags)
 enum ircmsg_err
 ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 {
-	struct sbuf b = {NULL, 0, 0};
+	struct strbuf b = {NULL, 0, 0};
 	enum ircmsg_err err = IRCMSG_OK;
 	size_t i, body, linelen = o->linelen != 0 ? o->linelen : IRCMSG_LINELEN;
 	const char *p, *q;
@@ -411,7 +394,7 @@ ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 	if (o->ntags > 0 && (err = add_tags(&b, o->tags, o->ntags)) != IRCMSG_OK)
 		goto fail;
 	body = b.len;
-	sb_add(&b, o->command, strlen(o->command));
+	strbuf_add(&b, o->command, strlen(o->command));
 
 	for (i = 0; i < o->nparams; i++) {
 		p = o->params[i];
@@ -426,7 +409,7 @@ ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 				                                 : IRCMSG_ERR_BAD_PARAM;
 				goto fail;
 			}
-			sb_add(&b, p, strlen(p));
+			strbuf_add(&b, p, strlen(p));
 			continue;
 		}
 		if (strpbrk(p, "\r\n") != NULL && !(o->flags & IRCMSG_STRIP_CRLF)) {
@@ -439,7 +422,7 @@ ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 		/* Each run of CR/LF becomes one space. */
 		while (*p != '\0') {
 			q = p + strcspn(p, "\r\n");
-			sb_add(&b, p, (size_t)(q - p));
+			strbuf_add(&b, p, (size_t)(q - p));
 			if (*q == '\0')
 				break;
 			sb_addc(&b, ' ');
@@ -450,14 +433,14 @@ ircmsg_format(const struct ircmsg_out *o, char **out, size_t *outlen)
 		err = IRCMSG_ERR_TOO_LONG;
 		goto fail;
 	}
-	sb_add(&b, "\r\n", 2);
-	*out = b.s;
+	strbuf_add(&b, "\r\n", 2);
+	*out = b.p;
 	if (outlen != NULL)
 		*outlen = b.len;
 	return IRCMSG_OK;
 
 fail:
-	free(b.s);
+	free(b.p);
 	return err;
 }
 
