@@ -5,9 +5,11 @@
  *   gateway.c   one gw_net per enabled backend: stanza routing, presence,
  *               subscriptions, the gw_* accessors drivers call
  *   services.c  disco, version, ping, jabber:iq:gateway, caps
+ *   items.c     lists a driver answers later, paged (XEP-0059)
  *   register.c  XEP-0077 in-band registration
  *   delivery.c  the durable queues of SPEC section 7, both directions
  *   rooms.c     XEP-0045 rooms on top of a driver's room operations
+ *   roomadmin.c muc#admin requests and invitations, for rooms.c
  *   admin.c     XEP-0133 administration commands (through commands.c)
  *   daemon.c    command line, start-up, signals, shutdown
  */
@@ -99,6 +101,10 @@ bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, co
 void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
 void services_init(struct gw_net *);
 
+/* items.c */
+/* A list the driver answers (disco#items, muc#admin): query is the answer's element (taken). */
+struct gw_items *items_new(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *query);
+
 /* register.c */
 void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
 
@@ -137,6 +143,15 @@ bool rooms_resource_joined(struct gw_net *, const char *user, const char *resour
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
                      const char *nick);
+/* roomadmin.c: muc#admin iqs (q: the query element) and invitations. */
+void roomadmin_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+                         const char *room);
+/* A message to a room's bare JID: true when it carried invitations (handled). */
+bool roomadmin_handle_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                             const char *room);
+/* A message to an address with a XEP-0249 invitation to a room here: true when handled. */
+bool roomadmin_handle_direct_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                                    const char *address);
 /* A MAM (XEP-0313) query on a room's archive (history.c). */
 void history_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room);
 /* Records a room message; returns its archive id (0 when not recorded). */

@@ -272,6 +272,9 @@ void gw_presence(struct gw_net *, const char *user, const char *from, enum gw_sh
                  const char *status);
 /* Make the address a contact of the user: stored, and a subscription request sent. */
 void gw_contact_add(struct gw_net *, const char *user, const char *address, const char *name);
+/* Calls fn with the address of each stored contact of the user on this network. */
+void gw_foreach_contact(struct gw_net *, const char *user,
+                        void (*fn)(const char *address, void *arg), void *arg);
 
 /* ---- Rooms (XEP-0045) ---- */
 
@@ -330,7 +333,18 @@ struct gw_items; /* a disco#items request waiting for the driver's answer */
 
 /* Adds an address (shown as its JID) with an optional name to the answer. */
 void gw_items_add(struct gw_items *, const char *address, const char *name);
-/* Sends the answer (GW_ERR_NONE) or an error with why; frees the request. */
+/*
+ * An entry of a muc#admin list (the room's outcasts...): address shown as
+ * its JID (on IRC a ban mask, "nick!*@host%server"), with an optional nick
+ * and reason.
+ */
+void gw_items_add_affiliation(struct gw_items *, const char *address, enum gw_affiliation,
+                              const char *nick, const char *reason);
+/*
+ * Sends the answer (GW_ERR_NONE) or an error with why; frees the request.
+ * The core pages the items (XEP-0059 RSM: max, after, before, index, count)
+ * from what was added, so a driver adds its whole list every time.
+ */
 void gw_items_done(struct gw_items *, enum gw_error, const char *why);
 
 /* ---- Per-user storage ---- */
@@ -446,6 +460,30 @@ struct gw_driver {
 	 */
 	void (*room_set_role)(struct gw_net *, const char *user, const char *room,
 	                      const char *nick, enum gw_role, const char *reason);
+	/*
+	 * Someone named in a room request is either an occupant (nick, from an
+	 * in-room JID or a nick attribute) or an address of this network
+	 * (address, from a JID of the gateway: "nick%server", or a ban mask
+	 * from the outcast list); exactly one of the two is set.
+	 *
+	 * room_invite: a mediated invitation (XEP-0045 section 7.8.2) to
+	 * someone on the network; invitations to other XMPP users are the
+	 * core's. room_set_affiliation: a muc#admin affiliation change
+	 * (outcast bans and kicks, none lifts a ban...). Answers and refusals
+	 * come back as room messages and occupant changes. NULL: not-allowed.
+	 */
+	void (*room_invite)(struct gw_net *, const char *user, const char *room, const char *nick,
+	                    const char *address, const char *reason);
+	void (*room_set_affiliation)(struct gw_net *, const char *user, const char *room,
+	                             const char *nick, const char *address, enum gw_affiliation,
+	                             const char *reason);
+	/*
+	 * The muc#admin list of an affiliation (outcast: the ban list): the
+	 * driver adds entries with gw_items_add_affiliation() and calls
+	 * gw_items_done(), now or later, exactly once. NULL: not-allowed.
+	 */
+	void (*room_list_affiliation)(struct gw_net *, const char *user, const char *room,
+	                              enum gw_affiliation, struct gw_items *);
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

@@ -459,6 +459,31 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	free(from);
 }
 
+struct contact_walk {
+	void (*fn)(const char *address, void *arg);
+	void *arg;
+};
+
+static int
+contact_walk_cb(const char *address, const char *name, enum store_sub sub, void *arg)
+{
+	struct contact_walk *w = arg;
+
+	(void)name;
+	(void)sub;
+	w->fn(address, w->arg);
+	return 0;
+}
+
+void
+gw_foreach_contact(struct gw_net *net, const char *user,
+                   void (*fn)(const char *address, void *arg), void *arg)
+{
+	struct contact_walk w = {fn, arg};
+
+	store_contact_foreach(core.store, net->drv->name, user, contact_walk_cb, &w);
+}
+
 static const char *const show_names[] = {
 	[GW_SHOW_OFFLINE] = NULL, [GW_SHOW_ONLINE] = NULL, [GW_SHOW_AWAY] = "away",
 	[GW_SHOW_XA] = "xa",      [GW_SHOW_DND] = "dnd",   [GW_SHOW_CHAT] = "chat",
@@ -633,6 +658,10 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		rooms_handle_groupchat(net, st, user, from->resource, address);
 		return;
 	}
+	if (to->resource == NULL && net->drv->is_room && net->drv->is_room(net, address) ?
+	            roomadmin_handle_invite(net, st, user, address) :
+	            roomadmin_handle_direct_invite(net, st, user, address))
+		return;
 	if (driver_has_address_commands(net->drv) && (body = xmpp_message_get_body(st)) != NULL) {
 		/* "!word" on an address runs a command (and answers a waiting form). */
 		char *reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st),

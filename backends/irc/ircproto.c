@@ -422,6 +422,7 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		in.stamp = msg_stamp(m);
 		in.kind = GW_MSG_CHAT;
 		c->queries = true;
+		ircd_watch_add(c, m->nick);
 		gw_deliver(c->in->net, &in);
 		free(from);
 	}
@@ -471,6 +472,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 {
 	struct ircd_chan *ch;
 
+	if (ircd_admin_numeric(c, m) || ircd_watch_numeric(c, m))
+		return;
 	switch (m->numeric) {
 	case 1:
 		if (m->nparams > 0)
@@ -545,9 +548,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 321:
 		break;
 	case 322:
-		/* me #chan users :topic, for the oldest LIST sent */
-		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX &&
-		    ircd_name_ok(m->params[1])) {
+		/* me #chan users :topic, for the LIST running */
+		if (m->nparams >= 3 && c->chanlist.running && ircd_name_ok(m->params[1])) {
 			char *addr = ircd_fixed_server(c->in)
 			                     ? xstrdup(m->params[1])
 			                     : xasprintf("%s%%%s", m->params[1], c->server);
@@ -555,8 +557,7 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			char *name = xasprintf("%s (%s): %s", m->params[1], m->params[2], topic);
 
 			ircmsg_casefold(IRCMSG_CASEMAP_ASCII, addr);
-			gw_items_add(c->lists->it, addr, name);
-			c->lists->n++;
+			ircd_chanlist_add(c, addr, name);
 			free(name);
 			free(topic);
 			free(addr);
@@ -564,21 +565,19 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		break;
 	case 323:
 	case 263:
-		if (c->lists && c->lists->sent) {
-			struct ircd_list *l = c->lists;
-
-			c->lists = l->next;
+		if (c->chanlist.running) {
 			if (m->numeric == 323)
-				gw_items_done(l->it, GW_ERR_NONE, NULL);
+				ircd_lists_end(c, GW_ERR_NONE, NULL);
 			else
-				gw_items_done(l->it, GW_ERR_RESOURCE_CONSTRAINT,
-				              "The server is busy: try later.");
-			free(l);
+				ircd_lists_end(c, GW_ERR_RESOURCE_CONSTRAINT,
+				               "The server is busy: try later.");
 			ircd_conn_maybe_close(c);
 		}
 		break;
 	case 401:
-		/* No such nick: said in the chat with that nick. */
+		/* No such nick: said in the room we invited it to, or in the chat with it. */
+		if (m->nparams >= 3 && ircd_invite_failed(c, m->params[1], m->params[2]))
+			break;
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
 		    ircd_name_ok(m->params[1])) {
 			char *from = ircd_nick_address(c, m->params[1]);

@@ -1,0 +1,431 @@
+/*
+ * What an occupant asks of a channel beyond talking, and the answers:
+ *
+ *   invitations     room_invite -> INVITE nick #chan; 341 and 443 (and a
+ *                   401 for the nick just invited) are told in the room
+ *   bans            affiliation outcast -> MODE +b nick!*@host (the host
+ *                   when the server told it, else *) and KICK; none lifts
+ *                   the bans of that nick or mask (-b)
+ *   the ban list    muc#admin outcast list -> MODE #chan +b, 367/368 as
+ *                   items whose addresses are the masks ("mask%server")
+ *   affiliations    member +v, admin +o, owner +q where the server has it
+ *
+ * The channel keeps the bans it has seen (ban list, MODE +b/-b), so a kick
+ * of the user that follows a ban of a mask matching them is a ban (301).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ircdrv.h"
+
+static void room_notice(struct ircd_conn *c, struct ircd_chan *ch, const char *fmt, ...)
+        SG_PRINTF(3, 4);
+
+/* A line from the room itself, in the room (IRC text rules applied). */
+static void
+room_notice(struct ircd_conn *c, struct ircd_chan *ch, const char *fmt, ...)
+{
+	va_list ap;
+	char *raw, *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&raw, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	text = ircd_text_in(c, raw);
+	gw_room_message(c->in->net, c->user, ch->room, NULL, text, NULL, 0);
+	free(text);
+	free(raw);
+}
+
+/*
+ * The IRC nick or mask an address names on this connection's server
+ * ("bob%irc.example.net" -> "bob"); NULL (with a room message) when it is
+ * on another server. Caller frees.
+ */
+static char *
+address_target(struct ircd_conn *c, struct ircd_chan *ch, const char *address)
+{
+	char *target = NULL, *server = NULL;
+
+	if (ircd_addr_split(c->in->net, address, &target, &server) == -1 || target == NULL ||
+	    strcasecmp(server, c->server) != 0) {
+		room_notice(c, ch, "%s is not someone on %s.", address, c->server);
+		free(target);
+		target = NULL;
+	}
+	free(server);
+	return target;
+}
+
+/* ---- invitations ---- */
+
+void
+ircd_room_invite(struct gw_net *net, const char *user, const char *room, const char *nick,
+                 const char *address, const char *reason)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+	char *target;
+
+	(void)reason; /* IRC's INVITE carries none */
+	if (c == NULL || c->state != IRCD_READY)
+		return;
+	target = nick ? xstrdup(nick) : address_target(c, ch, address);
+	if (target == NULL)
+		return;
+	if (!ircd_name_ok(target) || strpbrk(target, "!@*?,") != NULL) {
+		room_notice(c, ch, "%s is not an IRC nick.", target);
+		free(target);
+		return;
+	}
+	xstrset(&ch->inviting, target);
+	ircd_sendf(c, false, "INVITE", target, ch->name, NULL);
+	free(target);
+}
+
+bool
+ircd_invite_failed(struct ircd_conn *c, const char *nick, const char *why)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ch->inviting && ch->core_joined &&
+		    ircmsg_casecmp(c->isup.casemap, ch->inviting, nick) == 0) {
+			room_notice(c, ch, "Cannot invite %s: %s", nick, why);
+			free(ch->inviting);
+			ch->inviting = NULL;
+			return true;
+		}
+	return false;
+}
+
+/* ---- bans ---- */
+
+/* IRC wildcard match ('*', '?'), case-insensitive by the server's casemapping. */
+static bool
+mask_match(struct ircd_conn *c, const char *mask, const char *s)
+{
+	char *m = xstrdup(mask), *t = xstrdup(s);
+	const char *p = m, *q = t, *star = NULL, *back = NULL;
+	bool ok;
+
+	ircmsg_casefold(c->isup.casemap, m);
+	ircmsg_casefold(c->isup.casemap, t);
+	while (*q) {
+		if (*p == '*') {
+			star = p++;
+			back = q;
+		} else if (*p == '?' || *p == *q) {
+			p++;
+			q++;
+		} else if (star) {
+			p = star + 1;
+			q = ++back;
+		} else
+			break;
+	}
+	while (*p == '*')
+		p++;
+	ok = *q == '\0' && *p == '\0';
+	free(m);
+	free(t);
+	return ok;
+}
+
+static void
+ban_add(struct ircd_ban **v, size_t *n, const char *mask, const char *by)
+{
+	*v = xreallocarray(*v, *n + 1, sizeof(**v));
+	(*v)[*n].mask = xstrdup(mask);
+	(*v)[*n].by = xstrdup_or_null(by);
+	(*n)++;
+}
+
+static void
+bans_clear(struct ircd_ban **v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*v)[i].mask);
+		free((*v)[i].by);
+	}
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+void
+ircd_ban_seen(struct ircd_conn *c, struct ircd_chan *ch, const char *mask, const char *by, bool on)
+{
+	for (size_t i = 0; i < ch->nbans; i++)
+		if (ircmsg_casecmp(c->isup.casemap, ch->bans[i].mask, mask) == 0) {
+			if (on)
+				return;
+			free(ch->bans[i].mask);
+			free(ch->bans[i].by);
+			ch->bans[i] = ch->bans[--ch->nbans];
+			return;
+		}
+	if (on)
+		ban_add(&ch->bans, &ch->nbans, mask, by);
+}
+
+bool
+ircd_banned_me(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	char *me;
+	bool hit = false;
+
+	if (c->nick == NULL)
+		return false;
+	me = xasprintf("%s!%s@%s", c->nick, c->self_user ? c->self_user : "*",
+	               c->self_host ? c->self_host : "*");
+	for (size_t i = 0; i < ch->nbans && !hit; i++)
+		hit = mask_match(c, ch->bans[i].mask, me);
+	free(me);
+	return hit;
+}
+
+void
+ircd_bans_free(struct ircd_chan *ch, const char *why)
+{
+	for (size_t i = 0; i < ch->nbanreqs; i++)
+		gw_items_done(ch->banreqs[i], GW_ERR_ITEM_NOT_FOUND, why);
+	free(ch->banreqs);
+	ch->banreqs = NULL;
+	ch->nbanreqs = 0;
+	bans_clear(&ch->bans, &ch->nbans);
+	bans_clear(&ch->newbans, &ch->nnewbans);
+	free(ch->inviting);
+	ch->inviting = NULL;
+}
+
+/* The mask that bans nick: nick!*@host when the host is known, else nick!*@*. Caller frees. */
+static char *
+ban_mask(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	struct ircd_member *mem = ircd_member_find(c, ch, nick);
+	const char *at = mem && mem->userhost ? strchr(mem->userhost, '@') : NULL;
+
+	return xasprintf("%s!*@%s", nick, at && at[1] ? at + 1 : "*");
+}
+
+/* Lifts the bans known for a nick (or the ban of a mask); none known: the mask it would get. */
+static void
+unban(struct ircd_conn *c, struct ircd_chan *ch, const char *nick, const char *mask)
+{
+	char *pattern = nick ? xasprintf("%s!*", nick) : NULL;
+	bool sent = false;
+
+	for (size_t i = 0; nick && i < ch->nbans; i++)
+		if (mask_match(c, pattern, ch->bans[i].mask)) {
+			ircd_sendf(c, false, "MODE", ch->name, "-b", ch->bans[i].mask, NULL);
+			sent = true;
+		}
+	if (!sent) {
+		char *m = mask ? xstrdup(mask) : ban_mask(c, ch, nick);
+
+		ircd_sendf(c, false, "MODE", ch->name, "-b", m, NULL);
+		free(m);
+	}
+	free(pattern);
+}
+
+void
+ircd_room_set_affiliation(struct gw_net *net, const char *user, const char *room, const char *nick,
+                          const char *address, enum gw_affiliation aff, const char *reason)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+	char *target, *mask = NULL;
+	const char *who;
+	char mode[3] = {'+', 'v', '\0'};
+
+	if (c == NULL || c->state != IRCD_READY)
+		return;
+	target = nick ? xstrdup(nick) : address_target(c, ch, address);
+	if (target == NULL)
+		return;
+	/* A target with '!' or '@' is a mask (from the ban list); otherwise a nick. */
+	if (strpbrk(target, "!@") != NULL) {
+		mask = target;
+		target = NULL;
+	} else if (!ircd_name_ok(target)) {
+		room_notice(c, ch, "%s is not an IRC nick.", target);
+		free(target);
+		return;
+	}
+	who = target ? target : mask;
+	switch (aff) {
+	case GW_AFF_OUTCAST: {
+		char *m = mask ? xstrdup(mask) : ban_mask(c, ch, target);
+
+		ircd_sendf(c, false, "MODE", ch->name, "+b", m, NULL);
+		if (target && ircd_member_find(c, ch, target) != NULL)
+			ircd_sendf(c, false, "KICK", ch->name, target,
+			           reason && *reason ? reason : "Banned", NULL);
+		free(m);
+		break;
+	}
+	case GW_AFF_NONE:
+		if (mask != NULL || ircd_member_find(c, ch, target) == NULL)
+			unban(c, ch, target, mask);
+		else
+			ircd_sendf(c, false, "MODE", ch->name, "-ov", target, target, NULL);
+		break;
+	case GW_AFF_OWNER:
+	case GW_AFF_ADMIN:
+	case GW_AFF_MEMBER:
+		if (target == NULL) {
+			room_notice(c, ch, "Only a nick can be a member, admin or owner, not %s.",
+			            who);
+			break;
+		}
+		mode[1] = aff == GW_AFF_MEMBER ? 'v' : 'o';
+		if (aff == GW_AFF_OWNER && strchr(c->isup.prefix_modes, 'q'))
+			mode[1] = 'q';
+		ircd_sendf(c, false, "MODE", ch->name, mode, target, NULL);
+		break;
+	}
+	free(target);
+	free(mask);
+}
+
+/* ---- lists ---- */
+
+/* The address of a ban mask on this server. Caller frees. */
+static char *
+mask_address(struct ircd_conn *c, const char *mask)
+{
+	return ircd_fixed_server(c->in) ? xstrdup(mask) : xasprintf("%s%%%s", mask, c->server);
+}
+
+static bool
+has_affiliation(const struct ircd_member *m, enum gw_affiliation aff)
+{
+	switch (m->modes[0]) {
+	case 'q':
+		return aff == GW_AFF_OWNER;
+	case 'a':
+	case 'o':
+		return aff == GW_AFF_ADMIN;
+	case 'h':
+	case 'v':
+		return aff == GW_AFF_MEMBER;
+	default:
+		return false;
+	}
+}
+
+void
+ircd_room_list_affiliation(struct gw_net *net, const char *user, const char *room,
+                           enum gw_affiliation aff, struct gw_items *it)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+
+	if (c == NULL || c->state != IRCD_READY || !ch->joined) {
+		gw_items_done(it, GW_ERR_NOT_ACCEPTABLE, "You are not in this channel.");
+		return;
+	}
+	if (aff != GW_AFF_OUTCAST) {
+		/* Members, admins, owners: who holds the matching prefix mode now. */
+		for (size_t i = 0; i < ch->nm; i++)
+			if (has_affiliation(&ch->m[i], aff)) {
+				char *a = ircd_nick_address(c, ch->m[i].nick);
+
+				gw_items_add_affiliation(it, a, aff, ch->m[i].nick, NULL);
+				free(a);
+			}
+		gw_items_done(it, GW_ERR_NONE, NULL);
+		return;
+	}
+	ch->banreqs = xreallocarray(ch->banreqs, ch->nbanreqs + 1, sizeof(*ch->banreqs));
+	ch->banreqs[ch->nbanreqs++] = it;
+	if (!ch->banlist_sent) {
+		ch->banlist_sent = true;
+		ircd_sendf(c, false, "MODE", ch->name, "+b", NULL);
+	}
+}
+
+/* 368: the list is complete; every waiting request gets it. */
+static void
+banlist_end(struct ircd_conn *c, struct ircd_chan *ch)
+{
+	bans_clear(&ch->bans, &ch->nbans);
+	ch->bans = ch->newbans;
+	ch->nbans = ch->nnewbans;
+	ch->newbans = NULL;
+	ch->nnewbans = 0;
+	ch->banlist_sent = false;
+	for (size_t r = 0; r < ch->nbanreqs; r++) {
+		for (size_t i = 0; i < ch->nbans; i++) {
+			char *a = mask_address(c, ch->bans[i].mask);
+			char *why = ch->bans[i].by ? xasprintf("set by %s", ch->bans[i].by) : NULL;
+
+			gw_items_add_affiliation(ch->banreqs[r], a, GW_AFF_OUTCAST, NULL, why);
+			free(why);
+			free(a);
+		}
+		gw_items_done(ch->banreqs[r], GW_ERR_NONE, NULL);
+	}
+	free(ch->banreqs);
+	ch->banreqs = NULL;
+	ch->nbanreqs = 0;
+}
+
+bool
+ircd_admin_numeric(struct ircd_conn *c, const struct ircmsg *m)
+{
+	struct ircd_chan *ch;
+
+	switch (m->numeric) {
+	case 341: /* me nick #chan */
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[2])) != NULL &&
+		    ch->core_joined) {
+			room_notice(c, ch, "%s has been invited to %s.", m->params[1], ch->name);
+			free(ch->inviting);
+			ch->inviting = NULL;
+			return true;
+		}
+		return false;
+	case 443: /* me nick #chan :is already on channel */
+		if (m->nparams >= 4 && (ch = ircd_chan_find(c, m->params[2])) != NULL &&
+		    ch->core_joined) {
+			room_notice(c, ch, "Cannot invite %s: %s", m->params[1], m->params[3]);
+			free(ch->inviting);
+			ch->inviting = NULL;
+			return true;
+		}
+		return false;
+	case 352: /* me #chan user host server nick flags :hops realname */
+		if (m->nparams >= 6 && (ch = ircd_chan_find(c, m->params[1])) != NULL) {
+			struct ircd_member *mem = ircd_member_find(c, ch, m->params[5]);
+
+			if (mem) {
+				free(mem->userhost);
+				mem->userhost = xasprintf("%s@%s", m->params[2], m->params[3]);
+			}
+		}
+		return true;
+	case 367: /* me #chan mask [by [when]] */
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
+		    ch->banlist_sent) {
+			ban_add(&ch->newbans, &ch->nnewbans, m->params[2],
+			        m->nparams >= 4 ? m->params[3] : NULL);
+			return true;
+		}
+		return false;
+	case 368:
+		if (m->nparams >= 2 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
+		    ch->banlist_sent) {
+			banlist_end(c, ch);
+			return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,335 @@
+/*
+ * What a room occupant asks of the room beyond talking (XEP-0045): muc#admin
+ * role and affiliation changes and lists (sections 8 and 9), and
+ * invitations (section 7.8.2 mediated, and XEP-0249 direct ones sent to a
+ * network address). rooms.c keeps the memberships; this file turns the
+ * requests into the driver's room operations.
+ *
+ * Someone named in a request becomes, for the driver, either an occupant's
+ * nick (an in-room JID or a nick attribute) or an address of the network
+ * (a JID of the gateway). Invitations to other XMPP users are the core's:
+ * the room forwards them itself, as a MUC service would.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "component.h"
+#include "core.h"
+#include "jid.h"
+#include "stanza.h"
+
+#define NS_MUC_USER "http://jabber.org/protocol/muc#user"
+#define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
+#define NS_CONFERENCE "jabber:x:conference"
+
+static const char *const role_names[] = {"none", "visitor", "participant", "moderator"};
+static const char *const aff_names[] = {"none", "outcast", "member", "admin", "owner"};
+
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* An address typed as a JID localpart, normalised when the driver can (caller frees). */
+static char *
+local_address(struct gw_net *net, const char *local)
+{
+	char *typed = jid_unescape(local), *out = NULL, *why = NULL;
+
+	if (net->drv->normalize == NULL || net->drv->normalize(net, typed, &out, &why) == -1) {
+		free(why);
+		return typed; /* a ban mask ("nick!*@host") is no address to type */
+	}
+	free(typed);
+	return out;
+}
+
+/*
+ * Who a JID names, seen from room: *nick (an in-room JID) or *address (a
+ * JID of the gateway), both caller frees. 1: found; 0: a JID elsewhere (an
+ * XMPP user); -1: not a JID, or nobody this room can name.
+ */
+static int
+target_of(struct gw_net *net, const char *room, const char *s, char **nick, char **address)
+{
+	struct jid j;
+	int r = -1;
+
+	*nick = *address = NULL;
+	if (s == NULL || jid_parse(s, &j) == -1)
+		return -1;
+	if (strcmp(j.domain, net->jid) != 0)
+		r = 0;
+	else if (j.local != NULL) {
+		char *a = local_address(net, j.local);
+
+		/* An in-room JID: of this room, or of another room of the gateway. */
+		if (j.resource &&
+		    (strcmp(a, room) == 0 || (net->drv->is_room && net->drv->is_room(net, a)))) {
+			*nick = xstrdup(j.resource);
+			r = 1;
+		} else if (j.resource == NULL) {
+			*address = a;
+			a = NULL;
+			r = 1;
+		}
+		free(a);
+	}
+	jid_clear(&j);
+	return r;
+}
+
+/* True when the sender's resource is in the room; otherwise answers with an error. */
+static bool
+check_joined(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *room)
+{
+	const char *from = xmpp_stanza_get_from(st);
+	const char *slash = from ? strchr(from, '/') : NULL;
+
+	if (slash && rooms_resource_joined(net, user, slash + 1, room))
+		return true;
+	gateway_send_release(
+	        net, stanza_error_reply(st, GW_ERR_NOT_ACCEPTABLE, "You are not in this room."));
+	return false;
+}
+
+static char *
+text_of(xmpp_stanza_t *el, const char *name)
+{
+	char *t = stanza_child_text(el, name), *copy = t ? xstrdup(t) : NULL;
+
+	if (t)
+		xmpp_free(component_ctx(), t);
+	return copy;
+}
+
+/* ---- muc#admin ---- */
+
+struct admin_item {
+	char *nick, *address, *reason;
+	int role, aff; /* -1 when not asked */
+};
+
+static void
+admin_items_free(struct admin_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].nick);
+		free(v[i].address);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+/* Reads every item first: one that cannot be done refuses the whole request. */
+static enum gw_error
+admin_items_parse(struct gw_net *net, const char *room, xmpp_stanza_t *q, struct admin_item **out,
+                  size_t *n, const char **why)
+{
+	struct admin_item *v = NULL;
+
+	*n = 0;
+	for (xmpp_stanza_t *el = xmpp_stanza_get_children(q); el; el = xmpp_stanza_get_next(el)) {
+		const char *name = xmpp_stanza_get_name(el);
+		struct admin_item it = {NULL, NULL, NULL, -1, -1};
+
+		if (name == NULL || strcmp(name, "item") != 0)
+			continue;
+		it.role = name_index(role_names, 4, xmpp_stanza_get_attribute(el, "role"));
+		it.aff = name_index(aff_names, 5, xmpp_stanza_get_attribute(el, "affiliation"));
+		if (xmpp_stanza_get_attribute(el, "nick"))
+			it.nick = xstrdup(xmpp_stanza_get_attribute(el, "nick"));
+		else if (target_of(net, room, xmpp_stanza_get_attribute(el, "jid"), &it.nick,
+		                   &it.address) != 1) {
+			*why = "Name an occupant (nick) or someone of this network (a JID of this "
+			       "gateway).";
+			goto bad;
+		}
+		if ((it.role == -1) == (it.aff == -1)) {
+			*why = "Each item changes either a role or an affiliation.";
+			goto bad;
+		}
+		if (it.role != -1 && it.nick == NULL) {
+			*why = "A role belongs to an occupant: name them by nick.";
+			goto bad;
+		}
+		it.reason = text_of(el, "reason");
+		v = xreallocarray(v, *n + 1, sizeof(*v));
+		v[(*n)++] = it;
+		continue;
+	bad:
+		free(it.nick);
+		free(it.address);
+		admin_items_free(v, *n);
+		return GW_ERR_BAD_REQUEST;
+	}
+	*out = v;
+	return GW_ERR_NONE;
+}
+
+static void
+admin_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+          const char *room)
+{
+	struct admin_item *v = NULL;
+	size_t n = 0;
+	const char *why = NULL;
+	enum gw_error e = admin_items_parse(net, room, q, &v, &n, &why);
+
+	for (size_t i = 0; e == GW_ERR_NONE && i < n; i++)
+		if ((v[i].role != -1 && net->drv->room_set_role == NULL) ||
+		    (v[i].aff != -1 && net->drv->room_set_affiliation == NULL)) {
+			e = GW_ERR_NOT_ALLOWED;
+			why = v[i].role != -1 ? "Roles cannot be changed here."
+			                      : "Affiliations cannot be changed here.";
+		}
+	if (e != GW_ERR_NONE) {
+		gateway_send_release(net, stanza_error_reply(iq, e, why));
+		admin_items_free(v, n);
+		return;
+	}
+	/* The network's answer comes back as occupant changes, or a message saying why not. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].role != -1)
+			net->drv->room_set_role(net, user, room, v[i].nick, (enum gw_role)v[i].role,
+			                        v[i].reason);
+		else
+			net->drv->room_set_affiliation(net, user, room, v[i].nick, v[i].address,
+			                               (enum gw_affiliation)v[i].aff, v[i].reason);
+	gateway_send_release(net, stanza_iq_result(iq, NULL));
+	admin_items_free(v, n);
+}
+
+static void
+admin_get(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+          const char *room)
+{
+	xmpp_stanza_t *item = stanza_child(q, "item", NULL), *query;
+	int aff = item ? name_index(aff_names, 5, xmpp_stanza_get_attribute(item, "affiliation"))
+	               : -1;
+
+	if (aff == -1) {
+		gateway_send_release(net,
+		                     stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+		                                        "Ask for the list of one affiliation."));
+		return;
+	}
+	if (net->drv->room_list_affiliation == NULL) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                             "This network keeps no such list."));
+		return;
+	}
+	query = xmpp_stanza_new(component_ctx());
+	xmpp_stanza_set_name(query, "query");
+	xmpp_stanza_set_ns(query, NS_MUC_ADMIN);
+	net->drv->room_list_affiliation(net, user, room, (enum gw_affiliation)aff,
+	                                items_new(net, iq, query));
+}
+
+void
+roomadmin_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+                    const char *room)
+{
+	if (!check_joined(net, iq, user, room))
+		return;
+	if (strcmp(xmpp_stanza_get_type(iq), "set") == 0)
+		admin_set(net, iq, q, user, room);
+	else
+		admin_get(net, iq, q, user, room);
+}
+
+/* ---- invitations ---- */
+
+/* The room tells an XMPP user of the invitation, as a MUC service does (7.8.2). */
+static void
+forward_invite(struct gw_net *net, const char *user, const char *room, const char *to,
+               const char *reason)
+{
+	char *rj = gateway_address_jid(net, room, NULL);
+	xmpp_stanza_t *m = stanza_message(NULL, rj, to, NULL, NULL);
+	xmpp_stanza_t *x = stanza_add_child(m, "x", NS_MUC_USER);
+	xmpp_stanza_t *inv = stanza_add_child(x, "invite", NULL);
+
+	xmpp_stanza_set_attribute(inv, "from", user);
+	if (reason)
+		stanza_add_text_child(inv, "reason", NULL, reason);
+	gateway_send_release(net, m);
+	free(rj);
+}
+
+bool
+roomadmin_handle_invite(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *room)
+{
+	xmpp_stanza_t *x = stanza_child(msg, "x", NS_MUC_USER);
+	xmpp_stanza_t *first = x ? stanza_child(x, "invite", NULL) : NULL;
+
+	if (first == NULL)
+		return false;
+	if (!check_joined(net, msg, user, room))
+		return true;
+	for (xmpp_stanza_t *el = first; el; el = xmpp_stanza_get_next(el)) {
+		const char *name = xmpp_stanza_get_name(el);
+		const char *to = xmpp_stanza_get_attribute(el, "to");
+		char *nick, *address, *reason;
+		int r;
+
+		if (name == NULL || strcmp(name, "invite") != 0)
+			continue;
+		r = target_of(net, room, to, &nick, &address);
+		if (r == -1 || (r == 1 && net->drv->room_invite == NULL)) {
+			gateway_send_release(
+			        net,
+			        stanza_error_reply(
+			                msg, r == -1 ? GW_ERR_JID_MALFORMED : GW_ERR_NOT_ALLOWED,
+			                r == -1 ? "Invite an occupant, someone of this network, or "
+			                          "an XMPP "
+			                          "user by JID."
+			                        : "This network has no invitations."));
+			return true;
+		}
+		reason = text_of(el, "reason");
+		if (r == 0)
+			forward_invite(net, user, room, to, reason);
+		else
+			net->drv->room_invite(net, user, room, nick, address, reason);
+		free(reason);
+		free(nick);
+		free(address);
+	}
+	return true;
+}
+
+bool
+roomadmin_handle_direct_invite(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
+                               const char *address)
+{
+	xmpp_stanza_t *x = stanza_child(msg, "x", NS_CONFERENCE);
+	char *nick = NULL, *room = NULL;
+	const char *reason = x ? xmpp_stanza_get_attribute(x, "reason") : NULL;
+	const char *from = xmpp_stanza_get_from(msg);
+	const char *slash = from ? strchr(from, '/') : NULL;
+
+	if (x == NULL || net->drv->room_invite == NULL || net->drv->is_room == NULL)
+		return false;
+	/* XEP-0249 to someone of this network, for one of this gateway's rooms. */
+	if (target_of(net, "", xmpp_stanza_get_attribute(x, "jid"), &nick, &room) != 1 ||
+	    room == NULL || !net->drv->is_room(net, room)) {
+		free(nick);
+		free(room);
+		return false;
+	}
+	if (slash && rooms_resource_joined(net, user, slash + 1, room))
+		net->drv->room_invite(net, user, room, NULL, address, reason);
+	else
+		gateway_send_release(net,
+		                     stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
+		                                        "Join the room before inviting to it."));
+	free(room);
+	return true;
+}
