@@ -143,9 +143,11 @@ bool rooms_resource_joined(struct gw_net *, const char *user, const char *resour
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
                      const char *nick);
-/* roomadmin.c: muc#admin iqs (q: the query element) and invitations. */
+/* roomadmin.c: muc#admin and muc#owner iqs (q: the query element), invitations. */
 void roomadmin_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
                          const char *room);
+void roomadmin_handle_owner(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q,
+                            const char *user, const char *room);
 /* A message to a room's bare JID: true when it carried invitations (handled). */
 bool roomadmin_handle_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
                              const char *room);

@@ -327,6 +327,15 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
 
+/*
+ * A room's configuration (muc#owner, XEP-0045 section 10) asked for: the
+ * driver answers once, now or later, with the current values of the fields
+ * of its room_config table (or an error with why); the core shows the form.
+ */
+struct gw_reply;
+void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enum gw_error,
+                         const char *why);
+
 /* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
 
 struct gw_items; /* a disco#items request waiting for the driver's answer */
@@ -431,6 +440,13 @@ struct gw_driver {
 	void (*user_available)(struct gw_net *, const char *user, const char *resource);
 	void (*user_unavailable)(struct gw_net *, const char *user, const char *resource);
 
+	/*
+	 * The user subscribed to a new contact (added) or unsubscribed from one:
+	 * a network that tells presence starts or stops watching it. NULL:
+	 * nothing to do. (gw_foreach_contact() lists the stored ones.)
+	 */
+	void (*contact_changed)(struct gw_net *, const char *user, const char *address, bool added);
+
 	/* Deliver a queued message (chat or groupchat). why: caller frees. */
 	enum gw_send_status (*send)(struct gw_net *, const struct gw_outmsg *, char **why);
 	void (*chat_state)(struct gw_net *, const char *user, const char *to, enum gw_chatstate);
@@ -477,6 +493,19 @@ struct gw_driver {
 	void (*room_set_affiliation)(struct gw_net *, const char *user, const char *room,
 	                             const char *nick, const char *address, enum gw_affiliation,
 	                             const char *reason);
+	/*
+	 * muc#owner: room_config lists the fields of the configuration form
+	 * (muc#roomconfig_* vars; a hidden FORM_TYPE field with its value as
+	 * def). room_config_get answers with gw_room_config_done();
+	 * room_config_set gets a validated, possibly partial submission (only
+	 * the vars present change) and returns GW_ERR_NONE or an error with
+	 * *why (caller frees). NULL: not-allowed.
+	 */
+	const struct gw_field *room_config;
+	void (*room_config_get)(struct gw_net *, const char *user, const char *room,
+	                        struct gw_reply *);
+	enum gw_error (*room_config_set)(struct gw_net *, const char *user, const char *room,
+	                                 const struct gw_values *, char **why);
 	/*
 	 * The muc#admin list of an affiliation (outcast: the ban list): the
 	 * driver adds entries with gw_items_add_affiliation() and calls

@@ -527,10 +527,14 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 			enum store_sub sub = STORE_SUB_NONE;
 			char *n = NULL;
 
-			if (store_contact_get(core.store, name, user, address, &sub, &n) != 1)
+			bool known = store_contact_get(core.store, name, user, address, &sub, &n) == 1;
+
+			if (!known)
 				gateway_send_release(net, stanza_presence(to, user, "subscribe"));
 			free(n);
 			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
+			if (!known && net->drv->contact_changed)
+				net->drv->contact_changed(net, user, address, true);
 		}
 		if (ok && address == NULL) {
 			if (!greeted_recently(net, user))
@@ -541,6 +545,8 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
 			store_contact_remove(core.store, name, user, address);
 			gateway_send_release(net, stanza_presence(to, user, "unsubscribed"));
+			if (net->drv->contact_changed)
+				net->drv->contact_changed(net, user, address, false);
 		}
 	} else if (strcmp(type, "subscribed") == 0 && address != NULL) {
 		store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);

@@ -1,6 +1,7 @@
 /*
  * What a room occupant asks of the room beyond talking (XEP-0045): muc#admin
- * role and affiliation changes and lists (sections 8 and 9), and
+ * role and affiliation changes and lists (sections 8 and 9), the muc#owner
+ * configuration form (section 10), and
  * invitations (section 7.8.2 mediated, and XEP-0249 direct ones sent to a
  * network address). rooms.c keeps the memberships; this file turns the
  * requests into the driver's room operations.
@@ -17,11 +18,13 @@
 
 #include "component.h"
 #include "core.h"
+#include "form.h"
 #include "jid.h"
 #include "stanza.h"
 
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
+#define NS_MUC_OWNER "http://jabber.org/protocol/muc#owner"
 #define NS_CONFERENCE "jabber:x:conference"
 
 static const char *const role_names[] = {"none", "visitor", "participant", "moderator"};
@@ -242,6 +245,92 @@ roomadmin_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, con
 		admin_set(net, iq, q, user, room);
 	else
 		admin_get(net, iq, q, user, room);
+}
+
+/* ---- muc#owner ---- */
+
+struct gw_reply {
+	struct gw_net *net;
+	xmpp_stanza_t *iq; /* the request (a copy) */
+	char *room;
+};
+
+void
+gw_room_config_done(struct gw_reply *rp, const struct gw_values *current, enum gw_error e,
+                    const char *why)
+{
+	if (e == GW_ERR_NONE) {
+		char *title = xasprintf("Configuration of %s", rp->room);
+		struct gw_form f = {title, NULL, rp->net->drv->room_config, current};
+		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx());
+		xmpp_stanza_t *x = form_to_stanza(component_ctx(), &f, "form");
+
+		xmpp_stanza_set_name(query, "query");
+		xmpp_stanza_set_ns(query, NS_MUC_OWNER);
+		xmpp_stanza_add_child(query, x);
+		xmpp_stanza_release(x);
+		gateway_send_release(rp->net, stanza_iq_result(rp->iq, query));
+		xmpp_stanza_release(query);
+		free(title);
+	} else
+		gateway_send_release(rp->net, stanza_error_reply(rp->iq, e, why));
+	xmpp_stanza_release(rp->iq);
+	free(rp->room);
+	free(rp);
+}
+
+static void
+owner_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+          const char *room)
+{
+	xmpp_stanza_t *x = stanza_child(q, "x", FORM_NS);
+	struct gw_values *v;
+	char *why = NULL;
+	enum gw_error e;
+
+	if (x == NULL || form_is_cancel(x)) {
+		/* A destroy request, or nothing to change. */
+		gateway_send_release(net, x ? stanza_iq_result(iq, NULL)
+		                            : stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                                 "This room cannot be destroyed."));
+		return;
+	}
+	if ((v = form_parse_partial(x, net->drv->room_config, &why)) == NULL) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST, why));
+		free(why);
+		return;
+	}
+	e = net->drv->room_config_set(net, user, room, v, &why);
+	gateway_send_release(net, e == GW_ERR_NONE ? stanza_iq_result(iq, NULL)
+	                                           : stanza_error_reply(iq, e, why));
+	free(why);
+	gw_values_free(v);
+}
+
+void
+roomadmin_handle_owner(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+                       const char *room)
+{
+	struct gw_reply *rp;
+
+	if (!check_joined(net, iq, user, room))
+		return;
+	if (net->drv->room_config == NULL || net->drv->room_config_get == NULL ||
+	    net->drv->room_config_set == NULL) {
+		gateway_send_release(net,
+		                     stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                                        "This room has nothing to configure."));
+		return;
+	}
+	if (strcmp(xmpp_stanza_get_type(iq), "set") == 0) {
+		owner_set(net, iq, q, user, room);
+		return;
+	}
+	rp = xcalloc(1, sizeof(*rp));
+	rp->net = net;
+	rp->iq = xmpp_stanza_copy(iq);
+	rp->room = xstrdup(room);
+	net->drv->room_config_get(net, user, room, rp);
 }
 
 /* ---- invitations ---- */

@@ -496,6 +496,10 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 		roomadmin_handle_iq(net, iq, q, user, room);
 		return true;
 	}
+	if (nick == NULL && strcmp(ns, NS_MUC "#owner") == 0) {
+		roomadmin_handle_owner(net, iq, q, user, room);
+		return true;
+	}
 	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&
 	    strcmp(ns, "http://jabber.org/protocol/disco#info") == 0) {
 		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;

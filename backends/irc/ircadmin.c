@@ -9,6 +9,8 @@
  *   the ban list    muc#admin outcast list -> MODE #chan +b, 367/368 as
  *                   items whose addresses are the masks ("mask%server")
  *   affiliations    member +v, admin +o, owner +q where the server has it
+ *   configuration   the muc#owner form: +m, -t, +i, +k, -s, +l read from
+ *                   324 (MODE #chan) and set as MODE changes
  *
  * The channel keeps the bans it has seen (ban list, MODE +b/-b), so a kick
  * of the user that follows a ban of a mask matching them is a ban (301).
@@ -191,6 +193,11 @@ ircd_banned_me(struct ircd_conn *c, struct ircd_chan *ch)
 void
 ircd_bans_free(struct ircd_chan *ch, const char *why)
 {
+	for (size_t i = 0; i < ch->ncfgreqs; i++)
+		gw_room_config_done(ch->cfgreqs[i], NULL, GW_ERR_ITEM_NOT_FOUND, why);
+	free(ch->cfgreqs);
+	ch->cfgreqs = NULL;
+	ch->ncfgreqs = 0;
 	for (size_t i = 0; i < ch->nbanreqs; i++)
 		gw_items_done(ch->banreqs[i], GW_ERR_ITEM_NOT_FOUND, why);
 	free(ch->banreqs);
@@ -376,6 +383,154 @@ banlist_end(struct ircd_conn *c, struct ircd_chan *ch)
 	ch->nbanreqs = 0;
 }
 
+/* ---- configuration (muc#owner) ---- */
+
+#define CFG(v) "muc#roomconfig_" v
+
+const struct gw_field ircd_room_config[] = {
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL,
+         "http://jabber.org/protocol/muc#roomconfig"},
+        {CFG("moderatedroom"), GW_FIELD_BOOL, "Moderated (+m)",
+         "Only voiced people and operators may speak.", 0, NULL, NULL},
+        {CFG("changesubject"), GW_FIELD_BOOL, "Anyone may change the topic (-t)", NULL, 0, NULL,
+         NULL},
+        {CFG("membersonly"), GW_FIELD_BOOL, "Invite only (+i)", NULL, 0, NULL, NULL},
+        {CFG("passwordprotectedroom"), GW_FIELD_BOOL, "Key needed to join (+k)", NULL, 0, NULL,
+         NULL},
+        {CFG("roomsecret"), GW_FIELD_PRIVATE, "Key", "The channel key (MUC password).", 0, NULL,
+         NULL},
+        {CFG("publicroom"), GW_FIELD_BOOL, "Listed (not +s)", "Shown in the server's channel list.",
+         0, NULL, NULL},
+        {CFG("maxusers"), GW_FIELD_TEXT, "Member limit (+l)", "A number; empty: no limit.", 0, NULL,
+         NULL},
+        GW_FIELDS_END,
+};
+
+static const char *
+yes(bool b)
+{
+	return b ? "1" : "0";
+}
+
+/* 324: me #chan +modes [args]: the form's values, for every request waiting. */
+static void
+config_answer(struct ircd_conn *c, struct ircd_chan *ch, const struct ircmsg *m)
+{
+	struct gw_values *v = gw_values_new();
+	const char *modes = m->params[2];
+	const char *key = NULL, *limit = NULL;
+	size_t arg = 3;
+
+	for (const char *p = modes; *p; p++) {
+		char type = ircmsg_isupport_mode_type(&c->isup, *p);
+		const char *a = NULL;
+
+		if (*p == '+')
+			continue;
+		if (type == 'B' || type == 'C')
+			a = arg < m->nparams ? m->params[arg++] : NULL;
+		if (*p == 'k')
+			key = a ? a : "";
+		else if (*p == 'l')
+			limit = a ? a : "";
+	}
+	gw_values_add(v, CFG("moderatedroom"), yes(strchr(modes, 'm') != NULL));
+	gw_values_add(v, CFG("changesubject"), yes(strchr(modes, 't') == NULL));
+	gw_values_add(v, CFG("membersonly"), yes(strchr(modes, 'i') != NULL));
+	gw_values_add(v, CFG("passwordprotectedroom"), yes(key != NULL));
+	if (key && *key && strcmp(key, "*") != 0) {
+		char *k = ircd_text_in(c, key);
+
+		gw_values_add(v, CFG("roomsecret"), k);
+		free(k);
+	}
+	gw_values_add(v, CFG("publicroom"), yes(strchr(modes, 's') == NULL && !strchr(modes, 'p')));
+	if (limit && strspn(limit, "0123456789") == strlen(limit))
+		gw_values_add(v, CFG("maxusers"), limit);
+	for (size_t i = 0; i < ch->ncfgreqs; i++)
+		gw_room_config_done(ch->cfgreqs[i], v, GW_ERR_NONE, NULL);
+	free(ch->cfgreqs);
+	ch->cfgreqs = NULL;
+	ch->ncfgreqs = 0;
+	gw_values_free(v);
+}
+
+void
+ircd_room_config_get(struct gw_net *net, const char *user, const char *room, struct gw_reply *rp)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+
+	if (c == NULL || c->state != IRCD_READY || !ch->joined) {
+		gw_room_config_done(rp, NULL, GW_ERR_NOT_ACCEPTABLE,
+		                    "You are not in this channel.");
+		return;
+	}
+	ch->cfgreqs = xreallocarray(ch->cfgreqs, ch->ncfgreqs + 1, sizeof(*ch->cfgreqs));
+	ch->cfgreqs[ch->ncfgreqs++] = rp;
+	if (ch->ncfgreqs == 1)
+		ircd_sendf(c, false, "MODE", ch->name, NULL);
+}
+
+/* One MODE change when var was submitted; on is the value that sets the mode. */
+static void
+config_flag(struct ircd_conn *c, struct ircd_chan *ch, const struct gw_values *v, const char *var,
+            char mode, bool set_when_true)
+{
+	const char *val = gw_values_get(v, var);
+	char change[3] = {'+', mode, '\0'};
+
+	if (val == NULL)
+		return;
+	if ((strcmp(val, "1") == 0) != set_when_true)
+		change[0] = '-';
+	ircd_sendf(c, false, "MODE", ch->name, change, NULL);
+}
+
+enum gw_error
+ircd_room_config_set(struct gw_net *net, const char *user, const char *room,
+                     const struct gw_values *v, char **why)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+	const char *limit = gw_values_get(v, CFG("maxusers"));
+	const char *key = gw_values_get(v, CFG("roomsecret"));
+	const char *keyed = gw_values_get(v, CFG("passwordprotectedroom"));
+
+	if (c == NULL || c->state != IRCD_READY || !ch->joined) {
+		*why = xstrdup("You are not in this channel.");
+		return GW_ERR_NOT_ACCEPTABLE;
+	}
+	if (limit && *limit && strcmp(limit, "none") != 0 &&
+	    (strspn(limit, "0123456789") != strlen(limit) || strlen(limit) > 6)) {
+		*why = xstrdup("The member limit is a number (or empty for none).");
+		return GW_ERR_BAD_REQUEST;
+	}
+	if (keyed && strcmp(keyed, "1") == 0 && (key == NULL || *key == '\0') && ch->key == NULL) {
+		*why = xstrdup("A key is needed to protect the channel with one.");
+		return GW_ERR_BAD_REQUEST;
+	}
+	if (key && strpbrk(key, " ,") != NULL) {
+		*why = xstrdup("A channel key has no spaces or commas.");
+		return GW_ERR_BAD_REQUEST;
+	}
+	/* The server's answers come back as MODE lines in the room (or 482 if we are no operator).
+	 */
+	config_flag(c, ch, v, CFG("moderatedroom"), 'm', true);
+	config_flag(c, ch, v, CFG("changesubject"), 't', false);
+	config_flag(c, ch, v, CFG("membersonly"), 'i', true);
+	config_flag(c, ch, v, CFG("publicroom"), 's', false);
+	if (keyed && strcmp(keyed, "0") == 0)
+		ircd_sendf(c, false, "MODE", ch->name, "-k", ch->key ? ch->key : "*", NULL);
+	else if (key && *key)
+		ircd_sendf(c, false, "MODE", ch->name, "+k", key, NULL);
+	if (limit && (*limit == '\0' || strcmp(limit, "none") == 0 || strcmp(limit, "0") == 0))
+		ircd_sendf(c, false, "MODE", ch->name, "-l", NULL);
+	else if (limit)
+		ircd_sendf(c, false, "MODE", ch->name, "+l", limit, NULL);
+	return GW_ERR_NONE;
+}
+
 bool
 ircd_admin_numeric(struct ircd_conn *c, const struct ircmsg *m)
 {
@@ -410,6 +565,13 @@ ircd_admin_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			}
 		}
 		return true;
+	case 324: /* me #chan +modes [args] */
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
+		    ch->ncfgreqs > 0) {
+			config_answer(c, ch, m);
+			return true;
+		}
+		return false;
 	case 367: /* me #chan mask [by [when]] */
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
 		    ch->banlist_sent) {

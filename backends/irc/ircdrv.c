@@ -729,6 +729,7 @@ const struct gw_driver irc_driver = {
         .reload = irc_reload,
         .user_unavailable = irc_user_unavailable,
         .user_removed = irc_user_removed,
+        .contact_changed = ircd_contact_changed,
         .send = irc_send,
         .is_room = irc_is_room,
         .room_join = irc_room_join,
@@ -739,6 +740,9 @@ const struct gw_driver irc_driver = {
         .room_invite = ircd_room_invite,
         .room_set_affiliation = ircd_room_set_affiliation,
         .room_list_affiliation = ircd_room_list_affiliation,
+        .room_config = ircd_room_config,
+        .room_config_get = ircd_room_config_get,
+        .room_config_set = ircd_room_config_set,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

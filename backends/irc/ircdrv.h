@@ -90,6 +90,8 @@ struct ircd_chan {
 	size_t nbanreqs;
 	bool banlist_sent;
 	char *inviting; /* nick of our last INVITE here, until the server answers */
+	struct gw_reply **cfgreqs; /* muc#owner forms waiting for 324 */
+	size_t ncfgreqs;
 };
 
 struct ircd_ban {
@@ -190,6 +192,7 @@ struct ircd_conn {
 	char **ison_out; /* ISON queries sent, oldest first, each the nicks asked */
 	size_t nison_out;
 	struct event *ev_watch; /* the ISON poll */
+	bool watch_on;          /* watching since the end of the MOTD (ISUPPORT known) */
 };
 
 struct ircd_net {
@@ -302,21 +305,27 @@ void ircd_room_set_affiliation(struct gw_net *, const char *user, const char *ro
                                const char *reason);
 void ircd_room_list_affiliation(struct gw_net *, const char *user, const char *room,
                                 enum gw_affiliation, struct gw_items *);
+extern const struct gw_field ircd_room_config[];
+void ircd_room_config_get(struct gw_net *, const char *user, const char *room, struct gw_reply *);
+enum gw_error ircd_room_config_set(struct gw_net *, const char *user, const char *room,
+                                   const struct gw_values *, char **why);
 /* A +b or -b seen in a MODE line. */
 void ircd_ban_seen(struct ircd_conn *, struct ircd_chan *, const char *mask, const char *by,
                    bool on);
 /* Whether a known ban of the channel matches our own nick!user@host. */
 bool ircd_banned_me(struct ircd_conn *, struct ircd_chan *);
-/* 341 (inviting), 443 (already there), 367, 368; true when handled. */
+/* 324 (asked for a form), 341 (inviting), 443 (already there), 352, 367, 368; true when handled. */
 bool ircd_admin_numeric(struct ircd_conn *, const struct ircmsg *);
 /* 401 for a nick we just invited: told in that room; true when it was. */
 bool ircd_invite_failed(struct ircd_conn *, const char *nick, const char *why);
-/* Frees a channel's bans and answers its waiting ban lists with why. */
+/* Frees a channel's bans and answers its waiting ban lists and forms with why. */
 void ircd_bans_free(struct ircd_chan *, const char *why);
 
 /* ---- ircwatch.c ---- */
-/* The connection is registered: contacts on this server are watched. */
+/* Registered and ISUPPORT known (end of MOTD): contacts on this server are watched. */
 void ircd_watch_start(struct ircd_conn *);
+/* The driver's contact_changed: a contact added is watched, one removed is not. */
+void ircd_contact_changed(struct gw_net *, const char *user, const char *address, bool added);
 /* A private chat with nick: watch its presence too. */
 void ircd_watch_add(struct ircd_conn *, const char *nick);
 /* 303, 730, 731, 301; true when handled. */

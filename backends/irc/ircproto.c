@@ -498,9 +498,7 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 266:
 	case 372:
 	case 375:
-	case 376:
 	case 396:
-	case 422:
 	case 324:
 	case 329:
 	case 315:
@@ -508,6 +506,12 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 900:
 	case 901:
 		break; /* welcome, statistics, MOTD: not worth a message each time */
+	case 376:
+	case 422:
+		/* End of the MOTD: ISUPPORT is known, MONITOR or not. */
+		if (!c->watch_on)
+			ircd_watch_start(c);
+		break;
 	case 332:
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL)
 			ircd_set_topic(c, ch, m->params[2], ch->topic_by);

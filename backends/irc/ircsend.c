@@ -188,7 +188,6 @@ ircd_conn_ready(struct ircd_conn *c)
 		free(copy);
 	}
 	ircd_lists_send(c);
-	ircd_watch_start(c);
 	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
 		ircd_send_join(c, ch);
 	h = c->held;

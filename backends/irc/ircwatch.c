@@ -148,6 +148,7 @@ ircd_watch_start(struct ircd_conn *c)
 {
 	long secs = gw_conf_int(gw_net_section(c->in->net), "presence_interval");
 
+	c->watch_on = true;
 	gw_foreach_contact(c->in->net, c->user, contact_cb, c);
 	for (size_t i = 0; i < c->nison_out; i++)
 		free(c->ison_out[i]);
@@ -177,8 +178,8 @@ ircd_watch_start(struct ircd_conn *c)
 void
 ircd_watch_add(struct ircd_conn *c, const char *nick)
 {
-	if (!watch_new(c, nick) || c->state != IRCD_READY)
-		return;
+	if (!watch_new(c, nick) || !c->watch_on)
+		return; /* before the end of the MOTD: ircd_watch_start() asks for it */
 	if (monitoring(c)) {
 		ircd_sendf(c, false, "MONITOR", "+", nick, NULL);
 		return;
@@ -187,6 +188,32 @@ ircd_watch_add(struct ircd_conn *c, const char *nick)
 	c->ison_out = xreallocarray(c->ison_out, c->nison_out + 1, sizeof(char *));
 	c->ison_out[c->nison_out++] = xstrdup(nick);
 	ircd_sendf(c, false, "ISON", nick, NULL);
+}
+
+void
+ircd_contact_changed(struct gw_net *net, const char *user, const char *address, bool added)
+{
+	char *target, *server;
+	struct ircd_conn *c;
+	struct ircd_watch *w;
+
+	if (ircd_addr_split(net, address, &target, &server) == -1 || target == NULL ||
+	    (c = ircd_conn_find(ircd_priv(net), user, server)) == NULL) {
+		free(target);
+		free(server);
+		return; /* watched from the next connection on, if ever */
+	}
+	if (added)
+		ircd_watch_add(c, target);
+	else if ((w = watch_find(c, target)) != NULL) {
+		if (monitoring(c) && c->watch_on)
+			ircd_sendf(c, false, "MONITOR", "-", w->nick, NULL);
+		free(w->nick);
+		free(w->away);
+		*w = c->watch[--c->nwatch];
+	}
+	free(target);
+	free(server);
 }
 
 void
@@ -292,6 +319,7 @@ ircd_watch_stop(struct ircd_conn *c)
 	c->nison_out = 0;
 	if (c->ev_watch)
 		evtimer_del(c->ev_watch);
+	c->watch_on = false;
 }
 
 void

@@ -24,6 +24,17 @@ def gw(make_gateway, ngircd):
     return make_gateway(backends=(GW,), extra=irc_extra(ngircd))
 
 
+def alice_op_with_bob(client, irc_client, chan):
+    """alice joins chan first (the operator), then bob from IRC; (alice, room, bob)."""
+    alice = client("alice")
+    r = room(chan)
+    alice.join_muc(r, "alice")
+    bob = irc_client("bob")
+    bob.join(chan)
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/bob", 10, "bob")
+    return alice, r, bob
+
+
 def room_says(client, r, text, timeout=10):
     """A message from the room itself (no nick) containing text."""
     return client.wait_for_message(
@@ -137,12 +148,7 @@ def test_direct_invitation_to_irc_nick(gw, client, irc_client):
 
 
 def test_ban_from_xmpp_list_and_lift(gw, client, irc_client):
-    alice = client("alice")
-    r = room("#bans")
-    alice.join_muc(r, "alice")  # first in: operator
-    bob = irc_client("bob")
-    bob.join("#bans")
-    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/bob", 10, "bob")
+    alice, r, bob = alice_op_with_bob(client, irc_client, "#bans")
     admin_set(alice, r, nick="bob", affiliation="outcast", reason="spam")
     # The host came with bob's JOIN: nick!*@host.
     bob.wait_for(lambda l: " MODE #bans +b bob!*@127.0.0.1" in l, 10, "the ban")
@@ -304,3 +310,130 @@ def test_private_chat_partner_presence(make_gateway, ngircd, client, irc_client)
     presence_from(alice, person("dave"), ptype="available")
     dave.close()
     presence_from(alice, person("dave"), ptype="unavailable")
+
+
+def test_contact_presence_through_monitor(make_gateway, client):
+    """A server with MONITOR (a scripted one: ngircd has none) is told once,
+    then tells who comes and goes; nothing is polled."""
+    from test_irc_caps import FakeIrcd
+
+    class MonitorIrcd(FakeIrcd):
+        def _line(self, line):
+            if line == "CAP END":
+                with self.cond:
+                    self.received.append(line)
+                    self.cond.notify_all()
+                self.send(":fake 001 alice :Welcome alice")
+                self.send(":fake 005 alice MONITOR=100 CASEMAPPING=rfc1459 :are supported")
+                self.send(":fake 376 alice :End of MOTD")
+                return
+            super()._line(line)
+
+    fake = MonitorIrcd()
+    try:
+        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": "",
+                                                    "presence_interval": "1s"}})
+        alice = client("alice")
+        bob_jid = person("bob")
+        alice.send_raw(f'<presence to="{bob_jid}" type="subscribe"/>')
+        alice.wait_for_presence(lambda p: str(p["from"]) == bob_jid
+                                and p["type"] == "subscribed", 10, "subscribed")
+        alice.join_muc(room("#m"), "alice")
+        fake.wait_for(lambda l: l == "MONITOR + bob", 10, "MONITOR + bob")
+        fake.send(":fake 731 alice :bob")
+        presence_from(alice, bob_jid, ptype="unavailable")
+        with alice._cond:
+            alice.presences[:] = [p for p in alice.presences if str(p["from"]) != bob_jid]
+        fake.send(":fake 730 alice :bob!b@h")
+        presence_from(alice, bob_jid, ptype="available")
+        fake.send(":bob!b@h AWAY :brb")
+        assert presence_from(alice, bob_jid, show="away")["status"] == "brb"
+        fake.send(":fake 731 alice :bob")
+        presence_from(alice, bob_jid, ptype="unavailable")
+        # A private chat partner is added to the list at once.
+        alice.send_message(person("carol"), "hi")
+        fake.wait_for(lambda l: l == "MONITOR + carol", 10, "MONITOR + carol")
+        # A contact added or removed while connected is watched or dropped at once.
+        alice.send_raw(f'<presence to="{person("dan")}" type="subscribe"/>')
+        fake.wait_for(lambda l: l == "MONITOR + dan", 10, "MONITOR + dan")
+        alice.send_raw(f'<presence to="{bob_jid}" type="unsubscribe"/>')
+        fake.wait_for(lambda l: l == "MONITOR - bob", 10, "MONITOR - bob")
+        assert not any(l.startswith("ISON") for l in fake.received)
+    finally:
+        fake.close()
+
+
+# ---- the channel's configuration (muc#owner) ----
+
+MUC_OWNER = "http://jabber.org/protocol/muc#owner"
+XDATA = "jabber:x:data"
+
+
+def config_form(client, r):
+    res = client.iq(r, f'<query xmlns="{MUC_OWNER}"/>', "get")
+    x = res.xml.find(f"{{{MUC_OWNER}}}query/{{{XDATA}}}x")
+    assert x.get("type") == "form"
+    return {f.get("var"): (f.findtext(f"{{{XDATA}}}value") or "")
+            for f in x.findall(f"{{{XDATA}}}field")}
+
+
+def config_submit(client, r, fields):
+    q = ET.Element(f"{{{MUC_OWNER}}}query")
+    x = ET.SubElement(q, f"{{{XDATA}}}x", type="submit")
+    for k, v in fields.items():
+        f = ET.SubElement(x, f"{{{XDATA}}}field", var=f"muc#roomconfig_{k}")
+        ET.SubElement(f, f"{{{XDATA}}}value").text = v
+    return client.iq(r, q, "set")
+
+
+def test_channel_configuration_form(gw, client, irc_client):
+    alice, r, bob = alice_op_with_bob(client, irc_client, "#conf")
+    form = config_form(alice, r)
+    assert form["FORM_TYPE"] == "http://jabber.org/protocol/muc#roomconfig"
+    assert form["muc#roomconfig_moderatedroom"] == "0"
+    assert form["muc#roomconfig_membersonly"] == "0"
+    assert form["muc#roomconfig_publicroom"] == "1"
+    config_submit(alice, r, {"moderatedroom": "1", "changesubject": "0", "membersonly": "1",
+                             "roomsecret": "sesame", "maxusers": "5", "publicroom": "0"})
+    for change in ("+m", "+t", "+i", "+k sesame", "+l 5", "+s"):
+        bob.wait_for(lambda l, c=change: f" MODE #conf {c}" in l, 10, f"MODE {change}")
+    form = config_form(alice, r)
+    assert form["muc#roomconfig_moderatedroom"] == "1"
+    assert form["muc#roomconfig_changesubject"] == "0"
+    assert form["muc#roomconfig_membersonly"] == "1"
+    assert form["muc#roomconfig_passwordprotectedroom"] == "1"
+    assert form["muc#roomconfig_roomsecret"] == "sesame"
+    assert form["muc#roomconfig_maxusers"] == "5"
+    assert form["muc#roomconfig_publicroom"] == "0"
+    # A partial form changes only what it carries.
+    config_submit(alice, r, {"maxusers": ""})
+    bob.wait_for(lambda l: " MODE #conf -l" in l, 10, "MODE -l")
+    form = config_form(alice, r)
+    assert form["muc#roomconfig_maxusers"] == ""
+    assert form["muc#roomconfig_moderatedroom"] == "1"
+    with pytest.raises(IqError) as ei:
+        config_submit(alice, r, {"maxusers": "lots"})
+    assert error_condition(ei.value)[0] == "bad-request"
+    assert not any("MODE #conf +l lots" in l for l in bob.lines)
+
+
+def test_configuration_refused_to_a_non_operator(gw, client, irc_client):
+    bob = irc_client("bob")
+    bob.join("#theirs")
+    alice = client("alice")
+    r = room("#theirs")
+    alice.join_muc(r, "alice")
+    assert config_form(alice, r)["muc#roomconfig_moderatedroom"] == "0"
+    config_submit(alice, r, {"moderatedroom": "1"})
+    room_says(alice, r, "You are not channel operator")
+    # XEP-0410: joined, the self-ping is answered; out of the room it is refused.
+    alice.ping(f"{r}/alice")
+    alice.leave_muc(r, "alice")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice"
+                            and p["type"] == "unavailable", 10, "out")
+    with pytest.raises(IqError) as ei:
+        alice.ping(f"{r}/alice")
+    assert error_condition(ei.value)[0] == "not-acceptable"
+    with pytest.raises(IqError) as ei:
+        config_form(alice, r)
+    assert error_condition(ei.value)[0] == "not-acceptable"
