@@ -106,16 +106,16 @@ ircd_invite_failed(struct ircd_conn *c, const char *nick, const char *why)
 
 /* ---- bans ---- */
 
-/* IRC wildcard match ('*', '?'), case-insensitive by the server's casemapping. */
-static bool
-mask_match(struct ircd_conn *c, const char *mask, const char *s)
+/* IRC wildcard match ('*', '?'), case-insensitive by casemap; one backtrack point, O(n*m). */
+bool
+ircd_mask_match(enum ircmsg_casemap casemap, const char *mask, const char *s)
 {
 	char *m = xstrdup(mask), *t = xstrdup(s);
 	const char *p = m, *q = t, *star = NULL, *back = NULL;
 	bool ok;
 
-	ircmsg_casefold(c->isup.casemap, m);
-	ircmsg_casefold(c->isup.casemap, t);
+	ircmsg_casefold(casemap, m);
+	ircmsg_casefold(casemap, t);
 	while (*q) {
 		if (*p == '*') {
 			star = p++;
@@ -185,7 +185,7 @@ ircd_banned_me(struct ircd_conn *c, struct ircd_chan *ch)
 	me = xasprintf("%s!%s@%s", c->nick, c->self_user ? c->self_user : "*",
 	               c->self_host ? c->self_host : "*");
 	for (size_t i = 0; i < ch->nbans && !hit; i++)
-		hit = mask_match(c, ch->bans[i].mask, me);
+		hit = ircd_mask_match(c->isup.casemap, ch->bans[i].mask, me);
 	free(me);
 	return hit;
 }
@@ -227,7 +227,7 @@ unban(struct ircd_conn *c, struct ircd_chan *ch, const char *nick, const char *m
 	bool sent = false;
 
 	for (size_t i = 0; nick && i < ch->nbans; i++)
-		if (mask_match(c, pattern, ch->bans[i].mask)) {
+		if (ircd_mask_match(c->isup.casemap, pattern, ch->bans[i].mask)) {
 			ircd_sendf(c, false, "MODE", ch->name, "-b", ch->bans[i].mask, NULL);
 			sent = true;
 		}

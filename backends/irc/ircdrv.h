@@ -312,6 +312,8 @@ enum gw_error ircd_room_config_set(struct gw_net *, const char *user, const char
 /* A +b or -b seen in a MODE line. */
 void ircd_ban_seen(struct ircd_conn *, struct ircd_chan *, const char *mask, const char *by,
                    bool on);
+/* IRC wildcard matching ('*', '?') of s ("nick!user@host") against mask. */
+bool ircd_mask_match(enum ircmsg_casemap, const char *mask, const char *s);
 /* Whether a known ban of the channel matches our own nick!user@host. */
 bool ircd_banned_me(struct ircd_conn *, struct ircd_chan *);
 /* 324 (asked for a form), 341 (inviting), 443 (already there), 352, 367, 368; true when handled. */
