@@ -326,6 +326,13 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
                      const char *body, const char *id, time_t stamp);
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
+/*
+ * Someone of the network (from: an address, e.g. "nick%server") invites the
+ * user to room: a mediated invitation (XEP-0045 section 7.8.2) from the
+ * room's JID, with a readable body for clients that show no invitations.
+ */
+void gw_room_invited(struct gw_net *, const char *user, const char *room, const char *from,
+                     const char *reason);
 
 /*
  * A room's configuration (muc#owner, XEP-0045 section 10) asked for: the

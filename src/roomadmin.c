@@ -21,6 +21,7 @@
 #include "form.h"
 #include "jid.h"
 #include "stanza.h"
+#include "xmltext.h"
 
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 #define NS_MUC_ADMIN "http://jabber.org/protocol/muc#admin"
@@ -335,20 +336,41 @@ roomadmin_handle_owner(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, 
 
 /* ---- invitations ---- */
 
-/* The room tells an XMPP user of the invitation, as a MUC service does (7.8.2). */
+/*
+ * The room tells to of an invitation from inviter (a JID), as a MUC service
+ * does (7.8.2); reason is clean text or NULL, body an optional readable line.
+ */
 static void
-forward_invite(struct gw_net *net, const char *user, const char *room, const char *to,
-               const char *reason)
+send_invite(struct gw_net *net, const char *room, const char *to, const char *inviter,
+            const char *reason, const char *body)
 {
 	char *rj = gateway_address_jid(net, room, NULL);
-	xmpp_stanza_t *m = stanza_message(NULL, rj, to, NULL, NULL);
-	xmpp_stanza_t *x = stanza_add_child(m, "x", NS_MUC_USER);
-	xmpp_stanza_t *inv = stanza_add_child(x, "invite", NULL);
+	xmpp_stanza_t *m = stanza_message(NULL, rj, to, NULL, body);
+	xmpp_stanza_t *inv =
+	        stanza_add_child(stanza_add_child(m, "x", NS_MUC_USER), "invite", NULL);
 
-	xmpp_stanza_set_attribute(inv, "from", user);
+	xmpp_stanza_set_attribute(inv, "from", inviter);
 	if (reason)
 		stanza_add_text_child(inv, "reason", NULL, reason);
 	gateway_send_release(net, m);
+	free(rj);
+}
+
+void
+gw_room_invited(struct gw_net *net, const char *user, const char *room, const char *from,
+                const char *reason)
+{
+	char *rj = gateway_address_jid(net, room, NULL);
+	char *fj = gateway_address_jid(net, from, NULL);
+	char *text = xasprintf("%s invites you to %s", from, rj);
+	char *body = xmltext_clean(text, strlen(text), 2048);
+	char *r = reason ? xmltext_clean(reason, strlen(reason), 1024) : NULL;
+
+	send_invite(net, room, user, fj, r, body);
+	free(r);
+	free(body);
+	free(text);
+	free(fj);
 	free(rj);
 }
 
@@ -384,7 +406,7 @@ roomadmin_handle_invite(struct gw_net *net, xmpp_stanza_t *msg, const char *user
 		}
 		reason = text_of(el, "reason");
 		if (r == 0)
-			forward_invite(net, user, room, to, reason);
+			send_invite(net, room, to, user, reason, NULL);
 		else
 			net->drv->room_invite(net, user, room, nick, address, reason);
 		free(reason);

@@ -701,13 +701,16 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		ircd_on_away(c, &m);
 	else if (strcmp(cmd, "CAP") == 0)
 		on_cap(c, &m);
-	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick) {
-		/* Said by the server's JID, with the room's address to join. */
+	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick &&
+	         ircd_name_ok(m.params[1])) {
+		/* A mediated invitation from the room, from the inviter's address. */
 		char *room = ircd_fixed_server(c->in) ? xstrdup(m.params[1])
 		                                      : xasprintf("%s%%%s", m.params[1], c->server);
+		char *from = ircd_nick_address(c, m.nick);
 
-		ircd_server_message(c, "%s invites you to %s: join %s@%s", m.nick, m.params[1],
-		                    room, gw_net_jid(c->in->net));
+		ircmsg_casefold(IRCMSG_CASEMAP_ASCII, room);
+		gw_room_invited(c->in->net, c->user, room, from, NULL);
+		free(from);
 		free(room);
 	} else if (strcmp(cmd, "AUTHENTICATE") == 0)
 		on_authenticate(c, &m);
