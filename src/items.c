@@ -4,7 +4,8 @@
  * channel's bans). The driver adds its whole list every time; the core
  * pages it here (XEP-0059 Result Set Management), so a server with 50 000
  * channels is browsed a page at a time and the driver needs no paging of
- * its own. An item's RSM id is its JID.
+ * its own. An item's RSM id is its JID; the ids asked for are turned into
+ * addresses once, so the items outside the page cost one comparison each.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 
 #include "component.h"
 #include "core.h"
+#include "jid.h"
 #include "stanza.h"
 #include "xmltext.h"
 
@@ -23,7 +25,7 @@
 #define ITEMS_DEFAULT_MAX 1000
 
 struct page_item {
-	char *jid, *name;
+	char *address, *name;
 	size_t index; /* position in the whole list */
 };
 
@@ -35,7 +37,7 @@ struct gw_items {
 	bool rsm;             /* the request had a <set/> */
 	long max;             /* items in the page */
 	long index;           /* <index/> asked for, or -1 */
-	char *after, *before; /* NULL when absent; "" for an empty <before/> */
+	char *after, *before; /* addresses; NULL when absent; "" for an empty <before/> */
 	bool after_seen, before_seen;
 	size_t count; /* items the driver added */
 	struct page_item *page;
@@ -52,6 +54,24 @@ set_text(xmpp_stanza_t *set, const char *name)
 	copy = xstrdup(t);
 	xmpp_free(component_ctx(), t);
 	return copy;
+}
+
+/* The address an RSM id (a JID of ours) stands for; one that is not matches nothing. */
+static char *
+set_address(struct gw_net *net, xmpp_stanza_t *set, const char *name)
+{
+	char *t = set_text(set, name), *a = NULL;
+	struct jid j;
+
+	if (t == NULL || *t == '\0')
+		return t;
+	if (jid_parse(t, &j) == 0) {
+		if (j.local && !j.resource && strcmp(j.domain, net->jid) == 0)
+			a = jid_unescape(j.local);
+		jid_clear(&j);
+	}
+	free(t);
+	return a ? a : xstrdup("\n"); /* no address holds a line break */
 }
 
 struct gw_items *
@@ -81,8 +101,8 @@ items_new(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *query)
 			it->index = atol(t) < 0 ? 0 : atol(t);
 			free(t);
 		}
-		it->after = set_text(set, "after");
-		it->before = set_text(set, "before");
+		it->after = set_address(net, set, "after");
+		it->before = set_address(net, set, "before");
 		if (it->after && *it->after == '\0') {
 			free(it->after);
 			it->after = NULL;
@@ -94,7 +114,7 @@ items_new(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *query)
 static void
 page_drop_first(struct gw_items *it)
 {
-	free(it->page[0].jid);
+	free(it->page[0].address);
 	free(it->page[0].name);
 	memmove(&it->page[0], &it->page[1], (it->npage - 1) * sizeof(*it->page));
 	it->npage--;
@@ -103,37 +123,30 @@ page_drop_first(struct gw_items *it)
 void
 gw_items_add(struct gw_items *it, const char *address, const char *name)
 {
-	char *jid = gateway_address_jid(it->net, address, NULL);
 	size_t pos = it->count++;
 	struct page_item *p;
 
 	if (it->before != NULL) {
 		/* Backwards: the last max items before the id (or of the list). */
-		if (it->before_seen || (*it->before && strcmp(jid, it->before) == 0)) {
+		if (it->before_seen || (*it->before && strcmp(address, it->before) == 0)) {
 			it->before_seen = true;
-			free(jid);
 			return;
 		}
-		if (it->max == 0) {
-			free(jid);
+		if (it->max == 0)
 			return;
-		}
 		if ((long)it->npage == it->max)
 			page_drop_first(it);
 	} else {
 		if (it->after && !it->after_seen) {
-			it->after_seen = strcmp(jid, it->after) == 0;
-			free(jid);
+			it->after_seen = strcmp(address, it->after) == 0;
 			return;
 		}
-		if ((it->index >= 0 && (long)pos < it->index) || (long)it->npage >= it->max) {
-			free(jid);
+		if ((it->index >= 0 && (long)pos < it->index) || (long)it->npage >= it->max)
 			return;
-		}
 	}
 	it->page = xreallocarray(it->page, it->npage + 1, sizeof(*it->page));
 	p = &it->page[it->npage++];
-	p->jid = jid;
+	p->address = xstrdup(address);
 	p->name = name ? xmltext_clean(name, strlen(name), 1024) : NULL;
 	p->index = pos;
 }
@@ -168,27 +181,35 @@ static void
 page_write(struct gw_items *it)
 {
 	xmpp_stanza_t *set;
-	char n[32];
+	char n[32], *first = NULL, *last = NULL;
 
 	for (size_t i = 0; i < it->npage; i++) {
 		xmpp_stanza_t *item = stanza_add_child(it->query, "item", NULL);
+		char *jid = gateway_address_jid(it->net, it->page[i].address, NULL);
 
-		xmpp_stanza_set_attribute(item, "jid", it->page[i].jid);
+		xmpp_stanza_set_attribute(item, "jid", jid);
 		if (it->page[i].name)
 			xmpp_stanza_set_attribute(item, "name", it->page[i].name);
+		if (i == 0)
+			first = xstrdup(jid);
+		if (i + 1 == it->npage)
+			last = xstrdup(jid);
+		free(jid);
 	}
-	if (!it->rsm && it->npage == it->count)
-		return;
-	set = stanza_add_child(it->query, "set", NS_RSM);
-	if (it->npage > 0) {
-		xmpp_stanza_t *first = stanza_add_text_child(set, "first", NULL, it->page[0].jid);
+	if (it->rsm || it->npage < it->count) {
+		set = stanza_add_child(it->query, "set", NS_RSM);
+		if (first) {
+			xmpp_stanza_t *f = stanza_add_text_child(set, "first", NULL, first);
 
-		snprintf(n, sizeof(n), "%zu", it->page[0].index);
-		xmpp_stanza_set_attribute(first, "index", n);
-		stanza_add_text_child(set, "last", NULL, it->page[it->npage - 1].jid);
+			snprintf(n, sizeof(n), "%zu", it->page[0].index);
+			xmpp_stanza_set_attribute(f, "index", n);
+			stanza_add_text_child(set, "last", NULL, last);
+		}
+		snprintf(n, sizeof(n), "%zu", it->count);
+		stanza_add_text_child(set, "count", NULL, n);
 	}
-	snprintf(n, sizeof(n), "%zu", it->count);
-	stanza_add_text_child(set, "count", NULL, n);
+	free(first);
+	free(last);
 }
 
 void
@@ -206,7 +227,7 @@ gw_items_done(struct gw_items *it, enum gw_error e, const char *why)
 	} else
 		gateway_send_release(it->net, stanza_error_reply(it->iq, e, why));
 	for (size_t i = 0; i < it->npage; i++) {
-		free(it->page[i].jid);
+		free(it->page[i].address);
 		free(it->page[i].name);
 	}
 	free(it->page);

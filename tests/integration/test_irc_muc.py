@@ -149,6 +149,10 @@ def test_direct_invitation_to_irc_nick(gw, client, irc_client):
 
 def test_ban_from_xmpp_list_and_lift(gw, client, irc_client):
     alice, r, bob = alice_op_with_bob(client, irc_client, "#bans")
+    # The other lists come from the prefix modes: alice is the operator (admin).
+    res = alice.iq(r, f'<query xmlns="{MUC_ADMIN}"><item affiliation="admin"/></query>', "get")
+    admins = res.xml.findall(f"{{{MUC_ADMIN}}}query/{{{MUC_ADMIN}}}item")
+    assert [(i.get("nick"), i.get("jid")) for i in admins] == [("alice", person("alice"))]
     admin_set(alice, r, nick="bob", affiliation="outcast", reason="spam")
     # The host came with bob's JOIN: nick!*@host.
     bob.wait_for(lambda l: " MODE #bans +b bob!*@127.0.0.1" in l, 10, "the ban")
@@ -437,3 +441,71 @@ def test_configuration_refused_to_a_non_operator(gw, client, irc_client):
     with pytest.raises(IqError) as ei:
         config_form(alice, r)
     assert error_condition(ei.value)[0] == "not-acceptable"
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_large_channel_list_paged(make_gateway, client):
+    """A server with many channels (a scripted one; 5 000, or
+    $STANZAGATE_LIST_N): one LIST, then every page from the kept list, the
+    last page reachable from the end. With STANZAGATE_BENCH=1 the times and
+    the gateway's memory are printed."""
+    import os
+    import time
+
+    from test_irc_caps import FakeIrcd
+
+    n = int(os.environ.get("STANZAGATE_LIST_N", "5000"))
+
+    class ListIrcd(FakeIrcd):
+        lists = 0
+
+        def _line(self, line):
+            if line == "LIST":
+                ListIrcd.lists += 1
+                out = [":fake 321 alice Channel :Users Name"]
+                out += [f":fake 322 alice #c{i:05d} {i % 50} :topic {i}" for i in range(n)]
+                out.append(":fake 323 alice :End of LIST")
+                self.send_raw(("\r\n".join(out) + "\r\n").encode())
+                return
+            super()._line(line)
+
+    fake = ListIrcd()
+    try:
+        g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port),
+                                                        "tls_ports": ""}})
+        alice = client("alice")
+        server = f"{SERVER}@{GW}"
+        rss0 = rss_kb(g.proc.pid)
+        t0 = time.monotonic()
+        first, rs = items_page(alice, server, max=100)
+        t_first = time.monotonic() - t0
+        assert len(first) == 100 and rs.find(f"{{{RSM}}}count").text == str(n)
+        assert first[0] == room("#c00000")
+        rss1 = rss_kb(g.proc.pid)
+        t0 = time.monotonic()
+        mid, rs = items_page(alice, server, max=100, after=room(f"#c{n // 2 - 1:05d}"))
+        t_mid = time.monotonic() - t0
+        assert mid[0] == room(f"#c{n // 2:05d}")
+        assert rs.find(f"{{{RSM}}}first").get("index") == str(n // 2)
+        last, rs = items_page(alice, server, max=100, before="")
+        assert last[-1] == room(f"#c{n - 1:05d}") and len(last) == 100
+        # Without <set/>: the first 1 000, and a <set/> saying how many there are.
+        plain, rs = items_page_plain(alice, server)
+        assert len(plain) == min(n, 1000) and rs.find(f"{{{RSM}}}count").text == str(n)
+        assert ListIrcd.lists == 1
+        if os.environ.get("STANZAGATE_BENCH") == "1":
+            print(f"\n{n} channels: first page (LIST + page) {t_first * 1000:.0f} ms, "
+                  f"a page from the kept list {t_mid * 1000:.0f} ms, "
+                  f"RSS {rss0} kB -> {rss1} kB ({(rss1 - rss0) * 1024 / n:.0f} B/channel)")
+    finally:
+        fake.close()
+
+
+def items_page_plain(client, jid):
+    res = client.iq(jid, f'<query xmlns="{DISCO_ITEMS}"/>', "get", timeout=20)
+    query = res.xml.find(f"{{{DISCO_ITEMS}}}query")
+    return query.findall(f"{{{DISCO_ITEMS}}}item"), query.find(f"{{{RSM}}}set")
