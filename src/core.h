@@ -140,6 +140,11 @@ void rooms_handle_groupchat(struct gw_net *, xmpp_stanza_t *msg, const char *use
 /* True when the user's resource is in room (for private messages from inside a room). */
 bool rooms_resource_joined(struct gw_net *, const char *user, const char *resource,
                            const char *room);
+/* Calls fn for each occupant the user sees in room. */
+void rooms_foreach_occupant(struct gw_net *, const char *user, const char *room,
+                            void (*fn)(const char *nick, enum gw_role, enum gw_affiliation,
+                                       void *),
+                            void *arg);
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
                      const char *nick);

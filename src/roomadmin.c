@@ -210,6 +210,38 @@ admin_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *u
 	admin_items_free(v, n);
 }
 
+struct role_list {
+	xmpp_stanza_t *query;
+	int role;
+};
+
+static void
+role_item_cb(const char *nick, enum gw_role role, enum gw_affiliation aff, void *arg)
+{
+	struct role_list *rl = arg;
+	xmpp_stanza_t *item;
+
+	if ((int)role != rl->role)
+		return;
+	item = stanza_add_child(rl->query, "item", NULL);
+	xmpp_stanza_set_attribute(item, "nick", nick);
+	xmpp_stanza_set_attribute(item, "role", role_names[role]);
+	xmpp_stanza_set_attribute(item, "affiliation", aff_names[aff]);
+}
+
+/* A role list (sections 8.5, 8.8) is what the room shows: answered from the occupants. */
+static void
+role_list(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *room, int role)
+{
+	struct role_list rl = {xmpp_stanza_new(component_ctx()), role};
+
+	xmpp_stanza_set_name(rl.query, "query");
+	xmpp_stanza_set_ns(rl.query, NS_MUC_ADMIN);
+	rooms_foreach_occupant(net, user, room, role_item_cb, &rl);
+	gateway_send_release(net, stanza_iq_result(iq, rl.query));
+	xmpp_stanza_release(rl.query);
+}
+
 static void
 admin_get(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
           const char *room)
@@ -217,11 +249,17 @@ admin_get(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *u
 	xmpp_stanza_t *item = stanza_child(q, "item", NULL), *query;
 	int aff = item ? name_index(aff_names, 5, xmpp_stanza_get_attribute(item, "affiliation"))
 	               : -1;
+	int role = item ? name_index(role_names, 4, xmpp_stanza_get_attribute(item, "role")) : -1;
 
+	if (aff == -1 && role != -1) {
+		role_list(net, iq, user, room, role);
+		return;
+	}
 	if (aff == -1) {
-		gateway_send_release(net,
-		                     stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
-		                                        "Ask for the list of one affiliation."));
+		gateway_send_release(
+		        net,
+		        stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+		                           "Ask for the list of one affiliation or one role."));
 		return;
 	}
 	if (net->drv->room_list_affiliation == NULL) {

@@ -463,6 +463,17 @@ rooms_resource_joined(struct gw_net *net, const char *user, const char *resource
 	return r && resource && has_resource(r, resource);
 }
 
+void
+rooms_foreach_occupant(struct gw_net *net, const char *user, const char *room,
+                       void (*fn)(const char *nick, enum gw_role, enum gw_affiliation, void *),
+                       void *arg)
+{
+	struct room *r = room_get(net, user, room);
+
+	for (size_t i = 0; r && i < r->nocc; i++)
+		fn(r->occ[i].nick, r->occ[i].role, r->occ[i].aff, arg);
+}
+
 bool
 rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *room,
                 const char *nick)

@@ -191,6 +191,7 @@ struct ircd_conn {
 	size_t nwatch;
 	char **ison_out; /* ISON queries sent, oldest first, each the nicks asked */
 	size_t nison_out;
+	bool ison_stale; /* ISON answers were still due at the last poll */
 	struct event *ev_watch; /* the ISON poll */
 	bool watch_on;          /* watching since the end of the MOTD (ISUPPORT known) */
 };

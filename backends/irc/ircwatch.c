@@ -126,6 +126,13 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->state != IRCD_READY)
 		return;
+	if (c->nison_out > 0 && c->ison_stale) {
+		/* Unanswered for a whole interval (refused, or lost): ask again. */
+		for (size_t i = 0; i < c->nison_out; i++)
+			free(c->ison_out[i]);
+		c->nison_out = 0;
+	}
+	c->ison_stale = c->nison_out > 0;
 	ison_all(c);
 	evtimer_add(c->ev_watch, &tv);
 }

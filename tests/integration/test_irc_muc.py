@@ -153,6 +153,11 @@ def test_ban_from_xmpp_list_and_lift(gw, client, irc_client):
     res = alice.iq(r, f'<query xmlns="{MUC_ADMIN}"><item affiliation="admin"/></query>', "get")
     admins = res.xml.findall(f"{{{MUC_ADMIN}}}query/{{{MUC_ADMIN}}}item")
     assert [(i.get("nick"), i.get("jid")) for i in admins] == [("alice", person("alice"))]
+    # Role lists are what the room shows.
+    for role, nicks in (("moderator", ["alice"]), ("participant", ["bob"]), ("visitor", [])):
+        res = alice.iq(r, f'<query xmlns="{MUC_ADMIN}"><item role="{role}"/></query>', "get")
+        got = res.xml.findall(f"{{{MUC_ADMIN}}}query/{{{MUC_ADMIN}}}item")
+        assert [i.get("nick") for i in got] == nicks, role
     admin_set(alice, r, nick="bob", affiliation="outcast", reason="spam")
     # The host came with bob's JOIN: nick!*@host.
     bob.wait_for(lambda l: " MODE #bans +b bob!*@127.0.0.1" in l, 10, "the ban")
