@@ -80,7 +80,8 @@ ircd_room_invite(struct gw_net *net, const char *user, const char *room, const c
 	target = nick ? xstrdup(nick) : address_target(c, ch, address);
 	if (target == NULL)
 		return;
-	if (!ircd_name_ok(target) || strpbrk(target, "!@*?,") != NULL) {
+	if (!ircd_name_ok(target) || strpbrk(target, "!@*?,") != NULL ||
+	    ircmsg_isupport_is_channel(&c->isup, target)) {
 		room_notice(c, ch, "%s is not an IRC nick.", target);
 		free(target);
 		return;
@@ -259,7 +260,7 @@ ircd_room_set_affiliation(struct gw_net *net, const char *user, const char *room
 	if (strpbrk(target, "!@") != NULL) {
 		mask = target;
 		target = NULL;
-	} else if (!ircd_name_ok(target)) {
+	} else if (!ircd_name_ok(target) || ircmsg_isupport_is_channel(&c->isup, target)) {
 		room_notice(c, ch, "%s is not an IRC nick.", target);
 		free(target);
 		return;

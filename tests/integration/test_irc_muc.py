@@ -105,6 +105,8 @@ def test_invite_errors_reach_the_user(gw, client, irc_client):
     alice.join_muc(r, "alice")
     invite(alice, r, person("nobody"))
     room_says(alice, r, "Cannot invite nobody: No such nick")
+    invite(alice, r, room("#open"))  # a room is nobody to invite
+    room_says(alice, r, "#open is not an IRC nick")
     irc_client("carol")
     invite(alice, r, person("carol"))
     room_says(alice, r, "You are not channel operator")  # 482
