@@ -126,6 +126,7 @@ struct ircd_chanlist {
 	size_t n;
 	time_t when;  /* complete (323) at; 0 while LIST runs or never did */
 	bool running; /* a LIST is out */
+	struct event *ev_expire; /* forgets the channels IRCD_LIST_KEEP after the LIST */
 };
 
 /* Someone whose presence the user sees: a contact, or the other side of a private chat. */
@@ -297,6 +298,8 @@ void ircd_lists_end(struct ircd_conn *, enum gw_error, const char *why);
 void ircd_chanlist_add(struct ircd_conn *, const char *addr, const char *name);
 /* Answers a disco#items request with the kept list. */
 void ircd_chanlist_answer(struct ircd_conn *, struct gw_items *);
+/* The channel list and its timer are freed (the connection goes). */
+void ircd_chanlist_free(struct ircd_chanlist *);
 
 /* ---- ircadmin.c ---- */
 void ircd_room_invite(struct gw_net *, const char *user, const char *room, const char *nick,
@@ -339,8 +342,6 @@ void ircd_watch_away(struct ircd_conn *, const char *nick, const char *away);
 /* Offline presence for everyone told online (the connection is going). */
 void ircd_watch_stop(struct ircd_conn *);
 void ircd_watch_free(struct ircd_conn *);
-/* The channel list is dropped. */
-void ircd_chanlist_free(struct ircd_chanlist *);
 
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */

@@ -256,13 +256,15 @@ ircd_queue_length(const struct ircd_conn *c)
 	return n;
 }
 
+static void chanlist_clear(struct ircd_chanlist *);
+
 void
 ircd_lists_send(struct ircd_conn *c)
 {
 	/* One LIST at a time answers every request waiting for it. */
 	if (c->lists == NULL || c->chanlist.running)
 		return;
-	ircd_chanlist_free(&c->chanlist);
+	chanlist_clear(&c->chanlist);
 	c->chanlist.running = true;
 	ircd_sendf(c, false, "LIST", NULL);
 }
@@ -273,8 +275,9 @@ ircd_lists_fail(struct ircd_conn *c, const char *why)
 	ircd_lists_end(c, GW_ERR_REMOTE_SERVER_TIMEOUT, why);
 }
 
-void
-ircd_chanlist_free(struct ircd_chanlist *cl)
+/* Forgets the channels (the expiry timer stays). */
+static void
+chanlist_clear(struct ircd_chanlist *cl)
 {
 	for (size_t i = 0; i < cl->n; i++) {
 		free(cl->addr[i]);
@@ -282,7 +285,31 @@ ircd_chanlist_free(struct ircd_chanlist *cl)
 	}
 	free(cl->addr);
 	free(cl->name);
-	memset(cl, 0, sizeof(*cl));
+	cl->addr = cl->name = NULL;
+	cl->n = 0;
+	cl->when = 0;
+	cl->running = false;
+}
+
+void
+ircd_chanlist_free(struct ircd_chanlist *cl)
+{
+	chanlist_clear(cl);
+	if (cl->ev_expire)
+		event_free(cl->ev_expire);
+	cl->ev_expire = NULL;
+}
+
+/* A kept list nobody asked for in IRCD_LIST_KEEP seconds: its memory goes back. */
+static void
+chanlist_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ircd_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->chanlist.running)
+		chanlist_clear(&c->chanlist);
 }
 
 void
@@ -313,10 +340,15 @@ ircd_lists_end(struct ircd_conn *c, enum gw_error e, const char *why)
 	struct ircd_list *l, *next;
 
 	c->chanlist.running = false;
-	if (e == GW_ERR_NONE)
+	if (e == GW_ERR_NONE) {
+		struct timeval keep = {IRCD_LIST_KEEP, 0};
+
 		c->chanlist.when = time(NULL);
-	else
-		ircd_chanlist_free(&c->chanlist);
+		if (c->chanlist.ev_expire == NULL)
+			c->chanlist.ev_expire = evtimer_new(gw_event_base(), chanlist_expire_cb, c);
+		evtimer_add(c->chanlist.ev_expire, &keep);
+	} else
+		chanlist_clear(&c->chanlist);
 	for (l = c->lists; l; l = next) {
 		next = l->next;
 		if (e == GW_ERR_NONE)
