@@ -162,6 +162,8 @@ bans_clear(struct ircd_ban **v, size_t *n)
 void
 ircd_ban_seen(struct ircd_conn *c, struct ircd_chan *ch, const char *mask, const char *by, bool on)
 {
+	if (!ircd_name_ok(mask))
+		return;
 	for (size_t i = 0; i < ch->nbans; i++)
 		if (ircmsg_casecmp(c->isup.casemap, ch->bans[i].mask, mask) == 0) {
 			if (on)
@@ -576,8 +578,10 @@ ircd_admin_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 367: /* me #chan mask [by [when]] */
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
 		    ch->banlist_sent) {
-			ban_add(&ch->newbans, &ch->nnewbans, m->params[2],
-			        m->nparams >= 4 ? m->params[3] : NULL);
+			/* A mask becomes a JID's localpart: one that could not is left out. */
+			if (ircd_name_ok(m->params[2]))
+				ban_add(&ch->newbans, &ch->nnewbans, m->params[2],
+				        m->nparams >= 4 ? m->params[3] : NULL);
 			return true;
 		}
 		return false;

@@ -516,3 +516,46 @@ def items_page_plain(client, jid):
     res = client.iq(jid, f'<query xmlns="{DISCO_ITEMS}"/>', "get", timeout=20)
     query = res.xml.find(f"{{{DISCO_ITEMS}}}query")
     return query.findall(f"{{{DISCO_ITEMS}}}item"), query.find(f"{{{RSM}}}set")
+
+
+def test_hostile_ban_list_and_modes(make_gateway, client):
+    """What a server says in a ban list, a mode reply or an INVITE never
+    breaks the XML stream: masks that could not be part of a JID are left
+    out, texts are cleaned."""
+    from test_irc_caps import FakeIrcd
+
+    class HostileIrcd(FakeIrcd):
+        def _line(self, line):
+            if line == "MODE #h +b":
+                self.send_raw(b":fake 367 alice #h bad\xff!*@* op 1\r\n"
+                              b":fake 367 alice #h ctl\x01!*@* op 1\r\n"
+                              b":fake 367 alice #h good!*@host op 1\r\n"
+                              b":fake 368 alice #h :End of channel ban list\r\n")
+                return
+            if line == "MODE #h":
+                self.send_raw(b":fake 324 alice #h +kl s\xffe\x02cret 12\r\n")
+                return
+            super()._line(line)
+
+    fake = HostileIrcd()
+    try:
+        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        alice = client("alice")
+        r = room("#h")
+        alice.join_muc(r, "alice")
+        jids = [i.get("jid") for i in outcasts(alice, r)]
+        assert jids == [f"good!*\\40host%{SERVER}@{GW}"]
+        form = config_form(alice, r)
+        assert form["muc#roomconfig_passwordprotectedroom"] == "1"
+        # Not UTF-8: read as CP1252 (fallback_encoding); the bold control byte dropped.
+        assert form["muc#roomconfig_roomsecret"] == "s\u00ffecret"
+        assert form["muc#roomconfig_maxusers"] == "12"
+        fake.send_raw(b":op!o@h INVITE alice :#b\xffd\r\n")
+        fake.send(":op!o@h INVITE alice :#fine")
+        m = alice.wait_for_message(lambda m: str(m["from"]) == room("#fine"), 10,
+                                   "the good invitation")
+        assert "invites you" in m["body"]
+        alice.no_message(lambda m: "#b" in str(m["from"]), timeout=1)
+        assert alice.connected
+    finally:
+        fake.close()
