@@ -305,9 +305,6 @@ ircd_watch_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			return true;
 		}
 		return false;
-	case 305:
-	case 306:
-		return true; /* our own away state */
 	default:
 		return false;
 	}
