@@ -5,9 +5,11 @@
  *   gateway.c   one gw_net per enabled backend: stanza routing, presence,
  *               subscriptions, the gw_* accessors drivers call
  *   services.c  disco, version, ping, jabber:iq:gateway, caps
+ *   items.c     lists a driver answers later, paged (XEP-0059)
  *   register.c  XEP-0077 in-band registration
  *   delivery.c  the durable queues of SPEC section 7, both directions
  *   rooms.c     XEP-0045 rooms on top of a driver's room operations
+ *   roomadmin.c muc#admin requests and invitations, for rooms.c
  *   admin.c     XEP-0133 administration commands (through commands.c)
  *   daemon.c    command line, start-up, signals, shutdown
  */
@@ -99,6 +101,10 @@ bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, co
 void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
 void services_init(struct gw_net *);
 
+/* items.c */
+/* A list the driver answers (disco#items, muc#admin): query is the answer's element (taken). */
+struct gw_items *items_new(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *query);
+
 /* register.c */
 void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
 
@@ -134,9 +140,25 @@ void rooms_handle_groupchat(struct gw_net *, xmpp_stanza_t *msg, const char *use
 /* True when the user's resource is in room (for private messages from inside a room). */
 bool rooms_resource_joined(struct gw_net *, const char *user, const char *resource,
                            const char *room);
+/* Calls fn for each occupant the user sees in room. */
+void rooms_foreach_occupant(struct gw_net *, const char *user, const char *room,
+                            void (*fn)(const char *nick, enum gw_role, enum gw_affiliation,
+                                       void *),
+                            void *arg);
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
                      const char *nick);
+/* roomadmin.c: muc#admin and muc#owner iqs (q: the query element), invitations. */
+void roomadmin_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+                         const char *room);
+void roomadmin_handle_owner(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q,
+                            const char *user, const char *room);
+/* A message to a room's bare JID: true when it carried invitations (handled). */
+bool roomadmin_handle_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                             const char *room);
+/* A message to an address with a XEP-0249 invitation to a room here: true when handled. */
+bool roomadmin_handle_direct_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                                    const char *address);
 /* A MAM (XEP-0313) query on a room's archive (history.c). */
 void history_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room);
 /* Records a room message; returns its archive id (0 when not recorded). */

@@ -272,6 +272,9 @@ void gw_presence(struct gw_net *, const char *user, const char *from, enum gw_sh
                  const char *status);
 /* Make the address a contact of the user: stored, and a subscription request sent. */
 void gw_contact_add(struct gw_net *, const char *user, const char *address, const char *name);
+/* Calls fn with the address of each stored contact of the user on this network. */
+void gw_foreach_contact(struct gw_net *, const char *user,
+                        void (*fn)(const char *address, void *arg), void *arg);
 
 /* ---- Rooms (XEP-0045) ---- */
 
@@ -323,6 +326,22 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
                      const char *body, const char *id, time_t stamp);
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
+/*
+ * Someone of the network (from: an address, e.g. "nick%server") invites the
+ * user to room: a mediated invitation (XEP-0045 section 7.8.2) from the
+ * room's JID, with a readable body for clients that show no invitations.
+ */
+void gw_room_invited(struct gw_net *, const char *user, const char *room, const char *from,
+                     const char *reason);
+
+/*
+ * A room's configuration (muc#owner, XEP-0045 section 10) asked for: the
+ * driver answers once, now or later, with the current values of the fields
+ * of its room_config table (or an error with why); the core shows the form.
+ */
+struct gw_reply;
+void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enum gw_error,
+                         const char *why);
 
 /* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
 
@@ -330,7 +349,18 @@ struct gw_items; /* a disco#items request waiting for the driver's answer */
 
 /* Adds an address (shown as its JID) with an optional name to the answer. */
 void gw_items_add(struct gw_items *, const char *address, const char *name);
-/* Sends the answer (GW_ERR_NONE) or an error with why; frees the request. */
+/*
+ * An entry of a muc#admin list (the room's outcasts...): address shown as
+ * its JID (on IRC a ban mask, "nick!*@host%server"), with an optional nick
+ * and reason.
+ */
+void gw_items_add_affiliation(struct gw_items *, const char *address, enum gw_affiliation,
+                              const char *nick, const char *reason);
+/*
+ * Sends the answer (GW_ERR_NONE) or an error with why; frees the request.
+ * The core pages the items (XEP-0059 RSM: max, after, before, index, count)
+ * from what was added, so a driver adds its whole list every time.
+ */
 void gw_items_done(struct gw_items *, enum gw_error, const char *why);
 
 /* ---- Per-user storage ---- */
@@ -417,6 +447,13 @@ struct gw_driver {
 	void (*user_available)(struct gw_net *, const char *user, const char *resource);
 	void (*user_unavailable)(struct gw_net *, const char *user, const char *resource);
 
+	/*
+	 * The user subscribed to a new contact (added) or unsubscribed from one:
+	 * a network that tells presence starts or stops watching it. NULL:
+	 * nothing to do. (gw_foreach_contact() lists the stored ones.)
+	 */
+	void (*contact_changed)(struct gw_net *, const char *user, const char *address, bool added);
+
 	/* Deliver a queued message (chat or groupchat). why: caller frees. */
 	enum gw_send_status (*send)(struct gw_net *, const struct gw_outmsg *, char **why);
 	void (*chat_state)(struct gw_net *, const char *user, const char *to, enum gw_chatstate);
@@ -446,6 +483,43 @@ struct gw_driver {
 	 */
 	void (*room_set_role)(struct gw_net *, const char *user, const char *room,
 	                      const char *nick, enum gw_role, const char *reason);
+	/*
+	 * Someone named in a room request is either an occupant (nick, from an
+	 * in-room JID or a nick attribute) or an address of this network
+	 * (address, from a JID of the gateway: "nick%server", or a ban mask
+	 * from the outcast list); exactly one of the two is set.
+	 *
+	 * room_invite: a mediated invitation (XEP-0045 section 7.8.2) to
+	 * someone on the network; invitations to other XMPP users are the
+	 * core's. room_set_affiliation: a muc#admin affiliation change
+	 * (outcast bans and kicks, none lifts a ban...). Answers and refusals
+	 * come back as room messages and occupant changes. NULL: not-allowed.
+	 */
+	void (*room_invite)(struct gw_net *, const char *user, const char *room, const char *nick,
+	                    const char *address, const char *reason);
+	void (*room_set_affiliation)(struct gw_net *, const char *user, const char *room,
+	                             const char *nick, const char *address, enum gw_affiliation,
+	                             const char *reason);
+	/*
+	 * muc#owner: room_config lists the fields of the configuration form
+	 * (muc#roomconfig_* vars; a hidden FORM_TYPE field with its value as
+	 * def). room_config_get answers with gw_room_config_done();
+	 * room_config_set gets a validated, possibly partial submission (only
+	 * the vars present change) and returns GW_ERR_NONE or an error with
+	 * *why (caller frees). NULL: not-allowed.
+	 */
+	const struct gw_field *room_config;
+	void (*room_config_get)(struct gw_net *, const char *user, const char *room,
+	                        struct gw_reply *);
+	enum gw_error (*room_config_set)(struct gw_net *, const char *user, const char *room,
+	                                 const struct gw_values *, char **why);
+	/*
+	 * The muc#admin list of an affiliation (outcast: the ban list): the
+	 * driver adds entries with gw_items_add_affiliation() and calls
+	 * gw_items_done(), now or later, exactly once. NULL: not-allowed.
+	 */
+	void (*room_list_affiliation)(struct gw_net *, const char *user, const char *room,
+	                              enum gw_affiliation, struct gw_items *);
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

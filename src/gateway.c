@@ -459,6 +459,31 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	free(from);
 }
 
+struct contact_walk {
+	void (*fn)(const char *address, void *arg);
+	void *arg;
+};
+
+static int
+contact_walk_cb(const char *address, const char *name, enum store_sub sub, void *arg)
+{
+	struct contact_walk *w = arg;
+
+	(void)name;
+	(void)sub;
+	w->fn(address, w->arg);
+	return 0;
+}
+
+void
+gw_foreach_contact(struct gw_net *net, const char *user,
+                   void (*fn)(const char *address, void *arg), void *arg)
+{
+	struct contact_walk w = {fn, arg};
+
+	store_contact_foreach(core.store, net->drv->name, user, contact_walk_cb, &w);
+}
+
 static const char *const show_names[] = {
 	[GW_SHOW_OFFLINE] = NULL, [GW_SHOW_ONLINE] = NULL, [GW_SHOW_AWAY] = "away",
 	[GW_SHOW_XA] = "xa",      [GW_SHOW_DND] = "dnd",   [GW_SHOW_CHAT] = "chat",
@@ -502,10 +527,14 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 			enum store_sub sub = STORE_SUB_NONE;
 			char *n = NULL;
 
-			if (store_contact_get(core.store, name, user, address, &sub, &n) != 1)
+			bool known = store_contact_get(core.store, name, user, address, &sub, &n) == 1;
+
+			if (!known)
 				gateway_send_release(net, stanza_presence(to, user, "subscribe"));
 			free(n);
 			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
+			if (!known && net->drv->contact_changed)
+				net->drv->contact_changed(net, user, address, true);
 		}
 		if (ok && address == NULL) {
 			if (!greeted_recently(net, user))
@@ -516,6 +545,8 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
 			store_contact_remove(core.store, name, user, address);
 			gateway_send_release(net, stanza_presence(to, user, "unsubscribed"));
+			if (net->drv->contact_changed)
+				net->drv->contact_changed(net, user, address, false);
 		}
 	} else if (strcmp(type, "subscribed") == 0 && address != NULL) {
 		store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
@@ -633,6 +664,10 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		rooms_handle_groupchat(net, st, user, from->resource, address);
 		return;
 	}
+	if (to->resource == NULL && net->drv->is_room && net->drv->is_room(net, address) ?
+	            roomadmin_handle_invite(net, st, user, address) :
+	            roomadmin_handle_direct_invite(net, st, user, address))
+		return;
 	if (driver_has_address_commands(net->drv) && (body = xmpp_message_get_body(st)) != NULL) {
 		/* "!word" on an address runs a command (and answers a waiting form). */
 		char *reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st),

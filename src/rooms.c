@@ -463,6 +463,17 @@ rooms_resource_joined(struct gw_net *net, const char *user, const char *resource
 	return r && resource && has_resource(r, resource);
 }
 
+void
+rooms_foreach_occupant(struct gw_net *net, const char *user, const char *room,
+                       void (*fn)(const char *nick, enum gw_role, enum gw_affiliation, void *),
+                       void *arg)
+{
+	struct room *r = room_get(net, user, room);
+
+	for (size_t i = 0; r && i < r->nocc; i++)
+		fn(r->occ[i].nick, r->occ[i].role, r->occ[i].aff, arg);
+}
+
 bool
 rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const char *room,
                 const char *nick)
@@ -492,44 +503,12 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 		history_handle_iq(net, iq, user, room);
 		return true;
 	}
-	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "set") == 0 &&
-	    strcmp(ns, NS_MUC "#admin") == 0) {
-		/* Role changes (kick, voice, moderator) go to the driver, item by item. */
-		const char *from = xmpp_stanza_get_from(iq);
-		const char *slash = from ? strchr(from, '/') : NULL;
-		xmpp_stanza_t *item;
-
-		if (r == NULL || r->state != ROOM_JOINED || slash == NULL ||
-		    !has_resource(r, slash + 1)) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE,
-			                                             "You are not in this room."));
-			return true;
-		}
-		if (net->drv->room_set_role == NULL) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
-			                                             "Roles cannot be changed here."));
-			return true;
-		}
-		for (item = xmpp_stanza_get_children(q); item; item = xmpp_stanza_get_next(item)) {
-			const char *name = xmpp_stanza_get_name(item);
-			const char *in = xmpp_stanza_get_attribute(item, "nick");
-			const char *role = xmpp_stanza_get_attribute(item, "role");
-			char *reason;
-			int rl = -1;
-
-			if (name == NULL || strcmp(name, "item") != 0 || in == NULL || role == NULL)
-				continue;
-			for (int i = 0; i < (int)(sizeof(role_names) / sizeof(role_names[0])); i++)
-				if (strcmp(role, role_names[i]) == 0)
-					rl = i;
-			if (rl == -1)
-				continue;
-			reason = stanza_child_text(item, "reason");
-			net->drv->room_set_role(net, user, room, in, (enum gw_role)rl, reason);
-			if (reason)
-				xmpp_free(component_ctx(), reason);
-		}
-		gateway_send_release(net, stanza_iq_result(iq, NULL));
+	if (nick == NULL && strcmp(ns, NS_MUC "#admin") == 0) {
+		roomadmin_handle_iq(net, iq, q, user, room);
+		return true;
+	}
+	if (nick == NULL && strcmp(ns, NS_MUC "#owner") == 0) {
+		roomadmin_handle_owner(net, iq, q, user, room);
 		return true;
 	}
 	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&

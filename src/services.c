@@ -148,40 +148,6 @@ disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *
 	gateway_send_release(net, reply);
 }
 
-struct gw_items {
-	struct gw_net *net;
-	xmpp_stanza_t *iq;    /* the request (a copy) */
-	xmpp_stanza_t *query; /* the answer being built */
-};
-
-void
-gw_items_add(struct gw_items *it, const char *address, const char *name)
-{
-	xmpp_stanza_t *item = stanza_add_child(it->query, "item", NULL);
-	char *jid = gateway_address_jid(it->net, address, NULL);
-
-	xmpp_stanza_set_attribute(item, "jid", jid);
-	if (name) {
-		char *clean = xmltext_clean(name, strlen(name), 1024);
-
-		xmpp_stanza_set_attribute(item, "name", clean);
-		free(clean);
-	}
-	free(jid);
-}
-
-void
-gw_items_done(struct gw_items *it, enum gw_error e, const char *why)
-{
-	if (e == GW_ERR_NONE)
-		gateway_send_release(it->net, stanza_iq_result(it->iq, it->query));
-	else
-		gateway_send_release(it->net, stanza_error_reply(it->iq, e, why));
-	xmpp_stanza_release(it->query);
-	xmpp_stanza_release(it->iq);
-	free(it);
-}
-
 static void
 disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
             const char *address)
@@ -193,12 +159,7 @@ disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char 
 	xmpp_stanza_set_ns(query, NS_DISCO_ITEMS);
 	if (node == NULL && address != NULL && net->drv->list_items) {
 		/* The driver answers, now or later. */
-		struct gw_items *it = xcalloc(1, sizeof(*it));
-
-		it->net = net;
-		it->iq = xmpp_stanza_copy(iq);
-		it->query = query;
-		net->drv->list_items(net, user, address, it);
+		net->drv->list_items(net, user, address, items_new(net, iq, query));
 		return;
 	}
 	if (node) {

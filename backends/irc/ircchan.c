@@ -37,8 +37,11 @@ ircd_chan_add(struct ircd_conn *c, const char *name, const char *room)
 void
 ircd_chan_free(struct ircd_chan *ch)
 {
-	for (size_t i = 0; i < ch->nm; i++)
+	for (size_t i = 0; i < ch->nm; i++) {
 		free(ch->m[i].nick);
+		free(ch->m[i].userhost);
+	}
+	ircd_bans_free(ch, "You are not in the channel any more.");
 	free(ch->m);
 	free(ch->name);
 	free(ch->room);
@@ -68,6 +71,12 @@ member_find(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
 	return NULL;
 }
 
+struct ircd_member *
+ircd_member_find(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
+{
+	return member_find(c, ch, nick);
+}
+
 static struct ircd_member *
 member_add(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
 {
@@ -86,6 +95,7 @@ static void
 member_del(struct ircd_chan *ch, struct ircd_member *m)
 {
 	free(m->nick);
+	free(m->userhost);
 	*m = ch->m[--ch->nm];
 }
 
@@ -183,13 +193,20 @@ ircd_on_join(struct ircd_conn *c, const struct ircmsg *m)
 		ch->joined = true;
 		xstrset(&c->self_user, m->user);
 		xstrset(&c->self_host, m->host);
-		for (size_t i = 0; i < ch->nm; i++)
+		for (size_t i = 0; i < ch->nm; i++) {
 			free(ch->m[i].nick);
+			free(ch->m[i].userhost);
+		}
 		ch->nm = 0;
 		member_add(c, ch, m->nick);
 		return;
 	}
 	mem = member_add(c, ch, m->nick);
+	if (m->user && m->host) {
+		free(mem->userhost);
+		mem->userhost = xasprintf("%s@%s", m->user, m->host);
+	}
+	ircd_watch_seen(c, m->nick, true);
 	if (ch->core_joined)
 		report_member(c, ch, mem);
 }
@@ -205,14 +222,18 @@ ircd_on_names(struct ircd_conn *c, const struct ircmsg *m)
 	copy = xstrdup(m->params[3]);
 	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		struct ircd_member *mem;
-		char *p = w;
+		char *p = w, *uh;
 
 		while (*p && ircmsg_isupport_prefix_mode(&c->isup, *p) != 0)
 			p++;
-		p[strcspn(p, "!")] = '\0'; /* userhost-in-names */
+		uh = strchr(p, '!'); /* userhost-in-names */
+		if (uh)
+			*uh++ = '\0';
 		if (!ircd_name_ok(p))
 			continue;
 		mem = member_add(c, ch, p);
+		if (uh && strchr(uh, '@') && ircd_name_ok(uh))
+			xstrset(&mem->userhost, uh);
 		for (char *q = w; q < p; q++)
 			member_mode(c, mem, ircmsg_isupport_prefix_mode(&c->isup, *q), true);
 		if (ch->core_joined)
@@ -253,9 +274,13 @@ ircd_on_part(struct ircd_conn *c, const struct ircmsg *m, bool kick)
 		return;
 	r = reason ? ircd_text_in(c, reason) : NULL;
 	if (ircd_is_me(c, who)) {
+		/* Kicked after a ban of a mask that matches us: banned (301). */
 		if (ch->core_joined)
 			gw_room_left(c->in->net, c->user, ch->room, c->nick,
-			             kick ? GW_LEAVE_KICK : GW_LEAVE_PART, m->nick, r);
+			             !kick                      ? GW_LEAVE_PART
+			             : ircd_banned_me(c, ch) ? GW_LEAVE_BAN
+			                                     : GW_LEAVE_KICK,
+			             m->nick, r);
 		ircd_chan_remove(c, ch);
 		free(r);
 		ircd_conn_maybe_close(c);
@@ -278,6 +303,7 @@ ircd_on_quit(struct ircd_conn *c, const struct ircmsg *m)
 
 	if (m->nick == NULL || ircd_is_me(c, m->nick))
 		return;
+	ircd_watch_seen(c, m->nick, false);
 	r = m->nparams ? ircd_text_in(c, m->params[0]) : NULL;
 	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
 		struct ircd_member *mem = member_find(c, ch, m->nick);
@@ -304,6 +330,9 @@ ircd_on_nick(struct ircd_conn *c, const struct ircmsg *m)
 	if (ircd_is_me(c, old)) {
 		xstrset(&c->nick, to);
 		xstrset(&c->want_nick, to);
+	} else {
+		ircd_watch_seen(c, old, false);
+		ircd_watch_seen(c, to, true);
 	}
 	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
 		struct ircd_member *mem = member_find(c, ch, old);
@@ -320,6 +349,8 @@ ircd_on_nick(struct ircd_conn *c, const struct ircmsg *m)
 void
 ircd_on_away(struct ircd_conn *c, const struct ircmsg *m)
 {
+	if (m->nick)
+		ircd_watch_away(c, m->nick, m->nparams > 0 ? m->params[0] : NULL);
 	for (struct ircd_chan *ch = c->chans; m->nick && ch; ch = ch->next) {
 		struct ircd_member *mem = member_find(c, ch, m->nick);
 
@@ -353,6 +384,8 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 		type = ircmsg_isupport_mode_type(&c->isup, *p);
 		if (type == 'P' || type == 'A' || type == 'B' || (type == 'C' && on))
 			a = arg < m->nparams ? m->params[arg++] : NULL;
+		if (*p == 'b' && type == 'A' && a)
+			ircd_ban_seen(c, ch, a, m->nick, on);
 		if (type == 'P' && a) {
 			struct ircd_member *mem = member_find(c, ch, a);
 

@@ -564,6 +564,7 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 	reset_transport(c);
 	ircd_fail_queue(c, why, true);
 	ircd_lists_fail(c, why);
+	ircd_watch_stop(c);
 	for (ch = c->chans; ch; ch = next) {
 		next = ch->next;
 		ch->joined = false;
@@ -638,6 +639,7 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 	reset_transport(c);
 	ircd_fail_queue(c, "the connection was closed", !c->in->stopping);
 	ircd_lists_fail(c, "the connection was closed");
+	ircd_watch_stop(c);
 	ircd_set_state(c, IRCD_CLOSED);
 	event_active(c->ev_free, EV_TIMEOUT, 0);
 }
@@ -683,6 +685,8 @@ conn_free(struct ircd_conn *c)
 	event_free(c->ev_send);
 	event_free(c->ev_free);
 	event_free(c->ev_linger);
+	ircd_watch_free(c);
+	ircd_chanlist_free(&c->chanlist);
 	free(c->user);
 	free(c->server);
 	free(c->nick);

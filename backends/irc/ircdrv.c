@@ -40,6 +40,9 @@ static const struct gw_option irc_options[] = {
          "Extra CA certificates (PEM) trusted for IRC servers, besides the system's."},
         {"fallback_encoding", GW_OPT_STRING, "CP1252", 0, 0, GW_OPT_RELOADABLE,
          "Charset of IRC text that is not valid UTF-8 (any iconv name)."},
+        {"presence_interval", GW_OPT_DURATION, "60s", 0, 86400, GW_OPT_RELOADABLE,
+         "How often the presence of contacts and private chats is asked (ISON) from servers "
+         "without MONITOR (0: never)."},
         {"throttle_burst", GW_OPT_INT, "5", 0, 1000, GW_OPT_RELOADABLE,
          "Lines sent at once to an IRC server before the throttle applies (0: no limit)."},
         {"throttle_interval_ms", GW_OPT_INT, "1000", 0, 60000, GW_OPT_RELOADABLE,
@@ -269,8 +272,8 @@ out:
 	free(server);
 }
 
-static struct ircd_conn *
-room_conn(struct gw_net *net, const char *user, const char *room, struct ircd_chan **chp)
+struct ircd_conn *
+ircd_room_conn(struct gw_net *net, const char *user, const char *room, struct ircd_chan **chp)
 {
 	char *target, *server;
 	struct ircd_conn *c = NULL;
@@ -288,7 +291,7 @@ static void
 irc_room_set_nick(struct gw_net *net, const char *user, const char *room, const char *nick)
 {
 	struct ircd_chan *ch;
-	struct ircd_conn *c = room_conn(net, user, room, &ch);
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
 
 	char *clean;
 
@@ -306,7 +309,7 @@ static void
 irc_room_set_subject(struct gw_net *net, const char *user, const char *room, const char *subject)
 {
 	struct ircd_chan *ch;
-	struct ircd_conn *c = room_conn(net, user, room, &ch);
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
 
 	if (c != NULL && c->state == IRCD_READY)
 		ircd_sendf(c, false, "TOPIC", ch->name, subject, NULL);
@@ -318,7 +321,7 @@ irc_room_set_role(struct gw_net *net, const char *user, const char *room, const 
                   enum gw_role role, const char *reason)
 {
 	struct ircd_chan *ch;
-	struct ircd_conn *c = room_conn(net, user, room, &ch);
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
 
 	if (c == NULL || c->state != IRCD_READY)
 		return;
@@ -455,9 +458,11 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	} else if (to_resource && is_channel_name(target)) {
 		dest = to_resource;
 		c->queries = true;
+		ircd_watch_add(c, dest);
 	} else {
 		dest = target;
 		c->queries = true;
+		ircd_watch_add(c, dest);
 	}
 	if (strncmp(body, "/me ", 4) == 0) {
 		flags |= IRCSPLIT_ACTION;
@@ -549,6 +554,11 @@ irc_list_items(struct gw_net *net, const char *user, const char *address, struct
 	}
 	c = ircd_conn_get(ircd_priv(net), user, server);
 	free(server);
+	if (c->chanlist.when != 0 && time(NULL) - c->chanlist.when < IRCD_LIST_KEEP) {
+		/* Kept from a recent LIST: the core pages it (RSM). */
+		ircd_chanlist_answer(c, it);
+		return;
+	}
 	l = xcalloc(1, sizeof(*l));
 	l->it = it;
 	for (pp = &c->lists; *pp; pp = &(*pp)->next)
@@ -719,6 +729,7 @@ const struct gw_driver irc_driver = {
         .reload = irc_reload,
         .user_unavailable = irc_user_unavailable,
         .user_removed = irc_user_removed,
+        .contact_changed = ircd_contact_changed,
         .send = irc_send,
         .is_room = irc_is_room,
         .room_join = irc_room_join,
@@ -726,6 +737,12 @@ const struct gw_driver irc_driver = {
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
         .room_set_role = irc_room_set_role,
+        .room_invite = ircd_room_invite,
+        .room_set_affiliation = ircd_room_set_affiliation,
+        .room_list_affiliation = ircd_room_list_affiliation,
+        .room_config = ircd_room_config,
+        .room_config_get = ircd_room_config_get,
+        .room_config_set = ircd_room_config_set,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

@@ -8,6 +8,8 @@
  *   ircproto.c what the server says: registration, CAP/SASL, messages,
  *              numerics, the dispatcher
  *   ircchan.c  channels and their members as rooms and occupants
+ *   ircadmin.c invitations, bans and the ban list, affiliations
+ *   ircwatch.c presence of people outside channels (MONITOR, ISON, AWAY)
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -31,7 +33,7 @@ struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
 struct ssl_ctx_st;
 
-#define IRCD_LIST_MAX 1000     /* channels in one disco#items answer (no RSM paging yet) */
+#define IRCD_LIST_KEEP 600     /* seconds a LIST result answers disco#items (and its pages) */
 #define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
 #define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
 
@@ -63,6 +65,7 @@ enum ircd_cap {
 
 struct ircd_member {
 	char *nick;
+	char *userhost; /* "user@host" when the server told (JOIN, WHO, userhost-in-names) */
 	char modes[16]; /* prefix modes held ("ov"), in PREFIX order */
 	bool away;
 };
@@ -78,6 +81,21 @@ struct ircd_chan {
 	struct ircd_member *m;
 	size_t nm;
 	char *topic, *topic_by;
+
+	struct ircd_ban *bans; /* ban masks known (ban list, MODE +b/-b) */
+	size_t nbans;
+	struct ircd_ban *newbans; /* the ban list (367) being received */
+	size_t nnewbans;
+	struct gw_items **banreqs; /* muc#admin outcast lists waiting for 368 */
+	size_t nbanreqs;
+	bool banlist_sent;
+	char *inviting; /* nick of our last INVITE here, until the server answers */
+	struct gw_reply **cfgreqs; /* muc#owner forms waiting for 324 */
+	size_t ncfgreqs;
+};
+
+struct ircd_ban {
+	char *mask, *by;
 };
 
 /* A line waiting for the throttle; qid != 0 on a message's last line. */
@@ -96,12 +114,27 @@ struct ircd_held {
 	bool groupchat;
 };
 
-/* A disco#items request for the server's channels (LIST), in order. */
+/* A disco#items request for the server's channels, waiting for LIST. */
 struct ircd_list {
 	struct ircd_list *next;
 	struct gw_items *it;
+};
+
+/* The server's channels as LIST gave them, kept IRCD_LIST_KEEP seconds for paging. */
+struct ircd_chanlist {
+	char **addr, **name;
 	size_t n;
-	bool sent;
+	time_t when;  /* complete (323) at; 0 while LIST runs or never did */
+	bool running; /* a LIST is out */
+	struct event *ev_expire; /* forgets the channels IRCD_LIST_KEEP after the LIST */
+};
+
+/* Someone whose presence the user sees: a contact, or the other side of a private chat. */
+struct ircd_watch {
+	char *nick;
+	enum gw_show show; /* GW_SHOW_OFFLINE, ONLINE or AWAY as last told */
+	bool told;         /* show was told since the connection was registered */
+	char *away; /* the away message */
 };
 
 /* One port to try: TLS ports first, then plain ones. */
@@ -153,6 +186,15 @@ struct ircd_conn {
 	struct ircd_chan *chans;
 	struct ircd_held *held, **held_tail;
 	struct ircd_list *lists;
+	struct ircd_chanlist chanlist;
+
+	struct ircd_watch *watch;
+	size_t nwatch;
+	char **ison_out; /* ISON queries sent, oldest first, each the nicks asked */
+	size_t nison_out;
+	bool ison_stale; /* ISON answers were still due at the last poll */
+	struct event *ev_watch; /* the ISON poll */
+	bool watch_on;          /* watching since the end of the MOTD (ISUPPORT known) */
 };
 
 struct ircd_net {
@@ -236,6 +278,12 @@ void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
 void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
 
+/* The connection and channel of a room of the user, or NULL. */
+struct ircd_conn *ircd_room_conn(struct gw_net *, const char *user, const char *room,
+                                 struct ircd_chan **);
+/* The member of a channel named nick, or NULL. */
+struct ircd_member *ircd_member_find(struct ircd_conn *, struct ircd_chan *, const char *nick);
+
 /* Sends JOIN (with the key) for a channel. */
 void ircd_send_join(struct ircd_conn *, struct ircd_chan *);
 /* Fails the joins the server never answered. */
@@ -244,6 +292,56 @@ void ircd_check_joins(struct ircd_conn *);
 void ircd_lists_send(struct ircd_conn *);
 /* Ends every pending list with an error. */
 void ircd_lists_fail(struct ircd_conn *, const char *why);
+/* LIST ended (323: GW_ERR_NONE, the list is kept) or failed: every waiting request is answered. */
+void ircd_lists_end(struct ircd_conn *, enum gw_error, const char *why);
+/* A channel of the LIST being received (322). */
+void ircd_chanlist_add(struct ircd_conn *, const char *addr, const char *name);
+/* Answers a disco#items request with the kept list. */
+void ircd_chanlist_answer(struct ircd_conn *, struct gw_items *);
+/* The channel list and its timer are freed (the connection goes). */
+void ircd_chanlist_free(struct ircd_chanlist *);
+
+/* ---- ircadmin.c ---- */
+void ircd_room_invite(struct gw_net *, const char *user, const char *room, const char *nick,
+                      const char *address, const char *reason);
+void ircd_room_set_affiliation(struct gw_net *, const char *user, const char *room,
+                               const char *nick, const char *address, enum gw_affiliation,
+                               const char *reason);
+void ircd_room_list_affiliation(struct gw_net *, const char *user, const char *room,
+                                enum gw_affiliation, struct gw_items *);
+extern const struct gw_field ircd_room_config[];
+void ircd_room_config_get(struct gw_net *, const char *user, const char *room, struct gw_reply *);
+enum gw_error ircd_room_config_set(struct gw_net *, const char *user, const char *room,
+                                   const struct gw_values *, char **why);
+/* A +b or -b seen in a MODE line. */
+void ircd_ban_seen(struct ircd_conn *, struct ircd_chan *, const char *mask, const char *by,
+                   bool on);
+/* IRC wildcard matching ('*', '?') of s ("nick!user@host") against mask. */
+bool ircd_mask_match(enum ircmsg_casemap, const char *mask, const char *s);
+/* Whether a known ban of the channel matches our own nick!user@host. */
+bool ircd_banned_me(struct ircd_conn *, struct ircd_chan *);
+/* 324 (asked for a form), 341 (inviting), 443 (already there), 352, 367, 368; true when handled. */
+bool ircd_admin_numeric(struct ircd_conn *, const struct ircmsg *);
+/* 401 for a nick we just invited: told in that room; true when it was. */
+bool ircd_invite_failed(struct ircd_conn *, const char *nick, const char *why);
+/* Frees a channel's bans and answers its waiting ban lists and forms with why. */
+void ircd_bans_free(struct ircd_chan *, const char *why);
+
+/* ---- ircwatch.c ---- */
+/* Registered and ISUPPORT known (end of MOTD): contacts on this server are watched. */
+void ircd_watch_start(struct ircd_conn *);
+/* The driver's contact_changed: a contact added is watched, one removed is not. */
+void ircd_contact_changed(struct gw_net *, const char *user, const char *address, bool added);
+/* A private chat with nick: watch its presence too. */
+void ircd_watch_add(struct ircd_conn *, const char *nick);
+/* 303, 730, 731, 301; true when handled. */
+bool ircd_watch_numeric(struct ircd_conn *, const struct ircmsg *);
+/* Someone seen online or gone (JOIN, QUIT, NICK), or away (AWAY). */
+void ircd_watch_seen(struct ircd_conn *, const char *nick, bool online);
+void ircd_watch_away(struct ircd_conn *, const char *nick, const char *away);
+/* Offline presence for everyone told online (the connection is going). */
+void ircd_watch_stop(struct ircd_conn *);
+void ircd_watch_free(struct ircd_conn *);
 
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */

@@ -422,6 +422,7 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		in.stamp = msg_stamp(m);
 		in.kind = GW_MSG_CHAT;
 		c->queries = true;
+		ircd_watch_add(c, m->nick);
 		gw_deliver(c->in->net, &in);
 		free(from);
 	}
@@ -471,6 +472,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 {
 	struct ircd_chan *ch;
 
+	if (ircd_admin_numeric(c, m) || ircd_watch_numeric(c, m))
+		return;
 	switch (m->numeric) {
 	case 1:
 		if (m->nparams > 0)
@@ -495,9 +498,7 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 266:
 	case 372:
 	case 375:
-	case 376:
 	case 396:
-	case 422:
 	case 324:
 	case 329:
 	case 315:
@@ -505,6 +506,12 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 900:
 	case 901:
 		break; /* welcome, statistics, MOTD: not worth a message each time */
+	case 376:
+	case 422:
+		/* End of the MOTD: ISUPPORT is known, MONITOR or not. */
+		if (!c->watch_on)
+			ircd_watch_start(c);
+		break;
 	case 332:
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL)
 			ircd_set_topic(c, ch, m->params[2], ch->topic_by);
@@ -545,9 +552,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 321:
 		break;
 	case 322:
-		/* me #chan users :topic, for the oldest LIST sent */
-		if (m->nparams >= 3 && c->lists && c->lists->sent && c->lists->n < IRCD_LIST_MAX &&
-		    ircd_name_ok(m->params[1])) {
+		/* me #chan users :topic, for the LIST running */
+		if (m->nparams >= 3 && c->chanlist.running && ircd_name_ok(m->params[1])) {
 			char *addr = ircd_fixed_server(c->in)
 			                     ? xstrdup(m->params[1])
 			                     : xasprintf("%s%%%s", m->params[1], c->server);
@@ -555,8 +561,7 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			char *name = xasprintf("%s (%s): %s", m->params[1], m->params[2], topic);
 
 			ircmsg_casefold(IRCMSG_CASEMAP_ASCII, addr);
-			gw_items_add(c->lists->it, addr, name);
-			c->lists->n++;
+			ircd_chanlist_add(c, addr, name);
 			free(name);
 			free(topic);
 			free(addr);
@@ -564,21 +569,19 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		break;
 	case 323:
 	case 263:
-		if (c->lists && c->lists->sent) {
-			struct ircd_list *l = c->lists;
-
-			c->lists = l->next;
+		if (c->chanlist.running) {
 			if (m->numeric == 323)
-				gw_items_done(l->it, GW_ERR_NONE, NULL);
+				ircd_lists_end(c, GW_ERR_NONE, NULL);
 			else
-				gw_items_done(l->it, GW_ERR_RESOURCE_CONSTRAINT,
-				              "The server is busy: try later.");
-			free(l);
+				ircd_lists_end(c, GW_ERR_RESOURCE_CONSTRAINT,
+				               "The server is busy: try later.");
 			ircd_conn_maybe_close(c);
 		}
 		break;
 	case 401:
-		/* No such nick: said in the chat with that nick. */
+		/* No such nick: said in the room we invited it to, or in the chat with it. */
+		if (m->nparams >= 3 && ircd_invite_failed(c, m->params[1], m->params[2]))
+			break;
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
 		    ircd_name_ok(m->params[1])) {
 			char *from = ircd_nick_address(c, m->params[1]);
@@ -698,13 +701,16 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		ircd_on_away(c, &m);
 	else if (strcmp(cmd, "CAP") == 0)
 		on_cap(c, &m);
-	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick) {
-		/* Said by the server's JID, with the room's address to join. */
+	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick &&
+	         ircd_name_ok(m.params[1])) {
+		/* A mediated invitation from the room, from the inviter's address. */
 		char *room = ircd_fixed_server(c->in) ? xstrdup(m.params[1])
 		                                      : xasprintf("%s%%%s", m.params[1], c->server);
+		char *from = ircd_nick_address(c, m.nick);
 
-		ircd_server_message(c, "%s invites you to %s: join %s@%s", m.nick, m.params[1],
-		                    room, gw_net_jid(c->in->net));
+		ircmsg_casefold(IRCMSG_CASEMAP_ASCII, room);
+		gw_room_invited(c->in->net, c->user, room, from, NULL);
+		free(from);
 		free(room);
 	} else if (strcmp(cmd, "AUTHENTICATE") == 0)
 		on_authenticate(c, &m);

@@ -256,24 +256,105 @@ ircd_queue_length(const struct ircd_conn *c)
 	return n;
 }
 
+static void chanlist_clear(struct ircd_chanlist *);
+
 void
 ircd_lists_send(struct ircd_conn *c)
 {
-	for (struct ircd_list *l = c->lists; l; l = l->next)
-		if (!l->sent) {
-			l->sent = true;
-			ircd_sendf(c, false, "LIST", NULL);
-		}
+	/* One LIST at a time answers every request waiting for it. */
+	if (c->lists == NULL || c->chanlist.running)
+		return;
+	chanlist_clear(&c->chanlist);
+	c->chanlist.running = true;
+	ircd_sendf(c, false, "LIST", NULL);
 }
 
 void
 ircd_lists_fail(struct ircd_conn *c, const char *why)
 {
+	ircd_lists_end(c, GW_ERR_REMOTE_SERVER_TIMEOUT, why);
+}
+
+/* Forgets the channels (the expiry timer stays). */
+static void
+chanlist_clear(struct ircd_chanlist *cl)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		free(cl->addr[i]);
+		free(cl->name[i]);
+	}
+	free(cl->addr);
+	free(cl->name);
+	cl->addr = cl->name = NULL;
+	cl->n = 0;
+	cl->when = 0;
+	cl->running = false;
+}
+
+void
+ircd_chanlist_free(struct ircd_chanlist *cl)
+{
+	chanlist_clear(cl);
+	if (cl->ev_expire)
+		event_free(cl->ev_expire);
+	cl->ev_expire = NULL;
+}
+
+/* A kept list nobody asked for in IRCD_LIST_KEEP seconds: its memory goes back. */
+static void
+chanlist_expire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ircd_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->chanlist.running)
+		chanlist_clear(&c->chanlist);
+}
+
+void
+ircd_chanlist_add(struct ircd_conn *c, const char *addr, const char *name)
+{
+	struct ircd_chanlist *cl = &c->chanlist;
+
+	if (cl->n % 256 == 0) {
+		cl->addr = xreallocarray(cl->addr, cl->n + 256, sizeof(char *));
+		cl->name = xreallocarray(cl->name, cl->n + 256, sizeof(char *));
+	}
+	cl->addr[cl->n] = xstrdup(addr);
+	cl->name[cl->n] = xstrdup(name);
+	cl->n++;
+}
+
+void
+ircd_chanlist_answer(struct ircd_conn *c, struct gw_items *it)
+{
+	for (size_t i = 0; i < c->chanlist.n; i++)
+		gw_items_add(it, c->chanlist.addr[i], c->chanlist.name[i]);
+	gw_items_done(it, GW_ERR_NONE, NULL);
+}
+
+void
+ircd_lists_end(struct ircd_conn *c, enum gw_error e, const char *why)
+{
 	struct ircd_list *l, *next;
 
+	c->chanlist.running = false;
+	if (e == GW_ERR_NONE) {
+		struct timeval keep = {IRCD_LIST_KEEP, 0};
+
+		c->chanlist.when = time(NULL);
+		if (c->chanlist.ev_expire == NULL)
+			c->chanlist.ev_expire = evtimer_new(gw_event_base(), chanlist_expire_cb, c);
+		evtimer_add(c->chanlist.ev_expire, &keep);
+	} else
+		chanlist_clear(&c->chanlist);
 	for (l = c->lists; l; l = next) {
 		next = l->next;
-		gw_items_done(l->it, GW_ERR_REMOTE_SERVER_TIMEOUT, why);
+		if (e == GW_ERR_NONE)
+			ircd_chanlist_answer(c, l->it);
+		else
+			gw_items_done(l->it, e, why);
 		free(l);
 	}
 	c->lists = NULL;

@@ -479,9 +479,12 @@ def test_invite_from_irc(irc_gateway, client, irc):
     alice = client("alice")
     alice.join_muc(room("#a"), "alice")
     bob.send("INVITE alice #secret")
-    m = alice.wait_for_message(lambda m: str(m["from"]) == f"{SERVER}@{GW}"
+    # A mediated invitation (XEP-0045 7.8.2) from the room, with a readable body.
+    m = alice.wait_for_message(lambda m: str(m["from"]) == room("#secret")
                                and "invites you" in m["body"], 10, "the invitation")
     assert room("#secret") in m["body"]
+    inv = m.xml.find(f"{MUC_USER}x/{MUC_USER}invite")
+    assert inv is not None and inv.get("from") == person("bob")
     alice.join_muc(room("#secret"), "alice")
 
 

@@ -141,3 +141,41 @@ def test_going_offline_leaves_the_room(gateway, client):
     alice.disconnect()
     bob.wait_for_presence(lambda p: str(p["from"]) == f"{ROOM}/alice" and p["type"] == "unavailable",
                           10, "alice gone when her client went offline")
+
+
+def test_what_the_network_cannot_do_is_refused_readably(gateway, client):
+    """The echo network has no bans, lists, configuration or invitations of
+    its own: each request gets an error saying so. An invitation to another
+    XMPP user is the core's, so it works on any network's rooms."""
+    from slixmpp.exceptions import IqError
+    admin = "http://jabber.org/protocol/muc#admin"
+    alice = client("alice")
+    bob = client("bob")
+    alice.join_muc(ROOM, "alice")
+    requests = [
+        (f'<query xmlns="{admin}"><item nick="echo" affiliation="outcast"/></query>', "set"),
+        (f'<query xmlns="{admin}"><item affiliation="outcast"/></query>', "get"),
+        ('<query xmlns="http://jabber.org/protocol/muc#owner"/>', "get"),
+    ]
+    for payload, itype in requests:
+        try:
+            alice.iq(ROOM, payload, itype)
+        except IqError as e:
+            assert e.iq["error"]["condition"] == "not-allowed", payload
+            assert e.iq["error"]["text"], payload
+        else:
+            raise AssertionError(f"{payload} was accepted")
+    # Role lists are the core's: what the room shows.
+    res = alice.iq(ROOM, f'<query xmlns="{admin}"><item role="participant"/></query>', "get")
+    nicks = {i.get("nick") for i in res.xml.iter(f"{{{admin}}}item")}
+    assert "alice" in nicks
+    alice.send_raw(f'<message to="{ROOM}" id="i1"><x xmlns="http://jabber.org/protocol/muc#user">'
+                   '<invite to="someone@echo.localhost"/></x></message>')
+    m = alice.wait_for_message(lambda m: m["id"] == "i1" and m["type"] == "error", 10, "refusal")
+    assert m["error"]["condition"] == "not-allowed"
+    alice.send_raw(f'<message to="{ROOM}"><x xmlns="http://jabber.org/protocol/muc#user">'
+                   '<invite to="bob@localhost"><reason>come</reason></invite></x></message>')
+    inv = bob.wait_for_message(lambda m: m.xml.find(f"{MUC_USER}x/{MUC_USER}invite") is not None,
+                               10, "the invitation")
+    assert str(inv["from"]) == ROOM
+    assert inv.xml.find(f"{MUC_USER}x/{MUC_USER}invite").get("from") == "alice@localhost"

@@ -1,6 +1,7 @@
 /*
  * Unit tests: the driver's checks on names, both ways: what a user gives
- * becomes a valid IRC nick; what a server gives may become part of a JID.
+ * becomes a valid IRC nick; what a server gives may become part of a JID;
+ * ban masks matched against nick!user@host.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -46,6 +47,24 @@ START_TEST(name_ok)
 }
 END_TEST
 
+START_TEST(mask_match)
+{
+	const enum ircmsg_casemap rfc = IRCMSG_CASEMAP_RFC1459;
+
+	ck_assert(ircd_mask_match(rfc, "alice!*@*", "alice!~a@host.example"));
+	ck_assert(ircd_mask_match(rfc, "ALICE!*@*", "alice!~a@host.example"));
+	ck_assert(ircd_mask_match(rfc, "a[1]!*@*", "A{1}!u@h")); /* rfc1459: [ is { */
+	ck_assert(ircd_mask_match(rfc, "*!*@*.example", "bob!b@x.example"));
+	ck_assert(ircd_mask_match(rfc, "b?b!*@*", "bob!b@h"));
+	ck_assert(ircd_mask_match(rfc, "*", ""));
+	ck_assert(ircd_mask_match(rfc, "*a*a*b", "aaaaaaaaaaaaaaaaab"));
+	ck_assert(!ircd_mask_match(rfc, "*a*a*b", "aaaaaaaaaaaaaaaaaa"));
+	ck_assert(!ircd_mask_match(rfc, "alice!*@*", "alice2!a@h"));
+	ck_assert(!ircd_mask_match(rfc, "bob!*@127.0.0.1", "bob!b@127.0.0.2"));
+	ck_assert(!ircd_mask_match(rfc, "?", ""));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -56,6 +75,7 @@ main(void)
 
 	tcase_add_test(tc, nick_clean);
 	tcase_add_test(tc, name_ok);
+	tcase_add_test(tc, mask_match);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
