@@ -51,6 +51,52 @@ static const struct gw_option irc_options[] = {
         GW_OPTIONS_END,
 };
 
+/* [irc.server.NAME]: what the admin sets for one IRC server (NAME as in the addresses). */
+static const struct gw_option server_options[] = {
+        {"tls_fingerprint", GW_OPT_STRING, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "SHA-256 fingerprint of the server's TLS certificate (hex, colons optional): a match is "
+         "trusted even when self-signed, a mismatch refused (users may set their own)."},
+        {"client_cert", GW_OPT_PATH, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "Client certificate (PEM) presented to this server for SASL EXTERNAL, unless the user "
+         "made one with the certificate command."},
+        {"client_key", GW_OPT_PATH, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "Private key (PEM) of client_cert (default: in the client_cert file)."},
+        GW_OPTIONS_END,
+};
+
+static const struct gw_subsection irc_subsections[] = {
+        {"server", server_options,
+         "Settings for one IRC server: [irc.server.irc.example.net]."},
+        GW_SUBSECTIONS_END,
+};
+
+static int
+irc_check_subsection(const struct gw_section *sec, char **why)
+{
+	const char *fp = gw_conf_str(sec, "tls_fingerprint");
+	char buf[65];
+
+	if (fp != NULL && *fp != '\0' && ircd_fingerprint_parse(fp, buf) == -1) {
+		*why = xasprintf("[irc.server.%s] tls_fingerprint: not a SHA-256 fingerprint "
+		                 "(64 hex digits, colons optional)",
+		                 gw_section_name(sec));
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+ircd_server_conf(struct gw_net *net, const char *server, const char *key)
+{
+	size_t n;
+	const struct gw_section *const *secs = gw_net_subsections(net, "server", &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(gw_section_name(secs[i]), server) == 0)
+			return gw_conf_str(secs[i], key);
+	return NULL;
+}
+
 static const struct gw_field irc_registration[] = {
         {"nick", GW_FIELD_TEXT, "Default nickname",
          "Used on IRC servers where you set no nickname of your own, unless a room join asks "
@@ -114,8 +160,14 @@ char *
 ircd_setting_for(struct gw_net *net, const char *user, const char *server, const char *key)
 {
 	char *v = gw_setting_get(net, user, server, key);
+	const char *admin;
 
-	return v ? v : ircd_conf_value(net, key);
+	if (v != NULL)
+		return v;
+	if (strcmp(key, "tls_fingerprint") == 0 &&
+	    (admin = ircd_server_conf(net, server, key)) != NULL)
+		return xstrdup(admin);
+	return ircd_conf_value(net, key);
 }
 
 char *
@@ -708,6 +760,7 @@ const struct gw_driver irc_driver = {
         .type = "irc",
         .description = "IRC gateway",
         .options = irc_options,
+        .subsections = irc_subsections,
         .registration = irc_registration,
         .commands = ircd_commands,
         .prompt = "IRC channel, nick or server",
@@ -717,6 +770,7 @@ const struct gw_driver irc_driver = {
         .start = irc_start,
         .stop = irc_stop,
         .reload = irc_reload,
+        .check_subsection = irc_check_subsection,
         .user_unavailable = irc_user_unavailable,
         .user_removed = irc_user_removed,
         .send = irc_send,

@@ -8,6 +8,7 @@
  *   ircproto.c what the server says: registration, CAP/SASL, messages,
  *              numerics, the dispatcher
  *   ircchan.c  channels and their members as rooms and occupants
+ *   irctls.c   TLS trust: pinned fingerprints, client certificates (CertFP)
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -30,6 +31,7 @@ struct evdns_base;
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
 struct ssl_ctx_st;
+struct ssl_st;
 
 #define IRCD_LIST_MAX 1000     /* channels in one disco#items answer (no RSM paging yet) */
 #define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
@@ -59,6 +61,13 @@ enum ircd_cap {
 	IRCD_CAP_BATCH = 1u << 8,
 	IRCD_CAP_SASL = 1u << 9,
 	IRCD_CAP_USERHOST_IN_NAMES = 1u << 10,
+};
+
+/* SASL mechanisms, in the order they are tried. */
+enum ircd_sasl {
+	IRCD_SASL_NONE,
+	IRCD_SASL_EXTERNAL, /* the TLS client certificate (CertFP) */
+	IRCD_SASL_PLAIN,    /* account and password */
 };
 
 struct ircd_member {
@@ -126,9 +135,12 @@ struct ircd_conn {
 	/* What this connection uses, read from settings when it starts. */
 	char *nick, *want_nick, *username, *realname;
 	char *pass, *sasl_pass, *after_connect;
+	char *nickserv_pass; /* IDENTIFY after 001 when SASL did not log us in */
+	char *pin;           /* pinned SHA-256 of the server certificate (64 hex), or NULL */
 	struct ircd_port *ports;
 	size_t nports, port_i;
 	bool verify;
+	bool client_cert; /* this TLS connection presents a client certificate */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;
@@ -145,6 +157,10 @@ struct ircd_conn {
 
 	unsigned caps_offered, caps;
 	bool cap_negotiating, sasl_running;
+	char *sasl_mechs;      /* the server's "sasl=" list, or NULL when not given */
+	enum ircd_sasl sasl_mech; /* the mechanism being tried */
+	bool sasl_tried;       /* a SASL exchange took place on this connection */
+	char *account;         /* services account we are logged in to (900), or NULL */
 	struct ircmsg_isupport isup;
 	char *self_user, *self_host;
 	time_t last_rx;
@@ -186,6 +202,32 @@ enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *
                                   const char *to_resource, const char *body, bool groupchat,
                                   char **why);
 
+/*
+ * The admin's value of key for one IRC server ([irc.server.NAME]), or NULL.
+ * Belongs to the config.
+ */
+const char *ircd_server_conf(struct gw_net *, const char *server, const char *key);
+
+/* ---- irctls.c ---- */
+/* A new SSL for the connection: trust (verify, pin), SNI, client certificate. NULL on error. */
+struct ssl_st *ircd_tls_new(struct ircd_conn *);
+/*
+ * After the handshake: with a pinned fingerprint, whether the server's
+ * certificate matches. 0, or -1 with why (naming both fingerprints) filled.
+ */
+int ircd_tls_check_pin(struct ircd_conn *, struct ssl_st *, char *why, size_t len);
+/* "AB:cd:..." or "abcd..." into 64 lower-case hex digits. 0, or -1: not a SHA-256. */
+int ircd_fingerprint_parse(const char *in, char out[65]);
+/*
+ * The user's client certificate for server: its fingerprint into fp (64 hex)
+ * when there is one. create: make one when there is none; renew: replace it.
+ * Returns 1 (there is one), 0 (none), -1 (error: cannot create or store).
+ */
+int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool create,
+                     bool renew, char fp[65]);
+/* Forgets the user's generated client certificate for server. 0 or -1. */
+int ircd_client_cert_remove(struct gw_net *, const char *user, const char *server);
+
 /* ---- ircconn.c ---- */
 struct ircd_conn *ircd_conn_find(struct ircd_net *, const char *user, const char *server);
 /* Finds or creates the connection (IDLE). */
@@ -224,6 +266,8 @@ void ircd_send_cb(evutil_socket_t, short, void *);
 void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
 /* Lines waiting for the throttle. */
 size_t ircd_queue_length(const struct ircd_conn *);
+/* Hides the secret in a line about to be logged (PASS, AUTHENTICATE, to NickServ). */
+void ircd_redact(char *line);
 
 /* ---- ircchan.c ---- */
 void ircd_on_join(struct ircd_conn *, const struct ircmsg *);

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -40,6 +41,38 @@ line_free(struct ircd_line *l)
 	free(l);
 }
 
+/*
+ * Cuts what follows the command (or NickServ's command word) off a line that
+ * carries a secret: PASS, AUTHENTICATE, OPER, anything to NickServ (IDENTIFY,
+ * REGISTER...). The line may start with tags and a source (an echo).
+ */
+void
+ircd_redact(char *line)
+{
+	static const char *const secret[] = {"PASS ", "AUTHENTICATE ", "OPER "};
+	char *p;
+
+	if (*line == '@' && (p = strchr(line, ' ')) != NULL)
+		line = p + 1;
+	if (*line == ':' && (p = strchr(line, ' ')) != NULL)
+		line = p + 1;
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (strncasecmp(line, secret[i], strlen(secret[i])) == 0) {
+			strcpy(line + strlen(secret[i]), "<hidden>");
+			return;
+		}
+	if (strncasecmp(line, "PRIVMSG NickServ ", 17) == 0 || strncasecmp(line, "NS ", 3) == 0 ||
+	    strncasecmp(line, "NICKSERV ", 9) == 0) {
+		p = line + strcspn(line, " ") + 1;
+		if (strncasecmp(p, "NickServ ", 9) == 0)
+			p += 9;
+		p += *p == ':';
+		p += strcspn(p, " ");
+		if (*p == ' ')
+			strcpy(p + 1, "<hidden>");
+	}
+}
+
 static void
 write_line(struct ircd_conn *c, const char *text, size_t len)
 {
@@ -51,6 +84,8 @@ write_line(struct ircd_conn *c, const char *text, size_t len)
 	c->in->lines_out++;
 	if (log_get_verbosity() >= 2) {
 		char *copy = xstrndup(text, len >= 2 ? len - 2 : len);
+
+		ircd_redact(copy);
 
 		log_trace("irc: %s -> %s: %s", c->user, c->server,
 		          log_escape(esc, sizeof(esc), copy));

@@ -1,0 +1,280 @@
+"""IRC authentication and TLS trust: SASL PLAIN and EXTERNAL against real
+InspIRCd + Atheme services, the NickServ fallback, pinned certificate
+fingerprints (against ngircd's throwaway TLS certificate).
+
+The IRC server is 127.0.0.1 in every address; what the server says to the
+user comes from its JID (127.0.0.1@irc.localhost).
+"""
+
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import sgtest
+
+GW = "irc.localhost"
+SERVER = "127.0.0.1"
+SERVER_JID = f"{SERVER}@{GW}"
+CMD = "{http://jabber.org/protocol/commands}"
+XDATA = "{jabber:x:data}"
+
+
+def room(chan):
+    return f"{chan}%{SERVER}@{GW}"
+
+
+def note_text(res):
+    n = res.xml.find(f".//{CMD}note")
+    return n.text if n is not None else ""
+
+
+def configure(client, fields):
+    """The server's configure command with only these fields; returns the note."""
+    res = client.execute(SERVER_JID, "configure")
+    sid = res.xml.find(f"{CMD}command").get("sessionid")
+    cmd = ET.Element(f"{CMD}command", node="configure", sessionid=sid, action="complete")
+    x = ET.SubElement(cmd, f"{XDATA}x", type="submit")
+    for k, v in fields.items():
+        f = ET.SubElement(x, f"{XDATA}field", var=k)
+        ET.SubElement(f, f"{XDATA}value").text = v
+    return client.iq(SERVER_JID, cmd, "set")
+
+
+def configured(client, fields):
+    res = configure(client, fields)
+    status = res.xml.find(f"{CMD}command").get("status")
+    assert status == "completed" and "Saved" in note_text(res), note_text(res)
+
+
+def from_server(client, text, timeout=20):
+    """A message from the server's JID containing text."""
+    return client.wait_for_message(
+        lambda m: str(m["from"].bare) == SERVER_JID and text in (m["body"] or ""),
+        timeout, f"'{text}' from {SERVER_JID}")
+
+
+def from_nickserv(client, text, timeout=20):
+    """A message from NickServ (a private chat) containing text (any case)."""
+    return client.wait_for_message(
+        lambda m: str(m["from"].bare) == f"nickserv%{SERVER}@{GW}"
+        and text.lower() in (m["body"] or "").lower(), timeout, f"NickServ saying '{text}'")
+
+
+def sha256_of(cert):
+    out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint",
+                          "-sha256"], check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]  # "AB:CD:..."
+
+
+def irc_log(g):
+    """The IRC driver's log lines (at -v -v every IRC line is traced). The
+    XMPP library's own stanza trace at -v -v shows forms as submitted, so
+    it is left out."""
+    return "\n".join(l for l in g.log.splitlines() if " irc: " in l)
+
+
+def insp_gateway(make_gateway, ircd, tls=False, **kw):
+    section = {"ports": "" if tls else str(ircd.port),
+               "tls_ports": str(ircd.tls_port) if tls else ""}
+    section.update(kw)
+    return make_gateway(backends=(GW,), extra={"irc": section})
+
+
+# ---- SASL PLAIN and NickServ against InspIRCd + Atheme ----
+
+
+def test_sasl_plain_logs_in_with_atheme(make_gateway, inspircd, client):
+    inspircd.register("alice", "open-sesame-1")
+    g = insp_gateway(make_gateway, inspircd)
+    alice = client("alice")
+    configured(alice, {"sasl_password": "open-sesame-1"})
+    alice.join_muc(room("#auth"), "alice")
+    # 900 reaches the user from the server's JID, with the mechanism.
+    m = from_server(alice, "You are now logged in as alice")
+    assert "(SASL PLAIN)" in m["body"]
+    text = note_text(alice.execute(SERVER_JID, "info"))
+    assert "account: alice" in text and "sasl" in text
+    # The password never reaches the log, even at -v -v (every line traced).
+    assert "AUTHENTICATE <hidden>" in irc_log(g)
+    assert "open-sesame-1" not in irc_log(g)
+
+
+def test_sasl_failure_told_then_nickserv_fallback(make_gateway, inspircd, client):
+    inspircd.register("alice", "right-pw-2")
+    g = insp_gateway(make_gateway, inspircd)
+    alice = client("alice")
+    configured(alice, {"sasl_password": "wrong-pw-2", "nickserv_password": "right-pw-2"})
+    alice.join_muc(room("#auth"), "alice")
+    m = from_server(alice, "SASL PLAIN authentication failed")
+    assert "identifying with NickServ instead" in m["body"]
+    # IDENTIFY after 001 logs in: 900 again, from the server's JID, without "SASL".
+    m = from_server(alice, "You are now logged in as alice")
+    assert "SASL" not in m["body"]
+    assert "account: alice" in note_text(alice.execute(SERVER_JID, "info"))
+    assert "wrong-pw-2" not in irc_log(g) and "right-pw-2" not in irc_log(g)
+    assert "IDENTIFY <hidden>" in irc_log(g)
+
+
+def test_nickserv_identify_when_sasl_not_used(make_gateway, inspircd, client):
+    """Only a NickServ password: SASL is not asked for, IDENTIFY follows 001."""
+    inspircd.register("alice", "ns-only-3")
+    g = insp_gateway(make_gateway, inspircd)
+    alice = client("alice")
+    configured(alice, {"nickserv_password": "ns-only-3"})
+    alice.join_muc(room("#auth"), "alice")
+    # NickServ's own answer reaches the user in a chat with NickServ.
+    from_nickserv(alice, "identified")
+    from_server(alice, "You are now logged in as alice")
+    assert "AUTHENTICATE" not in irc_log(g)
+    assert "ns-only-3" not in irc_log(g)
+
+
+def test_wrong_nickserv_password_told_by_nickserv(make_gateway, inspircd, client):
+    inspircd.register("alice", "good-pw-4")
+    insp_gateway(make_gateway, inspircd)
+    alice = client("alice")
+    configured(alice, {"nickserv_password": "bad-pw-4"})
+    alice.join_muc(room("#auth"), "alice")
+    from_nickserv(alice, "invalid password")
+    assert "account: not logged in" in note_text(alice.execute(SERVER_JID, "info"))
+
+
+def test_nickserv_fallback_on_server_without_sasl(make_gateway, ngircd, client, irc_client):
+    """ngircd offers no SASL: the SASL password goes to NickServ (here a
+    raw client holding that nick) as IDENTIFY after 001."""
+    ns = irc_client("NickServ")
+    g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port),
+                                                    "tls_ports": ""}})
+    alice = client("alice")
+    configured(alice, {"sasl_password": "pw with spaces-5", "sasl_account": "alice_acct"})
+    alice.join_muc(room("#nosasl"), "alice")
+    nick, text = ns.wait_privmsg("NickServ", timeout=20)
+    assert (nick, text) == ("alice", "IDENTIFY alice_acct pw with spaces-5")
+    assert "pw with spaces-5" not in irc_log(g)
+
+
+# ---- SASL EXTERNAL with a generated client certificate ----
+
+
+def cert_command(client, action=None):
+    """Runs the certificate command; returns (instructions or note, fingerprint)."""
+    res = client.execute(SERVER_JID, "certificate")
+    form = res.xml.find(f".//{XDATA}x")
+    text = form.find(f"{XDATA}instructions").text
+    sid = res.xml.find(f"{CMD}command").get("sessionid")
+    cmd = ET.Element(f"{CMD}command", node="certificate", sessionid=sid, action="complete")
+    x = ET.SubElement(cmd, f"{XDATA}x", type="submit")
+    f = ET.SubElement(x, f"{XDATA}field", var="action")
+    ET.SubElement(f, f"{XDATA}value").text = action or "show"
+    done = client.iq(SERVER_JID, cmd, "set")
+    if action:
+        text = note_text(done)
+    fp = [w.rstrip(".") for w in text.split() if len(w.rstrip(".")) == 64]
+    return text, fp[0] if fp else None
+
+
+def test_sasl_external_with_generated_certificate(make_gateway, inspircd, client):
+    inspircd.register("alice", "cert-pw-6")
+    # TLS with the server's certificate pinned (self-signed, no CA file given).
+    insp_gateway(make_gateway, inspircd, tls=True)
+    alice = client("alice")
+    configured(alice, {"sasl_password": "cert-pw-6",
+                       "tls_fingerprint": sha256_of(inspircd.cert)})
+    text, fp = cert_command(alice)
+    assert fp and "CERT ADD" in text
+    assert cert_command(alice)[1] == fp  # kept: the same certificate
+    alice.join_muc(room("#cert"), "alice")
+    # The certificate is not known yet: EXTERNAL fails, PLAIN logs in.
+    m = from_server(alice, "SASL EXTERNAL authentication failed")
+    assert "trying SASL PLAIN" in m["body"]
+    from_server(alice, "(SASL PLAIN)")
+    assert "client certificate" in note_text(alice.execute(SERVER_JID, "info"))
+    alice.send_message(SERVER_JID, f"PRIVMSG NickServ :CERT ADD {fp}")
+    from_nickserv(alice, fp)
+    note_text(alice.execute(SERVER_JID, "disconnect"))
+    alice.join_muc(room("#cert"), "alice")
+    m = from_server(alice, "You are now logged in as alice")
+    assert "(SASL EXTERNAL)" in m["body"]
+
+
+def test_certificate_renew_and_remove(make_gateway, inspircd, client):
+    insp_gateway(make_gateway, inspircd, tls=True, verify_cert="no")
+    alice = client("alice")
+    _, fp1 = cert_command(alice)
+    text, fp2 = cert_command(alice, "new")
+    assert fp2 and fp2 != fp1 and "CERT ADD" in text
+    text, _ = cert_command(alice, "remove")
+    assert "No client certificate" in text
+    alice.join_muc(room("#nocert"), "alice")
+    text = note_text(alice.execute(SERVER_JID, "info"))
+    assert "with TLS" in text and "client certificate" not in text
+
+
+# ---- pinned server certificate fingerprints (ngircd's self-signed certificate) ----
+
+
+def ngircd_tls(make_gateway, ngircd, sections=None, **kw):
+    section = {"ports": "", "tls_ports": str(ngircd.tls_port)}
+    section.update(kw)
+    extra = {"irc": section}
+    extra.update(sections or {})
+    return make_gateway(backends=(GW,), extra=extra)
+
+
+def test_pinned_fingerprint_accepts_self_signed(make_gateway, ngircd, client, irc_client):
+    ngircd_tls(make_gateway, ngircd)  # no ca_file: the certificate is not trusted
+    bob = irc_client("bob")
+    bob.join("#pin")
+    alice = client("alice")
+    configured(alice, {"tls_fingerprint": sha256_of(ngircd.cert).lower()})
+    alice.join_muc(room("#pin"), "alice")
+    alice.send_message(room("#pin"), "pinned", mtype="groupchat")
+    bob.wait_privmsg("#pin", "pinned")
+    assert "pinned certificate" in note_text(alice.execute(SERVER_JID, "info"))
+
+
+def test_pinned_fingerprint_mismatch_refused(make_gateway, ngircd, client):
+    # Even with the certificate trusted by the CA file, a wrong pin refuses it.
+    g = ngircd_tls(make_gateway, ngircd, ca_file=str(ngircd.cert))
+    alice = client("alice")
+    wrong = "ab" * 32
+    configured(alice, {"tls_fingerprint": wrong})
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#pin"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#pin"), 30, "the join's answer")
+    assert p["type"] == "error"
+    why = p["error"]["text"]
+    actual = sha256_of(ngircd.cert).replace(":", "").lower()
+    assert "fingerprint mismatch" in why and wrong in why and actual in why, why
+    assert actual in g.log
+
+
+def test_admin_pinned_fingerprint_in_server_section(make_gateway, ngircd, client, irc_client):
+    ngircd_tls(make_gateway, ngircd,
+               sections={f"irc.server.{SERVER}": {"tls_fingerprint": sha256_of(ngircd.cert)}})
+    bob = irc_client("bob")
+    bob.join("#adminpin")
+    alice = client("alice")
+    alice.join_muc(room("#adminpin"), "alice")
+    alice.send_message(room("#adminpin"), "admin pinned", mtype="groupchat")
+    bob.wait_privmsg("#adminpin", "admin pinned")
+
+
+def test_bad_fingerprint_refused_nothing_saved(make_gateway, ngircd, client):
+    ngircd_tls(make_gateway, ngircd)
+    alice = client("alice")
+    res = configure(alice, {"nick": "zed", "tls_fingerprint": "12:34:zz"})
+    assert "64 hex digits" in note_text(res) and "Nothing was saved" in note_text(res)
+    res = alice.execute(SERVER_JID, "configure")
+    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
+              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    assert values["nick"] in ([None], [""], []) and values["tls_fingerprint"] in ([None], [""], [])
+
+
+def test_bad_fingerprint_in_config_refused(make_gateway, ngircd):
+    g = make_gateway(backends=(GW,), start=False,
+                     extra={"irc": {"ports": str(ngircd.port)},
+                            f"irc.server.{SERVER}": {"tls_fingerprint": "not-a-fingerprint"}})
+    r = g.run("-n", "-c", g.config_file)
+    assert r.returncode == 1
+    assert "tls_fingerprint" in (r.stdout + r.stderr) and "SHA-256" in (r.stdout + r.stderr)
