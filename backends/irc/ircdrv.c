@@ -74,12 +74,18 @@ static int
 irc_check_subsection(const struct gw_section *sec, char **why)
 {
 	const char *fp = gw_conf_str(sec, "tls_fingerprint");
-	char buf[65];
+	char buf[65], *err = NULL;
 
 	if (fp != NULL && *fp != '\0' && ircd_fingerprint_parse(fp, buf) == -1) {
 		*why = xasprintf("[irc.server.%s] tls_fingerprint: not a SHA-256 fingerprint "
 		                 "(64 hex digits, colons optional)",
 		                 gw_section_name(sec));
+		return -1;
+	}
+	if (ircd_client_files_check(gw_conf_str(sec, "client_cert"), gw_conf_str(sec, "client_key"),
+	                            &err) == -1) {
+		*why = xasprintf("[irc.server.%s] %s", gw_section_name(sec), err);
+		free(err);
 		return -1;
 	}
 	return 0;

@@ -225,6 +225,8 @@ int ircd_fingerprint_parse(const char *in, char out[65]);
  */
 int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool create,
                      bool renew, char fp[65]);
+/* The admin's client_cert/client_key files hold a certificate and its key? 0, or -1 with why. */
+int ircd_client_files_check(const char *cert, const char *key, char **why);
 /* Forgets the user's generated client certificate for server. 0 or -1. */
 int ircd_client_cert_remove(struct gw_net *, const char *user, const char *server);
 

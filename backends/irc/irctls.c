@@ -207,6 +207,49 @@ ircd_client_cert_remove(struct gw_net *net, const char *user, const char *server
 	return gw_secret_set(net, user, server, "client_cert", NULL);
 }
 
+int
+ircd_client_files_check(const char *cert, const char *key, char **why)
+{
+	BIO *bio;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int r = -1;
+
+	if (cert == NULL || *cert == '\0') {
+		if (key != NULL && *key != '\0')
+			*why = xstrdup("client_key is set without client_cert");
+		return key != NULL && *key != '\0' ? -1 : 0;
+	}
+	if ((bio = BIO_new_file(cert, "r")) == NULL) {
+		*why = xasprintf("client_cert %s cannot be read", cert);
+		goto out;
+	}
+	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (x == NULL) {
+		*why = xasprintf("client_cert %s holds no PEM certificate", cert);
+		goto out;
+	}
+	if (key == NULL || *key == '\0')
+		key = cert;
+	if ((bio = BIO_new_file(key, "r")) == NULL) {
+		*why = xasprintf("client_key %s cannot be read", key);
+		goto out;
+	}
+	k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (k == NULL || X509_check_private_key(x, k) != 1) {
+		*why = xasprintf("%s holds no private key of the certificate in %s", key, cert);
+		goto out;
+	}
+	r = 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(k);
+	X509_free(x);
+	return r;
+}
+
 /* Puts the user's certificate, else the admin's files, on ssl. 1 done, 0 none, -1 error. */
 static int
 use_client_cert(struct ircd_conn *c, SSL *ssl)

@@ -11,7 +11,8 @@
     irc_client  factory: irc_client("nick", tls=False) -> sgtest.IrcClient
     inspircd  a private InspIRCd (IRCv3, SASL, TLS with CertFP) linked to
               Atheme services (NickServ, SaslServ): ircservices.py;
-              .register(nick, password) makes a NickServ account
+              .register(nick, password) makes a NickServ account,
+              .add_cert(nick, password, fingerprint) adds a CertFP to it
     stanzagate_bin   path of the daemon under test
 
 The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
@@ -176,6 +177,7 @@ def inspircd(tmp_path, request):
     services.start()
     ircd.services = services
     ircd.register = lambda nick, password: ircservices.register(ircd, nick, password)
+    ircd.add_cert = lambda nick, password, fp: ircservices.add_cert(ircd, nick, password, fp)
     try:
         ircservices.wait_services(ircd, services)
         yield ircd

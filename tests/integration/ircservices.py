@@ -267,6 +267,19 @@ def wait_services(ircd, atheme, timeout=20):
                          f"{sgtest.tail(atheme.log)}\n{sgtest.tail(ircd.log)}")
 
 
+def add_cert(ircd, nick, password, fingerprint):
+    """Adds a certificate fingerprint to nick's account (IDENTIFY, CERT ADD)."""
+    c = sgtest.IrcClient(ircd.port, nick + "_c")
+    try:
+        c.send(f"PRIVMSG NickServ :IDENTIFY {nick} {password}")
+        c.wait_for(lambda l: "NOTICE" in l and "identified" in l.lower(), 10,
+                   "NickServ's IDENTIFY confirmation")
+        c.send(f"PRIVMSG NickServ :CERT ADD {fingerprint}")
+        c.wait_for(lambda l: "NOTICE" in l and fingerprint in l, 10, "NickServ's CERT ADD answer")
+    finally:
+        c.close()
+
+
 def register(ircd, nick, password):
     """Registers a NickServ account nick/password through a raw client."""
     c = sgtest.IrcClient(ircd.port, nick)

@@ -198,6 +198,59 @@ def test_sasl_external_with_generated_certificate(make_gateway, inspircd, client
     assert "(SASL EXTERNAL)" in m["body"]
 
 
+def test_sasl_external_refused_without_fallback(make_gateway, inspircd, client):
+    """A certificate nobody registered and no password: told, and the
+    connection goes on without an account."""
+    insp_gateway(make_gateway, inspircd, tls=True, verify_cert="no")
+    alice = client("alice")
+    cert_command(alice)
+    alice.join_muc(room("#anon"), "alice")
+    m = from_server(alice, "SASL EXTERNAL authentication failed")
+    assert "continuing without logging in" in m["body"]
+    assert "account: not logged in" in note_text(alice.execute(SERVER_JID, "info"))
+
+
+def make_cert(tmp_path, name):
+    cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", f"/CN={name}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_admin_client_certificate_files(make_gateway, inspircd, client, tmp_path):
+    cert, key = make_cert(tmp_path, "gatewaybot")
+    inspircd.register("alice", "files-pw-7")
+    inspircd.add_cert("alice", "files-pw-7", sha256_of(cert).replace(":", "").lower())
+    make_gateway(backends=(GW,), extra={
+        "irc": {"ports": "", "tls_ports": str(inspircd.tls_port), "verify_cert": "no"},
+        f"irc.server.{SERVER}": {"client_cert": str(cert), "client_key": str(key)}})
+    alice = client("alice")
+    alice.join_muc(room("#files"), "alice")
+    m = from_server(alice, "You are now logged in as alice")
+    assert "(SASL EXTERNAL)" in m["body"]
+
+
+def test_admin_client_certificate_checked_by_n(make_gateway, tmp_path):
+    cert, key = make_cert(tmp_path, "one")
+    _, other_key = make_cert(tmp_path, "two")
+    cases = [({"client_cert": str(tmp_path / "missing.pem")}, "cannot be read"),
+             ({"client_cert": str(cert), "client_key": str(other_key)}, "no private key"),
+             ({"client_key": str(key)}, "without client_cert")]
+    for i, (section, words) in enumerate(cases):
+        g = make_gateway(backends=(GW,), start=False, name=f"gw{i}",
+                         extra={"irc": {"ports": "6667"}, f"irc.server.{SERVER}": section})
+        r = g.run("-n", "-c", g.config_file)
+        out = r.stdout + r.stderr
+        assert r.returncode == 1 and words in out and f"irc.server.{SERVER}" in out, out
+    g = make_gateway(backends=(GW,), start=False, name="gwok",
+                     extra={"irc": {"ports": "6667"},
+                            f"irc.server.{SERVER}": {"client_cert": str(cert),
+                                                     "client_key": str(key)}})
+    r = g.run("-n", "-c", g.config_file)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_certificate_renew_and_remove(make_gateway, inspircd, client):
     insp_gateway(make_gateway, inspircd, tls=True, verify_cert="no")
     alice = client("alice")

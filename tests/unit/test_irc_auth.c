@@ -1,0 +1,101 @@
+/*
+ * Unit tests: what the IRC driver's authentication code does with text:
+ * fingerprints as users and admins write them, and secrets cut from lines
+ * before they are logged.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ircdrv.h"
+
+#define FP "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+START_TEST(fingerprint_forms)
+{
+	char out[65];
+
+	ck_assert_int_eq(ircd_fingerprint_parse(FP, out), 0);
+	ck_assert_str_eq(out, FP);
+	/* openssl's form: upper case with colons */
+	ck_assert_int_eq(ircd_fingerprint_parse("01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:"
+	                                        "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF",
+	                                        out),
+	                 0);
+	ck_assert_str_eq(out, FP);
+	ck_assert_int_eq(ircd_fingerprint_parse("01 23 45 67 89 ab cd ef 01 23 45 67 89 ab cd ef "
+	                                        "01 23 45 67 89 ab cd ef 01 23 45 67 89 ab cd ef",
+	                                        out),
+	                 0);
+	ck_assert_str_eq(out, FP);
+}
+END_TEST
+
+START_TEST(fingerprint_refused)
+{
+	char out[65];
+
+	ck_assert_int_eq(ircd_fingerprint_parse("", out), -1);
+	ck_assert_int_eq(ircd_fingerprint_parse("12:34:zz", out), -1);
+	/* SHA-1 (40 digits) and one digit short or over */
+	ck_assert_int_eq(ircd_fingerprint_parse("0123456789abcdef0123456789abcdef01234567", out),
+	                 -1);
+	ck_assert_int_eq(ircd_fingerprint_parse(FP + 1, out), -1);
+	ck_assert_int_eq(ircd_fingerprint_parse(FP "0", out), -1);
+	ck_assert_int_eq(ircd_fingerprint_parse(FP "0123456789", out), -1);
+	ck_assert_int_eq(ircd_fingerprint_parse("0123456789abcdef0123456789abcdef0123456789abcdef"
+	                                        "0123456789abcdeg",
+	                                        out),
+	                 -1);
+}
+END_TEST
+
+static void
+redacted(const char *in, const char *want)
+{
+	char *s = strdup(in);
+
+	ircd_redact(s);
+	ck_assert_str_eq(s, want);
+	free(s);
+}
+
+START_TEST(redact_secrets)
+{
+	redacted("PASS hunter2", "PASS <hidden>");
+	redacted("AUTHENTICATE YWxpY2UAYWxpY2UAaHVudGVyMg==", "AUTHENTICATE <hidden>");
+	redacted("OPER root hunter2", "OPER <hidden>");
+	redacted("PRIVMSG NickServ :IDENTIFY alice hunter2", "PRIVMSG NickServ :IDENTIFY <hidden>");
+	redacted("privmsg nickserv :register hunter2 a@b.c", "privmsg nickserv :register <hidden>");
+	redacted("PRIVMSG NickServ IDENTIFY", "PRIVMSG NickServ IDENTIFY");
+	redacted("NS IDENTIFY hunter2", "NS IDENTIFY <hidden>");
+	redacted("NICKSERV IDENTIFY alice hunter2", "NICKSERV IDENTIFY <hidden>");
+	/* an echo (echo-message) carries tags and our source */
+	redacted("@time=2026-01-01T00:00:00Z;msgid=x :alice!a@h PRIVMSG NickServ :IDENTIFY a pw",
+	         "@time=2026-01-01T00:00:00Z;msgid=x :alice!a@h PRIVMSG NickServ :IDENTIFY <hidden>");
+	/* what carries no secret is left alone */
+	redacted("PRIVMSG #chan :PASS hunter2", "PRIVMSG #chan :PASS hunter2");
+	redacted("PRIVMSG bob :IDENTIFY x y", "PRIVMSG bob :IDENTIFY x y");
+	redacted("AUTHENTICATE", "AUTHENTICATE");
+	redacted("", "");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("irc_auth");
+	TCase *tc = tcase_create("auth");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, fingerprint_forms);
+	tcase_add_test(tc, fingerprint_refused);
+	tcase_add_test(tc, redact_secrets);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
