@@ -165,8 +165,9 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			if (strcmp(f->var, "tls_fingerprint") == 0 && *value != '\0') {
 				char fp[65];
 
+				/* One spelling: lower-case, no colons. */
 				if (ircd_fingerprint_parse(value, fp) == 0)
-					xstrset(&value, fp); /* one spelling: lower-case, no colons */
+					xstrset(&value, fp);
 			}
 			/* A value equal to the gateway's default is not kept: config changes apply.
 			 */
@@ -323,7 +324,8 @@ certificate(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	}
 	rc = ircd_client_cert(net, user, server, true, strcmp(action, "new") == 0, fp);
 	if (rc != 1) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "The client certificate could not be made or read.");
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "The client certificate could not be made or read.");
 		r = GW_CMD_ERROR;
 		goto out;
 	}

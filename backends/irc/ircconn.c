@@ -381,6 +381,7 @@ try_next(struct ircd_conn *c)
 	ircd_set_state(c, IRCD_CONNECTING);
 	log_info("irc: %s: connecting to %s (%s) port %u%s", c->user, c->server, addr, p->port,
 	         p->tls ? " with TLS" : "");
+	c->client_cert = false; /* set by ircd_tls_new() when one is presented */
 	c->bev = p->tls ? new_tls_bev(c)
 	                : bufferevent_socket_new(gw_event_base(), -1,
 	                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);

@@ -65,8 +65,7 @@ static const struct gw_option server_options[] = {
 };
 
 static const struct gw_subsection irc_subsections[] = {
-        {"server", server_options,
-         "Settings for one IRC server: [irc.server.irc.example.net]."},
+        {"server", server_options, "Settings for one IRC server: [irc.server.irc.example.net]."},
         GW_SUBSECTIONS_END,
 };
 

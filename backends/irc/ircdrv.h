@@ -8,6 +8,7 @@
  *   ircproto.c what the server says: registration, CAP/SASL, messages,
  *              numerics, the dispatcher
  *   ircchan.c  channels and their members as rooms and occupants
+ *   ircsasl.c  logging in: SASL EXTERNAL/PLAIN, NickServ, the account
  *   irctls.c   TLS trust: pinned fingerprints, client certificates (CertFP)
  *
  * Nothing here is seen by the core; every name starts with ircd_.
@@ -157,10 +158,10 @@ struct ircd_conn {
 
 	unsigned caps_offered, caps;
 	bool cap_negotiating, sasl_running;
-	char *sasl_mechs;      /* the server's "sasl=" list, or NULL when not given */
+	char *sasl_mechs;         /* the server's "sasl=" list, or NULL when not given */
 	enum ircd_sasl sasl_mech; /* the mechanism being tried */
-	bool sasl_tried;       /* a SASL exchange took place on this connection */
-	char *account;         /* services account we are logged in to (900), or NULL */
+	bool sasl_tried;          /* a SASL exchange took place on this connection */
+	char *account;            /* services account we are logged in to (900), or NULL */
 	struct ircmsg_isupport isup;
 	char *self_user, *self_host;
 	time_t last_rx;
@@ -208,6 +209,21 @@ enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *
  */
 const char *ircd_server_conf(struct gw_net *, const char *server, const char *key);
 
+/* ---- ircsasl.c ---- */
+/* Keeps the mechanisms of a "sasl=A,B" value in a CAP LS/NEW list. */
+void ircd_sasl_mechs(struct ircd_conn *, const char *caplist);
+/* Whether there is a mechanism to try (a client certificate, a password). */
+bool ircd_sasl_wanted(struct ircd_conn *);
+/* The sasl capability was acknowledged: start the first mechanism. */
+void ircd_sasl_begin(struct ircd_conn *);
+void ircd_on_authenticate(struct ircd_conn *, const struct ircmsg *);
+/* 903 (ok) or 902/904-907: the next mechanism, or the end of CAP negotiation. */
+void ircd_sasl_done(struct ircd_conn *, const struct ircmsg *, bool ok);
+/* After 001: IDENTIFY with NickServ when SASL did not log us in and a password is set. */
+void ircd_nickserv_identify(struct ircd_conn *);
+/* 900 / 901: the account we are logged in to, told to the user. */
+void ircd_on_account(struct ircd_conn *, const struct ircmsg *);
+
 /* ---- irctls.c ---- */
 /* A new SSL for the connection: trust (verify, pin), SNI, client certificate. NULL on error. */
 struct ssl_st *ircd_tls_new(struct ircd_conn *);
@@ -223,8 +239,8 @@ int ircd_fingerprint_parse(const char *in, char out[65]);
  * when there is one. create: make one when there is none; renew: replace it.
  * Returns 1 (there is one), 0 (none), -1 (error: cannot create or store).
  */
-int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool create,
-                     bool renew, char fp[65]);
+int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool create, bool renew,
+                     char fp[65]);
 /* The admin's client_cert/client_key files hold a certificate and its key? 0, or -1 with why. */
 int ircd_client_files_check(const char *cert, const char *key, char **why);
 /* Forgets the user's generated client certificate for server. 0 or -1. */
@@ -302,6 +318,8 @@ bool ircd_is_me(struct ircd_conn *, const char *nick);
 void ircd_handle_line(struct ircd_conn *, const char *line, size_t len);
 /* What to send once the socket is up: CAP LS, PASS, NICK, USER. */
 void ircd_register(struct ircd_conn *);
+/* CAP END, once, when negotiation is running. */
+void ircd_cap_end(struct ircd_conn *);
 struct ircd_chan *ircd_chan_find(struct ircd_conn *, const char *name);
 struct ircd_chan *ircd_chan_add(struct ircd_conn *, const char *name, const char *room);
 void ircd_chan_free(struct ircd_chan *);

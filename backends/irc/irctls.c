@@ -122,8 +122,8 @@ cert_generate(void)
 	X509_set_pubkey(x, key);
 	name = X509_get_subject_name(x);
 	/* Not the user's JID: the certificate is shown to the IRC server. */
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"stanzagate client",
-	                           -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	                           (const unsigned char *)"stanzagate client", -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	if (X509_sign(x, key, EVP_sha256()) == 0)
 		goto out;
@@ -167,8 +167,8 @@ cert_parse(const char *pem, EVP_PKEY **key, X509 **x)
 }
 
 int
-ircd_client_cert(struct gw_net *net, const char *user, const char *server, bool create,
-                 bool renew, char fp[65])
+ircd_client_cert(struct gw_net *net, const char *user, const char *server, bool create, bool renew,
+                 char fp[65])
 {
 	char *pem = renew ? NULL : gw_secret_get(net, user, server, "client_cert");
 	EVP_PKEY *key;

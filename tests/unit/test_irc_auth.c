@@ -72,7 +72,8 @@ START_TEST(redact_secrets)
 	redacted("NICKSERV IDENTIFY alice hunter2", "NICKSERV IDENTIFY <hidden>");
 	/* an echo (echo-message) carries tags and our source */
 	redacted("@time=2026-01-01T00:00:00Z;msgid=x :alice!a@h PRIVMSG NickServ :IDENTIFY a pw",
-	         "@time=2026-01-01T00:00:00Z;msgid=x :alice!a@h PRIVMSG NickServ :IDENTIFY <hidden>");
+	         "@time=2026-01-01T00:00:00Z;msgid=x :alice!a@h PRIVMSG NickServ :IDENTIFY "
+	         "<hidden>");
 	/* what carries no secret is left alone */
 	redacted("PRIVMSG #chan :PASS hunter2", "PRIVMSG #chan :PASS hunter2");
 	redacted("PRIVMSG bob :IDENTIFY x y", "PRIVMSG bob :IDENTIFY x y");
