@@ -48,6 +48,9 @@ static const struct gw_option irc_options[] = {
          "Bytes sent at once before the byte throttle applies (0: no byte limit)."},
         {"throttle_byte_rate", GW_OPT_INT, "512", 0, 1000000, GW_OPT_RELOADABLE,
          "Then this many bytes per second."},
+        {"identd", GW_OPT_INT, "0", 0, 65535, 0,
+         "Port of an RFC 1413 ident responder answering for the IRC connections with their "
+         "username (0: none; IRC servers ask port 113)."},
         GW_OPTIONS_END,
 };
 
@@ -61,6 +64,9 @@ static const struct gw_option server_options[] = {
          "made one with the certificate command."},
         {"client_key", GW_OPT_PATH, NULL, 0, 0, GW_OPT_RELOADABLE,
          "Private key (PEM) of client_cert (default: in the client_cert file)."},
+        {"webirc_password", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "WEBIRC password the server gave the gateway: each user then shows a host and an "
+         "address of their own (hashed from the JID) instead of the gateway's."},
         GW_OPTIONS_END,
 };
 
@@ -707,6 +713,12 @@ irc_start(struct gw_net *net)
 		free(in);
 		return -1;
 	}
+	if (ircd_identd_start(in, (unsigned)gw_conf_int(gw_net_section(net), "identd")) == -1) {
+		SSL_CTX_free(in->ssl);
+		SSL_CTX_free(in->ssl_noverify);
+		free(in);
+		return -1;
+	}
 	in->dns = evdns_base_new(gw_event_base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (in->dns == NULL)
 		log_warnx("irc: no DNS resolver: IRC servers must be given as addresses");
@@ -725,6 +737,7 @@ irc_stop(struct gw_net *net)
 	for (struct ircd_conn *c = in->conns; c; c = c->next)
 		ircd_conn_close(c, "Gateway shutting down");
 	ircd_conn_free_all(in);
+	ircd_identd_stop(in);
 	if (in->dns)
 		evdns_base_free(in->dns, 0);
 	SSL_CTX_free(in->ssl);

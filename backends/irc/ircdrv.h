@@ -10,6 +10,7 @@
  *   ircchan.c  channels and their members as rooms and occupants
  *   ircsasl.c  logging in: SASL EXTERNAL/PLAIN, NickServ, the account
  *   irctls.c   TLS trust: pinned fingerprints, client certificates (CertFP)
+ *   ircident.c who the server sees: WEBIRC, the identd responder
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -31,6 +32,8 @@ struct event;
 struct evdns_base;
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
+struct evconnlistener;
+struct ircd_identq;
 struct ssl_ctx_st;
 struct ssl_st;
 
@@ -180,6 +183,8 @@ struct ircd_net {
 	struct ssl_ctx_st *ssl_noverify;
 	unsigned long lines_in, lines_out, bad_lines;
 	bool stopping;
+	struct evconnlistener *identd[2]; /* IPv4, IPv6; NULL when off */
+	struct ircd_identq *identqs;      /* identd queries being answered */
 };
 
 /* ---- ircdrv.c ---- */
@@ -245,6 +250,13 @@ int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool
 int ircd_client_files_check(const char *cert, const char *key, char **why);
 /* Forgets the user's generated client certificate for server. 0 or -1. */
 int ircd_client_cert_remove(struct gw_net *, const char *user, const char *server);
+
+/* ---- ircident.c ---- */
+/* WEBIRC before registration, when the admin set a webirc_password for the server. */
+void ircd_webirc(struct ircd_conn *);
+/* The RFC 1413 responder on port (0: none). 0, or -1 (logged) when it cannot listen. */
+int ircd_identd_start(struct ircd_net *, unsigned port);
+void ircd_identd_stop(struct ircd_net *);
 
 /* ---- ircconn.c ---- */
 struct ircd_conn *ircd_conn_find(struct ircd_net *, const char *user, const char *server);

@@ -190,6 +190,7 @@ ircd_register(struct ircd_conn *c)
 	c->nick_tries = 0;
 	xstrset(&c->nick, c->want_nick);
 	c->cap_negotiating = true;
+	ircd_webirc(c); /* first of all, when configured */
 	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
 	if (c->pass && *c->pass)
 		ircd_sendf(c, true, "PASS", c->pass, NULL);

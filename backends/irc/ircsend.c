@@ -43,13 +43,13 @@ line_free(struct ircd_line *l)
 
 /*
  * Cuts what follows the command (or NickServ's command word) off a line that
- * carries a secret: PASS, AUTHENTICATE, OPER, anything to NickServ (IDENTIFY,
+ * carries a secret: PASS, AUTHENTICATE, OPER, WEBIRC, anything to NickServ (IDENTIFY,
  * REGISTER...). The line may start with tags and a source (an echo).
  */
 void
 ircd_redact(char *line)
 {
-	static const char *const secret[] = {"PASS ", "AUTHENTICATE ", "OPER "};
+	static const char *const secret[] = {"PASS ", "AUTHENTICATE ", "OPER ", "WEBIRC "};
 	char *p;
 
 	if (*line == '@' && (p = strchr(line, ' ')) != NULL)

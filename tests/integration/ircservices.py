@@ -4,8 +4,10 @@
                        TLS client port (.tls_port, throwaway self-signed
                        certificate .cert, client certificates requested and
                        their SHA-256 fingerprints passed to services: CertFP),
-                       the IRCv3 caps modules, SASL, and a server port
-                       (.link_port) that Atheme links to.
+                       the IRCv3 caps modules, SASL, WEBIRC (password
+                       WEBIRC_PASSWORD from 127.0.0.1), ident lookups (port
+                       113 of the client), and a server port (.link_port)
+                       that Atheme links to.
     Atheme(inspircd)   atheme-services linked to it: NickServ (REGISTER,
                        IDENTIFY, CERT), SaslServ (PLAIN, EXTERNAL).
 
@@ -35,9 +37,10 @@ MODULES = [
     "ircv3_echomessage", "ircv3_msgid", "ircv3_servertime", "ircv3_ctctags",
     "namesx", "uhnames", "sasl", "services_account", "spanningtree",
     "ssl_gnutls", "sslinfo", "svshold", "chghost", "chgident", "chgname",
-    "hidechans", "servprotect", "globops", "md5", "sha256",
+    "hidechans", "servprotect", "globops", "md5", "sha256", "cgiirc", "ident",
 ]
 LINK_PASSWORD = "link-s3cret"
+WEBIRC_PASSWORD = "webirc-s3cret"  # what a gateway on 127.0.0.1 may send in WEBIRC
 
 
 def available():
@@ -81,11 +84,13 @@ class Inspircd(sgtest._Server):
 <connect name="main" allow="*" timeout="60" pingfreq="120" hardsendq="1048576"
          softsendq="65536" recvq="65536" threshold="100" commandrate="100000"
          fakelag="no" localmax="1000" globalmax="1000" resolvehostnames="no"
-         useident="no" limit="5000">
+         useident="yes" limit="5000">
 <link name="{self.services_name}" ipaddr="127.0.0.1" port="{self.link_port}"
       allowmask="127.0.0.0/8" sendpass="{LINK_PASSWORD}" recvpass="{LINK_PASSWORD}">
 <uline server="{self.services_name}" silent="yes">
 <sasl target="{self.services_name}" requiressl="no">
+<cgihost type="webirc" password="{WEBIRC_PASSWORD}" mask="127.0.0.1">
+<ident timeout="2" prefixunqueried="no">
 <dns server="127.0.0.1" timeout="1">
 <options prefixquit="Quit: " syntaxhints="no" announcets="yes" hostintopic="yes">
 <security hideserver="" userstats="Pu" customversion="" flatlinks="no" hidesplits="no"

@@ -6,6 +6,10 @@ The IRC server is 127.0.0.1 in every address; what the server says to the
 user comes from its JID (127.0.0.1@irc.localhost).
 """
 
+import hashlib
+import hmac
+import ipaddress
+import socket
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -331,3 +335,97 @@ def test_bad_fingerprint_in_config_refused(make_gateway, ngircd):
     r = g.run("-n", "-c", g.config_file)
     assert r.returncode == 1
     assert "tls_fingerprint" in (r.stdout + r.stderr) and "SHA-256" in (r.stdout + r.stderr)
+
+
+# ---- WEBIRC and identd (InspIRCd) ----
+
+
+def test_webirc_gives_each_user_an_address(make_gateway, inspircd, client):
+    """InspIRCd 3 takes the address from WEBIRC (and ignores the host name,
+    looking the address up itself): each user shows their own."""
+    import ircservices
+    make_gateway(backends=(GW,), extra={
+        "irc": {"ports": str(inspircd.port), "tls_ports": ""},
+        f"irc.server.{SERVER}": {"webirc_password": ircservices.WEBIRC_PASSWORD}})
+    bob = sgtest.IrcClient(inspircd.port, "bob")
+    try:
+        bob.join("#web")
+        for user in ("alice", "carol"):
+            c = client(user)
+            c.join_muc(room("#web"), user)
+            line = bob.wait_for(lambda l: l.startswith(f":{user}!") and " JOIN " in l, 10,
+                                f"{user}'s JOIN")
+            md = hmac.new(ircservices.WEBIRC_PASSWORD.encode(), f"{user}@localhost".encode(),
+                          hashlib.sha256).digest()
+            want = ipaddress.IPv6Address(b"\xfd" + md[8:23])
+            host = line.split(" ")[0].split("@")[1]
+            assert ipaddress.ip_address(host) == want, line
+    finally:
+        bob.close()
+
+
+def test_webirc_wrong_password_refused(make_gateway, inspircd, client):
+    g = make_gateway(backends=(GW,), extra={
+        "irc": {"ports": str(inspircd.port), "tls_ports": ""},
+        f"irc.server.{SERVER}": {"webirc_password": "not-the-password"}})
+    alice = client("alice")
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#web"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#web"), 30, "the join's answer")
+    assert p["type"] == "error", p
+    assert "WEBIRC" in p["error"]["text"], p["error"]["text"]
+    assert "not-the-password" not in irc_log(g)
+
+
+def identd_query(port, text):
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(text.encode())
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = s.recv(1000)
+            if not chunk:
+                break
+            data += chunk
+    return data.decode()
+
+
+def test_identd_answers_for_irc_connections_only(make_gateway, ngircd, client, irc_client):
+    port = sgtest.free_port()
+    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": "",
+                                                "identd": str(port)}})
+    bob = irc_client("bob")
+    bob.join("#id")
+    alice = client("alice")
+    configured(alice, {"username": "aliceid"})
+    alice.join_muc(room("#id"), "alice")
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 10, "alice's JOIN")
+    # The gateway's side of its connection to ngircd, as identd sees it.
+    out = subprocess.run(["ss", "-Htn", "state", "established", f"dport = :{ngircd.port}"],
+                         check=True, capture_output=True, text=True).stdout
+    ours = sorted(int(l.split()[-2].rsplit(":", 1)[1]) for l in out.splitlines())
+    answers = [identd_query(port, f"{p} , {ngircd.port}\r\n") for p in ours]
+    assert f" : USERID : UNIX : aliceid\r\n" in "".join(answers), answers
+    # Not one of ours, and not a query at all.
+    assert identd_query(port, f"1 , {ngircd.port}\r\n") == f"1 , {ngircd.port} : ERROR : NO-USER\r\n"
+    assert "ERROR : INVALID-PORT" in identd_query(port, "hello\r\n")
+    assert "ERROR : INVALID-PORT" in identd_query(port, "70000 , 1\r\n")
+
+
+def test_identd_seen_by_inspircd(make_gateway, inspircd, client):
+    """InspIRCd asks port 113: with our identd there, no '~' before the username."""
+    if sgtest.port_open(113):
+        pytest.fail("port 113 is taken on this machine: the test needs it for identd")
+    make_gateway(backends=(GW,), extra={"irc": {"ports": str(inspircd.port), "tls_ports": "",
+                                                "identd": "113"}})
+    bob = sgtest.IrcClient(inspircd.port, "bob")
+    try:
+        bob.join("#ident")
+        alice = client("alice")
+        alice.join_muc(room("#ident"), "alice")
+        line = bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 10,
+                            "alice's JOIN")
+        assert line.startswith(":alice!alice@"), line
+        # bob has no identd behind him: InspIRCd marks his username.
+        bob.send("WHOIS bob")
+        assert " 311 bob bob ~bob " in bob.wait_for(lambda l: " 311 bob bob " in l, 10, "WHOIS")
+    finally:
+        bob.close()

@@ -65,6 +65,7 @@ START_TEST(redact_secrets)
 	redacted("PASS hunter2", "PASS <hidden>");
 	redacted("AUTHENTICATE YWxpY2UAYWxpY2UAaHVudGVyMg==", "AUTHENTICATE <hidden>");
 	redacted("OPER root hunter2", "OPER <hidden>");
+	redacted("WEBIRC hunter2 stanzagate h.example fd00::1", "WEBIRC <hidden>");
 	redacted("PRIVMSG NickServ :IDENTIFY alice hunter2", "PRIVMSG NickServ :IDENTIFY <hidden>");
 	redacted("privmsg nickserv :register hunter2 a@b.c", "privmsg nickserv :register <hidden>");
 	redacted("PRIVMSG NickServ IDENTIFY", "PRIVMSG NickServ IDENTIFY");
