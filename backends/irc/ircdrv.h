@@ -257,6 +257,8 @@ void ircd_webirc(struct ircd_conn *);
 /* The RFC 1413 responder on port (0: none). 0, or -1 (logged) when it cannot listen. */
 int ircd_identd_start(struct ircd_net *, unsigned port);
 void ircd_identd_stop(struct ircd_net *);
+/* An RFC 1413 query "<port> , <port>" (no line ending). 0, or -1: malformed. */
+int ircd_identd_parse(const char *line, unsigned *ours, unsigned *theirs);
 
 /* ---- ircconn.c ---- */
 struct ircd_conn *ircd_conn_find(struct ircd_net *, const char *user, const char *server);
@@ -296,8 +298,11 @@ void ircd_send_cb(evutil_socket_t, short, void *);
 void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
 /* Lines waiting for the throttle. */
 size_t ircd_queue_length(const struct ircd_conn *);
-/* Hides the secret in a line about to be logged (PASS, AUTHENTICATE, to NickServ). */
-void ircd_redact(char *line);
+/*
+ * A copy of a line (len bytes, no line ending) for the log, the secret it
+ * may carry hidden (PASS, AUTHENTICATE, OPER, WEBIRC, to NickServ). Caller frees.
+ */
+char *ircd_redacted(const char *line, size_t len);
 
 /* ---- ircchan.c ---- */
 void ircd_on_join(struct ircd_conn *, const struct ircmsg *);

@@ -151,6 +151,33 @@ identd_find(struct ircd_net *in, const struct sockaddr_storage *asker, unsigned 
 	return NULL;
 }
 
+int
+ircd_identd_parse(const char *line, unsigned *ours, unsigned *theirs)
+{
+	unsigned long v[2];
+	const char *p = line;
+	char *end;
+
+	if (strlen(line) > IDENTD_LINE_MAX)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		p += strspn(p, " \t");
+		if (*p < '0' || *p > '9')
+			return -1;
+		v[i] = strtoul(p, &end, 10);
+		if (end - p > 5 || v[i] < 1 || v[i] > 65535)
+			return -1;
+		p = end + strspn(end, " \t");
+		if (i == 0 && *p++ != ',')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	*ours = (unsigned)v[0];
+	*theirs = (unsigned)v[1];
+	return 0;
+}
+
 static void
 identq_drained(struct bufferevent *bev, void *arg)
 {
@@ -188,7 +215,6 @@ identq_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *buf = bufferevent_get_input(bev);
 	char *line = evbuffer_readln(buf, NULL, EVBUFFER_EOL_ANY);
 	unsigned ours, theirs;
-	int used = 0;
 	struct ircd_conn *c;
 
 	if (line == NULL) {
@@ -196,9 +222,7 @@ identq_read(struct bufferevent *bev, void *arg)
 			identq_free(q);
 		return;
 	}
-	if (strlen(line) > IDENTD_LINE_MAX ||
-	    sscanf(line, " %5u , %5u %n", &ours, &theirs, &used) != 2 || line[used] != '\0' ||
-	    ours < 1 || ours > 65535 || theirs < 1 || theirs > 65535) {
+	if (ircd_identd_parse(line, &ours, &theirs) == -1) {
 		identq_answer(q, "0 , 0 : ERROR : INVALID-PORT");
 		free(line);
 		return;

@@ -612,9 +612,9 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		return;
 	}
 	if (log_get_verbosity() >= 2) {
-		char *copy = xstrndup(line, len);
+		/* Our own IDENTIFY comes back with echo-message. */
+		char *copy = ircd_redacted(line, len);
 
-		ircd_redact(copy); /* our own IDENTIFY, echoed (echo-message) */
 		log_trace("irc: %s <- %s: %s", c->user, c->server,
 		          log_escape(esc, sizeof(esc), copy));
 		free(copy);

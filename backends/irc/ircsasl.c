@@ -3,7 +3,7 @@
  * then PLAIN, during registration; NickServ IDENTIFY after 001 when SASL
  * did not log us in; 900/901 (the account) told to the user. What is
  * tried and why is in docs/irc-engine.md, "Authentication and TLS trust".
- * No password is ever logged or shown (ircd_redact() covers the trace).
+ * No password is ever logged or shown (ircd_redacted() covers the trace).
  */
 #include "config.h"
 

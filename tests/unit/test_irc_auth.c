@@ -1,7 +1,7 @@
 /*
  * Unit tests: what the IRC driver's authentication code does with text:
- * fingerprints as users and admins write them, and secrets cut from lines
- * before they are logged.
+ * fingerprints as users and admins write them, secrets cut from lines
+ * before they are logged, identd queries.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -53,9 +53,8 @@ END_TEST
 static void
 redacted(const char *in, const char *want)
 {
-	char *s = strdup(in);
+	char *s = ircd_redacted(in, strlen(in));
 
-	ircd_redact(s);
 	ck_assert_str_eq(s, want);
 	free(s);
 }
@@ -80,6 +79,34 @@ START_TEST(redact_secrets)
 	redacted("PRIVMSG bob :IDENTIFY x y", "PRIVMSG bob :IDENTIFY x y");
 	redacted("AUTHENTICATE", "AUTHENTICATE");
 	redacted("", "");
+	/* a secret shorter than "<hidden>" (the copy has room for it) */
+	redacted("PASS x", "PASS <hidden>");
+	redacted("PASS ", "PASS <hidden>");
+	redacted("PRIVMSG NickServ :ID a", "PRIVMSG NickServ :ID <hidden>");
+}
+END_TEST
+
+START_TEST(identd_queries)
+{
+	unsigned a = 0, b = 0;
+
+	ck_assert_int_eq(ircd_identd_parse("6193, 23", &a, &b), 0);
+	ck_assert_uint_eq(a, 6193);
+	ck_assert_uint_eq(b, 23);
+	ck_assert_int_eq(ircd_identd_parse(" 1 ,65535 ", &a, &b), 0);
+	ck_assert_uint_eq(a, 1);
+	ck_assert_uint_eq(b, 65535);
+	ck_assert_int_eq(ircd_identd_parse("\t113\t,\t6667", &a, &b), 0);
+	ck_assert_int_eq(ircd_identd_parse("", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("hello", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("0 , 1", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("1 , 65536", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("1 , 000001", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("-1 , 2", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("1 2", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("1 , 2 , 3", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("1 , 2x", &a, &b), -1);
+	ck_assert_int_eq(ircd_identd_parse("99999999999999999999 , 2", &a, &b), -1);
 }
 END_TEST
 
@@ -94,6 +121,7 @@ main(void)
 	tcase_add_test(tc, fingerprint_forms);
 	tcase_add_test(tc, fingerprint_refused);
 	tcase_add_test(tc, redact_secrets);
+	tcase_add_test(tc, identd_queries);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
