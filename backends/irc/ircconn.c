@@ -182,15 +182,6 @@ load_settings(struct ircd_conn *c, const char *nick)
 	free(c->ports);
 	c->ports = NULL;
 	c->nports = 0;
-	v = ircd_setting(c, "tls_ports");
-	add_ports(c, v, true);
-	free(v);
-	v = ircd_setting(c, "ports");
-	add_ports(c, v, false);
-	free(v);
-	v = ircd_setting(c, "verify_cert");
-	c->verify = v == NULL || strcasecmp(v, "no") != 0;
-	free(v);
 	free(c->pin);
 	c->pin = NULL;
 	v = ircd_setting(c, "tls_fingerprint");
@@ -200,6 +191,18 @@ load_settings(struct ircd_conn *c, const char *nick)
 		/* Checked when saved; a bad stored value pins nothing that could match. */
 		c->pin = xstrdup(ircd_fingerprint_parse(v, fp) == 0 ? fp : "(invalid)");
 	}
+	free(v);
+	v = ircd_setting(c, "tls_ports");
+	add_ports(c, v, true);
+	free(v);
+	/* A pinned certificate is asked for: never fall back to plain text. */
+	if (c->pin == NULL) {
+		v = ircd_setting(c, "ports");
+		add_ports(c, v, false);
+		free(v);
+	}
+	v = ircd_setting(c, "verify_cert");
+	c->verify = v == NULL || strcasecmp(v, "no") != 0;
 	free(v);
 	if (c->want_nick == NULL || !c->ever_ready) {
 		/* This server's nick, else the room join's, else the registration's. */

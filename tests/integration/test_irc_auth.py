@@ -306,6 +306,17 @@ def test_pinned_fingerprint_mismatch_refused(make_gateway, ngircd, client):
     assert actual in g.log
 
 
+def test_pinned_fingerprint_never_falls_back_to_plain(make_gateway, ngircd, client):
+    """With a pin, a mismatch does not lead to the plain port."""
+    g = ngircd_tls(make_gateway, ngircd, ports=str(ngircd.port))
+    alice = client("alice")
+    configured(alice, {"tls_fingerprint": "cd" * 32})
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#plain"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#plain"), 30, "the join's answer")
+    assert p["type"] == "error" and "fingerprint mismatch" in p["error"]["text"]
+    assert f"port {ngircd.port}" not in g.log
+
+
 def test_admin_pinned_fingerprint_in_server_section(make_gateway, ngircd, client, irc_client):
     ngircd_tls(make_gateway, ngircd,
                sections={f"irc.server.{SERVER}": {"tls_fingerprint": sha256_of(ngircd.cert)}})
