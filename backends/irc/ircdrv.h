@@ -254,6 +254,12 @@ int ircd_client_cert_remove(struct gw_net *, const char *user, const char *serve
 /* ---- ircident.c ---- */
 /* WEBIRC before registration, when the admin set a webirc_password for the server. */
 void ircd_webirc(struct ircd_conn *);
+/*
+ * The host name and IPv6 address WEBIRC gives for user (a bare JID), from
+ * HMAC-SHA256(password, user): "<16 hex>.<domain>" (".xmpp" when the domain
+ * is not a plain host name or would pass 63 bytes) and "fdxx:...". 0 or -1.
+ */
+int ircd_webirc_identity(const char *password, const char *user, char host[80], char ip[48]);
 /* The RFC 1413 responder on port (0: none). 0, or -1 (logged) when it cannot listen. */
 int ircd_identd_start(struct ircd_net *, unsigned port);
 void ircd_identd_stop(struct ircd_net *);

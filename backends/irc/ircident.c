@@ -46,37 +46,44 @@ host_name_ok(const char *s)
 	return true;
 }
 
+int
+ircd_webirc_identity(const char *password, const char *user, char host[80], char ip[48])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+	const char *domain = strchr(user, '@');
+	size_t n = 0;
+
+	if (HMAC(EVP_sha256(), password, (int)strlen(password), (const unsigned char *)user,
+	         strlen(user), md, &len) == NULL ||
+	    len < 23)
+		return -1;
+	for (unsigned i = 0; i < 8; i++)
+		n += (size_t)snprintf(host + n, 80 - n, "%02x", md[i]);
+	domain = domain ? domain + 1 : "";
+	/* A host name is at most 63 bytes on most servers (HOSTLEN). */
+	if (host_name_ok(domain) && n + 1 + strlen(domain) <= 63)
+		snprintf(host + n, 80 - n, ".%s", domain);
+	else
+		snprintf(host + n, 80 - n, ".xmpp");
+	snprintf(ip, 48, "fd%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
+	         md[8], md[9], md[10], md[11], md[12], md[13], md[14], md[15], md[16], md[17],
+	         md[18], md[19], md[20], md[21], md[22]);
+	return 0;
+}
+
 void
 ircd_webirc(struct ircd_conn *c)
 {
 	const char *pw = ircd_server_conf(c->in->net, c->server, "webirc_password");
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-	const char *domain = strchr(c->user, '@');
 	char host[80], ip[48];
-	size_t n;
 
 	if (pw == NULL || *pw == '\0')
 		return;
-	if (HMAC(EVP_sha256(), pw, (int)strlen(pw), (const unsigned char *)c->user, strlen(c->user),
-	         md, &len) == NULL ||
-	    len < 24) {
+	if (ircd_webirc_identity(pw, c->user, host, ip) == -1) {
 		log_warnx("irc: %s: cannot compute the WEBIRC host for %s", c->user, c->server);
 		return;
 	}
-	n = 0;
-	for (unsigned i = 0; i < 8; i++)
-		n += (size_t)snprintf(host + n, sizeof(host) - n, "%02x", md[i]);
-	domain = domain ? domain + 1 : "";
-	/* A host name is at most 63 bytes on most servers (HOSTLEN). */
-	if (host_name_ok(domain) && n + 1 + strlen(domain) <= 63)
-		snprintf(host + n, sizeof(host) - n, ".%s", domain);
-	else
-		snprintf(host + n, sizeof(host) - n, ".xmpp");
-	snprintf(ip, sizeof(ip),
-	         "fd%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x:%02x%02x", md[8],
-	         md[9], md[10], md[11], md[12], md[13], md[14], md[15], md[16], md[17], md[18],
-	         md[19], md[20], md[21], md[22]);
 	ircd_sendf(c, true, "WEBIRC", pw, PACKAGE_NAME, host, ip, NULL);
 	log_info("irc: %s: WEBIRC to %s as %s (%s)", c->user, c->server, host, ip);
 }

@@ -9,6 +9,8 @@
 
 #include "ircdrv.h"
 
+#define WEBIRC_HOST "ec9bd40c32347076.example.org"
+#define WEBIRC_IP "fd92:ac32:0f2a:8876:75c3:0bf4:ce24:8441"
 #define FP "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 START_TEST(fingerprint_forms)
@@ -110,6 +112,37 @@ START_TEST(identd_queries)
 }
 END_TEST
 
+START_TEST(webirc_identity)
+{
+	char host[80], ip[48], host2[80], ip2[48];
+
+	/* HMAC-SHA256("pw", "alice@example.org"), computed apart with Python's hmac */
+	ck_assert_int_eq(ircd_webirc_identity("pw", "alice@example.org", host, ip), 0);
+	ck_assert_str_eq(host, WEBIRC_HOST);
+	ck_assert_str_eq(ip, WEBIRC_IP);
+	/* stable; another user or password gives another identity */
+	ck_assert_int_eq(ircd_webirc_identity("pw", "alice@example.org", host2, ip2), 0);
+	ck_assert_str_eq(host, host2);
+	ck_assert_int_eq(ircd_webirc_identity("pw", "bob@example.org", host2, ip2), 0);
+	ck_assert_str_ne(host, host2);
+	ck_assert_str_ne(ip, ip2);
+	ck_assert_int_eq(ircd_webirc_identity("other", "alice@example.org", host2, ip2), 0);
+	ck_assert_str_ne(ip, ip2);
+	/* a domain that is no plain host name, or too long for HOSTLEN */
+	ck_assert_int_eq(ircd_webirc_identity("pw", "a@EXAMPLE.org", host2, ip2), 0);
+	ck_assert_str_eq(host2 + 16, ".xmpp");
+	ck_assert_int_eq(ircd_webirc_identity("pw", "a@caf\xc3\xa9.example", host2, ip2), 0);
+	ck_assert_str_eq(host2 + 16, ".xmpp");
+	ck_assert_int_eq(ircd_webirc_identity(
+	                         "pw", "a@an-exceedingly-long-domain-name-for-a-host.example.org",
+	                         host2, ip2),
+	                 0);
+	ck_assert_str_eq(host2 + 16, ".xmpp");
+	ck_assert_int_eq(ircd_webirc_identity("pw", "no-domain", host2, ip2), 0);
+	ck_assert_str_eq(host2 + 16, ".xmpp");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -122,6 +155,7 @@ main(void)
 	tcase_add_test(tc, fingerprint_refused);
 	tcase_add_test(tc, redact_secrets);
 	tcase_add_test(tc, identd_queries);
+	tcase_add_test(tc, webirc_identity);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
