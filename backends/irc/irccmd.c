@@ -59,6 +59,20 @@ ports_ok(const char *s)
 	return ok;
 }
 
+/* What applies when the user sets nothing: the admin's pin for this server, else [irc]'s. */
+static char *
+server_default(struct gw_net *net, const char *server, const char *key)
+{
+	const char *admin;
+	char fp[65];
+
+	if (strcmp(key, "tls_fingerprint") == 0 &&
+	    (admin = ircd_server_conf(net, server, key)) != NULL &&
+	    ircd_fingerprint_parse(admin, fp) == 0)
+		return xstrdup(fp);
+	return ircd_conf_value(net, key);
+}
+
 /* Checks every submitted value before anything is saved; false: a note says what is wrong. */
 static bool
 form_ok(struct gw_cmd *cmd, const struct gw_values *in)
@@ -171,7 +185,7 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			}
 			/* A value equal to the gateway's default is not kept: config changes apply.
 			 */
-			def = ircd_conf_value(net, f->var);
+			def = server_default(net, server, f->var);
 			if ((def && strcmp(def, value) == 0) || (def == NULL && *value == '\0'))
 				rc = gw_setting_set(net, user, server, f->var, NULL);
 			else

@@ -9,6 +9,7 @@ user comes from its JID (127.0.0.1@irc.localhost).
 import hashlib
 import hmac
 import ipaddress
+import signal
 import socket
 import subprocess
 import xml.etree.ElementTree as ET
@@ -318,7 +319,7 @@ def test_pinned_fingerprint_never_falls_back_to_plain(make_gateway, ngircd, clie
 
 
 def test_admin_pinned_fingerprint_in_server_section(make_gateway, ngircd, client, irc_client):
-    ngircd_tls(make_gateway, ngircd,
+    g = ngircd_tls(make_gateway, ngircd,
                sections={f"irc.server.{SERVER}": {"tls_fingerprint": sha256_of(ngircd.cert)}})
     bob = irc_client("bob")
     bob.join("#adminpin")
@@ -326,6 +327,23 @@ def test_admin_pinned_fingerprint_in_server_section(make_gateway, ngircd, client
     alice.join_muc(room("#adminpin"), "alice")
     alice.send_message(room("#adminpin"), "admin pinned", mtype="groupchat")
     bob.wait_privmsg("#adminpin", "admin pinned")
+    # The form shows the admin's pin; sent back as it is, it is not kept as
+    # the user's own: a later change by the admin still applies.
+    res = alice.execute(SERVER_JID, "configure")
+    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
+              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    assert values["tls_fingerprint"] == [sha256_of(ngircd.cert)]
+    configured(alice, {"tls_fingerprint": values["tls_fingerprint"][0]})
+    g.sections[f"irc.server.{SERVER}"]["tls_fingerprint"] = "ee" * 32
+    g.write_config()
+    before = g.log.count("configuration reloaded")
+    g.proc.send_signal(signal.SIGHUP)
+    sgtest.wait_until(lambda: g.log.count("configuration reloaded") > before, 10, "the reload")
+    note_text(alice.execute(SERVER_JID, "disconnect"))
+    alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#adminpin2"), "alice")
+    p = alice.wait_for_presence(lambda p: p["from"].bare == room("#adminpin2"), 30,
+                                "the join's answer")
+    assert p["type"] == "error" and "ee" * 32 in p["error"]["text"], p
 
 
 def test_bad_fingerprint_refused_nothing_saved(make_gateway, ngircd, client):
