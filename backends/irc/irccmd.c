@@ -310,7 +310,7 @@ certificate(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	struct gw_net *net = gw_cmd_net(cmd);
 	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
 	const char *action = in ? gw_values_get(in, "action") : NULL;
-	char *t = NULL, *server = NULL, fp[65], *text;
+	char *t = NULL, *server = NULL, fp[65], *text, *ns;
 	enum gw_cmd_status r = GW_CMD_DONE;
 	int rc;
 
@@ -343,11 +343,16 @@ certificate(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		r = GW_CMD_ERROR;
 		goto out;
 	}
+	/* NickServ's address on this gateway, as a chat with it would use. */
+	ns = ircd_fixed_server(ircd_priv(net))
+	             ? xasprintf("nickserv@%s", gw_net_jid(net))
+	             : xasprintf("nickserv%%%s@%s", server, gw_net_jid(net));
 	text = xasprintf("Your client certificate for %s has the SHA-256 fingerprint %s. "
 	                 "It is presented from the next TLS connection on, and SASL EXTERNAL "
 	                 "logs you in once the fingerprint is added to your account: "
-	                 "identified, send \"PRIVMSG NickServ :CERT ADD %s\" to %s.",
-	                 server, fp, fp, server);
+	                 "identified, send \"CERT ADD %s\" to NickServ (%s).",
+	                 server, fp, fp, ns);
+	free(ns);
 	if (stage == 0 && in == NULL) {
 		struct gw_values *cur = gw_values_new();
 		char *title = xasprintf("Client certificate for %s", server);

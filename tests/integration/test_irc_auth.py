@@ -195,7 +195,9 @@ def test_sasl_external_with_generated_certificate(make_gateway, inspircd, client
     assert "trying SASL PLAIN" in m["body"]
     from_server(alice, "(SASL PLAIN)")
     assert "client certificate" in note_text(alice.execute(SERVER_JID, "info"))
-    alice.send_message(SERVER_JID, f"PRIVMSG NickServ :CERT ADD {fp}")
+    # As the certificate command says: a chat with NickServ.
+    assert f"nickserv%{SERVER}@{GW}" in text
+    alice.send_message(f"nickserv%{SERVER}@{GW}", f"CERT ADD {fp}")
     from_nickserv(alice, fp)
     note_text(alice.execute(SERVER_JID, "disconnect"))
     alice.join_muc(room("#cert"), "alice")
