@@ -264,6 +264,9 @@ def test_certificate_renew_and_remove(make_gateway, inspircd, client):
     _, fp1 = cert_command(alice)
     text, fp2 = cert_command(alice, "new")
     assert fp2 and fp2 != fp1 and "CERT ADD" in text
+    # The same as a text command on the server's JID (for clients without ad-hoc).
+    m = alice.send_message_and_wait(SERVER_JID, "!certificate action=show", timeout=10)
+    assert fp2 in m["body"], m["body"]
     text, _ = cert_command(alice, "remove")
     assert "No client certificate" in text
     alice.join_muc(room("#nocert"), "alice")
