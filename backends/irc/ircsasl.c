@@ -159,10 +159,11 @@ ircd_sasl_done(struct ircd_conn *c, const struct ircmsg *m, bool ok)
 	next = m->numeric == 904 || m->numeric == 905 ? sasl_next(c, c->sasl_mech) : IRCD_SASL_NONE;
 	/* The user learns why, and what happens instead (never the password). */
 	ircd_server_message(
-	        c, "SASL %s authentication failed: %s; %s", sasl_name(c->sasl_mech), why,
-	        next != IRCD_SASL_NONE                  ? "trying SASL PLAIN"
+	        c, "SASL %s authentication failed: %s; %s%s", sasl_name(c->sasl_mech), why,
+	        next != IRCD_SASL_NONE                  ? "trying SASL "
 	        : c->nickserv_pass && *c->nickserv_pass ? "identifying with NickServ instead"
-	                                                : "continuing without logging in");
+	                                                : "continuing without logging in",
+	        next != IRCD_SASL_NONE ? sasl_name(next) : "");
 	log_info("irc: %s: SASL %s failed on %s", c->user, sasl_name(c->sasl_mech), c->server);
 	free(why);
 	sasl_start(c, next);
@@ -212,7 +213,7 @@ ircd_on_account(struct ircd_conn *c, const struct ircmsg *m)
 			                    sasl_name(c->sasl_mech));
 		else
 			ircd_server_message(c, "%s", m->params[m->nparams - 1]);
-	} else if (m->numeric == 901) {
+	} else if (m->numeric == 901 && m->nparams >= 1) {
 		free(c->account);
 		c->account = NULL;
 		ircd_server_message(c, "%s", m->params[m->nparams - 1]);

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import sgtest
+from slixmpp.exceptions import IqError
 
 GW = "irc.localhost"
 SERVER = "127.0.0.1"
@@ -476,3 +477,76 @@ def test_identd_seen_by_inspircd(make_gateway, inspircd, client):
         assert " 311 bob bob ~bob " in bob.wait_for(lambda l: " 311 bob bob " in l, 10, "WHOIS")
     finally:
         bob.close()
+
+
+# ---- hostile or partial answers from a scripted server ----
+
+
+class MechsIrcd:
+    """test_irc_caps's scripted server, offering SASL with only EXTERNAL."""
+
+    def __new__(cls):
+        from test_irc_caps import FakeIrcd
+
+        class Ircd(FakeIrcd):
+            def _line(self, line):
+                if line == "CAP LS 302":
+                    with self.cond:
+                        self.received.append(line)
+                        self.cond.notify_all()
+                    self.send(":fake CAP * LS :multi-prefix sasl=EXTERNAL")
+                    return
+                super()._line(line)
+        return Ircd()
+
+
+def test_mechanism_not_offered_then_nickserv(make_gateway, client):
+    """The server takes only EXTERNAL and there is no certificate: SASL is
+    not asked for, the password goes to NickServ after 001."""
+    fake = MechsIrcd()
+    try:
+        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        alice = client("alice")
+        configured(alice, {"sasl_password": "only-plain-8"})
+        alice.join_muc(room("#mechs"), "alice")
+        fake.wait_for(lambda l: l == "PRIVMSG NickServ :IDENTIFY alice only-plain-8", 10,
+                      "the IDENTIFY")
+        with fake.cond:
+            assert not any(l.startswith("CAP REQ") and "sasl" in l for l in fake.received)
+            assert not any(l.startswith("AUTHENTICATE") for l in fake.received)
+    finally:
+        fake.close()
+
+
+def test_hostile_account_numerics_skipped(make_gateway, client):
+    from test_irc_caps import FakeIrcd
+    fake = FakeIrcd()
+    try:
+        g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        alice = client("alice")
+        alice.join_muc(room("#acct"), "alice")
+        fake.send(":fake 901")
+        fake.send(":fake 900 alice")
+        fake.send_raw(b":fake 900 alice a!b@c ba\xffd :You are now logged in as ba\xffd\r\n")
+        fake.send(":fake 900 alice alice!a@h alice :You are now logged in as alice")
+        m = from_server(alice, "You are now logged in as alice")
+        assert "SASL" not in m["body"]
+        alice.no_message(lambda m: "ba" in (m["body"] or "") and "logged in as ba" in m["body"],
+                         timeout=1)
+        assert "account: alice" in note_text(alice.execute(SERVER_JID, "info"))
+        g.check_alive()
+    finally:
+        fake.close()
+
+
+def test_password_with_line_break_refused(make_gateway, ngircd, client):
+    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": ""}})
+    alice = client("alice")
+    # The core's form check refuses it (text-private is one line).
+    with pytest.raises(IqError) as e:
+        configure(alice, {"nick": "zed", "nickserv_password": "two\nlines"})
+    assert "single line" in e.value.iq["error"]["text"]
+    res = alice.execute(SERVER_JID, "configure")
+    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
+              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    assert values["nick"] in ([None], [""], [])
