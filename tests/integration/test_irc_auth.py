@@ -47,6 +47,13 @@ def configure(client, fields):
     return client.iq(SERVER_JID, cmd, "set")
 
 
+def form_values(res):
+    """var -> [values] of the form in a command's answer."""
+    form = res.xml.find(f".//{XDATA}x")
+    return {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
+            for f in form.findall(f"{XDATA}field")}
+
+
 def configured(client, fields):
     res = configure(client, fields)
     status = res.xml.find(f"{CMD}command").get("status")
@@ -335,9 +342,7 @@ def test_admin_pinned_fingerprint_in_server_section(make_gateway, ngircd, client
     bob.wait_privmsg("#adminpin", "admin pinned")
     # The form shows the admin's pin; sent back as it is, it is not kept as
     # the user's own: a later change by the admin still applies.
-    res = alice.execute(SERVER_JID, "configure")
-    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
-              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    values = form_values(alice.execute(SERVER_JID, "configure"))
     assert values["tls_fingerprint"] == [sha256_of(ngircd.cert)]
     configured(alice, {"tls_fingerprint": values["tls_fingerprint"][0]})
     g.sections[f"irc.server.{SERVER}"]["tls_fingerprint"] = "ee" * 32
@@ -357,9 +362,7 @@ def test_bad_fingerprint_refused_nothing_saved(make_gateway, ngircd, client):
     alice = client("alice")
     res = configure(alice, {"nick": "zed", "tls_fingerprint": "12:34:zz"})
     assert "64 hex digits" in note_text(res) and "Nothing was saved" in note_text(res)
-    res = alice.execute(SERVER_JID, "configure")
-    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
-              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    values = form_values(alice.execute(SERVER_JID, "configure"))
     assert values["nick"] in ([None], [""], []) and values["tls_fingerprint"] in ([None], [""], [])
 
 
@@ -546,7 +549,5 @@ def test_password_with_line_break_refused(make_gateway, ngircd, client):
     with pytest.raises(IqError) as e:
         configure(alice, {"nick": "zed", "nickserv_password": "two\nlines"})
     assert "single line" in e.value.iq["error"]["text"]
-    res = alice.execute(SERVER_JID, "configure")
-    values = {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
-              for f in res.xml.find(f".//{XDATA}x").findall(f"{XDATA}field")}
+    values = form_values(alice.execute(SERVER_JID, "configure"))
     assert values["nick"] in ([None], [""], [])
