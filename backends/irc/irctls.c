@@ -265,8 +265,16 @@ use_client_cert(struct ircd_conn *c, SSL *ssl)
 		r = cert_parse(pem, &key, &x);
 		explicit_bzero(pem, strlen(pem));
 		free(pem);
-		if (r == -1)
+		if (r == -1) {
+			log_warnx("irc: %s: the stored client certificate for %s is unreadable",
+			          c->user, c->server);
+			ircd_server_message(c,
+			                    "Your client certificate for %s cannot be used (it is "
+			                    "unreadable): connecting without it. The certificate "
+			                    "command with action new makes another.",
+			                    c->server);
 			return -1;
+		}
 		r = SSL_use_certificate(ssl, x) == 1 && SSL_use_PrivateKey(ssl, key) == 1 ? 1 : -1;
 		EVP_PKEY_free(key);
 		X509_free(x);
