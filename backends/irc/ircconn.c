@@ -437,10 +437,16 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		                              sizeof(why)) == -1) {
 			log_warnx("irc: %s: %s port %u: %s", c->user, c->server,
 			          c->ports[c->port_i].port, why);
+			/* Rooms waiting for a rejoin hear nothing more: tell the user, once. */
+			if (c->ever_ready && !c->pin_told)
+				ircd_server_message(c, "Reconnecting to %s refused: %s", c->server,
+				                    why);
+			c->pin_told = true;
 			xstrset(&c->last_error, why);
 			advance(c);
 			return;
 		}
+		c->pin_told = false;
 		ircd_set_state(c, IRCD_REGISTERING);
 		log_info("irc: %s: connected to %s%s", c->user, c->server, tls ? " (TLS)" : "");
 		c->last_rx = time(NULL);

@@ -145,6 +145,7 @@ struct ircd_conn {
 	size_t nports, port_i;
 	bool verify;
 	bool client_cert; /* this TLS connection presents a client certificate */
+	bool pin_told;    /* the user was told of a pinned-fingerprint mismatch */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;

@@ -9,6 +9,7 @@ user comes from its JID (127.0.0.1@irc.localhost).
 import hashlib
 import hmac
 import ipaddress
+import os
 import signal
 import socket
 import subprocess
@@ -318,6 +319,30 @@ def test_pinned_fingerprint_mismatch_refused(make_gateway, ngircd, client):
     actual = sha256_of(ngircd.cert).replace(":", "").lower()
     assert "fingerprint mismatch" in why and wrong in why and actual in why, why
     assert actual in g.log
+
+
+def test_pinned_server_changing_certificate_told(make_gateway, ngircd, client, irc_client):
+    """Joined with a pin; the server comes back with another certificate:
+    the loss (332), then the refused reconnection told with both
+    fingerprints, once."""
+    old = sha256_of(ngircd.cert).replace(":", "").lower()
+    ngircd_tls(make_gateway, ngircd)
+    alice = client("alice")
+    configured(alice, {"tls_fingerprint": old})
+    alice.join_muc(room("#rekey"), "alice")
+    ngircd.stop()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", str(ngircd.key), "-out", str(ngircd.cert)],
+                   check=True, capture_output=True)
+    os.chmod(ngircd.key, 0o644)
+    new = sha256_of(ngircd.cert).replace(":", "").lower()
+    ngircd.start()
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#rekey')}/alice"
+                            and p["type"] == "unavailable", 15, "the loss")
+    m = from_server(alice, "Reconnecting to 127.0.0.1 refused", timeout=30)
+    assert "fingerprint mismatch" in m["body"] and old in m["body"] and new in m["body"]
+    # Told once, though the gateway keeps trying (1, 2, 4 ... s).
+    alice.no_message(lambda m: "refused" in (m["body"] or ""), timeout=5)
 
 
 def test_pinned_fingerprint_never_falls_back_to_plain(make_gateway, ngircd, client):
