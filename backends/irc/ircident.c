@@ -12,7 +12,8 @@
  * - identd ([irc] identd = PORT): an RFC 1413 responder. A query
  *   "<our port> , <server's port>" from the address of one of our IRC
  *   connections is answered with that connection's username; anything
- *   else gets an ERROR. One query per connection, 30 s to ask it.
+ *   else gets an ERROR. One query per connection, 30 s to ask it, at
+ *   most 128 open at once.
  */
 #include "config.h"
 
@@ -31,6 +32,7 @@
 
 #define IDENTD_TIMEOUT 30 /* seconds for a query to arrive */
 #define IDENTD_LINE_MAX 1000
+#define IDENTD_QUERIES_MAX 128 /* open queries; more are closed at once */
 
 /* ---- WEBIRC ---- */
 
@@ -249,11 +251,20 @@ static void
 identd_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
               void *arg)
 {
-	struct ircd_identq *q = xcalloc(1, sizeof(*q));
+	struct ircd_net *in = arg;
+	struct ircd_identq *q;
 	struct timeval tv = {IDENTD_TIMEOUT, 0};
+	size_t open = 0;
 
 	(void)l;
-	q->in = arg;
+	for (q = in->identqs; q; q = q->next)
+		open++;
+	if (open >= IDENTD_QUERIES_MAX) {
+		evutil_closesocket(fd);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->in = in;
 	q->next = q->in->identqs;
 	q->in->identqs = q;
 	memcpy(&q->from, sa, (size_t)salen < sizeof(q->from) ? (size_t)salen : sizeof(q->from));

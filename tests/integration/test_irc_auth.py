@@ -484,6 +484,28 @@ def test_identd_answers_for_irc_connections_only(make_gateway, ngircd, client, i
     assert identd_query(port, f"1 , {ngircd.port}\r\n") == f"1 , {ngircd.port} : ERROR : NO-USER\r\n"
     assert "ERROR : INVALID-PORT" in identd_query(port, "hello\r\n")
     assert "ERROR : INVALID-PORT" in identd_query(port, "70000 , 1\r\n")
+    # At most 128 queries open at once: the next connection is closed unanswered,
+    # and once they are gone the responder answers again.
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(128)]
+    try:
+        extra = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            extra.sendall(f"1 , {ngircd.port}\r\n".encode())
+            got = extra.recv(100)
+        except ConnectionError:
+            got = b""  # closed with the query unread: a reset
+        assert got == b"", got
+        extra.close()
+    finally:
+        for s in idle:
+            s.close()
+
+    def answers():
+        try:
+            return "NO-USER" in identd_query(port, f"1 , {ngircd.port}\r\n")
+        except OSError:
+            return False
+    sgtest.wait_until(answers, 10, "identd to answer again")
 
 
 def test_identd_seen_by_inspircd(make_gateway, inspircd, client):
