@@ -3,7 +3,7 @@
 # Idempotent: does nothing (not even "apt-get update") when all are present.
 # Runs as root, or re-executes itself through sudo.
 #
-# The servers among them (prosody, ngircd, biboumi) are only used as private
+# The servers among them (prosody, ngircd, biboumi, inspircd, atheme-services) are only used as private
 # instances started by the tests and the demo, so the system services that
 # their packages would start are kept stopped and disabled.
 set -euo pipefail
@@ -19,9 +19,10 @@ PACKAGES=(
 	# integration tests
 	python3-pytest python3-pytest-timeout python3-slixmpp
 	prosody lua-unbound sqlite3 ngircd biboumi openssl
+	inspircd atheme-services
 	gammu gammu-smsd libdbd-sqlite3
 )
-SERVICES=(prosody ngircd biboumi)
+SERVICES=(prosody ngircd biboumi inspircd atheme-services)
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -1,6 +1,7 @@
 /*
  * Ad-hoc commands on an IRC server's address (or any address on it):
- * configure (the user's settings for that server), disconnect, info.
+ * configure (the user's settings for that server), disconnect, info,
+ * certificate (the client certificate for SASL EXTERNAL).
  */
 #include "config.h"
 
@@ -22,6 +23,9 @@ static const struct gw_field configure_fields[] = {
          GW_FIELD_SECRET, NULL, NULL},
         {"sasl_account", GW_FIELD_TEXT, "SASL account",
          "Account name for SASL (default: the nick).", 0, NULL, NULL},
+        {"nickserv_password", GW_FIELD_PRIVATE, "NickServ password",
+         "Sent to NickServ (IDENTIFY) after connecting when SASL did not log you in.",
+         GW_FIELD_SECRET, NULL, NULL},
         {"server_password", GW_FIELD_PRIVATE, "Server password", "Sent with PASS, if set.",
          GW_FIELD_SECRET, NULL, NULL},
         {"tls_ports", GW_FIELD_TEXT, "TLS ports", "Tried first, separated by spaces.", 0, NULL,
@@ -30,6 +34,10 @@ static const struct gw_field configure_fields[] = {
          NULL},
         {"verify_cert", GW_FIELD_BOOL, "Verify the certificate",
          "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
+        {"tls_fingerprint", GW_FIELD_TEXT, "Pinned certificate fingerprint",
+         "SHA-256 of the server's certificate (hex, colons optional): trusted even when "
+         "self-signed; any other certificate is refused. Empty: none.",
+         0, NULL, NULL},
         {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
          "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
         GW_FIELDS_END,
@@ -49,6 +57,43 @@ ports_ok(const char *s)
 	}
 	free(copy);
 	return ok;
+}
+
+/* What applies when the user sets nothing: the admin's pin for this server, else [irc]'s. */
+static char *
+server_default(struct gw_net *net, const char *server, const char *key)
+{
+	const char *admin;
+	char fp[65];
+
+	if (strcmp(key, "tls_fingerprint") == 0 &&
+	    (admin = ircd_server_conf(net, server, key)) != NULL &&
+	    ircd_fingerprint_parse(admin, fp) == 0)
+		return xstrdup(fp);
+	return ircd_conf_value(net, key);
+}
+
+/* Checks every submitted value before anything is saved; false: a note says what is wrong. */
+static bool
+form_ok(struct gw_cmd *cmd, const struct gw_values *in)
+{
+	const char *v;
+	char fp[65];
+
+	if ((v = gw_values_get(in, "tls_fingerprint")) != NULL && *v != '\0' &&
+	    ircd_fingerprint_parse(v, fp) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "The certificate fingerprint is a SHA-256: 64 hex digits, colons "
+		            "optional. Nothing was saved.");
+		return false;
+	}
+	if (((v = gw_values_get(in, "ports")) != NULL && !ports_ok(v)) ||
+	    ((v = gw_values_get(in, "tls_ports")) != NULL && !ports_ok(v))) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "Ports are numbers from 1 to 65535. Nothing was saved.");
+		return false;
+	}
+	return true;
 }
 
 static enum gw_cmd_status
@@ -97,6 +142,10 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		r = GW_CMD_NEXT;
 		goto out;
 	}
+	if (!form_ok(cmd, in)) {
+		r = GW_CMD_ERROR;
+		goto out;
+	}
 	for (const struct gw_field *f = configure_fields; f->var; f++) {
 		const char *v = gw_values_get(in, f->var);
 		char *value = NULL, *def;
@@ -127,17 +176,16 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 				                : "no");
 			else
 				value = xstrdup(v ? v : "");
-			if ((strcmp(f->var, "ports") == 0 || strcmp(f->var, "tls_ports") == 0) &&
-			    !ports_ok(value)) {
-				gw_cmd_note(cmd, GW_NOTE_ERROR,
-				            "Ports are numbers from 1 to 65535.");
-				free(value);
-				r = GW_CMD_ERROR;
-				goto out;
+			if (strcmp(f->var, "tls_fingerprint") == 0 && *value != '\0') {
+				char fp[65];
+
+				/* One spelling: lower-case, no colons. */
+				if (ircd_fingerprint_parse(value, fp) == 0)
+					xstrset(&value, fp);
 			}
 			/* A value equal to the gateway's default is not kept: config changes apply.
 			 */
-			def = ircd_conf_value(net, f->var);
+			def = server_default(net, server, f->var);
 			if ((def && strcmp(def, value) == 0) || (def == NULL && *value == '\0'))
 				rc = gw_setting_set(net, user, server, f->var, NULL);
 			else
@@ -228,13 +276,100 @@ info(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	for (struct ircd_chan *ch = c->chans; ch && k < sizeof(chans); ch = ch->next)
 		k += (size_t)snprintf(chans + k, sizeof(chans) - k, "%s%s", k ? " " : "", ch->name);
 	gw_cmd_note(cmd, GW_NOTE_INFO,
-	            "%s: %s as %s, port %u%s; capabilities: %s; channels: %s; %zu lines waiting",
+	            "%s: %s as %s, port %u%s%s%s; account: %s; capabilities: %s; channels: %s; "
+	            "%zu lines waiting",
 	            server, ircd_state_name(c->state), c->nick ? c->nick : "-",
 	            c->port_i < c->nports ? c->ports[c->port_i].port : 0,
 	            c->port_i < c->nports && c->ports[c->port_i].tls ? " with TLS" : "",
-	            *caps ? caps : "none", *chans ? chans : "none", ircd_queue_length(c));
+	            c->pin ? " (pinned certificate)" : "",
+	            c->client_cert ? " and a client certificate" : "",
+	            c->account ? c->account : "not logged in", *caps ? caps : "none",
+	            *chans ? chans : "none", ircd_queue_length(c));
 	free(server);
 	return GW_CMD_DONE;
+}
+
+static const char *const cert_actions[] = {"show", "new", "remove", NULL};
+
+static const struct gw_field cert_fields[] = {
+        {"action", GW_FIELD_LIST, "Action",
+         "show: keep this certificate; new: replace it (register the new fingerprint again); "
+         "remove: stop presenting one.",
+         0, cert_actions, "show"},
+        GW_FIELDS_END,
+};
+
+/*
+ * The client certificate for SASL EXTERNAL (CertFP): made on first use,
+ * kept encrypted in the store; its fingerprint is what NickServ's CERT ADD
+ * takes. A text command takes the action as "certificate action=remove".
+ */
+static enum gw_cmd_status
+certificate(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
+	const char *action = in ? gw_values_get(in, "action") : NULL;
+	char *t = NULL, *server = NULL, fp[65], *text, *ns;
+	enum gw_cmd_status r = GW_CMD_DONE;
+	int rc;
+
+	if (target == NULL || ircd_addr_split(net, target, &t, &server) == -1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
+		return GW_CMD_ERROR;
+	}
+	if (action == NULL || *action == '\0')
+		action = "show";
+	if (strcmp(action, "remove") == 0) {
+		if (ircd_client_cert_remove(net, user, server) == -1) {
+			gw_cmd_note(cmd, GW_NOTE_ERROR, "The certificate could not be removed.");
+			r = GW_CMD_ERROR;
+		} else
+			gw_cmd_note(cmd, GW_NOTE_INFO,
+			            "No client certificate is presented to %s from the next "
+			            "connection on.",
+			            server);
+		goto out;
+	}
+	if (strcmp(action, "show") != 0 && strcmp(action, "new") != 0) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "The action is show, new or remove.");
+		r = GW_CMD_ERROR;
+		goto out;
+	}
+	rc = ircd_client_cert(net, user, server, true, strcmp(action, "new") == 0, fp);
+	if (rc != 1) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "The client certificate could not be made or read.");
+		r = GW_CMD_ERROR;
+		goto out;
+	}
+	/* NickServ's address on this gateway, as a chat with it would use. */
+	ns = ircd_fixed_server(ircd_priv(net))
+	             ? xasprintf("nickserv@%s", gw_net_jid(net))
+	             : xasprintf("nickserv%%%s@%s", server, gw_net_jid(net));
+	text = xasprintf("Your client certificate for %s has the SHA-256 fingerprint %s. "
+	                 "It is presented from the next TLS connection on, and SASL EXTERNAL "
+	                 "logs you in once the fingerprint is added to your account: "
+	                 "identified, send \"CERT ADD %s\" to NickServ (%s).",
+	                 server, fp, fp, ns);
+	free(ns);
+	if (stage == 0 && in == NULL) {
+		struct gw_values *cur = gw_values_new();
+		char *title = xasprintf("Client certificate for %s", server);
+		struct gw_form form = {title, text, cert_fields, cur};
+
+		gw_values_add(cur, "action", "show");
+		gw_cmd_form(cmd, &form);
+		gw_values_free(cur);
+		free(title);
+		r = GW_CMD_NEXT;
+	} else
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%s", text);
+	free(text);
+out:
+	free(t);
+	free(server);
+	return r;
 }
 
 const struct gw_command ircd_commands[] = {
@@ -247,5 +382,9 @@ const struct gw_command ircd_commands[] = {
         {"info", "IRC connection information", "info",
          "the state, nick, port, TLS and capabilities of your connection to this server",
          GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS, info},
+        {"certificate", "Client certificate (CertFP)", "certificate",
+         "your TLS client certificate for this IRC server and its fingerprint, for SASL "
+         "EXTERNAL (NickServ CERT ADD)",
+         GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS, certificate},
         GW_COMMANDS_END,
 };

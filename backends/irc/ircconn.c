@@ -182,12 +182,25 @@ load_settings(struct ircd_conn *c, const char *nick)
 	free(c->ports);
 	c->ports = NULL;
 	c->nports = 0;
+	free(c->pin);
+	c->pin = NULL;
+	v = ircd_setting(c, "tls_fingerprint");
+	if (v != NULL && *v != '\0') {
+		char fp[65];
+
+		/* Checked when saved; a bad stored value pins nothing that could match. */
+		c->pin = xstrdup(ircd_fingerprint_parse(v, fp) == 0 ? fp : "(invalid)");
+	}
+	free(v);
 	v = ircd_setting(c, "tls_ports");
 	add_ports(c, v, true);
 	free(v);
-	v = ircd_setting(c, "ports");
-	add_ports(c, v, false);
-	free(v);
+	/* A pinned certificate is asked for: never fall back to plain text. */
+	if (c->pin == NULL) {
+		v = ircd_setting(c, "ports");
+		add_ports(c, v, false);
+		free(v);
+	}
 	v = ircd_setting(c, "verify_cert");
 	c->verify = v == NULL || strcasecmp(v, "no") != 0;
 	free(v);
@@ -222,6 +235,8 @@ load_settings(struct ircd_conn *c, const char *nick)
 	c->pass = gw_secret_get(c->in->net, c->user, c->server, "server_password");
 	free(c->sasl_pass);
 	c->sasl_pass = gw_secret_get(c->in->net, c->user, c->server, "sasl_password");
+	free(c->nickserv_pass);
+	c->nickserv_pass = gw_secret_get(c->in->net, c->user, c->server, "nickserv_password");
 	free(c->after_connect);
 	c->after_connect = ircd_setting(c, "after_connect");
 	ircbucket_init(&c->bucket, setting_uint(c, "throttle_burst", IRCBUCKET_BURST),
@@ -317,25 +332,10 @@ drop_bev(struct ircd_conn *c)
 static struct bufferevent *
 new_tls_bev(struct ircd_conn *c)
 {
-	SSL *ssl = SSL_new(c->verify ? c->in->ssl : c->in->ssl_noverify);
-	struct in6_addr a6;
-	struct in_addr a4;
-	bool literal;
+	SSL *ssl = ircd_tls_new(c);
 
 	if (ssl == NULL)
 		return NULL;
-	literal = evutil_inet_pton(AF_INET, c->server, &a4) == 1 ||
-	          evutil_inet_pton(AF_INET6, c->server, &a6) == 1;
-	if (!literal)
-		SSL_set_tlsext_host_name(ssl, c->server);
-	if (c->verify) {
-		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-
-		if (literal)
-			X509_VERIFY_PARAM_set1_ip_asc(param, c->server);
-		else
-			SSL_set1_host(ssl, c->server);
-	}
 	return bufferevent_openssl_socket_new(gw_event_base(), -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 }
@@ -384,6 +384,7 @@ try_next(struct ircd_conn *c)
 	ircd_set_state(c, IRCD_CONNECTING);
 	log_info("irc: %s: connecting to %s (%s) port %u%s", c->user, c->server, addr, p->port,
 	         p->tls ? " with TLS" : "");
+	c->client_cert = false; /* set by ircd_tls_new() when one is presented */
 	c->bev = p->tls ? new_tls_bev(c)
 	                : bufferevent_socket_new(gw_event_base(), -1,
 	                                         BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -430,9 +431,22 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	char why[256];
 	bool tls = c->port_i < c->nports && c->ports[c->port_i].tls;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		evtimer_del(c->ev_timer);
+		if (tls && ircd_tls_check_pin(c, bufferevent_openssl_get_ssl(bev), why,
+		                              sizeof(why)) == -1) {
+			log_warnx("irc: %s: %s port %u: %s", c->user, c->server,
+			          c->ports[c->port_i].port, why);
+			/* Rooms waiting for a rejoin hear nothing more: tell the user, once. */
+			if (c->ever_ready && !c->pin_told)
+				ircd_server_message(c, "Reconnecting to %s refused: %s", c->server,
+				                    why);
+			c->pin_told = true;
+			xstrset(&c->last_error, why);
+			advance(c);
+			return;
+		}
+		c->pin_told = false;
 		ircd_set_state(c, IRCD_REGISTERING);
 		log_info("irc: %s: connected to %s%s", c->user, c->server, tls ? " (TLS)" : "");
 		c->last_rx = time(NULL);
@@ -544,7 +558,13 @@ reset_transport(struct ircd_conn *c)
 		c->ai = c->ai_cur = NULL;
 	}
 	c->caps = c->caps_offered = 0;
-	c->cap_negotiating = c->sasl_running = false;
+	c->cap_negotiating = c->sasl_running = c->sasl_tried = false;
+	c->sasl_mech = IRCD_SASL_NONE;
+	free(c->sasl_mechs);
+	c->sasl_mechs = NULL;
+	free(c->account);
+	c->account = NULL;
+	c->client_cert = false;
 	c->ping_out = false;
 }
 
@@ -695,6 +715,8 @@ conn_free(struct ircd_conn *c)
 	free(c->realname);
 	free(c->pass);
 	free(c->sasl_pass);
+	free(c->nickserv_pass);
+	free(c->pin);
 	free(c->after_connect);
 	free(c->ports);
 	free(c->last_error);

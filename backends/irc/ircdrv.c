@@ -51,8 +51,65 @@ static const struct gw_option irc_options[] = {
          "Bytes sent at once before the byte throttle applies (0: no byte limit)."},
         {"throttle_byte_rate", GW_OPT_INT, "512", 0, 1000000, GW_OPT_RELOADABLE,
          "Then this many bytes per second."},
+        {"identd", GW_OPT_INT, "0", 0, 65535, 0,
+         "Port of an RFC 1413 ident responder answering for the IRC connections with their "
+         "username (0: none; IRC servers ask port 113)."},
         GW_OPTIONS_END,
 };
+
+/* [irc.server.NAME]: what the admin sets for one IRC server (NAME as in the addresses). */
+static const struct gw_option server_options[] = {
+        {"tls_fingerprint", GW_OPT_STRING, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "SHA-256 fingerprint of the server's TLS certificate (hex, colons optional): a match is "
+         "trusted even when self-signed, a mismatch refused (users may set their own)."},
+        {"client_cert", GW_OPT_PATH, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "Client certificate (PEM) presented to this server for SASL EXTERNAL, unless the user "
+         "made one with the certificate command."},
+        {"client_key", GW_OPT_PATH, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "Private key (PEM) of client_cert (default: in the client_cert file)."},
+        {"webirc_password", GW_OPT_SECRET, NULL, 0, 0, GW_OPT_RELOADABLE,
+         "WEBIRC password the server gave the gateway: each user then shows a host and an "
+         "address of their own (hashed from the JID) instead of the gateway's."},
+        GW_OPTIONS_END,
+};
+
+static const struct gw_subsection irc_subsections[] = {
+        {"server", server_options, "Settings for one IRC server: [irc.server.irc.example.net]."},
+        GW_SUBSECTIONS_END,
+};
+
+static int
+irc_check_subsection(const struct gw_section *sec, char **why)
+{
+	const char *fp = gw_conf_str(sec, "tls_fingerprint");
+	char buf[65], *err = NULL;
+
+	if (fp != NULL && *fp != '\0' && ircd_fingerprint_parse(fp, buf) == -1) {
+		*why = xasprintf("[irc.server.%s] tls_fingerprint: not a SHA-256 fingerprint "
+		                 "(64 hex digits, colons optional)",
+		                 gw_section_name(sec));
+		return -1;
+	}
+	if (ircd_client_files_check(gw_conf_str(sec, "client_cert"), gw_conf_str(sec, "client_key"),
+	                            &err) == -1) {
+		*why = xasprintf("[irc.server.%s] %s", gw_section_name(sec), err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+ircd_server_conf(struct gw_net *net, const char *server, const char *key)
+{
+	size_t n;
+	const struct gw_section *const *secs = gw_net_subsections(net, "server", &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(gw_section_name(secs[i]), server) == 0)
+			return gw_conf_str(secs[i], key);
+	return NULL;
+}
 
 static const struct gw_field irc_registration[] = {
         {"nick", GW_FIELD_TEXT, "Default nickname",
@@ -117,8 +174,14 @@ char *
 ircd_setting_for(struct gw_net *net, const char *user, const char *server, const char *key)
 {
 	char *v = gw_setting_get(net, user, server, key);
+	const char *admin;
 
-	return v ? v : ircd_conf_value(net, key);
+	if (v != NULL)
+		return v;
+	if (strcmp(key, "tls_fingerprint") == 0 &&
+	    (admin = ircd_server_conf(net, server, key)) != NULL)
+		return xstrdup(admin);
+	return ircd_conf_value(net, key);
 }
 
 char *
@@ -660,6 +723,12 @@ irc_start(struct gw_net *net)
 		free(in);
 		return -1;
 	}
+	if (ircd_identd_start(in, (unsigned)gw_conf_int(gw_net_section(net), "identd")) == -1) {
+		SSL_CTX_free(in->ssl);
+		SSL_CTX_free(in->ssl_noverify);
+		free(in);
+		return -1;
+	}
 	in->dns = evdns_base_new(gw_event_base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
 	if (in->dns == NULL)
 		log_warnx("irc: no DNS resolver: IRC servers must be given as addresses");
@@ -678,6 +747,7 @@ irc_stop(struct gw_net *net)
 	for (struct ircd_conn *c = in->conns; c; c = c->next)
 		ircd_conn_close(c, "Gateway shutting down");
 	ircd_conn_free_all(in);
+	ircd_identd_stop(in);
 	if (in->dns)
 		evdns_base_free(in->dns, 0);
 	SSL_CTX_free(in->ssl);
@@ -718,6 +788,7 @@ const struct gw_driver irc_driver = {
         .type = "irc",
         .description = "IRC gateway",
         .options = irc_options,
+        .subsections = irc_subsections,
         .registration = irc_registration,
         .commands = ircd_commands,
         .prompt = "IRC channel, nick or server",
@@ -727,6 +798,7 @@ const struct gw_driver irc_driver = {
         .start = irc_start,
         .stop = irc_stop,
         .reload = irc_reload,
+        .check_subsection = irc_check_subsection,
         .user_unavailable = irc_user_unavailable,
         .user_removed = irc_user_removed,
         .contact_changed = ircd_contact_changed,

@@ -10,6 +10,9 @@
  *   ircchan.c  channels and their members as rooms and occupants
  *   ircadmin.c invitations, bans and the ban list, affiliations
  *   ircwatch.c presence of people outside channels (MONITOR, ISON, AWAY)
+ *   ircsasl.c  logging in: SASL EXTERNAL/PLAIN, NickServ, the account
+ *   irctls.c   TLS trust: pinned fingerprints, client certificates (CertFP)
+ *   ircident.c who the server sees: WEBIRC, the identd responder
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -31,7 +34,10 @@ struct event;
 struct evdns_base;
 struct evdns_getaddrinfo_request;
 struct evutil_addrinfo;
+struct evconnlistener;
+struct ircd_identq;
 struct ssl_ctx_st;
+struct ssl_st;
 
 #define IRCD_LIST_KEEP 600     /* seconds a LIST result answers disco#items (and its pages) */
 #define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
@@ -61,6 +67,13 @@ enum ircd_cap {
 	IRCD_CAP_BATCH = 1u << 8,
 	IRCD_CAP_SASL = 1u << 9,
 	IRCD_CAP_USERHOST_IN_NAMES = 1u << 10,
+};
+
+/* SASL mechanisms, in the order they are tried. */
+enum ircd_sasl {
+	IRCD_SASL_NONE,
+	IRCD_SASL_EXTERNAL, /* the TLS client certificate (CertFP) */
+	IRCD_SASL_PLAIN,    /* account and password */
 };
 
 struct ircd_member {
@@ -159,9 +172,13 @@ struct ircd_conn {
 	/* What this connection uses, read from settings when it starts. */
 	char *nick, *want_nick, *username, *realname;
 	char *pass, *sasl_pass, *after_connect;
+	char *nickserv_pass; /* IDENTIFY after 001 when SASL did not log us in */
+	char *pin;           /* pinned SHA-256 of the server certificate (64 hex), or NULL */
 	struct ircd_port *ports;
 	size_t nports, port_i;
 	bool verify;
+	bool client_cert; /* this TLS connection presents a client certificate */
+	bool pin_told;    /* the user was told of a pinned-fingerprint mismatch */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;
@@ -178,6 +195,10 @@ struct ircd_conn {
 
 	unsigned caps_offered, caps;
 	bool cap_negotiating, sasl_running;
+	char *sasl_mechs;         /* the server's "sasl=" list, or NULL when not given */
+	enum ircd_sasl sasl_mech; /* the mechanism being tried */
+	bool sasl_tried;          /* a SASL exchange took place on this connection */
+	char *account;            /* services account we are logged in to (900), or NULL */
 	struct ircmsg_isupport isup;
 	char *self_user, *self_host;
 	time_t last_rx;
@@ -205,6 +226,8 @@ struct ircd_net {
 	struct ssl_ctx_st *ssl_noverify;
 	unsigned long lines_in, lines_out, bad_lines;
 	bool stopping;
+	struct evconnlistener *identd[2]; /* IPv4, IPv6; NULL when off */
+	struct ircd_identq *identqs;      /* identd queries being answered */
 };
 
 /* ---- ircdrv.c ---- */
@@ -227,6 +250,64 @@ const char *ircd_fixed_server(struct ircd_net *);
 enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *to,
                                   const char *to_resource, const char *body, bool groupchat,
                                   char **why);
+
+/*
+ * The admin's value of key for one IRC server ([irc.server.NAME]), or NULL.
+ * Belongs to the config.
+ */
+const char *ircd_server_conf(struct gw_net *, const char *server, const char *key);
+
+/* ---- ircsasl.c ---- */
+/* Keeps the mechanisms of a "sasl=A,B" value in a CAP LS/NEW list. */
+void ircd_sasl_mechs(struct ircd_conn *, const char *caplist);
+/* Whether there is a mechanism to try (a client certificate, a password). */
+bool ircd_sasl_wanted(struct ircd_conn *);
+/* The sasl capability was acknowledged: start the first mechanism. */
+void ircd_sasl_begin(struct ircd_conn *);
+void ircd_on_authenticate(struct ircd_conn *, const struct ircmsg *);
+/* 903 (ok) or 902/904-907: the next mechanism, or the end of CAP negotiation. */
+void ircd_sasl_done(struct ircd_conn *, const struct ircmsg *, bool ok);
+/* After 001: IDENTIFY with NickServ when SASL did not log us in and a password is set. */
+void ircd_nickserv_identify(struct ircd_conn *);
+/* 900 / 901: the account we are logged in to, told to the user. */
+void ircd_on_account(struct ircd_conn *, const struct ircmsg *);
+
+/* ---- irctls.c ---- */
+/* A new SSL for the connection: trust (verify, pin), SNI, client certificate. NULL on error. */
+struct ssl_st *ircd_tls_new(struct ircd_conn *);
+/*
+ * After the handshake: with a pinned fingerprint, whether the server's
+ * certificate matches. 0, or -1 with why (naming both fingerprints) filled.
+ */
+int ircd_tls_check_pin(struct ircd_conn *, struct ssl_st *, char *why, size_t len);
+/* "AB:cd:..." or "abcd..." into 64 lower-case hex digits. 0, or -1: not a SHA-256. */
+int ircd_fingerprint_parse(const char *in, char out[65]);
+/*
+ * The user's client certificate for server: its fingerprint into fp (64 hex)
+ * when there is one. create: make one when there is none; renew: replace it.
+ * Returns 1 (there is one), 0 (none), -1 (error: cannot create or store).
+ */
+int ircd_client_cert(struct gw_net *, const char *user, const char *server, bool create, bool renew,
+                     char fp[65]);
+/* The admin's client_cert/client_key files hold a certificate and its key? 0, or -1 with why. */
+int ircd_client_files_check(const char *cert, const char *key, char **why);
+/* Forgets the user's generated client certificate for server. 0 or -1. */
+int ircd_client_cert_remove(struct gw_net *, const char *user, const char *server);
+
+/* ---- ircident.c ---- */
+/* WEBIRC before registration, when the admin set a webirc_password for the server. */
+void ircd_webirc(struct ircd_conn *);
+/*
+ * The host name and IPv6 address WEBIRC gives for user (a bare JID), from
+ * HMAC-SHA256(password, user): "<16 hex>.<domain>" (".xmpp" when the domain
+ * is not a plain host name or would pass 63 bytes) and "fdxx:...". 0 or -1.
+ */
+int ircd_webirc_identity(const char *password, const char *user, char host[80], char ip[48]);
+/* The RFC 1413 responder on port (0: none). 0, or -1 (logged) when it cannot listen. */
+int ircd_identd_start(struct ircd_net *, unsigned port);
+void ircd_identd_stop(struct ircd_net *);
+/* An RFC 1413 query "<port> , <port>" (no line ending). 0, or -1: malformed. */
+int ircd_identd_parse(const char *line, unsigned *ours, unsigned *theirs);
 
 /* ---- ircconn.c ---- */
 struct ircd_conn *ircd_conn_find(struct ircd_net *, const char *user, const char *server);
@@ -266,6 +347,11 @@ void ircd_send_cb(evutil_socket_t, short, void *);
 void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
 /* Lines waiting for the throttle. */
 size_t ircd_queue_length(const struct ircd_conn *);
+/*
+ * A copy of a line (len bytes, no line ending) for the log, the secret it
+ * may carry hidden (PASS, AUTHENTICATE, OPER, WEBIRC, to NickServ). Caller frees.
+ */
+char *ircd_redacted(const char *line, size_t len);
 
 /* ---- ircchan.c ---- */
 void ircd_on_join(struct ircd_conn *, const struct ircmsg *);
@@ -354,6 +440,8 @@ bool ircd_is_me(struct ircd_conn *, const char *nick);
 void ircd_handle_line(struct ircd_conn *, const char *line, size_t len);
 /* What to send once the socket is up: CAP LS, PASS, NICK, USER. */
 void ircd_register(struct ircd_conn *);
+/* CAP END, once, when negotiation is running. */
+void ircd_cap_end(struct ircd_conn *);
 struct ircd_chan *ircd_chan_find(struct ircd_conn *, const char *name);
 struct ircd_chan *ircd_chan_add(struct ircd_conn *, const char *name, const char *room);
 void ircd_chan_free(struct ircd_chan *);

@@ -1,6 +1,7 @@
 /*
  * What an IRC server says, turned into calls of the driver interface:
- * registration (CAP LS 302, SASL PLAIN, NICK/USER, nick collisions),
+ * registration (CAP LS 302, NICK/USER, nick collisions; SASL and NickServ
+ * are ircsasl.c's),
  * ISUPPORT, channels (JOIN, NAMES, PART, KICK, QUIT, NICK, MODE, TOPIC),
  * messages and CTCP, and the numerics the user should read.
  *
@@ -15,8 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#include <openssl/evp.h>
 
 #include "ircdrv.h"
 #include "irctext.h"
@@ -176,8 +175,8 @@ cap_request(struct ircd_conn *c, unsigned want)
 	ircd_sendf(c, true, "CAP", "REQ", buf, NULL);
 }
 
-static void
-cap_end(struct ircd_conn *c)
+void
+ircd_cap_end(struct ircd_conn *c)
 {
 	if (!c->cap_negotiating)
 		return;
@@ -191,6 +190,7 @@ ircd_register(struct ircd_conn *c)
 	c->nick_tries = 0;
 	xstrset(&c->nick, c->want_nick);
 	c->cap_negotiating = true;
+	ircd_webirc(c); /* first of all, when configured */
 	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
 	if (c->pass && *c->pass)
 		ircd_sendf(c, true, "PASS", c->pass, NULL);
@@ -208,6 +208,8 @@ on_cap(struct ircd_conn *c, const struct ircmsg *m)
 	if (sub == NULL)
 		return;
 	bits = cap_bits(last, &off);
+	if (strcmp(sub, "LS") == 0 || strcmp(sub, "NEW") == 0)
+		ircd_sasl_mechs(c, last);
 	if (strcmp(sub, "LS") == 0) {
 		c->caps_offered |= bits;
 		if (m->nparams > 3 && strcmp(m->params[2], "*") == 0)
@@ -215,22 +217,21 @@ on_cap(struct ircd_conn *c, const struct ircmsg *m)
 		if (c->state != IRCD_REGISTERING)
 			return;
 		bits = c->caps_offered;
-		if (c->sasl_pass == NULL || *c->sasl_pass == '\0')
+		if (!ircd_sasl_wanted(c))
 			bits &= ~(unsigned)IRCD_CAP_SASL;
 		if (bits)
 			cap_request(c, bits);
 		else
-			cap_end(c);
+			ircd_cap_end(c);
 	} else if (strcmp(sub, "ACK") == 0) {
 		c->caps = (c->caps | bits) & ~off;
-		if (c->state == IRCD_REGISTERING && (c->caps & IRCD_CAP_SASL) && c->sasl_pass &&
-		    !c->sasl_running) {
-			c->sasl_running = true;
-			ircd_sendf(c, true, "AUTHENTICATE", "PLAIN", NULL);
-		} else if (!c->sasl_running)
-			cap_end(c);
+		if (c->state == IRCD_REGISTERING && (c->caps & IRCD_CAP_SASL) && !c->sasl_running &&
+		    !c->sasl_tried)
+			ircd_sasl_begin(c);
+		else if (!c->sasl_running)
+			ircd_cap_end(c);
 	} else if (strcmp(sub, "NAK") == 0) {
-		cap_end(c);
+		ircd_cap_end(c);
 	} else if (strcmp(sub, "NEW") == 0) {
 		c->caps_offered |= bits;
 		bits &= ~(c->caps | IRCD_CAP_SASL);
@@ -240,58 +241,6 @@ on_cap(struct ircd_conn *c, const struct ircmsg *m)
 		c->caps &= ~bits;
 		c->caps_offered &= ~bits;
 	}
-}
-
-static void
-on_authenticate(struct ircd_conn *c, const struct ircmsg *m)
-{
-	char *account, *plain, *b64;
-	size_t alen, plen, n, len;
-
-	if (!c->sasl_running || strcmp(ircmsg_param(m, 0) ? ircmsg_param(m, 0) : "", "+") != 0)
-		return;
-	account = ircd_setting(c, "sasl_account");
-	if (account == NULL || *account == '\0')
-		xstrset(&account, c->want_nick);
-	alen = strlen(account);
-	plen = strlen(c->sasl_pass);
-	/* authzid NUL authcid NUL password (RFC 4616) */
-	len = alen * 2 + plen + 2;
-	plain = xmalloc(len);
-	memcpy(plain, account, alen);
-	plain[alen] = '\0';
-	memcpy(plain + alen + 1, account, alen);
-	plain[2 * alen + 1] = '\0';
-	memcpy(plain + 2 * alen + 2, c->sasl_pass, plen);
-	b64 = xmalloc(4 * ((len + 2) / 3) + 1);
-	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, (unsigned char *)plain, (int)len);
-	for (size_t off = 0; off < n; off += 400) {
-		char chunk[401];
-		size_t k = n - off < 400 ? n - off : 400;
-
-		memcpy(chunk, b64 + off, k);
-		chunk[k] = '\0';
-		ircd_sendf(c, true, "AUTHENTICATE", chunk, NULL);
-	}
-	if (n % 400 == 0)
-		ircd_sendf(c, true, "AUTHENTICATE", "+", NULL);
-	explicit_bzero(plain, len);
-	explicit_bzero(b64, n);
-	free(plain);
-	free(b64);
-	free(account);
-}
-
-static void
-sasl_done(struct ircd_conn *c, const struct ircmsg *m, bool ok)
-{
-	if (!c->sasl_running)
-		return;
-	c->sasl_running = false;
-	if (!ok)
-		ircd_server_message(c, "SASL authentication failed: %s",
-		                    m->nparams ? m->params[m->nparams - 1] : "");
-	cap_end(c);
 }
 
 /* 433 and friends: during registration, try another nick. */
@@ -478,7 +427,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 1:
 		if (m->nparams > 0)
 			xstrset(&c->nick, m->params[0]);
-		cap_end(c);
+		ircd_cap_end(c);
+		ircd_nickserv_identify(c);
 		ircd_conn_ready(c);
 		break;
 	case 5:
@@ -503,8 +453,6 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 329:
 	case 315:
 	case 352:
-	case 900:
-	case 901:
 		break; /* welcome, statistics, MOTD: not worth a message each time */
 	case 376:
 	case 422:
@@ -538,16 +486,21 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 437:
 		nick_in_use(c, m);
 		break;
-	case 903:
-		sasl_done(c, m, true);
+	case 900:
+	case 901:
+		ircd_on_account(c, m);
 		break;
+	case 903:
+		ircd_sasl_done(c, m, true);
+		break;
+	case 908:
+		break; /* the mechanisms the server takes: 904 follows */
 	case 902:
 	case 904:
 	case 905:
 	case 906:
 	case 907:
-	case 908:
-		sasl_done(c, m, false);
+		ircd_sasl_done(c, m, false);
 		break;
 	case 321:
 		break;
@@ -661,9 +614,14 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		          ircmsg_strerror(e), log_escape(esc, sizeof(esc), line));
 		return;
 	}
-	if (log_get_verbosity() >= 2)
+	if (log_get_verbosity() >= 2) {
+		/* Our own IDENTIFY comes back with echo-message. */
+		char *copy = ircd_redacted(line, len);
+
 		log_trace("irc: %s <- %s: %s", c->user, c->server,
-		          log_escape(esc, sizeof(esc), line));
+		          log_escape(esc, sizeof(esc), copy));
+		free(copy);
+	}
 	cmd = m.command;
 	if (m.nick && m.numeric < 0 && !ircd_name_ok(m.nick)) {
 		c->in->bad_lines++;
@@ -713,7 +671,7 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		free(from);
 		free(room);
 	} else if (strcmp(cmd, "AUTHENTICATE") == 0)
-		on_authenticate(c, &m);
+		ircd_on_authenticate(c, &m);
 	else if (strcmp(cmd, "ERROR") == 0) {
 		char *why = ircd_text_in(c, m.nparams ? m.params[0] : "closed");
 

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -40,6 +41,43 @@ line_free(struct ircd_line *l)
 	free(l);
 }
 
+/*
+ * A copy of line (len bytes) for the log, with what follows the command (or
+ * NickServ's command word) replaced by "<hidden>" when the line carries a
+ * secret: PASS, AUTHENTICATE, OPER, WEBIRC, anything to NickServ
+ * (IDENTIFY, REGISTER...). The line may start with tags and a source (an
+ * echo). Caller frees.
+ */
+char *
+ircd_redacted(const char *line, size_t len)
+{
+	static const char *const secret[] = {"PASS ", "AUTHENTICATE ", "OPER ", "WEBIRC "};
+	char *out = xmalloc(len + sizeof("<hidden>")), *l = out, *p;
+
+	memcpy(out, line, len);
+	out[len] = '\0';
+	if (*l == '@' && (p = strchr(l, ' ')) != NULL)
+		l = p + 1;
+	if (*l == ':' && (p = strchr(l, ' ')) != NULL)
+		l = p + 1;
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
+		if (strncasecmp(l, secret[i], strlen(secret[i])) == 0) {
+			strcpy(l + strlen(secret[i]), "<hidden>");
+			return out;
+		}
+	if (strncasecmp(l, "PRIVMSG NickServ ", 17) == 0 || strncasecmp(l, "NS ", 3) == 0 ||
+	    strncasecmp(l, "NICKSERV ", 9) == 0) {
+		p = l + strcspn(l, " ") + 1;
+		if (strncasecmp(p, "NickServ ", 9) == 0)
+			p += 9;
+		p += *p == ':';
+		p += strcspn(p, " ");
+		if (*p == ' ')
+			strcpy(p + 1, "<hidden>");
+	}
+	return out;
+}
+
 static void
 write_line(struct ircd_conn *c, const char *text, size_t len)
 {
@@ -50,7 +88,7 @@ write_line(struct ircd_conn *c, const char *text, size_t len)
 	bufferevent_write(c->bev, text, len);
 	c->in->lines_out++;
 	if (log_get_verbosity() >= 2) {
-		char *copy = xstrndup(text, len >= 2 ? len - 2 : len);
+		char *copy = ircd_redacted(text, len >= 2 ? len - 2 : len);
 
 		log_trace("irc: %s -> %s: %s", c->user, c->server,
 		          log_escape(esc, sizeof(esc), copy));

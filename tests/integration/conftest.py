@@ -9,6 +9,10 @@
     client    factory: client("alice") -> connected sgtest.Client
     ngircd    a private ngircd (plain and TLS ports, self-signed cert)
     irc_client  factory: irc_client("nick", tls=False) -> sgtest.IrcClient
+    inspircd  a private InspIRCd (IRCv3, SASL, TLS with CertFP) linked to
+              Atheme services (NickServ, SaslServ): ircservices.py;
+              .register(nick, password) makes a NickServ account,
+              .add_cert(nick, password, fingerprint) adds a CertFP to it
     stanzagate_bin   path of the daemon under test
 
 The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
@@ -156,6 +160,30 @@ def irc_client(ngircd):
     yield make
     for c in made:
         c.close()
+
+
+@pytest.fixture
+def inspircd(tmp_path, request):
+    """InspIRCd (.port, .tls_port, .cert, .fingerprint) with Atheme linked."""
+    import ircservices
+    why = ircservices.available()
+    if why:
+        pytest.fail(why)
+    ircd = ircservices.Inspircd(tmp_path / "inspircd")
+    _attach(request, "inspircd", ircd)
+    ircd.start()
+    services = ircservices.Atheme(tmp_path / "atheme", ircd)
+    _attach(request, "atheme", services)
+    services.start()
+    ircd.services = services
+    ircd.register = lambda nick, password: ircservices.register(ircd, nick, password)
+    ircd.add_cert = lambda nick, password, fp: ircservices.add_cert(ircd, nick, password, fp)
+    try:
+        ircservices.wait_services(ircd, services)
+        yield ircd
+    finally:
+        services.stop()
+        ircd.stop()
 
 
 @pytest.fixture
