@@ -98,8 +98,13 @@ strophe_log_cb(void *ud, xmpp_log_level_t level, const char *area, const char *m
 		log_info("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
 		break;
 	default:
-		if (log_get_verbosity() >= 2)
-			log_trace("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), msg));
+		if (log_get_verbosity() >= 2) {
+			/* Traces show stanzas: a registration form's password among them. */
+			char *safe = log_redact_xml(msg);
+
+			log_trace("libstrophe %s: %s", area, log_escape(buf, sizeof(buf), safe));
+			free(safe);
+		}
 		break;
 	}
 }

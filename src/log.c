@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
 #include "log.h"
+#include "xmalloc.h"
 #include "xmltext.h"
 
 static int log_stderr = 1;
@@ -223,4 +226,97 @@ log_escape(char *buf, size_t len, const char *s)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/* ---- secrets out of traces ---- */
+
+static bool
+secret_name(const char *name, size_t n)
+{
+	static const char *const words[] = {"pass", "secret", "key"};
+
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t k = strlen(words[w]);
+
+		for (size_t i = 0; i + k <= n; i++)
+			if (strncasecmp(name + i, words[w], k) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Appends s[0..n) to out at *o. */
+static void
+emit(char *out, size_t *o, const char *s, size_t n)
+{
+	memcpy(out + *o, s, n);
+	*o += n;
+}
+
+/* Hides the text of every <tag>...</tag> in [p, end): the copy goes to out. */
+static const char *
+hide_elements(const char *p, const char *end, const char *tag, char *out, size_t *o)
+{
+	char open[32], close[32];
+	size_t lo, lc;
+
+	lo = (size_t)snprintf(open, sizeof(open), "<%s>", tag);
+	lc = (size_t)snprintf(close, sizeof(close), "</%s>", tag);
+	while (p < end) {
+		const char *a = memmem(p, (size_t)(end - p), open, lo), *b;
+
+		if (a == NULL || (b = memmem(a + lo, (size_t)(end - a - lo), close, lc)) == NULL)
+			break;
+		emit(out, o, p, (size_t)(a - p) + lo);
+		emit(out, o, "[hidden]", 8);
+		p = b;
+	}
+	emit(out, o, p, (size_t)(end - p));
+	return end;
+}
+
+char *
+log_redact_xml(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	/* "[hidden]" can be longer than what it hides: at most 8 more per element. */
+	char *out = xmalloc(n * 2 + 64), *pw;
+	const char *p = s, *end = s + n;
+
+	while (p < end) {
+		const char *f = strstr(p, "<field"), *tag_end, *var, *fend;
+		size_t vn = 0;
+
+		if (f == NULL)
+			break;
+		tag_end = strchr(f, '>');
+		fend = tag_end ? strstr(tag_end, "</field>") : NULL;
+		if (tag_end == NULL || fend == NULL || tag_end[-1] == '/') {
+			emit(out, &o, p, (size_t)(f - p) + 6);
+			p = f + 6;
+			continue;
+		}
+		var = strstr(f, "var=");
+		if (var && var < tag_end && (var[4] == '"' || var[4] == '\'')) {
+			const char *q = strchr(var + 5, var[4]);
+
+			if (q && q < tag_end)
+				vn = (size_t)(q - (var + 5));
+		}
+		emit(out, &o, p, (size_t)(tag_end + 1 - p));
+		if (vn && secret_name(var + 5, vn))
+			hide_elements(tag_end + 1, fend, "value", out, &o);
+		else
+			emit(out, &o, tag_end + 1, (size_t)(fend - tag_end - 1));
+		p = fend;
+	}
+	emit(out, &o, p, (size_t)(end - p));
+	out[o] = '\0';
+	/* XEP-0077's plain <password/>, anywhere. */
+	pw = xmalloc(o * 2 + 64);
+	n = 0;
+	hide_elements(out, out + o, "password", pw, &n);
+	pw[n] = '\0';
+	free(out);
+	return pw;
 }

@@ -37,5 +37,11 @@ void log_vmsg_fixed(int level, const char *fmt, ...) SG_PRINTF(2, 3);
  * splitting an escape or a character. Returns buf.
  */
 char *log_escape(char *buf, size_t len, const char *s);
+/*
+ * A copy of a protocol trace (XML) with secrets hidden: the values of
+ * data-form fields whose name says password, secret or key, and the text
+ * of <password/> elements, become "[hidden]". Caller frees.
+ */
+char *log_redact_xml(const char *s);
 
 #endif

@@ -252,3 +252,14 @@ def test_command_line_v_adds_to_the_configured_verbosity(make_gateway, client):
     alice.execute(ECHO, "register")
     after = _since(gateway, 1).split("\n", 1)[1]
     assert " debug: commands: " in after and "SENT:" not in after, after
+
+
+def test_protocol_traces_hide_passwords(make_gateway, client):
+    """docs/operating.md: at verbosity 2 the traces show stanzas, but not a
+    password submitted in a registration form."""
+    gateway = make_gateway(args=("-d", "-v", "-v"))
+    alice = client("alice")
+    alice.register(ECHO, {"nick": "traced-nick", "password": "hunter2-not-for-logs"})
+    sgtest.wait_until(lambda: "traced-nick" in gateway.log, 10, "the form in the trace")
+    assert "hunter2-not-for-logs" not in gateway.log
+    assert "[hidden]" in gateway.log
