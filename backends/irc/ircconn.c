@@ -572,7 +572,8 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			ch->core_joined = false;
 			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
 			             GW_LEAVE_SHUTDOWN, NULL, why);
-		} else if (!c->ever_ready) {
+		} else if (!c->ever_ready && !ch->persistent) {
+			/* A persistent channel (joined at start-up) waits for its server. */
 			char *text =
 			        xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
 
@@ -658,6 +659,18 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (unused(c))
 		ircd_conn_close(c, NULL);
+}
+
+void
+ircd_conn_end(struct ircd_conn *c, const char *why, const char *quit)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ch->core_joined) {
+			ch->core_joined = false;
+			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
+			             GW_LEAVE_PART, NULL, why);
+		}
+	ircd_conn_close(c, quit);
 }
 
 void

@@ -234,6 +234,7 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 		goto out;
 	}
 	ch = ircd_chan_add(c, target, room);
+	ircd_chan_load(c, ch);
 	ch->key = password && *password ? xstrdup(password) : NULL;
 	if (c->state == IRCD_READY)
 		ircd_send_join(c, ch);
@@ -573,7 +574,8 @@ close_user(struct gw_net *net, const char *user, bool only_idle)
 	for (struct ircd_conn *c = ircd_priv(net)->conns; c; c = c->next)
 		if (c->state != IRCD_CLOSED && strcmp(c->user, user) == 0 &&
 		    (!only_idle || c->chans == NULL))
-			ircd_conn_close(c, NULL);
+			/* Persistent rooms the core kept end with the connection. */
+			ircd_conn_end(c, "You left the gateway", NULL);
 }
 
 static void
@@ -654,6 +656,7 @@ irc_start(struct gw_net *net)
 	if (in->dns == NULL)
 		log_warnx("irc: no DNS resolver: IRC servers must be given as addresses");
 	gw_net_set_priv(net, in);
+	ircd_persist_restore(net);
 	return 0;
 }
 
@@ -726,6 +729,8 @@ const struct gw_driver irc_driver = {
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
         .room_set_role = irc_room_set_role,
+        .room_persistent = ircd_room_persistent,
+        .room_archived = ircd_room_archived,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };
