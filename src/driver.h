@@ -334,7 +334,7 @@ void gw_room_subject(struct gw_net *, const char *user, const char *room, const 
  * gw_room_open(): a membership with no resource, as if a client had joined
  * and left a persistent room (the driver's start-up, or a room made
  * persistent while the user is not in it). The core creates it, unless it
- * exists, and calls room_join with nick and no password; the driver answers
+ * exists, and calls room_join with nick and password (may be NULL); the driver answers
  * with gw_room_joined() or gw_room_join_failed() as for any join.
  *
  * gw_room_changed(): the driver's answers to room_persistent or
@@ -342,7 +342,8 @@ void gw_room_subject(struct gw_net *, const char *user, const char *room, const 
  * room_archived again and, when no resource is in the room and it is no
  * longer persistent, ends the membership (room_leave is called).
  */
-void gw_room_open(struct gw_net *, const char *user, const char *room, const char *nick);
+void gw_room_open(struct gw_net *, const char *user, const char *room, const char *nick,
+                  const char *password);
 void gw_room_changed(struct gw_net *, const char *user, const char *room);
 
 /* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */

@@ -832,12 +832,13 @@ gw_room_subject(struct gw_net *net, const char *user, const char *room, const ch
 }
 
 void
-gw_room_open(struct gw_net *net, const char *user, const char *room, const char *nick)
+gw_room_open(struct gw_net *net, const char *user, const char *room, const char *nick,
+             const char *password)
 {
 	if (net->drv->room_join == NULL || room_get(net, user, room) != NULL)
 		return;
 	room_new(net, user, room, nick && *nick ? nick : user);
-	net->drv->room_join(net, user, room, nick, NULL);
+	net->drv->room_join(net, user, room, nick, password);
 }
 
 void

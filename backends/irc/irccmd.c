@@ -357,15 +357,16 @@ configure_chan(struct gw_cmd *cmd, int stage, const struct gw_values *in, const 
 	}
 	if (ch != NULL) {
 		ircd_chan_load(c, ch);
-		if (ch->persistent && c->nick)
-			gw_setting_set(net, user, scope, "nick", c->nick);
+		/* What the join at start-up needs; forgotten when no longer persistent. */
+		gw_setting_set(net, user, scope, "nick", ch->persistent ? c->nick : NULL);
+		gw_secret_set(net, user, scope, "key", ch->persistent ? ch->key : NULL);
 		/* The core re-reads them; a room nobody is in and no longer kept is left. */
 		gw_room_changed(net, user, ch->room);
 	} else {
 		char *v = gw_setting_get(net, user, scope, "persistent");
 
 		if (ircd_yes(v, false) && !was_persistent)
-			gw_room_open(net, user, gw_cmd_target(cmd), c ? c->nick : NULL);
+			gw_room_open(net, user, gw_cmd_target(cmd), c ? c->nick : NULL, NULL);
 		free(v);
 	}
 	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved.");

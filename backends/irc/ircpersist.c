@@ -13,6 +13,7 @@
  *   encoding        charset of its text that is not UTF-8; unset: the
  *                   server's fallback
  *   nick            the nick it is joined with at start-up
+ *   key             (a secret) its key (+k), for the join at start-up
  *
  * They are read into struct ircd_chan when the channel is added, so the
  * core's questions (room_persistent, room_archived) cost no query.
@@ -138,7 +139,7 @@ restore_cb(const char *user, const char *scope, const char *value, void *arg)
 {
 	struct restore *rs = arg;
 	const char *fixed = ircd_fixed_server(ircd_priv(rs->net));
-	char *chan, *server, *nick, *room;
+	char *chan, *server, *nick, *room, *key;
 
 	if (!ircd_yes(value, false) || ircd_addr_split(rs->net, scope, &chan, &server) == -1)
 		return;
@@ -146,10 +147,12 @@ restore_cb(const char *user, const char *scope, const char *value, void *arg)
 		/* The address the user's client uses for it: fixed_server drops the server. */
 		room = fixed && strcasecmp(server, fixed) == 0 ? xstrdup(chan) : xstrdup(scope);
 		nick = gw_setting_get(rs->net, user, scope, "nick");
+		key = gw_secret_get(rs->net, user, scope, "key");
 		log_info("irc: %s: joining the persistent channel %s", user, scope);
-		gw_room_open(rs->net, user, room, nick);
+		gw_room_open(rs->net, user, room, nick, key);
 		rs->n++;
 		free(nick);
+		free(key);
 		free(room);
 	}
 	free(chan);

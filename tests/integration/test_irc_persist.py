@@ -107,13 +107,22 @@ def names(bob, chan):
     return {n.lstrip("~&@%+") for n in line.split(" :", 1)[1].split()}
 
 
-def in_channel(client, irc, chan):
-    """bob (IRC) and alice (XMPP) in chan; returns bob, alice and the room's JID."""
+def in_channel(client, irc, chan, key=None):
+    """bob (IRC) and alice (XMPP) in chan (with a key: bob sets it, alice
+    gives it as the MUC password); returns bob, alice and the room's JID."""
     bob = irc("bob")
     bob.join(chan)
+    if key:
+        bob.send(f"MODE {chan} +k {key}")
+        bob.wait_for(lambda l: f" MODE {chan} +k" in l, 10, "the key set")
     alice = client("alice")
     r = room(chan)
-    alice.join_muc(r, "alice")
+    if key:
+        alice.loop.call(alice.xmpp["xep_0045"].join_muc, r, "alice", password=key)
+        alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/alice" and 110 in codes(p),
+                                15, "the join with the key")
+    else:
+        alice.join_muc(r, "alice")
     bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 10, "alice's JOIN")
     return bob, alice, r
 
@@ -160,6 +169,19 @@ def test_persistent_channel_rejoined_after_restart(irc_gateway, client, irc):
     bob.privmsg("#boot", "said after the restart")
 
     join_gets_history(client("alice", resource="back"), r, "said after the restart")
+
+
+def test_persistent_channel_with_a_key_rejoined_after_restart(irc_gateway, client, irc):
+    bob, alice, r = in_channel(client, irc, "#vault", key="sesame")
+    configure(alice, r, {"persistent": "1"})
+    alice.disconnect()
+    irc_gateway.restart()
+    bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 15, "the gateway's QUIT")
+    # The key was kept (encrypted) with the channel's settings: the join works.
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l and "#vault" in l, 20,
+                 "the gateway rejoining #vault with its key")
+    for f in irc_gateway.dir.glob("stanzagate.db*"):
+        assert b"sesame" not in f.read_bytes(), f"the key in clear in {f.name}"
 
 
 def test_persistent_channel_waits_for_its_server_at_start_up(irc_gateway, ngircd, client,
