@@ -36,6 +36,10 @@ static const struct gw_field configure_fields[] = {
          "Refuse a TLS connection whose certificate is not trusted.", 0, NULL, NULL},
         {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
          "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
+        {"fallback_encoding", GW_FIELD_TEXT, "Encoding",
+         "Charset of this server's text that is not UTF-8 (e.g. CP1252, KOI8-R); a channel may "
+         "have its own.",
+         0, NULL, NULL},
         GW_FIELDS_END,
 };
 
@@ -55,6 +59,17 @@ ports_ok(const char *s)
 	return ok;
 }
 
+static bool
+charset_ok(const char *name)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+
+	if (cd == (iconv_t)-1)
+		return false;
+	iconv_close(cd);
+	return true;
+}
+
 static enum gw_cmd_status configure_user(struct gw_cmd *, int, const struct gw_values *);
 static enum gw_cmd_status configure_chan(struct gw_cmd *, int, const struct gw_values *,
                                          const char *chan, const char *server);
@@ -63,7 +78,7 @@ static enum gw_cmd_status
 configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 {
 	struct gw_net *net = gw_cmd_net(cmd);
-	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd);
+	const char *user = gw_cmd_user(cmd), *target = gw_cmd_target(cmd), *enc;
 	char *t = NULL, *server = NULL;
 	enum gw_cmd_status r = GW_CMD_DONE;
 	bool given = false;
@@ -111,6 +126,13 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		r = GW_CMD_NEXT;
 		goto out;
 	}
+	/* Checked before anything is saved: a refused form changes nothing. */
+	if ((enc = gw_values_get(in, "fallback_encoding")) != NULL && *enc && !charset_ok(enc)) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Unknown encoding: %s (try CP1252 or KOI8-R).",
+		            enc);
+		r = GW_CMD_ERROR;
+		goto out;
+	}
 	for (const struct gw_field *f = configure_fields; f->var; f++) {
 		const char *v = gw_values_get(in, f->var);
 		char *value = NULL, *def;
@@ -149,6 +171,7 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 				r = GW_CMD_ERROR;
 				goto out;
 			}
+
 			/* A value equal to the gateway's default is not kept: config changes apply.
 			 */
 			def = ircd_conf_value(net, f->var);
@@ -212,17 +235,6 @@ any_given(const struct gw_field *fields, const struct gw_values *in)
 	for (const struct gw_field *f = fields; f->var && in; f++)
 		given |= gw_values_has(in, f->var);
 	return given;
-}
-
-static bool
-charset_ok(const char *name)
-{
-	iconv_t cd = iconv_open("UTF-8", name);
-
-	if (cd == (iconv_t)-1)
-		return false;
-	iconv_close(cd);
-	return true;
 }
 
 /*

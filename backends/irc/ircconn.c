@@ -191,6 +191,8 @@ load_settings(struct ircd_conn *c, const char *nick)
 	v = ircd_setting(c, "verify_cert");
 	c->verify = v == NULL || strcasecmp(v, "no") != 0;
 	free(v);
+	free(c->encoding);
+	c->encoding = ircd_setting(c, "fallback_encoding");
 	if (c->want_nick == NULL || !c->ever_ready) {
 		/* This server's nick, else the room join's, else the registration's. */
 		v = ircd_setting(c, "nick");
@@ -705,6 +707,7 @@ conn_free(struct ircd_conn *c)
 	free(c->pass);
 	free(c->sasl_pass);
 	free(c->after_connect);
+	free(c->encoding);
 	free(c->ports);
 	free(c->last_error);
 	free(c->self_user);

@@ -105,7 +105,7 @@ ircd_conf_value(struct gw_net *net, const char *key)
 		return xstrdup(gw_conf_bool(sec, key) ? "yes" : "no");
 	if (strncmp(key, "throttle_", 9) == 0)
 		return xasprintf("%ld", gw_conf_int(sec, key));
-	if (strcmp(key, "realname") == 0)
+	if (strcmp(key, "realname") == 0 || strcmp(key, "fallback_encoding") == 0)
 		return xstrdup_or_null(gw_conf_str(sec, key));
 	return NULL;
 }
@@ -127,6 +127,8 @@ ircd_setting(struct ircd_conn *c, const char *key)
 const char *
 ircd_fallback_encoding(struct ircd_conn *c)
 {
+	if (c->encoding && *c->encoding)
+		return c->encoding; /* the user's for this server */
 	return gw_conf_str(gw_net_section(c->in->net), "fallback_encoding");
 }
 

@@ -135,6 +135,7 @@ struct ircd_conn {
 	struct ircd_port *ports;
 	size_t nports, port_i;
 	bool verify;
+	char *encoding; /* fallback for text that is not UTF-8; NULL: the config's */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;

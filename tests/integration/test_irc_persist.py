@@ -282,6 +282,29 @@ def test_channel_encoding_overrides_the_fallback(make_gateway, ngircd, client, i
     groupchat(alice, "ёжик", f"{ru}/bob")
 
 
+def test_server_encoding_with_a_channel_override(irc_gateway, client, irc):
+    """The server's encoding (per user, configure on the server's JID) is
+    the fallback of its channels; a channel's own encoding wins."""
+    alice = client("alice")
+    _, done = configure(alice, SERVER_JID, {"fallback_encoding": "klingon-8"})
+    assert "Unknown encoding: klingon-8" in error_note(done)
+    shown, done = configure(alice, SERVER_JID, {"fallback_encoding": "KOI8-R"})
+    assert shown["fallback_encoding"] == ["CP1252"]  # the config's default, shown
+    assert shown["ports"] == [irc_gateway.sections["irc"]["ports"]]  # unchanged by the refusal
+    assert error_note(done) is None
+    configure(alice, room("#lat"), {"encoding": "ISO-8859-1"})
+    bob = irc("bob")
+    bob.join("#koi")
+    bob.join("#lat")
+    koi, lat = room("#koi"), room("#lat")
+    alice.join_muc(koi, "alice")
+    alice.join_muc(lat, "alice")
+    bob.sock.sendall(b"PRIVMSG #koi :" + "здравствуй".encode("koi8-r") + b"\r\n")
+    groupchat(alice, "здравствуй", f"{koi}/bob")
+    bob.sock.sendall(b"PRIVMSG #lat :gr\xfc\xdfe\r\n")
+    groupchat(alice, "grüße", f"{lat}/bob")
+
+
 def test_user_settings_on_the_gateway(irc_gateway, client, irc):
     bob = irc("bob")
     bob.join("#few")
