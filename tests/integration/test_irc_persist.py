@@ -171,6 +171,25 @@ def test_persistent_channel_rejoined_after_restart(irc_gateway, client, irc):
     join_gets_history(client("alice", resource="back"), r, "said after the restart")
 
 
+def test_persistent_channel_on_fixed_server(make_gateway, ngircd, client, irc):
+    """With fixed_server the channel is #chan@gateway: it is kept and joined
+    again at start-up under that address."""
+    g = make_gateway(backends=(GW,), extra=irc_extra(ngircd, fixed_server=SERVER))
+    bob = irc("bob")
+    bob.join("#fx")
+    alice = client("alice")
+    r = f"#fx@{GW}"
+    alice.join_muc(r, "alice")
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 10, "alice's JOIN")
+    configure(alice, r, {"persistent": "1"})
+    alice.disconnect()
+    g.restart()
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l and "#fx" in l, 20,
+                 "the gateway rejoining #fx")
+    bob.privmsg("#fx", "fixed and kept")
+    join_gets_history(client("alice", resource="back"), r, "fixed and kept")
+
+
 def test_persistent_channel_with_a_key_rejoined_after_restart(irc_gateway, client, irc):
     bob, alice, r = in_channel(client, irc, "#vault", key="sesame")
     configure(alice, r, {"persistent": "1"})
