@@ -43,7 +43,7 @@ struct room {
 	struct occupant *occ;
 	size_t nocc;
 	char *subject, *subject_by;
-	bool archived; /* messages recorded (history_room_archived) */
+	bool archived; /* the driver has its messages recorded (history_room_archived) */
 };
 
 struct rooms {
