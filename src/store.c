@@ -478,6 +478,10 @@ store_setting_find(struct store *s, const char *net, const char *key,
 	NEED(net);
 	NEED(key);
 	NEED(cb);
+	if (s->ops->setting_find == NULL) {
+		log_warnx("store: this backend cannot look settings up by key");
+		return -1;
+	}
 	return s->ops->setting_find(s->be, net, key, cb, arg);
 }
 

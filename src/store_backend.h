@@ -64,7 +64,7 @@ struct store_ops {
 	                                 void *),
 	                       void *arg);
 
-	/* Plain settings named key, any jid and scope: -1 on error. */
+	/* Plain settings named key, any jid and scope: -1 on error. NULL: not supported. */
 	int (*setting_find)(void *, const char *net, const char *key,
 	                    int (*cb)(const char *jid, const char *scope, const char *val, void *),
 	                    void *arg);
