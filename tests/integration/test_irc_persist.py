@@ -161,6 +161,7 @@ def test_persistent_channel_rejoined_after_restart(irc_gateway, client, irc):
     assert "Saved" in reply["body"]
     alice.disconnect()
     irc_gateway.restart()
+    assert f"joining the persistent channel #boot%{SERVER}" in irc_gateway.log
     bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 15, "the gateway's QUIT")
     # Nobody is online: the gateway joins the channel by itself.
     bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l and "#boot" in l, 20,
@@ -188,6 +189,21 @@ def test_persistent_channel_on_fixed_server(make_gateway, ngircd, client, irc):
                  "the gateway rejoining #fx")
     bob.privmsg("#fx", "fixed and kept")
     join_gets_history(client("alice", resource="back"), r, "fixed and kept")
+
+
+def test_unregistering_ends_persistent_channels(irc_gateway, client, irc):
+    bob, alice, r = in_channel(client, irc, "#gone")
+    alice.register(GW, {"nick": "alice"})
+    configure(alice, r, {"persistent": "1"})
+    alice.unregister(GW)
+    bob.wait_for(lambda l: l.startswith(":alice!") and " QUIT " in l, 15, "alice's QUIT")
+    # Nothing of the kept membership is left: joining again joins on IRC.
+    alice.join_muc(r, "alice")
+    bob.wait_for(lambda l: l.startswith(":alice!") and " JOIN " in l, 15, "alice's new JOIN")
+    # Its settings went with the user: the start-up (before the component
+    # link is up, so done when restart() returns) joins nothing.
+    irc_gateway.restart()
+    assert "joining the persistent channel" not in irc_gateway.log.split("==== ")[-1]
 
 
 def test_persistent_channel_with_a_key_rejoined_after_restart(irc_gateway, client, irc):
