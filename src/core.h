@@ -168,6 +168,8 @@ int64_t history_record(struct gw_net *, const char *user, const char *room, cons
 void history_send_on_join(struct gw_net *, const char *user, const char *room,
                           const char *full_jid, int maxstanzas, time_t since);
 bool history_enabled(struct gw_net *);
+/* Whether the driver has this user's messages in room recorded (when history is on). */
+bool history_room_archived(struct gw_net *, const char *user, const char *room);
 /* The resource went offline: it leaves all rooms. NULL resource: all of them. */
 void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
 /* The link is going away: tell every occupant resource (332). */

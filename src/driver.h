@@ -343,6 +343,29 @@ struct gw_reply;
 void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enum gw_error,
                          const char *why);
 
+/*
+ * Persistent rooms (the driver's room_persistent says which). The user's
+ * membership of such a room outlives its last resource: the core keeps it
+ * with no resource in it (room_leave is not called), so the driver stays in
+ * the room on the network and what is said there is recorded for history;
+ * a resource that joins later gets the occupants, the history and the
+ * subject as from any joined room.
+ *
+ * gw_room_open(): a membership with no resource, as if a client had joined
+ * and left a persistent room (the driver's start-up, or a room made
+ * persistent while the user is not in it). The core creates it, unless it
+ * exists, and calls room_join with nick and password (may be NULL); the driver answers
+ * with gw_room_joined() or gw_room_join_failed() as for any join.
+ *
+ * gw_room_changed(): the driver's answers to room_persistent or
+ * room_archived for this membership may have changed. The core asks
+ * room_archived again and, when no resource is in the room and it is no
+ * longer persistent, ends the membership (room_leave is called).
+ */
+void gw_room_open(struct gw_net *, const char *user, const char *room, const char *nick,
+                  const char *password);
+void gw_room_changed(struct gw_net *, const char *user, const char *room);
+
 /* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
 
 struct gw_items; /* a disco#items request waiting for the driver's answer */
@@ -379,6 +402,20 @@ int gw_setting_set(struct gw_net *, const char *user, const char *scope, const c
 char *gw_secret_get(struct gw_net *, const char *user, const char *scope, const char *key);
 int gw_secret_set(struct gw_net *, const char *user, const char *scope, const char *key,
                   const char *value);
+/*
+ * Calls fn for every plain setting named key on this network, whoever the
+ * user (registered or not) and whatever the scope: how a driver finds at
+ * start-up what its users asked to keep (IRC's persistent channels). The
+ * strings are the core's, valid during the call.
+ */
+void gw_setting_find(struct gw_net *, const char *key,
+                     void (*fn)(const char *user, const char *scope, const char *value, void *arg),
+                     void *arg);
+/*
+ * Settings the core itself reads, in the user's own scope "":
+ *   history_join   messages of room history sent on join when the client
+ *                  does not say how many (overrides the section's history_join).
+ */
 
 bool gw_user_is_registered(struct gw_net *, const char *user);
 bool gw_user_is_online(struct gw_net *, const char *user); /* any available resource */
@@ -520,6 +557,17 @@ struct gw_driver {
 	 */
 	void (*room_list_affiliation)(struct gw_net *, const char *user, const char *room,
 	                              enum gw_affiliation, struct gw_items *);
+	/*
+	 * Asked when the last resource leaves a room (or goes offline): true
+	 * keeps the membership (see gw_room_open above). NULL: never.
+	 */
+	bool (*room_persistent)(struct gw_net *, const char *user, const char *room);
+	/*
+	 * Whether the room's messages are recorded for history and MAM (when
+	 * the section's history is on): asked when the user's membership is
+	 * created, when it is joined, and on gw_room_changed(). NULL: always.
+	 */
+	bool (*room_archived)(struct gw_net *, const char *user, const char *room);
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

@@ -162,6 +162,29 @@ gw_secret_set(struct gw_net *net, const char *user, const char *scope, const cha
 	return store_secret_set(core.store, net->drv->name, user, scope, key, value);
 }
 
+struct find_ctx {
+	void (*fn)(const char *, const char *, const char *, void *);
+	void *arg;
+};
+
+static int
+setting_find_cb(const char *jid, const char *scope, const char *value, void *arg)
+{
+	struct find_ctx *fc = arg;
+
+	fc->fn(jid, scope, value, fc->arg);
+	return 0;
+}
+
+void
+gw_setting_find(struct gw_net *net, const char *key,
+                void (*fn)(const char *, const char *, const char *, void *), void *arg)
+{
+	struct find_ctx fc = {fn, arg};
+
+	store_setting_find(core.store, net->drv->name, key, setting_find_cb, &fc);
+}
+
 /* ---- helpers ---- */
 
 static bool

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +30,13 @@ bool
 history_enabled(struct gw_net *net)
 {
 	return net->drv->room_join != NULL && gw_conf_bool(net->section, "history");
+}
+
+bool
+history_room_archived(struct gw_net *net, const char *user, const char *room)
+{
+	/* Not history_enabled(): history_record() checks it, so a reload applies at once. */
+	return net->drv->room_archived == NULL || net->drv->room_archived(net, user, room);
 }
 
 int64_t
@@ -157,7 +165,17 @@ history_send_on_join(struct gw_net *net, const char *user, const char *room, con
 
 	if (!history_enabled(net) || maxstanzas == 0)
 		return;
-	q.limit = maxstanzas < 0 ? (int)gw_conf_int(net->section, "history_join") : maxstanzas;
+	if (maxstanzas < 0) {
+		/* The user's own default (scope "", driver.h), else the section's. */
+		char *v = gw_setting_get(net, user, "", "history_join"), *end = NULL;
+		long n = v ? strtol(v, &end, 10) : -1;
+
+		q.limit = v && *v && *end == '\0' && n >= 0 && n <= 1000
+		                  ? (int)n
+		                  : (int)gw_conf_int(net->section, "history_join");
+		free(v);
+	} else
+		q.limit = maxstanzas;
 	if (q.limit == 0)
 		return;
 	q.start = since;

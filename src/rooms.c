@@ -4,6 +4,8 @@
  * The driver sees one membership per (user, room); the core fans it out to
  * every resource of the user that joined, and replays the occupant list
  * and subject to a resource that joins a room the user is already in.
+ * A persistent room (the driver's room_persistent) keeps the membership
+ * with no resource in it: its messages are still recorded.
  */
 #include "config.h"
 
@@ -41,6 +43,7 @@ struct room {
 	struct occupant *occ;
 	size_t nocc;
 	char *subject, *subject_by;
+	bool archived; /* the driver has its messages recorded (history_room_archived) */
 };
 
 struct rooms {
@@ -342,15 +345,34 @@ join_error(struct gw_net *net, const char *user, const char *resource, const cha
 	free(to);
 }
 
-/* The last resource left: the driver leaves the room. */
+/* The last resource left: the driver leaves the room, unless it keeps it. */
 static void
 leave_if_empty(struct gw_net *net, struct room *r)
 {
 	if (r->nres > 0)
 		return;
+	if (net->drv->room_persistent && net->drv->room_persistent(net, r->user, r->room))
+		return;
 	if (net->drv->room_leave)
 		net->drv->room_leave(net, r->user, r->room, NULL);
 	room_delete(net, r);
+}
+
+/* A membership in state joining, with no resource yet. */
+static struct room *
+room_new(struct gw_net *net, const char *user, const char *room, const char *nick)
+{
+	struct room *r = xcalloc(1, sizeof(*r));
+	char *k = room_key(user, room);
+
+	r->user = xstrdup(user);
+	r->room = xstrdup(room);
+	r->nick = xstrdup(nick);
+	r->state = ROOM_JOINING;
+	r->archived = history_room_archived(net, user, room);
+	strmap_put(net->rooms->map, k, r);
+	free(k);
+	return r;
 }
 
 bool
@@ -390,18 +412,8 @@ rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
 			return true;
 		}
 		password = stanza_child_text(x, "password");
-		r = xcalloc(1, sizeof(*r));
-		r->user = xstrdup(user);
-		r->room = xstrdup(room);
-		r->nick = xstrdup(nick);
-		r->state = ROOM_JOINING;
+		r = room_new(net, user, room, nick);
 		add_resource(r, resource, x);
-		{
-			char *k = room_key(user, room);
-
-			strmap_put(net->rooms->map, k, r);
-			free(k);
-		}
 		net->drv->room_join(net, user, room, nick, password);
 		if (password)
 			xmpp_free(component_ctx(), password);
@@ -607,6 +619,7 @@ gw_room_joined(struct gw_net *net, const char *user, const char *room, const cha
 		return;
 	xstrset(&r->nick, nick);
 	r->state = ROOM_JOINED;
+	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
 		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE};
 
@@ -738,7 +751,8 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 	{
 		/* nick NULL: the room itself speaks (mode changes, notices). */
 		char *cnick = xmltext_clean(nick ? nick : "", nick ? strlen(nick) : 0, 256);
-		int64_t aid = history_record(net, user, room, cnick, clean, id, stamp);
+		int64_t aid =
+		        r->archived ? history_record(net, user, room, cnick, clean, id, stamp) : 0;
 
 		free(cnick);
 		/* The archive id is the stable id (XEP-0359): MAM pages refer to it. */
@@ -794,4 +808,25 @@ gw_room_subject(struct gw_net *net, const char *user, const char *room, const ch
 			send_subject(net, r, to);
 			free(to);
 		}
+}
+
+void
+gw_room_open(struct gw_net *net, const char *user, const char *room, const char *nick,
+             const char *password)
+{
+	if (net->drv->room_join == NULL || room_get(net, user, room) != NULL)
+		return;
+	room_new(net, user, room, nick && *nick ? nick : user);
+	net->drv->room_join(net, user, room, nick, password);
+}
+
+void
+gw_room_changed(struct gw_net *net, const char *user, const char *room)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL)
+		return;
+	r->archived = history_room_archived(net, user, room);
+	leave_if_empty(net, r);
 }

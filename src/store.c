@@ -471,6 +471,20 @@ store_setting_foreach(struct store *s, const char *net, const char *jid, const c
 	return w.failed ? -1 : 0;
 }
 
+int
+store_setting_find(struct store *s, const char *net, const char *key,
+                   int (*cb)(const char *, const char *, const char *, void *), void *arg)
+{
+	NEED(net);
+	NEED(key);
+	NEED(cb);
+	if (s->ops->setting_find == NULL) {
+		log_warnx("store: this backend cannot look settings up by key");
+		return -1;
+	}
+	return s->ops->setting_find(s->be, net, key, cb, arg);
+}
+
 /* ---- Contacts ---- */
 
 int

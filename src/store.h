@@ -133,6 +133,15 @@ int store_setting_foreach(struct store *, const char *net, const char *jid, cons
                           int (*cb)(const char *key, const char *value, bool secret, void *),
                           void *arg);
 
+/*
+ * Call cb for every plain setting (secrets are skipped) of net named key,
+ * whatever the jid and scope, ordered by jid and scope. cb returning
+ * non-zero stops. Returns 0, or -1.
+ */
+int store_setting_find(struct store *, const char *net, const char *key,
+                       int (*cb)(const char *jid, const char *scope, const char *value, void *),
+                       void *arg);
+
 /* ---- Contacts: the roster items the gateway mirrors ---- */
 
 enum store_sub { STORE_SUB_NONE, STORE_SUB_TO, STORE_SUB_FROM, STORE_SUB_BOTH };

@@ -64,6 +64,11 @@ struct store_ops {
 	                                 void *),
 	                       void *arg);
 
+	/* Plain settings named key, any jid and scope: -1 on error. NULL: not supported. */
+	int (*setting_find)(void *, const char *net, const char *key,
+	                    int (*cb)(const char *jid, const char *scope, const char *val, void *),
+	                    void *arg);
+
 	int (*contact_set)(void *, const char *net, const char *jid, const char *address,
 	                   const char *name, enum store_sub sub);
 	int (*contact_get)(void *, const char *net, const char *jid, const char *address,

@@ -351,6 +351,27 @@ sq_setting_foreach(void *be, const char *net, const char *jid, const char *scope
 	return r == -1 ? -1 : 0;
 }
 
+static int
+sq_setting_find(void *be, const char *net, const char *key,
+                int (*cb)(const char *, const char *, const char *, void *), void *arg)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = sq_prep(sq, ST_SET_FIND, "ss", net, key)) == NULL)
+		return -1;
+	while ((r = sq_step(sq, ST_SET_FIND, st)) == 1)
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), arg) != 0) {
+			r = 0;
+			break;
+		}
+	sq_stmt_put(sq, ST_SET_FIND, st);
+	return r == -1 ? -1 : 0;
+}
+
 static long
 sq_secret_count(void *be)
 {
@@ -692,6 +713,7 @@ const struct store_ops store_sqlite_ops = {
         .setting_get = sq_setting_get,
         .setting_set = sq_setting_set,
         .setting_foreach = sq_setting_foreach,
+        .setting_find = sq_setting_find,
         .secret_count = sq_secret_count,
         .contact_set = sq_contact_set,
         .contact_get = sq_contact_get,

@@ -36,6 +36,7 @@ enum stmt_id {
 	ST_SET_PUT,
 	ST_SET_DEL,
 	ST_SET_ALL,
+	ST_SET_FIND,
 	ST_SECRET_COUNT,
 
 	ST_CONTACT_PUT,

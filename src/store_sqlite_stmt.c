@@ -54,6 +54,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                        " AND scope = ?3 AND key = ?4 AND secret = ?5",
         [ST_SET_ALL] = "SELECT key, value, secret FROM settings WHERE net = ?1 AND jid = ?2"
                        " AND scope = ?3 ORDER BY key",
+        [ST_SET_FIND] = "SELECT jid, scope, value FROM settings WHERE net = ?1 AND key = ?2"
+                        " AND secret = 0 ORDER BY jid, scope",
 
         [ST_SECRET_COUNT] = "SELECT count(*) FROM settings WHERE secret = 1",
 

@@ -48,6 +48,7 @@ ircd_chan_free(struct ircd_chan *ch)
 	free(ch->key);
 	free(ch->topic);
 	free(ch->topic_by);
+	free(ch->encoding);
 	free(ch);
 }
 
@@ -255,7 +256,7 @@ void
 ircd_set_topic(struct ircd_conn *c, struct ircd_chan *ch, const char *topic, const char *by)
 {
 	free(ch->topic);
-	ch->topic = ircd_text_in(c, topic);
+	ch->topic = ircd_chan_text_in(c, ch, topic);
 	xstrset(&ch->topic_by, by);
 	if (ch->core_joined)
 		gw_room_subject(c->in->net, c->user, ch->room, by, ch->topic);

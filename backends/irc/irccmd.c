@@ -1,10 +1,14 @@
 /*
- * Ad-hoc commands on an IRC server's address (or any address on it):
- * configure (the user's settings for that server), disconnect, info,
- * certificate (the client certificate for SASL EXTERNAL).
+ * Ad-hoc commands. configure: on the gateway the user's defaults, on a
+ * channel's address that channel's settings (ircpersist.c), on a server's
+ * (or a person's) address the settings for that server. disconnect, info
+ * and certificate (the client certificate for SASL EXTERNAL) on an
+ * address; the admins' disconnect-user on the gateway.
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +44,10 @@ static const struct gw_field configure_fields[] = {
          0, NULL, NULL},
         {"after_connect", GW_FIELD_TEXT_MULTI, "After-connect commands",
          "Raw IRC lines sent once connected, one per line.", 0, NULL, NULL},
+        {"fallback_encoding", GW_FIELD_TEXT, "Encoding",
+         "Charset of this server's text that is not UTF-8 (e.g. CP1252, KOI8-R); a channel may "
+         "have its own.",
+         0, NULL, NULL},
         GW_FIELDS_END,
 };
 
@@ -58,6 +66,21 @@ ports_ok(const char *s)
 	free(copy);
 	return ok;
 }
+
+static bool
+charset_ok(const char *name)
+{
+	iconv_t cd = iconv_open("UTF-8", name);
+
+	if (cd == (iconv_t)-1)
+		return false;
+	iconv_close(cd);
+	return true;
+}
+
+static enum gw_cmd_status configure_user(struct gw_cmd *, int, const struct gw_values *);
+static enum gw_cmd_status configure_chan(struct gw_cmd *, int, const struct gw_values *,
+                                         const char *chan, const char *server);
 
 /* What applies when the user sets nothing: the admin's pin for this server, else [irc]'s. */
 static char *
@@ -87,6 +110,10 @@ form_ok(struct gw_cmd *cmd, const struct gw_values *in)
 		            "optional. Nothing was saved.");
 		return false;
 	}
+	if ((v = gw_values_get(in, "fallback_encoding")) != NULL && *v && !charset_ok(v)) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Unknown encoding: %s (try CP1252 or KOI8-R).", v);
+		return false;
+	}
 	if (((v = gw_values_get(in, "ports")) != NULL && !ports_ok(v)) ||
 	    ((v = gw_values_get(in, "tls_ports")) != NULL && !ports_ok(v))) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR,
@@ -105,9 +132,15 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	enum gw_cmd_status r = GW_CMD_DONE;
 	bool given = false;
 
-	if (target == NULL || ircd_addr_split(net, target, &t, &server) == -1) {
+	if (target == NULL)
+		return configure_user(cmd, stage, in);
+	if (ircd_addr_split(net, target, &t, &server) == -1) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "Run this command on an IRC server's address.");
 		return GW_CMD_ERROR;
+	}
+	if (t && strchr("#&+!", *t)) {
+		r = configure_chan(cmd, stage, in, t, server);
+		goto out;
 	}
 	for (const struct gw_field *f = configure_fields; f->var && in; f++)
 		given |= gw_values_has(in, f->var);
@@ -183,6 +216,7 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 				if (ircd_fingerprint_parse(value, fp) == 0)
 					xstrset(&value, fp);
 			}
+
 			/* A value equal to the gateway's default is not kept: config changes apply.
 			 */
 			def = server_default(net, server, f->var);
@@ -203,6 +237,198 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 out:
 	free(t);
 	free(server);
+	return r;
+}
+
+/* ---- the user's defaults and a channel's settings ---- */
+
+static const struct gw_field user_fields[] = {
+        {"nick", GW_FIELD_TEXT, "Default nickname",
+         "Used on IRC servers where you set no nickname of your own, unless a room join asks "
+         "for another.",
+         0, NULL, NULL},
+        {"history_join", GW_FIELD_TEXT, "History on join",
+         "How many messages of a channel's history are sent when you join it (0 to 1000), when "
+         "your client does not say.",
+         0, NULL, NULL},
+        {"record_history", GW_FIELD_BOOL, "Record history",
+         "Record the messages of your channels (each channel may say otherwise).", 0, NULL, NULL},
+        GW_FIELDS_END,
+};
+
+static const struct gw_field chan_fields[] = {
+        {"persistent", GW_FIELD_BOOL, "Persistent",
+         "Stay in this channel while none of your clients is in it (what is said is recorded "
+         "for you), and join it again when the gateway restarts.",
+         0, NULL, NULL},
+        {"record_history", GW_FIELD_BOOL, "Record history",
+         "Record this channel's messages for the history sent on join and archive searches.", 0,
+         NULL, NULL},
+        {"encoding", GW_FIELD_TEXT, "Encoding",
+         "Charset of this channel's text that is not UTF-8 (e.g. ISO-8859-1, CP1251); empty: "
+         "the server's fallback.",
+         0, NULL, NULL},
+        GW_FIELDS_END,
+};
+
+/* Whether any field of the form was given (a text command's name=value). */
+static bool
+any_given(const struct gw_field *fields, const struct gw_values *in)
+{
+	bool given = false;
+
+	for (const struct gw_field *f = fields; f->var && in; f++)
+		given |= gw_values_has(in, f->var);
+	return given;
+}
+
+/*
+ * Stores the given fields of a form in scope; a value equal to its default
+ * (defs, by field) is deleted so that a later change of the default applies.
+ * Bools are kept as yes/no. 0, or -1 with a note.
+ */
+static int
+store_fields(struct gw_cmd *cmd, const struct gw_field *fields, const char *const *defs,
+             const struct gw_values *in, const char *scope)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+
+	for (size_t i = 0; fields[i].var; i++) {
+		const struct gw_field *f = &fields[i];
+		const char *v = gw_values_get(in, f->var);
+		char *value;
+		int rc;
+
+		if (!gw_values_has(in, f->var))
+			continue;
+		if (f->type == GW_FIELD_BOOL)
+			value = xstrdup(ircd_yes(v, false) ? "yes" : "no");
+		else
+			value = xstrdup(v ? v : "");
+		if ((defs[i] && strcmp(defs[i], value) == 0) || *value == '\0')
+			rc = gw_setting_set(net, gw_cmd_user(cmd), scope, f->var, NULL);
+		else
+			rc = gw_setting_set(net, gw_cmd_user(cmd), scope, f->var, value);
+		free(value);
+		if (rc == -1) {
+			gw_cmd_note(cmd, GW_NOTE_ERROR, "The settings could not be saved.");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Shows a form pre-filled from scope, defs where nothing is stored. */
+static void
+show_fields(struct gw_cmd *cmd, const char *title, const char *instructions,
+            const struct gw_field *fields, const char *const *defs, const char *scope)
+{
+	struct gw_values *cur = gw_values_new();
+	struct gw_form form = {title, instructions, fields, cur};
+
+	for (size_t i = 0; fields[i].var; i++) {
+		char *v = gw_setting_get(gw_cmd_net(cmd), gw_cmd_user(cmd), scope, fields[i].var);
+		const char *shown = v ? v : defs[i] ? defs[i] : "";
+
+		if (fields[i].type == GW_FIELD_BOOL)
+			shown = ircd_yes(shown, false) ? "1" : "0";
+		gw_values_add(cur, fields[i].var, shown);
+		free(v);
+	}
+	gw_cmd_form(cmd, &form);
+	gw_values_free(cur);
+}
+
+static enum gw_cmd_status
+configure_user(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	char *join = xasprintf("%ld", gw_conf_int(gw_net_section(net), "history_join"));
+	const char *defs[] = {NULL, join, "yes"};
+	const char *hj;
+	enum gw_cmd_status r = GW_CMD_DONE;
+
+	if (stage == 0 && !any_given(user_fields, in)) {
+		show_fields(cmd, "Your IRC settings",
+		            "Defaults for every IRC server and channel; each may say otherwise.",
+		            user_fields, defs, "");
+		r = GW_CMD_NEXT;
+		goto out;
+	}
+	if ((hj = gw_values_get(in, "history_join")) != NULL && *hj) {
+		char *end;
+		long n = strtol(hj, &end, 10);
+
+		if (*end != '\0' || n < 0 || n > 1000) {
+			gw_cmd_note(cmd, GW_NOTE_ERROR,
+			            "History on join is a number of messages from 0 to 1000.");
+			r = GW_CMD_ERROR;
+			goto out;
+		}
+	}
+	if (store_fields(cmd, user_fields, defs, in, "") == -1) {
+		r = GW_CMD_ERROR;
+		goto out;
+	}
+	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved.");
+out:
+	free(join);
+	return r;
+}
+
+static enum gw_cmd_status
+configure_chan(struct gw_cmd *cmd, int stage, const struct gw_values *in, const char *chan,
+               const char *server)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *user = gw_cmd_user(cmd), *enc = gw_values_get(in, "encoding");
+	const char *defs[] = {"no", ircd_archived_default(net, user) ? "yes" : "no", NULL};
+	char *scope = ircd_chan_scope(chan, server), *title;
+	struct ircd_conn *c = ircd_conn_find(ircd_priv(net), user, server);
+	struct ircd_chan *ch = c ? ircd_chan_find(c, chan) : NULL;
+	bool was_persistent;
+	enum gw_cmd_status r = GW_CMD_DONE;
+
+	if (stage == 0 && !any_given(chan_fields, in)) {
+		title = xasprintf("Settings for %s on %s", chan, server);
+		show_fields(cmd, title, NULL, chan_fields, defs, scope);
+		free(title);
+		r = GW_CMD_NEXT;
+		goto out;
+	}
+	if (enc && *enc && !charset_ok(enc)) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Unknown encoding: %s (try ISO-8859-1 or CP1251).",
+		            enc);
+		r = GW_CMD_ERROR;
+		goto out;
+	}
+	{
+		char *v = gw_setting_get(net, user, scope, "persistent");
+
+		was_persistent = ircd_yes(v, false);
+		free(v);
+	}
+	if (store_fields(cmd, chan_fields, defs, in, scope) == -1) {
+		r = GW_CMD_ERROR;
+		goto out;
+	}
+	if (ch != NULL) {
+		ircd_chan_load(c, ch);
+		/* What the join at start-up needs; forgotten when no longer persistent. */
+		gw_setting_set(net, user, scope, "nick", ch->persistent ? c->nick : NULL);
+		gw_secret_set(net, user, scope, "key", ch->persistent ? ch->key : NULL);
+		/* The core re-reads them; a room nobody is in and no longer kept is left. */
+		gw_room_changed(net, user, ch->room);
+	} else {
+		char *v = gw_setting_get(net, user, scope, "persistent");
+
+		if (ircd_yes(v, false) && !was_persistent)
+			gw_room_open(net, user, gw_cmd_target(cmd), c ? c->nick : NULL, NULL);
+		free(v);
+	}
+	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved.");
+out:
+	free(scope);
 	return r;
 }
 
@@ -236,18 +462,65 @@ disconnect(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	(void)stage;
 	(void)in;
 	if (c != NULL) {
-		/* The rooms are left for good: no rejoin follows a disconnection asked for. */
-		for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
-			if (ch->core_joined) {
-				ch->core_joined = false;
-				gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
-				             GW_LEAVE_PART, NULL,
-				             "Disconnected from the IRC server");
-			}
-		ircd_conn_close(c, "Disconnected by the user");
+		ircd_conn_end(c, "Disconnected from the IRC server", "Disconnected by the user");
 		gw_cmd_note(cmd, GW_NOTE_INFO, "Disconnected from %s.", server);
 	}
 	free(server);
+	return GW_CMD_DONE;
+}
+
+static const struct gw_field disconnect_user_fields[] = {
+        {"jid", GW_FIELD_JID, "User", "The user's bare JID.", GW_FIELD_REQUIRED, NULL, NULL},
+        {"server", GW_FIELD_TEXT, "IRC server", "Only this server (empty: every server).", 0, NULL,
+         NULL},
+        {"reason", GW_FIELD_TEXT, "Reason", "Told to the user.", 0, NULL, NULL},
+        GW_FIELDS_END,
+};
+
+/* Admins: end a user's IRC connections (every server, or one), telling them why. */
+static enum gw_cmd_status
+disconnect_user(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *jid = gw_values_get(in, "jid"), *server = gw_values_get(in, "server");
+	const char *reason = gw_values_get(in, "reason");
+	char *user, *why;
+	size_t n = 0;
+
+	if (stage == 0 && (jid == NULL || *jid == '\0')) {
+		struct gw_form form = {"Disconnect a user from IRC", NULL, disconnect_user_fields,
+		                       NULL};
+
+		gw_cmd_form(cmd, &form);
+		return GW_CMD_NEXT;
+	}
+	if (jid == NULL || *jid == '\0' || strchr(jid, '@') == NULL) {
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "Give the user's bare JID (user@example.org).");
+		return GW_CMD_ERROR;
+	}
+	/* Users are kept under their lower-cased bare JID. */
+	user = xstrndup(jid, strcspn(jid, "/"));
+	for (char *p = user; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	why = reason && *reason ? xasprintf("Disconnected by an administrator: %s", reason)
+	                        : xstrdup("Disconnected by an administrator");
+	for (struct ircd_conn *c = ircd_priv(net)->conns; c; c = c->next) {
+		if (c->state == IRCD_CLOSED || strcmp(c->user, user) != 0 ||
+		    (server && *server && strcasecmp(c->server, server) != 0))
+			continue;
+		ircd_server_message(c, "%s.", why);
+		ircd_conn_end(c, why, "Disconnected by an administrator");
+		n++;
+	}
+	log_info("irc: admin %s disconnected %s from %zu servers", gw_cmd_user(cmd), user, n);
+	if (n == 0)
+		gw_cmd_note(cmd, GW_NOTE_INFO, "%s has no IRC connection%s%s.", user,
+		            server && *server ? " to " : "", server && *server ? server : "");
+	else
+		gw_cmd_note(cmd, GW_NOTE_INFO, "Disconnected %s from %zu IRC server%s.", user, n,
+		            n == 1 ? "" : "s");
+	free(why);
+	free(user);
 	return GW_CMD_DONE;
 }
 
@@ -274,7 +547,8 @@ info(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			n += (size_t)snprintf(caps + n, sizeof(caps) - n, "%s%s", n ? " " : "",
 			                      cap_names[i]);
 	for (struct ircd_chan *ch = c->chans; ch && k < sizeof(chans); ch = ch->next)
-		k += (size_t)snprintf(chans + k, sizeof(chans) - k, "%s%s", k ? " " : "", ch->name);
+		k += (size_t)snprintf(chans + k, sizeof(chans) - k, "%s%s%s", k ? " " : "",
+		                      ch->name, ch->persistent ? " (persistent)" : "");
 	gw_cmd_note(cmd, GW_NOTE_INFO,
 	            "%s: %s as %s, port %u%s%s%s; account: %s; capabilities: %s; channels: %s; "
 	            "%zu lines waiting",
@@ -373,9 +647,13 @@ out:
 }
 
 const struct gw_command ircd_commands[] = {
-        {"configure", "Configure this IRC server", "configure",
-         "your nick, ports, TLS and passwords for this IRC server", GW_ACCESS_ANYONE,
-         GW_SCOPE_ADDRESS, configure},
+        {"configure", "Configure your IRC defaults", "configure",
+         "your default nick, history on join and history recording", GW_ACCESS_ANYONE,
+         GW_SCOPE_GATEWAY, configure},
+        {"configure", "Configure", "configure",
+         "on a channel: persistent, history recording, encoding; on a server: your nick, "
+         "ports, TLS and passwords there",
+         GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS, configure},
         {"disconnect", "Disconnect from this IRC server", "disconnect",
          "leave every channel of this IRC server and close the connection", GW_ACCESS_ANYONE,
          GW_SCOPE_ADDRESS, disconnect},
@@ -386,5 +664,8 @@ const struct gw_command ircd_commands[] = {
          "your TLS client certificate for this IRC server and its fingerprint, for SASL "
          "EXTERNAL (NickServ CERT ADD)",
          GW_ACCESS_ANYONE, GW_SCOPE_ADDRESS, certificate},
+        {"disconnect-user", "Disconnect a user from IRC", "disconnect-user",
+         "end a user's IRC connections: jid=JID [server=NAME] [reason=TEXT]", GW_ACCESS_ADMIN,
+         GW_SCOPE_GATEWAY, disconnect_user},
         GW_COMMANDS_END,
 };

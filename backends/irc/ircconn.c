@@ -204,6 +204,8 @@ load_settings(struct ircd_conn *c, const char *nick)
 	v = ircd_setting(c, "verify_cert");
 	c->verify = v == NULL || strcasecmp(v, "no") != 0;
 	free(v);
+	free(c->encoding);
+	c->encoding = ircd_setting(c, "fallback_encoding");
 	if (c->want_nick == NULL || !c->ever_ready) {
 		/* This server's nick, else the room join's, else the registration's. */
 		v = ircd_setting(c, "nick");
@@ -593,7 +595,8 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			ch->core_joined = false;
 			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
 			             GW_LEAVE_SHUTDOWN, NULL, why);
-		} else if (!c->ever_ready) {
+		} else if (!c->ever_ready && !ch->persistent) {
+			/* A persistent channel (joined at start-up) waits for its server. */
 			char *text =
 			        xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
 
@@ -683,6 +686,18 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
+ircd_conn_end(struct ircd_conn *c, const char *why, const char *quit)
+{
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next)
+		if (ch->core_joined) {
+			ch->core_joined = false;
+			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
+			             GW_LEAVE_PART, NULL, why);
+		}
+	ircd_conn_close(c, quit);
+}
+
+void
 ircd_conn_maybe_close(struct ircd_conn *c)
 {
 	/* Not at once: a join refused for its key is often retried with it. */
@@ -718,6 +733,7 @@ conn_free(struct ircd_conn *c)
 	free(c->nickserv_pass);
 	free(c->pin);
 	free(c->after_connect);
+	free(c->encoding);
 	free(c->ports);
 	free(c->last_error);
 	free(c->self_user);

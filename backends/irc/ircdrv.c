@@ -165,7 +165,7 @@ ircd_conf_value(struct gw_net *net, const char *key)
 		return xstrdup(gw_conf_bool(sec, key) ? "yes" : "no");
 	if (strncmp(key, "throttle_", 9) == 0)
 		return xasprintf("%ld", gw_conf_int(sec, key));
-	if (strcmp(key, "realname") == 0)
+	if (strcmp(key, "realname") == 0 || strcmp(key, "fallback_encoding") == 0)
 		return xstrdup_or_null(gw_conf_str(sec, key));
 	return NULL;
 }
@@ -193,6 +193,8 @@ ircd_setting(struct ircd_conn *c, const char *key)
 const char *
 ircd_fallback_encoding(struct ircd_conn *c)
 {
+	if (c->encoding && *c->encoding)
+		return c->encoding; /* the user's for this server */
 	return gw_conf_str(gw_net_section(c->in->net), "fallback_encoding");
 }
 
@@ -300,6 +302,7 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 		goto out;
 	}
 	ch = ircd_chan_add(c, target, room);
+	ircd_chan_load(c, ch);
 	ch->key = password && *password ? xstrdup(password) : NULL;
 	if (c->state == IRCD_READY)
 		ircd_send_join(c, ch);
@@ -646,7 +649,8 @@ close_user(struct gw_net *net, const char *user, bool only_idle)
 	for (struct ircd_conn *c = ircd_priv(net)->conns; c; c = c->next)
 		if (c->state != IRCD_CLOSED && strcmp(c->user, user) == 0 &&
 		    (!only_idle || c->chans == NULL))
-			ircd_conn_close(c, NULL);
+			/* Persistent rooms the core kept end with the connection. */
+			ircd_conn_end(c, "You left the gateway", NULL);
 }
 
 static void
@@ -733,6 +737,7 @@ irc_start(struct gw_net *net)
 	if (in->dns == NULL)
 		log_warnx("irc: no DNS resolver: IRC servers must be given as addresses");
 	gw_net_set_priv(net, in);
+	ircd_persist_restore(net);
 	return 0;
 }
 
@@ -815,6 +820,8 @@ const struct gw_driver irc_driver = {
         .room_config = ircd_room_config,
         .room_config_get = ircd_room_config_get,
         .room_config_set = ircd_room_config_set,
+        .room_persistent = ircd_room_persistent,
+        .room_archived = ircd_room_archived,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

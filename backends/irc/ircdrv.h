@@ -13,6 +13,8 @@
  *   ircsasl.c  logging in: SASL EXTERNAL/PLAIN, NickServ, the account
  *   irctls.c   TLS trust: pinned fingerprints, client certificates (CertFP)
  *   ircident.c who the server sees: WEBIRC, the identd responder
+ *   ircpersist.c  per-channel settings, persistent channels
+ *   irccmd.c   the ad-hoc commands
  *
  * Nothing here is seen by the core; every name starts with ircd_.
  */
@@ -105,6 +107,10 @@ struct ircd_chan {
 	char *inviting; /* nick of our last INVITE here, until the server answers */
 	struct gw_reply **cfgreqs; /* muc#owner forms waiting for 324 */
 	size_t ncfgreqs;
+	/* The user's settings for this channel (ircpersist.c), read when it is added. */
+	bool persistent; /* stays joined while no resource is in it */
+	bool archived;   /* its messages are recorded */
+	char *encoding;  /* for text that is not UTF-8; NULL: the server's fallback */
 };
 
 struct ircd_ban {
@@ -179,6 +185,7 @@ struct ircd_conn {
 	bool verify;
 	bool client_cert; /* this TLS connection presents a client certificate */
 	bool pin_told;    /* the user was told of a pinned-fingerprint mismatch */
+	char *encoding; /* fallback for text that is not UTF-8; NULL: the config's */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;
@@ -317,6 +324,11 @@ struct ircd_conn *ircd_conn_get(struct ircd_net *, const char *user, const char 
 void ircd_conn_start(struct ircd_conn *, const char *nick);
 /* QUIT (when connected), then freed from the loop. */
 void ircd_conn_close(struct ircd_conn *, const char *reason);
+/*
+ * The user's rooms on it are left for good (persistent ones too: no rejoin
+ * follows), told why; then closed with QUIT quit.
+ */
+void ircd_conn_end(struct ircd_conn *, const char *why, const char *quit);
 /* Close if nothing needs the connection any more. */
 void ircd_conn_maybe_close(struct ircd_conn *);
 /* The server went away or misbehaved: tell the user, reconnect or give up. */
@@ -429,9 +441,32 @@ void ircd_watch_away(struct ircd_conn *, const char *nick, const char *away);
 void ircd_watch_stop(struct ircd_conn *);
 void ircd_watch_free(struct ircd_conn *);
 
+/* ---- ircpersist.c ---- */
+/* The store scope of a channel's settings: "#chan%server" (caller frees). */
+char *ircd_chan_scope(const char *chan, const char *server);
+/* A channel's setting key, NULL when unset (caller frees). */
+char *ircd_chan_setting(struct gw_net *, const char *user, const char *chan, const char *server,
+                        const char *key);
+/* Whether a stored yes/no value says yes; def when v is NULL or empty. */
+bool ircd_yes(const char *v, bool def);
+/* The default of record_history for the user's channels: their own, else yes. */
+bool ircd_archived_default(struct gw_net *, const char *user);
+/* Reads the channel's settings into ch. */
+void ircd_chan_load(struct ircd_conn *, struct ircd_chan *);
+/* The channel of room on the user's connection, or NULL (*cp too). */
+struct ircd_chan *ircd_room_chan(struct gw_net *, const char *user, const char *room,
+                                 struct ircd_conn **cp);
+/* The driver's room_persistent and room_archived operations. */
+bool ircd_room_persistent(struct gw_net *, const char *user, const char *room);
+bool ircd_room_archived(struct gw_net *, const char *user, const char *room);
+/* At start-up: the persistent channels of every user are joined again. */
+void ircd_persist_restore(struct gw_net *);
+
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */
 char *ircd_text_in(struct ircd_conn *, const char *s);
+/* The same with a channel's own fallback encoding, when it has one (ch may be NULL). */
+char *ircd_chan_text_in(struct ircd_conn *, const struct ircd_chan *, const char *s);
 /* Whether a nick or channel name from the server may become part of a JID. */
 bool ircd_name_ok(const char *s);
 /* Whether nick is ours on this connection. */

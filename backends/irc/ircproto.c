@@ -39,7 +39,15 @@ ircd_nick_address(struct ircd_conn *c, const char *nick)
 char *
 ircd_text_in(struct ircd_conn *c, const char *s)
 {
-	return irctext_to_xmpp(s ? s : "", s ? strlen(s) : 0, ircd_fallback_encoding(c), 0);
+	return ircd_chan_text_in(c, NULL, s);
+}
+
+char *
+ircd_chan_text_in(struct ircd_conn *c, const struct ircd_chan *ch, const char *s)
+{
+	const char *enc = ch && ch->encoding ? ch->encoding : ircd_fallback_encoding(c);
+
+	return irctext_to_xmpp(s ? s : "", s ? strlen(s) : 0, enc, 0);
 }
 
 void
@@ -321,6 +329,7 @@ static void
 on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 {
 	const char *target = ircmsg_param(m, 0), *text = ircmsg_param(m, 1);
+	struct ircd_chan *ch = NULL;
 	struct irctext_ctcp ct;
 	enum irctext_ctcp_kind kind;
 	char *body;
@@ -334,20 +343,20 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 			ctcp_request(c, m, &ct);
 		return; /* replies and unknown CTCP are not shown */
 	}
+	while (*target && strchr(c->isup.statusmsg, *target) && target[1])
+		target++; /* "@#chan": a message to the channel's operators */
+	if (ircmsg_isupport_is_channel(&c->isup, target))
+		ch = ircd_chan_find(c, target); /* its encoding decodes the text */
 	if (kind == IRCTEXT_CTCP_ACTION) {
 		char *raw = xstrndup(ct.args ? ct.args : "", ct.args_len);
-		char *t = ircd_text_in(c, raw);
+		char *t = ircd_chan_text_in(c, ch, raw);
 
 		body = xasprintf("/me %s", t);
 		free(t);
 		free(raw);
 	} else
-		body = ircd_text_in(c, text);
-	while (*target && strchr(c->isup.statusmsg, *target) && target[1])
-		target++; /* "@#chan": a message to the channel's operators */
+		body = ircd_chan_text_in(c, ch, text);
 	if (ircmsg_isupport_is_channel(&c->isup, target)) {
-		struct ircd_chan *ch = ircd_chan_find(c, target);
-
 		if (ch != NULL && ch->core_joined && m->nick)
 			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
 			                ircmsg_tag(m, "msgid"), msg_stamp(m));

@@ -700,6 +700,35 @@ START_TEST(setting_foreach)
 }
 END_TEST
 
+static int
+collect_found(const char *jid, const char *scope, const char *value, void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 256 - n, "%s|%s=%s ", jid, scope, value);
+	return 0;
+}
+
+START_TEST(setting_find)
+{
+	char buf[256] = "";
+
+	/* Any user, registered or not, any scope; never a secret, never another net. */
+	ck_assert_int_eq(store_setting_set(s, "irc", "b@x", "#a%srv", "persistent", "yes"), 0);
+	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "#z%srv", "persistent", "no"), 0);
+	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "#b%srv", "persistent", "yes"), 0);
+	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "#b%srv", "encoding", "cp1251"), 0);
+	ck_assert_int_eq(store_secret_set(s, "irc", "c@x", "#c%srv", "persistent", "yes"), 0);
+	ck_assert_int_eq(store_setting_set(s, "sms", "a@x", "#d%srv", "persistent", "yes"), 0);
+	ck_assert_int_eq(store_setting_find(s, "irc", "persistent", collect_found, buf), 0);
+	ck_assert_str_eq(buf, "a@x|#b%srv=yes a@x|#z%srv=no b@x|#a%srv=yes ");
+	buf[0] = '\0';
+	ck_assert_int_eq(store_setting_find(s, "irc", "nothing", collect_found, buf), 0);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
 /* ---- Contacts ---- */
 
 static int
@@ -1696,6 +1725,7 @@ store_suite(void)
 	tcase_add_test(tc, secrets);
 	tcase_add_test(tc, secrets_tampered_or_moved);
 	tcase_add_test(tc, setting_foreach);
+	tcase_add_test(tc, setting_find);
 	tcase_add_test(tc, contacts);
 	suite_add_tcase(su, tc);
 
