@@ -200,6 +200,19 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		if (components[i])
 			out_flush(components[i]);
 	run_strophe();
+	/*
+	 * That run wrote the turn's stanzas, and may have read the answer to
+	 * the barrier among them, which io_cb() then never sees: send its ACK
+	 * now (TCP_QUICKACK sends one that is pending), or the server's Nagle
+	 * holds the next user's message until our delayed ACK, ~40 ms.
+	 */
+	for (size_t i = 0; i < MAX_COMPONENTS; i++) {
+		struct component *c = components[i];
+		int on = 1;
+
+		if (c && c->state == COMP_ONLINE && c->fd != -1)
+			setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+	}
 }
 
 static void
