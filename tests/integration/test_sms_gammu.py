@@ -32,10 +32,12 @@ def phone(tmp_path):
     return DummyPhone(tmp_path / "phone")
 
 
-def gammu_gateway(make_gateway, phone, tmp_path, users="alice@localhost", device=None):
+def gammu_gateway(make_gateway, phone, tmp_path, users="alice@localhost", device=None,
+                  sms=None):
     log = tmp_path / "gammu.log"
     g = make_gateway(backends=(SMS,), extra={
-        "sms": {"default_country": "+1", "poll_interval": "1s", "parts_timeout": "5s"},
+        "sms": {"default_country": "+1", "poll_interval": "1s", "parts_timeout": "5s",
+                **(sms or {})},
         "sms.line.modem": {"number": "+15550003333", "driver": "gammu",
                            "device": str(device or phone.dir), "connection": "none",
                            "model": "dummy", "gammu_log": str(log), "users": users},
@@ -163,6 +165,55 @@ def test_receipt_from_a_status_report(make_gateway, phone, tmp_path, client):
     phone.report(NUM)
     m = alice.wait_for_message(lambda m: m["receipt"] == mid, 20, "the receipt")
     assert m["from"].bare == jid(NUM)
+
+
+def reports_read(phone):
+    return not any(phone.inbox.iterdir())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "sigkill"])
+def test_receipt_of_a_long_text_survives_a_restart(make_gateway, phone, tmp_path, client, sig):
+    g = gammu_gateway(make_gateway, phone, tmp_path)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "r" * 200, request_receipt=True)  # 2 parts
+    sgtest.wait_until(lambda: "awaiting 2 status report(s)" in g.log, 20, "both parts out")
+    assert len(sent_parts(g)) == 2
+    # The dummy phone gives every part the same reference: one report per part.
+    phone.report(NUM)
+    sgtest.wait_until(lambda: "part 1 of 2 delivered" in g.log, 20, "the first report")
+    sgtest.wait_until(lambda: reports_read(phone), 10, "the report deleted from the phone")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=2)
+    g.kill(sig)
+    phone.report(NUM)  # the second part's report comes while the gateway is away
+    g.start()
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == jid(NUM)
+    assert "awaiting the status reports of 1 message(s) sent before the restart" in g.log
+    # Nothing was sent again (gammu's own log starts afresh with each run).
+    assert g.log.count(f"to {NUM} sent in") == 1
+    # Exactly one receipt: the outcome is forgotten in the store too, so a
+    # stray report after one more restart finds nothing.
+    g.kill(sig)
+    phone.report(NUM)
+    g.start()
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the stray report read")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
+    assert g.log.count("sent before the restart") == 1
+
+
+def test_awaited_receipt_expires(make_gateway, phone, tmp_path, client):
+    g = gammu_gateway(make_gateway, phone, tmp_path, sms={"receipt_timeout": "3s"})
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "will you ever tell me?", request_receipt=True)
+    sgtest.wait_until(lambda: "awaiting 1 status report(s)" in g.log, 20, "the text out")
+    g.stop()
+    time.sleep(4)  # the gateway is away longer than receipt_timeout
+    phone.report(NUM)
+    g.start()
+    sgtest.wait_until(lambda: "1 awaited receipt(s) older than 3 s forgotten" in g.log, 20,
+                      "the old receipt forgotten")
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the late report read")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
 
 
 def test_modem_missing_then_found(make_gateway, phone, tmp_path, client):
