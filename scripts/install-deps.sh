@@ -20,8 +20,10 @@ PACKAGES=(
 	python3-pytest python3-pytest-timeout python3-slixmpp
 	prosody lua-unbound sqlite3 ngircd biboumi openssl
 	gammu gammu-smsd libdbd-sqlite3
+	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
+	postgresql
 )
-SERVICES=(prosody ngircd biboumi)
+SERVICES=(prosody ngircd biboumi postgresql)
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -4,7 +4,8 @@
   SMS and status reports are injected as files in its inbox folder (gammu's
   SMS backup format, read by libgammu itself); what is sent is not kept by
   the phone, so sending is observed in gammu-smsd's sentitems table.
-- Smsd: gammu-smsd with the SQL service on SQLite (libdbd-sqlite3), the
+- Smsd: gammu-smsd with the SQL service on SQLite (libdbd-sqlite3) or on
+  PostgreSQL (its native_pgsql driver; Postgres: a private cluster), the
   schema gammu ships, a config for the dummy phone. `rows()` reads its
   tables.
 """
@@ -84,17 +85,122 @@ class DummyPhone:
                      f"MessageReference = {reference}"])
 
 
-class Smsd:
-    """gammu-smsd on a dummy phone, its SQLite database at self.db."""
+PG_SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/pgsql.sql")
 
-    def __init__(self, workdir, phone=None, phone_id="office"):
+
+def pg_bindir():
+    """Debian's PostgreSQL server binaries (initdb, pg_ctl), or None."""
+    cands = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return cands[-1].parent if cands else None
+
+
+class Postgres:
+    """A private PostgreSQL cluster in a temporary directory: trust
+    authentication, TCP on 127.0.0.1 at a free port and a unix socket in the
+    directory. initdb refuses to run as root, so as root the cluster belongs
+    to `nobody`. new_database() makes a database with gammu-smsd's schema
+    (copied from a template, so each test gets a fresh one quickly)."""
+
+    USER = "postgres"
+
+    def __init__(self):
+        import pwd
+        import tempfile
+        from sgtest import free_port
+        self.bindir = pg_bindir()
+        if self.bindir is None:
+            raise RuntimeError("PostgreSQL's server is not installed (apt-get install "
+                               "postgresql)")
+        if not PG_SCHEMA.is_file():
+            raise RuntimeError(f"{PG_SCHEMA} is missing (gammu-smsd's examples)")
+        self.dir = Path(tempfile.mkdtemp(prefix="sg-pg-"))
+        self.data = self.dir / "data"
+        self.log_file = self.dir / "postgres.log"
+        self.port = free_port()
+        self._owner = {}
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self._owner = {"user": pw.pw_uid, "group": pw.pw_gid}
+        self._n = 0
+
+    def _run(self, *args, **kw):
+        return subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True,
+                              text=True, timeout=scaled(60), cwd=self.dir, **self._owner,
+                              **kw)
+
+    def start(self):
+        r = self._run("initdb", "-D", str(self.data), "-U", self.USER, "--auth=trust",
+                      "-E", "UTF8", "--no-locale", "--no-sync")
+        if r.returncode != 0:
+            raise RuntimeError(f"initdb failed: {r.stderr.strip()[-500:]}")
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off")
+        r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", opts,
+                      "-w", "-t", "60", "start")
+        if r.returncode != 0:
+            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {r.stderr.strip()} {log[-500:]}")
+        schema = "\n".join(line for line in PG_SCHEMA.read_text().splitlines()
+                           if not line.startswith("CREATE LANGUAGE"))  # built in since 9.0
+        self.psql("postgres", "CREATE DATABASE smsd_template")
+        self.psql("smsd_template", schema)
+        return self
+
+    def stop(self):
+        if self.data.exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def psql(self, db, sql):
+        """Run SQL (several statements allowed) in db; returns psql's output."""
+        r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER,
+                            "-d", db], input=sql, capture_output=True, text=True,
+                           timeout=scaled(30))
+        if r.returncode != 0:
+            raise AssertionError(f"psql: {r.stderr.strip()}\n{sql[:300]}")
+        return r.stdout
+
+    def new_database(self):
+        self._n += 1
+        name = f"smsd{self._n}"
+        self.psql("postgres", f"CREATE DATABASE {name} TEMPLATE smsd_template")
+        return name
+
+    def url(self, db):
+        return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}"
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+class Smsd:
+    """gammu-smsd on a dummy phone. Its database is SQLite at self.db, or,
+    with `postgres` (a Postgres), a fresh database of that cluster. `url` is
+    what the gateway's smsd_database takes. rows() and execute() take SQL
+    with quoted identifiers ("ID") and ? parameters, for either engine."""
+
+    def __init__(self, workdir, phone=None, phone_id="office", postgres=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.phone = phone or DummyPhone(self.dir / "phone")
         self.db = self.dir / "smsd.db"
+        self.pg = postgres
+        self.pg_db = postgres.new_database() if postgres else None
         self.config = self.dir / "smsdrc"
         self.log_file = self.dir / "smsd.log"
         self.proc = None
+        if postgres:
+            dbconf = (f"driver = native_pgsql\nhost = 127.0.0.1:{postgres.port}\n"
+                      f"user = {postgres.USER}\npassword =\ndatabase = {self.pg_db}")
+        else:
+            dbconf = f"driver = sqlite3\ndatabase = {self.db.name}\ndbdir = {self.dir}"
         self.config.write_text(f"""[gammu]
 device = {self.phone.dir}
 connection = none
@@ -102,9 +208,7 @@ model = dummy
 
 [smsd]
 service = sql
-driver = sqlite3
-database = {self.db.name}
-dbdir = {self.dir}
+{dbconf}
 logfile = {self.log_file}
 debuglevel = 1
 loopsleep = 1
@@ -118,7 +222,13 @@ deliveryreport = sms
 skipsmscnumber = {DummyPhone.SMSC}
 """)
 
+    @property
+    def url(self):
+        return self.pg.url(self.pg_db) if self.pg else f"sqlite:{self.db}"
+
     def create_db(self):
+        if self.pg:
+            return  # made with the schema already
         con = sqlite3.connect(self.db)
         con.executescript(SCHEMA.read_text())
         con.commit()
@@ -132,7 +242,7 @@ skipsmscnumber = {DummyPhone.SMSC}
             return ""
 
     def start(self):
-        if not self.db.exists():
+        if not self.pg and not self.db.exists():
             self.create_db()
         self.proc = subprocess.Popen(["gammu-smsd", "-c", str(self.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -155,8 +265,18 @@ skipsmscnumber = {DummyPhone.SMSC}
                 self.proc.kill()
                 self.proc.wait()
 
+    def _pg_sql(self, sql, args):
+        parts = sql.split("?")
+        assert len(parts) == len(args) + 1, "one argument per ?"
+        return parts[0] + "".join(_sql_literal(a) + p for a, p in zip(args, parts[1:]))
+
     def rows(self, sql, args=()):
         """Rows of a query as dicts (the database may be busy a moment)."""
+        if self.pg:
+            import json
+            out = self.pg.psql(self.pg_db, "SELECT coalesce(json_agg(t), '[]') FROM ("
+                               + self._pg_sql(sql, args) + ") AS t")
+            return json.loads(out)
         for _ in range(50):
             try:
                 con = sqlite3.connect(self.db, timeout=2)
@@ -172,6 +292,9 @@ skipsmscnumber = {DummyPhone.SMSC}
         raise AssertionError("gammu-smsd's database stayed locked")
 
     def execute(self, sql, args=()):
+        if self.pg:
+            self.pg.psql(self.pg_db, self._pg_sql(sql, args))
+            return
         con = sqlite3.connect(self.db, timeout=5)
         try:
             con.execute(sql, args)
@@ -181,11 +304,11 @@ skipsmscnumber = {DummyPhone.SMSC}
 
     def sent(self, timeout=15, count=1, to=None):
         """Wait until sentitems holds `count` parts (to `to`); returns them in order."""
-        where = "WHERE DestinationNumber = ?" if to else ""
+        where = 'WHERE "DestinationNumber" = ?' if to else ""
         args = (to,) if to else ()
 
         def got():
-            r = self.rows(f"SELECT * FROM sentitems {where} ORDER BY ID, SequencePosition",
+            r = self.rows(f'SELECT * FROM sentitems {where} ORDER BY "ID", "SequencePosition"',
                           args)
             return r if len(r) >= count else None
         return wait_until(got, timeout, f"{count} part(s) in gammu-smsd's sentitems")
