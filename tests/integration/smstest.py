@@ -8,6 +8,9 @@
   PostgreSQL (its native_pgsql driver; Postgres: a private cluster), the
   schema gammu ships, a config for the dummy phone. `rows()` reads its
   tables.
+- FakeModem: a simulated GSM modem on a pty for gammu's AT driver: what is
+  sent (decoded PDUs, the references given), a slow network, unplugging,
+  and a SIM holding incoming SMS and status reports (PDUs built here).
 """
 
 import os
@@ -373,12 +376,94 @@ def decode_submit(pdu_hex):
             "report": bool(srr)}
 
 
+GSM7_EXT_REV = {v: k for k, v in GSM7_EXT.items()}
+
+
+def _bcd_address(number):
+    """A TP address (length in digits, type, BCD digits) for a number."""
+    intl = number.startswith("+")
+    digits = number.lstrip("+")
+    padded = digits + ("F" if len(digits) % 2 else "")
+    bcd = bytes(int(padded[i + 1] + padded[i], 16) for i in range(0, len(padded), 2))
+    return bytes([len(digits), 0x91 if intl else 0x81]) + bcd
+
+
+def _scts(t=None):
+    """A service centre time stamp (UTC) in swapped semi-octets."""
+    tm = time.gmtime(t)
+    vals = [tm.tm_year % 100, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, 0]
+    return bytes(((v % 10) << 4) | (v // 10) for v in vals)
+
+
+def _gsm7_septets(text):
+    out = []
+    for c in text:
+        if c in GSM7_EXT_REV:
+            out += [0x1B, GSM7_EXT_REV[c]]
+        else:
+            out.append(GSM7_BASIC.index(c))
+    return out
+
+
+def _pack7(septets, fill):
+    out, val, nbits = bytearray(), 0, fill
+    for sp in septets:
+        val |= sp << nbits
+        nbits += 7
+        while nbits >= 8:
+            out.append(val & 0xFF)
+            val >>= 8
+            nbits -= 8
+    if nbits > 0:
+        out.append(val & 0xFF)
+    return bytes(out)
+
+
+def encode_deliver(sender, text, udh="", coding=None, cls=None, when=None):
+    """An SMS-DELIVER as a modem stores it (SMSC address first, empty here):
+    (hex PDU, TPDU length). udh in hex including its length byte; coding
+    "gsm7", "ucs2" or "8bit" (text then holds the bytes as latin-1); cls a
+    message class or None."""
+    udhb = bytes.fromhex(udh)
+    if coding is None:
+        coding = "gsm7" if all(c in GSM7_BASIC or c in GSM7_EXT_REV for c in text) else "ucs2"
+    dcs = {"gsm7": 0x00, "ucs2": 0x08, "8bit": 0x04}[coding]
+    if cls is not None:
+        dcs |= 0x10 | cls
+    if coding == "gsm7":
+        septets = _gsm7_septets(text)
+        fill = (7 - len(udhb) * 8 % 7) % 7
+        udl = (len(udhb) * 8 + fill) // 7 + len(septets)
+        ud = udhb + _pack7(septets, fill)
+    else:
+        ud = udhb + (text.encode("utf-16-be") if coding == "ucs2" else text.encode("latin-1"))
+        udl = len(ud)
+    tpdu = (bytes([0x04 | (0x40 if udhb else 0)]) + _bcd_address(sender) + bytes([0, dcs])
+            + _scts(when) + bytes([udl]) + ud)
+    return "00" + tpdu.hex().upper(), len(tpdu)
+
+
+def encode_status_report(recipient, reference, status=0, when=None):
+    """An SMS-STATUS-REPORT for the part with TP-MR `reference`: status 0 is
+    delivered, 0x20-0x3F still trying, 0x40 and up failed for good."""
+    tpdu = (bytes([0x06, reference & 0xFF]) + _bcd_address(recipient) + _scts(when)
+            + _scts(when) + bytes([status]))
+    return "00" + tpdu.hex().upper(), len(tpdu)
+
+
 class FakeModem:
     """Answers gammu's AT dialogue on a pty whose slave is reachable at
     `link` (a symlink). Texts sent with AT+CMGS are kept (decoded) in
-    `sent`; `send_delay` seconds pass before the network "accepts" each
+    `sent`, and the message reference the "network" gave each part in
+    `refs`; `send_delay` seconds pass before the network "accepts" each
     part. vanish() closes the pty (the modem is unplugged); appear() makes
-    a new one at the same link."""
+    a new one at the same link.
+
+    Incoming SMS and status reports: inject() and report() store a PDU in
+    the SIM's memory ("SM"), which the modem lists (AT+CMGL), reads
+    (AT+CMGR) and deletes (AT+CMGD) in PDU mode; `stored` is what the SIM
+    holds, `deleted` the indexes deleted, in order. The phone memory
+    ("ME") is empty."""
 
     EXACT = {
         "AT+CGMI": "FakeCorp", "AT+CGMM": "FakeModem 1", "AT+CGMR": "1.0",
@@ -386,22 +471,86 @@ class FakeModem:
         "AT+CPIN?": "+CPIN: READY", "AT+CMGF=?": "+CMGF: (0,1)",
         "AT+CSCS=?": '+CSCS: ("GSM","UCS2","IRA")', "AT+CSCS?": '+CSCS: "GSM"',
         "AT+CPMS=?": '+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")',
-        "AT+CPMS?": '+CPMS: "SM",0,30,"SM",0,30,"SM",0,30',
         "AT+CSCA?": '+CSCA: "+15550000000",145', "AT+CSQ": "+CSQ: 20,99",
         "AT+CREG?": "+CREG: 0,1", "AT+COPS?": '+COPS: 0,0,"FakeNet"',
     }
     OK_PREFIXES = ("ATZ", "ATE", "AT&F", "AT+CMEE", "AT+CSCS=", "AT+CMGF=", "AT+CNMI=",
-                   "AT+CSDH", "AT+CSMP", "AT+CMGL", "AT+CMGR", "AT+COPS=", "AT+CREG=",
+                   "AT+CSDH", "AT+CSMP", "AT+COPS=", "AT+CREG=",
                    "AT+CFUN=")
 
     def __init__(self, link, send_delay=0.0):
         self.link = Path(link)
         self.send_delay = send_delay
         self.sent = []
+        self.refs = []
         self.commands = []
+        self.stored = {}   # SIM index -> [stat, hex PDU, TPDU length]
+        self.deleted = []
+        self._mem = "SM"
         self._ref = 0
         self._lock = threading.Lock()
         self.appear()
+
+    CAPACITY = 30
+
+    def _store(self, pdu_len):
+        with self._lock:
+            idx = next(i for i in range(1, self.CAPACITY + 1) if i not in self.stored)
+            self.stored[idx] = [0, *pdu_len]  # 0: REC UNREAD
+            return idx
+
+    def inject(self, sender, text, **kw):
+        """An incoming SMS (see encode_deliver) lands in the SIM; returns its index."""
+        return self._store(encode_deliver(sender, text, **kw))
+
+    def report(self, recipient, reference, status=0):
+        """A status report for the part with this reference lands in the SIM."""
+        return self._store(encode_status_report(recipient, reference, status))
+
+    def _used(self):
+        return len(self.stored) if self._mem == "SM" else 0
+
+    def _cpms(self, c):
+        m = re.match(r'AT\+CPMS="(\w+)"', c)
+        if m:
+            self._mem = m.group(1)
+        n, cap = self._used(), self.CAPACITY
+        return f"+CPMS: {n},{cap},{n},{cap},{n},{cap}\r\nOK"
+
+    def _sms_command(self, c):
+        """AT+CPMS?, AT+CMGL, AT+CMGR, AT+CMGD; None for anything else."""
+        with self._lock:
+            if c == "AT+CPMS?":
+                n, m = self._used(), self._mem
+                return f'+CPMS: "{m}",{n},30,"{m}",{n},30,"{m}",{n},30\r\nOK'
+            if c.startswith("AT+CPMS="):
+                return self._cpms(c)
+            mem = self.stored if self._mem == "SM" else {}
+            m = re.match(r"AT\+CMGL(?:=(\d))?$", c)
+            if m:
+                want = int(m.group(1) or 4)
+                out = ""
+                for idx in sorted(mem):
+                    stat, pdu, length = mem[idx]
+                    if want == 4 or want == stat:
+                        out += f"+CMGL: {idx},{stat},,{length}\r\n{pdu}\r\n"
+                        mem[idx][0] = 1  # REC READ
+                return out + "OK"
+            m = re.match(r"AT\+CMGR=(\d+)$", c)
+            if m:
+                idx = int(m.group(1))
+                if idx not in mem:
+                    return "+CMS ERROR: 321"  # invalid memory index
+                stat, pdu, length = mem[idx]
+                mem[idx][0] = 1
+                return f"+CMGR: {stat},,{length}\r\n{pdu}\r\nOK"
+            m = re.match(r"AT\+CMGD=(\d+)", c)
+            if m:
+                idx = int(m.group(1))
+                if mem.pop(idx, None) is not None:
+                    self.deleted.append(idx)
+                return "OK"
+        return None
 
     def appear(self):
         self.master, self.slave = pty.openpty()
@@ -446,8 +595,9 @@ class FakeModem:
             return "OK"
         if c in self.EXACT:
             return self.EXACT[c] + "\r\nOK"
-        if c.startswith("AT+CPMS="):
-            return "+CPMS: 0,30,0,30,0,30\r\nOK"
+        answer = self._sms_command(c)
+        if answer is not None:
+            return answer
         if c.startswith(self.OK_PREFIXES):
             return "OK"
         return "ERROR"
@@ -482,6 +632,7 @@ class FakeModem:
                         self.sent.append(decode_submit(pdu.decode().strip()))
                         self._ref = (self._ref + 1) % 256
                         ref = self._ref
+                        self.refs.append(ref)
                     self._write(f"\r\n+CMGS: {ref}\r\n\r\nOK\r\n")
                     in_pdu = False
                     continue
