@@ -102,11 +102,12 @@ class Postgres:
     authentication, TCP on 127.0.0.1 at a free port and a unix socket in the
     directory. initdb refuses to run as root, so as root the cluster belongs
     to `nobody`. new_database() makes a database with gammu-smsd's schema
-    (copied from a template, so each test gets a fresh one quickly)."""
+    (copied from a template, so each test gets a fresh one quickly). With
+    durable=False (the tests) commits skip fsync; the benchmark keeps it."""
 
     USER = "postgres"
 
-    def __init__(self):
+    def __init__(self, durable=False):
         import pwd
         import tempfile
         from sgtest import free_port
@@ -121,6 +122,7 @@ class Postgres:
         self.log_file = self.dir / "postgres.log"
         self.port = free_port()
         self._owner = {}
+        self.durable = durable
         if os.geteuid() == 0:
             pw = pwd.getpwnam("nobody")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -137,8 +139,9 @@ class Postgres:
                       "-E", "UTF8", "--no-locale", "--no-sync")
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed: {r.stderr.strip()[-500:]}")
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", opts,
                       "-w", "-t", "60", "start")
         if r.returncode != 0:
