@@ -36,6 +36,7 @@
 #include "smsnum.h"
 
 #define INBOX_BATCH "100"
+#define CONNECT_TIMEOUT 5       /* seconds for a PostgreSQL connection to be made */
 #define MAX_AGE (3 * 24 * 3600) /* outcomes awaited at most this long */
 #define TAG_LIVE "stanzagate/1 "
 #define TAG_DONE "stanzagate/0 "
@@ -52,11 +53,14 @@ struct outmsg {
 struct smsd {
 	struct smsl_line *line;
 	char *url;
-	char *shown; /* url without a password, for the log */
-	struct smsdb *db;
+	char *shown;           /* url without a password, for the log */
+	struct smsdb *db;      /* open and usable, or NULL */
+	struct smsdb *pending; /* being connected (PostgreSQL), or NULL */
+	struct event *connect_ev;
+	time_t connect_until;
 	struct event *poll;
-	long long cursor; /* highest inbox ID read */
-	char *last_sender;    /* the last long SMS delivered, for its late rows */
+	long long cursor;  /* highest inbox ID read */
+	char *last_sender; /* the last long SMS delivered, for its late rows */
 	struct smsparts_in last_key;
 	struct outmsg *out;
 	uint64_t max_qid; /* highest queue id handed over before the database was opened */
@@ -84,13 +88,21 @@ db_close(struct smsd *d)
 {
 	smsdb_close(d->db);
 	d->db = NULL;
+	smsdb_close(d->pending);
+	d->pending = NULL;
+	if (d->connect_ev)
+		event_free(d->connect_ev);
+	d->connect_ev = NULL;
 }
 
 static void
 db_down(struct smsd *d, const char *what)
 {
 	char *why = xasprintf("gammu-smsd database %s: %s", d->shown,
-	                      what ? what : smsdb_error(d->db));
+	                      what         ? what
+	                      : d->db      ? smsdb_error(d->db)
+	                      : d->pending ? smsdb_error(d->pending)
+	                                   : "closed");
 
 	smsl_set_state(d->line, SMSL_DOWN, why);
 	free(why);
@@ -220,18 +232,14 @@ load_max_qid(struct smsd *d)
 	smsdb_rows_free(r);
 }
 
+/* The connection is made: check it is gammu-smsd's and take the line up. */
 static int
-db_open(struct smsd *d)
+db_ready(struct smsd *d)
 {
 	struct smsdb_rows *r;
 	char *why = NULL;
 	int version = -1;
 
-	if ((d->db = smsdb_open(d->url, &why)) == NULL) {
-		db_down(d, why);
-		free(why);
-		return -1;
-	}
 	if (smsdb_query(d->db, "SELECT \"Version\" FROM gammu", NULL, 0, &r) == -1) {
 		why = xasprintf("is not gammu-smsd's (%s)", smsdb_error(d->db));
 		db_down(d, why);
@@ -253,6 +261,73 @@ db_open(struct smsd *d)
 	load_max_qid(d);
 	smsl_set_state(d->line, SMSL_UP, NULL);
 	return 0;
+}
+
+static void connect_cb(evutil_socket_t, short, void *);
+
+/*
+ * Wait for the pending connection's socket, or take the connection when it
+ * is made. The loop never waits for PostgreSQL to answer a connection.
+ */
+static void
+connect_wait(struct smsd *d)
+{
+	int fd = -1;
+	bool w = false;
+	struct timeval tv = {0, 0};
+
+	switch (smsdb_connecting(d->pending, &fd, &w)) {
+	case 0:
+		if (d->connect_ev)
+			event_free(d->connect_ev);
+		d->connect_ev = NULL;
+		d->db = d->pending;
+		d->pending = NULL;
+		db_ready(d);
+		return;
+	case -1:
+		db_down(d, NULL);
+		return;
+	}
+	if (time(NULL) >= d->connect_until) {
+		db_down(d, "no answer to the connection: timed out");
+		return;
+	}
+	if (d->connect_ev)
+		event_free(d->connect_ev);
+	d->connect_ev = event_new(gw_event_base(), fd, w ? EV_WRITE : EV_READ, connect_cb, d);
+	tv.tv_sec = d->connect_until - time(NULL);
+	event_add(d->connect_ev, &tv);
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smsd *d = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		db_down(d, "no answer to the connection: timed out");
+		return;
+	}
+	smsdb_connect_step(d->pending);
+	connect_wait(d);
+}
+
+/* Open the database, or start connecting to it; a failure takes the line down. */
+static void
+db_open(struct smsd *d)
+{
+	char *why = NULL;
+
+	if ((d->pending = smsdb_open(d->url, &why)) == NULL) {
+		db_down(d, why);
+		free(why);
+		return;
+	}
+	log_debug("sms: line %s: opening %s", d->line->name, d->shown);
+	d->connect_until = time(NULL) + CONNECT_TIMEOUT;
+	connect_wait(d);
 }
 
 /* ---- out ---- */
@@ -672,8 +747,10 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (d->db == NULL) {
-		if (time(NULL) < d->next_open || db_open(d) == -1)
-			return;
+		if (d->pending == NULL && time(NULL) >= d->next_open)
+			db_open(d);
+		if (d->db == NULL)
+			return; /* down, or still connecting */
 	}
 	poll_phone(d);
 	if (d->db)

@@ -14,7 +14,6 @@
 #include "smsdb.h"
 
 #define BUSY_MS 200
-#define PG_CONNECT_TIMEOUT "5"
 #define PG_OPTIONS "-c statement_timeout=2000"
 
 struct smsdb {
@@ -22,6 +21,7 @@ struct smsdb {
 	sqlite3 *sq;
 #ifdef WITH_POSTGRESQL
 	PGconn *pg;
+	PostgresPollingStatusType polling; /* PGRES_POLLING_OK once connected */
 #endif
 	char *err;
 };
@@ -84,18 +84,23 @@ smsdb_open(const char *url, char **why)
 	}
 #ifdef WITH_POSTGRESQL
 	{
-		static const char *const keys[] = {"dbname", "connect_timeout", "options",
-		                                   "application_name", NULL};
-		const char *const vals[] = {url, PG_CONNECT_TIMEOUT, PG_OPTIONS, "stanzagate",
-		                            NULL};
+		/* Later keys win over the URL's own: a dead server is noticed in seconds. */
+		static const char *const keys[] = {
+		        "dbname",           "options",          "application_name",
+		        "keepalives",       "keepalives_idle",  "keepalives_interval",
+		        "keepalives_count", "tcp_user_timeout", NULL};
+		const char *const vals[] = {url, PG_OPTIONS, "stanzagate", "1", "10",
+		                            "2", "2",        "3000",       NULL};
 
 		db->kind = SMSDB_PGSQL;
-		db->pg = PQconnectdbParams(keys, vals, 1);
-		if (db->pg == NULL || PQstatus(db->pg) != CONNECTION_OK) {
+		db->pg = PQconnectStartParams(keys, vals, 1);
+		if (db->pg == NULL || PQstatus(db->pg) == CONNECTION_BAD) {
 			set_err(db, db->pg ? PQerrorMessage(db->pg) : "out of memory");
 			*why = xasprintf("cannot connect: %s", db->err);
 			goto fail;
 		}
+		/* libpq: after the start, as if a poll had asked to write. */
+		db->polling = PGRES_POLLING_WRITING;
 		return db;
 	}
 #endif
@@ -118,6 +123,38 @@ smsdb_close(struct smsdb *db)
 #endif
 	free(db->err);
 	free(db);
+}
+
+int
+smsdb_connecting(struct smsdb *db, int *fd, bool *want_write)
+{
+#ifdef WITH_POSTGRESQL
+	if (db->pg) {
+		if (db->polling == PGRES_POLLING_OK)
+			return 0;
+		if (db->polling == PGRES_POLLING_FAILED || PQsocket(db->pg) < 0) {
+			set_err(db, PQerrorMessage(db->pg));
+			return -1;
+		}
+		*fd = PQsocket(db->pg);
+		*want_write = db->polling == PGRES_POLLING_WRITING;
+		return 1;
+	}
+#endif
+	(void)db;
+	(void)fd;
+	(void)want_write;
+	return 0;
+}
+
+void
+smsdb_connect_step(struct smsdb *db)
+{
+#ifdef WITH_POSTGRESQL
+	if (db->pg && db->polling != PGRES_POLLING_OK && db->polling != PGRES_POLLING_FAILED)
+		db->polling = PQconnectPoll(db->pg);
+#endif
+	(void)db;
 }
 
 enum smsdb_kind

@@ -80,8 +80,7 @@ track(struct smsgl *g, struct smsgl_sending *s)
 
 	for (size_t i = 0; i < s->nrefs; i++)
 		st[i] = s->states[i] == 'd' ? SMSRECEIPT_DELIVERED : SMSRECEIPT_PENDING;
-	smsreceipt_track_states(g->receipts, g->line->name, s->qid, s->refs, st, s->nrefs,
-	                        s->sent);
+	smsreceipt_track_states(g->receipts, g->line->name, s->qid, s->refs, st, s->nrefs, s->sent);
 	free(st);
 }
 
@@ -95,8 +94,8 @@ smsgl_await(struct smsgl *g, struct smsgl_sending *s)
 	track(g, s);
 	if (store(g, s) == -1)
 		return -1;
-	log_debug("sms: line %s: message %" PRIu64 ": awaiting %zu status report(s)",
-	          g->line->name, s->qid, s->nrefs);
+	log_debug("sms: line %s: message %" PRIu64 ": awaiting %zu status report(s)", g->line->name,
+	          s->qid, s->nrefs);
 	return 0;
 }
 

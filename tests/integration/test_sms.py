@@ -404,3 +404,52 @@ def test_pgsql_unreachable_database_is_logged_without_password(make_gateway, pos
     alice = client("alice")
     alice.send_message(from_jid(NUM), "waits in the queue")
     alice.no_message(failure_from(NUM), timeout=3)
+
+
+def test_pgsql_connect_does_not_block_the_loop(make_gateway, client):
+    # A "server" that accepts connections and never answers: the gateway's
+    # connection stays pending (up to its 5 s timeout) while the loop goes
+    # on serving XMPP. A blocking connect would answer the echo only after
+    # giving up, having closed its connection.
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                conns.append(listener.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        g = make_gateway(backends=(SMS, "echo.localhost"), extra={
+            "sms": {"default_country": "+1", "poll_interval": "1s"},
+            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                                "smsd_database": f"postgresql://u@127.0.0.1:{port}/db",
+                                "users": "alice@localhost"}})
+        alice = client("alice")
+        sgtest.wait_until(lambda: conns, 10, "the gateway to connect")
+        latest = conns[-1]
+        alice.send_message_and_wait("probe@echo.localhost", "still there?")
+        latest.setblocking(False)
+        gone = False
+        try:
+            while True:  # the startup packet, then b"" if it was closed
+                if latest.recv(4096) == b"":
+                    gone = True
+                    break
+        except BlockingIOError:
+            pass  # still open: the connection is pending
+        assert not gone, "the gateway gave up its connection before answering XMPP"
+        sgtest.wait_until(lambda: "no answer to the connection: timed out" in g.log, 20,
+                          "the connection timed out")
+        assert "line office: starting -> down" in g.log
+    finally:
+        listener.close()
+        for c in conns:
+            c.close()

@@ -46,15 +46,17 @@ START_TEST(parameters_rows_and_returning)
 	                             NULL, 0, NULL),
 	                 0);
 	/* $2 before $1: bound by name, not by position */
-	ck_assert_int_eq(smsdb_query(db, "INSERT INTO t (\"A\", \"B\") VALUES ($2, $1) RETURNING \"ID\"",
-	                             ins, 2, &r),
-	                 0);
+	ck_assert_int_eq(
+	        smsdb_query(db, "INSERT INTO t (\"A\", \"B\") VALUES ($2, $1) RETURNING \"ID\"",
+	                    ins, 2, &r),
+	        0);
 	ck_assert_uint_eq(smsdb_nrows(r), 1);
 	ck_assert_int_eq(smsdb_get_int(r, 0, 0), 1);
 	smsdb_rows_free(r);
 	ck_assert_int_eq(smsdb_query(db, "INSERT INTO t (\"A\") VALUES ('x')", NULL, 0, NULL), 0);
-	ck_assert_int_eq(smsdb_query(db, "SELECT \"A\", \"B\" FROM t WHERE \"ID\" < $1 ORDER BY "
-	                                 "\"ID\"",
+	ck_assert_int_eq(smsdb_query(db,
+	                             "SELECT \"A\", \"B\" FROM t WHERE \"ID\" < $1 ORDER BY "
+	                             "\"ID\"",
 	                             one, 1, &r),
 	                 0);
 	ck_assert_uint_eq(smsdb_nrows(r), 1);

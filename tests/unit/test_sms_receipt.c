@@ -63,8 +63,7 @@ START_TEST(restored_states_and_changes)
 	struct smsreceipt *r = smsreceipt_new(7 * DAY);
 	struct smsreceipt_outcome o;
 	int refs[] = {30, 31, 32};
-	enum smsreceipt_state st[] = {SMSRECEIPT_PENDING, SMSRECEIPT_DELIVERED,
-	                              SMSRECEIPT_PENDING};
+	enum smsreceipt_state st[] = {SMSRECEIPT_PENDING, SMSRECEIPT_DELIVERED, SMSRECEIPT_PENDING};
 
 	smsreceipt_track_states(r, "office", 9, refs, st, 3, 1000);
 	/* the delivered part's report again changes nothing */
