@@ -47,6 +47,7 @@ struct outmsg {
 	int nparts;
 	bool receipt;
 	time_t seen; /* when we learnt of it */
+	bool held;   /* its outcome waits for the XMPP link (logged once) */
 	char *user, *to, *xmpp_id;
 };
 
@@ -546,6 +547,18 @@ poll_status(struct smsd *d)
 		int o = outcome(d, m, &why);
 
 		if (o == SMSRECEIPT_PENDING && now - m->seen < MAX_AGE) {
+			pp = &m->next;
+			continue;
+		}
+		/* Told while the XMPP link is down, an outcome would be lost: it waits. */
+		if ((o == SMSRECEIPT_DELIVERED || o == SMSRECEIPT_FAILED) &&
+		    !gw_net_online(d->line->net)) {
+			if (!m->held)
+				log_debug(
+				        "sms: line %s: outbox %lld: the outcome waits for the XMPP "
+				        "link",
+				        d->line->name, m->id);
+			m->held = true;
 			pp = &m->next;
 			continue;
 		}

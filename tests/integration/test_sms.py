@@ -453,3 +453,22 @@ def test_pgsql_connect_does_not_block_the_loop(make_gateway, client):
         listener.close()
         for c in conns:
             c.close()
+
+
+def test_receipt_waits_while_the_xmpp_server_is_down(make_gateway, smsd, prosody, client):
+    g = sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    mid = alice.send_message(from_jid(NUM), "tell me later", request_receipt=True)
+    smsd.sent(count=1)
+    prosody.kill()
+    smsd.phone.report(NUM)
+    sgtest.wait_until(lambda: smsd.rows('SELECT "Status" FROM sentitems')[0]["Status"]
+                      == "DeliveryOK", 15, "gammu-smsd to record the status report")
+    sgtest.wait_until(lambda: "the outcome waits for the XMPP link" in g.log, 15,
+                      "the gateway to see the report while the link is down")
+    prosody.start()
+    alice = client("alice", resource="back")
+    g.wait_connected(timeout=30)
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == from_jid(NUM)
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
