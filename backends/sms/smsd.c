@@ -36,8 +36,7 @@
 #include "smsnum.h"
 
 #define INBOX_BATCH "100"
-#define CONNECT_TIMEOUT 5       /* seconds for a PostgreSQL connection to be made */
-#define MAX_AGE (3 * 24 * 3600) /* outcomes awaited at most this long */
+#define CONNECT_TIMEOUT 5 /* seconds for a PostgreSQL connection to be made */
 #define TAG_LIVE "stanzagate/1 "
 #define TAG_DONE "stanzagate/0 "
 
@@ -66,6 +65,7 @@ struct smsd {
 	struct outmsg *out;
 	uint64_t max_qid; /* highest queue id handed over before the database was opened */
 	time_t next_open;
+	long max_age; /* [sms] receipt_timeout: outcomes awaited at most this long */
 	int backoff;
 };
 
@@ -546,7 +546,7 @@ poll_status(struct smsd *d)
 		const char *why = NULL;
 		int o = outcome(d, m, &why);
 
-		if (o == SMSRECEIPT_PENDING && now - m->seen < MAX_AGE) {
+		if (o == SMSRECEIPT_PENDING && now - m->seen < d->max_age) {
 			pp = &m->next;
 			continue;
 		}
@@ -781,6 +781,7 @@ smsd_start(struct smsl_line *l, char **why)
 	(void)why;
 	d->line = l;
 	d->url = xstrdup(gw_conf_str(l->sec, "smsd_database"));
+	d->max_age = gw_conf_int(gw_net_section(l->net), "receipt_timeout");
 	d->shown = hide_password(d->url);
 	l->impl = d;
 	/* A database not there yet is retried: gammu-smsd may start after us. */

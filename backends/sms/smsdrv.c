@@ -57,8 +57,8 @@ static const struct gw_option sms_options[] = {
         {"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
          "How long the parts of a long SMS are awaited before what came is delivered."},
         {"receipt_timeout", GW_OPT_DURATION, "3d", 1, 30 * 86400, 0,
-         "How long the status reports of a sent text are awaited (driver = gammu; kept "
-         "across restarts); then no receipt is given."},
+         "How long the status reports of a sent text are awaited (kept across restarts); "
+         "then no receipt is given."},
         GW_OPTIONS_END,
 };
 

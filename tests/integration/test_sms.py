@@ -472,3 +472,15 @@ def test_receipt_waits_while_the_xmpp_server_is_down(make_gateway, smsd, prosody
     m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
     assert m["from"].bare == from_jid(NUM)
     alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
+
+
+def test_receipt_is_given_up_after_receipt_timeout(make_gateway, smsd, client):
+    g = sms_gateway(make_gateway, smsd, sms={"receipt_timeout": "3s"})
+    alice = client("alice")
+    mid = alice.send_message(from_jid(NUM), "no news is good news", request_receipt=True)
+    smsd.sent(count=1)
+    sgtest.wait_until(lambda: "no outcome, given up" in g.log, 20, "the receipt given up")
+    smsd.phone.report(NUM)  # too late
+    sgtest.wait_until(lambda: smsd.rows('SELECT "Status" FROM sentitems')[0]["Status"]
+                      == "DeliveryOK", 15, "gammu-smsd to record the late report")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
