@@ -258,6 +258,8 @@ notes_cb(evutil_socket_t fd, short what, void *arg)
 		struct smsgl_note *next = n->next;
 
 		if (n->kind == N_REPORT && (g->deferred || !gw_net_online(g->line->net))) {
+			log_debug("sms: line %s: a status report waits for the XMPP link",
+			          g->line->name);
 			n->next = NULL;
 			*g->deferred_tail = n;
 			g->deferred_tail = &n->next;

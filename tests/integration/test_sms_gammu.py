@@ -439,3 +439,23 @@ def test_at_receipt_after_sigkill_with_reports_in_the_sim(modem, make_gateway, c
     sgtest.wait_until(lambda: not modem.stored, 20, "the reports deleted from the SIM")
     alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
     assert len(modem.sent) == 3  # nothing sent again
+
+
+def test_status_report_waits_for_the_xmpp_server(make_gateway, phone, tmp_path, prosody,
+                                                 client):
+    g = gammu_gateway(make_gateway, phone, tmp_path)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "tell me when you can", request_receipt=True)
+    sgtest.wait_until(lambda: "awaiting 1 status report(s)" in g.log, 20, "the text out")
+    prosody.kill()
+    phone.report(NUM)
+    sgtest.wait_until(lambda: "a status report waits for the XMPP link" in g.log, 20,
+                      "the report read while the link is down")
+    assert not reports_read(phone)  # kept on the phone until handled
+    prosody.start()
+    alice = client("alice", resource="back")
+    g.wait_connected(timeout=30)
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == jid(NUM)
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the report deleted once handled")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
