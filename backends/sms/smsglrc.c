@@ -59,17 +59,18 @@ put(struct smsgl *g, uint64_t qid, const char *value)
 static int
 store(struct smsgl *g, struct smsgl_sending *s)
 {
-	size_t len = 64 + strlen(s->user) + strlen(s->to) + s->nrefs * 5 +
-	             (s->xmpp_id ? strlen(s->xmpp_id) : 0);
-	char *v = xmalloc(len), *p = v;
+	/* 16 bytes hold any int, its comma and a NUL. */
+	char *refs = xcalloc(s->nrefs ? s->nrefs : 1, 16), *v;
+	size_t off = 0;
 	int r;
 
-	p += snprintf(p, len, "1 %lld %s %s ", (long long)s->sent, s->user, s->to);
 	for (size_t i = 0; i < s->nrefs; i++)
-		p += snprintf(p, len - (size_t)(p - v), "%s%d", i ? "," : "", s->refs[i]);
-	snprintf(p, len - (size_t)(p - v), " %s %s", s->states, s->xmpp_id ? s->xmpp_id : "");
+		off += (size_t)snprintf(refs + off, 16, "%s%d", i ? "," : "", s->refs[i]);
+	v = xasprintf("1 %lld %s %s %s %s %s", (long long)s->sent, s->user, s->to, refs, s->states,
+	              s->xmpp_id ? s->xmpp_id : "");
 	r = put(g, s->qid, v);
 	free(v);
+	free(refs);
 	return r;
 }
 
