@@ -129,18 +129,29 @@ q(struct smsd *d, const char *sql, const char *const *params, int n, struct smsd
 	return -1;
 }
 
-/* "postgresql://user:secret@host/db" -> "postgresql://user:…@host/db". */
+/*
+ * The URL for the log: "postgresql://user:secret@host/db?password=secret"
+ * -> "postgresql://user:…@host/db?password=…".
+ */
 static char *
 hide_password(const char *url)
 {
 	const char *p = strstr(url, "://"), *at, *colon;
+	char *out, *q;
 
-	if (p == NULL || (at = strchr(p + 3, '@')) == NULL)
-		return xstrdup(url);
-	colon = memchr(p + 3, ':', (size_t)(at - p - 3));
-	if (colon == NULL)
-		return xstrdup(url);
-	return xasprintf("%.*s:…%s", (int)(colon - url), url, at);
+	if (p && (at = strchr(p + 3, '@')) != NULL &&
+	    (colon = memchr(p + 3, ':', (size_t)(at - p - 3))) != NULL)
+		out = xasprintf("%.*s:…%s", (int)(colon - url), url, at);
+	else
+		out = xstrdup(url);
+	if ((q = strstr(out, "password=")) != NULL) {
+		char *v = q + strlen("password="), *end = strchr(v, '&'), *masked;
+
+		masked = xasprintf("%.*s…%s", (int)(v - out), out, end ? end : "");
+		free(out);
+		out = masked;
+	}
+	return out;
 }
 
 /* "stanzagate/1 QID NPARTS r|- USER XMPP_ID" -> an outmsg (to set by the caller). */

@@ -393,14 +393,16 @@ def test_pgsql_connection_lost_and_back(make_gateway, pg_smsd, client):
 
 
 def test_pgsql_unreachable_database_is_logged_without_password(make_gateway, postgres, client):
-    url = f"postgresql://postgres:hunter2@127.0.0.1:{postgres.port}/no_such_db"
+    url = (f"postgresql://postgres:hunter2@127.0.0.1:{postgres.port}/no_such_db"
+           "?password=hunter3&application_name=x")
     g = make_gateway(backends=(SMS,), extra={
         "sms": {"default_country": "+1", "poll_interval": "1s"},
         "sms.line.office": {"number": "+15550001111", "driver": "smsd",
                             "smsd_database": url, "users": "alice@localhost"}})
     sgtest.wait_until(lambda: "line office: starting -> down" in g.log, 15, "the line down")
     assert "postgres:…@127.0.0.1" in g.log and "no_such_db" in g.log
-    assert "hunter2" not in g.log
+    assert "hunter2" not in g.log and "hunter3" not in g.log
+    assert "password=…&application_name=x" in g.log
     alice = client("alice")
     alice.send_message(from_jid(NUM), "waits in the queue")
     alice.no_message(failure_from(NUM), timeout=3)
