@@ -6,8 +6,8 @@
 #   bench/run.sh callgrind [ARGS] the same under callgrind   (... --callgrind ARGS)
 #   bench/run.sh startup [ARGS]  start-up with 100 000 users (bench/startup.py ARGS)
 #   bench/run.sh irc [ARGS]      IRC: stanzagate and Biboumi side by side (bench/irc_vs_biboumi.py ARGS)
-#   bench/run.sh sms             SMS: durable texts/s into gammu-smsd's outbox, and the
-#                                loop's round trips while a modem is slow (pytest, printed)
+#   bench/run.sh sms [ARGS]      SMS: durable texts/s into gammu-smsd's outbox (SQLite,
+#                                PostgreSQL), the loop while a modem is slow (bench/sms.py ARGS)
 #
 # The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
 # (built first when missing). Needs prosody, valgrind and Debian's python3.
@@ -33,14 +33,7 @@ echo) exec "$py" "$here/echo_throughput.py" "$@" ;;
 callgrind) exec "$py" "$here/echo_throughput.py" --callgrind "$@" ;;
 startup) exec "$py" "$here/startup.py" "$@" ;;
 irc) exec "$py" "$here/irc_vs_biboumi.py" "$@" ;;
-sms)
-	# These need the SMS test fixtures (dummy phone, fake AT modem): they
-	# live with the tests and run only when asked.
-	cd "$here/.."
-	STANZAGATE_BENCH=1 exec "$py" -m pytest -q -s -p no:cacheprovider \
-		tests/integration/test_sms_bench.py \
-		"tests/integration/test_sms_gammu.py::test_loop_stays_responsive_while_the_modem_is_slow"
-	;;
+sms) exec "$py" "$here/sms.py" "$@" ;;
 all)
 	"$py" "$here/echo_throughput.py" "$@"
 	echo

@@ -3,7 +3,8 @@
 # Idempotent: does nothing (not even "apt-get update") when all are present.
 # Runs as root, or re-executes itself through sudo.
 #
-# The servers among them (prosody, ngircd, biboumi, inspircd, atheme-services) are only used as private
+# The servers among them (prosody, ngircd, biboumi, inspircd, atheme-services,
+# postgresql) are only used as private
 # instances started by the tests and the demo, so the system services that
 # their packages would start are kept stopped and disabled.
 set -euo pipefail
@@ -21,8 +22,10 @@ PACKAGES=(
 	prosody lua-unbound sqlite3 ngircd biboumi openssl
 	inspircd atheme-services
 	gammu gammu-smsd libdbd-sqlite3
+	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
+	postgresql
 )
-SERVICES=(prosody ngircd biboumi inspircd atheme-services)
+SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql)
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

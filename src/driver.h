@@ -399,6 +399,13 @@ void gw_items_done(struct gw_items *, enum gw_error, const char *why);
 char *gw_setting_get(struct gw_net *, const char *user, const char *scope, const char *key);
 int gw_setting_set(struct gw_net *, const char *user, const char *scope, const char *key,
                    const char *value);
+/*
+ * Calls fn for every plain setting (not the secrets) of the user in scope,
+ * by key; fn returning non-zero stops the walk. Do not change the scope's
+ * settings from fn: collect, then change. Returns 0, or -1.
+ */
+int gw_setting_foreach(struct gw_net *, const char *user, const char *scope,
+                       int (*fn)(const char *key, const char *value, void *arg), void *arg);
 char *gw_secret_get(struct gw_net *, const char *user, const char *scope, const char *key);
 int gw_secret_set(struct gw_net *, const char *user, const char *scope, const char *key,
                   const char *value);
@@ -427,6 +434,11 @@ void gw_foreach_user(struct gw_net *, void (*fn)(const char *user, void *arg), v
 
 struct event_base *gw_event_base(void);
 const char *gw_net_jid(struct gw_net *); /* the gateway's domain, e.g. "irc.example.org" */
+/*
+ * The gateway's link to the XMPP server is up. What a driver sends outside
+ * the durable queue (gw_receipt, gw_chat_state) is lost while it is down.
+ */
+bool gw_net_online(struct gw_net *);
 void *gw_net_priv(struct gw_net *);
 void gw_net_set_priv(struct gw_net *, void *);
 

@@ -145,6 +145,28 @@ gw_setting_set(struct gw_net *net, const char *user, const char *scope, const ch
 	return store_setting_set(core.store, net->drv->name, user, scope, key, value);
 }
 
+struct setting_walk {
+	int (*fn)(const char *, const char *, void *);
+	void *arg;
+};
+
+static int
+setting_walk_cb(const char *key, const char *value, bool secret, void *arg)
+{
+	struct setting_walk *w = arg;
+
+	return secret ? 0 : w->fn(key, value, w->arg);
+}
+
+int
+gw_setting_foreach(struct gw_net *net, const char *user, const char *scope,
+                   int (*fn)(const char *key, const char *value, void *arg), void *arg)
+{
+	struct setting_walk w = {fn, arg};
+
+	return store_setting_foreach(core.store, net->drv->name, user, scope, setting_walk_cb, &w);
+}
+
 char *
 gw_secret_get(struct gw_net *net, const char *user, const char *scope, const char *key)
 {
@@ -233,6 +255,12 @@ gateway_send_release(struct gw_net *net, xmpp_stanza_t *st)
 {
 	component_send(net->comp, st);
 	xmpp_stanza_release(st);
+}
+
+bool
+gw_net_online(struct gw_net *net)
+{
+	return net->comp != NULL && component_is_online(net->comp);
 }
 
 char *

@@ -1,6 +1,6 @@
 /*
  * A line whose modem a running gammu-smsd owns: we share its SQL database
- * (SQLite here; the schema is gammu's, version 17).
+ * (SQLite or PostgreSQL through smsdb.h; the schema is gammu's, version 17).
  *
  *   out: one `outbox` row for the first part and `outbox_multipart` rows for
  *        the others, in one transaction, split and coded the way smstext
@@ -18,7 +18,8 @@
  *        DeliveryOK (a receipt), or one failed (an error to the user).
  *
  * Statements are short and run on the loop with a short busy timeout: when
- * gammu-smsd holds the database, the work waits for the next poll.
+ * gammu-smsd holds the database, the work waits for the next poll. A
+ * PostgreSQL connection that breaks makes the line down until it is back.
  */
 #include "config.h"
 
@@ -28,38 +29,43 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <sqlite3.h>
 
 #include "driver.h"
+#include "smsdb.h"
 #include "smsline.h"
 #include "smsnum.h"
 
-#define BUSY_MS 200
-#define INBOX_BATCH 100
-#define MAX_AGE (3 * 24 * 3600) /* outcomes awaited at most this long */
+#define INBOX_BATCH "100"
+#define CONNECT_TIMEOUT 5 /* seconds for a PostgreSQL connection to be made */
 #define TAG_LIVE "stanzagate/1 "
 #define TAG_DONE "stanzagate/0 "
 
 struct outmsg {
 	struct outmsg *next;
-	sqlite3_int64 id; /* outbox ID, kept in sentitems */
+	long long id; /* outbox ID, kept in sentitems */
 	int nparts;
 	bool receipt;
 	time_t seen; /* when we learnt of it */
+	bool held;   /* its outcome waits for the XMPP link (logged once) */
 	char *user, *to, *xmpp_id;
 };
 
 struct smsd {
 	struct smsl_line *line;
-	char *path;
-	sqlite3 *db;
+	char *url;
+	char *shown;           /* url without a password, for the log */
+	struct smsdb *db;      /* open and usable, or NULL */
+	struct smsdb *pending; /* being connected (PostgreSQL), or NULL */
+	struct event *connect_ev;
+	time_t connect_until;
 	struct event *poll;
-	sqlite3_int64 cursor; /* highest inbox ID read */
-	char *last_sender;    /* the last long SMS delivered, for its late rows */
+	long long cursor;  /* highest inbox ID read */
+	char *last_sender; /* the last long SMS delivered, for its late rows */
 	struct smsparts_in last_key;
 	struct outmsg *out;
 	uint64_t max_qid; /* highest queue id handed over before the database was opened */
 	time_t next_open;
+	long max_age; /* [sms] receipt_timeout: outcomes awaited at most this long */
 	int backoff;
 };
 
@@ -81,16 +87,23 @@ outmsg_free(struct outmsg *m)
 static void
 db_close(struct smsd *d)
 {
-	if (d->db)
-		sqlite3_close(d->db);
+	smsdb_close(d->db);
 	d->db = NULL;
+	smsdb_close(d->pending);
+	d->pending = NULL;
+	if (d->connect_ev)
+		event_free(d->connect_ev);
+	d->connect_ev = NULL;
 }
 
 static void
 db_down(struct smsd *d, const char *what)
 {
-	char *why = xasprintf("gammu-smsd database %s: %s", d->path,
-	                      d->db ? sqlite3_errmsg(d->db) : what);
+	char *why = xasprintf("gammu-smsd database %s: %s", d->shown,
+	                      what         ? what
+	                      : d->db      ? smsdb_error(d->db)
+	                      : d->pending ? smsdb_error(d->pending)
+	                                   : "closed");
 
 	smsl_set_state(d->line, SMSL_DOWN, why);
 	free(why);
@@ -99,24 +112,46 @@ db_down(struct smsd *d, const char *what)
 	d->next_open = time(NULL) + d->backoff;
 }
 
-static sqlite3_stmt *
-prep(struct smsd *d, const char *sql)
+/*
+ * One statement (see smsdb_query). A failure is logged; a lost connection
+ * also takes the line down (d->db is NULL then).
+ */
+static int
+q(struct smsd *d, const char *sql, const char *const *params, int n, struct smsdb_rows **rows)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("sms: line %s: %s: %s", d->line->name, sql, sqlite3_errmsg(d->db));
-		return NULL;
-	}
-	return st;
+	if (d->db == NULL)
+		return -1;
+	if (smsdb_query(d->db, sql, params, n, rows) == 0)
+		return 0;
+	log_warnx("sms: line %s: %s: %s", d->line->name, sql, smsdb_error(d->db));
+	if (smsdb_broken(d->db))
+		db_down(d, NULL);
+	return -1;
 }
 
-static const char *
-col(sqlite3_stmt *st, int i)
+/*
+ * The URL for the log: "postgresql://user:secret@host/db?password=secret"
+ * -> "postgresql://user:…@host/db?password=…".
+ */
+static char *
+hide_password(const char *url)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
+	const char *p = strstr(url, "://"), *at, *colon;
+	char *out, *q;
 
-	return s ? (const char *)s : "";
+	if (p && (at = strchr(p + 3, '@')) != NULL &&
+	    (colon = memchr(p + 3, ':', (size_t)(at - p - 3))) != NULL)
+		out = xasprintf("%.*s:…%s", (int)(colon - url), url, at);
+	else
+		out = xstrdup(url);
+	if ((q = strstr(out, "password=")) != NULL) {
+		char *v = q + strlen("password="), *end = strchr(v, '&'), *masked;
+
+		masked = xasprintf("%.*s…%s", (int)(v - out), out, end ? end : "");
+		free(out);
+		out = masked;
+	}
+	return out;
 }
 
 /* "stanzagate/1 QID NPARTS r|- USER XMPP_ID" -> an outmsg (to set by the caller). */
@@ -161,23 +196,23 @@ static void
 load_outstanding(struct smsd *d)
 {
 	static const char sql[] =
-	        "SELECT ID, CreatorID, DestinationNumber FROM outbox WHERE CreatorID LIKE "
-	        "'stanzagate/1 %' UNION SELECT ID, CreatorID, DestinationNumber FROM sentitems "
-	        "WHERE CreatorID LIKE 'stanzagate/1 %'";
-	sqlite3_stmt *st = prep(d, sql);
+	        "SELECT \"ID\", \"CreatorID\", \"DestinationNumber\" FROM outbox WHERE "
+	        "\"CreatorID\" LIKE 'stanzagate/1 %' UNION SELECT \"ID\", \"CreatorID\", "
+	        "\"DestinationNumber\" FROM sentitems WHERE \"CreatorID\" LIKE 'stanzagate/1 %'";
+	struct smsdb_rows *r;
 
-	if (st == NULL)
+	if (q(d, sql, NULL, 0, &r) == -1)
 		return;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct outmsg *m = parse_creator(col(st, 1));
+	for (size_t i = 0; i < smsdb_nrows(r); i++) {
+		struct outmsg *m = parse_creator(smsdb_get(r, i, 1));
 
 		if (m == NULL)
 			continue;
-		m->id = sqlite3_column_int64(st, 0);
-		m->to = xstrdup(col(st, 2));
+		m->id = smsdb_get_int(r, i, 0);
+		m->to = xstrdup(smsdb_get(r, i, 2));
 		track(d, m);
 	}
-	sqlite3_finalize(st);
+	smsdb_rows_free(r);
 }
 
 /*
@@ -188,41 +223,46 @@ load_outstanding(struct smsd *d)
 static void
 load_max_qid(struct smsd *d)
 {
-	static const char sql[] =
-	        "SELECT max(CAST(substr(CreatorID, 14) AS INTEGER)) FROM (SELECT CreatorID FROM "
-	        "outbox WHERE CreatorID LIKE 'stanzagate/%' UNION ALL SELECT CreatorID FROM "
-	        "sentitems WHERE CreatorID LIKE 'stanzagate/%')";
-	sqlite3_stmt *st = prep(d, sql);
+	/* SQLite's CAST reads the leading digits; PostgreSQL's wants the word alone. */
+	static const char sq_sql[] =
+	        "SELECT max(CAST(substr(\"CreatorID\", 14) AS INTEGER)) FROM (SELECT "
+	        "\"CreatorID\" FROM outbox WHERE \"CreatorID\" LIKE 'stanzagate/%' UNION ALL "
+	        "SELECT \"CreatorID\" FROM sentitems WHERE \"CreatorID\" LIKE 'stanzagate/%') "
+	        "AS c";
+	static const char pg_sql[] =
+	        "SELECT max(CAST(split_part(\"CreatorID\", ' ', 2) AS BIGINT)) FROM (SELECT "
+	        "\"CreatorID\" FROM outbox WHERE \"CreatorID\" LIKE 'stanzagate/%' UNION ALL "
+	        "SELECT \"CreatorID\" FROM sentitems WHERE \"CreatorID\" LIKE 'stanzagate/%') "
+	        "AS c";
+	struct smsdb_rows *r;
 
 	d->max_qid = UINT64_MAX; /* unknown: look every message up */
-	if (st == NULL)
+	if (q(d, smsdb_kind(d->db) == SMSDB_SQLITE ? sq_sql : pg_sql, NULL, 0, &r) == -1)
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		d->max_qid = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (smsdb_nrows(r) == 1)
+		d->max_qid = (uint64_t)smsdb_get_int(r, 0, 0);
+	smsdb_rows_free(r);
 }
 
+/* The connection is made: check it is gammu-smsd's and take the line up. */
 static int
-db_open(struct smsd *d)
+db_ready(struct smsd *d)
 {
-	sqlite3_stmt *st;
+	struct smsdb_rows *r;
+	char *why = NULL;
 	int version = -1;
 
-	if (sqlite3_open_v2(d->path, &d->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		db_down(d, "cannot be opened");
+	if (smsdb_query(d->db, "SELECT \"Version\" FROM gammu", NULL, 0, &r) == -1) {
+		why = xasprintf("is not gammu-smsd's (%s)", smsdb_error(d->db));
+		db_down(d, why);
+		free(why);
 		return -1;
 	}
-	sqlite3_busy_timeout(d->db, BUSY_MS);
-	if ((st = prep(d, "SELECT Version FROM gammu")) == NULL) {
-		db_down(d, "is not gammu-smsd's");
-		return -1;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if (smsdb_nrows(r) > 0)
+		version = (int)smsdb_get_int(r, 0, 0);
+	smsdb_rows_free(r);
 	if (version < 17) {
-		char *why = xasprintf("schema version %d, 17 or later needed", version);
-
+		why = xasprintf("schema version %d, 17 or later needed", version);
 		db_down(d, why);
 		free(why);
 		return -1;
@@ -233,6 +273,73 @@ db_open(struct smsd *d)
 	load_max_qid(d);
 	smsl_set_state(d->line, SMSL_UP, NULL);
 	return 0;
+}
+
+static void connect_cb(evutil_socket_t, short, void *);
+
+/*
+ * Wait for the pending connection's socket, or take the connection when it
+ * is made. The loop never waits for PostgreSQL to answer a connection.
+ */
+static void
+connect_wait(struct smsd *d)
+{
+	int fd = -1;
+	bool w = false;
+	struct timeval tv = {0, 0};
+
+	switch (smsdb_connecting(d->pending, &fd, &w)) {
+	case 0:
+		if (d->connect_ev)
+			event_free(d->connect_ev);
+		d->connect_ev = NULL;
+		d->db = d->pending;
+		d->pending = NULL;
+		db_ready(d);
+		return;
+	case -1:
+		db_down(d, NULL);
+		return;
+	}
+	if (time(NULL) >= d->connect_until) {
+		db_down(d, "no answer to the connection: timed out");
+		return;
+	}
+	if (d->connect_ev)
+		event_free(d->connect_ev);
+	d->connect_ev = event_new(gw_event_base(), fd, w ? EV_WRITE : EV_READ, connect_cb, d);
+	tv.tv_sec = d->connect_until - time(NULL);
+	event_add(d->connect_ev, &tv);
+}
+
+static void
+connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smsd *d = arg;
+
+	(void)fd;
+	if (what & EV_TIMEOUT) {
+		db_down(d, "no answer to the connection: timed out");
+		return;
+	}
+	smsdb_connect_step(d->pending);
+	connect_wait(d);
+}
+
+/* Open the database, or start connecting to it; a failure takes the line down. */
+static void
+db_open(struct smsd *d)
+{
+	char *why = NULL;
+
+	if ((d->pending = smsdb_open(d->url, &why)) == NULL) {
+		db_down(d, why);
+		free(why);
+		return;
+	}
+	log_debug("sms: line %s: opening %s", d->line->name, d->shown);
+	d->connect_until = time(NULL) + CONNECT_TIMEOUT;
+	connect_wait(d);
 }
 
 /* ---- out ---- */
@@ -248,31 +355,34 @@ hex(char *out, const unsigned char *b, size_t n)
 static int
 handed_over(struct smsd *d, uint64_t qid)
 {
-	static const char sql[] = "SELECT 1 FROM outbox WHERE CreatorID LIKE ?1 UNION ALL "
-	                          "SELECT 1 FROM sentitems WHERE CreatorID LIKE ?1 LIMIT 1";
-	sqlite3_stmt *st = prep(d, sql);
+	static const char sql[] =
+	        "SELECT 1 FROM outbox WHERE \"CreatorID\" LIKE $1 UNION ALL SELECT 1 FROM "
+	        "sentitems WHERE \"CreatorID\" LIKE $1 LIMIT 1";
+	struct smsdb_rows *r;
 	char pat[64];
-	int r;
+	const char *params[] = {pat};
+	int found;
 
-	if (st == NULL)
-		return -1;
 	snprintf(pat, sizeof(pat), "stanzagate/_ %" PRIu64 " %%", qid);
-	sqlite3_bind_text(st, 1, pat, -1, SQLITE_STATIC);
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
+	if (q(d, sql, params, 1, &r) == -1)
+		return -1;
+	found = smsdb_nrows(r) > 0;
+	smsdb_rows_free(r);
+	return found;
 }
 
+/* Writes part i; the first part's row gives the message its *id. 0, or -1. */
 static int
-insert_part(struct smsd *d, sqlite3_int64 id, const struct gw_outmsg *msg,
+insert_part(struct smsd *d, long long *id, const struct gw_outmsg *msg,
             const struct smstext_plan *plan, size_t i, const char *creator, unsigned ref)
 {
 	const struct smstext_part *p = &plan->parts[i];
 	const char *coding =
 	        plan->coding == SMSTEXT_GSM7 ? "Default_No_Compression" : "Unicode_No_Compression";
-	char udh[16] = "";
-	sqlite3_stmt *st;
-	int r;
+	char udh[16] = "", idbuf[24], seq[24];
+	char *text = xstrndup(msg->body + p->off, p->len);
+	struct smsdb_rows *r = NULL;
+	int rc;
 
 	if (plan->nparts > 1) {
 		unsigned char b[6] = {5,
@@ -284,30 +394,37 @@ insert_part(struct smsd *d, sqlite3_int64 id, const struct gw_outmsg *msg,
 
 		hex(udh, b, sizeof(b));
 	}
-	if (i == 0)
-		st = prep(d, "INSERT INTO outbox (DestinationNumber, TextDecoded, Coding, UDH, "
-		             "MultiPart, DeliveryReport, CreatorID, Class) VALUES (?1, ?2, ?3, ?4, "
-		             "?5, ?6, ?7, -1)");
-	else
-		st = prep(d, "INSERT INTO outbox_multipart (TextDecoded, Coding, UDH, Class, ID, "
-		             "SequencePosition) VALUES (?2, ?3, ?4, -1, ?8, ?9)");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, msg->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, msg->body + p->off, (int)p->len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, coding, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, udh, -1, SQLITE_STATIC);
 	if (i == 0) {
-		sqlite3_bind_text(st, 5, plan->nparts > 1 ? "true" : "false", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, msg->want_receipt ? "yes" : "default", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, creator, -1, SQLITE_STATIC);
+		const char *params[] = {msg->to,
+		                        text,
+		                        coding,
+		                        udh,
+		                        plan->nparts > 1 ? "true" : "false",
+		                        msg->want_receipt ? "yes" : "default",
+		                        creator};
+
+		rc = q(d,
+		       "INSERT INTO outbox (\"DestinationNumber\", \"TextDecoded\", \"Coding\", "
+		       "\"UDH\", \"MultiPart\", \"DeliveryReport\", \"CreatorID\", \"Class\") "
+		       "VALUES ($1, $2, $3, $4, $5, $6, $7, -1) RETURNING \"ID\"",
+		       params, 7, &r);
+		if (rc == 0 && smsdb_nrows(r) == 1)
+			*id = smsdb_get_int(r, 0, 0);
+		else
+			rc = -1;
+		smsdb_rows_free(r);
 	} else {
-		sqlite3_bind_int64(st, 8, id);
-		sqlite3_bind_int(st, 9, (int)i + 1);
+		const char *params[] = {text, coding, udh, idbuf, seq};
+
+		snprintf(idbuf, sizeof(idbuf), "%lld", *id);
+		snprintf(seq, sizeof(seq), "%zu", i + 1);
+		rc = q(d,
+		       "INSERT INTO outbox_multipart (\"TextDecoded\", \"Coding\", \"UDH\", "
+		       "\"Class\", \"ID\", \"SequencePosition\") VALUES ($1, $2, $3, -1, $4, $5)",
+		       params, 5, NULL);
 	}
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? 0 : -1;
+	free(text);
+	return rc;
 }
 
 static enum gw_send_status
@@ -316,7 +433,7 @@ smsd_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstext
 {
 	struct smsd *d = impl(l);
 	char *creator;
-	sqlite3_int64 id = 0;
+	long long id = 0;
 	unsigned ref = (unsigned)(msg->qid * 7 + 1) & 0xFF;
 	int h;
 
@@ -331,20 +448,18 @@ smsd_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstext
 		         l->name, msg->qid);
 		return GW_SEND_DONE;
 	}
-	if (h == -1 || sqlite3_exec(d->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		*why = xasprintf("gammu-smsd database busy: %s", sqlite3_errmsg(d->db));
+	if (h == -1 || d->db == NULL || smsdb_begin(d->db) == -1) {
+		*why = xasprintf("gammu-smsd database busy: %s",
+		                 d->db ? smsdb_error(d->db) : "the connection was lost");
 		return GW_SEND_RETRY;
 	}
 	creator = xasprintf(TAG_LIVE "%" PRIu64 " %zu %c %s %s", msg->qid, plan->nparts,
 	                    msg->want_receipt ? 'r' : '-', msg->user,
 	                    msg->xmpp_id ? msg->xmpp_id : "");
-	for (size_t i = 0; i < plan->nparts; i++) {
-		if (insert_part(d, id, msg, plan, i, creator, ref) == -1)
+	for (size_t i = 0; i < plan->nparts; i++)
+		if (insert_part(d, &id, msg, plan, i, creator, ref) == -1)
 			goto fail;
-		if (i == 0)
-			id = sqlite3_last_insert_rowid(d->db);
-	}
-	if (sqlite3_exec(d->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+	if (d->db == NULL || smsdb_commit(d->db) == -1)
 		goto fail;
 	{
 		struct outmsg *m = parse_creator(creator);
@@ -359,8 +474,13 @@ smsd_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstext
 	free(creator);
 	return GW_SEND_DONE;
 fail:
-	*why = xasprintf("gammu-smsd database: %s", sqlite3_errmsg(d->db));
-	sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
+	*why = xasprintf("gammu-smsd database: %s",
+	                 d->db ? smsdb_error(d->db) : "the connection was lost");
+	if (d->db) {
+		smsdb_rollback(d->db);
+		if (smsdb_broken(d->db))
+			db_down(d, NULL);
+	}
 	free(creator);
 	return GW_SEND_RETRY;
 }
@@ -382,19 +502,21 @@ failure(const char *status)
 static int
 outcome(struct smsd *d, struct outmsg *m, const char **why)
 {
-	sqlite3_stmt *st = prep(d, "SELECT Status FROM sentitems WHERE ID = ?1");
+	struct smsdb_rows *r;
+	char idbuf[24];
+	const char *params[] = {idbuf};
 	int parts = 0, ok = 0;
 	bool sent = true;
 
-	if (st == NULL)
+	snprintf(idbuf, sizeof(idbuf), "%lld", m->id);
+	if (q(d, "SELECT \"Status\" FROM sentitems WHERE \"ID\" = $1", params, 1, &r) == -1)
 		return SMSRECEIPT_PENDING;
-	sqlite3_bind_int64(st, 1, m->id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *s = col(st, 0);
+	for (size_t i = 0; i < smsdb_nrows(r); i++) {
+		const char *s = smsdb_get(r, i, 0);
 
 		parts++;
 		if ((*why = failure(s)) != NULL) {
-			sqlite3_finalize(st);
+			smsdb_rows_free(r);
 			return SMSRECEIPT_FAILED;
 		}
 		if (strcmp(s, "DeliveryOK") == 0)
@@ -402,7 +524,7 @@ outcome(struct smsd *d, struct outmsg *m, const char **why)
 		else if (strncmp(s, "Sending", 7) != 0 && strncmp(s, "Delivery", 8) != 0)
 			sent = false;
 	}
-	sqlite3_finalize(st);
+	smsdb_rows_free(r);
 	if (parts < m->nparts)
 		return SMSRECEIPT_PENDING;
 	if (ok == m->nparts)
@@ -413,19 +535,16 @@ outcome(struct smsd *d, struct outmsg *m, const char **why)
 }
 
 static void
-mark_done(struct smsd *d, sqlite3_int64 id)
+mark_done(struct smsd *d, long long id)
 {
-	sqlite3_stmt *st = prep(d, "UPDATE sentitems SET CreatorID = 'stanzagate/0' || "
-	                           "substr(CreatorID, 13) WHERE ID = ?1 AND CreatorID LIKE "
-	                           "'stanzagate/1 %'");
+	char idbuf[24];
+	const char *params[] = {idbuf};
 
-	if (st == NULL)
-		return;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		log_warnx("sms: line %s: sentitems %lld: %s", d->line->name, (long long)id,
-		          sqlite3_errmsg(d->db));
-	sqlite3_finalize(st);
+	snprintf(idbuf, sizeof(idbuf), "%lld", id);
+	q(d,
+	  "UPDATE sentitems SET \"CreatorID\" = 'stanzagate/0' || substr(\"CreatorID\", 13) "
+	  "WHERE \"ID\" = $1 AND \"CreatorID\" LIKE 'stanzagate/1 %'",
+	  params, 1, NULL);
 }
 
 static void
@@ -434,11 +553,23 @@ poll_status(struct smsd *d)
 	struct outmsg **pp = &d->out, *m;
 	time_t now = time(NULL);
 
-	while ((m = *pp) != NULL) {
+	while ((m = *pp) != NULL && d->db) {
 		const char *why = NULL;
 		int o = outcome(d, m, &why);
 
-		if (o == SMSRECEIPT_PENDING && now - m->seen < MAX_AGE) {
+		if (o == SMSRECEIPT_PENDING && now - m->seen < d->max_age) {
+			pp = &m->next;
+			continue;
+		}
+		/* Told while the XMPP link is down, an outcome would be lost: it waits. */
+		if ((o == SMSRECEIPT_DELIVERED || o == SMSRECEIPT_FAILED) &&
+		    !gw_net_online(d->line->net)) {
+			if (!m->held)
+				log_debug(
+				        "sms: line %s: outbox %lld: the outcome waits for the XMPP "
+				        "link",
+				        d->line->name, m->id);
+			m->held = true;
 			pp = &m->next;
 			continue;
 		}
@@ -463,20 +594,16 @@ static void
 smsd_release(struct smsl_line *l, const uint64_t *tokens, size_t n)
 {
 	struct smsd *d = impl(l);
-	sqlite3_stmt *st;
 
-	if (d->db == NULL || (st = prep(d, "DELETE FROM inbox WHERE ID = ?1")) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)tokens[i]);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			/* Still in the inbox: after a restart it comes again, and the
-			 * core drops it as a duplicate by its id. */
-			log_warnx("sms: line %s: inbox %" PRIu64 " not deleted: %s", l->name,
-			          tokens[i], sqlite3_errmsg(d->db));
+	for (size_t i = 0; i < n && d->db; i++) {
+		char idbuf[24];
+		const char *params[] = {idbuf};
+
+		snprintf(idbuf, sizeof(idbuf), "%" PRIu64, tokens[i]);
+		/* Left in the inbox on failure: after a restart it comes again, and
+		 * the core drops it as a duplicate by its id. */
+		q(d, "DELETE FROM inbox WHERE \"ID\" = $1", params, 1, NULL);
 	}
-	sqlite3_finalize(st);
 }
 
 /* Concatenation information from a UDH in hex; false when none. */
@@ -552,23 +679,25 @@ flush(struct smsd *d, struct group *g)
 static void
 poll_inbox(struct smsd *d)
 {
-	static const char sql[] = "SELECT ID, SenderNumber, TextDecoded, UDH, Class, Coding "
-	                          "FROM inbox WHERE ID > ?1 ORDER BY ID LIMIT ?2";
-	sqlite3_stmt *st = prep(d, sql);
+	static const char sql[] =
+	        "SELECT \"ID\", \"SenderNumber\", \"TextDecoded\", \"UDH\", \"Class\", "
+	        "\"Coding\" FROM inbox WHERE \"ID\" > $1 ORDER BY \"ID\" LIMIT " INBOX_BATCH;
+	struct smsdb_rows *r;
 	struct smsl_line *l = d->line;
 	struct group g = {0};
+	char cur[24];
+	const char *params[] = {cur};
 
-	if (st == NULL)
+	snprintf(cur, sizeof(cur), "%lld", d->cursor);
+	if (q(d, sql, params, 1, &r) == -1)
 		return;
-	sqlite3_bind_int64(st, 1, d->cursor);
-	sqlite3_bind_int(st, 2, INBOX_BATCH);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		char *sender = smsnum_sender(col(st, 1), smsl_country(l->net));
-		const char *text = col(st, 2);
-		bool binary = strcmp(col(st, 5), "8bit") == 0;
+	for (size_t i = 0; i < smsdb_nrows(r) && d->db; i++) {
+		long long id = smsdb_get_int(r, i, 0);
+		char *sender = smsnum_sender(smsdb_get(r, i, 1), smsl_country(l->net));
+		const char *text = smsdb_get(r, i, 2);
+		bool binary = strcmp(smsdb_get(r, i, 5), "8bit") == 0;
 		struct smsparts_in key = {0};
-		bool concat = parse_udh(col(st, 3), &key) && key.total > 1;
+		bool concat = parse_udh(smsdb_get(r, i, 3), &key) && key.total > 1;
 		uint64_t tok = (uint64_t)id;
 
 		d->cursor = id;
@@ -602,7 +731,7 @@ poll_inbox(struct smsd *d)
 		if (concat && key.seq > 1)
 			g.text = xasprintf("[part %u of %u; the others never came] %s", key.seq,
 			                   key.total, text);
-		else if (sqlite3_column_int(st, 4) == 0)
+		else if (smsdb_get_int(r, i, 4) == 0)
 			g.text = xasprintf("[flash] %s", text);
 		else
 			g.text = xstrdup(text);
@@ -611,24 +740,27 @@ poll_inbox(struct smsd *d)
 		g.n = 1;
 	}
 	flush(d, &g);
-	sqlite3_finalize(st);
+	smsdb_rows_free(r);
 }
 
 static void
 poll_phone(struct smsd *d)
 {
-	sqlite3_stmt *st = prep(d, "SELECT Signal, NetName FROM phones ORDER BY UpdatedInDB DESC "
-	                           "LIMIT 1");
+	struct smsdb_rows *r;
+	const char *net;
 
-	if (st == NULL)
+	if (q(d,
+	      "SELECT \"Signal\", \"NetName\" FROM phones ORDER BY \"UpdatedInDB\" DESC "
+	      "LIMIT 1",
+	      NULL, 0, &r) == -1)
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		d->line->signal = sqlite3_column_int(st, 0);
+	if (smsdb_nrows(r) == 1) {
+		d->line->signal = (int)smsdb_get_int(r, 0, 0);
+		net = smsdb_get(r, 0, 1);
 		free(d->line->operator_name);
-		d->line->operator_name =
-		        strcmp(col(st, 1), "ERROR") && *col(st, 1) ? xstrdup(col(st, 1)) : NULL;
+		d->line->operator_name = strcmp(net, "ERROR") && *net ? xstrdup(net) : NULL;
 	}
-	sqlite3_finalize(st);
+	smsdb_rows_free(r);
 }
 
 static void
@@ -639,11 +771,14 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (d->db == NULL) {
-		if (time(NULL) < d->next_open || db_open(d) == -1)
-			return;
+		if (d->pending == NULL && time(NULL) >= d->next_open)
+			db_open(d);
+		if (d->db == NULL)
+			return; /* down, or still connecting */
 	}
 	poll_phone(d);
-	poll_inbox(d);
+	if (d->db)
+		poll_inbox(d);
 	if (d->db)
 		poll_status(d);
 }
@@ -656,7 +791,9 @@ smsd_start(struct smsl_line *l, char **why)
 
 	(void)why;
 	d->line = l;
-	d->path = xstrdup(gw_conf_str(l->sec, "smsd_database") + strlen("sqlite:"));
+	d->url = xstrdup(gw_conf_str(l->sec, "smsd_database"));
+	d->max_age = gw_conf_int(gw_net_section(l->net), "receipt_timeout");
+	d->shown = hide_password(d->url);
 	l->impl = d;
 	/* A database not there yet is retried: gammu-smsd may start after us. */
 	db_open(d);
@@ -681,7 +818,8 @@ smsd_stop(struct smsl_line *l)
 	}
 	db_close(d);
 	free(d->last_sender);
-	free(d->path);
+	free(d->url);
+	free(d->shown);
 	free(d);
 	l->impl = NULL;
 }

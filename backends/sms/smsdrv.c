@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "driver.h"
+#include "smsdb.h"
 #include "smsline.h"
 #include "smsnum.h"
 
@@ -55,6 +56,9 @@ static const struct gw_option sms_options[] = {
          "and reconnected."},
         {"parts_timeout", GW_OPT_DURATION, "10m", 1, 86400, 0,
          "How long the parts of a long SMS are awaited before what came is delivered."},
+        {"receipt_timeout", GW_OPT_DURATION, "3d", 1, 30 * 86400, 0,
+         "How long the status reports of a sent text are awaited (kept across restarts); "
+         "then no receipt is given."},
         GW_OPTIONS_END,
 };
 
@@ -71,7 +75,8 @@ static const struct gw_option line_options[] = {
          "File for gammu's own debug log of this line (driver = gammu), e.g. to see what "
          "the modem was told."},
         {"smsd_database", GW_OPT_STRING, NULL, 0, 0, 0,
-         "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db."},
+         "gammu-smsd's database (driver = smsd): sqlite:/path/to/smsd.db or "
+         "postgresql://user@host/database."},
         {"users", GW_OPT_LIST, "", 0, 0, 0,
          "Bare JIDs of the users of this line (admins can change it)."},
         GW_OPTIONS_END,
@@ -399,11 +404,8 @@ line_check(const struct gw_section *sec, char **why)
 	if (strcmp(drv, "smsd") == 0) {
 		const char *db = gw_conf_str(sec, "smsd_database");
 
-		if (db == NULL || strncmp(db, "sqlite:", 7) != 0 || db[7] == '\0') {
-			*why = xstrdup(
-			        "driver = smsd needs smsd_database = sqlite:/path/to/smsd.db");
+		if (smsdb_check_url(db, why) == -1)
 			return -1;
-		}
 		if (gw_conf_str(sec, "gammurc") || gw_conf_str(sec, "device")) {
 			*why = xstrdup(
 			        "gammurc and device belong to driver = gammu; gammu-smsd owns "

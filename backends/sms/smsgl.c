@@ -33,17 +33,6 @@
 
 #define STOP_WAIT 3 /* seconds a stopping line waits for its thread */
 
-/* A message handed to the worker (loop side). */
-struct smsgl_sending {
-	struct smsgl_sending *next;
-	uint64_t qid;
-	char *user, *to, *xmpp_id;
-	bool receipt;
-	int *refs;
-	size_t nrefs;
-	time_t sent; /* all parts out, awaiting reports; 0 while sending */
-};
-
 static struct smsgl *
 impl(struct smsl_line *l)
 {
@@ -66,13 +55,14 @@ sending_take(struct smsgl *g, uint64_t qid, bool remove)
 	return NULL;
 }
 
-static void
-sending_free(struct smsgl_sending *s)
+void
+smsgl_sending_free(struct smsgl_sending *s)
 {
 	free(s->user);
 	free(s->to);
 	free(s->xmpp_id);
 	free(s->refs);
+	free(s->states);
 	free(s);
 }
 
@@ -118,7 +108,8 @@ tracked_outcome(struct smsgl *g, const struct smsreceipt_outcome *o)
 	if (s == NULL)
 		return;
 	smsl_outcome(g->line, s->user, s->to, s->xmpp_id, s->receipt, o->state, o->why);
-	sending_free(s);
+	smsgl_await_done(g, s);
+	smsgl_sending_free(s);
 }
 
 static void
@@ -148,24 +139,25 @@ handle(struct smsgl *g, struct smsgl_note *n)
 		}
 		break;
 	case N_SENT:
+		/* The awaited receipt is stored before the queue entry goes. */
+		if ((s = sending_take(g, n->qid, false)) != NULL && s->receipt) {
+			s->sent = time(NULL);
+			smsgl_await(g, s);
+		}
 		gw_send_done(l->net, n->qid, GW_SEND_DONE, NULL);
-		if ((s = sending_take(g, n->qid, false)) != NULL) {
+		if (s != NULL) {
 			store_refs(l, s, true);
 			log_debug("sms: line %s: message %" PRIu64 " to %s sent in %zu part(s)",
 			          l->name, n->qid, s->to, s->nrefs);
-			if (s->receipt) {
-				s->sent = time(NULL);
-				smsreceipt_track(g->receipts, l->name, s->qid, s->refs, s->nrefs,
-				                 s->sent);
-			} else
-				sending_free(sending_take(g, n->qid, true));
+			if (!s->receipt)
+				smsgl_sending_free(sending_take(g, n->qid, true));
 		}
 		break;
 	case N_UNSENT:
 		if ((s = sending_take(g, n->qid, true)) != NULL) {
 			if (n->st == GW_SEND_FAILED)
 				store_refs(l, s, true);
-			sending_free(s);
+			smsgl_sending_free(s);
 		}
 		gw_send_done(l->net, n->qid, n->st, n->text);
 		break;
@@ -192,14 +184,58 @@ handle(struct smsgl *g, struct smsgl_note *n)
 		enum smsreceipt_state st;
 		const char *why;
 		struct smsreceipt_outcome o;
+		uint64_t tok =
+		        (uint64_t)(unsigned)n->sms->Folder << 32 | (unsigned)n->sms->Location;
 
-		if (smsgammu_status(n->sms, &ref, &st, &why) == 0 &&
-		    smsreceipt_report(g->receipts, l->name, ref, st, why, &o) == 1) {
-			tracked_outcome(g, &o);
-			free(o.why);
+		if (smsgammu_status(n->sms, &ref, &st, &why) == 0) {
+			if (smsreceipt_report(g->receipts, l->name, ref, st, why, &o) == 1) {
+				tracked_outcome(g, &o);
+				free(o.why);
+			} else if (o.changed && (s = sending_take(g, o.id, false)) != NULL) {
+				smsgl_await_part(g, s, o.part);
+			} else if (!o.changed) {
+				log_debug("sms: line %s: status report for reference %d: nothing "
+				          "awaits it",
+				          l->name, ref);
+			}
+		} else {
+			log_debug("sms: line %s: unreadable status report skipped", l->name);
 		}
+		/* The report leaves the phone once what it changed is stored. */
+		l->ops->release(l, &tok, 1);
 		break;
 	}
+	}
+}
+
+static void
+note_free(struct smsgl_note *n)
+{
+	free(n->text);
+	free(n->sms);
+	free(n);
+}
+
+/*
+ * Reports wait (on the phone too: they are released once handled) while the
+ * XMPP link is down, so the outcome they decide is not sent into the void.
+ */
+static void
+deferred_flush(struct smsgl *g)
+{
+	struct smsgl_note *n;
+
+	if (g->deferred == NULL || !gw_net_online(g->line->net))
+		return;
+	n = g->deferred;
+	g->deferred = NULL;
+	g->deferred_tail = &g->deferred;
+	while (n) {
+		struct smsgl_note *next = n->next;
+
+		handle(g, n);
+		note_free(n);
+		n = next;
 	}
 }
 
@@ -221,24 +257,20 @@ notes_cb(evutil_socket_t fd, short what, void *arg)
 	while (n) {
 		struct smsgl_note *next = n->next;
 
-		handle(g, n);
-		free(n->text);
-		free(n->sms);
-		free(n);
+		if (n->kind == N_REPORT && (g->deferred || !gw_net_online(g->line->net))) {
+			log_debug("sms: line %s: a status report waits for the XMPP link",
+			          g->line->name);
+			n->next = NULL;
+			*g->deferred_tail = n;
+			g->deferred_tail = &n->next;
+		} else {
+			handle(g, n);
+			note_free(n);
+		}
 		n = next;
 	}
-	smsreceipt_expire(g->receipts, time(NULL));
-	/* Messages whose reports never came are forgotten with them. */
-	for (struct smsgl_sending **pp = &g->sending; *pp;) {
-		struct smsgl_sending *s = *pp;
-
-		if (s->sent && time(NULL) - s->sent > RECEIPT_AGE) {
-			*pp = s->next;
-			sending_free(s);
-		} else {
-			pp = &s->next;
-		}
-	}
+	deferred_flush(g);
+	smsgl_await_expire(g, time(NULL));
 }
 
 static int start_thread(struct smsgl *, char **why);
@@ -262,6 +294,8 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	deferred_flush(g);
+	smsgl_await_expire(g, time(NULL));
 	if (!g->started || since == 0 || time(NULL) - since < g->modem_timeout)
 		return;
 	log_warnx("sms: line %s: the modem has not answered for %lld s: starting over", l->name,
@@ -306,7 +340,7 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 		if (s->sent == 0) {
 			*pp = s->next;
 			gw_send_done(l->net, s->qid, GW_SEND_RETRY, "the modem stopped answering");
-			sending_free(s);
+			smsgl_sending_free(s);
 		} else {
 			pp = &s->next;
 		}
@@ -329,8 +363,9 @@ smsgl_send(struct smsl_line *l, const struct gw_outmsg *msg, const struct smstex
 	char *scope, *key, *done;
 
 	(void)plan;
-	if (sending_take(g, msg->qid, false) != NULL)
-		return GW_SEND_PENDING; /* the worker has it */
+	if ((s = sending_take(g, msg->qid, false)) != NULL)
+		/* The worker has it, or it is out (stopped before the queue knew). */
+		return s->sent ? GW_SEND_DONE : GW_SEND_PENDING;
 	j = xcalloc(1, sizeof(*j));
 	j->kind = JOB_SEND;
 	j->qid = msg->qid;
@@ -413,9 +448,11 @@ smsgl_start(struct smsl_line *l, char **why)
 	g->debug_log = xstrdup_or_null(gw_conf_str(sec, "gammu_log"));
 	g->poll_s = (int)gw_conf_int(gw_net_section(l->net), "poll_interval");
 	g->modem_timeout = gw_conf_int(gw_net_section(l->net), "modem_timeout");
-	g->receipts = smsreceipt_new(RECEIPT_AGE);
+	g->receipt_age = gw_conf_int(gw_net_section(l->net), "receipt_timeout");
+	g->receipts = smsreceipt_new(g->receipt_age);
 	g->jobs_tail = &g->jobs;
 	g->notes_tail = &g->notes;
+	g->deferred_tail = &g->deferred;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	if ((g->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -430,6 +467,7 @@ smsgl_start(struct smsl_line *l, char **why)
 		g->watchdog = event_new(gw_event_base(), -1, EV_PERSIST, watchdog_cb, g);
 		event_add(g->watchdog, &tv);
 	}
+	smsgl_await_load(g);
 	return start_thread(g, why);
 }
 
@@ -494,15 +532,19 @@ smsgl_stop(struct smsl_line *l)
 		struct smsgl_note *n = g->notes;
 
 		g->notes = n->next;
-		free(n->text);
-		free(n->sms);
-		free(n);
+		note_free(n);
+	}
+	while (g->deferred) {
+		struct smsgl_note *n = g->deferred;
+
+		g->deferred = n->next;
+		note_free(n);
 	}
 	while (g->sending) {
 		struct smsgl_sending *s = g->sending;
 
 		g->sending = s->next;
-		sending_free(s);
+		smsgl_sending_free(s);
 	}
 	if (g->ev)
 		event_free(g->ev);

@@ -16,13 +16,23 @@
 #include "smsline.h"
 
 struct event;
-struct smsgl_sending;
+
+/* A message handed to the worker, then awaiting its status reports (loop side). */
+struct smsgl_sending {
+	struct smsgl_sending *next;
+	uint64_t qid;
+	char *user, *to, *xmpp_id;
+	bool receipt;
+	int *refs;
+	size_t nrefs;
+	char *states; /* awaiting reports: 'p' (pending) or 'd' (delivered) per part */
+	time_t sent;  /* all parts out, awaiting reports; 0 while sending */
+};
 
 #define BACKOFF_MIN 2
 #define BACKOFF_MAX 300
 #define SEND_WAIT 60  /* seconds for the modem to acknowledge a part */
 #define INFO_EVERY 60 /* seconds between signal/operator readings */
-#define RECEIPT_AGE (3 * 24 * 3600)
 
 enum job_kind { JOB_SEND, JOB_DELETE };
 
@@ -83,7 +93,10 @@ struct smsgl {
 	size_t nabandoned;
 	long modem_timeout;
 	struct smsgl_sending *sending;
+	/* Status reports read while the XMPP link is down: a receipt would be lost. */
+	struct smsgl_note *deferred, **deferred_tail;
 	struct smsreceipt *receipts;
+	long receipt_age; /* seconds a status report is awaited */
 };
 
 /* Loop -> worker: queue a job (owned by the queue from then on). */
@@ -91,5 +104,24 @@ void smsgl_push_job(struct smsgl *, struct smsgl_job *);
 void smsgl_job_free(struct smsgl_job *);
 /* The worker thread's body; arg is the struct smsgl. */
 void *smsgl_worker(void *arg);
+
+/*
+ * Status reports awaited across restarts (smsglrc.c): what the aggregation
+ * needs is kept in the store (settings of the gateway's own JID, scope
+ * "line:NAME", key "receipt:QID") from the moment every part is out until
+ * the outcome is told or receipt_age has passed.
+ */
+/* Every part of s is out: track it, and store it when a receipt is wanted (0, or -1). */
+int smsgl_await(struct smsgl *, struct smsgl_sending *);
+/* A report changed part `part` of s (still undecided): store the new state. */
+void smsgl_await_part(struct smsgl *, struct smsgl_sending *, size_t part);
+/* s is decided or given up: forget it in the store. */
+void smsgl_await_done(struct smsgl *, struct smsgl_sending *);
+/* At start: track again what was awaited; forget what is older than receipt_age. */
+void smsgl_await_load(struct smsgl *);
+/* Forget what was awaited longer than receipt_age (loop side list and store). */
+void smsgl_await_expire(struct smsgl *, time_t now);
+/* Frees s (not unlinked from g->sending). */
+void smsgl_sending_free(struct smsgl_sending *);
 
 #endif

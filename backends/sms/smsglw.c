@@ -286,23 +286,19 @@ read_phone(struct smsgl *g)
 
 			if (is_held(g, p->Folder, p->Location))
 				continue;
-			if (p->PDU == SMS_Status_Report) {
+			/* Both stay on the phone until the loop has stored what they brought. */
+			if (p->PDU == SMS_Status_Report)
 				n = note_new(N_REPORT);
-			} else if (p->PDU == SMS_Deliver) {
+			else if (p->PDU == SMS_Deliver)
 				n = note_new(N_INCOMING);
-				g->held = xreallocarray(g->held, g->nheld + 1, sizeof(*g->held));
-				g->held[g->nheld].folder = p->Folder;
-				g->held[g->nheld++].location = p->Location;
-			} else {
+			else
 				continue; /* drafts and sent copies are not ours */
-			}
+			g->held = xreallocarray(g->held, g->nheld + 1, sizeof(*g->held));
+			g->held[g->nheld].folder = p->Folder;
+			g->held[g->nheld++].location = p->Location;
 			n->sms = xmalloc(sizeof(*p));
 			memcpy(n->sms, p, sizeof(*p));
 			post(g, n);
-			if (p->PDU == SMS_Status_Report) {
-				/* Reports are read once: the loop keeps what matters. */
-				GSM_DeleteSMS(g->sm, p);
-			}
 		}
 	}
 	return true;

@@ -4,7 +4,8 @@
  * a line reaches its modem:
  *
  *   smsd.c    a running gammu-smsd owns the modem; we write its outbox and
- *             read its inbox and sent items (SQLite), on the loop;
+ *             read its inbox and sent items (SQLite or PostgreSQL,
+ *             smsdb.h), on the loop;
  *   smsgl.c   libgammu in a worker thread of ours.
  *
  * Everything here runs on the loop; smsgl.c keeps its thread behind its

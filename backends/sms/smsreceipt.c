@@ -64,6 +64,13 @@ void
 smsreceipt_track(struct smsreceipt *r, const char *line, uint64_t id, const int *refs, size_t n,
                  time_t sent)
 {
+	smsreceipt_track_states(r, line, id, refs, NULL, n, sent);
+}
+
+void
+smsreceipt_track_states(struct smsreceipt *r, const char *line, uint64_t id, const int *refs,
+                        const enum smsreceipt_state *states, size_t n, time_t sent)
+{
 	struct rmsg *m = xcalloc(1, sizeof(*m)), **mp;
 	size_t i;
 
@@ -73,8 +80,13 @@ smsreceipt_track(struct smsreceipt *r, const char *line, uint64_t id, const int 
 	m->seq = ++r->seq;
 	m->nparts = n;
 	m->parts = xcalloc(n ? n : 1, sizeof(*m->parts));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		m->parts[i].ref = refs[i];
+		if (states && states[i] == SMSRECEIPT_DELIVERED) {
+			m->parts[i].state = SMSRECEIPT_DELIVERED;
+			m->delivered++;
+		}
+	}
 	/* Keep the list newest first, by send time (a restart may track old messages late). */
 	for (mp = &r->msgs; *mp && (*mp)->sent > sent; mp = &(*mp)->next)
 		;
@@ -118,8 +130,12 @@ smsreceipt_report(struct smsreceipt *r, const char *line, int ref, enum smsrecei
 	if (pt == NULL || pt->state != SMSRECEIPT_PENDING || st == SMSRECEIPT_PENDING)
 		return 0;
 	pt->state = st;
-	if (st == SMSRECEIPT_DELIVERED && ++m->delivered < m->nparts)
+	if (st == SMSRECEIPT_DELIVERED && ++m->delivered < m->nparts) {
+		out->id = m->id;
+		out->changed = 1;
+		out->part = (size_t)(pt - m->parts);
 		return 0;
+	}
 	out->id = m->id;
 	out->state = st;
 	if (st == SMSRECEIPT_FAILED) {

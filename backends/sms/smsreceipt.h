@@ -25,6 +25,13 @@ struct smsreceipt_outcome {
 	uint64_t id; /* as given to smsreceipt_track() */
 	enum smsreceipt_state state;
 	char *why; /* FAILED: the reason (caller frees); else NULL */
+	/*
+	 * smsreceipt_report() returning 0: part index `part` of message id went
+	 * from pending to delivered (changed is 1), so a caller that keeps the
+	 * states elsewhere (a store) can follow; changed is 0 otherwise.
+	 */
+	int changed;
+	size_t part;
 };
 
 struct smsreceipt;
@@ -38,6 +45,13 @@ void smsreceipt_free(struct smsreceipt *);
  */
 void smsreceipt_track(struct smsreceipt *, const char *line, uint64_t id, const int *refs, size_t n,
                       time_t sent);
+/*
+ * The same for a message some of whose parts already have an outcome (read
+ * back from a store after a restart): states[i] is part i's, or states is
+ * NULL (all pending).
+ */
+void smsreceipt_track_states(struct smsreceipt *, const char *line, uint64_t id, const int *refs,
+                             const enum smsreceipt_state *states, size_t n, time_t sent);
 
 /*
  * A status report for reference ref on line. Returns 1 with *out filled

@@ -4,9 +4,13 @@
   SMS and status reports are injected as files in its inbox folder (gammu's
   SMS backup format, read by libgammu itself); what is sent is not kept by
   the phone, so sending is observed in gammu-smsd's sentitems table.
-- Smsd: gammu-smsd with the SQL service on SQLite (libdbd-sqlite3), the
+- Smsd: gammu-smsd with the SQL service on SQLite (libdbd-sqlite3) or on
+  PostgreSQL (its native_pgsql driver; Postgres: a private cluster), the
   schema gammu ships, a config for the dummy phone. `rows()` reads its
   tables.
+- FakeModem: a simulated GSM modem on a pty for gammu's AT driver: what is
+  sent (decoded PDUs, the references given), a slow network, unplugging,
+  and a SIM holding incoming SMS and status reports (PDUs built here).
 """
 
 import os
@@ -84,17 +88,125 @@ class DummyPhone:
                      f"MessageReference = {reference}"])
 
 
-class Smsd:
-    """gammu-smsd on a dummy phone, its SQLite database at self.db."""
+PG_SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/pgsql.sql")
 
-    def __init__(self, workdir, phone=None, phone_id="office"):
+
+def pg_bindir():
+    """Debian's PostgreSQL server binaries (initdb, pg_ctl), or None."""
+    cands = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return cands[-1].parent if cands else None
+
+
+class Postgres:
+    """A private PostgreSQL cluster in a temporary directory: trust
+    authentication, TCP on 127.0.0.1 at a free port and a unix socket in the
+    directory. initdb refuses to run as root, so as root the cluster belongs
+    to `nobody`. new_database() makes a database with gammu-smsd's schema
+    (copied from a template, so each test gets a fresh one quickly). With
+    durable=False (the tests) commits skip fsync; the benchmark keeps it."""
+
+    USER = "postgres"
+
+    def __init__(self, durable=False):
+        import pwd
+        import tempfile
+        from sgtest import free_port
+        self.bindir = pg_bindir()
+        if self.bindir is None:
+            raise RuntimeError("PostgreSQL's server is not installed (apt-get install "
+                               "postgresql)")
+        if not PG_SCHEMA.is_file():
+            raise RuntimeError(f"{PG_SCHEMA} is missing (gammu-smsd's examples)")
+        self.dir = Path(tempfile.mkdtemp(prefix="sg-pg-"))
+        self.data = self.dir / "data"
+        self.log_file = self.dir / "postgres.log"
+        self.port = free_port()
+        self._owner = {}
+        self.durable = durable
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("nobody")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self._owner = {"user": pw.pw_uid, "group": pw.pw_gid}
+        self._n = 0
+
+    def _run(self, *args, **kw):
+        return subprocess.run([str(self.bindir / args[0]), *args[1:]], capture_output=True,
+                              text=True, timeout=scaled(60), cwd=self.dir, **self._owner,
+                              **kw)
+
+    def start(self):
+        r = self._run("initdb", "-D", str(self.data), "-U", self.USER, "--auth=trust",
+                      "-E", "UTF8", "--no-locale", "--no-sync")
+        if r.returncode != 0:
+            raise RuntimeError(f"initdb failed: {r.stderr.strip()[-500:]}")
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o", opts,
+                      "-w", "-t", "60", "start")
+        if r.returncode != 0:
+            log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {r.stderr.strip()} {log[-500:]}")
+        schema = "\n".join(line for line in PG_SCHEMA.read_text().splitlines()
+                           if not line.startswith("CREATE LANGUAGE"))  # built in since 9.0
+        self.psql("postgres", "CREATE DATABASE smsd_template")
+        self.psql("smsd_template", schema)
+        return self
+
+    def stop(self):
+        if self.data.exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def psql(self, db, sql):
+        """Run SQL (several statements allowed) in db; returns psql's output."""
+        r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                            "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER,
+                            "-d", db], input=sql, capture_output=True, text=True,
+                           timeout=scaled(30))
+        if r.returncode != 0:
+            raise AssertionError(f"psql: {r.stderr.strip()}\n{sql[:300]}")
+        return r.stdout
+
+    def new_database(self):
+        self._n += 1
+        name = f"smsd{self._n}"
+        self.psql("postgres", f"CREATE DATABASE {name} TEMPLATE smsd_template")
+        return name
+
+    def url(self, db):
+        return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}"
+
+
+def _sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+class Smsd:
+    """gammu-smsd on a dummy phone. Its database is SQLite at self.db, or,
+    with `postgres` (a Postgres), a fresh database of that cluster. `url` is
+    what the gateway's smsd_database takes. rows() and execute() take SQL
+    with quoted identifiers ("ID") and ? parameters, for either engine."""
+
+    def __init__(self, workdir, phone=None, phone_id="office", postgres=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.phone = phone or DummyPhone(self.dir / "phone")
         self.db = self.dir / "smsd.db"
+        self.pg = postgres
+        self.pg_db = postgres.new_database() if postgres else None
         self.config = self.dir / "smsdrc"
         self.log_file = self.dir / "smsd.log"
         self.proc = None
+        if postgres:
+            dbconf = (f"driver = native_pgsql\nhost = 127.0.0.1:{postgres.port}\n"
+                      f"user = {postgres.USER}\npassword =\ndatabase = {self.pg_db}")
+        else:
+            dbconf = f"driver = sqlite3\ndatabase = {self.db.name}\ndbdir = {self.dir}"
         self.config.write_text(f"""[gammu]
 device = {self.phone.dir}
 connection = none
@@ -102,9 +214,7 @@ model = dummy
 
 [smsd]
 service = sql
-driver = sqlite3
-database = {self.db.name}
-dbdir = {self.dir}
+{dbconf}
 logfile = {self.log_file}
 debuglevel = 1
 loopsleep = 1
@@ -118,7 +228,13 @@ deliveryreport = sms
 skipsmscnumber = {DummyPhone.SMSC}
 """)
 
+    @property
+    def url(self):
+        return self.pg.url(self.pg_db) if self.pg else f"sqlite:{self.db}"
+
     def create_db(self):
+        if self.pg:
+            return  # made with the schema already
         con = sqlite3.connect(self.db)
         con.executescript(SCHEMA.read_text())
         con.commit()
@@ -132,7 +248,7 @@ skipsmscnumber = {DummyPhone.SMSC}
             return ""
 
     def start(self):
-        if not self.db.exists():
+        if not self.pg and not self.db.exists():
             self.create_db()
         self.proc = subprocess.Popen(["gammu-smsd", "-c", str(self.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -155,8 +271,18 @@ skipsmscnumber = {DummyPhone.SMSC}
                 self.proc.kill()
                 self.proc.wait()
 
+    def _pg_sql(self, sql, args):
+        parts = sql.split("?")
+        assert len(parts) == len(args) + 1, "one argument per ?"
+        return parts[0] + "".join(_sql_literal(a) + p for a, p in zip(args, parts[1:]))
+
     def rows(self, sql, args=()):
         """Rows of a query as dicts (the database may be busy a moment)."""
+        if self.pg:
+            import json
+            out = self.pg.psql(self.pg_db, "SELECT coalesce(json_agg(t), '[]') FROM ("
+                               + self._pg_sql(sql, args) + ") AS t")
+            return json.loads(out)
         for _ in range(50):
             try:
                 con = sqlite3.connect(self.db, timeout=2)
@@ -172,6 +298,9 @@ skipsmscnumber = {DummyPhone.SMSC}
         raise AssertionError("gammu-smsd's database stayed locked")
 
     def execute(self, sql, args=()):
+        if self.pg:
+            self.pg.psql(self.pg_db, self._pg_sql(sql, args))
+            return
         con = sqlite3.connect(self.db, timeout=5)
         try:
             con.execute(sql, args)
@@ -181,11 +310,11 @@ skipsmscnumber = {DummyPhone.SMSC}
 
     def sent(self, timeout=15, count=1, to=None):
         """Wait until sentitems holds `count` parts (to `to`); returns them in order."""
-        where = "WHERE DestinationNumber = ?" if to else ""
+        where = 'WHERE "DestinationNumber" = ?' if to else ""
         args = (to,) if to else ()
 
         def got():
-            r = self.rows(f"SELECT * FROM sentitems {where} ORDER BY ID, SequencePosition",
+            r = self.rows(f'SELECT * FROM sentitems {where} ORDER BY "ID", "SequencePosition"',
                           args)
             return r if len(r) >= count else None
         return wait_until(got, timeout, f"{count} part(s) in gammu-smsd's sentitems")
@@ -250,12 +379,94 @@ def decode_submit(pdu_hex):
             "report": bool(srr)}
 
 
+GSM7_EXT_REV = {v: k for k, v in GSM7_EXT.items()}
+
+
+def _bcd_address(number):
+    """A TP address (length in digits, type, BCD digits) for a number."""
+    intl = number.startswith("+")
+    digits = number.lstrip("+")
+    padded = digits + ("F" if len(digits) % 2 else "")
+    bcd = bytes(int(padded[i + 1] + padded[i], 16) for i in range(0, len(padded), 2))
+    return bytes([len(digits), 0x91 if intl else 0x81]) + bcd
+
+
+def _scts(t=None):
+    """A service centre time stamp (UTC) in swapped semi-octets."""
+    tm = time.gmtime(t)
+    vals = [tm.tm_year % 100, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, 0]
+    return bytes(((v % 10) << 4) | (v // 10) for v in vals)
+
+
+def _gsm7_septets(text):
+    out = []
+    for c in text:
+        if c in GSM7_EXT_REV:
+            out += [0x1B, GSM7_EXT_REV[c]]
+        else:
+            out.append(GSM7_BASIC.index(c))
+    return out
+
+
+def _pack7(septets, fill):
+    out, val, nbits = bytearray(), 0, fill
+    for sp in septets:
+        val |= sp << nbits
+        nbits += 7
+        while nbits >= 8:
+            out.append(val & 0xFF)
+            val >>= 8
+            nbits -= 8
+    if nbits > 0:
+        out.append(val & 0xFF)
+    return bytes(out)
+
+
+def encode_deliver(sender, text, udh="", coding=None, cls=None, when=None):
+    """An SMS-DELIVER as a modem stores it (SMSC address first, empty here):
+    (hex PDU, TPDU length). udh in hex including its length byte; coding
+    "gsm7", "ucs2" or "8bit" (text then holds the bytes as latin-1); cls a
+    message class or None."""
+    udhb = bytes.fromhex(udh)
+    if coding is None:
+        coding = "gsm7" if all(c in GSM7_BASIC or c in GSM7_EXT_REV for c in text) else "ucs2"
+    dcs = {"gsm7": 0x00, "ucs2": 0x08, "8bit": 0x04}[coding]
+    if cls is not None:
+        dcs |= 0x10 | cls
+    if coding == "gsm7":
+        septets = _gsm7_septets(text)
+        fill = (7 - len(udhb) * 8 % 7) % 7
+        udl = (len(udhb) * 8 + fill) // 7 + len(septets)
+        ud = udhb + _pack7(septets, fill)
+    else:
+        ud = udhb + (text.encode("utf-16-be") if coding == "ucs2" else text.encode("latin-1"))
+        udl = len(ud)
+    tpdu = (bytes([0x04 | (0x40 if udhb else 0)]) + _bcd_address(sender) + bytes([0, dcs])
+            + _scts(when) + bytes([udl]) + ud)
+    return "00" + tpdu.hex().upper(), len(tpdu)
+
+
+def encode_status_report(recipient, reference, status=0, when=None):
+    """An SMS-STATUS-REPORT for the part with TP-MR `reference`: status 0 is
+    delivered, 0x20-0x3F still trying, 0x40 and up failed for good."""
+    tpdu = (bytes([0x06, reference & 0xFF]) + _bcd_address(recipient) + _scts(when)
+            + _scts(when) + bytes([status]))
+    return "00" + tpdu.hex().upper(), len(tpdu)
+
+
 class FakeModem:
     """Answers gammu's AT dialogue on a pty whose slave is reachable at
     `link` (a symlink). Texts sent with AT+CMGS are kept (decoded) in
-    `sent`; `send_delay` seconds pass before the network "accepts" each
+    `sent`, and the message reference the "network" gave each part in
+    `refs`; `send_delay` seconds pass before the network "accepts" each
     part. vanish() closes the pty (the modem is unplugged); appear() makes
-    a new one at the same link."""
+    a new one at the same link.
+
+    Incoming SMS and status reports: inject() and report() store a PDU in
+    the SIM's memory ("SM"), which the modem lists (AT+CMGL), reads
+    (AT+CMGR) and deletes (AT+CMGD) in PDU mode; `stored` is what the SIM
+    holds, `deleted` the indexes deleted, in order. The phone memory
+    ("ME") is empty."""
 
     EXACT = {
         "AT+CGMI": "FakeCorp", "AT+CGMM": "FakeModem 1", "AT+CGMR": "1.0",
@@ -263,22 +474,86 @@ class FakeModem:
         "AT+CPIN?": "+CPIN: READY", "AT+CMGF=?": "+CMGF: (0,1)",
         "AT+CSCS=?": '+CSCS: ("GSM","UCS2","IRA")', "AT+CSCS?": '+CSCS: "GSM"',
         "AT+CPMS=?": '+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")',
-        "AT+CPMS?": '+CPMS: "SM",0,30,"SM",0,30,"SM",0,30',
         "AT+CSCA?": '+CSCA: "+15550000000",145', "AT+CSQ": "+CSQ: 20,99",
         "AT+CREG?": "+CREG: 0,1", "AT+COPS?": '+COPS: 0,0,"FakeNet"',
     }
     OK_PREFIXES = ("ATZ", "ATE", "AT&F", "AT+CMEE", "AT+CSCS=", "AT+CMGF=", "AT+CNMI=",
-                   "AT+CSDH", "AT+CSMP", "AT+CMGL", "AT+CMGR", "AT+COPS=", "AT+CREG=",
+                   "AT+CSDH", "AT+CSMP", "AT+COPS=", "AT+CREG=",
                    "AT+CFUN=")
 
     def __init__(self, link, send_delay=0.0):
         self.link = Path(link)
         self.send_delay = send_delay
         self.sent = []
+        self.refs = []
         self.commands = []
+        self.stored = {}   # SIM index -> [stat, hex PDU, TPDU length]
+        self.deleted = []
+        self._mem = "SM"
         self._ref = 0
         self._lock = threading.Lock()
         self.appear()
+
+    CAPACITY = 30
+
+    def _store(self, pdu_len):
+        with self._lock:
+            idx = next(i for i in range(1, self.CAPACITY + 1) if i not in self.stored)
+            self.stored[idx] = [0, *pdu_len]  # 0: REC UNREAD
+            return idx
+
+    def inject(self, sender, text, **kw):
+        """An incoming SMS (see encode_deliver) lands in the SIM; returns its index."""
+        return self._store(encode_deliver(sender, text, **kw))
+
+    def report(self, recipient, reference, status=0):
+        """A status report for the part with this reference lands in the SIM."""
+        return self._store(encode_status_report(recipient, reference, status))
+
+    def _used(self):
+        return len(self.stored) if self._mem == "SM" else 0
+
+    def _cpms(self, c):
+        m = re.match(r'AT\+CPMS="(\w+)"', c)
+        if m:
+            self._mem = m.group(1)
+        n, cap = self._used(), self.CAPACITY
+        return f"+CPMS: {n},{cap},{n},{cap},{n},{cap}\r\nOK"
+
+    def _sms_command(self, c):
+        """AT+CPMS?, AT+CMGL, AT+CMGR, AT+CMGD; None for anything else."""
+        with self._lock:
+            if c == "AT+CPMS?":
+                n, m = self._used(), self._mem
+                return f'+CPMS: "{m}",{n},30,"{m}",{n},30,"{m}",{n},30\r\nOK'
+            if c.startswith("AT+CPMS="):
+                return self._cpms(c)
+            mem = self.stored if self._mem == "SM" else {}
+            m = re.match(r"AT\+CMGL(?:=(\d))?$", c)
+            if m:
+                want = int(m.group(1) or 4)
+                out = ""
+                for idx in sorted(mem):
+                    stat, pdu, length = mem[idx]
+                    if want == 4 or want == stat:
+                        out += f"+CMGL: {idx},{stat},,{length}\r\n{pdu}\r\n"
+                        mem[idx][0] = 1  # REC READ
+                return out + "OK"
+            m = re.match(r"AT\+CMGR=(\d+)$", c)
+            if m:
+                idx = int(m.group(1))
+                if idx not in mem:
+                    return "+CMS ERROR: 321"  # invalid memory index
+                stat, pdu, length = mem[idx]
+                mem[idx][0] = 1
+                return f"+CMGR: {stat},,{length}\r\n{pdu}\r\nOK"
+            m = re.match(r"AT\+CMGD=(\d+)", c)
+            if m:
+                idx = int(m.group(1))
+                if mem.pop(idx, None) is not None:
+                    self.deleted.append(idx)
+                return "OK"
+        return None
 
     def appear(self):
         self.master, self.slave = pty.openpty()
@@ -323,8 +598,9 @@ class FakeModem:
             return "OK"
         if c in self.EXACT:
             return self.EXACT[c] + "\r\nOK"
-        if c.startswith("AT+CPMS="):
-            return "+CPMS: 0,30,0,30,0,30\r\nOK"
+        answer = self._sms_command(c)
+        if answer is not None:
+            return answer
         if c.startswith(self.OK_PREFIXES):
             return "OK"
         return "ERROR"
@@ -359,6 +635,7 @@ class FakeModem:
                         self.sent.append(decode_submit(pdu.decode().strip()))
                         self._ref = (self._ref + 1) % 256
                         ref = self._ref
+                        self.refs.append(ref)
                     self._write(f"\r\n+CMGS: {ref}\r\n\r\nOK\r\n")
                     in_pdu = False
                     continue

@@ -1,8 +1,9 @@
 """The SMS gateway with driver = smsd: a real gammu-smsd on gammu's dummy
-phone and its SQLite database. What was sent is read back from
-gammu-smsd's sentitems (text, coding and header of every part); incoming
-SMS and status reports are injected into the dummy phone, which gammu-smsd
-reads like a modem.
+phone and its database, SQLite or PostgreSQL (every test runs on both; a
+private PostgreSQL cluster is started for the module). What was sent is
+read back from gammu-smsd's sentitems (text, coding and header of every
+part); incoming SMS and status reports are injected into the dummy phone,
+which gammu-smsd reads like a modem.
 """
 
 import signal
@@ -10,7 +11,7 @@ import signal
 import pytest
 
 import sgtest
-from smstest import Smsd, have_gammu_smsd
+from smstest import Postgres, Smsd, have_gammu_smsd
 
 pytestmark = pytest.mark.skipif(not have_gammu_smsd(), reason="gammu-smsd not installed")
 
@@ -19,11 +20,35 @@ NUM = "+15551234567"
 PEER = "+15557654321"
 
 
+@pytest.fixture(scope="module")
+def postgres():
+    try:
+        pg = Postgres().start()
+    except RuntimeError as e:
+        pytest.skip(f"PostgreSQL cannot start here: {e}")
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "pgsql"])
+def make_smsd(request, tmp_path):
+    """Factory: make_smsd(name, phone_id="office") -> an Smsd (not started)
+    on this test's database engine."""
+    pg = request.getfixturevalue("postgres") if request.param == "pgsql" else None
+    made = []
+
+    def make(name="smsd", **kw):
+        s = Smsd(tmp_path / name, postgres=pg, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.stop()
+
+
 @pytest.fixture
-def smsd(tmp_path):
-    s = Smsd(tmp_path / "smsd").start()
-    yield s
-    s.stop()
+def smsd(make_smsd):
+    return make_smsd().start()
 
 
 def sms_gateway(make_gateway, smsd, users="alice@localhost", extra_lines=None, sms=None,
@@ -31,7 +56,7 @@ def sms_gateway(make_gateway, smsd, users="alice@localhost", extra_lines=None, s
     extra = {
         "sms": {"default_country": "+1", "poll_interval": "1s", **(sms or {})},
         "sms.line.office": {"number": "+15550001111", "driver": "smsd",
-                            "smsd_database": f"sqlite:{smsd.db}", "users": users},
+                            "smsd_database": smsd.url, "users": users},
     }
     extra.update(extra_lines or {})
     return make_gateway(backends=(SMS,), extra=extra, start=start)
@@ -135,7 +160,7 @@ def test_receipt_when_every_part_is_delivered(make_gateway, smsd, client):
     alice.no_message(lambda m: m["receipt"] == mid, timeout=2)
     smsd.phone.report(NUM)
     sgtest.wait_until(lambda: all(r["Status"] == "DeliveryOK" for r in
-                                  smsd.rows("SELECT Status FROM sentitems")), 15,
+                                  smsd.rows('SELECT "Status" FROM sentitems')), 15,
                       "gammu-smsd to record the status report")
     m = alice.wait_for_message(lambda m: m["receipt"] == mid, 10, "the receipt")
     assert m["from"].bare == from_jid(NUM)
@@ -150,7 +175,8 @@ def test_failed_part_is_reported_as_an_error(make_gateway, smsd, client):
     smsd.sent(count=2)
     # The dummy phone cannot fail a report: write what gammu-smsd records
     # when a modem gives up on a part.
-    smsd.execute("UPDATE sentitems SET Status = 'SendingError' WHERE SequencePosition = 2")
+    smsd.execute("""UPDATE sentitems SET "Status" = 'SendingError' """
+                 """WHERE "SequencePosition" = 2""")
     m = alice.wait_for_message(failure_from(NUM), 15, "the failure")
     assert "could not send" in failure_text(m)
     if m["type"] == "error":
@@ -169,20 +195,21 @@ def test_user_without_a_line_is_told(make_gateway, smsd, client):
     assert outbox_and_sent(smsd) == (0, 0)
 
 
-def test_texts_wait_until_gammu_smsd_is_there(make_gateway, tmp_path, client):
-    # The database does not exist yet: the line is down, texts wait.
-    smsd = Smsd(tmp_path / "late")
+def test_texts_wait_until_gammu_smsd_is_there(make_gateway, make_smsd, client):
+    # The database is not there yet: the line is down, texts wait.
+    smsd = make_smsd("late")
+    if smsd.pg:
+        smsd.pg.psql("postgres", f"ALTER DATABASE {smsd.pg_db} RENAME TO {smsd.pg_db}_away")
     g = sms_gateway(make_gateway, smsd)
     alice = client("alice")
     alice.send_message(from_jid(NUM), "patience")
     sgtest.wait_until(lambda: "line office: starting -> down" in g.log, 10, "the line down")
+    if smsd.pg:
+        smsd.pg.psql("postgres", f"ALTER DATABASE {smsd.pg_db}_away RENAME TO {smsd.pg_db}")
     smsd.start()
-    try:
-        (part,) = smsd.sent(count=1, timeout=40)
-        assert part["TextDecoded"] == "patience"
-        assert "line office: down -> up" in g.log
-    finally:
-        smsd.stop()
+    (part,) = smsd.sent(count=1, timeout=40)
+    assert part["TextDecoded"] == "patience"
+    assert "line office: down -> up" in g.log
 
 
 def test_restart_does_not_send_twice(make_gateway, smsd, client):
@@ -195,7 +222,7 @@ def test_restart_does_not_send_twice(make_gateway, smsd, client):
     g.start()
     alice.send_message(from_jid(NUM), "after restart")
     smsd.sent(count=4)
-    bodies = [r["TextDecoded"] for r in smsd.rows("SELECT TextDecoded FROM sentitems")]
+    bodies = [r["TextDecoded"] for r in smsd.rows('SELECT "TextDecoded" FROM sentitems')]
     assert sorted(bodies) == sorted(["once 0", "once 1", "once 2", "after restart"])
 
 
@@ -257,11 +284,11 @@ def test_incoming_waits_in_the_inbox_while_the_gateway_is_down(make_gateway, sms
 
 # ---- lines and commands ----
 
-def test_line_per_contact_and_admin_assignment(make_gateway, smsd, tmp_path, client):
-    shop = Smsd(tmp_path / "shop", phone_id="shop")
+def test_line_per_contact_and_admin_assignment(make_gateway, smsd, make_smsd, client):
+    shop = make_smsd("shop", phone_id="shop")
     shop.create_db()  # no gammu-smsd: what goes to this line stays in its outbox
     sms_gateway(make_gateway, smsd, extra_lines={"sms.line.shop": {
-        "number": "+15550002222", "driver": "smsd", "smsd_database": f"sqlite:{shop.db}",
+        "number": "+15550002222", "driver": "smsd", "smsd_database": shop.url,
         "users": "alice@localhost"}})
     alice = client("alice")
     reply = text_command(alice, "lines")
@@ -270,8 +297,8 @@ def test_line_per_contact_and_admin_assignment(make_gateway, smsd, tmp_path, cli
     reply = text_command(alice, f"line contact={NUM} line=shop")
     assert "shop" in reply
     alice.send_message(from_jid(NUM), "from the shop")
-    sgtest.wait_until(lambda: shop.rows("SELECT TextDecoded FROM outbox"), 10, "shop's outbox")
-    assert shop.rows("SELECT TextDecoded FROM outbox")[0]["TextDecoded"] == "from the shop"
+    sgtest.wait_until(lambda: shop.rows('SELECT "TextDecoded" FROM outbox'), 10, "shop's outbox")
+    assert shop.rows('SELECT "TextDecoded" FROM outbox')[0]["TextDecoded"] == "from the shop"
     alice.send_message(from_jid(PEER), "from the office")
     (part,) = smsd.sent(count=1)
     assert part["TextDecoded"] == "from the office"
@@ -314,7 +341,7 @@ def test_text_written_before_a_crash_is_not_written_again(make_gateway, smsd, cl
     # What a crash between writing gammu-smsd's outbox and the gateway's own
     # acknowledgement leaves: the row for queue entry 1 is in the outbox, the
     # entry is still in the gateway's queue. The gateway must not write it twice.
-    smsd.execute("INSERT INTO outbox (DestinationNumber, TextDecoded, CreatorID) VALUES "
+    smsd.execute('INSERT INTO outbox ("DestinationNumber", "TextDecoded", "CreatorID") VALUES '
                  "(?, 'written before the crash', 'stanzagate/1 1 1 - alice@localhost x')",
                  (NUM,))
     g = sms_gateway(make_gateway, smsd)
@@ -322,7 +349,7 @@ def test_text_written_before_a_crash_is_not_written_again(make_gateway, smsd, cl
     alice.send_message(from_jid(NUM), "written before the crash")  # queue entry 1
     alice.send_message(from_jid(NUM), "a new one")                 # queue entry 2
     smsd.sent(count=2)
-    bodies = sorted(r["TextDecoded"] for r in smsd.rows("SELECT TextDecoded FROM sentitems"))
+    bodies = sorted(r["TextDecoded"] for r in smsd.rows('SELECT "TextDecoded" FROM sentitems'))
     assert bodies == ["a new one", "written before the crash"]
     assert "not written again" in g.log
 
@@ -338,3 +365,124 @@ def test_reload_applies_the_line_users_from_the_file(make_gateway, smsd, client)
     m = carol.wait_for_message(lambda m: m["from"].bare == from_jid(PEER) and m["body"], 20,
                                "the SMS")
     assert m["body"] == "for carol too"
+
+
+# ---- PostgreSQL only ----
+
+@pytest.fixture
+def pg_smsd(postgres, tmp_path):
+    s = Smsd(tmp_path / "pg", postgres=postgres).start()
+    yield s
+    s.stop()
+
+
+def test_pgsql_connection_lost_and_back(make_gateway, pg_smsd, client):
+    smsd = pg_smsd
+    g = sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    alice.send_message(from_jid(NUM), "before")
+    smsd.sent(count=1)
+    # The server ends the gateway's session (as a restart of PostgreSQL would).
+    smsd.pg.psql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE application_name = 'stanzagate'")
+    alice.send_message(from_jid(NUM), "after the connection was lost")
+    sgtest.wait_until(lambda: "line office: up -> down" in g.log, 15, "the line down")
+    parts = smsd.sent(count=2, timeout=40)
+    assert [p["TextDecoded"] for p in parts] == ["before", "after the connection was lost"]
+    assert "line office: down -> up" in g.log
+
+
+def test_pgsql_unreachable_database_is_logged_without_password(make_gateway, postgres, client):
+    url = (f"postgresql://postgres:hunter2@127.0.0.1:{postgres.port}/no_such_db"
+           "?password=hunter3&application_name=x")
+    g = make_gateway(backends=(SMS,), extra={
+        "sms": {"default_country": "+1", "poll_interval": "1s"},
+        "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                            "smsd_database": url, "users": "alice@localhost"}})
+    sgtest.wait_until(lambda: "line office: starting -> down" in g.log, 15, "the line down")
+    assert "postgres:…@127.0.0.1" in g.log and "no_such_db" in g.log
+    assert "hunter2" not in g.log and "hunter3" not in g.log
+    assert "password=…&application_name=x" in g.log
+    alice = client("alice")
+    alice.send_message(from_jid(NUM), "waits in the queue")
+    alice.no_message(failure_from(NUM), timeout=3)
+
+
+def test_pgsql_connect_does_not_block_the_loop(make_gateway, client):
+    # A "server" that accepts connections and never answers: the gateway's
+    # connection stays pending (up to its 5 s timeout) while the loop goes
+    # on serving XMPP. A blocking connect would answer the echo only after
+    # giving up, having closed its connection.
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                conns.append(listener.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        g = make_gateway(backends=(SMS, "echo.localhost"), extra={
+            "sms": {"default_country": "+1", "poll_interval": "1s"},
+            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                                "smsd_database": f"postgresql://u@127.0.0.1:{port}/db",
+                                "users": "alice@localhost"}})
+        alice = client("alice")
+        sgtest.wait_until(lambda: conns, 10, "the gateway to connect")
+        latest = conns[-1]
+        alice.send_message_and_wait("probe@echo.localhost", "still there?")
+        latest.setblocking(False)
+        gone = False
+        try:
+            while True:  # the startup packet, then b"" if it was closed
+                if latest.recv(4096) == b"":
+                    gone = True
+                    break
+        except BlockingIOError:
+            pass  # still open: the connection is pending
+        assert not gone, "the gateway gave up its connection before answering XMPP"
+        sgtest.wait_until(lambda: "no answer to the connection: timed out" in g.log, 20,
+                          "the connection timed out")
+        assert "line office: starting -> down" in g.log
+    finally:
+        listener.close()
+        for c in conns:
+            c.close()
+
+
+def test_receipt_waits_while_the_xmpp_server_is_down(make_gateway, smsd, prosody, client):
+    g = sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    mid = alice.send_message(from_jid(NUM), "tell me later", request_receipt=True)
+    smsd.sent(count=1)
+    prosody.kill()
+    smsd.phone.report(NUM)
+    sgtest.wait_until(lambda: smsd.rows('SELECT "Status" FROM sentitems')[0]["Status"]
+                      == "DeliveryOK", 15, "gammu-smsd to record the status report")
+    sgtest.wait_until(lambda: "the outcome waits for the XMPP link" in g.log, 15,
+                      "the gateway to see the report while the link is down")
+    prosody.start()
+    alice = client("alice", resource="back")
+    g.wait_connected(timeout=30)
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == from_jid(NUM)
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
+
+
+def test_receipt_is_given_up_after_receipt_timeout(make_gateway, smsd, client):
+    g = sms_gateway(make_gateway, smsd, sms={"receipt_timeout": "3s"})
+    alice = client("alice")
+    mid = alice.send_message(from_jid(NUM), "no news is good news", request_receipt=True)
+    smsd.sent(count=1)
+    sgtest.wait_until(lambda: "no outcome, given up" in g.log, 20, "the receipt given up")
+    smsd.phone.report(NUM)  # too late
+    sgtest.wait_until(lambda: smsd.rows('SELECT "Status" FROM sentitems')[0]["Status"]
+                      == "DeliveryOK", 15, "gammu-smsd to record the late report")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)

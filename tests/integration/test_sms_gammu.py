@@ -32,10 +32,12 @@ def phone(tmp_path):
     return DummyPhone(tmp_path / "phone")
 
 
-def gammu_gateway(make_gateway, phone, tmp_path, users="alice@localhost", device=None):
+def gammu_gateway(make_gateway, phone, tmp_path, users="alice@localhost", device=None,
+                  sms=None):
     log = tmp_path / "gammu.log"
     g = make_gateway(backends=(SMS,), extra={
-        "sms": {"default_country": "+1", "poll_interval": "1s", "parts_timeout": "5s"},
+        "sms": {"default_country": "+1", "poll_interval": "1s", "parts_timeout": "5s",
+                **(sms or {})},
         "sms.line.modem": {"number": "+15550003333", "driver": "gammu",
                            "device": str(device or phone.dir), "connection": "none",
                            "model": "dummy", "gammu_log": str(log), "users": users},
@@ -163,6 +165,55 @@ def test_receipt_from_a_status_report(make_gateway, phone, tmp_path, client):
     phone.report(NUM)
     m = alice.wait_for_message(lambda m: m["receipt"] == mid, 20, "the receipt")
     assert m["from"].bare == jid(NUM)
+
+
+def reports_read(phone):
+    return not any(phone.inbox.iterdir())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stop", "sigkill"])
+def test_receipt_of_a_long_text_survives_a_restart(make_gateway, phone, tmp_path, client, sig):
+    g = gammu_gateway(make_gateway, phone, tmp_path)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "r" * 200, request_receipt=True)  # 2 parts
+    sgtest.wait_until(lambda: "awaiting 2 status report(s)" in g.log, 20, "both parts out")
+    assert len(sent_parts(g)) == 2
+    # The dummy phone gives every part the same reference: one report per part.
+    phone.report(NUM)
+    sgtest.wait_until(lambda: "part 1 of 2 delivered" in g.log, 20, "the first report")
+    sgtest.wait_until(lambda: reports_read(phone), 10, "the report deleted from the phone")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=2)
+    g.kill(sig)
+    phone.report(NUM)  # the second part's report comes while the gateway is away
+    g.start()
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == jid(NUM)
+    assert "awaiting the status reports of 1 message(s) sent before the restart" in g.log
+    # Nothing was sent again (gammu's own log starts afresh with each run).
+    assert g.log.count(f"to {NUM} sent in") == 1
+    # Exactly one receipt: the outcome is forgotten in the store too, so a
+    # stray report after one more restart finds nothing.
+    g.kill(sig)
+    phone.report(NUM)
+    g.start()
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the stray report read")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
+    assert g.log.count("sent before the restart") == 1
+
+
+def test_awaited_receipt_expires(make_gateway, phone, tmp_path, client):
+    g = gammu_gateway(make_gateway, phone, tmp_path, sms={"receipt_timeout": "3s"})
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "will you ever tell me?", request_receipt=True)
+    sgtest.wait_until(lambda: "awaiting 1 status report(s)" in g.log, 20, "the text out")
+    g.stop()
+    time.sleep(4)  # the gateway is away longer than receipt_timeout
+    phone.report(NUM)
+    g.start()
+    sgtest.wait_until(lambda: "1 awaited receipt(s) older than 3 s forgotten" in g.log, 20,
+                      "the old receipt forgotten")
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the late report read")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
 
 
 def test_modem_missing_then_found(make_gateway, phone, tmp_path, client):
@@ -302,3 +353,109 @@ def test_restart_mid_text_sends_only_the_missing_parts(slow_modem, make_gateway,
     assert [p["udh"][-4:] for p in parts] == [f"05{i:02X}" for i in range(1, 6)]
     assert "".join(p["text"] for p in parts) == text
     assert "were sent before a restart" in g.log
+
+
+# ---- the fake AT modem's SIM: incoming SMS and status reports over AT ----
+
+def test_at_incoming_sms_is_delivered_then_deleted(modem, make_gateway, client):
+    at_gateway(make_gateway, modem)
+    alice = client("alice")
+    modem.inject(PEER, "Hello over AT [ok] 5€")
+    m = alice.wait_for_message(from_peer(), 30, "the SMS")
+    assert m["body"] == "Hello over AT [ok] 5€"
+    sgtest.wait_until(lambda: not modem.stored, 15, "the SMS deleted from the SIM")
+    assert modem.deleted == [1]
+
+
+def test_at_long_sms_leaves_the_sim_only_once_stored(modem, make_gateway, client):
+    g = at_gateway(make_gateway, modem)
+    alice = client("alice")
+    modem.inject(PEER, "Erster Teil, ", udh="0500034B0201")
+    seen = len(modem.commands)
+    sgtest.wait_until(lambda: "AT+CMGL=4" in modem.commands[seen:], 20, "the SIM read")
+    modem.inject("+15550009999", "someone else")  # interleaved
+    other = alice.wait_for_message(from_peer("+15550009999"), 30, "the other SMS")
+    assert other["body"] == "someone else"
+    # The first part is held for its partner: on the SIM still, not delivered.
+    assert 1 in modem.stored and 1 not in modem.deleted
+    g.kill(signal.SIGKILL)
+    modem.host_crashed()
+    modem.inject(PEER, "zweiter Teil ☃", udh="0500034B0202")
+    g.start()
+    m = alice.wait_for_message(from_peer(), 30, "the long SMS")
+    assert m["body"] == "Erster Teil, zweiter Teil ☃"
+    sgtest.wait_until(lambda: not modem.stored, 20, "both parts deleted from the SIM")
+    alice.no_message(from_peer(), timeout=3)
+
+
+def failure_from(number):
+    """A failure notice: an error stanza, or a chat message saying so."""
+    def match(m):
+        return m["from"].bare == jid(number) and (
+            m["type"] == "error" or "could not be delivered" in m["body"])
+    return match
+
+
+def test_at_status_reports_a_part_failed_for_good(modem, make_gateway, client):
+    at_gateway(make_gateway, modem)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "f" * 200, request_receipt=True)  # 2 parts
+    sgtest.wait_until(lambda: len(modem.refs) == 2, 30, "both parts out")
+    assert all(p["report"] for p in modem.sent)
+    first, second = modem.refs
+    modem.report(NUM, first, 0x00)   # delivered
+    modem.report(NUM, second, 0x21)  # the phone is busy: the centre keeps trying
+    sgtest.wait_until(lambda: not modem.stored, 20, "the reports read")
+    alice.no_message(lambda m: m["receipt"] == mid or failure_from(NUM)(m), timeout=2)
+    modem.report(NUM, second, 0x41)  # incompatible destination: for good
+    m = alice.wait_for_message(failure_from(NUM), 20, "the failure")
+    text = m["error"]["text"] if m["type"] == "error" else m["body"]
+    assert "part 2 of 2 was not delivered: incompatible destination" in text
+    if m["type"] == "error":
+        assert m["id"] == mid
+        assert m["error"]["condition"] == "recipient-unavailable"
+    modem.report(NUM, first, 0x00)  # a repeated report changes nothing
+    alice.no_message(lambda m: m["receipt"] == mid or failure_from(NUM)(m), timeout=3)
+
+
+def test_at_receipt_after_sigkill_with_reports_in_the_sim(modem, make_gateway, client):
+    g = at_gateway(make_gateway, modem)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "".join(f"{i:03d} " for i in range(80)),
+                             request_receipt=True)  # 320 characters: 3 parts
+    sgtest.wait_until(lambda: "awaiting 3 status report(s)" in g.log, 40, "3 parts out")
+    refs = list(modem.refs)
+    assert len(set(refs)) == 3
+    modem.report(NUM, refs[1], 0x00)
+    sgtest.wait_until(lambda: "part 2 of 3 delivered" in g.log, 20, "the second report")
+    sgtest.wait_until(lambda: not modem.stored, 20, "the report deleted from the SIM")
+    g.kill(signal.SIGKILL)
+    modem.host_crashed()
+    modem.report(NUM, refs[2], 0x00)
+    modem.report(NUM, refs[0], 0x00)
+    g.start()
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == jid(NUM)
+    sgtest.wait_until(lambda: not modem.stored, 20, "the reports deleted from the SIM")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)
+    assert len(modem.sent) == 3  # nothing sent again
+
+
+def test_status_report_waits_for_the_xmpp_server(make_gateway, phone, tmp_path, prosody,
+                                                 client):
+    g = gammu_gateway(make_gateway, phone, tmp_path)
+    alice = client("alice")
+    mid = alice.send_message(jid(NUM), "tell me when you can", request_receipt=True)
+    sgtest.wait_until(lambda: "awaiting 1 status report(s)" in g.log, 20, "the text out")
+    prosody.kill()
+    phone.report(NUM)
+    sgtest.wait_until(lambda: "a status report waits for the XMPP link" in g.log, 20,
+                      "the report read while the link is down")
+    assert not reports_read(phone)  # kept on the phone until handled
+    prosody.start()
+    alice = client("alice", resource="back")
+    g.wait_connected(timeout=30)
+    m = alice.wait_for_message(lambda m: m["receipt"] == mid, 30, "the receipt")
+    assert m["from"].bare == jid(NUM)
+    sgtest.wait_until(lambda: reports_read(phone), 20, "the report deleted once handled")
+    alice.no_message(lambda m: m["receipt"] == mid, timeout=3)

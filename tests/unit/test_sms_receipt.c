@@ -57,6 +57,30 @@ START_TEST(first_failure_decides)
 }
 END_TEST
 
+/* A restart tracks again, with the parts already delivered: the rest decides. */
+START_TEST(restored_states_and_changes)
+{
+	struct smsreceipt *r = smsreceipt_new(7 * DAY);
+	struct smsreceipt_outcome o;
+	int refs[] = {30, 31, 32};
+	enum smsreceipt_state st[] = {SMSRECEIPT_PENDING, SMSRECEIPT_DELIVERED, SMSRECEIPT_PENDING};
+
+	smsreceipt_track_states(r, "office", 9, refs, st, 3, 1000);
+	/* the delivered part's report again changes nothing */
+	ck_assert_int_eq(smsreceipt_report(r, "office", 31, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(o.changed, 0);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 32, SMSRECEIPT_DELIVERED, NULL, &o), 0);
+	ck_assert_int_eq(o.changed, 1);
+	ck_assert_uint_eq(o.id, 9);
+	ck_assert_uint_eq(o.part, 2);
+	ck_assert_int_eq(smsreceipt_report(r, "office", 30, SMSRECEIPT_DELIVERED, NULL, &o), 1);
+	ck_assert_uint_eq(o.id, 9);
+	ck_assert_int_eq(o.state, SMSRECEIPT_DELIVERED);
+	ck_assert_uint_eq(smsreceipt_pending(r), 0);
+	smsreceipt_free(r);
+}
+END_TEST
+
 START_TEST(single_part)
 {
 	struct smsreceipt *r = smsreceipt_new(7 * DAY);
@@ -159,6 +183,7 @@ main(void)
 
 	tcase_add_test(tc, all_parts_delivered);
 	tcase_add_test(tc, first_failure_decides);
+	tcase_add_test(tc, restored_states_and_changes);
 	tcase_add_test(tc, single_part);
 	tcase_add_test(tc, reused_reference);
 	tcase_add_test(tc, reports_go_to_newest_even_if_tracked_late);
