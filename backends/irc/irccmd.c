@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <iconv.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,15 @@ static const struct gw_field configure_fields[] = {
          "Charset of this server's text that is not UTF-8 (e.g. CP1252, KOI8-R); a channel may "
          "have its own.",
          0, NULL, NULL},
+        {"throttle_burst", GW_FIELD_TEXT, "Throttle: lines at once",
+         "Lines sent at once before the throttle applies (0: no line limit).", 0, NULL, NULL},
+        {"throttle_interval_ms", GW_FIELD_TEXT, "Throttle: milliseconds per line",
+         "After the burst, one line per this many milliseconds.", 0, NULL, NULL},
+        {"throttle_byte_burst", GW_FIELD_TEXT, "Throttle: bytes at once",
+         "Bytes sent at once before the byte throttle applies (0: no byte limit).", 0, NULL,
+         NULL},
+        {"throttle_byte_rate", GW_FIELD_TEXT, "Throttle: bytes per second",
+         "After the byte burst, this many bytes per second.", 0, NULL, NULL},
         GW_FIELDS_END,
 };
 
@@ -96,6 +106,30 @@ server_default(struct gw_net *net, const char *server, const char *key)
 	return ircd_conf_value(net, key);
 }
 
+/* The throttle fields and their largest values (as the [irc] options allow). */
+static const struct {
+	const char *var;
+	unsigned long max;
+} throttle_max[] = {
+        {"throttle_burst", 1000},
+        {"throttle_interval_ms", 60000},
+        {"throttle_byte_burst", 1000000},
+        {"throttle_byte_rate", 1000000},
+};
+
+static bool
+uint_ok(const char *s, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	return errno == 0 && *end == '\0' && v <= max;
+}
+
 /* Checks every submitted value before anything is saved; false: a note says what is wrong. */
 static bool
 form_ok(struct gw_cmd *cmd, const struct gw_values *in)
@@ -114,6 +148,14 @@ form_ok(struct gw_cmd *cmd, const struct gw_values *in)
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "Unknown encoding: %s (try CP1252 or KOI8-R).", v);
 		return false;
 	}
+	for (size_t i = 0; i < sizeof(throttle_max) / sizeof(throttle_max[0]); i++)
+		if ((v = gw_values_get(in, throttle_max[i].var)) != NULL && *v != '\0' &&
+		    !uint_ok(v, throttle_max[i].max)) {
+			gw_cmd_note(cmd, GW_NOTE_ERROR,
+			            "%s is a whole number from 0 to %lu. Nothing was saved.",
+			            throttle_max[i].var, throttle_max[i].max);
+			return false;
+		}
 	if (((v = gw_values_get(in, "ports")) != NULL && !ports_ok(v)) ||
 	    ((v = gw_values_get(in, "tls_ports")) != NULL && !ports_ok(v))) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR,

@@ -5,6 +5,7 @@ a TLS port with a throwaway certificate). Other IRC users are played by
 sgtest.IrcClient.
 """
 
+import re
 import signal
 import time
 
@@ -390,6 +391,38 @@ def test_configure_server_partial_form(irc_gateway, client, irc):
               for f in form.findall("{jabber:x:data}field")}
     assert values["nick"] == ["zed"]
     assert values["ports"] == [str(irc_gateway.sections["irc"]["ports"])]
+
+
+def test_configure_throttle_per_server(irc_gateway, client, irc):
+    """The issue's per-server throttle: a user's own limits, checked before
+    anything is saved, and in force at the next connection."""
+    server = f"{SERVER}@{GW}"
+    alice = client("alice")
+    res = alice.execute(server, "configure")
+    sid = res.xml.find("{http://jabber.org/protocol/commands}command").get("sessionid")
+    bad = submit(alice, server, "configure", sid, {"throttle_burst": "many", "nick": "nope"})
+    assert "whole number" in note_text(bad)
+    res = alice.execute(server, "configure")
+    form = res.xml.find(".//{jabber:x:data}x")
+    values = {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+              for f in form.findall("{jabber:x:data}field")}
+    assert values["nick"] != ["nope"]  # nothing of the refused form was saved
+    sid = res.xml.find("{http://jabber.org/protocol/commands}command").get("sessionid")
+    # One line at once, then one a minute: the rest of a burst has to wait.
+    submit(alice, server, "configure", sid, {"throttle_burst": "1",
+                                             "throttle_interval_ms": "60000"})
+    bob = irc("bob")
+    bob.join("#slow")
+    r = room("#slow")
+    alice.join_muc(r, "alice")
+    for i in range(4):
+        alice.send_message(r, f"line {i}", mtype="groupchat")
+
+    def waiting():
+        m = re.search(r"(\d+) lines waiting", note_text(alice.execute(server, "info")))
+        return int(m.group(1)) if m else -1
+    # At most one of the four lines can have gone out within the minute.
+    sgtest.wait_until(lambda: waiting() >= 3, 15, "lines held by the user's throttle")
 
 
 def test_fixed_server_addresses(make_gateway, ngircd, client, irc):
