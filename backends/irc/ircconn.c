@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -27,6 +28,8 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -449,6 +452,19 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->pin_told = false;
+		{
+			/*
+			 * Lines leave once per loop turn already (the bufferevent
+			 * writes what the turn queued): Nagle would only hold each
+			 * turn's lines behind the server's delayed ACK, ~40 ms.
+			 */
+			int on = 1;
+			evutil_socket_t fd = bufferevent_getfd(bev);
+
+			if (fd != -1 &&
+			    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+				log_debug("irc: %s: TCP_NODELAY: %s", c->server, strerror(errno));
+		}
 		ircd_set_state(c, IRCD_REGISTERING);
 		log_info("irc: %s: connected to %s%s", c->user, c->server, tls ? " (TLS)" : "");
 		c->last_rx = time(NULL);
