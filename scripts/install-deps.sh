@@ -22,10 +22,13 @@ PACKAGES=(
 	prosody lua-unbound sqlite3 ngircd biboumi openssl
 	inspircd atheme-services
 	gammu gammu-smsd libdbd-sqlite3
+	# the email gateway's tests and demo: a private Dovecot (IMAP, LMTP) and
+	# an SMTP submission server (aiosmtpd) delivering into it
+	dovecot-imapd dovecot-lmtpd python3-aiosmtpd
 	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
 	postgresql
 )
-SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql)
+SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql dovecot)
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
