@@ -158,19 +158,41 @@ delivery_flush_all(void)
 	}
 }
 
-/* ---- the "extra" column: kind, stamp, subject, resource, foreign id ---- */
+/*
+ * ---- the "extra" column: kind, stamp, subject, resource, foreign id, thread ----
+ * Fields added later go at the end: rows written before them decode with
+ * those fields empty.
+ */
 
-enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_COUNT };
+enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_THREAD, X_COUNT };
 
 /* Cleaned text never holds C0 controls, so \x1f separates safely. */
 static char *
-extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id)
+extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id,
+             const char *thread)
 {
 	char num[48];
 
 	snprintf(num, sizeof(num), "%d\x1f%lld\x1f", kind, (long long)stamp);
 	return xconcat(num, subject ? subject : "", "\x1f", resource ? resource : "", "\x1f",
-	               id ? id : "", (char *)NULL);
+	               id ? id : "", "\x1f", thread ? thread : "", (char *)NULL);
+}
+
+/* An XMPP <subject/> or <thread/> as one clean line of at most max bytes, or NULL. */
+static char *
+child_line(xmpp_stanza_t *msg, const char *name, size_t max)
+{
+	char *text = stanza_child_text(msg, name), *clean = NULL;
+
+	if (text && *text) {
+		clean = xmltext_clean(text, strlen(text), max);
+		for (char *p = clean; *p; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+	}
+	if (text)
+		xmpp_free(component_ctx(), text);
+	return clean;
 }
 
 /* Splits extra into X_COUNT fields (pointers into the copy *buf, caller frees *buf). */
@@ -333,6 +355,8 @@ hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 	out.resource = m->resource;
 	out.to = m->peer;
 	out.to_resource = *f[X_RESOURCE] ? f[X_RESOURCE] : NULL;
+	out.subject = *f[X_SUBJECT] ? f[X_SUBJECT] : NULL;
+	out.thread = *f[X_THREAD] ? f[X_THREAD] : NULL;
 	out.body = m->body;
 	out.xmpp_id = m->xmpp_id;
 	out.groupchat = m->flags & MSG_GROUPCHAT;
@@ -465,6 +489,7 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 {
 	char *body = xmpp_message_get_body(msg);
 	struct store_msg m;
+	char *subject = NULL, *thread = NULL;
 
 	if (body == NULL) {
 		if (!groupchat)
@@ -486,7 +511,9 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	m.xmpp_id = (char *)xmpp_stanza_get_id(msg);
 	m.flags = (groupchat ? MSG_GROUPCHAT : 0) |
 	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0);
-	m.extra = extra_encode(GW_MSG_CHAT, 0, NULL, to_resource, NULL);
+	subject = child_line(msg, "subject", 1024);
+	thread = child_line(msg, "thread", 1024);
+	m.extra = extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread);
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
 	m.dedup_key = m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL)
@@ -500,6 +527,8 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	}
 	free(m.extra);
 	free(m.dedup_key);
+	free(subject);
+	free(thread);
 out:
 	xmpp_free(component_ctx(), body);
 }
@@ -510,7 +539,7 @@ int
 gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 {
 	struct store_msg m;
-	char *body, *subject = NULL;
+	char *body, *subject = NULL, *thread = NULL;
 	int r;
 
 	if (in->user == NULL || in->from == NULL || in->body == NULL)
@@ -518,6 +547,8 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	body = xmltext_clean(in->body, strlen(in->body), BODY_MAX);
 	if (in->subject)
 		subject = xmltext_clean(in->subject, strlen(in->subject), 1024);
+	if (in->thread)
+		thread = xmltext_clean(in->thread, strlen(in->thread), 1024);
 	memset(&m, 0, sizeof(m));
 	m.dir = STORE_TO_XMPP;
 	m.net = (char *)net->drv->name;
@@ -526,7 +557,7 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	m.body = body;
 	m.flags = in->want_receipt ? MSG_RECEIPT : 0;
 	m.dedup_key = (char *)in->id;
-	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id);
+	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id, thread);
 	m.created = m.next_try = time(NULL);
 	txn();
 	r = store_queue_push(core.store, &m);
@@ -535,6 +566,7 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	free(m.extra);
 	free(body);
 	free(subject);
+	free(thread);
 	return r == -1 ? -1 : 0;
 }
 
@@ -599,6 +631,8 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 	msg = stanza_message(types[kind], from, m->user, id, m->body);
 	if (*f[X_SUBJECT])
 		stanza_add_text_child(msg, "subject", NULL, f[X_SUBJECT]);
+	if (*f[X_THREAD])
+		stanza_add_text_child(msg, "thread", NULL, f[X_THREAD]);
 	if (m->flags & MSG_RECEIPT)
 		stanza_add_child(msg, "request", "urn:xmpp:receipts");
 	xmpp_stanza_set_attribute(stanza_add_child(msg, "origin-id", "urn:xmpp:sid:0"), "id",

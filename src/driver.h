@@ -159,6 +159,14 @@ struct gw_values *gw_values_new(void);
 void gw_values_add(struct gw_values *, const char *var, const char *value);
 void gw_values_free(struct gw_values *);
 
+/*
+ * A registration waiting for the driver's verify_registration verdict:
+ * GW_ERR_NONE stores it and answers the user; an error answers with why
+ * (may be NULL) and stores nothing. Frees the request.
+ */
+struct gw_check;
+void gw_check_done(struct gw_check *, enum gw_error, const char *why);
+
 /* ---- Commands (XEP-0050, and the same as text sent to the gateway) ---- */
 
 enum gw_access {
@@ -224,6 +232,8 @@ struct gw_outmsg {
 	const char *to;       /* normalised address */
 	const char *to_resource; /* resource of the destination JID (an in-room nick), or NULL */
 	const char *body;     /* UTF-8, may contain newlines; never NULL */
+	const char *subject;  /* the message's <subject/>, one line, or NULL */
+	const char *thread;   /* the message's <thread/> (XEP-0201), one line, or NULL */
 	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
 	bool groupchat;       /* to a room the user has joined */
 	bool want_receipt;    /* XEP-0184 request */
@@ -239,6 +249,7 @@ struct gw_inmsg {
 	const char *from_resource; /* optional resource of the sender JID */
 	const char *body;     /* need not be clean: the core sanitises */
 	const char *subject;  /* optional */
+	const char *thread;   /* optional: the conversation's <thread/> (XEP-0201) */
 	const char *id;       /* stable id from the network, for XEP-0359 and dedup; optional */
 	time_t stamp;         /* 0 = now; otherwise shown as delayed (XEP-0203) */
 	enum gw_msg_kind kind;
@@ -489,6 +500,15 @@ struct gw_driver {
 	 */
 	enum gw_error (*check_registration)(struct gw_net *, const char *user,
 	                                    const struct gw_values *, char **why);
+	/*
+	 * Registration that needs the network (logging in to a mail server):
+	 * called once check_registration accepted the submission, with the
+	 * submitted values (an empty secret means "keep the stored one"). The
+	 * driver answers with gw_check_done(), now or later, exactly once;
+	 * nothing is stored before. NULL: the submission is stored at once.
+	 */
+	void (*verify_registration)(struct gw_net *, const char *user, const struct gw_values *,
+	                            struct gw_check *);
 	void (*user_registered)(struct gw_net *, const char *user);
 	void (*user_removed)(struct gw_net *, const char *user);
 

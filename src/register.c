@@ -88,6 +88,66 @@ legacy_values(struct gw_net *net, xmpp_stanza_t *q)
 	return v;
 }
 
+/* Stores a checked submission and answers iq. */
+static void
+save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
+                  const struct gw_values *v)
+{
+	bool registered = gw_user_is_registered(net, user);
+
+	store_begin(core.store);
+	for (const struct gw_field *f = fields_of(net); f->var; f++) {
+		const char *val = gw_values_get(v, f->var);
+
+		if (val == NULL || f->type == GW_FIELD_FIXED)
+			continue; /* not submitted: keep what is stored */
+		if (f->flags & GW_FIELD_SECRET) {
+			if (*val)
+				gw_secret_set(net, user, "", f->var, val);
+		} else
+			gw_setting_set(net, user, "", f->var, val);
+	}
+	/*
+	 * No rollback: the transaction may be the loop's group commit, holding
+	 * queued messages. Settings without a user row are harmless.
+	 */
+	if (gateway_register_user(net, user) == -1) {
+		store_commit(core.store);
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
+		                                             "The gateway's store failed."));
+		return;
+	}
+	if (store_commit(core.store) == -1) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
+		                                             "The gateway's store failed."));
+		return;
+	}
+	/* The loop's group transaction may hold the writes: make them durable before answering. */
+	delivery_flush_all();
+	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
+	gateway_send_release(net, stanza_iq_result(iq, NULL));
+}
+
+struct gw_check {
+	struct gw_net *net;
+	xmpp_stanza_t *iq; /* the request, answered when the driver decides */
+	char *user;
+	struct gw_values *values;
+};
+
+void
+gw_check_done(struct gw_check *c, enum gw_error e, const char *why)
+{
+	if (e != GW_ERR_NONE)
+		gateway_send_release(c->net, stanza_error_reply(c->iq, e, why));
+	else
+		save_registration(c->net, c->iq, c->user, c->values);
+	xmpp_stanza_release(c->iq);
+	gw_values_free(c->values);
+	free(c->user);
+	free(c);
+}
+
 static void
 register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user)
 {
@@ -160,37 +220,18 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		gateway_send_release(net, stanza_error_reply(iq, e, why));
 		goto out;
 	}
-	store_begin(core.store);
-	for (const struct gw_field *f = fields_of(net); f->var; f++) {
-		const char *val = gw_values_get(v, f->var);
+	if (net->drv->verify_registration) {
+		struct gw_check *c = xcalloc(1, sizeof(*c));
 
-		if (val == NULL || f->type == GW_FIELD_FIXED)
-			continue; /* not submitted: keep what is stored */
-		if (f->flags & GW_FIELD_SECRET) {
-			if (*val)
-				gw_secret_set(net, user, "", f->var, val);
-		} else
-			gw_setting_set(net, user, "", f->var, val);
-	}
-	/*
-	 * No rollback: the transaction may be the loop's group commit, holding
-	 * queued messages. Settings without a user row are harmless.
-	 */
-	if (gateway_register_user(net, user) == -1) {
-		store_commit(core.store);
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
-		                                             "The gateway's store failed."));
+		c->net = net;
+		c->iq = xmpp_stanza_clone(iq);
+		c->user = xstrdup(user);
+		c->values = v;
+		v = NULL;
+		net->drv->verify_registration(net, user, c->values, c);
 		goto out;
 	}
-	if (store_commit(core.store) == -1) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
-		                                             "The gateway's store failed."));
-		goto out;
-	}
-	/* The loop's group transaction may hold the writes: make them durable before answering. */
-	delivery_flush_all();
-	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
-	gateway_send_release(net, stanza_iq_result(iq, NULL));
+	save_registration(net, iq, user, v);
 out:
 	free(why);
 	gw_values_free(v);
