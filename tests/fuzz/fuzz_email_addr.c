@@ -1,0 +1,48 @@
+/*
+ * libFuzzer target: the email address normaliser. Properties: never
+ * crash; an accepted address is at most 254 bytes, has one '@' with no
+ * space, control character or <> anywhere, and normalising it again gives
+ * it back unchanged; a refusal always has a reason.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "mailaddr.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s, *out, *again, *why;
+	const char *p;
+
+	s = xstrndup((const char *)data, size);
+	if (mail_addr_normalize(s, &out, &why) == 0) {
+		if (why != NULL || strlen(out) > 254)
+			abort();
+		if (strchr(out, '@') == NULL || strchr(out, '@') != strrchr(out, '@'))
+			abort();
+		for (p = out; *p; p++) {
+			if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f || *p == '<' ||
+			    *p == '>')
+				abort();
+		}
+		if (mail_addr_normalize(out, &again, &why) != 0)
+			abort();
+		if (strcmp(out, again) != 0)
+			abort();
+		free(again);
+		free(out);
+	} else {
+		if (out != NULL || why == NULL || *why == '\0')
+			abort();
+		free(why);
+	}
+	free(s);
+	return 0;
+}
