@@ -200,3 +200,16 @@ def client(loop_thread, prosody):
     yield make
     for c in made:
         c.disconnect()
+
+
+@pytest.fixture
+def mailservers(tmp_path, request):
+    """A private Dovecot (IMAP, IDLE, LMTP) and SMTP submission server
+    (aiosmtpd, AUTH after STARTTLS, delivering by LMTP): mailservers.py."""
+    import mailservers as ms_mod
+
+    ms = ms_mod.MailServers(tmp_path / "mail")
+    _attach(request, "mail servers", ms)
+    ms.start()
+    yield ms
+    ms.cleanup()

@@ -1,0 +1,217 @@
+"""The email gateway against a real, private Dovecot (IMAP with IDLE, LMTP)
+and a real SMTP submission server (aiosmtpd with AUTH and STARTTLS that
+delivers into Dovecot by LMTP), both started by the test
+(mailservers.py). What is asserted is what the XMPP user sees and what
+lands in the mailboxes."""
+
+import email
+import email.policy
+import signal
+import time
+import uuid
+
+import pytest
+from slixmpp.exceptions import IqError
+
+import sgtest
+
+MAIL = "mail.localhost"
+RECEIVED = "{urn:xmpp:receipts}received"
+
+
+def jid_of(addr):
+    return addr.replace("@", "\\40") + "@" + MAIL
+
+
+def mail_gateway(make_gateway, mailservers, **extra):
+    sec = {"imap": mailservers.imaps_url, "smtp": mailservers.smtp_url,
+           "ca_file": mailservers.ca_file, "poll_interval": "30"}
+    sec.update(extra)
+    return make_gateway(backends=("mail.localhost",), extra={"email": sec})
+
+
+def register(client, who, password, **fields):
+    values = {"email": f"{who}@localhost", "password": password}
+    values.update(fields)
+    return client.register(MAIL, values, timeout=40)
+
+
+def raw_mail(frm, to, subject, body, msgid=None, refs=None):
+    msgid = msgid or f"<{uuid.uuid4().hex}@example.net>"
+    head = (f"From: Sender <{frm}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: {msgid}\r\nDate: Mon, 07 Dec 2026 04:00:00 +0000\r\n")
+    if refs:
+        head += f"References: {refs}\r\nIn-Reply-To: {refs}\r\n"
+    return (head + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            + body + "\r\n").encode()
+
+
+def from_mail(m, addr):
+    return m["from"].bare == jid_of(addr) and m["body"]
+
+
+@pytest.fixture
+def accounts(mailservers):
+    mailservers.add_user("alice", "alice-mail")
+    mailservers.add_user("bob", "bob-mail")
+    return mailservers
+
+
+def test_disco_identity_and_address_prompt(make_gateway, mailservers, client):
+    mail_gateway(make_gateway, mailservers)
+    alice = client("alice")
+    info = alice.disco_info(MAIL)
+    ids = [(i[0], i[1]) for i in info["disco_info"]["identities"]]
+    assert ("gateway", "smtp") in ids
+
+    def prompt(text):
+        return alice.gateway_prompt(MAIL, text).xml.find("{jabber:iq:gateway}query/"
+                                                          "{jabber:iq:gateway}jid").text
+    assert prompt("Bob <Bob@Example.NET>") == jid_of("Bob@example.net")
+    assert prompt("mailto:bob@example.net") == jid_of("bob@example.net")
+    assert prompt("bob%example.net") == jid_of("bob@example.net")
+
+
+def test_wrong_password_is_named_and_nothing_is_stored(make_gateway, accounts, client):
+    gw = mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    with pytest.raises(IqError) as e:
+        register(alice, "alice", "wrong")
+    text = e.value.iq["error"]["text"]
+    assert "IMAP" in text and "SMTP" in text and "refused" in text
+    # Nothing stored: a message is refused as from an unregistered user.
+    alice.send_message(jid_of("bob@localhost"), "hello")
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 10, "an error")
+    assert err["error"]["condition"] == "registration-required"
+    gw.check_alive()
+
+
+def test_unreachable_server_is_named(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts, smtp=f"smtp://127.0.0.1:{sgtest.free_port()}")
+    alice = client("alice")
+    with pytest.raises(IqError) as e:
+        register(alice, "alice", "alice-mail")
+    text = e.value.iq["error"]["text"]
+    assert "SMTP" in text and "reached" in text and "IMAP" not in text
+
+
+def test_chat_message_becomes_mail_with_receipt_and_sent_copy(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail", name="Alice Liddell")
+    alice.send_raw(f'<message to="{jid_of("bob@localhost")}" type="chat" id="m-1">'
+                   '<body>Tea at five?\nWith the Hatter. — ünïcode</body>'
+                   '<request xmlns="urn:xmpp:receipts"/></message>')
+    alice.wait_for_message(lambda m: m.xml.find(RECEIVED) is not None, 30, "a receipt")
+    got = sgtest.wait_until(lambda: accounts.fetch("bob"), 20, "mail in bob's INBOX")
+    msg = email.message_from_bytes(got[0], policy=email.policy.default)
+    assert msg["From"].addresses[0].addr_spec == "alice@localhost"
+    assert msg["From"].addresses[0].display_name == "Alice Liddell"
+    assert msg["Subject"] == "Tea at five?"
+    assert msg["Message-ID"]
+    assert "ünïcode" in msg.get_content()
+    sent = sgtest.wait_until(lambda: accounts.fetch("alice", "Sent"), 20, "a copy in Sent")
+    assert b"Tea at five?" in sent[0]
+
+
+def test_new_mail_arrives_as_chat_and_reply_stays_in_thread(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)  # the INBOX watch is up: mail from now on is new
+    accounts.deliver("alice", raw_mail("carol@example.net", "alice@localhost", "Croquet",
+                                       "Bring a flamingo.", msgid="<root-1@example.net>"))
+    m = alice.wait_for_message(lambda m: from_mail(m, "carol@example.net"), 30, "the mail")
+    assert m["subject"] == "Croquet"
+    assert "Bring a flamingo." in m["body"]
+    assert m["thread"] == "root-1@example.net"
+    assert m.xml.find("{urn:xmpp:delay}delay") is not None
+    alice.send_raw(f'<message to="{jid_of("bob@localhost")}" type="chat" id="m-2">'
+                   '<body>Re: croquet</body><thread>root-1@example.net</thread></message>')
+    got = sgtest.wait_until(lambda: accounts.fetch("bob"), 20, "the reply in bob's INBOX")
+    msg = email.message_from_bytes(got[0], policy=email.policy.default)
+    assert "root-1@example.net" in msg["References"]
+
+
+def test_full_loop_alice_to_bob(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice, bob = client("alice"), client("bob")
+    register(alice, "alice", "alice-mail")
+    register(bob, "bob", "bob-mail")
+    time.sleep(1)
+    alice.send_message(jid_of("bob@localhost"), "Hello Bob, by mail")
+    m = bob.wait_for_message(lambda m: from_mail(m, "alice@localhost"), 30, "alice's mail")
+    assert "Hello Bob, by mail" in m["body"]
+
+
+def test_only_new_mail_on_registration_and_fetch_last(make_gateway, accounts, client):
+    accounts.deliver("alice", raw_mail("old@example.net", "alice@localhost", "Old", "old news"))
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    alice.no_message(lambda m: from_mail(m, "old@example.net"), 3)
+    alice.send_message(MAIL, "fetch count=1")
+    m = alice.wait_for_message(lambda m: from_mail(m, "old@example.net"), 30, "the old mail")
+    assert "old news" in m["body"]
+
+
+def test_sigkill_loses_and_duplicates_nothing(make_gateway, accounts, client):
+    gw = mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    n = 12
+    for i in range(n):
+        accounts.deliver("alice", raw_mail("many@example.net", "alice@localhost", f"n{i}",
+                                           f"mail number {i}"))
+        if i == 5:
+            gw.kill(signal.SIGKILL)
+            gw.start()
+    seen = []
+
+    def count():
+        while True:
+            try:
+                m = alice.wait_for_message(lambda m: from_mail(m, "many@example.net"), 0.5)
+            except AssertionError:
+                break
+            seen.append(m["subject"])
+        return len(set(seen)) >= n
+    sgtest.wait_until(count, 60, f"{n} mails")
+    alice.no_message(lambda m: from_mail(m, "many@example.net"), 3)
+    assert sorted(seen) == sorted(f"n{i}" for i in range(n)), seen
+
+
+def test_smtp_down_then_up_is_retried(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    accounts.stop_smtp()
+    alice.send_raw(f'<message to="{jid_of("bob@localhost")}" type="chat" id="m-3">'
+                   '<body>while down</body><request xmlns="urn:xmpp:receipts"/></message>')
+    alice.no_message(lambda m: m.xml.find(RECEIVED) is not None, 3)
+    accounts.start_smtp()
+    alice.wait_for_message(lambda m: m.xml.find(RECEIVED) is not None, 60, "a receipt")
+    got = sgtest.wait_until(lambda: accounts.fetch("bob"), 20, "mail in bob's INBOX")
+    assert len(got) == 1 and b"while down" in got[0]
+
+
+def test_unknown_recipient_is_an_error(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    alice.send_message(jid_of("nobody@localhost"), "anyone there?")
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 30, "an error")
+    assert "refused" in err["error"]["text"]
+
+
+def test_imap_dropped_mid_idle_then_mail_still_arrives(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    accounts.kick("alice")
+    accounts.deliver("alice", raw_mail("late@example.net", "alice@localhost", "Late",
+                                       "after the drop"))
+    m = alice.wait_for_message(lambda m: from_mail(m, "late@example.net"), 40, "the mail")
+    assert "after the drop" in m["body"]
