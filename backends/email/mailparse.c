@@ -58,9 +58,25 @@ clean_text(const char *in, size_t max, bool *cut)
 static char *
 part_text(GMimeTextPart *tp)
 {
-	char *t = g_mime_text_part_get_text(tp);
-	char *r = t ? xstrdup(t) : xstrdup("");
+	char *t, *r;
 
+	if (!GMIME_IS_TEXT_PART(tp)) {
+		/* message/delivery-status and the like: the decoded bytes, at most 64 KiB. */
+		GMimeDataWrapper *w = GMIME_IS_PART(tp) ? g_mime_part_get_content(GMIME_PART(tp)) : NULL;
+		GMimeStream *mem;
+		GByteArray *bytes;
+
+		if (w == NULL)
+			return xstrdup("");
+		mem = g_mime_stream_mem_new();
+		g_mime_data_wrapper_write_to_stream(w, mem);
+		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		r = xstrndup((const char *)bytes->data, bytes->len > 65536 ? 65536 : bytes->len);
+		g_object_unref(mem);
+		return r;
+	}
+	t = g_mime_text_part_get_text(tp);
+	r = t ? xstrdup(t) : xstrdup("");
 	g_free(t);
 	return r;
 }

@@ -215,3 +215,62 @@ def test_imap_dropped_mid_idle_then_mail_still_arrives(make_gateway, accounts, c
                                        "after the drop"))
     m = alice.wait_for_message(lambda m: from_mail(m, "late@example.net"), 40, "the mail")
     assert "after the drop" in m["body"]
+
+
+def test_bounce_is_an_error_on_that_conversation(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    to = jid_of("ghost@bounce.invalid")
+    alice.send_raw(f'<message to="{to}" type="chat" id="b-1"><body>hello?</body></message>')
+    err = alice.wait_for_message(lambda m: m["type"] == "error" and m["from"].bare == to, 40,
+                                 "the bounce as an error")
+    assert "5.1.1" in err["error"]["text"]
+    alice.no_message(lambda m: m["type"] == "chat" and "MAILER-DAEMON" in str(m["from"]), 2)
+
+
+def test_html_only_mail_and_attachments(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    raw = ("From: h@example.net\r\nTo: alice@localhost\r\nSubject: =?UTF-8?B?w6lsw6h2ZQ==?=\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           "<html><body><p>Hello &amp; <b>welcome</b></p><script>evil()</script></body></html>\r\n"
+           "--b\r\nContent-Type: application/pdf; name=report.pdf\r\n"
+           "Content-Disposition: attachment; filename=report.pdf\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n")
+    accounts.deliver("alice", raw)
+    m = alice.wait_for_message(lambda m: from_mail(m, "h@example.net"), 30, "the mail")
+    assert m["subject"] == "élève"
+    assert "Hello & welcome" in m["body"] and "evil" not in m["body"]
+    assert "report.pdf" in m["body"]
+
+
+def test_uidvalidity_reset_delivers_nothing_twice(make_gateway, accounts, client):
+    gw = mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    accounts.deliver("alice", raw_mail("u@example.net", "alice@localhost", "before", "one"))
+    alice.wait_for_message(lambda m: from_mail(m, "u@example.net"), 30, "the first mail")
+    gw.stop()
+    r = accounts.doveadm("mailbox", "update", "--uid-validity", "4242", "-u",
+                         "alice@localhost", "INBOX")
+    assert r.returncode == 0, r.stderr
+    accounts.deliver("alice", raw_mail("u@example.net", "alice@localhost", "after", "two"))
+    gw.start()
+    m = alice.wait_for_message(lambda m: from_mail(m, "u@example.net"), 40, "the new mail")
+    assert m["subject"] == "after"
+    alice.no_message(lambda m: from_mail(m, "u@example.net"), 3)
+
+
+def test_starttls_imap_and_status_command(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts, imap=accounts.imap_url)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    m = alice.send_message_and_wait(MAIL, "status")
+    assert "idle" in m["body"] and "alice@localhost" in m["body"]
