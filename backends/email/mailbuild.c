@@ -142,7 +142,8 @@ static void
 set_content(GMimeTextPart *part, const char *text)
 {
 	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text, strlen(text));
-	GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeDataWrapper *w =
+	        g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
 
 	g_mime_part_set_content(GMIME_PART(part), w);
 	g_object_unref(w);
@@ -254,7 +255,8 @@ mail_build(const struct mail_out *m, size_t *len, char **message_id)
 	text = body_text(m->body ? m->body : "", m->signature);
 	set_content(part, text);
 	g_mime_text_part_set_charset(part, "utf-8");
-	enc = g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT);
+	enc = g_mime_part_get_best_content_encoding(GMIME_PART(part),
+	                                            GMIME_ENCODING_CONSTRAINT_7BIT);
 	if (enc == GMIME_CONTENT_ENCODING_BASE64) {
 		/* base64 hides the line ends from the CRLF filter: encode canonical CRLF text. */
 		s = crlf(text);

@@ -28,13 +28,13 @@ static struct mail_out
 base(void)
 {
 	struct mail_out m = {
-		.from_addr = "alice@example.org",
-		.from_name = "Alice",
-		.to_addr = "Bob <bob@Example.NET>",
-		.subject = "Hello",
-		.body = "Hi Bob,\nhow are you?\n",
-		.domain = "gw.example.org",
-		.date = 1700000000,
+	        .from_addr = "alice@example.org",
+	        .from_name = "Alice",
+	        .to_addr = "Bob <bob@Example.NET>",
+	        .subject = "Hello",
+	        .body = "Hi Bob,\nhow are you?\n",
+	        .domain = "gw.example.org",
+	        .date = 1700000000,
 	};
 	return m;
 }
@@ -137,7 +137,8 @@ body_of(GMimeMessage *msg)
 static char *
 raw_content_of(GMimeMessage *msg)
 {
-	GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(g_mime_message_get_mime_part(msg)));
+	GMimeDataWrapper *w =
+	        g_mime_part_get_content(GMIME_PART(g_mime_message_get_mime_part(msg)));
 	GMimeStream *st = g_mime_stream_mem_new();
 	GByteArray *a;
 	char *r, *q;
@@ -240,7 +241,8 @@ START_TEST(crlf_everywhere)
 		if (*p == '\r')
 			ck_assert_msg(p[1] == '\n', "bare CR at %td", p - raw);
 	}
-	ck_assert_ptr_nonnull(strstr(raw, "\r\n\r\nline one\r\nline two\r\nline three\r\nend\r\n-- \r\nAlice\r\n"));
+	ck_assert_ptr_nonnull(strstr(
+	        raw, "\r\n\r\nline one\r\nline two\r\nline three\r\nend\r\n-- \r\nAlice\r\n"));
 	g_object_unref(msg);
 	free(raw);
 }
@@ -255,9 +257,11 @@ START_TEST(utf8_round_trip)
 	const char *p;
 
 	m.from_name = "J\xc3\xbcrgen M\xc3\xbcller";
-	m.subject = "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x98\x95";
+	m.subject = "Gr\xc3\xbc\xc3\x9f"
+	            "e aus K\xc3\xb6ln \xe2\x98\x95";
 	m.body = "Dear Bob, thank you for the lovely evening yesterday. Sch\xc3\xb6ne "
-	         "Gr\xc3\xbc\xc3\x9f" "e, and see you soon.\nIt cost \xe2\x82\xac 5 \xf0\x9f\x98\x80\n";
+	         "Gr\xc3\xbc\xc3\x9f"
+	         "e, and see you soon.\nIt cost \xe2\x82\xac 5 \xf0\x9f\x98\x80\n";
 	msg = build_parse(&m, &raw, NULL);
 	/* On the wire: 7-bit only, the words RFC 2047-encoded. */
 	for (p = raw; *p; p++)
@@ -485,6 +489,7 @@ START_TEST(header_injection)
 {
 	struct mail_out m = base();
 	GMimeMessage *msg;
+	InternetAddressList *bcc;
 	InternetAddress *a;
 	char *raw;
 	int fields;
@@ -500,9 +505,8 @@ START_TEST(header_injection)
 	ck_assert_int_eq(count_fields(raw, "Bcc"), 0);
 	ck_assert_int_eq(count_fields(raw, "X-Injected"), 0);
 	ck_assert_int_eq(count_all_fields(raw), fields);
-	ck_assert_ptr_null(g_mime_message_get_bcc(msg) &&
-	                   internet_address_list_length(g_mime_message_get_bcc(msg)) > 0 ?
-	                       "bcc" : NULL);
+	bcc = g_mime_message_get_bcc(msg);
+	ck_assert(bcc == NULL || internet_address_list_length(bcc) == 0);
 	ck_assert_ptr_nonnull(strstr(g_mime_message_get_subject(msg), "X-Injected"));
 	a = internet_address_list_get_address(g_mime_message_get_from(msg), 0);
 	ck_assert_ptr_nonnull(strstr(internet_address_get_name(a), "Bcc"));
