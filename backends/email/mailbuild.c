@@ -224,12 +224,22 @@ mail_build(const struct mail_out *m, size_t *len, char **message_id)
 	g_mime_message_set_date(msg, dt);
 	g_date_time_unref(dt);
 
-	/* The configured domain, else the sender's: a Message-ID needs a right-hand side. */
-	domain = m->domain && *m->domain ? header_clean(m->domain) : NULL;
-	if (domain == NULL || *domain == '\0' || strpbrk(domain, " <>@") != NULL) {
-		free(domain);
-		domain = xstrdup(strrchr(from, '@') + 1);
+	/*
+	 * The configured domain, else the sender's: a Message-ID needs a
+	 * right-hand side, and the address rules are the domain rules.
+	 */
+	domain = NULL;
+	if (m->domain != NULL && *m->domain != '\0') {
+		hdr = xconcat("x@", m->domain, NULL);
+		if (mail_addr_normalize(hdr, &s, &why) == 0) {
+			domain = xstrdup(strchr(s, '@') + 1);
+			free(s);
+		} else
+			free(why);
+		free(hdr);
 	}
+	if (domain == NULL)
+		domain = xstrdup(strrchr(from, '@') + 1);
 	id = random_id(domain);
 	free(domain);
 	g_mime_message_set_message_id(msg, id);

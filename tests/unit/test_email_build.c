@@ -458,6 +458,18 @@ START_TEST(message_id)
 	free(id1);
 	free(id2);
 
+	m.domain = "GW.Example.ORG"; /* lower-cased like an address's */
+	msg = build_parse(&m, NULL, &id1);
+	ck_assert_str_eq(id1 + 32, "@gw.example.org");
+	g_object_unref(msg);
+	free(id1);
+
+	m.domain = "bad domain(x)"; /* unusable: the sender's */
+	msg = build_parse(&m, NULL, &id1);
+	ck_assert_str_eq(id1 + 32, "@example.org");
+	g_object_unref(msg);
+	free(id1);
+
 	m.domain = NULL; /* the sender's domain then */
 	msg = build_parse(&m, NULL, &id1);
 	ck_assert_str_eq(id1 + 32, "@example.org");
