@@ -63,7 +63,8 @@ check_addr(char *addr, char **out, char **why)
 	for (p = addr; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c < 0x20 || c == 0x7f)
-			return refuse(why, addr, "the address holds a control character or line break");
+			return refuse(why, addr,
+			              "the address holds a control character or line break");
 		if (c == ' ' || c == '\t')
 			return refuse(why, addr, "the address holds a space");
 		if (c == '<' || c == '>')
@@ -90,7 +91,8 @@ check_addr(char *addr, char **out, char **why)
 		return refuse(why, addr, "the local part is longer than 64 bytes");
 	for (p = addr; p < at; p++) {
 		if (!local_char((unsigned char)*p))
-			return refuse(why, addr, "the local part holds a character an address cannot hold");
+			return refuse(why, addr,
+			              "the local part holds a character an address cannot hold");
 	}
 	if (addr[0] == '.' || at[-1] == '.' || memmem(addr, llen, "..", 2) != NULL)
 		return refuse(why, addr, "the local part has a misplaced dot");
@@ -113,7 +115,8 @@ check_addr(char *addr, char **out, char **why)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
 		else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-			return refuse(why, addr, "the domain holds a character a domain cannot hold");
+			return refuse(why, addr,
+			              "the domain holds a character a domain cannot hold");
 	}
 	*out = addr;
 	return 0;
@@ -153,9 +156,12 @@ mail_addr_normalize(const char *typed, char **out, char **why)
 				int hi = s + 1 < e ? hexval((unsigned char)s[1]) : -1;
 				int lo = s + 2 < e ? hexval((unsigned char)s[2]) : -1;
 				if (hi < 0 || lo < 0)
-					return refuse(why, buf, "a bad %-escape in the mailto: address");
+					return refuse(why, buf,
+					              "a bad %-escape in the mailto: address");
 				if (hi == 0 && lo == 0)
-					return refuse(why, buf, "the address holds a control character or line break");
+					return refuse(why, buf,
+					              "the address holds a control character or "
+					              "line break");
 				*q++ = (char)(hi * 16 + lo);
 				s += 3;
 			} else

@@ -134,6 +134,40 @@ body_text(const char *body, const char *signature)
 	return b.p;
 }
 
+/*
+ * The part's content: text as it is, UTF-8. Not g_mime_text_part_set_text(),
+ * which converts to the "best" charset (ISO-8859-1 for "é") behind our back.
+ */
+static void
+set_content(GMimeTextPart *part, const char *text)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text, strlen(text));
+	GMimeDataWrapper *w =
+	        g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+
+	g_mime_part_set_content(GMIME_PART(part), w);
+	g_object_unref(w);
+	g_object_unref(st);
+}
+
+/* text with every \n made \r\n (text has no \r left). Caller frees. */
+static char *
+crlf(const char *text)
+{
+	struct strbuf b = {NULL, 0, 0};
+	const char *p;
+
+	for (p = text; *p; p++) {
+		if (*p == '\n')
+			strbuf_add(&b, "\r\n", 2);
+		else
+			strbuf_add(&b, p, 1);
+	}
+	if (b.p == NULL)
+		strbuf_add(&b, "", 0);
+	return b.p;
+}
+
 /* A fresh random left-hand side: 128 bits from the kernel, in hex. */
 static char *
 random_id(const char *domain)
@@ -155,6 +189,7 @@ mail_build(const struct mail_out *m, size_t *len, char **message_id)
 	GMimeMessage *msg = NULL;
 	GMimeTextPart *part;
 	GMimeFormatOptions *fo;
+	GMimeContentEncoding enc;
 	GDateTime *dt;
 	char *from = NULL, *to = NULL, *why = NULL, *name = NULL, *subject = NULL;
 	char *text, *id, *domain, *thread, *reply, *hdr, *out = NULL, *s;
@@ -189,12 +224,22 @@ mail_build(const struct mail_out *m, size_t *len, char **message_id)
 	g_mime_message_set_date(msg, dt);
 	g_date_time_unref(dt);
 
-	/* The configured domain, else the sender's: a Message-ID needs a right-hand side. */
-	domain = m->domain && *m->domain ? header_clean(m->domain) : NULL;
-	if (domain == NULL || *domain == '\0' || strpbrk(domain, " <>@") != NULL) {
-		free(domain);
-		domain = xstrdup(strrchr(from, '@') + 1);
+	/*
+	 * The configured domain, else the sender's: a Message-ID needs a
+	 * right-hand side, and the address rules are the domain rules.
+	 */
+	domain = NULL;
+	if (m->domain != NULL && *m->domain != '\0') {
+		hdr = xconcat("x@", m->domain, NULL);
+		if (mail_addr_normalize(hdr, &s, &why) == 0) {
+			domain = xstrdup(strchr(s, '@') + 1);
+			free(s);
+		} else
+			free(why);
+		free(hdr);
 	}
+	if (domain == NULL)
+		domain = xstrdup(strrchr(from, '@') + 1);
 	id = random_id(domain);
 	free(domain);
 	g_mime_message_set_message_id(msg, id);
@@ -218,11 +263,18 @@ mail_build(const struct mail_out *m, size_t *len, char **message_id)
 
 	part = g_mime_text_part_new_with_subtype("plain");
 	text = body_text(m->body ? m->body : "", m->signature);
-	g_mime_text_part_set_text(part, text);
-	free(text);
+	set_content(part, text);
 	g_mime_text_part_set_charset(part, "utf-8");
-	g_mime_part_set_content_encoding(GMIME_PART(part),
-	    g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+	enc = g_mime_part_get_best_content_encoding(GMIME_PART(part),
+	                                            GMIME_ENCODING_CONSTRAINT_7BIT);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64) {
+		/* base64 hides the line ends from the CRLF filter: encode canonical CRLF text. */
+		s = crlf(text);
+		set_content(part, s);
+		free(s);
+	}
+	free(text);
+	g_mime_part_set_content_encoding(GMIME_PART(part), enc);
 	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
 	g_object_unref(part);
 

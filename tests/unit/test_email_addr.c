@@ -109,7 +109,9 @@ START_TEST(refusals)
 	bad("bob@exa mple.net", "space");
 	bad("bob@example.net\r\nBcc: eve@evil.example", "control character");
 	bad("bob\n@example.net", "control character");
-	bad("bob\x01" "@example.net", "control character");
+	bad("bob\x01"
+	    "@example.net",
+	    "control character");
 	bad("bob<x@example.net", "'<'");
 	bad("bob>x@example.net", "'<' or '>'");
 	bad("Bob <b<ob@example.net>", "'<' or '>'");
@@ -121,7 +123,9 @@ START_TEST(refusals)
 	bad("bo\"b\"@example.net", "cannot hold");
 	bad("bo\"b@example.net", "unclosed");
 	bad("bob,x@example.net", "cannot hold");
-	bad("b\xc3\xb6" "b@example.net", "cannot hold");
+	bad("b\xc3\xb6"
+	    "b@example.net",
+	    "cannot hold");
 	bad(".bob@example.net", "dot");
 	bad("bob.@example.net", "dot");
 	bad("b..ob@example.net", "dot");
