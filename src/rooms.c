@@ -44,7 +44,22 @@ struct room {
 	size_t nocc;
 	char *subject, *subject_by;
 	bool archived; /* the driver has its messages recorded (history_room_archived) */
+	struct sent *sent; /* the user's messages not yet reflected, oldest first */
+	size_t nsent;
 };
+
+/*
+ * A message the user sent to the room, kept until the network reflects it:
+ * XEP-0045 (7.4) wants the reflection to carry the sender's id and XEP-0359
+ * its origin-id, else clients show the message twice.
+ */
+struct sent {
+	char *id, *origin_id, *body;
+	time_t when;
+};
+
+#define SENT_MAX 32     /* per room: a network that never reflects cannot grow it */
+#define SENT_TTL 300    /* seconds a reflection is waited for */
 
 struct rooms {
 	struct strmap *map; /* "user\x1froom" -> struct room */
@@ -70,6 +85,68 @@ room_get(struct gw_net *net, const char *user, const char *room)
 }
 
 static void
+sent_clear(struct sent *s)
+{
+	free(s->id);
+	free(s->origin_id);
+	free(s->body);
+}
+
+static void
+sent_drop(struct room *r, size_t i)
+{
+	sent_clear(&r->sent[i]);
+	memmove(&r->sent[i], &r->sent[i + 1], (r->nsent - i - 1) * sizeof(*r->sent));
+	r->nsent--;
+}
+
+/* Remembers msg's id and origin-id (copied) until its reflection comes back. */
+static void
+sent_push(struct room *r, xmpp_stanza_t *msg)
+{
+	const char *id = xmpp_stanza_get_id(msg);
+	xmpp_stanza_t *oid = stanza_child(msg, "origin-id", "urn:xmpp:sid:0");
+	const char *origin_id = oid ? xmpp_stanza_get_attribute(oid, "id") : NULL;
+	char *body = stanza_child_text(msg, "body");
+	time_t now = time(NULL);
+	struct sent *s;
+
+	if (body == NULL || (id == NULL && origin_id == NULL)) {
+		if (body)
+			xmpp_free(component_ctx(), body);
+		return;
+	}
+	while (r->nsent > 0 && (r->nsent >= SENT_MAX || now - r->sent[0].when > SENT_TTL))
+		sent_drop(r, 0);
+	r->sent = xreallocarray(r->sent, r->nsent + 1, sizeof(*r->sent));
+	s = &r->sent[r->nsent++];
+	s->id = id ? xstrdup(id) : NULL;
+	s->origin_id = origin_id ? xstrdup(origin_id) : NULL;
+	s->body = xmltext_clean(body, strlen(body), 64 * 1024);
+	s->when = now;
+	xmpp_free(component_ctx(), body);
+}
+
+/*
+ * The oldest sent message whose text is clean (the reflection's), taken off
+ * the list; the caller frees it with sent_clear. false if none matches (the
+ * network changed the text, or it is someone else's message).
+ */
+static bool
+sent_take(struct room *r, const char *clean, struct sent *out)
+{
+	for (size_t i = 0; i < r->nsent; i++)
+		if (strcmp(r->sent[i].body, clean) == 0) {
+			*out = r->sent[i];
+			memmove(&r->sent[i], &r->sent[i + 1],
+			        (r->nsent - i - 1) * sizeof(*r->sent));
+			r->nsent--;
+			return true;
+		}
+	return false;
+}
+
+static void
 room_free(void *p)
 {
 	struct room *r = p;
@@ -80,6 +157,9 @@ room_free(void *p)
 		free(r->occ[i].nick);
 		free(r->occ[i].real_jid);
 	}
+	for (size_t i = 0; i < r->nsent; i++)
+		sent_clear(&r->sent[i]);
+	free(r->sent);
 	free(r->resources);
 	free(r->hist_max);
 	free(r->hist_since);
@@ -463,6 +543,7 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 			xmpp_free(component_ctx(), text);
 		return;
 	}
+	sent_push(r, msg);
 	delivery_from_xmpp(net, msg, user, resource, room, NULL, true);
 }
 
@@ -742,12 +823,16 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 	struct room *r = room_get(net, user, room);
 	char *from, *clean, *rj, archive_id[32];
 	const char *sid_value;
+	struct sent own = {0};
+	bool reflection;
 
 	if (r == NULL || r->state != ROOM_JOINED || body == NULL)
 		return;
 	from = gateway_address_jid(net, room, nick);
 	rj = gateway_address_jid(net, room, NULL);
 	clean = xmltext_clean(body, strlen(body), 64 * 1024);
+	/* The user's own message coming back: it keeps the ids the client gave it. */
+	reflection = nick && strcmp(nick, r->nick) == 0 && sent_take(r, clean, &own);
 	{
 		/* nick NULL: the room itself speaks (mode changes, notices). */
 		char *cnick = xmltext_clean(nick ? nick : "", nick ? strlen(nick) : 0, 256);
@@ -764,8 +849,14 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 	}
 	for (size_t i = 0; i < r->nres; i++) {
 		char *to = resource_jid(r, i);
-		xmpp_stanza_t *m = stanza_message("groupchat", from, to, id, clean);
+		xmpp_stanza_t *m = stanza_message("groupchat", from, to,
+		                                  reflection && own.id ? own.id : id, clean);
 
+		if (reflection && own.origin_id) {
+			xmpp_stanza_t *oid = stanza_add_child(m, "origin-id", "urn:xmpp:sid:0");
+
+			xmpp_stanza_set_attribute(oid, "id", own.origin_id);
+		}
 		if (sid_value) {
 			xmpp_stanza_t *sid = stanza_add_child(m, "stanza-id", "urn:xmpp:sid:0");
 
@@ -785,6 +876,8 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 		gateway_send_release(net, m);
 		free(to);
 	}
+	if (reflection)
+		sent_clear(&own);
 	free(clean);
 	free(from);
 	free(rj);

@@ -90,6 +90,14 @@ def test_messages_both_ways(irc_gateway, client, irc):
     assert bob.wait_privmsg("#chat", "hello from XMPP") == ("alice", "hello from XMPP")
     # The sender sees its own message reflected.
     groupchat(alice, "hello from XMPP", f"{room('#chat')}/alice")
+    # ... with the id and origin-id it sent (XEP-0045 7.4, XEP-0359), not a new one.
+    alice.send_raw(f'<message to="{room("#chat")}" type="groupchat" id="cli-7">'
+                   '<body>ids kept</body><origin-id xmlns="urn:xmpp:sid:0" id="orig-7"/>'
+                   '</message>')
+    m = groupchat(alice, "ids kept", f"{room('#chat')}/alice")
+    assert m["id"] == "cli-7"
+    oid = m.xml.find("{urn:xmpp:sid:0}origin-id")
+    assert oid is not None and oid.get("id") == "orig-7"
 
 
 def test_two_xmpp_users_in_one_channel(irc_gateway, client, irc):

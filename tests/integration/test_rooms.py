@@ -61,6 +61,32 @@ def test_two_resources_share_one_membership(gateway, client):
     bob.no_presence(lambda p: str(p["from"]) == f"{ROOM}/alice" and p["type"] == "unavailable")
 
 
+SID = "{urn:xmpp:sid:0}"
+
+
+def test_reflection_keeps_the_senders_id_and_origin_id(gateway, client):
+    phone = client("alice", resource="phone")
+    laptop = client("alice", resource="laptop")
+    bob = client("bob")
+    phone.join_muc(ROOM, "alice")
+    laptop.join_muc(ROOM, "alice")
+    bob.join_muc(ROOM, "bob")
+    phone.send_raw(f'<message to="{ROOM}" type="groupchat" id="cli-42">'
+                   '<body>match me</body><origin-id xmlns="urn:xmpp:sid:0" id="orig-42"/>'
+                   '</message>')
+    # Every resource of the sender gets the same id and origin-id (XEP-0045 7.4, XEP-0359).
+    for c in (phone, laptop):
+        m = groupchat(c, "match me", f"{ROOM}/alice")
+        assert m["id"] == "cli-42"
+        oid = m.xml.find(f"{SID}origin-id")
+        assert oid is not None and oid.get("id") == "orig-42"
+        sid = m.xml.find(f"{SID}stanza-id")
+        assert sid is not None and sid.get("by") == ROOM
+    # Others get the text, not the sender's ids.
+    other = groupchat(bob, "match me", f"{ROOM}/alice")
+    assert other.xml.find(f"{SID}origin-id") is None
+
+
 def test_nick_change_and_leave_are_seen_by_others(gateway, client):
     alice, bob = client("alice"), client("bob")
     alice.join_muc(ROOM, "alice")
