@@ -14,6 +14,7 @@ phone) lives in --state and survives re-runs.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+import mailservers  # noqa: E402
 import sgtest  # noqa: E402
 import smstest  # noqa: E402
 
@@ -36,7 +38,8 @@ USERS = ("alice", "bob", "admin")
 # Backends besides the echo network, each included when this build has it
 # (`stanzagate -n` accepts a config with it) and what it needs is installed:
 # IRC with a private ngircd, SMS with gammu's dummy phone (driven by
-# gammu-smsd, else by the gateway's own libgammu), email with nothing.
+# gammu-smsd, else by the gateway's own libgammu), email with a private
+# Dovecot and SMTP submission server (tests/integration/mailservers.py).
 OPTIONAL = ("irc.localhost", "sms.localhost", "mail.localhost")
 IRC_SERVER = "127.0.0.1"   # the server part of the room JIDs: #demo%127.0.0.1@irc.localhost
 SMS_LINE = "demo"
@@ -195,7 +198,7 @@ def sms_in(state, number, text):
     return 0
 
 
-def plan_backends(state, irc_port):
+def plan_backends(state, irc_port, mail):
     """Each optional backend's config sections and what it needs started:
     host -> (extra config, kind), for those whose programs are installed."""
     plans = {}
@@ -210,7 +213,11 @@ def plan_backends(state, irc_port):
         line = {"number": SMS_LINE_NUMBER, "driver": "gammu", "device": str(phone_dir(state)),
                 "connection": "none", "model": "dummy", "users": SMS_USERS}
         plans["sms.localhost"] = ({"sms": sms, f"sms.line.{SMS_LINE}": line}, "phone")
-    plans["mail.localhost"] = ({}, None)
+    if shutil.which("dovecot") and importlib.util.find_spec("aiosmtpd"):
+        # Ports are new each run: the servers are locked to the config's.
+        plans["mail.localhost"] = ({"email": {
+            "imap": mail.imaps_url, "smtp": mail.smtp_url, "ca_file": str(mail.ca_file),
+            "lock": "imap smtp"}}, "mail")
     return plans
 
 
@@ -270,9 +277,14 @@ def main():
     prosody = sgtest.Prosody(state / "prosody", accounts=saved["passwords"],
                              components=saved["secrets"], c2s_port=c2s_port,
                              component_port=comp_port)
-    plans = plan_backends(state, irc_port)
+    mail = mailservers.MailServers(state / "mail")
+    for u in ("alice", "bob"):
+        mail.add_user(u, saved["passwords"][u])
+    plans = plan_backends(state, irc_port, mail)
     backends, extra = usable_backends(prosody, binary, state, plans)
     needs = {plans[h][1] for h in backends if h in plans}
+    if "mail" not in needs:
+        mail = None
     ngircd = DemoNgircd(state / "ngircd", irc_port) if "ngircd" in needs else None
     smsd = DemoSmsd(state / "sms") if "smsd" in needs else None
     if "phone" in needs:
@@ -306,6 +318,10 @@ def main():
             print(f"demo: starting gammu-smsd on the dummy phone {smsd.phone.dir}"
                   f" (log: {smsd.log_file})")
             smsd.start()
+        if mail:
+            print(f"demo: starting Dovecot (IMAP {mail.imaps_url}) and an SMTP submission"
+                  f" server ({mail.smtp_url})")
+            mail.start()
         print("demo: starting stanzagate (log: " + str(gw.log_file) + ")")
         try:
             gw.start(timeout=20)
@@ -340,6 +356,13 @@ def main():
                 sms_in_command(state, SMS_PEER, "Hello from a phone")])
             if smsd:
                 logs.append(smsd.log_file)
+        if mail:
+            tries.append([
+                "register with mail.localhost (service discovery) as alice and as bob:",
+                "email alice@localhost (bob@localhost), password: the same as the",
+                "XMPP account's; then send a message to bob\\40localhost@mail.localhost:",
+                "it leaves by SMTP and reaches bob's INBOX, and bob's XMPP client"])
+            logs.append(mail.dir / "dovecot.log")
         things = "".join("   - " + "\n     ".join(t) + "\n" for t in tries)
         logs = "\n       ".join(str(f) for f in logs)
         print(f"""
@@ -398,6 +421,9 @@ def main():
         if smsd and smsd.proc is not None:
             smsd.stop()
             print("demo: gammu-smsd stopped")
+        if mail:
+            mail.cleanup()
+            print("demo: the mail servers stopped")
         if prosody.proc is not None:
             prosody.stop()
             print("demo: Prosody stopped")
