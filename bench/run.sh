@@ -8,6 +8,8 @@
 #   bench/run.sh irc [ARGS]      IRC: stanzagate and Biboumi side by side (bench/irc_vs_biboumi.py ARGS)
 #   bench/run.sh sms [ARGS]      SMS: durable texts/s into gammu-smsd's outbox (SQLite,
 #                                PostgreSQL), the loop while a modem is slow (bench/sms.py ARGS)
+#   bench/run.sh email [ARGS]    email: new-mail latency, mails/s both ways, idle accounts,
+#                                through a private Dovecot + SMTP server (bench/email.py ARGS)
 #
 # The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
 # (built first when missing). Needs prosody, valgrind and Debian's python3.
@@ -34,6 +36,7 @@ callgrind) exec "$py" "$here/echo_throughput.py" --callgrind "$@" ;;
 startup) exec "$py" "$here/startup.py" "$@" ;;
 irc) exec "$py" "$here/irc_vs_biboumi.py" "$@" ;;
 sms) exec "$py" "$here/sms.py" "$@" ;;
+email) exec "$py" "$here/email.py" "$@" ;;
 all)
 	"$py" "$here/echo_throughput.py" "$@"
 	echo
