@@ -108,6 +108,18 @@ mail_curl_common(struct gw_net *net, CURL *easy, const char *login, const char *
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 }
 
+CURL *
+mail_easy_new(struct gw_net *net, const char *url, const char *login, const char *password)
+{
+	CURL *e = curl_easy_init();
+
+	if (e == NULL)
+		fatalx("email: curl_easy_init failed");
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	mail_curl_common(net, e, login, password);
+	return e;
+}
+
 static bool
 url_ok(const char *url, const char *a, const char *b)
 {
@@ -285,15 +297,11 @@ static CURL *
 verify_easy(struct gw_net *net, const char *url, const char *login, const char *password,
             char *errbuf)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = mail_easy_new(net, url, login, password);
 
-	if (e == NULL)
-		fatalx("email: curl_easy_init failed");
-	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, VERIFY_TIMEOUT);
-	mail_curl_common(net, e, login, password);
 	return e;
 }
 
@@ -466,20 +474,16 @@ appended_cb(CURL *easy, CURLcode rc, void *arg)
 static void
 append_sent(struct outgoing *o)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = mail_easy_new(o->net, o->sent_url, o->login, o->password);
 
-	if (e == NULL)
-		fatalx("email: curl_easy_init failed");
 	o->off = 0;
 	o->err[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_URL, o->sent_url);
 	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(e, CURLOPT_READDATA, o);
 	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->len);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, o->err);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
-	mail_curl_common(o->net, e, o->login, o->password);
 	mcurl_add(email_priv(o->net)->mc, e, appended_cb, o);
 }
 
@@ -596,10 +600,7 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 		char *rcpt = xasprintf("<%s>", m->to), *from = xasprintf("<%s>", a->email);
 
 		o->rcpt = curl_slist_append(NULL, rcpt);
-		e = curl_easy_init();
-		if (e == NULL)
-			fatalx("email: curl_easy_init failed");
-		curl_easy_setopt(e, CURLOPT_URL, a->smtp);
+		e = mail_easy_new(net, a->smtp, o->login, o->password);
 		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, o->rcpt);
 		free(rcpt);
@@ -611,7 +612,6 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->len);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, o->err);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
-	mail_curl_common(net, e, o->login, o->password);
 	mcurl_add(email_priv(net)->mc, e, submitted_cb, o);
 	return GW_SEND_PENDING;
 }

@@ -70,6 +70,8 @@ struct email_net *email_priv(struct gw_net *);
 struct acct *acct_find(struct gw_net *, const char *user);
 /* Common curl options: TLS required and verified, the section's ca_file, timeouts. */
 void mail_curl_common(struct gw_net *, CURL *, const char *login, const char *password);
+/* A new easy handle for url with those options (never NULL). */
+CURL *mail_easy_new(struct gw_net *, const char *url, const char *login, const char *password);
 
 /* mailimap.c */
 void acct_imap_start(struct acct *); /* connects, checks, then idles or polls */

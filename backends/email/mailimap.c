@@ -206,6 +206,16 @@ command(struct acct *a, enum step step, const char *fmt, ...)
 	free(line);
 }
 
+/* Ends IDLE: its tagged answer starts the next check. */
+static void
+end_idle(struct acct *a)
+{
+	a->step = STEP_DONE;
+	arm(a, COMMAND_TIMEOUT);
+	if (send_raw(a, "DONE\r\n", 6) == -1)
+		connection_lost(a, "the IMAP connection failed while sending");
+}
+
 /* ---- responses ---- */
 
 /*
@@ -726,10 +736,7 @@ response(struct acct *a, const char *r, size_t len)
 		if (strncasecmp(word, "EXISTS", 6) == 0) {
 			c->sel_exists = n;
 			if (a->step == STEP_IDLING) {
-				a->step = STEP_DONE;
-				arm(a, COMMAND_TIMEOUT);
-				if (send_raw(a, "DONE\r\n", 6) == -1)
-					connection_lost(a, "the IMAP connection failed while sending");
+				end_idle(a);
 			} else if (a->step != STEP_SELECT)
 				a->want_check = true;
 		} else if (strncasecmp(word, "FETCH", 5) == 0) {
@@ -892,10 +899,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	case IMAP_IDLE:
 		/* Renew IDLE; the cycle in between also catches anything missed. */
-		a->step = STEP_DONE;
-		arm(a, COMMAND_TIMEOUT);
-		if (send_raw(a, "DONE\r\n", 6) == -1)
-			connection_lost(a, "the IMAP connection failed while sending");
+		end_idle(a);
 		return;
 	case IMAP_BUSY:
 	case IMAP_CONNECT:
@@ -920,12 +924,8 @@ acct_imap_start(struct acct *a)
 		set_error(a, "the account has no IMAP server or password");
 		return;
 	}
-	a->easy = curl_easy_init();
-	if (a->easy == NULL)
-		fatalx("email: curl_easy_init failed");
-	curl_easy_setopt(a->easy, CURLOPT_URL, a->imap);
+	a->easy = mail_easy_new(a->net, a->imap, a->login, a->password);
 	curl_easy_setopt(a->easy, CURLOPT_CONNECT_ONLY, 1L);
-	mail_curl_common(a->net, a->easy, a->login, a->password);
 	set_state(a, IMAP_CONNECT);
 	arm(a, COMMAND_TIMEOUT);
 	mcurl_add_connect(email_priv(a->net)->mc, a->easy, connected_cb, a);
@@ -960,10 +960,7 @@ acct_imap_check(struct acct *a)
 {
 	switch (a->state) {
 	case IMAP_IDLE:
-		a->step = STEP_DONE;
-		arm(a, COMMAND_TIMEOUT);
-		if (send_raw(a, "DONE\r\n", 6) == -1)
-			connection_lost(a, "the IMAP connection failed while sending");
+		end_idle(a);
 		return;
 	case IMAP_POLL:
 		evtimer_del(a->timer);
