@@ -397,7 +397,13 @@ deliver_mail(struct acct *a, const struct pending *p, const char *raw, size_t le
 		key = xasprintf("mid:%s", m.message_id);
 	else
 		key = xasprintf("uid:%" PRId64 ":%" PRId64, a->uidvalidity, p->uid);
-	body = with_attachments(&m);
+	if (opts.max_size && p->size > 0 && (size_t)p->size > opts.max_size) {
+		/* Only the headers were fetched (fetch_next): say why there is no text. */
+		body = xasprintf("(This mail is %ld bytes, over this gateway's limit of %zu: only "
+		                 "its headers were fetched. Read it in your mail client.)",
+		                 p->size, opts.max_size);
+	} else
+		body = with_attachments(&m);
 	{
 		struct gw_inmsg in = {
 		        .user = a->user,

@@ -299,3 +299,19 @@ def test_sigkill_while_sending_loses_nothing(make_gateway, accounts, client):
     # SPEC §7: only a mail in flight at the kill (250 seen, not yet committed) may repeat.
     assert all(c >= 1 for c in per), per
     assert sum(c - 1 for c in per) <= 1, per
+
+
+def test_oversized_mail_both_ways(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts, max_message_size="2048")
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    accounts.deliver("alice", raw_mail("big@example.net", "alice@localhost", "Big",
+                                       "x" * 8000))
+    m = alice.wait_for_message(lambda m: from_mail(m, "big@example.net"), 30, "the big mail")
+    assert m["subject"] == "Big"
+    assert "over this gateway's limit" in m["body"] and "xxxx" not in m["body"]
+    alice.send_message(jid_of("bob@localhost"), "y" * 3000)
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 30, "an error")
+    assert "max_message_size" in err["error"]["text"]
+    assert accounts.fetch("bob") == []
