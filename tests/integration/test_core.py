@@ -226,3 +226,24 @@ def test_restart_keeps_registration(gateway, client):
     _submit_defaults(alice)
     gateway.restart()
     assert _is_registered(alice)
+
+
+def test_server_has_carbons_and_upload(gateway, client):
+    """The test server is like a real one: carbons and XEP-0363 uploads."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+
+    alice = client("alice")
+    r = alice.iq(f"alice@{sgtest.DOMAIN}", ET.fromstring('<enable xmlns="urn:xmpp:carbons:2"/>'), "set")
+    assert r["type"] == "result"
+    req = ET.fromstring('<request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="5"'
+                        ' content-type="text/plain"/>')
+    slot = alice.iq(sgtest.UPLOAD, req, "get").xml.find(".//{urn:xmpp:http:upload:0}slot")
+    put_el = slot.find("{urn:xmpp:http:upload:0}put")
+    put = put_el.get("url")
+    headers = {h.get("name"): h.text for h in put_el.findall("{urn:xmpp:http:upload:0}header")}
+    get = slot.find("{urn:xmpp:http:upload:0}get").get("url")
+    urllib.request.urlopen(urllib.request.Request(put, data=b"hello", method="PUT",
+                                                  headers={"Content-Type": "text/plain", **headers}),
+                           timeout=10)
+    assert urllib.request.urlopen(get, timeout=10).read() == b"hello"
