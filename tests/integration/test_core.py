@@ -247,3 +247,18 @@ def test_server_has_carbons_and_upload(gateway, client):
                                                   headers={"Content-Type": "text/plain", **headers}),
                            timeout=10)
     assert urllib.request.urlopen(get, timeout=10).read() == b"hello"
+
+
+def test_second_resource_gets_carbons_of_gateway_messages(gateway, client):
+    import xml.etree.ElementTree as ET
+
+    phone = client("alice", resource="phone")
+    laptop = client("alice", resource="laptop")
+    for c in (phone, laptop):
+        c.iq(f"alice@{sgtest.DOMAIN}", ET.fromstring('<enable xmlns="urn:xmpp:carbons:2"/>'), "set")
+    phone.send_message_and_wait("foo@echo.localhost", "carbon me")
+
+    def carbon(m):
+        fwd = m.xml.find(".//{urn:xmpp:forward:0}forwarded/{jabber:client}message")
+        return fwd is not None and "carbon me" in (fwd.findtext("{jabber:client}body") or "")
+    laptop.wait_for_message(carbon, 10, "a carbon copy of the echo's reply")
