@@ -262,3 +262,18 @@ def test_second_resource_gets_carbons_of_gateway_messages(gateway, client):
         fwd = m.xml.find(".//{urn:xmpp:forward:0}forwarded/{jabber:client}message")
         return fwd is not None and "carbon me" in (fwd.findtext("{jabber:client}body") or "")
     laptop.wait_for_message(carbon, 10, "a carbon copy of the echo's reply")
+
+
+def test_users_archive_has_gateway_messages(gateway, client):
+    first = client("alice", resource="first")
+    first.send_message_and_wait("foo@echo.localhost", "archive me")
+    later = client("alice", resource="later")  # another connection, as after a reconnect
+    later.send_raw(f'<iq type="set" id="mam1" to="alice@{sgtest.DOMAIN}">'
+                   '<query xmlns="urn:xmpp:mam:2" queryid="q1"/></iq>')
+
+    def archived(m):
+        fwd = m.xml.find(".//{urn:xmpp:mam:2}result/{urn:xmpp:forward:0}forwarded/"
+                         "{jabber:client}message")
+        return (fwd is not None and fwd.get("from", "").startswith("foo@echo.localhost")
+                and "archive me" in (fwd.findtext("{jabber:client}body") or ""))
+    later.wait_for_message(archived, 10, "the echo's reply from the archive")
