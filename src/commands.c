@@ -545,10 +545,31 @@ session_reply(xmpp_ctx_t *ctx, xmpp_stanza_t *req, struct gw_cmd *s, const char 
 		xmpp_stanza_add_child_ex(a, new_elem(ctx, "complete", NULL), 0);
 		xmpp_stanza_add_child_ex(c, a, 0);
 	}
-	for (i = 0; i < s->nnotes; i++) {
+	/* One note: clients show only the first of several (XEP-0050 allows
+	 * many, but profanity and others drop the rest), so the lines are joined
+	 * and the note takes the most severe type among them. */
+	if (s->nnotes > 0) {
+		enum gw_note worst = GW_NOTE_INFO;
+		size_t len = 0;
+		char *text, *p;
+
+		for (i = 0; i < s->nnotes; i++) {
+			len += strlen(s->notes[i].text) + 1;
+			if (s->notes[i].type > worst)
+				worst = s->notes[i].type;
+		}
+		p = text = xmalloc(len);
+		for (i = 0; i < s->nnotes; i++) {
+			size_t l = strlen(s->notes[i].text);
+
+			memcpy(p, s->notes[i].text, l);
+			p += l;
+			*p++ = i + 1 < s->nnotes ? '\n' : '\0';
+		}
 		n = new_elem(ctx, "note", NULL);
-		xmpp_stanza_set_attribute(n, "type", note_type(s->notes[i].type));
-		add_text(c, n, s->notes[i].text);
+		xmpp_stanza_set_attribute(n, "type", note_type(worst));
+		add_text(c, n, text);
+		free(text);
 	}
 	if (executing && cmd_session_form(s) != NULL)
 		xmpp_stanza_add_child_ex(c, form_to_stanza(ctx, cmd_session_form(s), "form"), 0);

@@ -29,6 +29,9 @@ PROSODY = os.environ.get("PROSODY_BIN", "/usr/bin/prosody")
 TIMEOUT_SCALE = float(os.environ.get("STANZAGATE_TIMEOUT_SCALE", "1"))
 
 DOMAIN = "localhost"
+# The upload service (XEP-0363) every Prosody instance has, as real servers do.
+UPLOAD = f"upload.{DOMAIN}"
+
 # Accounts every Prosody instance has: name -> password.
 ACCOUNTS = {
     "alice": "alice-pw",
@@ -167,6 +170,7 @@ class Prosody(_Server):
         self.disabled_modules = ("s2s",) + tuple(disabled_modules)
         self.c2s_port = c2s_port or free_port()
         self.component_port = component_port or free_port()
+        self.http_port = free_port()  # XEP-0363 uploads (mod_http_file_share)
         self.config_file = self.dir / "prosody.cfg.lua"
         self.data_dir = self.dir / "data"
         self.log_file = self.dir / "prosody.log"
@@ -199,6 +203,7 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log_fil
 modules_enabled = {{
 \t"roster"; "saslauth"; "disco"; "posix"; "ping"; "version"; "time";
 \t"offline"; "private"; "vcard"; "uptime"; "blocklist";
+\t"carbons"; "mam";
 }}
 modules_disabled = {{ {"".join(f'"{m}"; ' for m in self.disabled_modules)}}}
 interfaces = {{ "127.0.0.1" }}
@@ -207,8 +212,13 @@ c2s_interfaces = {{ "127.0.0.1" }}
 c2s_direct_tls_ports = {{}}
 legacy_ssl_ports = {{}}
 s2s_ports = {{}}
-http_ports = {{}}
+http_ports = {{ {self.http_port} }}
+http_interfaces = {{ "127.0.0.1" }}
+http_host = "127.0.0.1"
+http_external_url = "http://127.0.0.1:{self.http_port}/"
 https_ports = {{}}
+default_archive_policy = true
+archive_expires_after = "1d"
 component_ports = {{ {self.component_port} }}
 component_interfaces = {{ "127.0.0.1" }}
 c2s_require_encryption = false
@@ -220,7 +230,11 @@ allow_registration = false
 limits = {{ c2s = {{ rate = "10mb/s" }}; component = {{ rate = "100mb/s" }} }}
 {self.extra_config}
 VirtualHost "{DOMAIN}"
-{comps}""")
+disco_items = {{ {{ "{UPLOAD}", "file upload" }} }}
+{comps}
+Component "{UPLOAD}" "http_file_share"
+	http_file_share_size_limit = 1048576
+""")
 
     def add_account(self, user, password):
         """Create an account by writing internal_plain's store directly

@@ -226,3 +226,54 @@ def test_restart_keeps_registration(gateway, client):
     _submit_defaults(alice)
     gateway.restart()
     assert _is_registered(alice)
+
+
+def test_server_has_carbons_and_upload(gateway, client):
+    """The test server is like a real one: carbons and XEP-0363 uploads."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+
+    alice = client("alice")
+    r = alice.iq(f"alice@{sgtest.DOMAIN}", ET.fromstring('<enable xmlns="urn:xmpp:carbons:2"/>'), "set")
+    assert r["type"] == "result"
+    req = ET.fromstring('<request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="5"'
+                        ' content-type="text/plain"/>')
+    slot = alice.iq(sgtest.UPLOAD, req, "get").xml.find(".//{urn:xmpp:http:upload:0}slot")
+    put_el = slot.find("{urn:xmpp:http:upload:0}put")
+    put = put_el.get("url")
+    headers = {h.get("name"): h.text for h in put_el.findall("{urn:xmpp:http:upload:0}header")}
+    get = slot.find("{urn:xmpp:http:upload:0}get").get("url")
+    urllib.request.urlopen(urllib.request.Request(put, data=b"hello", method="PUT",
+                                                  headers={"Content-Type": "text/plain", **headers}),
+                           timeout=10)
+    assert urllib.request.urlopen(get, timeout=10).read() == b"hello"
+
+
+def test_second_resource_gets_carbons_of_gateway_messages(gateway, client):
+    import xml.etree.ElementTree as ET
+
+    phone = client("alice", resource="phone")
+    laptop = client("alice", resource="laptop")
+    for c in (phone, laptop):
+        c.iq(f"alice@{sgtest.DOMAIN}", ET.fromstring('<enable xmlns="urn:xmpp:carbons:2"/>'), "set")
+    phone.send_message_and_wait("foo@echo.localhost", "carbon me")
+
+    def carbon(m):
+        fwd = m.xml.find(".//{urn:xmpp:forward:0}forwarded/{jabber:client}message")
+        return fwd is not None and "carbon me" in (fwd.findtext("{jabber:client}body") or "")
+    laptop.wait_for_message(carbon, 10, "a carbon copy of the echo's reply")
+
+
+def test_users_archive_has_gateway_messages(gateway, client):
+    first = client("alice", resource="first")
+    first.send_message_and_wait("foo@echo.localhost", "archive me")
+    later = client("alice", resource="later")  # another connection, as after a reconnect
+    later.send_raw(f'<iq type="set" id="mam1" to="alice@{sgtest.DOMAIN}">'
+                   '<query xmlns="urn:xmpp:mam:2" queryid="q1"/></iq>')
+
+    def archived(m):
+        fwd = m.xml.find(".//{urn:xmpp:mam:2}result/{urn:xmpp:forward:0}forwarded/"
+                         "{jabber:client}message")
+        return (fwd is not None and fwd.get("from", "").startswith("foo@echo.localhost")
+                and "archive me" in (fwd.findtext("{jabber:client}body") or ""))
+    later.wait_for_message(archived, 10, "the echo's reply from the archive")

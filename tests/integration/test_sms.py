@@ -293,6 +293,10 @@ def test_line_per_contact_and_admin_assignment(make_gateway, smsd, make_smsd, cl
     alice = client("alice")
     reply = text_command(alice, "lines")
     assert "office" in reply and "shop" in reply
+    # As an ad-hoc command: one note with every line (clients show only the first note).
+    notes = alice.execute(SMS, "lines").xml.findall(
+        ".//{http://jabber.org/protocol/commands}note")
+    assert len(notes) == 1 and "office" in notes[0].text and "shop" in notes[0].text
 
     reply = text_command(alice, f"line contact={NUM} line=shop")
     assert "shop" in reply

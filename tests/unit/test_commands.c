@@ -135,6 +135,11 @@ info_step(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 {
 	ck_assert_ptr_nonnull(gw_cmd_target(cmd));
 	gw_cmd_note(cmd, GW_NOTE_INFO, "About %s.", gw_cmd_target(cmd));
+	/* A result of several lines, one of them a warning (as SMS's `lines`). */
+	if (strcmp(gw_cmd_target(cmd), "+1777") == 0) {
+		gw_cmd_note(cmd, GW_NOTE_WARN, "Second line.");
+		gw_cmd_note(cmd, GW_NOTE_INFO, "Third line.");
+	}
 	return GW_CMD_DONE;
 }
 
@@ -695,6 +700,30 @@ expect_not_text(const char *user, const char *target, const char *body, const ch
 	free(out);
 }
 
+/* Several notes reach the client as one (clients show only the first). */
+START_TEST(iq_notes_joined)
+{
+	xmpp_stanza_t *r, *n;
+	int notes = 0;
+	char *t;
+
+	r = run_iq(STRANGER "/x", "%2B1777@sms.example.org", "+1777", "info", NULL, NULL, NULL);
+	assert_result(r, "completed");
+	for (n = xmpp_stanza_get_children(command_of(r)); n != NULL; n = xmpp_stanza_get_next(n))
+		if (xmpp_stanza_is_tag(n) && strcmp(xmpp_stanza_get_name(n), "note") == 0) {
+			notes++;
+			ck_assert_str_eq(xmpp_stanza_get_attribute(n, "type"), "warn");
+			t = xmpp_stanza_get_text(n);
+			ck_assert_str_eq(t, "About +1777.\nSecond line.\nThird line.");
+			xmpp_free(ctx, t);
+		}
+	ck_assert_int_eq(notes, 1);
+	xmpp_stanza_release(r);
+	/* The text path shows every line too. */
+	expect_text(ALICE, "+1777", "!info", "Third line.");
+}
+END_TEST
+
 START_TEST(text_help)
 {
 	expect_text(ALICE, NULL, "help", "configure — change your settings");
@@ -846,6 +875,7 @@ commands_suite(void)
 
 	tcase_add_checked_fixture(iq, setup, teardown);
 	tcase_add_test(iq, iq_multi_stage);
+	tcase_add_test(iq, iq_notes_joined);
 	tcase_add_test(iq, iq_prev);
 	tcase_add_test(iq, iq_cancel);
 	tcase_add_test(iq, iq_expired);
