@@ -9,7 +9,7 @@
 #   bench/run.sh sms [ARGS]      SMS: durable texts/s into gammu-smsd's outbox (SQLite,
 #                                PostgreSQL), the loop while a modem is slow (bench/sms.py ARGS)
 #   bench/run.sh email [ARGS]    email: new-mail latency, mails/s both ways, idle accounts,
-#                                through a private Dovecot + SMTP server (bench/email.py ARGS)
+#                                through a private Dovecot + SMTP server (bench/mail_gateway.py ARGS)
 #
 # The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
 # (built first when missing). Needs prosody, valgrind and Debian's python3.
@@ -36,7 +36,7 @@ callgrind) exec "$py" "$here/echo_throughput.py" --callgrind "$@" ;;
 startup) exec "$py" "$here/startup.py" "$@" ;;
 irc) exec "$py" "$here/irc_vs_biboumi.py" "$@" ;;
 sms) exec "$py" "$here/sms.py" "$@" ;;
-email) exec "$py" "$here/email.py" "$@" ;;
+email) exec "$py" "$here/mail_gateway.py" "$@" ;;
 all)
 	"$py" "$here/echo_throughput.py" "$@"
 	echo

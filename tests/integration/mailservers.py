@@ -115,6 +115,10 @@ ssl_key = <{self.key}
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 first_valid_uid = 1
+# One IMAP process per connection (the gateway holds one per account).
+default_process_limit = 2000
+default_client_limit = 4000
+default_vsz_limit = 0
 default_internal_user = dovecot
 default_login_user = dovenull
 mail_location = maildir:~/Maildir
