@@ -84,8 +84,9 @@ def test_offline_user_gets_the_answer_from_offline_storage(gateway, client):
 
 
 def test_bounced_message_waits_until_the_user_is_online(tmp_path, loop_thread, stanzagate_bin):
-    # Without offline storage, Prosody bounces a message for an offline user.
-    prosody = sgtest.Prosody(tmp_path / "prosody", disabled_modules=("offline",))
+    # Without offline storage (nor MAM, which counts as stored), Prosody
+    # bounces a message for an offline user.
+    prosody = sgtest.Prosody(tmp_path / "prosody", disabled_modules=("offline", "mam"))
     prosody.start()
     gateway = sgtest.Gateway(tmp_path / "gw", prosody, binary=stanzagate_bin)
     gateway.start()
