@@ -71,7 +71,10 @@ part_text(GMimeTextPart *tp)
 		mem = g_mime_stream_mem_new();
 		g_mime_data_wrapper_write_to_stream(w, mem);
 		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		r = xstrndup((const char *)bytes->data, bytes->len > 65536 ? 65536 : bytes->len);
+		/* An empty stream's array may have no data at all. */
+		r = bytes->len == 0 ? xstrdup("")
+		                    : xstrndup((const char *)bytes->data,
+		                               bytes->len > 65536 ? 65536 : bytes->len);
 		g_object_unref(mem);
 		return r;
 	}
