@@ -254,6 +254,12 @@ component_global_init(struct event_base *b)
 	event_add(ev_tick, &second);
 }
 
+struct evdns_base *
+component_dns(void)
+{
+	return dns;
+}
+
 void
 component_global_shutdown(void)
 {

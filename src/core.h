@@ -6,6 +6,8 @@
  *               subscriptions, the gw_* accessors drivers call
  *   services.c  disco, version, ping, jabber:iq:gateway, caps
  *   items.c     lists a driver answers later, paged (XEP-0059)
+ *   upload.c    XEP-0363 uploads through the user's server, for drivers
+ *   iqwait.c    iqs the core sends and waits on
  *   register.c  XEP-0077 in-band registration
  *   delivery.c  the durable queues of SPEC section 7, both directions
  *   rooms.c     XEP-0045 rooms on top of a driver's room operations

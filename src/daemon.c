@@ -25,7 +25,9 @@
 #include "core.h"
 #include "daemon.h"
 #include "drivers.h"
+#include "iqwait.h"
 #include "store.h"
+#include "upload.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
 
@@ -313,6 +315,8 @@ daemon_main(int argc, char **argv)
 
 	notify("STOPPING=1");
 	gateway_stop_all();
+	iqwait_shutdown();
+	upload_shutdown();
 	commands_shutdown();
 	gateway_free_all();
 	event_free(ev_term);

@@ -159,23 +159,24 @@ delivery_flush_all(void)
 }
 
 /*
- * ---- the "extra" column: kind, stamp, subject, resource, foreign id, thread ----
+ * ---- the "extra" column: kind, stamp, subject, resource, foreign id, thread, link ----
  * Fields added later go at the end: rows written before them decode with
  * those fields empty.
  */
 
-enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_THREAD, X_COUNT };
+enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_THREAD, X_OOB_URL, X_OOB_DESC, X_COUNT };
 
 /* Cleaned text never holds C0 controls, so \x1f separates safely. */
 static char *
 extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id,
-             const char *thread)
+             const char *thread, const char *oob_url, const char *oob_desc)
 {
 	char num[48];
 
 	snprintf(num, sizeof(num), "%d\x1f%lld\x1f", kind, (long long)stamp);
 	return xconcat(num, subject ? subject : "", "\x1f", resource ? resource : "", "\x1f",
-	               id ? id : "", "\x1f", thread ? thread : "", (char *)NULL);
+	               id ? id : "", "\x1f", thread ? thread : "", "\x1f", oob_url ? oob_url : "",
+	               "\x1f", oob_desc ? oob_desc : "", (char *)NULL);
 }
 
 /* An XMPP <subject/> or <thread/> as one clean line of at most max bytes, or NULL. */
@@ -513,7 +514,7 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0);
 	subject = child_line(msg, "subject", 1024);
 	thread = child_line(msg, "thread", 1024);
-	m.extra = extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread);
+	m.extra = extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread, NULL, NULL);
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
 	m.dedup_key = m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL)
@@ -539,11 +540,15 @@ int
 gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 {
 	struct store_msg m;
-	char *body, *subject = NULL, *thread = NULL;
+	char *body, *subject = NULL, *thread = NULL, *oob_url = NULL, *oob_desc = NULL;
 	int r;
 
 	if (in->user == NULL || in->from == NULL || in->body == NULL)
 		return -1;
+	if (in->oob_url)
+		oob_url = xmltext_clean(in->oob_url, strlen(in->oob_url), 4096);
+	if (in->oob_desc)
+		oob_desc = xmltext_clean(in->oob_desc, strlen(in->oob_desc), 1024);
 	body = xmltext_clean(in->body, strlen(in->body), BODY_MAX);
 	if (in->subject)
 		subject = xmltext_clean(in->subject, strlen(in->subject), 1024);
@@ -557,7 +562,8 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	m.body = body;
 	m.flags = in->want_receipt ? MSG_RECEIPT : 0;
 	m.dedup_key = (char *)in->id;
-	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id, thread);
+	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id, thread,
+	                       oob_url, oob_desc);
 	m.created = m.next_try = time(NULL);
 	txn();
 	r = store_queue_push(core.store, &m);
@@ -567,6 +573,8 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	free(body);
 	free(subject);
 	free(thread);
+	free(oob_url);
+	free(oob_desc);
 	return r == -1 ? -1 : 0;
 }
 
@@ -633,6 +641,13 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 		stanza_add_text_child(msg, "subject", NULL, f[X_SUBJECT]);
 	if (*f[X_THREAD])
 		stanza_add_text_child(msg, "thread", NULL, f[X_THREAD]);
+	if (*f[X_OOB_URL]) {
+		xmpp_stanza_t *x = stanza_add_child(msg, "x", "jabber:x:oob");
+
+		stanza_add_text_child(x, "url", NULL, f[X_OOB_URL]);
+		if (*f[X_OOB_DESC])
+			stanza_add_text_child(x, "desc", NULL, f[X_OOB_DESC]);
+	}
 	if (m->flags & MSG_RECEIPT)
 		stanza_add_child(msg, "request", "urn:xmpp:receipts");
 	xmpp_stanza_set_attribute(stanza_add_child(msg, "origin-id", "urn:xmpp:sid:0"), "id",

@@ -254,6 +254,8 @@ struct gw_inmsg {
 	time_t stamp;         /* 0 = now; otherwise shown as delayed (XEP-0203) */
 	enum gw_msg_kind kind;
 	bool want_receipt;    /* the network wants to know when the user got it */
+	const char *oob_url;  /* optional: a file's link, sent as XEP-0066 (body = the link) */
+	const char *oob_desc; /* optional: what the link is (the file's name) */
 };
 
 /*
@@ -274,6 +276,23 @@ void gw_message_failed(struct gw_net *, const char *user, const char *from, cons
 /* XEP-0085 chat states. */
 enum gw_chatstate { GW_CS_ACTIVE, GW_CS_COMPOSING, GW_CS_PAUSED, GW_CS_INACTIVE, GW_CS_GONE };
 void gw_chat_state(struct gw_net *, const char *user, const char *from, enum gw_chatstate);
+
+/* ---- Files (XEP-0363) ---- */
+
+struct gw_upload;
+/* url: the link to show (NULL on failure); why: readable, on failure. Both valid during the call. */
+typedef void (*gw_upload_cb)(void *arg, const char *url, const char *why);
+/*
+ * Puts a file (data copied) on the HTTP upload service of the user's own
+ * XMPP server, found by disco and remembered per domain, and calls done
+ * exactly once from a later loop turn: with the link (give it to the user
+ * as gw_inmsg.oob_url), or with why it could not (no service, too big,
+ * refused, unreachable). gw_upload_cancel() before that: done never runs.
+ */
+struct gw_upload *gw_upload(struct gw_net *, const char *user, const char *filename,
+                            const char *content_type, const void *data, size_t len,
+                            gw_upload_cb done, void *arg);
+void gw_upload_cancel(struct gw_upload *);
 
 /* ---- Contacts and presence ---- */
 

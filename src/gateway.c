@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "core.h"
 #include "drivers.h"
+#include "iqwait.h"
 #include "jid.h"
 #include "stanza.h"
 #include "store.h"
@@ -751,8 +752,10 @@ handle_iq(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *a
 	xmpp_stanza_t *child = xmpp_stanza_get_children(st);
 	const char *ns;
 
-	if (type == NULL || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
-		return; /* results and errors of iqs we sent: nothing waits on them */
+	if (type == NULL || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0)) {
+		iqwait_dispatch(net, st); /* the answer to an iq we sent, if one waits */
+		return;
+	}
 	while (child && xmpp_stanza_get_name(child) == NULL)
 		child = xmpp_stanza_get_next(child);
 	ns = child ? xmpp_stanza_get_ns(child) : NULL;

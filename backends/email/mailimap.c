@@ -73,6 +73,7 @@ struct cycle {
 	size_t nseen;
 	int64_t search_min; /* after a UIDVALIDITY change: first UID to look at */
 	bool replaying, idle_refused;
+	struct held *held; /* the fetched mail waiting for its uploads */
 };
 
 static struct cycle *
@@ -322,21 +323,42 @@ literal(const char *r, size_t len, const char **lit, size_t *litlen)
 
 /* ---- one mail ---- */
 
+/*
+ * A fetched mail whose attachments are being uploaded (XEP-0363): it is
+ * delivered, and last_uid advanced, only when every upload has ended, so a
+ * crash meanwhile fetches it again.
+ */
+struct held_part {
+	struct held *h;
+	struct gw_upload *up; /* NULL once ended, or when not tried */
+	char *url;            /* the link, or NULL */
+};
+
+struct held {
+	struct acct *a;
+	struct pending p;
+	bool replay;
+	bool tagged; /* the FETCH's tagged answer came: the cycle waits on us */
+	struct mail_in m;
+	struct held_part *part; /* one per attachment */
+	size_t left;            /* uploads still running */
+};
+
+/* The mail's text, with a line for each attachment that has no link. */
 static char *
-with_attachments(const struct mail_in *m)
+mail_body(const struct mail_in *m, char *const *url)
 {
 	char *text = xstrdup(m->text);
 
 	for (size_t i = 0; i < m->natt; i++) {
-		char *t = xasprintf("%s%s[attachment: %s, %s, %zu bytes]", text, *text ? "\n" : "",
-		                    m->att[i].filename, m->att[i].content_type, m->att[i].size);
+		char *t;
 
+		if (url && url[i])
+			continue;
+		t = xasprintf("%s%s[attachment: %s, %s, %zu bytes]", text, *text ? "\n" : "",
+		              m->att[i].filename, m->att[i].content_type, m->att[i].size);
 		free(text);
 		text = t;
-	}
-	if (*text == '\0') {
-		free(text);
-		text = xstrdup("(no text)");
 	}
 	return text;
 }
@@ -362,24 +384,201 @@ bounced(struct acct *a, const struct mail_in *m)
 	free(sent);
 }
 
+static void
+advance(struct acct *a, const struct pending *p, bool replay)
+{
+	if (!replay && p->uid > a->last_uid) {
+		a->last_uid = p->uid;
+		set_num(a, "last_uid", p->uid);
+		if (p->date)
+			set_num(a, "last_date", (int64_t)p->date);
+	}
+}
+
+/*
+ * Queues the mail for the user: its text, then one message per uploaded
+ * attachment (body and XEP-0066 link alike, as clients show files), each
+ * with its own dedup key. Returns 0, or -1 when the store failed.
+ */
+static int
+queue_mail(struct acct *a, const struct pending *p, const struct mail_in *m, bool replay,
+           char *const *url)
+{
+	long max = gw_conf_int(gw_net_section(a->net), "max_message_size");
+	char *key, *body;
+	size_t links = 0;
+	int r = 0;
+	struct gw_inmsg in = {
+	        .user = a->user,
+	        .from = m->from_addr ? m->from_addr : "unknown@invalid",
+	        .subject = m->subject,
+	        .thread = m->thread,
+	        .stamp = m->date ? m->date : p->date,
+	        .kind = GW_MSG_CHAT,
+	};
+
+	if (replay)
+		key = xasprintf("replay:%lld:%" PRId64 ":%" PRId64, (long long)time(NULL),
+		                a->uidvalidity, p->uid);
+	else if (m->message_id)
+		key = xasprintf("mid:%s", m->message_id);
+	else
+		key = xasprintf("uid:%" PRId64 ":%" PRId64, a->uidvalidity, p->uid);
+	if (max > 0 && p->size > 0 && p->size > max) {
+		/* Only the headers were fetched (fetch_next): say why there is no text. */
+		body = xasprintf("(This mail is %ld bytes, over this gateway's limit of %ld: only "
+		                 "its headers were fetched. Read it in your mail client.)",
+		                 p->size, max);
+	} else
+		body = mail_body(m, url);
+	for (size_t i = 0; url && i < m->natt; i++)
+		links += url[i] != NULL;
+	if (*body || links == 0) {
+		in.body = *body ? body : "(no text)";
+		in.id = key;
+		r = gw_deliver(a->net, &in);
+		in.subject = NULL; /* shown once, on the first message */
+	}
+	for (size_t i = 0; r == 0 && url && i < m->natt; i++) {
+		char *akey;
+
+		if (url[i] == NULL)
+			continue;
+		akey = xasprintf("%s/att%zu", key, i);
+		in.body = url[i];
+		in.oob_url = url[i];
+		in.oob_desc = m->att[i].filename;
+		in.id = akey;
+		r = gw_deliver(a->net, &in);
+		in.subject = NULL;
+		free(akey);
+	}
+	if (r == 0) {
+		a->delivered++;
+		if (m->message_id && m->from_addr) {
+			/* What a reply in this conversation answers (In-Reply-To). */
+			char *scope = xasprintf("contact:%s", m->from_addr);
+
+			gw_setting_set(a->net, a->user, scope, "last_message_id", m->message_id);
+			free(scope);
+		}
+		advance(a, p, replay);
+	}
+	free(body);
+	free(key);
+	return r;
+}
+
+static void
+held_free(struct held *h)
+{
+	for (size_t i = 0; i < h->m.natt; i++) {
+		gw_upload_cancel(h->part[i].up);
+		free(h->part[i].url);
+	}
+	free(h->part);
+	mail_in_free(&h->m);
+	free(h);
+}
+
+/* Every upload has ended: the mail is queued and the cycle goes on. */
+static void
+held_done(struct held *h)
+{
+	struct acct *a = h->a;
+	char **url = xcalloc(h->m.natt ? h->m.natt : 1, sizeof(*url));
+	bool tagged = h->tagged;
+	int r;
+
+	for (size_t i = 0; i < h->m.natt; i++)
+		url[i] = h->part[i].url;
+	r = queue_mail(a, &h->p, &h->m, h->replay, url);
+	free(url);
+	cyc(a)->held = NULL;
+	held_free(h);
+	if (r == -1) {
+		connection_lost(a, "the gateway's store failed; the mail is fetched again later");
+		return;
+	}
+	if (tagged) {
+		cyc(a)->next++;
+		fetch_next(a);
+	}
+}
+
+static void
+uploaded(void *arg, const char *url, const char *why)
+{
+	struct held_part *part = arg;
+	struct held *h = part->h;
+
+	part->up = NULL;
+	part->url = url ? xstrdup(url) : NULL;
+	if (why)
+		log_debug("email: %s: an attachment is shown as a line: %s", h->a->user, why);
+	if (--h->left == 0)
+		held_done(h);
+}
+
+/* Starts the uploads of the mail's kept attachments and takes *m; false when there are none. */
+static bool
+hold_for_uploads(struct acct *a, const struct pending *p, struct mail_in *m, bool replay)
+{
+	struct cycle *c = cyc(a);
+	struct held *h;
+
+	if (c->held)
+		return false;
+	for (size_t i = 0; i < m->natt; i++)
+		if (m->att[i].data)
+			goto some;
+	return false;
+some:
+	h = xcalloc(1, sizeof(*h));
+	h->a = a;
+	h->p = *p;
+	h->replay = replay;
+	h->m = *m;
+	memset(m, 0, sizeof(*m));
+	h->part = xcalloc(h->m.natt, sizeof(*h->part));
+	c->held = h;
+	for (size_t i = 0; i < h->m.natt; i++) {
+		struct mail_attachment *att = &h->m.att[i];
+
+		h->part[i].h = h;
+		if (att->data == NULL)
+			continue;
+		h->left++;
+		h->part[i].up = gw_upload(a->net, a->user, att->filename, att->content_type,
+		                          att->data, att->size, uploaded, &h->part[i]);
+		free(att->data); /* gw_upload copied it */
+		att->data = NULL;
+	}
+	return true;
+}
+
 /* Returns 0, or -1 when the store failed (the cycle stops; the mail comes again). */
 static int
 deliver_mail(struct acct *a, const struct pending *p, const char *raw, size_t len, bool replay)
 {
+	long max = gw_conf_int(gw_net_section(a->net), "max_message_size");
 	struct mail_parse_opts opts = {
-	        .max_size = (size_t)gw_conf_int(gw_net_section(a->net), "max_message_size"),
+	        .max_size = max > 0 ? (size_t)max : 0,
 	        .trim_quotes = !user_flag(a, "keep_quotes", false),
+	        .keep_attachments = !(max > 0 && p->size > max),
 	};
 	struct mail_in m;
-	char *why = NULL, *key, *body;
-	int r = 0;
+	char *why = NULL;
+	int r;
 
 	memset(&m, 0, sizeof(m));
 	if (mail_parse(raw, len, &opts, &m, &why) == -1) {
 		log_warnx("email: %s: mail UID %" PRId64 " skipped: %s", a->user, p->uid,
 		          why ? why : "unreadable");
 		free(why);
-		goto advance;
+		mail_in_free(&m);
+		advance(a, p, replay);
+		return 0;
 	}
 	if (m.is_bounce && !replay && m.bounce_of) {
 		char *known = gw_setting_get(a->net, a->user, "sent", m.bounce_of);
@@ -387,62 +586,16 @@ deliver_mail(struct acct *a, const struct pending *p, const char *raw, size_t le
 		if (known) {
 			free(known);
 			bounced(a, &m);
-			goto advance;
+			mail_in_free(&m);
+			advance(a, p, replay);
+			return 0;
 		}
 	}
-	if (replay)
-		key = xasprintf("replay:%lld:%" PRId64 ":%" PRId64, (long long)time(NULL),
-		                a->uidvalidity, p->uid);
-	else if (m.message_id)
-		key = xasprintf("mid:%s", m.message_id);
-	else
-		key = xasprintf("uid:%" PRId64 ":%" PRId64, a->uidvalidity, p->uid);
-	if (opts.max_size && p->size > 0 && (size_t)p->size > opts.max_size) {
-		/* Only the headers were fetched (fetch_next): say why there is no text. */
-		body = xasprintf("(This mail is %ld bytes, over this gateway's limit of %zu: only "
-		                 "its headers were fetched. Read it in your mail client.)",
-		                 p->size, opts.max_size);
-	} else
-		body = with_attachments(&m);
-	{
-		struct gw_inmsg in = {
-		        .user = a->user,
-		        .from = m.from_addr ? m.from_addr : "unknown@invalid",
-		        .body = body,
-		        .subject = m.subject,
-		        .thread = m.thread,
-		        .id = key,
-		        .stamp = m.date ? m.date : p->date,
-		        .kind = GW_MSG_CHAT,
-		};
-
-		r = gw_deliver(a->net, &in);
-	}
-	if (r == 0) {
-		a->delivered++;
-		if (m.message_id && m.from_addr) {
-			/* What a reply in this conversation answers (In-Reply-To). */
-			char *scope = xasprintf("contact:%s", m.from_addr);
-
-			gw_setting_set(a->net, a->user, scope, "last_message_id", m.message_id);
-			free(scope);
-		}
-	}
-	free(body);
-	free(key);
-	if (r == -1) {
-		mail_in_free(&m);
-		return -1;
-	}
-advance:
+	if (hold_for_uploads(a, p, &m, replay))
+		return 0; /* m is the held mail's now */
+	r = queue_mail(a, p, &m, replay, NULL);
 	mail_in_free(&m);
-	if (!replay && p->uid > a->last_uid) {
-		a->last_uid = p->uid;
-		set_num(a, "last_uid", p->uid);
-		if (p->date)
-			set_num(a, "last_date", (int64_t)p->date);
-	}
-	return 0;
+	return r;
 }
 
 /* ---- the cycle: SELECT, (SEARCH), LIST, FETCH..., STORE, then IDLE ---- */
@@ -452,6 +605,9 @@ cycle_reset(struct acct *a)
 {
 	struct cycle *c = cyc(a);
 
+	if (c->held)
+		held_free(c->held); /* cancelled: the mail is fetched again */
+	c->held = NULL;
 	free(c->todo);
 	free(c->seen);
 	c->todo = NULL;
@@ -695,6 +851,10 @@ tagged(struct acct *a, bool ok, const char *text)
 		after_list(a);
 		return;
 	case STEP_FETCH:
+		if (c->held) {
+			c->held->tagged = true; /* held_done() goes on */
+			return;
+		}
 		c->next++;
 		fetch_next(a);
 		return;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct walk {
 	GMimeMessage *returned; /* a bounce's message/rfc822 part */
 	char *returned_headers; /* a bounce's text/rfc822-headers part */
 	char *status;           /* a bounce's message/delivery-status text */
+	size_t kept;            /* attachment bytes kept so far (keep_attachments) */
 };
 
 /* Valid UTF-8 (GLib's check) with controls but \n and \t removed, at most max bytes, whole characters. */
@@ -84,18 +86,33 @@ part_text(GMimeTextPart *tp)
 	return r;
 }
 
+/*
+ * The decoded size of a part (at most bound, when bound is not 0); with
+ * data not NULL, also its decoded bytes when they fit in budget (caller
+ * frees *data; NULL when they did not fit or there are none).
+ */
 static size_t
-part_size(GMimePart *p, size_t bound)
+part_content(GMimePart *p, size_t bound, size_t budget, char **data)
 {
 	GMimeDataWrapper *w = g_mime_part_get_content(p);
-	GMimeStream *null;
+	GMimeStream *out;
 	gint64 n;
 
+	if (data)
+		*data = NULL;
 	if (w == NULL)
 		return 0;
-	null = g_mime_stream_null_new();
-	n = g_mime_data_wrapper_write_to_stream(w, null);
-	g_object_unref(null);
+	out = data ? g_mime_stream_mem_new() : g_mime_stream_null_new();
+	n = g_mime_data_wrapper_write_to_stream(w, out);
+	if (n > 0 && data && (size_t)n <= budget) {
+		GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
+
+		if (bytes->len > 0) {
+			*data = xmalloc(bytes->len);
+			memcpy(*data, bytes->data, bytes->len);
+		}
+	}
+	g_object_unref(out);
 	if (n < 0)
 		return 0;
 	return bound && (size_t)n > bound ? bound : (size_t)n;
@@ -132,7 +149,16 @@ add_attachment(struct walk *w, GMimePart *p)
 		if (*c == '\n' || *c == '\t')
 			*c = ' ';
 	m->att[m->natt].content_type = xstrdup(type ? type : "application/octet-stream");
-	m->att[m->natt].size = part_size(p, w->opts->max_size);
+	if (w->opts->keep_attachments) {
+		size_t budget = w->opts->max_size ? w->opts->max_size - w->kept : SIZE_MAX;
+
+		m->att[m->natt].size = part_content(p, w->opts->max_size, budget, &m->att[m->natt].data);
+		if (m->att[m->natt].data)
+			w->kept += m->att[m->natt].size;
+	} else {
+		m->att[m->natt].data = NULL;
+		m->att[m->natt].size = part_content(p, w->opts->max_size, 0, NULL);
+	}
 	m->natt++;
 	g_free(type);
 }
@@ -392,6 +418,7 @@ mail_in_free(struct mail_in *m)
 	for (size_t i = 0; i < m->natt; i++) {
 		free(m->att[i].filename);
 		free(m->att[i].content_type);
+		free(m->att[i].data);
 	}
 	free(m->att);
 	free(m->bounce_of);

@@ -19,6 +19,7 @@ struct mail_attachment {
 	char *filename;     /* UTF-8, never NULL ("attachment" when unnamed) */
 	char *content_type; /* "application/pdf" */
 	size_t size;        /* decoded size in bytes (bounded by max_size) */
+	char *data;         /* the decoded bytes (size of them), with keep_attachments; else NULL */
 };
 
 struct mail_in {
@@ -42,6 +43,7 @@ struct mail_in {
 struct mail_parse_opts {
 	size_t max_size;  /* mail bigger than this: headers only, text says so (0 = no bound) */
 	bool trim_quotes; /* drop quoted replies ("> ...", "On ... wrote:") */
+	bool keep_attachments; /* attachments' bytes kept, max_size of them in all */
 };
 
 /*

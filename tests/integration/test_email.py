@@ -4,10 +4,12 @@ delivers into Dovecot by LMTP), both started by the test
 (mailservers.py). What is asserted is what the XMPP user sees and what
 lands in the mailboxes."""
 
+import base64
 import email
 import email.policy
 import signal
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -44,6 +46,11 @@ def raw_mail(frm, to, subject, body, msgid=None, refs=None):
         head += f"References: {refs}\r\nIn-Reply-To: {refs}\r\n"
     return (head + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
             + body + "\r\n").encode()
+
+
+def oob_url(m):
+    u = m.xml.find("{jabber:x:oob}x/{jabber:x:oob}url")
+    return u.text if u is not None else None
 
 
 def from_mail(m, addr):
@@ -246,7 +253,40 @@ def test_html_only_mail_and_attachments(make_gateway, accounts, client):
     m = alice.wait_for_message(lambda m: from_mail(m, "h@example.net"), 30, "the mail")
     assert m["subject"] == "élève"
     assert "Hello & welcome" in m["body"] and "evil" not in m["body"]
-    assert "report.pdf" in m["body"]
+    # The PDF went to alice's own server's upload service (XEP-0363): a link.
+    f = alice.wait_for_message(lambda m: from_mail(m, "h@example.net") and oob_url(m), 30,
+                               "the attachment's link")
+    url = oob_url(f)
+    assert f["body"] == url and url.startswith("http://127.0.0.1:")
+    assert f.xml.find("{jabber:x:oob}x/{jabber:x:oob}desc").text == "report.pdf"
+    with urllib.request.urlopen(url, timeout=10) as r:
+        assert r.read() == b"%PDF-1.4\n"
+        assert r.headers["Content-Type"].startswith("application/pdf")
+    assert "report.pdf" not in m["body"]  # shown as the link, not as a line
+
+
+def test_attachment_too_big_for_upload_is_a_line(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    time.sleep(1)
+    big = base64.encodebytes(b"x" * (1536 * 1024)).decode().replace("\n", "\r\n")
+    raw = ("From: h@example.net\r\nTo: alice@localhost\r\nSubject: big\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+           "--b\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n"
+           "--b\r\nContent-Type: application/octet-stream; name=big.bin\r\n"
+           "Content-Disposition: attachment; filename=big.bin\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n" + big + "--b--\r\n")
+    accounts.deliver("alice", raw)
+    # The test server takes files up to 1 MiB (sgtest.Prosody): this one stays a line.
+    m = alice.wait_for_message(lambda m: from_mail(m, "h@example.net"), 30, "the mail")
+    assert "see the file" in m["body"]
+    assert "[attachment: big.bin, application/octet-stream, 1572864 bytes]" in m["body"]
+    assert oob_url(m) is None
+    # And the next mail is not held up behind it.
+    accounts.deliver("alice", raw_mail("h@example.net", "alice@localhost", "next", "after"))
+    alice.wait_for_message(lambda m: from_mail(m, "h@example.net") and "after" in m["body"],
+                           30, "the next mail")
 
 
 def test_uidvalidity_reset_delivers_nothing_twice(make_gateway, accounts, client):
