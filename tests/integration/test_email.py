@@ -355,3 +355,36 @@ def test_oversized_mail_both_ways(make_gateway, accounts, client):
     err = alice.wait_for_message(lambda m: m["type"] == "error", 30, "an error")
     assert "max_message_size" in err["error"]["text"]
     assert accounts.fetch("bob") == []
+
+
+def test_admin_commands_and_stats_cover_email_accounts(make_gateway, accounts, client):
+    mail_gateway(make_gateway, accounts)
+    alice, admin = client("alice"), client("admin")
+    register(alice, "alice", "alice-mail")
+    cmd = "{http://jabber.org/protocol/commands}command"
+    xdata = "{jabber:x:data}"
+
+    def run(node, fields=None):
+        r = admin.execute(MAIL, node)
+        c = r.xml.find(cmd)
+        if c.get("status") == "executing":
+            r = admin.command_step(MAIL, node, c.get("sessionid"), fields)
+        x = r.xml.find(cmd).find(f"{xdata}x")
+        return {f.get("var"): [v.text or "" for v in f.findall(f"{xdata}value")]
+                for f in (x.findall(f"{xdata}field") if x is not None else [])}
+
+    admin_ns = "http://jabber.org/protocol/admin#"
+    assert run(admin_ns + "get-registered-users-list")["registereduserjids"] == [
+        "alice@localhost"]
+
+    def stats():
+        return "\n".join(run("stats")["stats"])
+
+    sgtest.wait_until(lambda: "email accounts: 1 (1 watching the INBOX" in stats(), 30,
+                      "the account watching its INBOX in stats")
+    # An admin deletes the account: its IMAP connection closes, no mail follows.
+    run(admin_ns + "delete-user", {"accountjids": ["alice@localhost"]})
+    sgtest.wait_until(lambda: "email accounts: 0" in stats(), 30, "the account gone from stats")
+    accounts.deliver("alice", raw_mail("h@example.net", "alice@localhost", "late", "not shown"))
+    with pytest.raises(AssertionError):
+        alice.wait_for_message(lambda m: from_mail(m, "h@example.net"), 5, "no mail")
