@@ -128,6 +128,17 @@ if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$i_fail" -eq 0 ]; then
 fi
 tier_result integration "$i_pass" "$i_fail" "$i_skip"
 
+# ---- chaos: a short run (tests/chaos/run.py; long runs are by hand)
+note "chaos (tests/chaos/run.py --seconds 120)"
+"$PYTHON" "$sg_srcdir/tests/chaos/run.py" --seconds "${CHAOS_SECONDS:-120}" \
+	--seed "${CHAOS_SEED:-$RANDOM}" 2>&1 | grep -v '^<delay' | tee "$logdir/chaos.out"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 0 ] && grep -Eq '^chaos: .* 0 lost, 0 duplicated$' "$logdir/chaos.out"; then
+	tier_result chaos 1 0 0
+else
+	tier_result chaos 0 1 0
+fi
+
 # ---- fuzz smoke
 note "fuzz smoke (tests/run-fuzz.sh)"
 "$sg_srcdir/tests/run-fuzz.sh" 2>&1 | tee "$logdir/fuzz.out"
