@@ -223,6 +223,34 @@ ircd_contact_changed(struct gw_net *net, const char *user, const char *address, 
 	free(server);
 }
 
+enum gw_show
+ircd_contact_presence(struct gw_net *net, const char *user, const char *address, char **status)
+{
+	char *target, *server;
+	struct ircd_conn *c;
+	struct ircd_watch *w;
+	enum gw_show show = GW_SHOW_UNKNOWN;
+
+	if (ircd_addr_split(net, address, &target, &server) == -1)
+		return GW_SHOW_UNKNOWN;
+	c = ircd_conn_find(ircd_priv(net), user, server);
+	if (c == NULL || c->state != IRCD_READY) {
+		/* Watched only on a connection: without one nobody is seen. */
+		*status = xasprintf("Not connected to %s", server);
+		show = GW_SHOW_OFFLINE;
+	} else if (target == NULL) {
+		*status = xasprintf("Connected as %s", c->nick);
+		show = GW_SHOW_ONLINE;
+	} else if ((w = watch_find(c, target)) != NULL && w->told) {
+		show = w->show;
+		if (w->away)
+			*status = ircd_text_in(c, w->away);
+	}
+	free(target);
+	free(server);
+	return show;
+}
+
 void
 ircd_watch_seen(struct ircd_conn *c, const char *nick, bool online)
 {
