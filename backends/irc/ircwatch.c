@@ -10,6 +10,7 @@
  *   Away: AWAY lines (away-notify, for people sharing a channel) and the
  *   301 a server answers a private message to someone away with.
  *   Channels tell too: a JOIN or NICK shows someone online, a QUIT gone.
+ *   What was last told also answers the core's contact_presence (probes).
  */
 #include "config.h"
 
