@@ -4,6 +4,7 @@
  *
  *   gateway.c   one gw_net per enabled backend: stanza routing, presence,
  *               subscriptions, the gw_* accessors drivers call
+ *   presence.c  what contacts show: probes, changes, goodbyes
  *   services.c  disco, version, ping, jabber:iq:gateway, caps
  *   items.c     lists a driver answers later, paged (XEP-0059)
  *   upload.c    XEP-0363 uploads through the user's server, for drivers
@@ -42,13 +43,16 @@ struct gw_net {
 	struct strmap *online;  /* bare JID -> struct online_user */
 	struct strmap *greeted; /* bare JID -> (intptr_t) when our available presence went */
 	struct strmap *disabled; /* bare JIDs an admin disabled */
+	struct strmap *probed;   /* bare JIDs the start-up probes asked, not answered yet */
 	struct delivery *delivery;
 	struct rooms *rooms;
-	char *caps_ver; /* XEP-0115 verification string */
+	char *caps_ver;         /* XEP-0115 verification string of the gateway JID */
+	char *contact_caps_ver; /* the same for every contact's JID */
 
 	unsigned long msgs_to_net, msgs_to_xmpp, msgs_failed;
 	struct event *ev_announce; /* start-up presence to registered users, in batches */
 	char **announce_users;
+	char **announce_from; /* the probe's sender: NULL for the gateway, else a contact's JID */
 	size_t announce_n, announce_next;
 	bool announce_waiting; /* a batch's barrier is out */
 };
@@ -96,11 +100,29 @@ void gateway_foreach_online(struct gw_net *, void (*fn)(const char *user, void *
 void gateway_foreach_resource(struct gw_net *, const char *user,
                               void (*fn)(const char *full_jid, void *), void *);
 
+/* presence.c: what contacts show */
+/*
+ * Tells `to` (the user's bare JID or a resource) what address shows, as the
+ * driver says; asked: an explicit question (a probe, a subscription), which
+ * gets an answer even when nothing is known.
+ */
+void presence_tell(struct gw_net *, const char *to, const char *user, const char *address,
+                   bool asked);
+/* A probe from `to` (a resource of user) to address. */
+void presence_probe(struct gw_net *, const char *to, const char *user, const char *address);
+/* Unavailable from every contact of user (the gateway or the user's session ends). */
+void presence_goodbye(struct gw_net *, const char *user);
+/* The start-up probe went to user / the user answered available / unavailable. */
+void presence_probe_sent(struct gw_net *, const char *user);
+void presence_user_online(struct gw_net *, const char *user);
+void presence_user_offline(struct gw_net *, const char *user);
+
 /* services.c */
 /* Handles the service iqs; false when iq is not one of them. */
 bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *target);
-/* Adds XEP-0115 caps to a presence from the gateway. */
+/* Adds XEP-0115 caps to a presence from the gateway / from a contact. */
 void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
+void services_add_contact_caps(struct gw_net *, xmpp_stanza_t *presence);
 void services_init(struct gw_net *);
 
 /* items.c */

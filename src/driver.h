@@ -296,10 +296,29 @@ void gw_upload_cancel(struct gw_upload *);
 
 /* ---- Contacts and presence ---- */
 
-enum gw_show { GW_SHOW_OFFLINE, GW_SHOW_ONLINE, GW_SHOW_AWAY, GW_SHOW_XA, GW_SHOW_DND, GW_SHOW_CHAT };
-/* Presence of an address (or of the gateway itself, from == NULL). */
+/*
+ * GW_SHOW_UNKNOWN: the driver has not learned it yet (an IRC nick before the
+ * server answered MONITOR or ISON); nothing is said until it calls
+ * gw_presence().
+ */
+enum gw_show {
+	GW_SHOW_OFFLINE, GW_SHOW_ONLINE, GW_SHOW_AWAY, GW_SHOW_XA, GW_SHOW_DND, GW_SHOW_CHAT,
+	GW_SHOW_UNKNOWN,
+};
+/*
+ * Presence of an address (or of the gateway itself, from == NULL). An
+ * available contact carries the network's XEP-0115 caps (contact_features).
+ */
 void gw_presence(struct gw_net *, const char *user, const char *from, enum gw_show,
                  const char *status);
+/*
+ * What every contact of the user shows may have changed (the user's SMS
+ * line or mail account went up or down): when the user is online, the core
+ * asks contact_presence for each stored contact and tells the user.
+ */
+void gw_contacts_changed(struct gw_net *, const char *user);
+/* gw_driver.contact_features: what a contact's JID supports (its disco#info and caps). */
+#define GW_CONTACT_RECEIPTS 0x01 /* the network confirms delivery: gw_receipt() (XEP-0184) */
 /* Make the address a contact of the user: stored, and a subscription request sent. */
 void gw_contact_add(struct gw_net *, const char *user, const char *address, const char *name);
 /* Calls fn with the address of each stored contact of the user on this network. */
@@ -541,6 +560,23 @@ struct gw_driver {
 	 * nothing to do. (gw_foreach_contact() lists the stored ones.)
 	 */
 	void (*contact_changed)(struct gw_net *, const char *user, const char *address, bool added);
+	/*
+	 * What a contact of the user shows now, with an optional *status
+	 * (caller frees): asked when the user's server probes the contact (the
+	 * user logs in), when the user subscribes to it, when a restarted
+	 * gateway learns the user is online, and on gw_contacts_changed(). A
+	 * change the driver learns by itself goes through gw_presence(). NULL:
+	 * a probe is answered available and nothing else is said.
+	 */
+	enum gw_show (*contact_presence)(struct gw_net *, const char *user, const char *address,
+	                                 char **status);
+	/*
+	 * GW_CONTACT_* bits; chat states (XEP-0085) are listed when the driver
+	 * has chat_state. contact_type is the client type of a contact's disco
+	 * identity ("sms", "phone"; NULL: "pc").
+	 */
+	unsigned contact_features;
+	const char *contact_type;
 
 	/* Deliver a queued message (chat or groupchat). why: caller frees. */
 	enum gw_send_status (*send)(struct gw_net *, const struct gw_outmsg *, char **why);

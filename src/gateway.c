@@ -21,7 +21,6 @@
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
-#include "xmltext.h"
 
 struct core core;
 
@@ -328,6 +327,7 @@ online_add(struct gw_net *net, const char *user, const char *resource)
 		 */
 		if (gw_user_is_registered(net, user) && !greeted_recently(net, user))
 			send_gateway_presence(net, user, NULL);
+		presence_user_online(net, user);
 		delivery_user_available(net, user);
 	}
 }
@@ -484,6 +484,7 @@ gateway_end_session(struct gw_net *net, const char *user)
 {
 	rooms_resource_gone(net, user, NULL);
 	online_remove(net, user, NULL);
+	presence_goodbye(net, user);
 	send_gateway_presence(net, user, "unavailable");
 }
 
@@ -536,32 +537,6 @@ gw_foreach_contact(struct gw_net *net, const char *user,
 	store_contact_foreach(core.store, net->drv->name, user, contact_walk_cb, &w);
 }
 
-static const char *const show_names[] = {
-	[GW_SHOW_OFFLINE] = NULL, [GW_SHOW_ONLINE] = NULL, [GW_SHOW_AWAY] = "away",
-	[GW_SHOW_XA] = "xa",      [GW_SHOW_DND] = "dnd",   [GW_SHOW_CHAT] = "chat",
-};
-
-void
-gw_presence(struct gw_net *net, const char *user, const char *from, enum gw_show show,
-            const char *status)
-{
-	char *fjid = from ? gateway_address_jid(net, from, NULL) : xstrdup(net->jid);
-	xmpp_stanza_t *p = stanza_presence(fjid, user, show == GW_SHOW_OFFLINE ? "unavailable" : NULL);
-
-	if (show_names[show])
-		stanza_add_text_child(p, "show", NULL, show_names[show]);
-	if (status) {
-		char *clean = xmltext_clean(status, strlen(status), 1024);
-
-		stanza_add_text_child(p, "status", NULL, clean);
-		free(clean);
-	}
-	if (from == NULL && show != GW_SHOW_OFFLINE)
-		services_add_caps(net, p);
-	gateway_send_release(net, p);
-	free(fjid);
-}
-
 /* Subscription requests and answers from a user to the gateway or a contact. */
 static void
 handle_subscription(struct gw_net *net, const char *type, const char *user, const char *address)
@@ -592,7 +567,7 @@ handle_subscription(struct gw_net *net, const char *type, const char *user, cons
 			if (!greeted_recently(net, user))
 				send_gateway_presence(net, user, NULL);
 		} else if (ok)
-			gateway_send_release(net, stanza_presence(to, user, NULL));
+			presence_tell(net, user, user, address, true);
 	} else if (strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0) {
 		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
 			store_contact_remove(core.store, name, user, address);
@@ -636,17 +611,8 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 	if (type && strcmp(type, "probe") == 0) {
 		if (address == NULL && gw_user_is_registered(net, user))
 			send_gateway_presence(net, xmpp_stanza_get_from(st), NULL);
-		else if (address != NULL) {
-			char *fj = gateway_address_jid(net, address, NULL);
-			/*
-			 * A network that knows its contacts' presence pushes it with
-			 * gw_presence(); until then a contact shows as reachable.
-			 */
-			xmpp_stanza_t *p = stanza_presence(fj, xmpp_stanza_get_from(st), NULL);
-
-			gateway_send_release(net, p);
-			free(fj);
-		}
+		else if (address != NULL)
+			presence_probe(net, xmpp_stanza_get_from(st), user, address);
 		return;
 	}
 	if (type && strcmp(type, "error") == 0) {
@@ -655,8 +621,12 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 			online_remove(net, user, from->resource);
 		return;
 	}
-	if (from->resource == NULL)
+	if (from->resource == NULL) {
+		/* The answer to a start-up probe of a user who is offline. */
+		if (type && strcmp(type, "unavailable") == 0)
+			presence_user_offline(net, user);
 		return;
+	}
 	if (type && strcmp(type, "unavailable") == 0) {
 		online_remove(net, user, from->resource);
 		rooms_resource_gone(net, user, from->resource);
@@ -855,17 +825,37 @@ out:
 
 /* ---- start-up presence, in batches so a large user base never stalls the loop ---- */
 
+/* One start-up probe: to user, from the gateway or (address) from a contact. */
+static void
+announce_add(struct gw_net *net, const char *user, const char *address)
+{
+	if (net->announce_n % 1024 == 0) {
+		net->announce_users = xreallocarray(net->announce_users, net->announce_n + 1024,
+		                                    sizeof(char *));
+		net->announce_from = xreallocarray(net->announce_from, net->announce_n + 1024,
+		                                   sizeof(char *));
+	}
+	net->announce_from[net->announce_n] =
+	        address ? gateway_address_jid(net, address, NULL) : NULL;
+	net->announce_users[net->announce_n++] = xstrdup(user);
+}
+
 static int
 collect_user_cb(const struct store_user *u, void *arg)
 {
-	struct gw_net *net = arg;
+	if (!u->disabled)
+		announce_add(arg, u->jid, NULL);
+	return 0;
+}
 
-	if (u->disabled)
-		return 0;
-	if (net->announce_n % 1024 == 0)
-		net->announce_users = xreallocarray(net->announce_users, net->announce_n + 1024,
-		                                    sizeof(char *));
-	net->announce_users[net->announce_n++] = xstrdup(u->jid);
+/*
+ * A user with contacts but no registration (an SMS line's user) is not
+ * subscribed to the gateway's JID: a contact asks instead.
+ */
+static int
+collect_contact_user_cb(const char *user, const char *address, void *arg)
+{
+	announce_add(arg, user, address);
 	return 0;
 }
 
@@ -873,10 +863,13 @@ static void
 announce_free(struct gw_net *net)
 {
 	net->announce_waiting = false;
-	for (size_t i = 0; i < net->announce_n; i++)
+	for (size_t i = 0; i < net->announce_n; i++) {
 		free(net->announce_users[i]);
+		free(net->announce_from[i]);
+	}
 	free(net->announce_users);
-	net->announce_users = NULL;
+	free(net->announce_from);
+	net->announce_users = net->announce_from = NULL;
 	net->announce_n = net->announce_next = 0;
 }
 
@@ -910,9 +903,12 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 		 * Only a probe: the users who answer it are online, and get the
 		 * gateway's presence then (online_add()).
 		 */
-		gateway_send_release(net, stanza_presence(net->jid,
+		const char *from = net->announce_from[net->announce_next];
+
+		gateway_send_release(net, stanza_presence(from ? from : net->jid,
 		                                          net->announce_users[net->announce_next],
 		                                          "probe"));
+		presence_probe_sent(net, net->announce_users[net->announce_next]);
 	}
 	if (net->announce_next < net->announce_n) {
 		/*
@@ -923,7 +919,7 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 		if (component_barrier(net->comp, announce_barrier_cb, net) == 0)
 			net->announce_waiting = true;
 	} else {
-		log_info("%s: start-up probes sent to %zu registered users", net->drv->name,
+		log_info("%s: start-up probes sent to %zu users", net->drv->name,
 		         net->announce_n);
 		announce_free(net);
 	}
@@ -935,9 +931,12 @@ on_online(void *arg)
 	struct gw_net *net = arg;
 
 	announce_free(net);
+	strmap_free(net->probed, NULL);
+	net->probed = strmap_new();
 	store_user_foreach(core.store, net->drv->name, collect_user_cb, net);
 	log_info("%s: online as %s; %zu registered users", net->drv->name, net->jid,
 	         net->announce_n);
+	store_contact_unregistered(core.store, net->drv->name, collect_contact_user_cb, net);
 	event_active(net->ev_announce, EV_TIMEOUT, 0);
 	delivery_online(net);
 }
@@ -967,6 +966,7 @@ gateway_create_all(void)
 		net->jid = xstrdup(gw_conf_str(sec, "jid"));
 		net->online = strmap_new();
 		net->greeted = strmap_new();
+		net->probed = strmap_new();
 		/* Kept in memory: the message path checks it for every message. */
 		net->disabled = strmap_new();
 		store_user_foreach(core.store, drv->name, load_disabled_cb, net);
@@ -999,6 +999,7 @@ gateway_start_all(void)
 static void
 say_goodbye(const char *user, void *arg)
 {
+	presence_goodbye(arg, user);
 	send_gateway_presence(arg, user, "unavailable");
 }
 
@@ -1041,8 +1042,10 @@ gateway_free_all(void)
 		event_free(net->ev_announce);
 		strmap_free(net->online, online_user_free);
 		strmap_free(net->greeted, NULL);
+		strmap_free(net->probed, NULL);
 		strmap_free(net->disabled, NULL);
 		free(net->caps_ver);
+		free(net->contact_caps_ver);
 		free(net->jid);
 		free(net);
 	}

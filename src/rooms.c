@@ -328,7 +328,8 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 	if (reason)
 		stanza_add_text_child(item, "reason", NULL, reason);
 	if (type == NULL && o && o->show != GW_SHOW_ONLINE && o->show != GW_SHOW_OFFLINE) {
-		static const char *const shows[] = {NULL, NULL, "away", "xa", "dnd", "chat"};
+		static const char *const shows[GW_SHOW_UNKNOWN + 1] = {NULL, NULL, "away", "xa",
+		                                                       "dnd", "chat"};
 
 		if (shows[o->show])
 			stanza_add_text_child(p, "show", NULL, shows[o->show]);

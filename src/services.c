@@ -30,6 +30,7 @@ static const char *const gateway_features[] = {
 	"http://jabber.org/protocol/commands",
 	"http://jabber.org/protocol/disco#info",
 	"http://jabber.org/protocol/disco#items",
+	"http://jabber.org/protocol/muc", /* only a network with rooms */
 	"jabber:iq:gateway",
 	"jabber:iq:register",
 	"jabber:iq:version",
@@ -40,13 +41,33 @@ static const char *const gateway_features[] = {
 	NULL,
 };
 
-/* Features of an address's JID (a contact). */
+/* Features of an address's JID (a contact), sorted; some only where the network has them. */
 static const char *const contact_features[] = {
-	"http://jabber.org/protocol/chatstates",
+	"http://jabber.org/protocol/chatstates", /* the driver has chat_state */
 	"http://jabber.org/protocol/disco#info",
-	"urn:xmpp:receipts",
+	"urn:xmpp:receipts",                     /* GW_CONTACT_RECEIPTS */
 	NULL,
 };
+
+static bool
+has_feature(struct gw_net *net, const char *var, bool contact)
+{
+	if (strcmp(var, "http://jabber.org/protocol/muc") == 0)
+		return net->drv->room_join != NULL;
+	if (!contact)
+		return true;
+	if (strcmp(var, "http://jabber.org/protocol/chatstates") == 0)
+		return net->drv->chat_state != NULL;
+	if (strcmp(var, "urn:xmpp:receipts") == 0)
+		return (net->drv->contact_features & GW_CONTACT_RECEIPTS) != 0;
+	return true;
+}
+
+static const char *
+contact_type(struct gw_net *net)
+{
+	return net->drv->contact_type ? net->drv->contact_type : "pc";
+}
 
 static void
 add_feature(xmpp_stanza_t *query, const char *var)
@@ -65,40 +86,63 @@ add_identity(xmpp_stanza_t *query, const char *category, const char *type, const
 		xmpp_stanza_set_attribute(id, "name", name);
 }
 
-void
-services_init(struct gw_net *net)
+/*
+ * XEP-0115 section 5.1 over what disco_info() says: the identity, then
+ * each feature, each followed by '<'. Caller frees.
+ */
+static char *
+caps_hash(struct gw_net *net, const char *identity, const char *const *features, bool contact)
 {
 	unsigned char md[SHA_DIGEST_LENGTH];
 	unsigned char b64[64];
-	char *s, *tmp;
+	char *s = xasprintf("%s<", identity), *tmp;
 
-	/* XEP-0115 section 5.1: identities, then features, each followed by '<'. */
-	s = xasprintf("gateway/%s//%s<", net->drv->type, net->drv->description);
-	for (const char *const *f = gateway_features; *f; f++) {
+	for (const char *const *f = features; *f; f++) {
+		if (!has_feature(net, *f, contact))
+			continue;
 		tmp = xasprintf("%s%s<", s, *f);
 		free(s);
 		s = tmp;
-		/* The hash covers what disco#info says, in the same sorted order. */
-		if (net->drv->room_join && strcmp(*f, "http://jabber.org/protocol/disco#items") == 0) {
-			tmp = xasprintf("%s%s<", s, "http://jabber.org/protocol/muc");
-			free(s);
-			s = tmp;
-		}
 	}
 	SHA1((const unsigned char *)s, strlen(s), md);
 	EVP_EncodeBlock(b64, md, sizeof(md));
-	net->caps_ver = xstrdup((char *)b64);
 	free(s);
+	return xstrdup((char *)b64);
 }
 
 void
-services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
+services_init(struct gw_net *net)
+{
+	char *id = xasprintf("gateway/%s//%s", net->drv->type, net->drv->description);
+
+	/* Once per network: the lists do not change while it runs. */
+	net->caps_ver = caps_hash(net, id, gateway_features, false);
+	free(id);
+	id = xasprintf("client/%s//", contact_type(net));
+	net->contact_caps_ver = caps_hash(net, id, contact_features, true);
+	free(id);
+}
+
+static void
+add_caps(xmpp_stanza_t *presence, const char *ver)
 {
 	xmpp_stanza_t *c = stanza_add_child(presence, "c", NS_CAPS);
 
 	xmpp_stanza_set_attribute(c, "hash", "sha-1");
 	xmpp_stanza_set_attribute(c, "node", CAPS_NODE);
-	xmpp_stanza_set_attribute(c, "ver", net->caps_ver);
+	xmpp_stanza_set_attribute(c, "ver", ver);
+}
+
+void
+services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
+{
+	add_caps(presence, net->caps_ver);
+}
+
+void
+services_add_contact_caps(struct gw_net *net, xmpp_stanza_t *presence)
+{
+	add_caps(presence, net->contact_caps_ver);
 }
 
 /* A node whose disco#info is the JID's own: none, the commands list, or our caps. */
@@ -132,16 +176,17 @@ disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *
 		add_identity(query, "automation", "command-node", NULL);
 		add_feature(query, COMMANDS_NS);
 		add_feature(query, "jabber:x:data");
-	} else if (address == NULL) {
-		add_identity(query, "gateway", net->drv->type, net->drv->description);
-		for (const char *const *f = gateway_features; *f; f++)
-			add_feature(query, *f);
-		if (net->drv->room_join)
-			add_feature(query, "http://jabber.org/protocol/muc");
 	} else {
-		add_identity(query, "client", "pc", address);
-		for (const char *const *f = contact_features; *f; f++)
-			add_feature(query, *f);
+		/* What caps_hash() covers, in the same order. */
+		bool contact = address != NULL;
+
+		if (contact)
+			add_identity(query, "client", contact_type(net), NULL);
+		else
+			add_identity(query, "gateway", net->drv->type, net->drv->description);
+		for (const char *const *f = contact ? contact_features : gateway_features; *f; f++)
+			if (has_feature(net, *f, contact))
+				add_feature(query, *f);
 	}
 	reply = stanza_iq_result(iq, query);
 	xmpp_stanza_release(query);

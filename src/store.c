@@ -530,6 +530,15 @@ store_contact_foreach(struct store *s, const char *net, const char *jid,
 	return s->ops->contact_foreach(s->be, net, jid, cb, arg);
 }
 
+int
+store_contact_unregistered(struct store *s, const char *net,
+                           int (*cb)(const char *, const char *, void *), void *arg)
+{
+	NEED(net);
+	NEED(cb);
+	return s->ops->contact_unregistered(s->be, net, cb, arg);
+}
+
 /* ---- Queues ---- */
 
 void

@@ -158,6 +158,14 @@ int store_contact_remove(struct store *, const char *net, const char *jid, const
 int store_contact_foreach(struct store *, const char *net, const char *jid,
                           int (*cb)(const char *address, const char *name, enum store_sub, void *),
                           void *arg);
+/*
+ * Every user with contacts on net who is not a registered user (an SMS
+ * line's user), by JID, with one of its contacts' addresses (the first).
+ * Returns 0 or -1.
+ */
+int store_contact_unregistered(struct store *, const char *net,
+                               int (*cb)(const char *jid, const char *address, void *),
+                               void *arg);
 
 /* ---- Durable message queues (SPEC section 7) ---- */
 

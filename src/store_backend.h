@@ -78,6 +78,9 @@ struct store_ops {
 	                       int (*cb)(const char *address, const char *name, enum store_sub,
 	                                 void *),
 	                       void *arg);
+	int (*contact_unregistered)(void *, const char *net,
+	                            int (*cb)(const char *jid, const char *address, void *),
+	                            void *arg);
 
 	/*
 	 * m arrives with created and next_try filled in; id 0: the queue

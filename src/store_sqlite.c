@@ -438,6 +438,27 @@ sq_contact_foreach(void *be, const char *net, const char *jid,
 	return r == -1 ? -1 : 0;
 }
 
+static int
+sq_contact_unregistered(void *be, const char *net, int (*cb)(const char *, const char *, void *),
+                        void *arg)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = sq_prep(sq, ST_CONTACT_UNREG, "s", net)) == NULL)
+		return -1;
+	while ((r = sq_step(sq, ST_CONTACT_UNREG, st)) == 1) {
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1), arg) != 0) {
+			r = 0;
+			break;
+		}
+	}
+	sq_stmt_put(sq, ST_CONTACT_UNREG, st);
+	return r == -1 ? -1 : 0;
+}
+
 /* ---- Room archive ---- */
 
 static int
@@ -719,6 +740,7 @@ const struct store_ops store_sqlite_ops = {
         .contact_get = sq_contact_get,
         .contact_remove = sq_contact_remove,
         .contact_foreach = sq_contact_foreach,
+        .contact_unregistered = sq_contact_unregistered,
         .queue_push = sq_queue_push,
         .queue_due = sq_queue_due,
         .queue_held = sq_queue_held,

@@ -68,6 +68,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CONTACT_DEL] = "DELETE FROM contacts WHERE net = ?1 AND jid = ?2 AND address = ?3",
         [ST_CONTACT_ALL] = "SELECT address, name, sub FROM contacts WHERE net = ?1 AND jid = ?2"
                            " ORDER BY address",
+        [ST_CONTACT_UNREG] = "SELECT jid, min(address) FROM contacts WHERE net = ?1"
+                             " AND jid NOT IN (SELECT jid FROM users WHERE net = ?1)"
+                             " GROUP BY jid ORDER BY jid",
 
         /*
          * One statement, so no savepoint: nothing is inserted when a recent

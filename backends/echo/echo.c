@@ -3,9 +3,10 @@
  * demo and the benchmarks.
  *
  * A chat message to anyone@echo.<domain> comes back from that address
- * (with a receipt when asked, and the chat state mirrored). Rooms are
- * addresses starting with '#', shared by every user who joins them: a
- * message in a room reaches every occupant, the sender included.
+ * (with a receipt when asked, and the chat state mirrored), and every
+ * contact shows available. Rooms are addresses starting with '#', shared
+ * by every user who joins them: a message in a room reaches every
+ * occupant, the sender included.
  *
  * A few bodies steer it, so failure paths can be shown:
  *   /delay N text    answer after N seconds
@@ -325,6 +326,17 @@ echo_chat_state(struct gw_net *net, const char *user, const char *to, enum gw_ch
 	gw_chat_state(net, user, to, cs);
 }
 
+/* Every echo contact answers at once, so each is always there. */
+static enum gw_show
+echo_contact_presence(struct gw_net *net, const char *user, const char *address, char **status)
+{
+	(void)net;
+	(void)user;
+	(void)address;
+	(void)status;
+	return GW_SHOW_ONLINE;
+}
+
 /* ---- commands ---- */
 
 static const struct gw_field configure_fields[] = {
@@ -430,6 +442,8 @@ const struct gw_driver echo_driver = {
 	.reload = echo_reload,
 	.send = echo_send,
 	.chat_state = echo_chat_state,
+	.contact_presence = echo_contact_presence,
+	.contact_features = GW_CONTACT_RECEIPTS,
 	.is_room = echo_is_room,
 	.room_join = echo_room_join,
 	.room_leave = echo_room_leave,

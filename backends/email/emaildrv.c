@@ -220,6 +220,33 @@ acct_close(struct gw_net *net, const char *user)
 	}
 }
 
+/*
+ * A contact shows available while the account's IMAP connection is logged
+ * in (mail from it comes at once), unavailable with the reason while the
+ * account is paused or its server unreachable.
+ */
+static enum gw_show
+email_contact_presence(struct gw_net *net, const char *user, const char *address,
+                       char **status)
+{
+	struct acct *a = acct_find(net, user);
+
+	(void)address;
+	if (a == NULL) {
+		*status = xstrdup("You are not registered with this gateway.");
+		return GW_SHOW_OFFLINE;
+	}
+	if (a->logged_in)
+		return GW_SHOW_ONLINE;
+	if (a->state == IMAP_CONNECT && a->last_error == NULL)
+		return GW_SHOW_UNKNOWN; /* the first login is under way: told when it ends */
+	if (a->state == IMAP_OFF && paused(a))
+		*status = xstrdup("Paused: new mail is not fetched (send resume).");
+	else if (a->last_error)
+		*status = xasprintf("The mail server: %s", a->last_error);
+	return GW_SHOW_OFFLINE;
+}
+
 /* ---- registration: both servers tried before anything is stored ---- */
 
 struct verify {
@@ -928,6 +955,8 @@ const struct gw_driver email_driver = {
         .verify_registration = verify_registration,
         .user_registered = user_registered,
         .user_removed = user_removed,
+        .contact_presence = email_contact_presence,
+        .contact_features = GW_CONTACT_RECEIPTS,
         .send = email_send,
         .stats = email_stats,
 };

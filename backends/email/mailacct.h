@@ -40,6 +40,7 @@ struct acct {
 	char *email, *name, *imap, *smtp, *login, *password;
 
 	enum acct_imap_state state;
+	bool logged_in;      /* contacts show available; unchanged while connecting */
 	char *last_error;    /* what the last failure said, for `status` */
 	time_t connected_at, last_check;
 	int backoff;         /* seconds before the next reconnection */

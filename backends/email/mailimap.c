@@ -102,10 +102,17 @@ acct_imap_state_name(enum acct_imap_state s)
 static void
 set_state(struct acct *a, enum acct_imap_state s)
 {
+	bool in = s == IMAP_BUSY || s == IMAP_IDLE || s == IMAP_POLL;
+
 	if (a->state != s)
 		log_debug("email: %s: IMAP %s -> %s", a->user, acct_imap_state_name(a->state),
 		          acct_imap_state_name(s));
 	a->state = s;
+	/* A reconnection that logs in again (a new registration) does not flap contacts. */
+	if (s != IMAP_CONNECT && in != a->logged_in) {
+		a->logged_in = in;
+		gw_contacts_changed(a->net, a->user);
+	}
 }
 
 static void

@@ -807,6 +807,7 @@ const struct gw_driver irc_driver = {
         .user_unavailable = irc_user_unavailable,
         .user_removed = irc_user_removed,
         .contact_changed = ircd_contact_changed,
+        .contact_presence = ircd_contact_presence,
         .send = irc_send,
         .is_room = irc_is_room,
         .room_join = irc_room_join,

@@ -430,6 +430,9 @@ void ircd_bans_free(struct ircd_chan *, const char *why);
 void ircd_watch_start(struct ircd_conn *);
 /* The driver's contact_changed: a contact added is watched, one removed is not. */
 void ircd_contact_changed(struct gw_net *, const char *user, const char *address, bool added);
+/* The driver's contact_presence: what the watch last told, the server's connection state. */
+enum gw_show ircd_contact_presence(struct gw_net *, const char *user, const char *address,
+                                   char **status);
 /* A private chat with nick: watch its presence too. */
 void ircd_watch_add(struct ircd_conn *, const char *nick);
 /* 303, 730, 731, 301; true when handled. */

@@ -10,6 +10,7 @@
  *   Away: AWAY lines (away-notify, for people sharing a channel) and the
  *   301 a server answers a private message to someone away with.
  *   Channels tell too: a JOIN or NICK shows someone online, a QUIT gone.
+ *   What was last told also answers the core's contact_presence (probes).
  */
 #include "config.h"
 
@@ -221,6 +222,34 @@ ircd_contact_changed(struct gw_net *net, const char *user, const char *address, 
 	}
 	free(target);
 	free(server);
+}
+
+enum gw_show
+ircd_contact_presence(struct gw_net *net, const char *user, const char *address, char **status)
+{
+	char *target, *server;
+	struct ircd_conn *c;
+	struct ircd_watch *w;
+	enum gw_show show = GW_SHOW_UNKNOWN;
+
+	if (ircd_addr_split(net, address, &target, &server) == -1)
+		return GW_SHOW_UNKNOWN;
+	c = ircd_conn_find(ircd_priv(net), user, server);
+	if (c == NULL || c->state != IRCD_READY) {
+		/* Watched only on a connection: without one nobody is seen. */
+		*status = xasprintf("Not connected to %s", server);
+		show = GW_SHOW_OFFLINE;
+	} else if (target == NULL) {
+		*status = xasprintf("Connected as %s", c->nick);
+		show = GW_SHOW_ONLINE;
+	} else if ((w = watch_find(c, target)) != NULL && w->told) {
+		show = w->show;
+		if (w->away)
+			*status = ircd_text_in(c, w->away);
+	}
+	free(target);
+	free(server);
+	return show;
 }
 
 void

@@ -257,6 +257,8 @@ cmd_line(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	} else {
 		gw_cmd_note(cmd, GW_NOTE_INFO, "Texts to %s now go from line %s%s%s.", number,
 		            l->name, l->number ? " " : "", l->number ? l->number : "");
+		/* The contact now shows that line's state. */
+		gw_contacts_changed(net, user);
 		st = GW_CMD_DONE;
 	}
 	free(scope);
@@ -334,6 +336,8 @@ assign(struct gw_cmd *cmd, int stage, const struct gw_values *in, bool add)
 		            add ? "now" : "no longer", l->name);
 		log_info("sms: %s %s %s %s line %s", gw_cmd_user(cmd),
 		         add ? "assigned" : "unassigned", who, add ? "to" : "from", l->name);
+		/* The user's contacts may now have a line, or another one. */
+		gw_contacts_changed(net, who);
 	}
 	free(nv);
 	smsl_strv_free(users);

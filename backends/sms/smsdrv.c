@@ -149,6 +149,30 @@ line_presence(struct smsl_line *l, const char *user)
 	gw_presence(l->net, user, NULL, l->state == SMSL_UP ? GW_SHOW_ONLINE : GW_SHOW_XA, status);
 }
 
+/*
+ * A number shows available while the line the user texts it from is up (as
+ * Cheogram shows its contacts), extended away while the line is down (texts
+ * wait in the queue, as the gateway's own presence says); a line still
+ * starting says nothing yet.
+ */
+static enum gw_show
+sms_contact_presence(struct gw_net *net, const char *user, const char *address, char **status)
+{
+	struct smsl_line *l = smsl_line_for(net, user, address);
+
+	if (l == NULL) {
+		*status = xstrdup("You have no SMS line on this gateway.");
+		return GW_SHOW_OFFLINE;
+	}
+	if (l->state == SMSL_STARTING)
+		return GW_SHOW_UNKNOWN;
+	if (l->state == SMSL_UP)
+		return GW_SHOW_ONLINE;
+	*status = xasprintf("line %s is %s%s%s", l->name, state_names[l->state],
+	                    l->state_why ? ": " : "", l->state_why ? l->state_why : "");
+	return GW_SHOW_XA;
+}
+
 void
 smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
 {
@@ -164,8 +188,10 @@ smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
 	l->state_why = xstrdup_or_null(why);
 	users = smsl_line_users(l);
 	for (size_t i = 0; users[i]; i++)
-		if (gw_user_is_online(l->net, users[i]))
+		if (gw_user_is_online(l->net, users[i])) {
 			line_presence(l, users[i]);
+			gw_contacts_changed(l->net, users[i]);
+		}
 	smsl_strv_free(users);
 }
 
@@ -642,6 +668,9 @@ const struct gw_driver sms_driver = {
         .check_config = sms_check_config,
         .check_subsection = sms_check_subsection,
         .user_available = sms_user_available,
+        .contact_presence = sms_contact_presence,
+        .contact_features = GW_CONTACT_RECEIPTS,
+        .contact_type = "sms",
         .send = sms_send,
         .stats = sms_stats,
 };

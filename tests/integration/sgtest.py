@@ -12,6 +12,8 @@ conftest.py turns these into fixtures; tests can also use them directly.
 """
 
 import asyncio
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -116,6 +118,15 @@ def wait_until(predicate, timeout, what="condition", interval=0.05):
 
 def tail(text, lines=80):
     return "\n".join(text.splitlines()[-lines:])
+
+
+def caps_ver(info):
+    """The XEP-0115 verification string (section 5.1) of a disco#info
+    result (slixmpp's disco_info interface)."""
+    ids = sorted(f"{cat}/{typ}/{lang or ''}/{name or ''}"
+                 for cat, typ, lang, name in info["identities"])
+    s = "".join(i + "<" for i in ids) + "".join(f + "<" for f in sorted(info["features"]))
+    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
 
 
 # --------------------------------------------------------------------------

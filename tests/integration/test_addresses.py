@@ -86,8 +86,8 @@ def test_contact_disco_info(gateway, client):
     jid, _ = prompt_answer(alice.gateway_prompt(ECHO, "user@example.org"))
     info = alice.disco_info(jid)["disco_info"]
     ids = [(cat, typ, name) for cat, typ, _lang, name in info["identities"]]
-    # The identity names the address as typed, not its escaped form.
-    assert ids == [("client", "pc", "user@example.org")], ids
+    # No name: every contact of a network has the same caps (XEP-0115).
+    assert ids == [("client", "pc", None)], ids
     features = set(info["features"])
     assert "urn:xmpp:receipts" in features
     assert "http://jabber.org/protocol/chatstates" in features

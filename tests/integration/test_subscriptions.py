@@ -5,8 +5,6 @@ mirrors subscriptions to contacts; probes are answered. Also what a
 registration refuses (SPEC section 8: oversized or multi-line values) and
 how it keeps passwords."""
 
-import base64
-import hashlib
 import signal
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -38,14 +36,6 @@ def roster_item(c, jid):
     return None
 
 
-def caps_ver(info):
-    """XEP-0115 section 5.1, from a disco#info result."""
-    ids = sorted(f"{cat}/{typ}/{lang or ''}/{name or ''}"
-                 for cat, typ, lang, name in info["identities"])
-    s = "".join(i + "<" for i in ids) + "".join(f + "<" for f in sorted(info["features"]))
-    return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
-
-
 def register_and_approve(c):
     """Register; the client (auto_authorize, auto_subscribe) approves the
     gateway's request and subscribes back. Returns the gateway's available
@@ -66,11 +56,12 @@ def test_registration_flow_ends_with_presence_and_caps(gateway, client):
     assert c is not None, pres
     assert c.get("hash") == "sha-1"
     info = alice.disco_info(ECHO)["disco_info"]
-    assert c.get("ver") == caps_ver(info), (c.get("ver"), info["identities"], info["features"])
+    assert c.get("ver") == sgtest.caps_ver(info), (c.get("ver"), info["identities"],
+                                                   info["features"])
     # The caps node answers with the same features.
     node = f"{c.get('node')}#{c.get('ver')}"
     by_node = alice.disco_info(ECHO, node=node)["disco_info"]
-    assert caps_ver(by_node) == c.get("ver")
+    assert sgtest.caps_ver(by_node) == c.get("ver")
     assert roster_item(alice, ECHO) == "both"
 
 
@@ -186,7 +177,9 @@ def test_probe_of_a_contact_is_answered(gateway, client):
     alice = client("alice")
     alice.send_raw('<presence to="bar@echo.localhost" type="probe"/>')
     p = alice.wait_for_presence(from_("bar@echo.localhost", "available"), 10, "the answer")
-    assert p.xml.find(CAPS) is None  # caps are the gateway's, not a contact's
+    # A contact's caps, not the gateway's (test_contact_presence.py has more).
+    info = alice.disco_info("bar@echo.localhost")["disco_info"]
+    assert p.xml.find(CAPS).get("ver") == sgtest.caps_ver(info)
 
 
 def test_escaped_contact_subscription(gateway, client):

@@ -741,6 +741,16 @@ collect_contacts(const char *address, const char *name, enum store_sub sub, void
 	return strcmp(address, "stop") == 0;
 }
 
+static int
+collect_unregistered(const char *jid, const char *address, void *arg)
+{
+	char *buf = arg, tmp[128];
+
+	snprintf(tmp, sizeof(tmp), "%s:%s ", jid, address);
+	strcat(buf, tmp);
+	return 0;
+}
+
 START_TEST(contacts)
 {
 	enum store_sub sub = STORE_SUB_NONE;
@@ -765,6 +775,15 @@ START_TEST(contacts)
 	ck_assert_int_eq(store_contact_set(s, "sms", "b@x", "+1000", NULL, STORE_SUB_NONE), 0);
 	ck_assert_int_eq(store_contact_foreach(s, "sms", "a@x", collect_contacts, buf), 0);
 	ck_assert_str_eq(buf, "+1444(Dad)2 +1555(-)3 stop(-)0 ");
+	/* Users with contacts who did not register, each once with its first contact. */
+	buf[0] = '\0';
+	ck_assert_int_eq(store_contact_unregistered(s, "sms", collect_unregistered, buf), 0);
+	ck_assert_str_eq(buf, "a@x:+1444 b@x:+1000 ");
+	ck_assert_int_eq(store_user_add(s, "sms", "a@x"), 0);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_contact_unregistered(s, "sms", collect_unregistered, buf), 0);
+	ck_assert_str_eq(buf, "b@x:+1000 ");
+	ck_assert_int_eq(store_contact_unregistered(s, "sms", NULL, NULL), -1);
 
 	ck_assert_int_eq(store_contact_remove(s, "sms", "a@x", "+1555"), 0);
 	ck_assert_int_eq(store_contact_remove(s, "sms", "a@x", "+1555"), 0);
