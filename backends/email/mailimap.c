@@ -3,6 +3,7 @@
  * (CURLOPT_CONNECT_ONLY: TLS or STARTTLS, certificate check and login are
  * curl's), on which this file speaks the few IMAP commands it needs:
  *
+ *   CAPABILITY                       IDLE, or the INBOX is polled
  *   SELECT INBOX                     UIDVALIDITY, UIDNEXT, EXISTS
  *   UID SEARCH SINCE d               after a UIDVALIDITY change only
  *   UID FETCH n:* (UID RFC822.SIZE INTERNALDATE)   what is new
@@ -44,9 +45,18 @@
 #define BACKOFF_MIN 5
 #define BACKOFF_MAX 300
 #define IN_SLACK 65536       /* beyond max_message_size, for the response's own lines */
+/*
+ * Connections being opened (TLS handshake, login) at once. Each handshake
+ * holds OpenSSL's buffers and key exchange state (~60 KiB) until it ends;
+ * a start with a thousand accounts would hold them all at the same time
+ * (and leave the heap fragmented), and hit one server with a thousand
+ * logins at once. Sixteen keep two cores busy.
+ */
+#define CONNECTING_MAX 16
 
 enum step {
 	STEP_NONE,
+	STEP_CAPABILITY,
 	STEP_SELECT,
 	STEP_SEARCH,
 	STEP_LIST,
@@ -72,7 +82,8 @@ struct cycle {
 	int64_t *seen; /* UIDs to mark \Seen */
 	size_t nseen;
 	int64_t search_min; /* after a UIDVALIDITY change: first UID to look at */
-	bool replaying, idle_refused;
+	bool replaying;
+	bool no_idle; /* not in CAPABILITY, or refused: polled every poll_interval */
 };
 
 static struct cycle *
@@ -90,7 +101,8 @@ const char *
 acct_imap_state_name(enum acct_imap_state s)
 {
 	static const char *const names[] = {
-	        [IMAP_OFF] = "off",   [IMAP_CONNECT] = "connecting", [IMAP_BUSY] = "checking",
+	        [IMAP_OFF] = "off",   [IMAP_QUEUED] = "waiting to connect",
+	        [IMAP_CONNECT] = "connecting", [IMAP_BUSY] = "checking",
 	        [IMAP_IDLE] = "idle (new mail is pushed)", [IMAP_POLL] = "polling (no IDLE)",
 	        [IMAP_WAIT] = "waiting to reconnect",
 	};
@@ -98,13 +110,35 @@ acct_imap_state_name(enum acct_imap_state s)
 	return names[s];
 }
 
+static void connect_now(struct acct *);
+
+/* A connection slot is free: the first queued account takes it. */
+static void
+start_queued(struct email_net *en)
+{
+	if (en->stopping)
+		return;
+	for (size_t i = 0; i < en->naccts && en->connecting < CONNECTING_MAX; i++)
+		if (en->accts[i]->state == IMAP_QUEUED)
+			connect_now(en->accts[i]);
+}
+
 static void
 set_state(struct acct *a, enum acct_imap_state s)
 {
-	if (a->state != s)
-		log_debug("email: %s: IMAP %s -> %s", a->user, acct_imap_state_name(a->state),
-		          acct_imap_state_name(s));
+	enum acct_imap_state old = a->state;
+
+	if (old == s)
+		return;
+	log_debug("email: %s: IMAP %s -> %s", a->user, acct_imap_state_name(old),
+	          acct_imap_state_name(s));
 	a->state = s;
+	if (s == IMAP_CONNECT)
+		email_priv(a->net)->connecting++;
+	else if (old == IMAP_CONNECT) {
+		email_priv(a->net)->connecting--;
+		start_queued(email_priv(a->net));
+	}
 }
 
 static void
@@ -588,7 +622,7 @@ go_idle(struct acct *a)
 		start_list(a);
 		return;
 	}
-	if (c->idle_refused) {
+	if (c->no_idle) {
 		a->step = STEP_NONE;
 		set_state(a, IMAP_POLL);
 		arm(a, (int)gw_conf_int(gw_net_section(a->net), "poll_interval"));
@@ -676,6 +710,13 @@ tagged(struct acct *a, bool ok, const char *text)
 	a->step = STEP_NONE;
 	evtimer_del(a->timer);
 	switch (step) {
+	case STEP_CAPABILITY:
+		/* A failed CAPABILITY says nothing: IDLE is tried, and polled if refused. */
+		if (c->no_idle)
+			log_info("email: %s: the IMAP server does not offer IDLE: polling every %ld s",
+			         a->user, gw_conf_int(gw_net_section(a->net), "poll_interval"));
+		command(a, STEP_SELECT, "SELECT INBOX");
+		return;
 	case STEP_SELECT:
 		if (!ok) {
 			connection_lost(a, "the IMAP server refused to open the INBOX");
@@ -704,7 +745,7 @@ tagged(struct acct *a, bool ok, const char *text)
 	case STEP_IDLE:
 		/* IDLE refused: this server is polled. */
 		log_info("email: %s: the IMAP server refused IDLE (%s): polling", a->user, text);
-		c->idle_refused = true;
+		c->no_idle = true;
 		go_idle(a);
 		return;
 	case STEP_IDLING:
@@ -715,6 +756,24 @@ tagged(struct acct *a, bool ok, const char *text)
 	case STEP_NONE:
 		return;
 	}
+}
+
+/* Whether word is one of the space-separated atoms of line (up to its CRLF). */
+static bool
+has_word(const char *line, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i = 0;
+
+	while (i < len && line[i] != '\r') {
+		size_t n = 0;
+
+		while (i + n < len && line[i + n] != ' ' && line[i + n] != '\r')
+			n++;
+		if (n == wl && strncasecmp(line + i, word, wl) == 0)
+			return true;
+		i += n + 1;
+	}
+	return false;
 }
 
 static void
@@ -750,6 +809,8 @@ response(struct acct *a, const char *r, size_t len)
 				listed(a, r, len);
 			else if (a->step == STEP_FETCH)
 				fetched(a, r, len);
+		} else if (strncasecmp(r + 2, "CAPABILITY ", 11) == 0 && a->step == STEP_CAPABILITY) {
+			c->no_idle = !has_word(r + 13, len - 13, "IDLE");
 		} else if (strncasecmp(r + 2, "SEARCH", 6) == 0 && a->step == STEP_SEARCH) {
 			searched(a, r, len);
 		} else if (strncasecmp(r + 2, "OK [UIDVALIDITY ", 16) == 0) {
@@ -819,6 +880,12 @@ readable_cb(evutil_socket_t fd, short what, void *arg)
 		memmove(a->in, a->in + len, a->in_len - len);
 		a->in_len -= len;
 	}
+	if (a->in_len == 0) {
+		/* Most accounts wait in IDLE for hours: they hold no buffer meanwhile. */
+		free(a->in);
+		a->in = NULL;
+		a->in_cap = 0;
+	}
 }
 
 /* ---- connection ---- */
@@ -885,8 +952,10 @@ connected_cb(CURL *easy, CURLcode rc, void *arg)
 		struct cycle *c = cyc(a);
 
 		c->sel_uidvalidity = c->sel_uidnext = c->sel_exists = 0;
+		c->no_idle = false;
 	}
-	command(a, STEP_SELECT, "SELECT INBOX");
+	/* After LOGIN the list may differ from the one curl saw before it. */
+	command(a, STEP_CAPABILITY, "CAPABILITY");
 }
 
 static void
@@ -912,6 +981,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		connection_lost(a, "the IMAP server did not answer in time");
 		return;
 	case IMAP_OFF:
+	case IMAP_QUEUED:
 		return;
 	}
 }
@@ -925,11 +995,21 @@ acct_imap_start(struct acct *a)
 		a->timer = evtimer_new(gw_event_base(), timer_cb, a);
 	close_connection(a);
 	evtimer_del(a->timer);
+	set_state(a, IMAP_OFF);
 	if (a->imap == NULL || a->password == NULL) {
-		set_state(a, IMAP_OFF);
 		set_error(a, "the account has no IMAP server or password");
 		return;
 	}
+	if (email_priv(a->net)->connecting >= CONNECTING_MAX) {
+		set_state(a, IMAP_QUEUED);
+		return;
+	}
+	connect_now(a);
+}
+
+static void
+connect_now(struct acct *a)
+{
 	a->easy = mail_easy_new(a->net, a->imap, a->login, a->password);
 	curl_easy_setopt(a->easy, CURLOPT_CONNECT_ONLY, 1L);
 	set_state(a, IMAP_CONNECT);
@@ -977,6 +1057,7 @@ acct_imap_check(struct acct *a)
 		a->backoff = 0;
 		acct_imap_start(a);
 		return;
+	case IMAP_QUEUED:
 	case IMAP_CONNECT:
 	case IMAP_BUSY:
 		a->want_check = true;
