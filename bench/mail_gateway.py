@@ -127,6 +127,11 @@ def main():
         idle(f"after a restart, {n_acc + 2} accounts in IDLE (base: a fresh process without "
              "accounts)", pid, rss0, n_acc + 2, a.idle_time)
         admin.disconnect()
+    except BaseException:
+        # What the servers said: a limit of the private Dovecot shows here.
+        print("\n".join(l for l in ms.log.splitlines()
+                        if any(w in l for w in ("Error", "Fatal", "Warning")))[-4000:])
+        raise
     finally:
         if gw:
             gw.stop()
