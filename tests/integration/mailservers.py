@@ -162,6 +162,10 @@ namespace inbox {{
     ssl = yes
   }}
 }}
+# Dovecot's own default for imap (1024) overrides default_process_limit.
+service imap {{
+  process_limit = 2000
+}}
 service lmtp {{
   inet_listener lmtp {{
     address = 127.0.0.1
