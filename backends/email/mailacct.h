@@ -52,6 +52,7 @@ struct acct {
 	size_t in_len, in_cap;
 	unsigned tag;        /* number of the last tag sent */
 	int step;            /* mailimap.c's command in flight */
+	bool slot;           /* holds one of the CONNECTING_MAX slots (mailimap.c) */
 	bool want_check;     /* new mail announced (or "check now") while busy */
 	long replay;         /* "fetch N": how many recent mails to deliver again */
 
@@ -64,7 +65,7 @@ struct email_net {
 	struct mcurl *mc;
 	struct acct **accts;
 	size_t naccts;
-	unsigned connecting; /* accounts in IMAP_CONNECT (mailimap.c) */
+	unsigned connecting; /* accounts holding a connection slot (mailimap.c) */
 	bool stopping;       /* email_stop: queued accounts are not started any more */
 	unsigned long sent, refused;
 };

@@ -47,10 +47,10 @@
 #define IN_SLACK 65536       /* beyond max_message_size, for the response's own lines */
 /*
  * Connections being opened (TLS handshake, login) at once. Each handshake
- * holds OpenSSL's buffers and key exchange state (~60 KiB) until it ends;
- * a start with a thousand accounts would hold them all at the same time
- * (and leave the heap fragmented), and hit one server with a thousand
- * logins at once. Sixteen keep two cores busy.
+ * holds OpenSSL's buffers and key exchange state (~65 KiB) until it ends;
+ * a start with a thousand accounts would hold them all at the same time,
+ * and hit one server with a thousand logins at once. With sixteen, a
+ * thousand accounts log in within ~7 s (bench/README.md).
  */
 #define CONNECTING_MAX 16
 
@@ -82,8 +82,8 @@ struct cycle {
 	int64_t *seen; /* UIDs to mark \Seen */
 	size_t nseen;
 	int64_t search_min; /* after a UIDVALIDITY change: first UID to look at */
-	bool replaying;
-	bool no_idle; /* not in CAPABILITY, or refused: polled every poll_interval */
+	/* idle_refused: IDLE is not in CAPABILITY, or was refused; the INBOX is polled. */
+	bool replaying, idle_refused;
 };
 
 static struct cycle *
@@ -110,35 +110,30 @@ acct_imap_state_name(enum acct_imap_state s)
 	return names[s];
 }
 
-static void connect_now(struct acct *);
-
-/* A connection slot is free: the first queued account takes it. */
-static void
-start_queued(struct email_net *en)
-{
-	if (en->stopping)
-		return;
-	for (size_t i = 0; i < en->naccts && en->connecting < CONNECTING_MAX; i++)
-		if (en->accts[i]->state == IMAP_QUEUED)
-			connect_now(en->accts[i]);
-}
-
 static void
 set_state(struct acct *a, enum acct_imap_state s)
 {
-	enum acct_imap_state old = a->state;
-
-	if (old == s)
-		return;
-	log_debug("email: %s: IMAP %s -> %s", a->user, acct_imap_state_name(old),
-	          acct_imap_state_name(s));
+	if (a->state != s)
+		log_debug("email: %s: IMAP %s -> %s", a->user, acct_imap_state_name(a->state),
+		          acct_imap_state_name(s));
 	a->state = s;
-	if (s == IMAP_CONNECT)
-		email_priv(a->net)->connecting++;
-	else if (old == IMAP_CONNECT) {
-		email_priv(a->net)->connecting--;
-		start_queued(email_priv(a->net));
-	}
+}
+
+static void connect_now(struct acct *);
+
+/* The account's connection is open or given up: the first queued account takes the slot. */
+static void
+release_slot(struct acct *a)
+{
+	struct email_net *en = email_priv(a->net);
+
+	if (!a->slot)
+		return;
+	a->slot = false;
+	en->connecting--;
+	for (size_t i = 0; i < en->naccts && en->connecting < CONNECTING_MAX && !en->stopping; i++)
+		if (en->accts[i]->state == IMAP_QUEUED)
+			connect_now(en->accts[i]);
 }
 
 static void
@@ -622,7 +617,7 @@ go_idle(struct acct *a)
 		start_list(a);
 		return;
 	}
-	if (c->no_idle) {
+	if (c->idle_refused) {
 		a->step = STEP_NONE;
 		set_state(a, IMAP_POLL);
 		arm(a, (int)gw_conf_int(gw_net_section(a->net), "poll_interval"));
@@ -712,7 +707,7 @@ tagged(struct acct *a, bool ok, const char *text)
 	switch (step) {
 	case STEP_CAPABILITY:
 		/* A failed CAPABILITY says nothing: IDLE is tried, and polled if refused. */
-		if (c->no_idle)
+		if (c->idle_refused)
 			log_info("email: %s: the IMAP server does not offer IDLE: polling every %ld s",
 			         a->user, gw_conf_int(gw_net_section(a->net), "poll_interval"));
 		command(a, STEP_SELECT, "SELECT INBOX");
@@ -745,7 +740,7 @@ tagged(struct acct *a, bool ok, const char *text)
 	case STEP_IDLE:
 		/* IDLE refused: this server is polled. */
 		log_info("email: %s: the IMAP server refused IDLE (%s): polling", a->user, text);
-		c->no_idle = true;
+		c->idle_refused = true;
 		go_idle(a);
 		return;
 	case STEP_IDLING:
@@ -810,7 +805,7 @@ response(struct acct *a, const char *r, size_t len)
 			else if (a->step == STEP_FETCH)
 				fetched(a, r, len);
 		} else if (strncasecmp(r + 2, "CAPABILITY ", 11) == 0 && a->step == STEP_CAPABILITY) {
-			c->no_idle = !has_word(r + 13, len - 13, "IDLE");
+			c->idle_refused = !has_word(r + 13, len - 13, "IDLE");
 		} else if (strncasecmp(r + 2, "SEARCH", 6) == 0 && a->step == STEP_SEARCH) {
 			searched(a, r, len);
 		} else if (strncasecmp(r + 2, "OK [UIDVALIDITY ", 16) == 0) {
@@ -897,6 +892,7 @@ close_connection(struct acct *a)
 		event_free(a->rd_ev);
 		a->rd_ev = NULL;
 	}
+	release_slot(a);
 	if (a->easy) {
 		mcurl_cancel(email_priv(a->net)->mc, a->easy);
 		curl_easy_cleanup(a->easy);
@@ -929,6 +925,7 @@ connected_cb(CURL *easy, CURLcode rc, void *arg)
 	curl_socket_t fd = CURL_SOCKET_BAD;
 
 	(void)easy;
+	release_slot(a);
 	if (rc != CURLE_OK) {
 		char *why = xasprintf("%s", curl_easy_strerror(rc));
 
@@ -952,7 +949,7 @@ connected_cb(CURL *easy, CURLcode rc, void *arg)
 		struct cycle *c = cyc(a);
 
 		c->sel_uidvalidity = c->sel_uidnext = c->sel_exists = 0;
-		c->no_idle = false;
+		c->idle_refused = false;
 	}
 	/* After LOGIN the list may differ from the one curl saw before it. */
 	command(a, STEP_CAPABILITY, "CAPABILITY");
@@ -995,8 +992,8 @@ acct_imap_start(struct acct *a)
 		a->timer = evtimer_new(gw_event_base(), timer_cb, a);
 	close_connection(a);
 	evtimer_del(a->timer);
-	set_state(a, IMAP_OFF);
 	if (a->imap == NULL || a->password == NULL) {
+		set_state(a, IMAP_OFF);
 		set_error(a, "the account has no IMAP server or password");
 		return;
 	}
@@ -1010,6 +1007,8 @@ acct_imap_start(struct acct *a)
 static void
 connect_now(struct acct *a)
 {
+	a->slot = true;
+	email_priv(a->net)->connecting++;
 	a->easy = mail_easy_new(a->net, a->imap, a->login, a->password);
 	curl_easy_setopt(a->easy, CURLOPT_CONNECT_ONLY, 1L);
 	set_state(a, IMAP_CONNECT);
