@@ -107,8 +107,9 @@ mail_curl_common(struct gw_net *net, CURL *easy, const char *login, const char *
 		/*
 		 * The system's bundle alone: curl shares the parsed store among
 		 * the multi's connections only without a CA directory (a default
-		 * one, as Debian's curl has, makes every connection parse the
-		 * whole bundle again: ~150 certificates each). With ca_file the
+		 * one, as Debian's curl has, makes every connection parse and
+		 * keep the whole bundle: 144 certificates, ~880 KiB and 24 ms of
+		 * CPU each, bench/run.sh castore). With ca_file the
 		 * directory stays, so that the system's CAs are still trusted.
 		 */
 		curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);
