@@ -25,6 +25,7 @@ import argparse
 import concurrent.futures
 import re
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -138,6 +139,7 @@ def main():
         ms.cleanup()
         prosody.stop()
         lt.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
