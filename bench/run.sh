@@ -10,6 +10,8 @@
 #                                PostgreSQL), the loop while a modem is slow (bench/sms.py ARGS)
 #   bench/run.sh email [ARGS]    email: new-mail latency, mails/s both ways, idle accounts,
 #                                through a private Dovecot + SMTP server (bench/mail_gateway.py ARGS)
+#   bench/run.sh castore [N]     libcurl: N TLS connections at once, CA store parsed per connection
+#                                or shared (bench/curl_ca_store.c; needs cc, openssl)
 #
 # The daemon is $STANZAGATE_BIN, else the build that scripts/build.sh makes
 # (built first when missing). Needs prosody, valgrind and Debian's python3.
@@ -37,6 +39,21 @@ startup) exec "$py" "$here/startup.py" "$@" ;;
 irc) exec "$py" "$here/irc_vs_biboumi.py" "$@" ;;
 sms) exec "$py" "$here/sms.py" "$@" ;;
 email) exec "$py" "$here/mail_gateway.py" "$@" ;;
+castore)
+	tmp=$(mktemp -d)
+	trap 'kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+	cc -O2 -o "$tmp/curl_ca_store" "$here/curl_ca_store.c" $(pkg-config --cflags --libs libcurl)
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+		-days 1 -subj /CN=localhost 2>/dev/null
+	port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	timeout 300 openssl s_server -quiet -accept "127.0.0.1:$port" -cert "$tmp/cert.pem" \
+		-key "$tmp/key.pem" >/dev/null 2>&1 &
+	server=$!
+	sleep 1
+	for off in 0 1; do
+		"$tmp/curl_ca_store" "https://127.0.0.1:$port/" "${1:-200}" $off
+	done
+	;;
 all)
 	"$py" "$here/echo_throughput.py" "$@"
 	echo

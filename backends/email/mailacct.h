@@ -26,6 +26,7 @@ struct event;
 
 enum acct_imap_state {
 	IMAP_OFF,      /* paused, or not started */
+	IMAP_QUEUED,   /* waits for one of the CONNECTING_MAX connection slots */
 	IMAP_CONNECT,  /* curl opens the connection (TLS, login) */
 	IMAP_BUSY,     /* a command of the check cycle runs (SELECT, FETCH, STORE) */
 	IMAP_IDLE,     /* IDLE runs: the server pushes new mail */
@@ -48,10 +49,11 @@ struct acct {
 	/* The one IMAP connection: curl logged in (CONNECT_ONLY); we speak IMAP on it. */
 	CURL *easy;
 	struct event *rd_ev, *timer;
-	char *in;            /* bytes received, not yet a whole response */
+	char *in;            /* bytes received, not yet a whole response; NULL when none */
 	size_t in_len, in_cap;
 	unsigned tag;        /* number of the last tag sent */
 	int step;            /* mailimap.c's command in flight */
+	bool slot;           /* holds one of the CONNECTING_MAX slots (mailimap.c) */
 	bool want_check;     /* new mail announced (or "check now") while busy */
 	long replay;         /* "fetch N": how many recent mails to deliver again */
 
@@ -64,6 +66,8 @@ struct email_net {
 	struct mcurl *mc;
 	struct acct **accts;
 	size_t naccts;
+	unsigned connecting; /* accounts holding a connection slot (mailimap.c) */
+	bool stopping;       /* email_stop: queued accounts are not started any more */
 	unsigned long sent, refused;
 };
 

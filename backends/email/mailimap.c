@@ -3,6 +3,7 @@
  * (CURLOPT_CONNECT_ONLY: TLS or STARTTLS, certificate check and login are
  * curl's), on which this file speaks the few IMAP commands it needs:
  *
+ *   CAPABILITY                       IDLE, or the INBOX is polled
  *   SELECT INBOX                     UIDVALIDITY, UIDNEXT, EXISTS
  *   UID SEARCH SINCE d               after a UIDVALIDITY change only
  *   UID FETCH n:* (UID RFC822.SIZE INTERNALDATE)   what is new
@@ -44,9 +45,18 @@
 #define BACKOFF_MIN 5
 #define BACKOFF_MAX 300
 #define IN_SLACK 65536       /* beyond max_message_size, for the response's own lines */
+/*
+ * Connections being opened (TLS handshake, login) at once. Each handshake
+ * holds OpenSSL's buffers and key exchange state (~65 KiB) until it ends;
+ * a start with a thousand accounts would hold them all at the same time,
+ * and hit one server with a thousand logins at once. With sixteen, a
+ * thousand accounts log in within ~7 s (bench/README.md).
+ */
+#define CONNECTING_MAX 16
 
 enum step {
 	STEP_NONE,
+	STEP_CAPABILITY,
 	STEP_SELECT,
 	STEP_SEARCH,
 	STEP_LIST,
@@ -72,6 +82,7 @@ struct cycle {
 	int64_t *seen; /* UIDs to mark \Seen */
 	size_t nseen;
 	int64_t search_min; /* after a UIDVALIDITY change: first UID to look at */
+	/* idle_refused: IDLE is not in CAPABILITY, or was refused; the INBOX is polled. */
 	bool replaying, idle_refused;
 	struct held *held; /* the fetched mail waiting for its uploads */
 };
@@ -91,7 +102,8 @@ const char *
 acct_imap_state_name(enum acct_imap_state s)
 {
 	static const char *const names[] = {
-	        [IMAP_OFF] = "off",   [IMAP_CONNECT] = "connecting", [IMAP_BUSY] = "checking",
+	        [IMAP_OFF] = "off",   [IMAP_QUEUED] = "waiting to connect",
+	        [IMAP_CONNECT] = "connecting", [IMAP_BUSY] = "checking",
 	        [IMAP_IDLE] = "idle (new mail is pushed)", [IMAP_POLL] = "polling (no IDLE)",
 	        [IMAP_WAIT] = "waiting to reconnect",
 	};
@@ -113,6 +125,23 @@ set_state(struct acct *a, enum acct_imap_state s)
 		a->logged_in = in;
 		gw_contacts_changed(a->net, a->user);
 	}
+}
+
+static void connect_now(struct acct *);
+
+/* The account's connection is open or given up: the first queued account takes the slot. */
+static void
+release_slot(struct acct *a)
+{
+	struct email_net *en = email_priv(a->net);
+
+	if (!a->slot)
+		return;
+	a->slot = false;
+	en->connecting--;
+	for (size_t i = 0; i < en->naccts && en->connecting < CONNECTING_MAX && !en->stopping; i++)
+		if (en->accts[i]->state == IMAP_QUEUED)
+			connect_now(en->accts[i]);
 }
 
 static void
@@ -839,6 +868,13 @@ tagged(struct acct *a, bool ok, const char *text)
 	a->step = STEP_NONE;
 	evtimer_del(a->timer);
 	switch (step) {
+	case STEP_CAPABILITY:
+		/* A failed CAPABILITY says nothing: IDLE is tried, and polled if refused. */
+		if (c->idle_refused)
+			log_info("email: %s: the IMAP server does not offer IDLE: polling every %ld s",
+			         a->user, gw_conf_int(gw_net_section(a->net), "poll_interval"));
+		command(a, STEP_SELECT, "SELECT INBOX");
+		return;
 	case STEP_SELECT:
 		if (!ok) {
 			connection_lost(a, "the IMAP server refused to open the INBOX");
@@ -884,6 +920,24 @@ tagged(struct acct *a, bool ok, const char *text)
 	}
 }
 
+/* Whether word is one of the space-separated atoms of line (up to its CRLF). */
+static bool
+has_word(const char *line, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i = 0;
+
+	while (i < len && line[i] != '\r') {
+		size_t n = 0;
+
+		while (i + n < len && line[i + n] != ' ' && line[i + n] != '\r')
+			n++;
+		if (n == wl && strncasecmp(line + i, word, wl) == 0)
+			return true;
+		i += n + 1;
+	}
+	return false;
+}
+
 static void
 response(struct acct *a, const char *r, size_t len)
 {
@@ -917,6 +971,8 @@ response(struct acct *a, const char *r, size_t len)
 				listed(a, r, len);
 			else if (a->step == STEP_FETCH)
 				fetched(a, r, len);
+		} else if (strncasecmp(r + 2, "CAPABILITY ", 11) == 0 && a->step == STEP_CAPABILITY) {
+			c->idle_refused = !has_word(r + 13, len - 13, "IDLE");
 		} else if (strncasecmp(r + 2, "SEARCH", 6) == 0 && a->step == STEP_SEARCH) {
 			searched(a, r, len);
 		} else if (strncasecmp(r + 2, "OK [UIDVALIDITY ", 16) == 0) {
@@ -986,6 +1042,12 @@ readable_cb(evutil_socket_t fd, short what, void *arg)
 		memmove(a->in, a->in + len, a->in_len - len);
 		a->in_len -= len;
 	}
+	if (a->in_len == 0) {
+		/* Most accounts wait in IDLE for hours: they hold no buffer meanwhile. */
+		free(a->in);
+		a->in = NULL;
+		a->in_cap = 0;
+	}
 }
 
 /* ---- connection ---- */
@@ -997,6 +1059,7 @@ close_connection(struct acct *a)
 		event_free(a->rd_ev);
 		a->rd_ev = NULL;
 	}
+	release_slot(a);
 	if (a->easy) {
 		mcurl_cancel(email_priv(a->net)->mc, a->easy);
 		curl_easy_cleanup(a->easy);
@@ -1029,6 +1092,7 @@ connected_cb(CURL *easy, CURLcode rc, void *arg)
 	curl_socket_t fd = CURL_SOCKET_BAD;
 
 	(void)easy;
+	release_slot(a);
 	if (rc != CURLE_OK) {
 		char *why = xasprintf("%s", curl_easy_strerror(rc));
 
@@ -1052,8 +1116,10 @@ connected_cb(CURL *easy, CURLcode rc, void *arg)
 		struct cycle *c = cyc(a);
 
 		c->sel_uidvalidity = c->sel_uidnext = c->sel_exists = 0;
+		c->idle_refused = false;
 	}
-	command(a, STEP_SELECT, "SELECT INBOX");
+	/* After LOGIN the list may differ from the one curl saw before it. */
+	command(a, STEP_CAPABILITY, "CAPABILITY");
 }
 
 static void
@@ -1079,6 +1145,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		connection_lost(a, "the IMAP server did not answer in time");
 		return;
 	case IMAP_OFF:
+	case IMAP_QUEUED:
 		return;
 	}
 }
@@ -1097,6 +1164,18 @@ acct_imap_start(struct acct *a)
 		set_error(a, "the account has no IMAP server or password");
 		return;
 	}
+	if (email_priv(a->net)->connecting >= CONNECTING_MAX) {
+		set_state(a, IMAP_QUEUED);
+		return;
+	}
+	connect_now(a);
+}
+
+static void
+connect_now(struct acct *a)
+{
+	a->slot = true;
+	email_priv(a->net)->connecting++;
 	a->easy = mail_easy_new(a->net, a->imap, a->login, a->password);
 	curl_easy_setopt(a->easy, CURLOPT_CONNECT_ONLY, 1L);
 	set_state(a, IMAP_CONNECT);
@@ -1144,6 +1223,7 @@ acct_imap_check(struct acct *a)
 		a->backoff = 0;
 		acct_imap_start(a);
 		return;
+	case IMAP_QUEUED:
 	case IMAP_CONNECT:
 	case IMAP_BUSY:
 		a->want_check = true;

@@ -18,6 +18,11 @@ user can reach.
     ms.stop_smtp(); ms.start_smtp()     # same port
     ms.kick("alice")                    # drop alice's IMAP connections
     ms.stop()
+
+MailServers(workdir, idle=False) hides IDLE from the IMAP capabilities (a
+server to be polled); shared_login=True runs imap-login in Dovecot's
+high-performance mode (a few processes for every connection instead of one
+per TLS connection), for the benchmark's thousand accounts.
 """
 
 import imaplib
@@ -54,7 +59,7 @@ def make_ca(d):
 
 
 class MailServers:
-    def __init__(self, workdir, smtp_max_size=10 * 1024 * 1024):
+    def __init__(self, workdir, smtp_max_size=10 * 1024 * 1024, idle=True, shared_login=False):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         # Reachable by `nobody` (the mailboxes' owner), unlike pytest's tmp_path.
@@ -67,6 +72,8 @@ class MailServers:
         self.lmtp_port = sgtest.free_port()
         self.smtp_port = sgtest.free_port()
         self.smtp_max_size = smtp_max_size
+        self.idle = idle
+        self.shared_login = shared_login
         self.ca_file, self.cert, self.key = make_ca(self.dir / "tls")
         for f in (self.ca_file, self.cert):
             os.chmod(f, 0o644)
@@ -102,6 +109,14 @@ class MailServers:
     def _write_conf(self):
         d = self.dir
         dh = "/usr/share/dovecot/dh.pem"
+        # Dovecot 2.3's own list after login, without IDLE.
+        caps = ("" if self.idle else
+                "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT "
+                "THREAD=REFERENCES MULTIAPPEND UNSELECT CHILDREN NAMESPACE UIDPLUS "
+                "LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH SEARCHRES LIST-STATUS "
+                "BINARY MOVE LITERAL+ SPECIAL-USE\n")
+        login = ("" if not self.shared_login else
+                 "  service_count = 0\n  process_min_avail = 2\n  client_limit = 2000\n")
         self.conf.write_text(f"""
 base_dir = {d}/run
 state_dir = {d}/state
@@ -138,14 +153,18 @@ namespace inbox {{
     auto = subscribe
   }}
 }}
-service imap-login {{
-  inet_listener imap {{
+{caps}service imap-login {{
+{login}  inet_listener imap {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
     port = {self.imaps_port}
     ssl = yes
   }}
+}}
+# Dovecot's own default for imap (1024) overrides default_process_limit.
+service imap {{
+  process_limit = 2000
 }}
 service lmtp {{
   inet_listener lmtp {{

@@ -4,7 +4,11 @@ required, checked against Dovecot's users; accepted mail is delivered into
 Dovecot by LMTP. Local recipients that do not exist are refused at RCPT
 (550 5.1.1); mail for the domain bounce.invalid is accepted and then
 bounced: a delivery status notification goes to the sender's mailbox, as a
-real MTA would do after a remote server refused it."""
+real MTA would do after a remote server refused it. Mail for CODE@refuse.invalid
+(a 5xx code, e.g. 552@refuse.invalid) is taken at RCPT and refused with that
+code after DATA, as a server over quota or refusing the content does; mail
+larger than --max-size gets aiosmtpd's own 552 after DATA. Every refusal
+after DATA is logged as "refused DATA with CODE"."""
 
 import argparse
 import asyncio
@@ -17,6 +21,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 DOMAIN = "localhost"
+REFUSE = "refuse.invalid"
+REFUSALS = {
+    "552": "552 5.2.2 Mailbox full: quota exceeded",
+    "554": "554 5.7.1 Message rejected as spam",
+}
 
 
 def load_users(path):
@@ -65,6 +74,12 @@ class Handler:
             l.sendmail(sender, rcpts, data)
 
     async def handle_DATA(self, server, session, envelope):
+        for r in envelope.rcpt_tos:
+            code, _, domain = r.rpartition("@")
+            if domain.lower() == REFUSE:
+                answer = REFUSALS.get(code, f"{code} 5.0.0 Refused")
+                print(f"refused DATA with {answer[:3]} for {r}", flush=True)
+                return answer
         local = [r for r in envelope.rcpt_tos if r.rpartition("@")[2].lower() == DOMAIN]
         bounce = [r for r in envelope.rcpt_tos if r.rpartition("@")[2].lower() == "bounce.invalid"]
         data = envelope.original_content or envelope.content

@@ -388,3 +388,63 @@ def test_admin_commands_and_stats_cover_email_accounts(make_gateway, accounts, c
     accounts.deliver("alice", raw_mail("h@example.net", "alice@localhost", "late", "not shown"))
     with pytest.raises(AssertionError):
         alice.wait_for_message(lambda m: from_mail(m, "h@example.net"), 5, "no mail")
+
+
+@pytest.mark.parametrize("code,said", [
+    ("552", "552 5.2.2 Mailbox full: quota exceeded"),
+    ("554", "554 5.7.1 Message rejected as spam"),
+])
+def test_refused_after_data_is_an_error_and_not_retried(make_gateway, accounts, client, code,
+                                                        said):
+    gw = mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    to = jid_of(f"{code}@refuse.invalid")
+    alice.send_raw(f'<message to="{to}" type="chat" id="r-{code}"><body>over quota?</body>'
+                   '<request xmlns="urn:xmpp:receipts"/></message>')
+    err = alice.wait_for_message(lambda m: m["type"] == "error" and m["from"].bare == to, 30,
+                                 "an error")
+    assert said in err["error"]["text"]
+    if code == "552":
+        assert "quota" in err["error"]["text"]
+    # Final: no receipt, and the server saw the mail once, not again after a retry delay.
+    alice.no_message(lambda m: m.xml.find(RECEIVED) is not None, 8)
+    assert accounts.log.count(f"refused DATA with {code}") == 1, accounts.log
+    assert f"mail to {code}@refuse.invalid refused" in gw.log
+
+
+def test_mail_over_the_smtp_servers_size_is_an_error(make_gateway, accounts, client):
+    accounts.stop_smtp()
+    accounts.smtp_max_size = 4096
+    accounts.start_smtp()
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    alice.send_raw(f'<message to="{jid_of("bob@localhost")}" type="chat" id="big-1">'
+                   f'<body>{"z" * 6000}</body><request xmlns="urn:xmpp:receipts"/></message>')
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 30, "an error")
+    assert "552" in err["error"]["text"] and "too big" in err["error"]["text"]
+    alice.no_message(lambda m: m.xml.find(RECEIVED) is not None, 5)
+    assert accounts.fetch("bob") == []
+
+
+def test_server_without_idle_is_polled(make_gateway, tmp_path, client):
+    import mailservers as ms_mod
+
+    ms = ms_mod.MailServers(tmp_path / "noidle", idle=False)
+    try:
+        ms.add_user("alice", "alice-mail")
+        ms.start()
+        gw = mail_gateway(make_gateway, ms, poll_interval="2")
+        alice = client("alice")
+        register(alice, "alice", "alice-mail")
+        sgtest.wait_until(lambda: "polling" in alice.send_message_and_wait(MAIL, "status")["body"],
+                          20, "the INBOX polled", interval=0.5)
+        ms.deliver("alice", raw_mail("poll@example.net", "alice@localhost", "Polled",
+                                     "found by polling"))
+        m = alice.wait_for_message(lambda m: from_mail(m, "poll@example.net"), 30, "the mail")
+        assert "found by polling" in m["body"]
+        assert "polling (no IDLE)" in alice.send_message_and_wait(MAIL, "status")["body"]
+        assert "does not offer IDLE" in gw.log
+    finally:
+        ms.cleanup()
