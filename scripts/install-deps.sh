@@ -13,7 +13,7 @@ PACKAGES=(
 	# build
 	build-essential autoconf automake libtool pkg-config
 	libstrophe-dev libevent-dev libssl-dev libsqlite3-dev libpq-dev
-	libinih-dev libsystemd-dev
+	libinih-dev libsystemd-dev libc-ares-dev
 	libgammu-dev libcurl4-openssl-dev libgmime-3.0-dev libphonenumber-dev
 	# unit tests and fuzzers
 	check clang libclang-rt-14-dev valgrind
@@ -25,6 +25,8 @@ PACKAGES=(
 	# the email gateway's tests and demo: a private Dovecot (IMAP, LMTP) and
 	# an SMTP submission server (aiosmtpd) delivering into it
 	dovecot-imapd dovecot-lmtpd python3-aiosmtpd
+	# a private DNS server with SRV records (RFC 6186 discovery)
+	dnsmasq-base
 	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
 	postgresql
 )

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include "component.h"
+#include "driver.h"
 #include "stanza.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -246,18 +247,10 @@ component_global_init(struct event_base *b)
 		fatalx("libstrophe: cannot create a context");
 	/* Stanza traces cost a serialisation per stanza: only at -vv. */
 	xmpp_ctx_set_verbosity(ctx, log_get_verbosity() >= 2 ? 1 : 0);
-	dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (dns == NULL)
-		log_warnx("no DNS resolver configured: the XMPP server must be given as an address");
+	dns = gw_dns_base();
 	ev_flush = event_new(base, -1, 0, flush_cb, NULL);
 	ev_tick = event_new(base, -1, EV_PERSIST, tick_cb, NULL);
 	event_add(ev_tick, &second);
-}
-
-struct evdns_base *
-component_dns(void)
-{
-	return dns;
 }
 
 void
@@ -268,8 +261,6 @@ component_global_shutdown(void)
 	if (ev_tick)
 		event_free(ev_tick);
 	ev_flush = ev_tick = NULL;
-	if (dns)
-		evdns_base_free(dns, 0);
 	dns = NULL;
 	if (ctx)
 		xmpp_ctx_free(ctx);

@@ -30,7 +30,6 @@ void component_global_init(struct event_base *);
 void component_global_shutdown(void);
 xmpp_ctx_t *component_ctx(void);
 /* The daemon's asynchronous resolver, or NULL when none is configured. */
-struct evdns_base *component_dns(void);
 
 /*
  * A component for jid, connecting to server:port (a name is resolved

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "drivers.h"
 #include "iqwait.h"
+#include "resolve.h"
 #include "store.h"
 #include "upload.h"
 
@@ -291,6 +292,11 @@ daemon_main(int argc, char **argv)
 	if (core.base == NULL)
 		fatalx("libevent: cannot create the event loop");
 	core.started = time(NULL);
+	if (resolve_init(core.base, gw_conf_list(config_section(core.cfg, "dns"),
+	                                         "nameservers")) == -1) {
+		fprintf(stderr, "stanzagate: [dns] nameservers: not an address[:port] (see the log)\n");
+		return 1;
+	}
 	component_global_init(core.base);
 	commands_init();
 	admin_init();
@@ -324,6 +330,7 @@ daemon_main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_expire);
 	component_global_shutdown();
+	resolve_shutdown();
 	store_close(core.store);
 	config_free(core.cfg);
 	for (size_t i = 0; i < nretired; i++)

@@ -28,6 +28,7 @@
 #include "xmalloc.h"
 
 struct event_base;
+struct evdns_base;
 struct gw_net;     /* one enabled backend: its component, config and state */
 struct gw_cmd;     /* one running ad-hoc or text command */
 struct gw_values;  /* submitted form values */
@@ -166,6 +167,8 @@ void gw_values_free(struct gw_values *);
  */
 struct gw_check;
 void gw_check_done(struct gw_check *, enum gw_error, const char *why);
+/* Before gw_check_done: store this value of var instead of the submitted one (found servers). */
+void gw_check_set(struct gw_check *, const char *var, const char *value);
 
 /* ---- Commands (XEP-0050, and the same as text sent to the gateway) ---- */
 
@@ -482,6 +485,33 @@ void gw_foreach_user(struct gw_net *, void (*fn)(const char *user, void *arg), v
 /* ---- The rest of the core a driver may use ---- */
 
 struct event_base *gw_event_base(void);
+/*
+ * The daemon's evdns base for addresses ([dns] nameservers, else
+ * /etc/resolv.conf), or NULL when none could be set up. Shared: cancel
+ * your requests, never free it.
+ */
+struct evdns_base *gw_dns_base(void);
+
+/* ---- Service records (RFC 2782 SRV) ---- */
+
+struct gw_srv_record {
+	char *target; /* host name, without the final dot */
+	unsigned port, priority, weight;
+};
+struct gw_srv_query;
+/*
+ * recs: the usable records, lowest priority first (heaviest first among
+ * equals); n == 0 with why NULL: the name has none (or only "."); why set:
+ * the lookup failed (readable). All valid during the call only.
+ */
+typedef void gw_srv_cb(void *arg, const struct gw_srv_record *recs, size_t n, const char *why);
+/*
+ * Looks up the SRV records of name (e.g. "_imaps._tcp.example.com") on the
+ * loop; cb runs exactly once, from a later loop turn, unless the query is
+ * cancelled first.
+ */
+struct gw_srv_query *gw_resolve_srv(const char *name, gw_srv_cb *cb, void *arg);
+void gw_resolve_cancel(struct gw_srv_query *);
 const char *gw_net_jid(struct gw_net *); /* the gateway's domain, e.g. "irc.example.org" */
 /*
  * The gateway's link to the XMPP server is up. What a driver sends outside

@@ -6,6 +6,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
 
 #include "conf.h"
 
@@ -40,6 +43,14 @@ static const struct gw_option log_options[] = {
         {"verbosity", GW_OPT_INT, "0", 0, 3, GW_OPT_RELOADABLE,
          "0 logs warnings and events, 1 adds debugging, 2 and 3 add protocol "
          "traces; each -v on the command line adds one."},
+        GW_OPTIONS_END,
+};
+
+static const struct gw_option dns_options[] = {
+        {"nameservers", GW_OPT_LIST, "", 0, 0, 0,
+         "Name servers (address, or address:port) for the daemon's lookups: the XMPP and "
+         "IRC servers' addresses, upload services, mail servers' SRV records (RFC 6186); "
+         "empty: those of /etc/resolv.conf. /etc/hosts is read either way."},
         GW_OPTIONS_END,
 };
 
@@ -118,6 +129,23 @@ check_storage(const struct gw_section *s, const char **key, char **why)
 	return -1;
 }
 
+static int
+check_dns(const struct gw_section *s, const char **key, char **why)
+{
+	struct sockaddr_storage ss;
+	int len;
+
+	*key = "nameservers";
+	for (const char *const *v = gw_conf_list(s, *key); *v; v++) {
+		len = (int)sizeof(ss);
+		if (evutil_parse_sockaddr_port(*v, (struct sockaddr *)&ss, &len) == -1) {
+			*why = xasprintf("'%s' is not an address or address:port", *v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 conf_check_backend(const struct gw_section *s, const char **key, char **why)
 {
@@ -137,5 +165,6 @@ const struct conf_core_section conf_core_sections[] = {
         {"storage", "Where the gateway keeps who-is-who and every message not yet delivered.",
          storage_options, check_storage},
         {"log", "Logging. Optional.", log_options, NULL},
+        {"dns", "Name resolution. Optional.", dns_options, check_dns},
         {NULL, NULL, NULL, NULL},
 };

@@ -148,6 +148,12 @@ gw_check_done(struct gw_check *c, enum gw_error e, const char *why)
 	free(c);
 }
 
+void
+gw_check_set(struct gw_check *c, const char *var, const char *value)
+{
+	gw_values_set(c->values, var, &value, 1);
+}
+
 static void
 register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user)
 {

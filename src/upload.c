@@ -412,7 +412,7 @@ put(struct gw_upload *up, const char *url, xmpp_stanza_t *put_el)
 		evhttp_uri_free(uri);
 		return "out of sockets";
 	}
-	up->conn = evhttp_connection_base_bufferevent_new(core.base, component_dns(), bev, host,
+	up->conn = evhttp_connection_base_bufferevent_new(core.base, gw_dns_base(), bev, host,
 	                                                  (unsigned short)port);
 	evhttp_connection_set_timeout(up->conn, HTTP_TIMEOUT);
 	evhttp_connection_set_retries(up->conn, 0);

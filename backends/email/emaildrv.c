@@ -20,6 +20,7 @@
 #include "mailaddr.h"
 #include "mailbuild.h"
 #include "mailcurl.h"
+#include "maildiscover.h"
 
 #define VERIFY_TIMEOUT 30L /* seconds for each server at registration */
 
@@ -269,7 +270,24 @@ struct verify {
 	int left;
 	char *imap_why, *smtp_why;
 	char err_imap[CURL_ERROR_SIZE], err_smtp[CURL_ERROR_SIZE];
+	/* While the servers are looked up in DNS (RFC 6186): */
+	struct mail_discover *discover;
+	char *domain, *imap_url, *smtp_url, *login, *password;
+	struct verify *next; /* en->discovering */
 };
+
+static void
+verify_free(struct verify *v)
+{
+	free(v->imap_why);
+	free(v->smtp_why);
+	free(v->domain);
+	free(v->imap_url);
+	free(v->smtp_url);
+	free(v->login);
+	free(v->password);
+	free(v);
+}
 
 static char *
 readable_failure(CURL *easy, CURLcode rc, const char *errbuf)
@@ -309,9 +327,7 @@ verify_finish(struct verify *v)
 		free(why);
 	} else
 		gw_check_done(v->check, GW_ERR_NONE, NULL);
-	free(v->imap_why);
-	free(v->smtp_why);
-	free(v);
+	verify_free(v);
 }
 
 static void
@@ -359,11 +375,12 @@ check_registration(struct gw_net *net, const char *user, const struct gw_values 
 	}
 	imap = server_url(net, user, "imap", gw_values_get(in, "imap"));
 	smtp = server_url(net, user, "smtp", gw_values_get(in, "smtp"));
-	if (!url_ok(imap, "imaps://", "imap://")) {
+	/* Empty, with no default to start from: looked up in DNS (verify_registration). */
+	if (imap && !url_ok(imap, "imaps://", "imap://")) {
 		*why = xstrdup("The IMAP server must be given as imaps://host or imap://host "
 		               "(STARTTLS).");
 		e = GW_ERR_NOT_ACCEPTABLE;
-	} else if (!url_ok(smtp, "smtps://", "smtp://")) {
+	} else if (smtp && !url_ok(smtp, "smtps://", "smtp://")) {
 		*why = xstrdup("The SMTP server must be given as smtps://host or smtp://host:587 "
 		               "(STARTTLS).");
 		e = GW_ERR_NOT_ACCEPTABLE;
@@ -381,6 +398,64 @@ check_registration(struct gw_net *net, const char *user, const struct gw_values 
 }
 
 static void
+verify_start(struct verify *v)
+{
+	const char *login = v->login ? v->login : "", *pw = v->password ? v->password : "";
+
+	v->left = 2;
+	v->imap = verify_easy(v->net, v->imap_url, login, pw, v->err_imap);
+	v->smtp = verify_easy(v->net, v->smtp_url, login, pw, v->err_smtp);
+	mcurl_add(email_priv(v->net)->mc, v->imap, verify_done, v);
+	mcurl_add(email_priv(v->net)->mc, v->smtp, verify_done, v);
+}
+
+static void
+discovering_remove(struct verify *v)
+{
+	struct verify **p = &email_priv(v->net)->discovering;
+
+	while (*p && *p != v)
+		p = &(*p)->next;
+	if (*p)
+		*p = v->next;
+	v->discover = NULL;
+}
+
+/* The URLs the domain publishes; what was given stays. */
+static void
+discovered_cb(void *arg, const char *imap, const char *smtp, const char *why)
+{
+	struct verify *v = arg;
+	char *missing;
+
+	discovering_remove(v);
+	if (v->imap_url == NULL && imap) {
+		v->imap_url = xstrdup(imap);
+		gw_check_set(v->check, "imap", imap);
+	}
+	if (v->smtp_url == NULL && smtp) {
+		v->smtp_url = xstrdup(smtp);
+		gw_check_set(v->check, "smtp", smtp);
+	}
+	if (v->imap_url && v->smtp_url) {
+		log_info("email: %s publishes %s and %s (RFC 6186)", v->domain, v->imap_url,
+		         v->smtp_url);
+		verify_start(v);
+		return;
+	}
+	missing = xasprintf("No %s%s%s server was given, and %s %s. Give %s in the form.",
+	                    v->imap_url ? "" : "IMAP", v->imap_url || v->smtp_url ? "" : " or ",
+	                    v->smtp_url ? "" : "SMTP", v->domain,
+	                    why ? "could not be looked up in DNS" : "publishes none in DNS (SRV)",
+	                    v->imap_url || v->smtp_url ? "it" : "them");
+	if (why)
+		log_warnx("email: SRV records of %s: %s", v->domain, why);
+	gw_check_done(v->check, GW_ERR_NOT_ACCEPTABLE, missing);
+	free(missing);
+	verify_free(v);
+}
+
+static void
 verify_registration(struct gw_net *net, const char *user, const struct gw_values *in,
                     struct gw_check *check)
 {
@@ -388,35 +463,41 @@ verify_registration(struct gw_net *net, const char *user, const struct gw_values
 	const char *email = gw_values_get(in, "email");
 	const char *login = gw_values_get(in, "username");
 	const char *password = gw_values_get(in, "password");
-	char *stored_email = NULL, *stored_login = NULL, *stored_pw = NULL, *addr = NULL, *why = NULL;
-	char *imap = server_url(net, user, "imap", gw_values_get(in, "imap"));
-	char *smtp = server_url(net, user, "smtp", gw_values_get(in, "smtp"));
+	char *stored_email = NULL, *addr = NULL, *why = NULL;
 
+	v->net = net;
+	v->check = check;
+	v->imap_url = server_url(net, user, "imap", gw_values_get(in, "imap"));
+	v->smtp_url = server_url(net, user, "smtp", gw_values_get(in, "smtp"));
 	if (email == NULL || *email == '\0')
 		email = stored_email = gw_setting_get(net, user, "", "email");
 	if (email)
 		mail_addr_normalize(email, &addr, &why);
 	free(why);
-	if (login == NULL || *login == '\0') {
-		login = stored_login = gw_setting_get(net, user, "", "username");
-		if (login == NULL || *login == '\0')
-			login = addr;
+	if (login && *login)
+		v->login = xstrdup(login);
+	else {
+		v->login = gw_setting_get(net, user, "", "username");
+		if (v->login == NULL || *v->login == '\0') {
+			free(v->login);
+			v->login = addr ? xstrdup(addr) : NULL;
+		}
 	}
-	if (password == NULL || *password == '\0')
-		password = stored_pw = gw_secret_get(net, user, "", "password");
-	v->net = net;
-	v->check = check;
-	v->left = 2;
-	v->imap = verify_easy(net, imap, login ? login : "", password ? password : "", v->err_imap);
-	v->smtp = verify_easy(net, smtp, login ? login : "", password ? password : "", v->err_smtp);
-	mcurl_add(email_priv(net)->mc, v->imap, verify_done, v);
-	mcurl_add(email_priv(net)->mc, v->smtp, verify_done, v);
+	v->password = password && *password ? xstrdup(password)
+	                                    : gw_secret_get(net, user, "", "password");
+	if (v->imap_url && v->smtp_url)
+		verify_start(v);
+	else {
+		const char *at = addr ? strrchr(addr, '@') : NULL;
+
+		v->domain = xstrdup(at ? at + 1 : "");
+		v->next = email_priv(net)->discovering;
+		email_priv(net)->discovering = v;
+		v->discover = mail_discover(v->domain, v->imap_url == NULL, v->smtp_url == NULL,
+		                            discovered_cb, v);
+	}
 	free(stored_email);
-	free(stored_login);
-	free(stored_pw);
 	free(addr);
-	free(imap);
-	free(smtp);
 }
 
 static void
@@ -915,6 +996,14 @@ email_stop(struct gw_net *net)
 	if (en == NULL)
 		return;
 	en->stopping = true;
+	while (en->discovering) {
+		struct verify *v = en->discovering;
+
+		en->discovering = v->next;
+		mail_discover_cancel(v->discover);
+		gw_check_done(v->check, GW_ERR_SERVICE_UNAVAILABLE, "The gateway is shutting down.");
+		verify_free(v);
+	}
 	while (en->naccts > 0)
 		acct_close(net, en->accts[0]->user);
 	free(en->accts);

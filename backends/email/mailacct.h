@@ -62,6 +62,8 @@ struct acct {
 	unsigned long delivered, bounces;
 };
 
+struct verify;
+
 struct email_net {
 	struct mcurl *mc;
 	struct acct **accts;
@@ -69,6 +71,7 @@ struct email_net {
 	unsigned connecting; /* accounts holding a connection slot (mailimap.c) */
 	bool stopping;       /* email_stop: queued accounts are not started any more */
 	unsigned long sent, refused;
+	struct verify *discovering; /* registrations whose servers are looked up in DNS */
 };
 
 struct email_net *email_priv(struct gw_net *);

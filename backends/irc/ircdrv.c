@@ -733,9 +733,7 @@ irc_start(struct gw_net *net)
 		free(in);
 		return -1;
 	}
-	in->dns = evdns_base_new(gw_event_base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
-	if (in->dns == NULL)
-		log_warnx("irc: no DNS resolver: IRC servers must be given as addresses");
+	in->dns = gw_dns_base();
 	gw_net_set_priv(net, in);
 	ircd_persist_restore(net);
 	return 0;
@@ -753,8 +751,6 @@ irc_stop(struct gw_net *net)
 		ircd_conn_close(c, "Gateway shutting down");
 	ircd_conn_free_all(in);
 	ircd_identd_stop(in);
-	if (in->dns)
-		evdns_base_free(in->dns, 0);
 	SSL_CTX_free(in->ssl);
 	SSL_CTX_free(in->ssl_noverify);
 	free(in);

@@ -63,6 +63,19 @@ def test_check_config_names_file_line_and_unknown_key(tmp_path, stanzagate_bin):
     assert f"{cfg}:4: colour:" in r.stderr, r.stderr
 
 
+def test_check_config_refuses_a_nameserver_that_is_not_an_address(tmp_path, stanzagate_bin):
+    lines = _config_lines(tmp_path) + ["", "[dns]", "nameservers = 127.0.0.1:5353 dns.example"]
+    cfg = tmp_path / "dns.conf"
+    cfg.write_text("\n".join(lines) + "\n")
+    r = sgtest.run_binary(stanzagate_bin, "-n", "-c", cfg)
+    assert r.returncode == 1, f"exit {r.returncode}, stderr: {r.stderr}"
+    assert "nameservers" in r.stderr and "'dns.example' is not an address" in r.stderr, r.stderr
+    lines[-1] = "nameservers = 127.0.0.1:5353, [::1]:53"
+    cfg.write_text("\n".join(lines) + "\n")
+    r = sgtest.run_binary(stanzagate_bin, "-n", "-c", cfg)
+    assert r.returncode == 0, f"stderr: {r.stderr}"
+
+
 def test_unopenable_database_exits_with_one_line_reason(tmp_path, stanzagate_bin):
     lines = _config_lines(tmp_path)
     lines[7] = "url = sqlite:/nonexistent-dir/sub/stanzagate.db"

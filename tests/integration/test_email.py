@@ -16,6 +16,7 @@ import pytest
 from slixmpp.exceptions import IqError
 
 import sgtest
+from dnsserver import DnsServer
 
 MAIL = "mail.localhost"
 RECEIVED = "{urn:xmpp:receipts}received"
@@ -36,6 +37,12 @@ def register(client, who, password, **fields):
     values = {"email": f"{who}@localhost", "password": password}
     values.update(fields)
     return client.register(MAIL, values, timeout=40)
+
+
+def wait_status(client, text, what, timeout=30):
+    """Until the status command's answer has text."""
+    sgtest.wait_until(lambda: text in client.send_message_and_wait(MAIL, "status")["body"],
+                      timeout, what, interval=0.5)
 
 
 def raw_mail(frm, to, subject, body, msgid=None, refs=None):
@@ -438,8 +445,7 @@ def test_server_without_idle_is_polled(make_gateway, tmp_path, client):
         gw = mail_gateway(make_gateway, ms, poll_interval="2")
         alice = client("alice")
         register(alice, "alice", "alice-mail")
-        sgtest.wait_until(lambda: "polling" in alice.send_message_and_wait(MAIL, "status")["body"],
-                          20, "the INBOX polled", interval=0.5)
+        wait_status(alice, "polling", "the INBOX polled")
         ms.deliver("alice", raw_mail("poll@example.net", "alice@localhost", "Polled",
                                      "found by polling"))
         m = alice.wait_for_message(lambda m: from_mail(m, "poll@example.net"), 30, "the mail")
@@ -448,3 +454,74 @@ def test_server_without_idle_is_polled(make_gateway, tmp_path, client):
         assert "does not offer IDLE" in gw.log
     finally:
         ms.cleanup()
+
+
+def srv_gateway(make_gateway, mailservers, dns):
+    """A gateway whose [email] has no servers to start from: a form that
+    leaves them empty makes it look them up (RFC 6186) on dns."""
+    return make_gateway(backends=("mail.localhost",), extra={
+        "email": {"ca_file": mailservers.ca_file, "poll_interval": "30"},
+        "dns": {"nameservers": dns.address}})
+
+
+def test_servers_found_by_srv_records(make_gateway, accounts, client, tmp_path):
+    ms = accounts
+    dns = DnsServer(tmp_path / "dns", srv=[
+        ("_imaps._tcp.localhost", "localhost", ms.imaps_port, 10, 0),
+        ("_imap._tcp.localhost", "localhost", ms.imap_port, 10, 0),  # a tie: TLS wins
+        ("_submissions._tcp.localhost", None, 0),                     # "." : not offered
+        ("_submission._tcp.localhost", "localhost", ms.smtp_port, 0, 0)])
+    dns.start()
+    try:
+        gw = srv_gateway(make_gateway, ms, dns)
+        alice = client("alice")
+        register(alice, "alice", "alice-mail")
+        for name in ("_imaps._tcp.localhost", "_imap._tcp.localhost",
+                     "_submissions._tcp.localhost", "_submission._tcp.localhost"):
+            assert dns.queried(name), dns.log
+        status = alice.send_message_and_wait(MAIL, "status")["body"]
+        assert f"imaps://localhost:{ms.imaps_port}" in status, status
+        assert f"smtp://localhost:{ms.smtp_port}" in status, status
+        # The servers found are the account's: mail arrives and leaves.
+        wait_status(alice, "idle (new mail is pushed)", "the INBOX watched")
+        ms.deliver("alice", raw_mail("srv@example.net", "alice@localhost", "Found",
+                                     "through SRV"))
+        m = alice.wait_for_message(lambda m: from_mail(m, "srv@example.net"), 30, "the mail")
+        assert "through SRV" in m["body"]
+        alice.send_raw(f'<message to="{jid_of("bob@localhost")}" type="chat" id="srv-1">'
+                       '<body>sent through the server found</body>'
+                       '<request xmlns="urn:xmpp:receipts"/></message>')
+        alice.wait_for_message(lambda m: m.xml.find(RECEIVED) is not None, 30, "a receipt")
+        assert "publishes imaps://localhost" in gw.log
+        # A restart keeps them: nothing is looked up again.
+        gw.stop()
+        dns.stop()
+        gw.start()
+        wait_status(alice, "idle (new mail is pushed)", "the INBOX watched after a restart")
+    finally:
+        dns.stop()
+
+
+@pytest.mark.parametrize("published", ["nothing", "no nameserver"])
+def test_servers_not_published_are_named(make_gateway, accounts, client, tmp_path, published):
+    dns = DnsServer(tmp_path / "dns", srv=[("_imaps._tcp.localhost", "localhost",
+                                            accounts.imaps_port)])
+    if published == "no nameserver":
+        dns.port = sgtest.free_port()  # nobody answers there
+    else:
+        dns.srv = []
+        dns.start()
+    try:
+        srv_gateway(make_gateway, accounts, dns)
+        alice = client("alice")
+        with pytest.raises(IqError) as e:
+            register(alice, "alice", "alice-mail")
+        text = e.value.iq["error"]["text"]
+        assert "No IMAP or SMTP server was given" in text, text
+        assert ("publishes none in DNS" if published == "nothing"
+                else "could not be looked up") in text, text
+        alice.send_message(jid_of("bob@localhost"), "hello")
+        err = alice.wait_for_message(lambda m: m["type"] == "error", 10, "an error")
+        assert err["error"]["condition"] == "registration-required"
+    finally:
+        dns.stop()
