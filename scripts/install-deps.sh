@@ -18,7 +18,7 @@ PACKAGES=(
 	# unit tests and fuzzers
 	check clang libclang-rt-14-dev valgrind
 	# integration tests
-	python3-pytest python3-pytest-timeout python3-slixmpp
+	python3-pytest python3-pytest-timeout python3-slixmpp python3-prometheus-client
 	prosody lua-unbound sqlite3 ngircd biboumi openssl
 	inspircd atheme-services
 	gammu gammu-smsd libdbd-sqlite3

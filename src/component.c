@@ -67,6 +67,7 @@ struct component {
 	struct barrier *barriers, **barriers_tail;
 	unsigned long barrier_seq;
 	unsigned long stanzas_in, stanzas_out;
+	unsigned long connects; /* handshakes accepted since start */
 };
 
 static struct event_base *base;
@@ -381,6 +382,7 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 	case XMPP_CONN_CONNECT:
 		log_info("component %s: connected to %s port %u", c->jid, c->addr, c->port);
 		comp_set_state(c, COMP_ONLINE);
+		c->connects++;
 		c->backoff = 0;
 		if (c->cbs.online)
 			c->cbs.online(c->arg);
@@ -757,4 +759,10 @@ component_counters(const struct component *c, unsigned long *in, unsigned long *
 {
 	*in = c->stanzas_in;
 	*out = c->stanzas_out;
+}
+
+unsigned long
+component_connects(const struct component *c)
+{
+	return c->connects;
 }

@@ -60,5 +60,7 @@ int component_barrier(struct component *, void (*cb)(void *arg, bool done), void
 void component_set_reconnect_max(struct component *, int seconds);
 /* Bytes sent and received, stanzas in each direction (for stats). */
 void component_counters(const struct component *, unsigned long *in, unsigned long *out);
+/* Handshakes the XMPP server accepted since start: reconnects are this minus one. */
+unsigned long component_connects(const struct component *);
 
 #endif

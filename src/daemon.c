@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "drivers.h"
 #include "iqwait.h"
+#include "metrics.h"
 #include "resolve.h"
 #include "store.h"
 #include "upload.h"
@@ -304,6 +305,11 @@ daemon_main(int argc, char **argv)
 		fprintf(stderr, "stanzagate: a backend failed to start (see the log)\n");
 		return 1;
 	}
+	if (metrics_start(core.base, gw_conf_str(config_section(core.cfg, "metrics"), "listen")) ==
+	    -1) {
+		fprintf(stderr, "stanzagate: [metrics] listen: cannot listen there (see the log)\n");
+		return 1;
+	}
 	ev_term = evsignal_new(core.base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(core.base, SIGINT, signal_cb, NULL);
 	ev_hup = evsignal_new(core.base, SIGHUP, signal_cb, NULL);
@@ -320,6 +326,7 @@ daemon_main(int argc, char **argv)
 	event_base_dispatch(core.base);
 
 	notify("STOPPING=1");
+	metrics_stop();
 	gateway_stop_all();
 	iqwait_shutdown();
 	upload_shutdown();

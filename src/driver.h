@@ -696,6 +696,12 @@ struct gw_driver {
 
 	/* Lines of text for the admin `stats` command; NULL: none. */
 	void (*stats)(struct gw_net *, void (*line)(const char *text, void *arg), void *arg);
+	/*
+	 * The network's own connections (IRC servers, IMAP sessions, modem
+	 * lines) that are up, and those that should be but are not
+	 * (connecting, waiting to reconnect), for the metrics; NULL: none.
+	 */
+	void (*links)(struct gw_net *, unsigned *up, unsigned *down);
 };
 
 #endif

@@ -54,6 +54,14 @@ static const struct gw_option dns_options[] = {
         GW_OPTIONS_END,
 };
 
+static const struct gw_option metrics_options[] = {
+        {"listen", GW_OPT_STRING, "", 0, 0, 0,
+         "Address and port (e.g. 127.0.0.1:9466, [::1]:9466) where GET /metrics answers in the "
+         "Prometheus text format; empty: not served. Anyone who can connect can read it: "
+         "keep it on loopback or a private network."},
+        GW_OPTIONS_END,
+};
+
 const struct gw_option conf_backend_options[] = {
         {"jid", GW_OPT_JID, NULL, 0, 0, GW_OPT_REQUIRED,
          "Domain of this gateway's component, as declared on the XMPP server "
@@ -146,6 +154,21 @@ check_dns(const struct gw_section *s, const char **key, char **why)
 	return 0;
 }
 
+static int
+check_metrics(const struct gw_section *s, const char **key, char **why)
+{
+	struct sockaddr_storage ss;
+	const char *v = gw_conf_str(s, "listen");
+	int len = (int)sizeof(ss);
+
+	*key = "listen";
+	if (v && *v && evutil_parse_sockaddr_port(v, (struct sockaddr *)&ss, &len) == -1) {
+		*why = xasprintf("'%s' is not an address:port", v);
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_check_backend(const struct gw_section *s, const char **key, char **why)
 {
@@ -166,5 +189,6 @@ const struct conf_core_section conf_core_sections[] = {
          storage_options, check_storage},
         {"log", "Logging. Optional.", log_options, NULL},
         {"dns", "Name resolution. Optional.", dns_options, check_dns},
+        {"metrics", "Prometheus metrics. Optional.", metrics_options, check_metrics},
         {NULL, NULL, NULL, NULL},
 };

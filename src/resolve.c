@@ -85,7 +85,8 @@ sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
 		w->next = R.socks;
 		R.socks = w;
 	}
-	w->ev = event_new(R.base, fd, EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0),
+	w->ev = event_new(R.base, fd,
+	                  EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0),
 	                  sock_cb, NULL);
 	event_add(w->ev, NULL);
 }
@@ -289,7 +290,8 @@ resolve_init(struct event_base *base, const char *const *nameservers)
 		opts.timeout = 2000;
 		opts.tries = 3;
 		rc = ares_init_options(&R.channel, &opts,
-		                       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+		                       ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
+		                               ARES_OPT_TRIES);
 	}
 	if (rc == ARES_SUCCESS) {
 		R.ares_ok = true;

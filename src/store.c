@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,8 @@ struct store {
 	struct secretbox *box; /* NULL when opened without a key file */
 	int depth;             /* open store_begin() levels */
 	time_t last_prune;
+	unsigned long commits; /* outermost ones, for the metrics */
+	double commit_seconds;
 };
 
 static const struct store_ops *const backends[] = {
@@ -167,9 +170,25 @@ store_commit(struct store *s)
 		log_warnx("store: commit without a transaction");
 		return -1;
 	}
-	r = s->ops->commit(s->be, s->depth);
+	if (s->depth == 1) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = s->ops->commit(s->be, s->depth);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		s->commits++;
+		s->commit_seconds += (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	} else
+		r = s->ops->commit(s->be, s->depth);
 	s->depth--;
 	return r;
+}
+
+void
+store_commit_stats(const struct store *s, unsigned long *count, double *seconds)
+{
+	*count = s->commits;
+	*seconds = s->commit_seconds;
 }
 
 void
@@ -758,6 +777,18 @@ store_queue_count(struct store *s, enum store_dir dir, const char *net)
 	if (!dir_ok(dir))
 		return -1;
 	return s->ops->queue_count(s->be, dir, net);
+}
+
+time_t
+store_queue_oldest(struct store *s, enum store_dir dir, const char *net)
+{
+	time_t created;
+
+	if (net == NULL || !dir_ok(dir)) {
+		log_warnx("store: %s: bad arguments", __func__);
+		return 0;
+	}
+	return s->ops->queue_oldest(s->be, dir, net, &created) == 1 ? created : 0;
 }
 
 time_t

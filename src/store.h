@@ -250,6 +250,13 @@ int store_queue_release_user(struct store *, enum store_dir dir, const char *net
 int store_queue_delete(struct store *, int64_t id);
 /* Messages queued for (dir, net) (net NULL: every net), held ones included; or -1. */
 long store_queue_count(struct store *, enum store_dir dir, const char *net);
+/*
+ * When the oldest not-held message of (dir, net) was queued; 0 if none (or
+ * on error, logged). Held messages wait for their user, not for delivery.
+ */
+time_t store_queue_oldest(struct store *, enum store_dir dir, const char *net);
+/* Outermost commits since the store was opened and the seconds they took in all. */
+void store_commit_stats(const struct store *, unsigned long *count, double *seconds);
 /* The earliest next_try of the not-held messages of (dir, net); 0 if none (or on error, logged). */
 time_t store_queue_next_due(struct store *, enum store_dir dir, const char *net);
 /*

@@ -115,6 +115,8 @@ struct store_ops {
 	long (*queue_count)(void *, enum store_dir, const char *net);
 	/* -1 on error, 0 if none, 1 with *when. */
 	int (*queue_next_due)(void *, enum store_dir, const char *net, time_t *when);
+	/* -1 on error, 0 if none, 1 with *created of the oldest not-held message. */
+	int (*queue_oldest)(void *, enum store_dir, const char *net, time_t *created);
 	long (*queue_prune)(void *, time_t before);
 
 	int (*archive_add)(void *, const char *net, const char *jid, const char *room, time_t stamp,

@@ -690,24 +690,35 @@ sq_queue_count(void *be, enum store_dir dir, const char *net)
 	return sq_query_long(sq, ST_Q_COUNT_NET, sq_prep(sq, ST_Q_COUNT_NET, "is", (int)dir, net));
 }
 
+/* A time one statement of (dir, net) answers: -1, 0 for none (no row, or a NULL min()), 1. */
 static int
-sq_queue_next_due(void *be, enum store_dir dir, const char *net, time_t *when)
+sq_queue_time(struct sq *sq, enum stmt_id id, enum store_dir dir, const char *net, time_t *when)
 {
-	struct sq *sq = be;
 	sqlite3_stmt *st;
 	int r;
 
-	if ((st = sq_prep(sq, ST_Q_NEXT_DUE, "is", (int)dir, net)) == NULL)
+	if ((st = sq_prep(sq, id, "is", (int)dir, net)) == NULL)
 		return -1;
-	/* min() of no rows is one NULL row. */
-	if ((r = sq_step(sq, ST_Q_NEXT_DUE, st)) == 1) {
+	if ((r = sq_step(sq, id, st)) == 1) {
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 			r = 0;
 		else
 			*when = (time_t)sqlite3_column_int64(st, 0);
 	}
-	sq_stmt_put(sq, ST_Q_NEXT_DUE, st);
+	sq_stmt_put(sq, id, st);
 	return r;
+}
+
+static int
+sq_queue_next_due(void *be, enum store_dir dir, const char *net, time_t *when)
+{
+	return sq_queue_time(be, ST_Q_NEXT_DUE, dir, net, when);
+}
+
+static int
+sq_queue_oldest(void *be, enum store_dir dir, const char *net, time_t *created)
+{
+	return sq_queue_time(be, ST_Q_OLDEST, dir, net, created);
 }
 
 static long
@@ -753,6 +764,7 @@ const struct store_ops store_sqlite_ops = {
         .queue_tombstone = sq_queue_tombstone,
         .queue_reserve = sq_queue_reserve,
         .queue_count = sq_queue_count,
+        .queue_oldest = sq_queue_oldest,
         .queue_next_due = sq_queue_next_due,
         .queue_prune = sq_queue_prune,
         .archive_add = sq_archive_add,

@@ -56,6 +56,7 @@ enum stmt_id {
 	ST_Q_COUNT_ALL,
 	ST_Q_COUNT_NET,
 	ST_Q_NEXT_DUE,
+	ST_Q_OLDEST,
 	ST_Q_PRUNE,
 	ST_Q_SEEN,
 	ST_Q_TOMB,

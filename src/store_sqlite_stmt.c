@@ -117,6 +117,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
         [ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
                           " AND held = 0",
+        /* The lowest id is the oldest: one seek on queue_due. */
+        [ST_Q_OLDEST] = "SELECT created FROM queue INDEXED BY queue_due WHERE dir = ?1"
+                        " AND net = ?2 AND held = 0 ORDER BY id LIMIT 1",
         [ST_Q_PRUNE] = "DELETE FROM queue_tombstones WHERE deleted < ?1",
 
         [ST_ARCH_ADD] = "INSERT INTO archive (net, jid, room, stamp, nick, body, uid)"

@@ -1066,6 +1066,21 @@ email_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 	free(t);
 }
 
+static void
+email_links(struct gw_net *net, unsigned *up, unsigned *down)
+{
+	struct email_net *en = email_priv(net);
+
+	for (size_t i = 0; i < en->naccts; i++) {
+		enum acct_imap_state st = en->accts[i]->state;
+
+		if (st == IMAP_IDLE || st == IMAP_POLL || st == IMAP_BUSY)
+			(*up)++;
+		else if (st != IMAP_OFF)
+			(*down)++;
+	}
+}
+
 const struct gw_driver email_driver = {
         .name = "email",
         .type = "smtp",
@@ -1089,4 +1104,5 @@ const struct gw_driver email_driver = {
         .contact_features = GW_CONTACT_RECEIPTS,
         .send = email_send,
         .stats = email_stats,
+        .links = email_links,
 };

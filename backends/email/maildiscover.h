@@ -29,8 +29,8 @@ struct mail_discover;
  */
 typedef void mail_discover_cb(void *arg, const char *imap, const char *smtp, const char *why);
 /* Looks up what is asked for domain; cb runs once, in a later loop turn, unless cancelled. */
-struct mail_discover *mail_discover(const char *domain, bool imap, bool smtp,
-                                   mail_discover_cb *cb, void *arg);
+struct mail_discover *mail_discover(const char *domain, bool imap, bool smtp, mail_discover_cb *cb,
+                                    void *arg);
 void mail_discover_cancel(struct mail_discover *);
 
 #endif

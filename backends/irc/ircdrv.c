@@ -784,6 +784,17 @@ irc_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 	line(buf, arg);
 }
 
+static void
+irc_links(struct gw_net *net, unsigned *up, unsigned *down)
+{
+	for (struct ircd_conn *c = ircd_priv(net)->conns; c; c = c->next) {
+		if (c->state == IRCD_READY)
+			(*up)++;
+		else if (c->state != IRCD_IDLE && c->state != IRCD_CLOSED)
+			(*down)++;
+	}
+}
+
 const struct gw_driver irc_driver = {
         .name = "irc",
         .type = "irc",
@@ -821,4 +832,5 @@ const struct gw_driver irc_driver = {
         .room_archived = ircd_room_archived,
         .list_items = irc_list_items,
         .stats = irc_stats,
+        .links = irc_links,
 };

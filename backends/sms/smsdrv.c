@@ -651,6 +651,19 @@ sms_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 	line(buf, arg);
 }
 
+static void
+sms_links(struct gw_net *net, unsigned *up, unsigned *down)
+{
+	struct sms_net *s = priv(net);
+
+	for (size_t i = 0; i < s->nlines; i++) {
+		if (s->lines[i]->state == SMSL_UP)
+			(*up)++;
+		else
+			(*down)++;
+	}
+}
+
 const struct gw_driver sms_driver = {
         .name = "sms",
         .type = "sms",
@@ -673,4 +686,5 @@ const struct gw_driver sms_driver = {
         .contact_type = "sms",
         .send = sms_send,
         .stats = sms_stats,
+        .links = sms_links,
 };
