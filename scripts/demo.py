@@ -276,7 +276,8 @@ def main():
 
     prosody = sgtest.Prosody(state / "prosody", accounts=saved["passwords"],
                              components=saved["secrets"], c2s_port=c2s_port,
-                             component_port=comp_port)
+                             component_port=comp_port,
+                             privileged=tuple(saved["secrets"]))
     mail = mailservers.MailServers(state / "mail")
     for u in ("alice", "bob"):
         mail.add_user(u, saved["passwords"][u])

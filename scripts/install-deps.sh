@@ -25,6 +25,8 @@ PACKAGES=(
 	# the email gateway's tests and demo: a private Dovecot (IMAP, LMTP) and
 	# an SMTP submission server (aiosmtpd) delivering into it
 	dovecot-imapd dovecot-lmtpd python3-aiosmtpd
+	# XEP-0356 roster access in the test Prosody (mod_privilege)
+	prosody-modules
 	# a private DNS server with SRV records (RFC 6186 discovery)
 	dnsmasq-base
 	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -432,6 +433,57 @@ unregister_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	return GW_CMD_DONE;
 }
 
+static const struct gw_field roster_fields[] = {
+	{"roster", GW_FIELD_BOOL, "Keep this gateway's contacts in my roster", NULL, 0, NULL, NULL},
+	GW_FIELDS_END,
+};
+
+/* XEP-0356: the gateway and the user's contacts written into their roster (roster.c). */
+static enum gw_cmd_status
+roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
+{
+	struct gw_net *net = gw_cmd_net(cmd);
+	const char *user = gw_cmd_user(cmd);
+	const char *want = gw_values_get(in, "roster");
+	long n;
+
+	if (stage == 0 && want == NULL) {
+		struct gw_values *cur = gw_values_new();
+		char *v = gw_setting_get(net, user, "", "roster");
+		struct gw_form form = {"Contacts in your roster",
+		                       roster_granted(net, user)
+		                               ? "Your server lets this gateway write your roster: "
+		                                 "contacts appear there without a request to accept."
+		                               : "Your server does not let this gateway write your "
+		                                 "roster (XEP-0356): contacts come as requests to "
+		                                 "accept.",
+		                       roster_fields, cur};
+
+		gw_values_add(cur, "roster", v && strcmp(v, "no") == 0 ? "0" : "1");
+		free(v);
+		gw_cmd_form(cmd, &form);
+		gw_values_free(cur);
+		return GW_CMD_NEXT;
+	}
+	if (want && (strcmp(want, "0") == 0 || strcasecmp(want, "false") == 0 ||
+	             strcasecmp(want, "no") == 0)) {
+		gw_setting_set(net, user, "", "roster", "no");
+		gw_cmd_note(cmd, GW_NOTE_INFO,
+		            "New contacts will come as requests to accept; your roster stays as it is.");
+		return GW_CMD_DONE;
+	}
+	gw_setting_set(net, user, "", "roster", "yes");
+	n = roster_sync(net, user);
+	if (n < 0)
+		gw_cmd_note(cmd, GW_NOTE_WARN,
+		            "Your server does not let this gateway write your roster (XEP-0356): "
+		            "contacts come as requests to accept.");
+	else
+		gw_cmd_note(cmd, GW_NOTE_INFO, "The gateway and %ld contact%s written to your roster.",
+		            n, n == 1 ? "" : "s");
+	return GW_CMD_DONE;
+}
+
 static const struct gw_command core_commands[] = {
 	{"register", "Register with this gateway", "register",
 	 "register with this gateway (fields as name=value)", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
@@ -439,6 +491,9 @@ static const struct gw_command core_commands[] = {
 	{"unregister", "Unregister from this gateway", "unregister",
 	 "unregister and delete your settings", GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY,
 	 unregister_cmd},
+	{"roster", "Contacts in your roster", "roster",
+	 "write the gateway's contacts into your roster (roster=no: stop)", GW_ACCESS_REGISTERED,
+	 GW_SCOPE_GATEWAY, roster_cmd},
 	{NS_ADMIN "#get-registered-users-num", "Number of registered users", "registered-count",
 	 "how many users are registered", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, registered_num},
 	{NS_ADMIN "#get-registered-users-list", "List registered users", "registered-list",

@@ -49,6 +49,7 @@ struct gw_net {
 	char *caps_ver;         /* XEP-0115 verification string of the gateway JID */
 	char *contact_caps_ver; /* the same for every contact's JID */
 
+	struct strmap *roster_grants; /* domain -> XEP-0356 roster grant (roster.c) */
 	unsigned long msgs_to_net, msgs_to_xmpp, msgs_failed;
 	struct event *ev_announce; /* start-up presence to registered users, in batches */
 	char **announce_users;
@@ -69,6 +70,22 @@ struct core {
 };
 
 extern struct core core;
+
+/* roster.c (XEP-0356) */
+/* A <privilege/> message from domain's server: its grants noted (true), else false. */
+bool roster_privilege_message(struct gw_net *, xmpp_stanza_t *msg, const char *domain);
+/* Whether user's server lets this gateway write their roster. */
+bool roster_granted(struct gw_net *, const char *user);
+/*
+ * Writes the gateway (address NULL) or a contact into user's roster, with
+ * subscription both; false when not granted, turned off or the link is
+ * down (the caller asks by subscription instead). A refused push falls
+ * back to that by itself.
+ */
+bool roster_add(struct gw_net *, const char *user, const char *address, const char *name);
+/* Pushes the gateway and every stored contact of user: how many contacts, -1 when not granted. */
+long roster_sync(struct gw_net *, const char *user);
+void roster_forget(struct gw_net *);
 
 /* gateway.c */
 int gateway_create_all(void);
@@ -95,6 +112,11 @@ int gateway_set_disabled(struct gw_net *, const char *user, bool disabled);
 /* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
 void gateway_end_session(struct gw_net *, const char *user);
 size_t gateway_online_count(struct gw_net *);
+/* Asks user to accept the gateway (address NULL) or a contact in their roster (XEP-0100). */
+void gateway_ask_subscription(struct gw_net *, const char *user, const char *address,
+                              const char *name);
+/* The gateway's available presence to user, unless sent in the last seconds. */
+void gateway_greet(struct gw_net *, const char *user);
 void gateway_foreach_online(struct gw_net *, void (*fn)(const char *user, void *), void *);
 /* Calls fn with the full JID of each available resource of user. */
 void gateway_foreach_resource(struct gw_net *, const char *user,

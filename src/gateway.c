@@ -407,8 +407,12 @@ gateway_register_user(struct gw_net *net, const char *user)
 	if (store_user_add(core.store, net->drv->name, user) == -1)
 		return -1;
 	if (existed != 1) {
-		/* The gateway asks to be in the user's roster (XEP-0100 section 4.1). */
-		gateway_send_release(net, stanza_presence(net->jid, user, "subscribe"));
+		/*
+		 * The gateway goes into the user's roster: written there where the
+		 * server lets it (XEP-0356), else asked for (XEP-0100 section 4.1).
+		 */
+		if (!roster_add(net, user, NULL, NULL))
+			gateway_ask_subscription(net, user, NULL, NULL);
 		if (net->drv->user_registered)
 			net->drv->user_registered(net, user);
 	}
@@ -494,22 +498,34 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	enum store_sub sub;
 	char *old_name = NULL;
 	int r = store_contact_get(core.store, net->drv->name, user, address, &sub, &old_name);
-	char *from;
 
 	free(old_name);
 	if (r == 1)
 		return;
 	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) == -1)
 		return;
-	from = gateway_address_jid(net, address, NULL);
-	{
-		xmpp_stanza_t *p = stanza_presence(from, user, "subscribe");
+	if (!roster_add(net, user, address, name))
+		gateway_ask_subscription(net, user, address, name);
+}
 
-		if (name)
-			stanza_add_text_child(p, "nick", "http://jabber.org/protocol/nick", name);
-		gateway_send_release(net, p);
-	}
+void
+gateway_ask_subscription(struct gw_net *net, const char *user, const char *address,
+                         const char *name)
+{
+	char *from = address ? gateway_address_jid(net, address, NULL) : xstrdup(net->jid);
+	xmpp_stanza_t *p = stanza_presence(from, user, "subscribe");
+
+	if (name)
+		stanza_add_text_child(p, "nick", "http://jabber.org/protocol/nick", name);
+	gateway_send_release(net, p);
 	free(from);
+}
+
+void
+gateway_greet(struct gw_net *net, const char *user)
+{
+	if (!greeted_recently(net, user))
+		send_gateway_presence(net, user, NULL);
 }
 
 struct contact_walk {
@@ -654,6 +670,10 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		delivery_bounced(net, st);
 		return;
 	}
+	/* The server's own announcement of what it grants (XEP-0356): from a bare domain. */
+	if (from->local == NULL && from->resource == NULL && address == NULL &&
+	    roster_privilege_message(net, st, from->domain))
+		return;
 	if (!core_domain_allowed(user)) {
 		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
 		                                             "This gateway does not serve your server."));
@@ -1044,6 +1064,7 @@ gateway_free_all(void)
 		strmap_free(net->greeted, NULL);
 		strmap_free(net->probed, NULL);
 		strmap_free(net->disabled, NULL);
+		roster_forget(net);
 		free(net->caps_ver);
 		free(net->contact_caps_ver);
 		free(net->jid);

@@ -26,15 +26,30 @@
 -- * mod_offline (enabled by default) stores what the gateways send while a
 --   user is offline; the gateway relies on it (docs/operating.md).
 -- * Prosody, not stanzagate, sets the throughput ceiling on one machine.
+-- * Roster access (XEP-0356): with prosody-modules' mod_privilege (Debian:
+--   apt-get install prosody-modules), the gateways write themselves and
+--   their contacts into users' rosters, with no request to accept. In the
+--   GLOBAL modules_enabled of prosody.cfg.lua add "privilege"; in your
+--   VirtualHost, grant each gateway roster access:
+--     privileged_entities = {
+--       ["irc.example.org"] = { roster = "both" };
+--       ["sms.example.org"] = { roster = "both" };
+--       ["mail.example.org"] = { roster = "both" };
+--     }
+--   and enable the module in each Component below (uncomment the line).
 
 Component "echo.example.org"
 	component_secret = "change-me-echo"
+	-- modules_enabled = { "privilege" }
 
 Component "irc.example.org"
 	component_secret = "change-me-irc"
+	-- modules_enabled = { "privilege" }
 
 Component "sms.example.org"
 	component_secret = "change-me-sms"
+	-- modules_enabled = { "privilege" }
 
 Component "mail.example.org"
 	component_secret = "change-me-mail"
+	-- modules_enabled = { "privilege" }

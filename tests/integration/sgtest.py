@@ -172,13 +172,15 @@ class Prosody(_Server):
     """
 
     def __init__(self, workdir, accounts=None, components=None, extra_config="",
-                 c2s_port=None, component_port=None, disabled_modules=()):
+                 c2s_port=None, component_port=None, disabled_modules=(), privileged=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.accounts = dict(ACCOUNTS if accounts is None else accounts)
         self.components = dict(COMPONENTS if components is None else components)
         self.extra_config = extra_config
         self.disabled_modules = ("s2s",) + tuple(disabled_modules)
+        # Components granted roster access (XEP-0356, prosody-modules' mod_privilege).
+        self.privileged = tuple(privileged)
         self.c2s_port = c2s_port or free_port()
         self.component_port = component_port or free_port()
         self.http_port = free_port()  # XEP-0363 uploads (mod_http_file_share)
@@ -199,8 +201,13 @@ class Prosody(_Server):
         (d / "certs").mkdir(exist_ok=True)
         comps = "".join(
             f'Component "{host}"\n\tcomponent_secret = "{secret}"\n'
+            + ('\tmodules_enabled = { "privilege" }\n' if host in self.privileged else "")
             for host, secret in self.components.items()
         )
+        privileges = ""
+        if self.privileged:
+            privileges = "privileged_entities = {\n" + "".join(
+                f'\t["{host}"] = {{ roster = "both"; }};\n' for host in self.privileged) + "}\n"
         # run_as_root: CI runs as root, and Prosody otherwise refuses to
         # start (mod_posix). Unbound (lua-unbound) is only used for s2s,
         # which is off: no network is needed.
@@ -214,7 +221,7 @@ log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{self.log_fil
 modules_enabled = {{
 \t"roster"; "saslauth"; "disco"; "posix"; "ping"; "version"; "time";
 \t"offline"; "private"; "vcard"; "uptime"; "blocklist";
-\t"carbons"; "mam";
+\t"carbons"; "mam"; {'"privilege";' if self.privileged else ""}
 }}
 modules_disabled = {{ {"".join(f'"{m}"; ' for m in self.disabled_modules)}}}
 interfaces = {{ "127.0.0.1" }}
@@ -242,7 +249,7 @@ limits = {{ c2s = {{ rate = "10mb/s" }}; component = {{ rate = "100mb/s" }} }}
 {self.extra_config}
 VirtualHost "{DOMAIN}"
 disco_items = {{ {{ "{UPLOAD}", "file upload" }} }}
-{comps}
+{privileges}{comps}
 Component "{UPLOAD}" "http_file_share"
 	http_file_share_size_limit = 1048576
 """)

@@ -1,0 +1,205 @@
+/*
+ * Contacts written straight into users' rosters (XEP-0356, privileged
+ * entity). A server that grants this gateway roster "set" (or "both") for
+ * its domain says so in a <privilege/> message when the component
+ * connects. From then on the gateway itself (at registration) and each new
+ * contact of a user of that domain are pushed into the user's roster with
+ * subscription "both", under a group named after the gateway: no request
+ * for the user to approve, one per contact, on every device. Where there is
+ * no grant, the user turned it off (setting "roster" = "no"), or the server
+ * refuses the push, the XEP-0100 subscription flow runs as before.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "component.h"
+#include "core.h"
+#include "iqwait.h"
+#include "stanza.h"
+#include "store.h"
+#include "strmap.h"
+
+#define NS_PRIVILEGE "urn:xmpp:privilege:2"
+#define NS_ROSTER "jabber:iq:roster"
+#define PUSH_TIMEOUT 30
+
+enum grant { GRANT_NONE = 1, GRANT_GET, GRANT_SET, GRANT_BOTH }; /* 0: never said */
+
+struct push {
+	struct gw_net *net;
+	char *user, *address, *name; /* address NULL: the gateway's own item */
+};
+
+static struct strmap *
+grants(struct gw_net *net)
+{
+	if (net->roster_grants == NULL)
+		net->roster_grants = strmap_new();
+	return net->roster_grants;
+}
+
+bool
+roster_privilege_message(struct gw_net *net, xmpp_stanza_t *msg, const char *domain)
+{
+	xmpp_stanza_t *priv = stanza_child(msg, "privilege", NS_PRIVILEGE);
+	enum grant g = GRANT_NONE;
+
+	if (priv == NULL)
+		return false;
+	for (xmpp_stanza_t *p = xmpp_stanza_get_children(priv); p; p = xmpp_stanza_get_next(p)) {
+		const char *access = xmpp_stanza_get_attribute(p, "access");
+		const char *type = xmpp_stanza_get_attribute(p, "type");
+
+		if (!xmpp_stanza_is_tag(p) || strcmp(xmpp_stanza_get_name(p), "perm") != 0 ||
+		    access == NULL || strcmp(access, "roster") != 0 || type == NULL)
+			continue;
+		g = strcmp(type, "both") == 0  ? GRANT_BOTH
+		    : strcmp(type, "set") == 0 ? GRANT_SET
+		    : strcmp(type, "get") == 0 ? GRANT_GET
+		                               : GRANT_NONE;
+	}
+	strmap_put(grants(net), domain, (void *)(intptr_t)g);
+	log_info("%s: %s %s this gateway write its users' rosters (XEP-0356)", net->drv->name,
+	         domain, g == GRANT_SET || g == GRANT_BOTH ? "lets" : "does not let");
+	return true;
+}
+
+static const char *
+domain_of(const char *bare)
+{
+	const char *at = strchr(bare, '@');
+
+	return at ? at + 1 : bare;
+}
+
+bool
+roster_granted(struct gw_net *net, const char *user)
+{
+	intptr_t g =
+	        net->roster_grants ? (intptr_t)strmap_get(net->roster_grants, domain_of(user)) : 0;
+
+	return g == GRANT_SET || g == GRANT_BOTH;
+}
+
+static bool
+wanted(struct gw_net *net, const char *user)
+{
+	char *v = gw_setting_get(net, user, "", "roster");
+	bool off = v &&
+	           (strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0);
+
+	free(v);
+	return !off;
+}
+
+static void
+push_free(struct push *p)
+{
+	free(p->user);
+	free(p->address);
+	free(p->name);
+	free(p);
+}
+
+static void
+pushed_cb(void *arg, xmpp_stanza_t *reply)
+{
+	struct push *p = arg;
+	const char *type = reply ? xmpp_stanza_get_type(reply) : NULL;
+
+	if (type && strcmp(type, "result") == 0) {
+		if (p->address) {
+			store_contact_set(core.store, p->net->drv->name, p->user, p->address,
+			                  p->name, STORE_SUB_BOTH);
+			presence_tell(p->net, p->user, p->user, p->address, true);
+		} else {
+			gateway_greet(p->net, p->user);
+			/* Subscribed now: the user's server answers with their presence. */
+			gateway_send_release(p->net,
+			                     stanza_presence(p->net->jid, p->user, "probe"));
+		}
+	} else {
+		log_info("%s: %s's server %s the roster push for %s: asking by subscription",
+		         p->net->drv->name, p->user, reply ? "refused" : "did not answer",
+		         p->address ? p->address : "the gateway");
+		gateway_ask_subscription(p->net, p->user, p->address, p->name);
+	}
+	push_free(p);
+}
+
+bool
+roster_add(struct gw_net *net, const char *user, const char *address, const char *name)
+{
+	xmpp_stanza_t *iq, *q, *item;
+	struct push *p;
+	char *jid;
+
+	if (!roster_granted(net, user) || !wanted(net, user))
+		return false;
+	jid = address ? gateway_address_jid(net, address, NULL) : xstrdup(net->jid);
+	iq = xmpp_iq_new(component_ctx(), "set", NULL);
+	xmpp_stanza_set_to(iq, user);
+	q = stanza_add_child(iq, "query", NS_ROSTER);
+	item = stanza_add_child(q, "item", NULL);
+	xmpp_stanza_set_attribute(item, "jid", jid);
+	xmpp_stanza_set_attribute(item, "subscription", "both");
+	if (name && *name)
+		xmpp_stanza_set_attribute(item, "name", name);
+	else if (address == NULL)
+		xmpp_stanza_set_attribute(item, "name", net->drv->description);
+	stanza_add_text_child(item, "group", NULL, net->drv->description);
+	p = xcalloc(1, sizeof(*p));
+	p->net = net;
+	p->user = xstrdup(user);
+	p->address = address ? xstrdup(address) : NULL;
+	p->name = name ? xstrdup(name) : NULL;
+	free(jid);
+	if (iqwait_send(net, iq, PUSH_TIMEOUT, pushed_cb, p) == NULL) {
+		/* The link is down: the subscription request waits for nothing better. */
+		xmpp_stanza_release(iq);
+		push_free(p);
+		return false;
+	}
+	xmpp_stanza_release(iq);
+	return true;
+}
+
+struct sync {
+	struct gw_net *net;
+	const char *user;
+	size_t n;
+};
+
+static int
+sync_cb(const char *address, const char *name, enum store_sub sub, void *arg)
+{
+	struct sync *s = arg;
+
+	(void)sub;
+	if (roster_add(s->net, s->user, address, name))
+		s->n++;
+	return 0;
+}
+
+long
+roster_sync(struct gw_net *net, const char *user)
+{
+	struct sync s = {net, user, 0};
+
+	if (!roster_granted(net, user) || !wanted(net, user))
+		return -1;
+	roster_add(net, user, NULL, NULL);
+	store_contact_foreach(core.store, net->drv->name, user, sync_cb, &s);
+	return (long)s.n;
+}
+
+void
+roster_forget(struct gw_net *net)
+{
+	strmap_free(net->roster_grants, NULL);
+	net->roster_grants = NULL;
+}

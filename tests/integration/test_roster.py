@@ -1,0 +1,89 @@
+"""Contacts written into the user's roster by the gateway (XEP-0356), on a
+Prosody that grants it with prosody-modules' mod_privilege; without the
+grant, the XEP-0100 subscription requests as before."""
+import pytest
+
+import sgtest
+from conftest import _attach
+from smstest import Smsd
+
+ECHO = "echo.localhost"
+SMS = "sms.localhost"
+PEER = "+15557654321"
+
+
+@pytest.fixture
+def prosody(tmp_path, request):
+    """This module's Prosody grants the gateways roster access, except for
+    the tests whose name says 'without_the_grant'."""
+    granted = "without_the_grant" not in request.node.name
+    p = sgtest.Prosody(tmp_path / "prosody", privileged=(ECHO, SMS) if granted else ())
+    _attach(request, "prosody", p)
+    p.start()
+    yield p
+    p.stop()
+
+
+def roster_items(c):
+    r = c.iq(None, '<query xmlns="jabber:iq:roster"/>', "get")
+    q = r.xml.find("{jabber:iq:roster}query")
+    return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
+
+
+def test_registration_and_contacts_land_in_the_roster(make_gateway, client):
+    gw = make_gateway(backends=(ECHO,))
+    sgtest.wait_until(lambda: "lets this gateway write its users' rosters" in gw.log, 20,
+                      "the grant seen")
+    alice = client("alice")
+    assert alice.register(ECHO, {"nick": "alice"})["type"] == "result"
+    sgtest.wait_until(lambda: ECHO in roster_items(alice), 20, "the gateway in the roster")
+    item = roster_items(alice)[ECHO]
+    assert item.get("subscription") == "both"
+    assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["Echo test network"]
+    # No request to accept: the server took the item as it was written.
+    alice.no_presence(lambda p: p["type"] == "subscribe", 3)
+    # The gateway is seen online.
+    alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "available", 10,
+                            "the gateway's presence")
+    # A command says so and writes them again; it also turns it off.
+    reply = alice.send_message_and_wait(ECHO, "roster")
+    assert "Your server lets this gateway write your roster" in reply["body"], reply["body"]
+    reply = alice.send_message_and_wait(ECHO, "ok")
+    assert "The gateway and 0 contacts written to your roster" in reply["body"], reply["body"]
+    reply = alice.send_message_and_wait(ECHO, "roster roster=no")
+    assert "requests to accept" in reply["body"], reply["body"]
+
+
+def test_a_number_that_texts_lands_in_the_roster(make_gateway, tmp_path, client):
+    smsd = Smsd(tmp_path / "smsd").start()
+    try:
+        make_gateway(backends=(SMS,), extra={
+            "sms": {"default_country": "+1", "poll_interval": "1s"},
+            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                                "smsd_database": smsd.url, "users": "alice@localhost"}})
+        alice = client("alice")
+        smsd.phone.inject(PEER, "Hi from a phone")
+        alice.wait_for_message(lambda m: m["from"].bare == f"{PEER}@{SMS}" and m["body"], 20,
+                               "the SMS")
+        sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+                          "the number in the roster")
+        item = roster_items(alice)[f"{PEER}@{SMS}"]
+        assert item.get("subscription") == "both"
+        assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["SMS gateway"]
+        alice.no_presence(lambda p: p["type"] == "subscribe", 3)
+        # Shown available, as SMS contacts are while the line is up.
+        alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
+                                p["type"] == "available", 10, "the number's presence")
+    finally:
+        smsd.stop()
+
+
+def test_without_the_grant_it_asks(make_gateway, client):
+    gw = make_gateway(backends=(ECHO,))
+    alice = client("alice")
+    assert alice.register(ECHO, {"nick": "alice"})["type"] == "result"
+    alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe", 10,
+                            "the subscription request")
+    reply = alice.send_message_and_wait(ECHO, "roster")
+    assert "does not let this gateway write your roster" in reply["body"], reply["body"]
+    assert "lets this gateway write" not in gw.log
