@@ -650,6 +650,8 @@ submitted_cb(CURL *easy, CURLcode rc, void *arg)
 		gw_send_done(o->net, o->qid, GW_SEND_DONE, NULL);
 		if (o->want_receipt && o->xmpp_id)
 			gw_receipt(o->net, o->user, o->to, o->xmpp_id);
+		/* Someone the user wrote to is a correspondent: a contact, if not yet one. */
+		gw_contact_add(o->net, o->user, o->to, NULL);
 		append_sent(o);
 		return;
 	}
