@@ -336,8 +336,31 @@ struct gw_occupant {
 	const char *nick;
 	enum gw_role role;
 	enum gw_affiliation affiliation;
-	const char *real_jid; /* optional: shown in non-anonymous rooms */
-	enum gw_show show;    /* GW_SHOW_ONLINE unless the network says away */
+	/*
+	 * Optional: the occupant's own address on the network (IRC:
+	 * "nick%server"), whose JID is its real JID in a non-anonymous room.
+	 */
+	const char *address;
+	enum gw_show show; /* GW_SHOW_ONLINE unless the network says away */
+	/*
+	 * Optional: what names the occupant across nick changes (IRC: user@host);
+	 * the core hashes it with the room into the occupant-id (XEP-0421).
+	 * NULL: the nick.
+	 */
+	const char *identity;
+};
+
+/*
+ * What a room is, as room_info tells it (disco#info, XEP-0045 section
+ * 6.4). Zeroed by the core before the call: a driver sets what it knows.
+ */
+struct gw_room_info {
+	bool nonanonymous; /* every occupant carries its address */
+	bool persistent;   /* the room outlives its last occupant */
+	bool membersonly;  /* invitation needed (IRC +i) */
+	bool moderated;    /* only those with voice speak (IRC +m) */
+	bool password;     /* a password is needed (IRC +k) */
+	bool hidden;       /* not listed (IRC +s, +p) */
 };
 
 enum gw_leave {
@@ -655,6 +678,14 @@ struct gw_driver {
 	 * created, when it is joined, and on gw_room_changed(). NULL: always.
 	 */
 	bool (*room_archived)(struct gw_net *, const char *user, const char *room);
+	/*
+	 * What the room is (struct gw_room_info), for its disco#info and the
+	 * status codes of a join; asked when the user is in the room or
+	 * joining it. NULL: nothing more than the core knows (semi-anonymous,
+	 * temporary, open, unmoderated, unsecured, public).
+	 */
+	void (*room_info)(struct gw_net *, const char *user, const char *room,
+	                  struct gw_room_info *);
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

@@ -27,7 +27,7 @@
 enum room_state { ROOM_JOINING, ROOM_JOINED };
 
 struct occupant {
-	char *nick, *real_jid;
+	char *nick, *address;
 	enum gw_role role;
 	enum gw_affiliation aff;
 	enum gw_show show;
@@ -155,7 +155,7 @@ room_free(void *p)
 		free(r->resources[i]);
 	for (size_t i = 0; i < r->nocc; i++) {
 		free(r->occ[i].nick);
-		free(r->occ[i].real_jid);
+		free(r->occ[i].address);
 	}
 	for (size_t i = 0; i < r->nsent; i++)
 		sent_clear(&r->sent[i]);
@@ -293,7 +293,7 @@ drop_occupant(struct room *r, const char *nick)
 	if (o == NULL)
 		return;
 	free(o->nick);
-	free(o->real_jid);
+	free(o->address);
 	*o = r->occ[--r->nocc];
 }
 
@@ -302,6 +302,40 @@ static char *
 resource_jid(const struct room *r, size_t i)
 {
 	return xconcat(r->user, "/", r->resources[i], (char *)NULL);
+}
+
+/* What the driver says the room is (zeroed when it says nothing). */
+static void
+room_info(struct gw_net *net, const struct room *r, struct gw_room_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (net->drv->room_info)
+		net->drv->room_info(net, r->user, r->room, info);
+}
+
+static bool
+room_nonanonymous(struct gw_net *net, const struct room *r)
+{
+	struct gw_room_info info;
+
+	room_info(net, r, &info);
+	return info.nonanonymous;
+}
+
+/*
+ * The real JID shown for nick in a non-anonymous room (caller frees), or
+ * NULL: the user's own is the resource's full JID (to), another
+ * occupant's the JID of its address.
+ */
+static char *
+real_jid(struct gw_net *net, const struct room *r, const char *to, const char *nick,
+         const struct occupant *o)
+{
+	if (strcmp(nick, r->nick) == 0)
+		return xstrdup(to);
+	if (o == NULL || o->address == NULL)
+		return NULL;
+	return gateway_address_jid(net, o->address, NULL);
 }
 
 /*
@@ -321,8 +355,13 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 	xmpp_stanza_set_attribute(item, "affiliation", aff_names[o ? o->aff : GW_AFF_NONE]);
 	xmpp_stanza_set_attribute(item, "role",
 	                          type ? "none" : role_names[o ? o->role : GW_ROLE_PARTICIPANT]);
-	if (o && o->real_jid)
-		xmpp_stanza_set_attribute(item, "jid", o->real_jid);
+	if (room_nonanonymous(net, r)) {
+		char *real = real_jid(net, r, to, nick, o);
+
+		if (real)
+			xmpp_stanza_set_attribute(item, "jid", real);
+		free(real);
+	}
 	if (new_nick)
 		xmpp_stanza_set_attribute(item, "nick", new_nick);
 	if (reason)
@@ -371,17 +410,36 @@ send_subject(struct gw_net *net, struct room *r, const char *to)
 	free(rj);
 }
 
+/*
+ * The status codes of a join's self-presence (XEP-0045 section 7.2.2),
+ * ending with 0: 110, 100 when everyone's real JID is shown, 170 when the
+ * room's messages are recorded, 210 when the network gave another nick.
+ */
+static void
+join_codes(struct gw_net *net, const struct room *r, bool nick_changed, int codes[5])
+{
+	size_t n = 0;
+
+	codes[n++] = 110;
+	if (room_nonanonymous(net, r))
+		codes[n++] = 100;
+	if (r->archived && history_enabled(net))
+		codes[n++] = 170;
+	if (nick_changed)
+		codes[n++] = 210;
+	codes[n] = 0;
+}
+
 /* What a resource sees when its join completes: occupants, itself, history, the subject. */
 static void
 send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
 {
 	char *to = xconcat(r->user, "/", resource, (char *)NULL);
-	int self_codes[] = {110, 0, 0};
+	int self_codes[5];
 	struct occupant *self = find_occupant(r, r->nick);
 	struct occupant fallback = {r->nick, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, GW_SHOW_ONLINE};
 
-	if (nick_changed)
-		self_codes[1] = 210;
+	join_codes(net, r, nick_changed, self_codes);
 	for (size_t i = 0; i < r->nocc; i++)
 		if (strcmp(r->occ[i].nick, r->nick) != 0)
 			gateway_send_release(net, occupant_presence(net, r, to, r->occ[i].nick, &r->occ[i],
@@ -696,21 +754,24 @@ void
 gw_room_joined(struct gw_net *net, const char *user, const char *room, const char *nick)
 {
 	struct room *r = room_get(net, user, room);
+	bool nick_changed;
 
 	if (r == NULL)
 		return;
+	/* r->nick is still the nick the join asked for. */
+	nick_changed = strcmp(r->nick, nick) != 0;
 	xstrset(&r->nick, nick);
 	r->state = ROOM_JOINED;
 	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
-		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE};
+		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE, NULL};
 
 		r->state = ROOM_JOINING; /* not broadcast: the join below sends it */
 		gw_room_occupant(net, user, room, &self);
 		r->state = ROOM_JOINED;
 	}
 	for (size_t i = 0; i < r->nres; i++)
-		send_join_to(net, r, r->resources[i], false);
+		send_join_to(net, r, r->resources[i], nick_changed);
 }
 
 void
@@ -745,7 +806,7 @@ gw_room_occupant(struct gw_net *net, const char *user, const char *room,
 	o->role = occ->role;
 	o->aff = occ->affiliation;
 	o->show = occ->show;
-	xstrset(&o->real_jid, occ->real_jid);
+	xstrset(&o->address, occ->address);
 	if (r->state == ROOM_JOINED) {
 		int self_codes[] = {110, 0};
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ircdrv.h"
@@ -163,9 +164,27 @@ static void
 report_member(struct ircd_conn *c, struct ircd_chan *ch, const struct ircd_member *m)
 {
 	struct gw_occupant o;
+	char *address = ircd_nick_address(c, m->nick);
 
 	member_occupant(m, &o);
+	o.address = address;
 	gw_room_occupant(c->in->net, c->user, ch->room, &o);
+	free(address);
+}
+
+/*
+ * IRC shows everyone's nick!user@host to everyone: the room is
+ * non-anonymous, each occupant's real JID is its private-chat JID.
+ */
+void
+ircd_room_info(struct gw_net *net, const char *user, const char *room, struct gw_room_info *info)
+{
+	struct ircd_chan *ch = ircd_room_chan(net, user, room, NULL);
+
+	info->nonanonymous = true;
+	if (ch == NULL)
+		return;
+	info->persistent = ch->persistent;
 }
 
 void

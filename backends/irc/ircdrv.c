@@ -823,6 +823,7 @@ const struct gw_driver irc_driver = {
         .room_config_set = ircd_room_config_set,
         .room_persistent = ircd_room_persistent,
         .room_archived = ircd_room_archived,
+        .room_info = ircd_room_info,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

@@ -486,6 +486,7 @@ void ircd_chan_free(struct ircd_chan *);
 void ircd_chan_remove(struct ircd_conn *, struct ircd_chan *);
 /* Tell the core every occupant, the subject and the join. */
 void ircd_chan_report_joined(struct ircd_conn *, struct ircd_chan *);
+void ircd_room_info(struct gw_net *, const char *user, const char *room, struct gw_room_info *);
 /* Address of a nick on this connection's server: "nick%server" (caller frees). */
 char *ircd_nick_address(struct ircd_conn *, const char *nick);
 /* A message from the server's address to the user. */

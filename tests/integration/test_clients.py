@@ -1,0 +1,51 @@
+"""What real clients see of the XEPs the gateway advertises on rooms: the
+status codes of a join (XEP-0045), occupant-id (XEP-0421), the room's
+disco#info and muc#roominfo form, XEP-0313 paging as Conversations and
+Gajim query it, and the no-store hint on chat states (XEP-0334). Real
+Prosody and ngircd; IRC people are played by sgtest.IrcClient.
+docs/clients.md lists which test checks what.
+"""
+
+import pytest
+
+from test_irc import GW, codes, irc_extra, item, person, room
+
+MUC_USER = "{http://jabber.org/protocol/muc#user}"
+
+
+@pytest.fixture
+def gw(make_gateway, ngircd):
+    """The IRC gateway on the test's ngircd (plain port)."""
+    return make_gateway(backends=(GW,), extra=irc_extra(ngircd))
+
+
+def presence_of(client, r, nick, what=None):
+    return client.wait_for_presence(
+        lambda p: str(p["from"]) == f"{r}/{nick}" and p["type"] != "unavailable", 10,
+        what or f"{nick}'s presence")
+
+
+# ---- XEP-0045: the self-presence of a join ----
+
+
+def test_join_status_codes_and_real_jids(gw, client, irc_client):
+    # Someone on IRC already has the nick alice: the gateway takes another.
+    squatter = irc_client("alice")
+    squatter.join("#codes")
+    alice = client("alice")
+    r = room("#codes")
+    me = alice.join_muc_as(r, "alice", expect_nick="alice_")
+    # 110 self, 100 non-anonymous, 170 recorded (history is on), 210 nick changed.
+    assert {110, 100, 170, 210} <= codes(me)
+    assert item(me).get("jid") == alice.jid
+    # Every other occupant shows its real JID: its private-chat JID.
+    other = [p for p in alice.presences if str(p["from"]) == f"{r}/alice"]
+    assert other and item(other[0]).get("jid") == person("alice")
+
+
+def test_join_without_recording_has_no_170(make_gateway, ngircd, client, irc_client):
+    make_gateway(backends=(GW,), extra={"irc": {**irc_extra(ngircd)["irc"], "history": "no"}})
+    alice = client("alice")
+    me = alice.join_muc(room("#quiet"), "alice")
+    assert {110, 100} <= codes(me)
+    assert 170 not in codes(me) and 210 not in codes(me)
