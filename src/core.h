@@ -153,6 +153,9 @@ void delivery_txn(void);
 long delivery_queued(struct gw_net *, int dir);
 
 /* rooms.c */
+/* occupantid.c: the XEP-0421 id of identity in room (caller frees). */
+char *occupant_id(struct gw_net *, const char *room, const char *identity);
+
 void rooms_init(struct gw_net *);
 void rooms_free(struct gw_net *);
 /* A presence to room@gw/nick; false when it is not about a room. */

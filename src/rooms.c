@@ -28,6 +28,7 @@ enum room_state { ROOM_JOINING, ROOM_JOINED };
 
 struct occupant {
 	char *nick, *address;
+	char *occupant_id; /* XEP-0421, fixed when the occupant appears: nick changes keep it */
 	enum gw_role role;
 	enum gw_affiliation aff;
 	enum gw_show show;
@@ -156,6 +157,7 @@ room_free(void *p)
 	for (size_t i = 0; i < r->nocc; i++) {
 		free(r->occ[i].nick);
 		free(r->occ[i].address);
+		free(r->occ[i].occupant_id);
 	}
 	for (size_t i = 0; i < r->nsent; i++)
 		sent_clear(&r->sent[i]);
@@ -294,6 +296,7 @@ drop_occupant(struct room *r, const char *nick)
 		return;
 	free(o->nick);
 	free(o->address);
+	free(o->occupant_id);
 	*o = r->occ[--r->nocc];
 }
 
@@ -338,6 +341,18 @@ real_jid(struct gw_net *net, const struct room *r, const char *to, const char *n
 	return gateway_address_jid(net, o->address, NULL);
 }
 
+/* XEP-0421: who sent a presence or message, as an id that survives nick changes. */
+static void
+add_occupant_id(struct gw_net *net, const struct room *r, xmpp_stanza_t *st, const char *nick,
+                const struct occupant *o)
+{
+	char *id = o && o->occupant_id ? NULL : occupant_id(net, r->room, nick);
+
+	xmpp_stanza_set_attribute(stanza_add_child(st, "occupant-id", "urn:xmpp:occupant-id:0"),
+	                          "id", id ? id : o->occupant_id);
+	free(id);
+}
+
 /*
  * A presence from room/nick to one resource. codes: status codes ending
  * with 0. self adds 110. new_nick for 303.
@@ -373,6 +388,7 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 		if (shows[o->show])
 			stanza_add_text_child(p, "show", NULL, shows[o->show]);
 	}
+	add_occupant_id(net, r, p, nick, o);
 	for (; codes && *codes; codes++) {
 		char c[8];
 
@@ -437,7 +453,8 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 	char *to = xconcat(r->user, "/", resource, (char *)NULL);
 	int self_codes[5];
 	struct occupant *self = find_occupant(r, r->nick);
-	struct occupant fallback = {r->nick, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, GW_SHOW_ONLINE};
+	struct occupant fallback = {r->nick, NULL, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE,
+	                            GW_SHOW_ONLINE};
 
 	join_codes(net, r, nick_changed, self_codes);
 	for (size_t i = 0; i < r->nocc; i++)
@@ -668,7 +685,8 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;
 		static const char *const features[] = {
 			NS_MUC, "http://jabber.org/protocol/disco#info", "muc_nonanonymous",
-			"muc_open", "muc_persistent", "muc_unsecured", "urn:xmpp:sid:0", NULL,
+			"muc_open", "muc_persistent", "muc_unsecured", "urn:xmpp:sid:0",
+			"urn:xmpp:occupant-id:0", NULL,
 		};
 
 		xmpp_stanza_set_name(query, "query");
@@ -802,6 +820,7 @@ gw_room_occupant(struct gw_net *net, const char *user, const char *room,
 		o = &r->occ[r->nocc++];
 		memset(o, 0, sizeof(*o));
 		o->nick = xmltext_clean(occ->nick, strlen(occ->nick), 256);
+		o->occupant_id = occupant_id(net, room, occ->identity ? occ->identity : occ->nick);
 	}
 	o->role = occ->role;
 	o->aff = occ->affiliation;
@@ -913,6 +932,9 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 		char *to = resource_jid(r, i);
 		xmpp_stanza_t *m = stanza_message("groupchat", from, to,
 		                                  reflection && own.id ? own.id : id, clean);
+
+		if (nick)
+			add_occupant_id(net, r, m, nick, find_occupant(r, nick));
 
 		if (reflection && own.origin_id) {
 			xmpp_stanza_t *oid = stanza_add_child(m, "origin-id", "urn:xmpp:sid:0");

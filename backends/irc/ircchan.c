@@ -164,12 +164,18 @@ static void
 report_member(struct ircd_conn *c, struct ircd_chan *ch, const struct ircd_member *m)
 {
 	struct gw_occupant o;
-	char *address = ircd_nick_address(c, m->nick);
+	char *address = ircd_nick_address(c, m->nick), *self = NULL;
 
 	member_occupant(m, &o);
 	o.address = address;
+	/* user@host names someone across nick changes (their occupant-id). */
+	if (ircd_is_me(c, m->nick) && c->self_user && c->self_host)
+		o.identity = self = xasprintf("%s@%s", c->self_user, c->self_host);
+	else
+		o.identity = m->userhost;
 	gw_room_occupant(c->in->net, c->user, ch->room, &o);
 	free(address);
+	free(self);
 }
 
 /*

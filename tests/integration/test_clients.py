@@ -49,3 +49,48 @@ def test_join_without_recording_has_no_170(make_gateway, ngircd, client, irc_cli
     me = alice.join_muc(room("#quiet"), "alice")
     assert {110, 100} <= codes(me)
     assert 170 not in codes(me) and 210 not in codes(me)
+
+
+# ---- XEP-0421: occupant-id ----
+
+OID = "{urn:xmpp:occupant-id:0}occupant-id"
+
+
+def occupant_id(stanza):
+    el = stanza.xml.find(OID)
+    assert el is not None, f"no occupant-id in {stanza}"
+    return el.get("id")
+
+
+def test_occupant_id_is_stable_and_opaque(gw, client, irc_client):
+    alice = client("alice")
+    r = room("#oid")
+    me = alice.join_muc(r, "alice")
+    mine = occupant_id(me)
+    bob = irc_client("bob")
+    bob.join("#oid")
+    first = occupant_id(presence_of(alice, r, "bob"))
+    assert first != mine
+    assert "bob" not in first and "127.0.0.1" not in first
+    bob.privmsg("#oid", "hello")
+    m = alice.wait_for_message(lambda m: m["body"] == "hello", 10, "bob's message")
+    assert occupant_id(m) == first
+    # A nick change keeps the id: the old nick leaves (303), the new one has it.
+    bob.send("NICK robert")
+    gone = alice.wait_for_presence(
+        lambda p: str(p["from"]) == f"{r}/bob" and p["type"] == "unavailable", 10, "303")
+    assert occupant_id(gone) == first
+    assert occupant_id(presence_of(alice, r, "robert")) == first
+    # Leaving and coming back under the same user@host: the same id again.
+    bob.send("PART #oid")
+    alice.wait_for_presence(
+        lambda p: str(p["from"]) == f"{r}/robert" and p["type"] == "unavailable", 10, "part")
+    bob.send("NICK bob")
+    bob.join("#oid")
+    assert occupant_id(presence_of(alice, r, "bob", "bob back")) == first
+    # The user's own messages carry the user's own id.
+    alice.send_message(r, "mine", mtype="groupchat")
+    m = alice.wait_for_message(lambda m: m["body"] == "mine", 10, "the reflection")
+    assert occupant_id(m) == mine
+    features = alice.disco_info(r)["disco_info"]["features"]
+    assert "urn:xmpp:occupant-id:0" in features
