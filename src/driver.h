@@ -352,10 +352,9 @@ struct gw_occupant {
 
 /*
  * What a room is, as room_info tells it (disco#info, XEP-0045 section
- * 6.4). Zeroed by the core before the call: a driver sets what it knows.
+ * 6.4): zero is temporary, open, unmoderated, unsecured and public.
  */
 struct gw_room_info {
-	bool nonanonymous; /* every occupant carries its address */
 	bool persistent;   /* the room outlives its last occupant */
 	bool membersonly;  /* invitation needed (IRC +i) */
 	bool moderated;    /* only those with voice speak (IRC +m) */
@@ -412,6 +411,9 @@ void gw_room_invited(struct gw_net *, const char *user, const char *room, const 
  * of its room_config table (or an error with why); the core shows the form.
  */
 struct gw_reply;
+/* room_info's answer (info NULL: nothing known beyond the defaults); rq is freed. */
+struct gw_info_request;
+void gw_room_info_done(struct gw_info_request *rq, const struct gw_room_info *info);
 void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enum gw_error,
                          const char *why);
 
@@ -679,13 +681,17 @@ struct gw_driver {
 	 */
 	bool (*room_archived)(struct gw_net *, const char *user, const char *room);
 	/*
-	 * What the room is (struct gw_room_info), for its disco#info and the
-	 * status codes of a join; asked when the user is in the room or
-	 * joining it. NULL: nothing more than the core knows (semi-anonymous,
-	 * temporary, open, unmoderated, unsecured, public).
+	 * What the room is, for its disco#info: the driver answers with
+	 * gw_room_info_done(), now or later, exactly once. NULL: the
+	 * defaults of struct gw_room_info.
 	 */
 	void (*room_info)(struct gw_net *, const char *user, const char *room,
-	                  struct gw_room_info *);
+	                  struct gw_info_request *);
+	/*
+	 * Every occupant of the network's rooms carries its address (struct
+	 * gw_occupant): the rooms are non-anonymous (status 100, real JIDs).
+	 */
+	bool rooms_nonanonymous;
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

@@ -307,22 +307,10 @@ resource_jid(const struct room *r, size_t i)
 	return xconcat(r->user, "/", r->resources[i], (char *)NULL);
 }
 
-/* What the driver says the room is (zeroed when it says nothing). */
-static void
-room_info(struct gw_net *net, const struct room *r, struct gw_room_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	if (net->drv->room_info)
-		net->drv->room_info(net, r->user, r->room, info);
-}
-
 static bool
-room_nonanonymous(struct gw_net *net, const struct room *r)
+room_nonanonymous(struct gw_net *net)
 {
-	struct gw_room_info info;
-
-	room_info(net, r, &info);
-	return info.nonanonymous;
+	return net->drv->rooms_nonanonymous;
 }
 
 /*
@@ -370,7 +358,7 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 	xmpp_stanza_set_attribute(item, "affiliation", aff_names[o ? o->aff : GW_AFF_NONE]);
 	xmpp_stanza_set_attribute(item, "role",
 	                          type ? "none" : role_names[o ? o->role : GW_ROLE_PARTICIPANT]);
-	if (room_nonanonymous(net, r)) {
+	if (room_nonanonymous(net)) {
 		char *real = real_jid(net, r, to, nick, o);
 
 		if (real)
@@ -437,7 +425,7 @@ join_codes(struct gw_net *net, const struct room *r, bool nick_changed, int code
 	size_t n = 0;
 
 	codes[n++] = 110;
-	if (room_nonanonymous(net, r))
+	if (room_nonanonymous(net))
 		codes[n++] = 100;
 	if (r->archived && history_enabled(net))
 		codes[n++] = 170;
@@ -624,6 +612,19 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 }
 
 bool
+rooms_view(struct gw_net *net, const char *user, const char *room, struct roominfo_view *view)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL || r->state != ROOM_JOINED)
+		return false;
+	view->occupants = r->nocc;
+	view->subject = r->subject;
+	view->archived = r->archived;
+	return true;
+}
+
+bool
 rooms_resource_joined(struct gw_net *net, const char *user, const char *resource,
                       const char *room)
 {
@@ -682,26 +683,7 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 	}
 	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&
 	    strcmp(ns, "http://jabber.org/protocol/disco#info") == 0) {
-		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;
-		static const char *const features[] = {
-			NS_MUC, "http://jabber.org/protocol/disco#info", "muc_nonanonymous",
-			"muc_open", "muc_persistent", "muc_unsecured", "urn:xmpp:sid:0",
-			"urn:xmpp:occupant-id:0", NULL,
-		};
-
-		xmpp_stanza_set_name(query, "query");
-		xmpp_stanza_set_ns(query, "http://jabber.org/protocol/disco#info");
-		id = stanza_add_child(query, "identity", NULL);
-		xmpp_stanza_set_attribute(id, "category", "conference");
-		xmpp_stanza_set_attribute(id, "type", "text");
-		xmpp_stanza_set_attribute(id, "name", room);
-		for (const char *const *f = features; *f; f++)
-			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var", *f);
-		if (history_enabled(net))
-			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var",
-			                          "urn:xmpp:mam:2");
-		gateway_send_release(net, stanza_iq_result(iq, query));
-		xmpp_stanza_release(query);
+		roominfo_ask(net, iq, user, room);
 		return true;
 	}
 	return false;

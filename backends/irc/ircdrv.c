@@ -824,6 +824,7 @@ const struct gw_driver irc_driver = {
         .room_persistent = ircd_room_persistent,
         .room_archived = ircd_room_archived,
         .room_info = ircd_room_info,
+        .rooms_nonanonymous = true,
         .list_items = irc_list_items,
         .stats = irc_stats,
 };

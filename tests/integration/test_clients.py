@@ -7,6 +7,7 @@ docs/clients.md lists which test checks what.
 """
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from test_irc import GW, codes, irc_extra, item, person, room
 
@@ -94,3 +95,68 @@ def test_occupant_id_is_stable_and_opaque(gw, client, irc_client):
     assert occupant_id(m) == mine
     features = alice.disco_info(r)["disco_info"]["features"]
     assert "urn:xmpp:occupant-id:0" in features
+
+
+# ---- XEP-0045 disco#info, muc#roominfo; XEP-0410 ----
+
+DISCO = "{http://jabber.org/protocol/disco#info}"
+XDATA = "{jabber:x:data}"
+
+
+def room_info(client, r):
+    """(features, {var: value} of the muc#roominfo form, or None)."""
+    info = client.disco_info(r)
+    features = set(info["disco_info"]["features"])
+    x = info.xml.find(f"{DISCO}query/{XDATA}x")
+    if x is None:
+        return features, None
+    return features, {f.get("var"): (f.findtext(f"{XDATA}value") or "")
+                      for f in x.findall(f"{XDATA}field")}
+
+
+def test_room_disco_info_says_what_the_channel_is(gw, client, irc_client):
+    bob = irc_client("bob")
+    bob.join("#info")
+    bob.send("TOPIC #info :All about info")
+    bob.send("MODE #info +mk sekrit")
+    bob.wait_for(lambda l: " MODE #info +mk" in l, 10, "the modes")
+    alice = client("alice")
+    r = room("#info")
+    alice.send_raw(f'<presence to="{r}/alice"><x xmlns="http://jabber.org/protocol/muc">'
+                   '<password>sekrit</password></x></presence>')
+    presence_of(alice, r, "alice", "the self-presence")
+    alice.wait_for_message(lambda m: m["from"].bare == r and m["subject"], 10, "the topic")
+    features, form = room_info(alice, r)
+    assert {"muc_nonanonymous", "muc_moderated", "muc_passwordprotected", "muc_public",
+            "muc_open", "muc_temporary", "urn:xmpp:mam:2", "urn:xmpp:occupant-id:0"} <= features
+    assert not features & {"muc_semianonymous", "muc_unmoderated", "muc_unsecured", "muc_hidden"}
+    assert form["FORM_TYPE"] == "http://jabber.org/protocol/muc#roominfo"
+    assert form["muc#roominfo_occupants"] == "2"
+    assert form["muc#roominfo_subject"] == "All about info"
+    assert form["muc#roominfo_description"] == "All about info"
+    # Mode changes show at once.
+    bob.send("MODE #info +si-mk sekrit")
+    alice.wait_for_message(lambda m: "sets mode +si-mk" in (m["body"] or ""), 10, "the change")
+    features, _ = room_info(alice, r)
+    assert {"muc_hidden", "muc_membersonly", "muc_unmoderated", "muc_unsecured"} <= features
+    assert not features & {"muc_public", "muc_open", "muc_moderated", "muc_passwordprotected"}
+    # Someone not in the room: no form, and a self-ping is not-acceptable (XEP-0410).
+    carol = client("carol")
+    _, form = room_info(carol, r)
+    assert form is None
+    with pytest.raises(IqError) as refused:
+        carol.ping(f"{r}/alice")
+    assert refused.value.iq["error"]["condition"] == "not-acceptable"
+    alice.ping(f"{r}/alice")
+
+
+def test_echo_rooms_are_semi_anonymous(gateway, client):
+    alice = client("alice")
+    r = "#semi@echo.localhost"
+    me = alice.join_muc(r, "alice")
+    assert 100 not in codes(me) and item(me).get("jid") is None
+    features, form = room_info(alice, r)
+    assert {"muc_semianonymous", "muc_temporary", "muc_open", "muc_unmoderated",
+            "muc_unsecured", "muc_public"} <= features
+    assert form["muc#roominfo_occupants"] == "2"  # alice and the echo bot
+
