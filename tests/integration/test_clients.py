@@ -7,6 +7,7 @@ docs/clients.md lists which test checks what.
 """
 
 import pytest
+import sgtest
 from slixmpp.exceptions import IqError
 
 from test_irc import GW, codes, irc_extra, item, person, room
@@ -160,3 +161,77 @@ def test_echo_rooms_are_semi_anonymous(gateway, client):
             "muc_unsecured", "muc_public"} <= features
     assert form["muc#roominfo_occupants"] == "2"  # alice and the echo bot
 
+
+# ---- XEP-0313 on rooms, as Conversations and Gajim page them ----
+
+RSM = "http://jabber.org/protocol/rsm"
+
+
+def mam_page(client, r, queryid, max_=None, before=None, after=None, **fields):
+    """One MAM query on r: (fin, [(result id, sender nick, body)]); fields
+    go in the form (start, end, with)."""
+    fin, results = sgtest.mam_query(client, r, queryid, max_=max_, before=before, after=after,
+                                    fields=fields)
+    rows = []
+    for res in results:
+        inner = res.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message")
+        rows.append((res.get("id"), inner.get("from").split("/", 1)[1],
+                     inner.findtext("{jabber:client}body")))
+    return fin, rows
+
+
+def rsm(fin, what):
+    return fin.findtext(f"{{{RSM}}}set/{{{RSM}}}{what}")
+
+
+def test_mam_pages_backwards_like_conversations_and_gajim(gw, client, irc_client):
+    alice = client("alice")
+    r = room("#mam")
+    alice.join_muc(r, "alice")
+    bob, carol = irc_client("bob"), irc_client("carol")
+    bob.join("#mam")
+    carol.join("#mam")
+    presence_of(alice, r, "carol")
+    said = []
+    for i in range(7):
+        who, nick = (carol, "carol") if i % 3 == 0 else (bob, "bob")
+        who.privmsg("#mam", f"m{i}")
+        alice.wait_for_message(lambda m, i=i: m["body"] == f"m{i}", 10, f"m{i}")
+        said.append((nick, f"m{i}"))
+    # The last page: an empty <before/>; no complete: there is more before it.
+    fin, page = mam_page(alice, r, "c1", max_=3, before="")
+    assert [(n, b) for _, n, b in page] == said[4:]
+    assert fin.get("complete") is None
+    assert rsm(fin, "first") == page[0][0] and rsm(fin, "last") == page[-1][0]
+    # Backwards from its first id, until the beginning says complete.
+    fin, page = mam_page(alice, r, "c2", max_=3, before=rsm(fin, "first"))
+    assert [b for _, _, b in page] == ["m1", "m2", "m3"]
+    assert fin.get("complete") is None
+    fin, page = mam_page(alice, r, "c3", max_=3, before=rsm(fin, "first"))
+    assert [b for _, _, b in page] == ["m0"]
+    assert fin.get("complete") == "true"
+    # Forwards (Gajim catching up) from an id, to the end.
+    fin, page = mam_page(alice, r, "g1", max_=10, after=rsm(fin, "last"))
+    assert [b for _, _, b in page] == [f"m{i}" for i in range(1, 7)]
+    assert fin.get("complete") == "true"
+    # start/end filters.
+    fin, page = mam_page(alice, r, "g2", end="2000-01-01T00:00:00Z")
+    assert page == [] and fin.get("complete") == "true" and rsm(fin, "first") is None
+    fin, page = mam_page(alice, r, "g3", start="2000-01-01T00:00:00Z", max_=2)
+    assert [b for _, _, b in page] == ["m0", "m1"] and fin.get("complete") is None
+    fin, page = mam_page(alice, r, "g4", start="2999-01-01T00:00:00Z")
+    assert page == []
+    # with: one occupant's messages (its in-room JID), paged like the rest.
+    fin, page = mam_page(alice, r, "w1", max_=2, before="", **{"with": f"{r}/carol"})
+    assert [(n, b) for _, n, b in page] == [("carol", "m3"), ("carol", "m6")]
+    assert fin.get("complete") is None
+    fin, page = mam_page(alice, r, "w2", max_=2, before=rsm(fin, "first"),
+                         **{"with": f"{r}/carol"})
+    assert [b for _, _, b in page] == ["m0"] and fin.get("complete") == "true"
+    # An id that is no message of the room.
+    try:
+        mam_page(alice, r, "x1", before="999999")
+    except IqError as e:
+        assert e.iq["error"]["condition"] == "item-not-found"
+    else:
+        raise AssertionError("an unknown id must be item-not-found")
