@@ -235,3 +235,25 @@ def test_mam_pages_backwards_like_conversations_and_gajim(gw, client, irc_client
         assert e.iq["error"]["condition"] == "item-not-found"
     else:
         raise AssertionError("an unknown id must be item-not-found")
+
+
+# ---- XEP-0085 chat states with XEP-0334 hints ----
+
+CHATSTATES = "http://jabber.org/protocol/chatstates"
+
+
+def test_chat_states_from_the_network_are_not_stored(gateway, client):
+    """Echo mirrors chat states: what comes back is a standalone
+    notification, which no archive or offline store should keep."""
+    alice = client("alice")
+    to = "bob@echo.localhost"
+    for state in ("composing", "paused"):
+        alice.send_raw(f'<message to="{to}" type="chat"><{state} xmlns="{CHATSTATES}"/></message>')
+        m = alice.wait_for_message(
+            lambda m: m["from"].bare == to and m.xml.find(f"{{{CHATSTATES}}}{state}") is not None,
+            10, f"{state} mirrored")
+        assert not m["body"]
+        assert m.xml.find("{urn:xmpp:hints}no-store") is not None
+    # A message itself is not hinted: it is kept as any other.
+    m = alice.send_message_and_wait(to, "keep me")
+    assert m.xml.find("{urn:xmpp:hints}no-store") is None
