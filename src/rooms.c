@@ -764,7 +764,8 @@ gw_room_joined(struct gw_net *net, const char *user, const char *room, const cha
 	r->state = ROOM_JOINED;
 	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
-		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE, NULL};
+		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE,
+		                           NULL, GW_SHOW_ONLINE,      NULL};
 
 		r->state = ROOM_JOINING; /* not broadcast: the join below sends it */
 		gw_room_occupant(net, user, room, &self);
