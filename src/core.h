@@ -175,6 +175,18 @@ void delivery_txn(void);
 long delivery_queued(struct gw_net *, int dir);
 
 /* rooms.c */
+/* roominfo.c: answers a room's disco#info iq, once the driver's room_info has told. */
+void roominfo_ask(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room);
+/* What the user's membership of a room shows; false when not joined (rooms.c). */
+struct roominfo_view {
+	size_t occupants;
+	const char *subject; /* valid until the loop turns */
+	bool archived;
+};
+bool rooms_view(struct gw_net *, const char *user, const char *room, struct roominfo_view *);
+/* occupantid.c: the XEP-0421 id of identity in room (caller frees). */
+char *occupant_id(struct gw_net *, const char *room, const char *identity);
+
 void rooms_init(struct gw_net *);
 void rooms_free(struct gw_net *);
 /* A presence to room@gw/nick; false when it is not about a room. */

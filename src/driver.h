@@ -339,8 +339,30 @@ struct gw_occupant {
 	const char *nick;
 	enum gw_role role;
 	enum gw_affiliation affiliation;
-	const char *real_jid; /* optional: shown in non-anonymous rooms */
-	enum gw_show show;    /* GW_SHOW_ONLINE unless the network says away */
+	/*
+	 * Optional: the occupant's own address on the network (IRC:
+	 * "nick%server"), whose JID is its real JID in a non-anonymous room.
+	 */
+	const char *address;
+	enum gw_show show; /* GW_SHOW_ONLINE unless the network says away */
+	/*
+	 * Optional: what names the occupant across nick changes (IRC: user@host);
+	 * the core hashes it with the room into the occupant-id (XEP-0421).
+	 * NULL: the nick.
+	 */
+	const char *identity;
+};
+
+/*
+ * What a room is, as room_info tells it (disco#info, XEP-0045 section
+ * 6.4): zero is temporary, open, unmoderated, unsecured and public.
+ */
+struct gw_room_info {
+	bool persistent;   /* the room outlives its last occupant */
+	bool membersonly;  /* invitation needed (IRC +i) */
+	bool moderated;    /* only those with voice speak (IRC +m) */
+	bool password;     /* a password is needed (IRC +k) */
+	bool hidden;       /* not listed (IRC +s, +p) */
 };
 
 enum gw_leave {
@@ -392,6 +414,9 @@ void gw_room_invited(struct gw_net *, const char *user, const char *room, const 
  * of its room_config table (or an error with why); the core shows the form.
  */
 struct gw_reply;
+/* room_info's answer (info NULL: nothing known beyond the defaults); rq is freed. */
+struct gw_info_request;
+void gw_room_info_done(struct gw_info_request *rq, const struct gw_room_info *info);
 void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enum gw_error,
                          const char *why);
 
@@ -685,6 +710,18 @@ struct gw_driver {
 	 * created, when it is joined, and on gw_room_changed(). NULL: always.
 	 */
 	bool (*room_archived)(struct gw_net *, const char *user, const char *room);
+	/*
+	 * What the room is, for its disco#info: the driver answers with
+	 * gw_room_info_done(), now or later, exactly once. NULL: the
+	 * defaults of struct gw_room_info.
+	 */
+	void (*room_info)(struct gw_net *, const char *user, const char *room,
+	                  struct gw_info_request *);
+	/*
+	 * Every occupant of the network's rooms carries its address (struct
+	 * gw_occupant): the rooms are non-anonymous (status 100, real JIDs).
+	 */
+	bool rooms_nonanonymous;
 
 	/*
 	 * disco#items on an address without a node (the channels of an IRC

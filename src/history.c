@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "component.h"
 #include "conf.h"
 #include "core.h"
 #include "form.h"
+#include "jid.h"
 #include "stanza.h"
 #include "store.h"
 
@@ -212,6 +214,70 @@ mam_form(struct gw_net *net, xmpp_stanza_t *iq)
 	xmpp_stanza_release(query);
 }
 
+/* Rows of one occupant ('with' on a room: its in-room JID), up to want of them. */
+struct with_filter {
+	struct rows *rows;
+	const char *nick;
+	size_t want;
+};
+
+static int
+collect_with(const struct store_archive_row *row, void *arg)
+{
+	struct with_filter *w = arg;
+
+	if (strcmp(row->nick, w->nick) != 0)
+		return 0;
+	collect_row(row, w->rows);
+	return w->rows->n >= w->want;
+}
+
+static int
+stop_at_first(const struct store_archive_row *row, void *arg)
+{
+	(void)row;
+	(void)arg;
+	return 1;
+}
+
+/* Whether id names a message of the room's archive (XEP-0313: else item-not-found). */
+static bool
+archive_has(struct gw_net *net, const char *user, const char *room, int64_t id)
+{
+	struct store_archive_query q = {0};
+
+	q.after_id = id - 1;
+	q.before_id = id + 1;
+	q.limit = 1;
+	return store_archive_query(core.store, net->drv->name, user, room, &q, stop_at_first,
+	                           NULL) == 1;
+}
+
+/*
+ * The nick a 'with' asks for (caller frees): the resource of an in-room
+ * JID of this room. NULL with *none when it names someone else, NULL
+ * alone for the room's bare JID (everything).
+ */
+static char *
+with_nick(struct gw_net *net, const char *room, const char *with, bool *none)
+{
+	struct jid j;
+	char *rj = gateway_address_jid(net, room, NULL), *bare = NULL, *nick = NULL;
+
+	if (jid_parse(with, &j) == 0) {
+		bare = jid_make(j.local, j.domain, NULL);
+		if (strcasecmp(bare, rj) != 0)
+			*none = true;
+		else if (j.resource)
+			nick = xstrdup(j.resource);
+		jid_clear(&j);
+	} else
+		*none = true;
+	free(bare);
+	free(rj);
+	return nick;
+}
+
 static int64_t
 parse_id(const char *s, bool *bad)
 {
@@ -234,8 +300,8 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 	struct store_archive_query q = {0};
 	struct gw_values *v = NULL;
 	struct rows rows = {NULL, 0};
-	bool bad = false, last_page = false, complete;
-	char *text, *why = NULL;
+	bool bad = false, last_page = false, complete, none = false;
+	char *text, *why = NULL, *nick = NULL;
 	int max = PAGE_DEFAULT;
 
 	if (!history_enabled(net)) {
@@ -260,6 +326,8 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 		bad |= gw_values_get(v, "end") && q.end == 0;
 		q.after_id = parse_id(gw_values_get(v, "after-id"), &bad);
 		q.before_id = parse_id(gw_values_get(v, "before-id"), &bad);
+		if (gw_values_get(v, "with"))
+			nick = with_nick(net, room, gw_values_get(v, "with"), &none);
 	}
 	if ((set = stanza_child(query, "set", NS_RSM)) != NULL) {
 		xmpp_stanza_t *before = stanza_child(set, "before", NULL);
@@ -287,6 +355,14 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 	if (bad) {
 		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
 		                                             "A date or an id of the query is not valid."));
+		free(nick);
+		return;
+	}
+	if ((q.after_id && !archive_has(net, user, room, q.after_id)) ||
+	    (q.before_id && !archive_has(net, user, room, q.before_id))) {
+		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND,
+		                                             "No message of this room has that id."));
+		free(nick);
 		return;
 	}
 	if (max < 0 || max > PAGE_MAX)
@@ -294,8 +370,15 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 	/* One more than asked tells whether the page is the last one. */
 	q.limit = max + 1;
 	q.newest_first = last_page || q.before_id != 0;
-	if (max > 0)
+	if (max > 0 && nick) {
+		/* The store does not filter by nick: read on until a page is full. */
+		struct with_filter w = {&rows, nick, (size_t)q.limit};
+
+		q.limit = 0;
+		store_archive_query(core.store, net->drv->name, user, room, &q, collect_with, &w);
+	} else if (max > 0 && !none)
 		store_archive_query(core.store, net->drv->name, user, room, &q, collect_row, &rows);
+	free(nick);
 	complete = rows.n <= (size_t)max;
 	if (!complete) {
 		/* Drop the probe row: it belongs to the next page. */
@@ -336,8 +419,9 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 	fin = xmpp_stanza_new(component_ctx());
 	xmpp_stanza_set_name(fin, "fin");
 	xmpp_stanza_set_ns(fin, NS_MAM);
-	/* Complete: no more in the direction of the query. */
-	xmpp_stanza_set_attribute(fin, "complete", complete ? "true" : "false");
+	/* Complete: no more in the direction of the query; said on that last page only. */
+	if (complete)
+		xmpp_stanza_set_attribute(fin, "complete", "true");
 	rset = stanza_add_child(fin, "set", NS_RSM);
 	if (rows.n > 0) {
 		char first[32], last[32];

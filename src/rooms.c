@@ -27,7 +27,8 @@
 enum room_state { ROOM_JOINING, ROOM_JOINED };
 
 struct occupant {
-	char *nick, *real_jid;
+	char *nick, *address;
+	char *occupant_id; /* XEP-0421, fixed when the occupant appears: nick changes keep it */
 	enum gw_role role;
 	enum gw_affiliation aff;
 	enum gw_show show;
@@ -155,7 +156,8 @@ room_free(void *p)
 		free(r->resources[i]);
 	for (size_t i = 0; i < r->nocc; i++) {
 		free(r->occ[i].nick);
-		free(r->occ[i].real_jid);
+		free(r->occ[i].address);
+		free(r->occ[i].occupant_id);
 	}
 	for (size_t i = 0; i < r->nsent; i++)
 		sent_clear(&r->sent[i]);
@@ -293,7 +295,8 @@ drop_occupant(struct room *r, const char *nick)
 	if (o == NULL)
 		return;
 	free(o->nick);
-	free(o->real_jid);
+	free(o->address);
+	free(o->occupant_id);
 	*o = r->occ[--r->nocc];
 }
 
@@ -302,6 +305,40 @@ static char *
 resource_jid(const struct room *r, size_t i)
 {
 	return xconcat(r->user, "/", r->resources[i], (char *)NULL);
+}
+
+static bool
+room_nonanonymous(struct gw_net *net)
+{
+	return net->drv->rooms_nonanonymous;
+}
+
+/*
+ * The real JID shown for nick in a non-anonymous room (caller frees), or
+ * NULL: the user's own is the resource's full JID (to), another
+ * occupant's the JID of its address.
+ */
+static char *
+real_jid(struct gw_net *net, const struct room *r, const char *to, const char *nick,
+         const struct occupant *o)
+{
+	if (strcmp(nick, r->nick) == 0)
+		return xstrdup(to);
+	if (o == NULL || o->address == NULL)
+		return NULL;
+	return gateway_address_jid(net, o->address, NULL);
+}
+
+/* XEP-0421: who sent a presence or message, as an id that survives nick changes. */
+static void
+add_occupant_id(struct gw_net *net, const struct room *r, xmpp_stanza_t *st, const char *nick,
+                const struct occupant *o)
+{
+	char *id = o && o->occupant_id ? NULL : occupant_id(net, r->room, nick);
+
+	xmpp_stanza_set_attribute(stanza_add_child(st, "occupant-id", "urn:xmpp:occupant-id:0"),
+	                          "id", id ? id : o->occupant_id);
+	free(id);
 }
 
 /*
@@ -321,8 +358,13 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 	xmpp_stanza_set_attribute(item, "affiliation", aff_names[o ? o->aff : GW_AFF_NONE]);
 	xmpp_stanza_set_attribute(item, "role",
 	                          type ? "none" : role_names[o ? o->role : GW_ROLE_PARTICIPANT]);
-	if (o && o->real_jid)
-		xmpp_stanza_set_attribute(item, "jid", o->real_jid);
+	if (room_nonanonymous(net)) {
+		char *real = real_jid(net, r, to, nick, o);
+
+		if (real)
+			xmpp_stanza_set_attribute(item, "jid", real);
+		free(real);
+	}
 	if (new_nick)
 		xmpp_stanza_set_attribute(item, "nick", new_nick);
 	if (reason)
@@ -334,6 +376,7 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 		if (shows[o->show])
 			stanza_add_text_child(p, "show", NULL, shows[o->show]);
 	}
+	add_occupant_id(net, r, p, nick, o);
 	for (; codes && *codes; codes++) {
 		char c[8];
 
@@ -371,17 +414,37 @@ send_subject(struct gw_net *net, struct room *r, const char *to)
 	free(rj);
 }
 
+/*
+ * The status codes of a join's self-presence (XEP-0045 section 7.2.2),
+ * ending with 0: 110, 100 when everyone's real JID is shown, 170 when the
+ * room's messages are recorded, 210 when the network gave another nick.
+ */
+static void
+join_codes(struct gw_net *net, const struct room *r, bool nick_changed, int codes[5])
+{
+	size_t n = 0;
+
+	codes[n++] = 110;
+	if (room_nonanonymous(net))
+		codes[n++] = 100;
+	if (r->archived && history_enabled(net))
+		codes[n++] = 170;
+	if (nick_changed)
+		codes[n++] = 210;
+	codes[n] = 0;
+}
+
 /* What a resource sees when its join completes: occupants, itself, history, the subject. */
 static void
 send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
 {
 	char *to = xconcat(r->user, "/", resource, (char *)NULL);
-	int self_codes[] = {110, 0, 0};
+	int self_codes[5];
 	struct occupant *self = find_occupant(r, r->nick);
-	struct occupant fallback = {r->nick, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, GW_SHOW_ONLINE};
+	struct occupant fallback = {r->nick, NULL, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE,
+	                            GW_SHOW_ONLINE};
 
-	if (nick_changed)
-		self_codes[1] = 210;
+	join_codes(net, r, nick_changed, self_codes);
 	for (size_t i = 0; i < r->nocc; i++)
 		if (strcmp(r->occ[i].nick, r->nick) != 0)
 			gateway_send_release(net, occupant_presence(net, r, to, r->occ[i].nick, &r->occ[i],
@@ -549,6 +612,19 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 }
 
 bool
+rooms_view(struct gw_net *net, const char *user, const char *room, struct roominfo_view *view)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL || r->state != ROOM_JOINED)
+		return false;
+	view->occupants = r->nocc;
+	view->subject = r->subject;
+	view->archived = r->archived;
+	return true;
+}
+
+bool
 rooms_resource_joined(struct gw_net *net, const char *user, const char *resource,
                       const char *room)
 {
@@ -607,25 +683,7 @@ rooms_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const c
 	}
 	if (nick == NULL && strcmp(xmpp_stanza_get_type(iq), "get") == 0 &&
 	    strcmp(ns, "http://jabber.org/protocol/disco#info") == 0) {
-		xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *id;
-		static const char *const features[] = {
-			NS_MUC, "http://jabber.org/protocol/disco#info", "muc_nonanonymous",
-			"muc_open", "muc_persistent", "muc_unsecured", "urn:xmpp:sid:0", NULL,
-		};
-
-		xmpp_stanza_set_name(query, "query");
-		xmpp_stanza_set_ns(query, "http://jabber.org/protocol/disco#info");
-		id = stanza_add_child(query, "identity", NULL);
-		xmpp_stanza_set_attribute(id, "category", "conference");
-		xmpp_stanza_set_attribute(id, "type", "text");
-		xmpp_stanza_set_attribute(id, "name", room);
-		for (const char *const *f = features; *f; f++)
-			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var", *f);
-		if (history_enabled(net))
-			xmpp_stanza_set_attribute(stanza_add_child(query, "feature", NULL), "var",
-			                          "urn:xmpp:mam:2");
-		gateway_send_release(net, stanza_iq_result(iq, query));
-		xmpp_stanza_release(query);
+		roominfo_ask(net, iq, user, room);
 		return true;
 	}
 	return false;
@@ -696,21 +754,25 @@ void
 gw_room_joined(struct gw_net *net, const char *user, const char *room, const char *nick)
 {
 	struct room *r = room_get(net, user, room);
+	bool nick_changed;
 
 	if (r == NULL)
 		return;
+	/* r->nick is still the nick the join asked for. */
+	nick_changed = strcmp(r->nick, nick) != 0;
 	xstrset(&r->nick, nick);
 	r->state = ROOM_JOINED;
 	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
-		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE};
+		struct gw_occupant self = {nick, GW_ROLE_PARTICIPANT, GW_AFF_NONE,
+		                           NULL, GW_SHOW_ONLINE,      NULL};
 
 		r->state = ROOM_JOINING; /* not broadcast: the join below sends it */
 		gw_room_occupant(net, user, room, &self);
 		r->state = ROOM_JOINED;
 	}
 	for (size_t i = 0; i < r->nres; i++)
-		send_join_to(net, r, r->resources[i], false);
+		send_join_to(net, r, r->resources[i], nick_changed);
 }
 
 void
@@ -741,11 +803,12 @@ gw_room_occupant(struct gw_net *net, const char *user, const char *room,
 		o = &r->occ[r->nocc++];
 		memset(o, 0, sizeof(*o));
 		o->nick = xmltext_clean(occ->nick, strlen(occ->nick), 256);
+		o->occupant_id = occupant_id(net, room, occ->identity ? occ->identity : occ->nick);
 	}
 	o->role = occ->role;
 	o->aff = occ->affiliation;
 	o->show = occ->show;
-	xstrset(&o->real_jid, occ->real_jid);
+	xstrset(&o->address, occ->address);
 	if (r->state == ROOM_JOINED) {
 		int self_codes[] = {110, 0};
 
@@ -852,6 +915,9 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 		char *to = resource_jid(r, i);
 		xmpp_stanza_t *m = stanza_message("groupchat", from, to,
 		                                  reflection && own.id ? own.id : id, clean);
+
+		if (nick)
+			add_occupant_id(net, r, m, nick, find_occupant(r, nick));
 
 		if (reflection && own.origin_id) {
 			xmpp_stanza_t *oid = stanza_add_child(m, "origin-id", "urn:xmpp:sid:0");

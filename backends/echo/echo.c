@@ -170,7 +170,7 @@ echo_room_join(struct gw_net *net, const char *user, const char *room, const cha
                const char *password)
 {
 	struct echo_room *r = room_find(net, room);
-	struct gw_occupant o = {NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE};
+	struct gw_occupant o = {NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE, NULL, GW_SHOW_ONLINE, NULL};
 
 	(void)password;
 	if (r == NULL) {

@@ -569,9 +569,14 @@ ircd_admin_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		}
 		return true;
 	case 324: /* me #chan +modes [args] */
-		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
-		    ch->ncfgreqs > 0) {
-			config_answer(c, ch, m);
+		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL) {
+			ch->modes[0] = '\0';
+			for (const char *p = m->params[2]; *p; p++)
+				ircd_chan_set_mode(ch, *p, true);
+			ch->modes_known = true;
+			ircd_chan_modes_known(ch);
+			if (ch->ncfgreqs > 0)
+				config_answer(c, ch, m);
 			return true;
 		}
 		return false;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ircdrv.h"
@@ -42,6 +43,7 @@ ircd_chan_free(struct ircd_chan *ch)
 		free(ch->m[i].userhost);
 	}
 	ircd_bans_free(ch, "You are not in the channel any more.");
+	ircd_chan_modes_known(ch);
 	free(ch->m);
 	free(ch->name);
 	free(ch->room);
@@ -163,9 +165,88 @@ static void
 report_member(struct ircd_conn *c, struct ircd_chan *ch, const struct ircd_member *m)
 {
 	struct gw_occupant o;
+	char *address = ircd_nick_address(c, m->nick), *self = NULL;
 
 	member_occupant(m, &o);
+	o.address = address;
+	/* user@host names someone across nick changes (their occupant-id). */
+	if (ircd_is_me(c, m->nick) && c->self_user && c->self_host)
+		o.identity = self = xasprintf("%s@%s", c->self_user, c->self_host);
+	else
+		o.identity = m->userhost;
 	gw_room_occupant(c->in->net, c->user, ch->room, &o);
+	free(address);
+	free(self);
+}
+
+static void
+chan_info(const struct ircd_chan *ch, struct gw_room_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->persistent = ch->persistent;
+	info->membersonly = strchr(ch->modes, 'i') != NULL;
+	info->moderated = strchr(ch->modes, 'm') != NULL;
+	info->password = strchr(ch->modes, 'k') != NULL;
+	info->hidden = strchr(ch->modes, 's') != NULL || strchr(ch->modes, 'p') != NULL;
+}
+
+/*
+ * A channel's modes are asked for (MODE #chan) only when a client wants
+ * its disco#info, not at every join: ngircd delays a client's next
+ * command by a second after each MODE, which a JOIN storm would pay.
+ * From then on MODE changes keep them.
+ */
+void
+ircd_room_info(struct gw_net *net, const char *user, const char *room, struct gw_info_request *rq)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+	struct gw_room_info info;
+
+	if (c == NULL || !ch->joined || c->state != IRCD_READY) {
+		gw_room_info_done(rq, NULL);
+		return;
+	}
+	if (ch->modes_known) {
+		chan_info(ch, &info);
+		gw_room_info_done(rq, &info);
+		return;
+	}
+	ch->inforeqs = xreallocarray(ch->inforeqs, ch->ninforeqs + 1, sizeof(*ch->inforeqs));
+	ch->inforeqs[ch->ninforeqs++] = rq;
+	if (ch->ninforeqs == 1)
+		ircd_sendf(c, false, "MODE", ch->name, NULL);
+}
+
+/* The modes are the channel's now (324), or never will be (it goes): answer who waits. */
+void
+ircd_chan_modes_known(struct ircd_chan *ch)
+{
+	struct gw_room_info info;
+
+	chan_info(ch, &info);
+	for (size_t i = 0; i < ch->ninforeqs; i++)
+		gw_room_info_done(ch->inforeqs[i], ch->modes_known ? &info : NULL);
+	free(ch->inforeqs);
+	ch->inforeqs = NULL;
+	ch->ninforeqs = 0;
+}
+
+/* Keeps the channel's mode letters (no prefix or list modes) as the server says them. */
+void
+ircd_chan_set_mode(struct ircd_chan *ch, char mode, bool on)
+{
+	char *p = strchr(ch->modes, mode);
+	size_t n = strlen(ch->modes);
+
+	if (mode == '\0' || mode == '+' || mode == '-')
+		return;
+	if (!on && p)
+		memmove(p, p + 1, strlen(p));
+	else if (on && !p && n + 1 < sizeof(ch->modes)) {
+		ch->modes[n] = mode;
+		ch->modes[n + 1] = '\0';
+	}
 }
 
 void
@@ -272,6 +353,12 @@ ircd_on_part(struct ircd_conn *c, const struct ircmsg *m, bool kick)
 	char *r;
 
 	if (ch == NULL || who == NULL)
+		return;
+	/*
+	 * Our PART of a membership already left, echoed after a JOIN for a new
+	 * one went out: the new one is not ours to end.
+	 */
+	if (!kick && !ch->joined && ircd_is_me(c, who))
 		return;
 	r = reason ? ircd_text_in(c, reason) : NULL;
 	if (ircd_is_me(c, who)) {
@@ -387,6 +474,8 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 			a = arg < m->nparams ? m->params[arg++] : NULL;
 		if (*p == 'b' && type == 'A' && a)
 			ircd_ban_seen(c, ch, a, m->nick, on);
+		if (type == 'B' || type == 'C' || type == 'D')
+			ircd_chan_set_mode(ch, *p, on);
 		if (type == 'P' && a) {
 			struct ircd_member *mem = member_find(c, ch, a);
 

@@ -90,6 +90,10 @@ struct ircd_chan {
 	char *name; /* "#chan" as we JOIN it */
 	char *room; /* the core's address for it, exactly as room_join gave it */
 	char *key;
+	char modes[32];   /* the channel's own modes set ("ntk"), from 324 and MODE */
+	bool modes_known; /* a 324 came: modes is the channel's */
+	struct gw_info_request **inforeqs; /* disco#info waiting for that 324 */
+	size_t ninforeqs;
 	bool joined;      /* the server confirmed our JOIN */
 	bool core_joined; /* gw_room_joined() was called for this membership */
 	time_t join_sent; /* when our JOIN went out, until the server confirms */
@@ -486,6 +490,9 @@ void ircd_chan_free(struct ircd_chan *);
 void ircd_chan_remove(struct ircd_conn *, struct ircd_chan *);
 /* Tell the core every occupant, the subject and the join. */
 void ircd_chan_report_joined(struct ircd_conn *, struct ircd_chan *);
+void ircd_room_info(struct gw_net *, const char *user, const char *room, struct gw_info_request *);
+void ircd_chan_modes_known(struct ircd_chan *);
+void ircd_chan_set_mode(struct ircd_chan *, char mode, bool on);
 /* Address of a nick on this connection's server: "nick%server" (caller frees). */
 char *ircd_nick_address(struct ircd_conn *, const char *nick);
 /* A message from the server's address to the user. */

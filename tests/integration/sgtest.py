@@ -1008,3 +1008,26 @@ def ensure_empty_dir(path):
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+def mam_query(client, jid, queryid, max_=None, before=None, after=None, fields=None):
+    """One XEP-0313 query to jid: (the <fin/> element, the <result/>
+    elements of this queryid, oldest first). before="" is an empty
+    <before/> (the last page); fields (var -> value) fill the form."""
+    import xml.etree.ElementTree as ET
+    mam, rsm, xdata = "urn:xmpp:mam:2", "http://jabber.org/protocol/rsm", "jabber:x:data"
+    q = ET.Element(f"{{{mam}}}query", queryid=queryid)
+    if fields:
+        x = ET.SubElement(q, f"{{{xdata}}}x", type="submit")
+        for var, value in [("FORM_TYPE", mam)] + list(fields.items()):
+            ET.SubElement(ET.SubElement(x, f"{{{xdata}}}field", var=var),
+                          f"{{{xdata}}}value").text = value
+    if max_ is not None or after is not None or before is not None:
+        s = ET.SubElement(q, f"{{{rsm}}}set")
+        for name, value in (("max", max_), ("after", after), ("before", before)):
+            if value is not None:
+                ET.SubElement(s, f"{{{rsm}}}{name}").text = str(value) if value != "" else None
+    start = len(client.messages)
+    fin = client.iq(jid, q, "set").xml.find(f"{{{mam}}}fin")
+    results = [m.xml.find(f"{{{mam}}}result") for m in list(client.messages)[start:]]
+    return fin, [r for r in results if r is not None and r.get("queryid") == queryid]
