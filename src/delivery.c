@@ -296,10 +296,12 @@ notify_failure(struct gw_net *net, const char *user, const char *resource, const
 }
 
 static void
-tell_user_failed(struct gw_net *net, const struct store_msg *m, const char *why)
+tell_user_failed(struct gw_net *net, const struct store_msg *m, enum gw_send_status st,
+                 const char *why)
 {
 	notify_failure(net, m->user, m->resource, m->peer, m->xmpp_id, m->body,
-	               GW_ERR_RECIPIENT_UNAVAILABLE, why);
+	               st == GW_SEND_FORBIDDEN ? GW_ERR_FORBIDDEN : GW_ERR_RECIPIENT_UNAVAILABLE,
+	               why);
 }
 
 static void
@@ -333,9 +335,10 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		          m->id, m->peer, why ? ": " : "", why ? why : "");
 		break;
 	case GW_SEND_FAILED:
+	case GW_SEND_FORBIDDEN:
 		txn();
 		store_queue_delete(core.store, m->id);
-		tell_user_failed(net, m, why);
+		tell_user_failed(net, m, st, why);
 		break;
 	}
 }
@@ -414,18 +417,18 @@ take_fresh(struct gw_net *net, bool send)
 		}
 		if (send)
 			st = hand_to_driver(net, m, &why);
-		if (st == GW_SEND_DONE || st == GW_SEND_FAILED) {
+		if (st == GW_SEND_DONE || st == GW_SEND_FAILED || st == GW_SEND_FORBIDDEN) {
 			if (m->dedup_key)
 				store_queue_tombstone(core.store, STORE_TO_NET, m->net, m->user,
 				                      m->dedup_key);
 			if (st == GW_SEND_DONE)
 				net->msgs_to_net++;
 			else
-				tell_user_failed(net, m, why);
+				tell_user_failed(net, m, st, why);
 		} else if (store_queue_push_reserved(core.store, m) == -1) {
 			log_warnx("%s: could not store a message from %s", net->drv->name, m->user);
 			if (st == GW_SEND_RETRY)
-				tell_user_failed(net, m, "the gateway could not store the message");
+				tell_user_failed(net, m, GW_SEND_FAILED, "the gateway could not store the message");
 		} else if (send)
 			apply_send_result(net, m, st, why);
 		free(why);

@@ -225,6 +225,7 @@ enum gw_send_status {
 	GW_SEND_PENDING, /* the driver will call gw_send_done() later */
 	GW_SEND_RETRY,   /* not now (network unreachable): the core retries with backoff */
 	GW_SEND_FAILED,  /* never: the core tells the user, with why */
+	GW_SEND_FORBIDDEN, /* never for this user (no line of theirs): as FAILED, error forbidden */
 };
 
 /* A message from XMPP, already durable in the core's queue. */

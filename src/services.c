@@ -250,9 +250,21 @@ gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 		stanza_add_text_child(query, "prompt", NULL,
 		                      net->drv->prompt ? net->drv->prompt : "Address");
 	} else {
-		char *typed = stanza_child_text(q, "prompt");
+		char *raw = stanza_child_text(q, "prompt"), *typed = raw;
 		char *addr = NULL, *why = NULL, *jid;
 
+		/*
+		 * What surrounds the address is no part of it, and a localpart
+		 * never begins or ends with \20 (XEP-0106 section 3.2).
+		 */
+		if (typed) {
+			size_t n;
+
+			typed += strspn(typed, " \t\r\n");
+			n = strlen(typed);
+			while (n > 0 && strchr(" \t\r\n", typed[n - 1]))
+				typed[--n] = '\0';
+		}
 		if (typed == NULL || *typed == '\0') {
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
 			                                             "Nothing was typed."));
@@ -285,8 +297,8 @@ gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 		free(jid);
 		free(addr);
 	out:
-		if (typed)
-			xmpp_free(component_ctx(), typed);
+		if (raw)
+			xmpp_free(component_ctx(), raw);
 		if (xmpp_stanza_get_children(query) == NULL) {
 			xmpp_stanza_release(query);
 			return;

@@ -366,7 +366,7 @@ sms_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 	if ((l = smsl_line_for(net, msg->user, msg->to)) == NULL) {
 		*why = xstrdup("You have no SMS line on this gateway: ask its administrator to "
 		               "assign you one.");
-		return GW_SEND_FAILED;
+		return GW_SEND_FORBIDDEN;
 	}
 	if (smstext_plan(msg->body, strlen(msg->body), &plan, why) == -1)
 		return GW_SEND_FAILED;

@@ -46,15 +46,19 @@ def test_gateway_prompt_set_escapes_an_email_like_address(gateway, client):
     ("back\\slash", "back\\slash"),
     ("lit\\20eral", "lit\\5c20eral"),
     ("jos\u00e9 \u00fcml\u00e4ut@b\u00fccher.example", "jos\u00e9\\20\u00fcml\u00e4ut\\40b\u00fccher.example"),
+    # A localpart never begins or ends with \20 (XEP-0106 section 3.2): what
+    # the user typed around the address is no part of it.
+    ("  two words\t ", "two\\20words"),
 ])
 def test_gateway_prompt_set_xep0106(gateway, client, typed, local):
     jid, _ = prompt_answer(client("alice").gateway_prompt(ECHO, typed))
     assert jid == f"{local}@{ECHO}"
 
 
-def test_gateway_prompt_set_without_text_is_bad_request(gateway, client):
+@pytest.mark.parametrize("typed", ["", "   "])
+def test_gateway_prompt_set_without_text_is_bad_request(gateway, client, typed):
     with pytest.raises(IqError) as e:
-        client("alice").gateway_prompt(ECHO, "")
+        client("alice").gateway_prompt(ECHO, typed)
     assert e.value.iq["error"]["condition"] == "bad-request"
 
 

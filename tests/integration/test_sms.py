@@ -192,6 +192,8 @@ def test_user_without_a_line_is_told(make_gateway, smsd, client):
     bob.send_message(from_jid(NUM), "hi")
     m = bob.wait_for_message(failure_from(NUM), 10, "an error")
     assert "no SMS line" in failure_text(m)
+    # Not the recipient's fault: bob may not text (XEP-0100's mapping).
+    assert m["error"]["condition"] == "forbidden", m
     assert outbox_and_sent(smsd) == (0, 0)
 
 
