@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <event2/event.h>
+
 #include "ircdrv.h"
 
 static void room_notice(struct ircd_conn *c, struct ircd_chan *ch, const char *fmt, ...)
@@ -193,6 +195,39 @@ ircd_banned_me(struct ircd_conn *c, struct ircd_chan *ch)
 	return hit;
 }
 
+/*
+ * Seconds a ban list may take: a server that never ends it with 368 (or
+ * drops the request) must not leave the client's request waiting for ever.
+ */
+#define BANLIST_WAIT 20
+
+static void
+banreqs_fail(struct ircd_chan *ch, enum gw_error e, const char *why)
+{
+	for (size_t i = 0; i < ch->nbanreqs; i++)
+		gw_items_done(ch->banreqs[i], e, why);
+	free(ch->banreqs);
+	ch->banreqs = NULL;
+	ch->nbanreqs = 0;
+	if (ch->banlist_timer)
+		evtimer_del(ch->banlist_timer);
+}
+
+static void
+banlist_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ircd_chan *ch = arg;
+
+	(void)fd;
+	(void)what;
+	log_info("irc: %s: the server did not end its ban list (368) within %d s", ch->name,
+	         BANLIST_WAIT);
+	bans_clear(&ch->newbans, &ch->nnewbans);
+	ch->banlist_sent = false;
+	banreqs_fail(ch, GW_ERR_REMOTE_SERVER_TIMEOUT,
+	             "The IRC server did not finish sending the ban list.");
+}
+
 void
 ircd_bans_free(struct ircd_chan *ch, const char *why)
 {
@@ -201,11 +236,10 @@ ircd_bans_free(struct ircd_chan *ch, const char *why)
 	free(ch->cfgreqs);
 	ch->cfgreqs = NULL;
 	ch->ncfgreqs = 0;
-	for (size_t i = 0; i < ch->nbanreqs; i++)
-		gw_items_done(ch->banreqs[i], GW_ERR_ITEM_NOT_FOUND, why);
-	free(ch->banreqs);
-	ch->banreqs = NULL;
-	ch->nbanreqs = 0;
+	banreqs_fail(ch, GW_ERR_ITEM_NOT_FOUND, why);
+	if (ch->banlist_timer)
+		event_free(ch->banlist_timer);
+	ch->banlist_timer = NULL;
 	bans_clear(&ch->bans, &ch->nbans);
 	bans_clear(&ch->newbans, &ch->nnewbans);
 	free(ch->inviting);
@@ -355,8 +389,13 @@ ircd_room_list_affiliation(struct gw_net *net, const char *user, const char *roo
 	ch->banreqs = xreallocarray(ch->banreqs, ch->nbanreqs + 1, sizeof(*ch->banreqs));
 	ch->banreqs[ch->nbanreqs++] = it;
 	if (!ch->banlist_sent) {
+		static const struct timeval wait = {BANLIST_WAIT, 0};
+
 		ch->banlist_sent = true;
 		ircd_sendf(c, false, "MODE", ch->name, "+b", NULL);
+		if (ch->banlist_timer == NULL)
+			ch->banlist_timer = evtimer_new(gw_event_base(), banlist_timeout_cb, ch);
+		evtimer_add(ch->banlist_timer, &wait);
 	}
 }
 
@@ -370,6 +409,8 @@ banlist_end(struct ircd_conn *c, struct ircd_chan *ch)
 	ch->newbans = NULL;
 	ch->nnewbans = 0;
 	ch->banlist_sent = false;
+	if (ch->banlist_timer)
+		evtimer_del(ch->banlist_timer);
 	for (size_t r = 0; r < ch->nbanreqs; r++) {
 		for (size_t i = 0; i < ch->nbans; i++) {
 			char *a = mask_address(c, ch->bans[i].mask);

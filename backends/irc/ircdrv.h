@@ -108,6 +108,7 @@ struct ircd_chan {
 	struct gw_items **banreqs; /* muc#admin outcast lists waiting for 368 */
 	size_t nbanreqs;
 	bool banlist_sent;
+	struct event *banlist_timer; /* a server that never sends 368 gets BANLIST_WAIT s */
 	char *inviting; /* nick of our last INVITE here, until the server answers */
 	struct gw_reply **cfgreqs; /* muc#owner forms waiting for 324 */
 	size_t ncfgreqs;

@@ -559,3 +559,38 @@ def test_hostile_ban_list_and_modes(make_gateway, client):
         assert alice.connected
     finally:
         fake.close()
+
+
+def test_a_ban_list_never_ended_is_a_timeout_not_a_wait(make_gateway, client):
+    """A server that sends 367s but never 368: the outcast list request gets
+    remote-server-timeout instead of waiting for ever; the next one asks again."""
+    from test_irc_caps import FakeIrcd
+
+    class NoEndIrcd(FakeIrcd):
+        asked = 0
+
+        def _line(self, line):
+            if line == "MODE #n +b":
+                NoEndIrcd.asked += 1
+                self.send(":fake 367 alice #n spam!*@* op 1")
+                return
+            super()._line(line)
+
+    fake = NoEndIrcd()
+    try:
+        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        alice = client("alice")
+        r = room("#n")
+        alice.join_muc(r, "alice")
+        q = ('<query xmlns="http://jabber.org/protocol/muc#admin">'
+             '<item affiliation="outcast"/></query>')
+        with pytest.raises(IqError) as e:
+            alice.iq(r, q, "get", timeout=60)
+        assert e.value.iq["error"]["condition"] == "remote-server-timeout"
+        assert "ban list" in e.value.iq["error"]["text"]
+        with pytest.raises(IqError):
+            alice.iq(r, q, "get", timeout=60)
+        assert NoEndIrcd.asked == 2
+        assert alice.connected
+    finally:
+        fake.close()
