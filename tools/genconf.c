@@ -12,7 +12,7 @@
 
 #include "conf.h"
 
-/* The compiled-in drivers (src/drivers.c). */
+/* The compiled-in drivers (src/core/drivers.c). */
 extern const struct gw_driver *const gw_drivers[];
 extern const size_t gw_ndrivers;
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/commands.c and src/textcmd.c: a multi-stage command
+ * Unit tests for src/commands/commands.c and src/commands/textcmd.c: a multi-stage command
  * driven through XEP-0050 iqs and through chat text.
  */
 #include "config.h"

@@ -1,4 +1,4 @@
-/* Unit tests for src/form.c: rendering, parsing, validation, merging. */
+/* Unit tests for src/commands/form.c: rendering, parsing, validation, merging. */
 #include "config.h"
 
 #include <check.h>

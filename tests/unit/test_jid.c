@@ -1,5 +1,5 @@
 /*
- * Unit tests of src/jid.c: splitting JIDs (valid, hostile and oversized
+ * Unit tests of src/util/jid.c: splitting JIDs (valid, hostile and oversized
  * input, IPv6 literals), bare JIDs, building, and XEP-0106 escaping with the
  * XEP's own examples and a round trip over many generated strings.
  */

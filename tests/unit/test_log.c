@@ -1,7 +1,7 @@
 /*
- * Unit tests of log_escape() (src/log.c), which every piece of foreign text
+ * Unit tests of log_escape() (src/util/log.c), which every piece of foreign text
  * goes through before it reaches a log line, and of the allocation helpers
- * (src/xmalloc.c) that log and exit when memory runs out.
+ * (src/util/xmalloc.c) that log and exit when memory runs out.
  */
 #include "config.h"
 

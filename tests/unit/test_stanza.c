@@ -1,5 +1,5 @@
 /*
- * Unit tests of src/stanza.c: the RFC 6120 condition and type of every
+ * Unit tests of src/xmpp/stanza.c: the RFC 6120 condition and type of every
  * gw_error, error and result replies (addresses swapped, id kept), and the
  * message and presence builders, read back as the XML that goes out.
  */

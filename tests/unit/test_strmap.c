@@ -1,5 +1,5 @@
 /*
- * Unit tests of src/strmap.c: put, get, replace, delete, growth past many
+ * Unit tests of src/util/strmap.c: put, get, replace, delete, growth past many
  * entries, iteration, and freeing with a value free function.
  */
 #include "config.h"

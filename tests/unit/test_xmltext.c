@@ -1,5 +1,5 @@
 /*
- * Unit tests of src/xmltext.c: UTF-8 validation (overlongs, surrogates,
+ * Unit tests of src/util/xmltext.c: UTF-8 validation (overlongs, surrogates,
  * code points above U+10FFFF, truncated sequences), cleaning foreign text
  * for an XML stream (SPEC section 8), and cutting on character boundaries.
  */
