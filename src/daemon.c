@@ -25,11 +25,13 @@
 #include "core.h"
 #include "daemon.h"
 #include "drivers.h"
+#include "gateway.h"
 #include "iqwait.h"
 #include "metrics.h"
 #include "resolve.h"
 #include "store.h"
 #include "upload.h"
+#include "users.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
 

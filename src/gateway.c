@@ -1,7 +1,8 @@
 /*
- * One gw_net per enabled backend: its component link, the routing of every
- * stanza that arrives on it, who is online, the XEP-0100 subscription flow,
- * and the accessors drivers call (driver.h).
+ * The router: every stanza that arrives on a network's component link goes
+ * to the module that handles it (rooms, queues, commands, registration,
+ * services), and the networks' lifecycle: create, start, stop, free, and
+ * the start-up probes. It calls the modules below it; none calls back.
  */
 #include "config.h"
 
@@ -16,586 +17,14 @@
 #include "conf.h"
 #include "core.h"
 #include "drivers.h"
+#include "gateway.h"
 #include "iqwait.h"
 #include "jid.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
-
-struct core core;
-
-/* The resources of one user that told this gateway they are available. */
-struct online_user {
-	char **resources;
-	size_t n;
-};
-
-static void
-online_user_free(void *p)
-{
-	struct online_user *u = p;
-
-	for (size_t i = 0; i < u->n; i++)
-		free(u->resources[i]);
-	free(u->resources);
-	free(u);
-}
-
-/* ---- accessors for drivers ---- */
-
-struct event_base *
-gw_event_base(void)
-{
-	return core.base;
-}
-
-const char *
-gw_net_jid(struct gw_net *net)
-{
-	return net->jid;
-}
-
-void *
-gw_net_priv(struct gw_net *net)
-{
-	return net->priv;
-}
-
-void
-gw_net_set_priv(struct gw_net *net, void *priv)
-{
-	net->priv = priv;
-}
-
-const struct gw_section *
-gw_net_section(struct gw_net *net)
-{
-	return net->section;
-}
-
-const struct gw_section *const *
-gw_net_subsections(struct gw_net *net, const char *kind, size_t *n)
-{
-	return config_subsections(core.cfg, net->drv->name, kind, n);
-}
-
-bool
-gw_user_is_registered(struct gw_net *net, const char *user)
-{
-	struct store_user u;
-	int r = store_user_get(core.store, net->drv->name, user, &u);
-
-	if (r != 1)
-		return false;
-	r = !u.disabled;
-	store_user_free_fields(&u);
-	return r;
-}
-
-bool
-gw_user_is_online(struct gw_net *net, const char *user)
-{
-	return strmap_get(net->online, user) != NULL;
-}
-
-bool
-gw_user_is_admin(struct gw_net *net, const char *user)
-{
-	(void)net;
-	return core_is_admin(user);
-}
-
-struct foreach_ctx {
-	void (*fn)(const char *, void *);
-	void *arg;
-};
-
-static int
-foreach_user_cb(const struct store_user *u, void *arg)
-{
-	struct foreach_ctx *fc = arg;
-
-	if (!u->disabled)
-		fc->fn(u->jid, fc->arg);
-	return 0;
-}
-
-void
-gw_foreach_user(struct gw_net *net, void (*fn)(const char *, void *), void *arg)
-{
-	struct foreach_ctx fc = {fn, arg};
-
-	store_user_foreach(core.store, net->drv->name, foreach_user_cb, &fc);
-}
-
-char *
-gw_setting_get(struct gw_net *net, const char *user, const char *scope, const char *key)
-{
-	char *v = NULL;
-
-	if (store_setting_get(core.store, net->drv->name, user, scope, key, &v) != 1)
-		return NULL;
-	return v;
-}
-
-int
-gw_setting_set(struct gw_net *net, const char *user, const char *scope, const char *key,
-               const char *value)
-{
-	return store_setting_set(core.store, net->drv->name, user, scope, key, value);
-}
-
-struct setting_walk {
-	int (*fn)(const char *, const char *, void *);
-	void *arg;
-};
-
-static int
-setting_walk_cb(const char *key, const char *value, bool secret, void *arg)
-{
-	struct setting_walk *w = arg;
-
-	return secret ? 0 : w->fn(key, value, w->arg);
-}
-
-int
-gw_setting_foreach(struct gw_net *net, const char *user, const char *scope,
-                   int (*fn)(const char *key, const char *value, void *arg), void *arg)
-{
-	struct setting_walk w = {fn, arg};
-
-	return store_setting_foreach(core.store, net->drv->name, user, scope, setting_walk_cb, &w);
-}
-
-char *
-gw_secret_get(struct gw_net *net, const char *user, const char *scope, const char *key)
-{
-	char *v = NULL;
-
-	if (store_secret_get(core.store, net->drv->name, user, scope, key, &v) != 1)
-		return NULL;
-	return v;
-}
-
-int
-gw_secret_set(struct gw_net *net, const char *user, const char *scope, const char *key,
-              const char *value)
-{
-	return store_secret_set(core.store, net->drv->name, user, scope, key, value);
-}
-
-struct find_ctx {
-	void (*fn)(const char *, const char *, const char *, void *);
-	void *arg;
-};
-
-static int
-setting_find_cb(const char *jid, const char *scope, const char *value, void *arg)
-{
-	struct find_ctx *fc = arg;
-
-	fc->fn(jid, scope, value, fc->arg);
-	return 0;
-}
-
-void
-gw_setting_find(struct gw_net *net, const char *key,
-                void (*fn)(const char *, const char *, const char *, void *), void *arg)
-{
-	struct find_ctx fc = {fn, arg};
-
-	store_setting_find(core.store, net->drv->name, key, setting_find_cb, &fc);
-}
-
-/* ---- helpers ---- */
-
-static bool
-list_has_ci(const char *const *list, const char *s)
-{
-	for (; list && *list; list++)
-		if (strcasecmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
-bool
-core_domain_allowed(const char *bare)
-{
-	const char *const *domains = gw_conf_list(config_section(core.cfg, "xmpp"), "allowed_domains");
-	const char *at = strchr(bare, '@');
-
-	if (domains == NULL || domains[0] == NULL)
-		return true;
-	return list_has_ci(domains, at ? at + 1 : bare) || core_is_admin(bare);
-}
-
-bool
-core_is_admin(const char *bare)
-{
-	return list_has_ci(gw_conf_list(config_section(core.cfg, "xmpp"), "admins"), bare);
-}
-
-struct gw_net *
-gateway_by_name(const char *name)
-{
-	for (size_t i = 0; i < core.nnets; i++)
-		if (strcmp(core.nets[i]->drv->name, name) == 0)
-			return core.nets[i];
-	return NULL;
-}
-
-int
-gateway_send(struct gw_net *net, xmpp_stanza_t *st)
-{
-	return component_send(net->comp, st);
-}
-
-void
-gateway_send_release(struct gw_net *net, xmpp_stanza_t *st)
-{
-	component_send(net->comp, st);
-	xmpp_stanza_release(st);
-}
-
-bool
-gw_net_online(struct gw_net *net)
-{
-	return net->comp != NULL && component_is_online(net->comp);
-}
-
-char *
-gateway_address_jid(struct gw_net *net, const char *address, const char *resource)
-{
-	char *local = address ? jid_escape(address) : NULL;
-	char *j = jid_make(local, net->jid, resource);
-
-	free(local);
-	return j;
-}
-
-/* The gateway's own presence to a user, with caps. type NULL = available. */
-static void
-send_gateway_presence(struct gw_net *net, const char *to, const char *type)
-{
-	xmpp_stanza_t *p = stanza_presence(net->jid, to, type);
-
-	if (type == NULL) {
-		services_add_caps(net, p);
-		if (strchr(to, '/') == NULL)
-			strmap_put(net->greeted, to, (void *)(intptr_t)time(NULL));
-	} else if (strchr(to, '/') == NULL)
-		strmap_del(net->greeted, to);
-	gateway_send_release(net, p);
-}
-
-/* True when the user got the gateway's available presence in the last seconds. */
-static bool
-greeted_recently(struct gw_net *net, const char *user)
-{
-	intptr_t when = (intptr_t)strmap_get(net->greeted, user);
-
-	return when != 0 && time(NULL) - (time_t)when < 10;
-}
-
-/* ---- who is online ---- */
-
-static void
-online_add(struct gw_net *net, const char *user, const char *resource)
-{
-	struct online_user *u = strmap_get(net->online, user);
-	bool first = u == NULL;
-
-	/* An administrator ended a disabled user's session: it stays ended. */
-	if (u == NULL && gateway_user_disabled(net, user))
-		return;
-	if (u == NULL) {
-		u = xcalloc(1, sizeof(*u));
-		strmap_put(net->online, user, u);
-	}
-	for (size_t i = 0; i < u->n; i++)
-		if (strcmp(u->resources[i], resource) == 0)
-			return;
-	u->resources = xreallocarray(u->resources, u->n + 1, sizeof(*u->resources));
-	u->resources[u->n++] = xstrdup(resource);
-	log_debug("%s: %s/%s available", net->drv->name, user, resource);
-	if (net->drv->user_available)
-		net->drv->user_available(net, user, resource);
-	if (first) {
-		/*
-		 * The user's presence (or the answer to our probe): the gateway
-		 * answers in kind, unless the subscription flow just did.
-		 */
-		if (gw_user_is_registered(net, user) && !greeted_recently(net, user))
-			send_gateway_presence(net, user, NULL);
-		presence_user_online(net, user);
-		delivery_user_available(net, user);
-	}
-}
-
-static void
-online_remove(struct gw_net *net, const char *user, const char *resource)
-{
-	struct online_user *u = strmap_get(net->online, user);
-
-	if (u == NULL)
-		return;
-	for (size_t i = 0; i < u->n; i++) {
-		if (resource && strcmp(u->resources[i], resource) != 0)
-			continue;
-		log_debug("%s: %s/%s unavailable", net->drv->name, user, u->resources[i]);
-		if (net->drv->user_unavailable)
-			net->drv->user_unavailable(net, user, u->resources[i]);
-		free(u->resources[i]);
-		u->resources[i--] = u->resources[--u->n];
-	}
-	if (u->n == 0)
-		online_user_free(strmap_del(net->online, user));
-}
-
-size_t
-gateway_online_count(struct gw_net *net)
-{
-	return strmap_count(net->online);
-}
-
-struct online_iter {
-	void (*fn)(const char *, void *);
-	void *arg;
-};
-
-static void
-online_iter_cb(const char *key, void *value, void *arg)
-{
-	struct online_iter *it = arg;
-
-	(void)value;
-	it->fn(key, it->arg);
-}
-
-void
-gateway_foreach_online(struct gw_net *net, void (*fn)(const char *, void *), void *arg)
-{
-	struct online_iter it = {fn, arg};
-
-	strmap_foreach(net->online, online_iter_cb, &it);
-}
-
-void
-gateway_foreach_resource(struct gw_net *net, const char *user,
-                         void (*fn)(const char *, void *), void *arg)
-{
-	struct online_user *u = strmap_get(net->online, user);
-
-	for (size_t i = 0; u && i < u->n; i++) {
-		char *full = xasprintf("%s/%s", user, u->resources[i]);
-
-		fn(full, arg);
-		free(full);
-	}
-}
-
-/* ---- registration and subscriptions (XEP-0100) ---- */
-
-int
-gateway_register_user(struct gw_net *net, const char *user)
-{
-	struct store_user u;
-	int existed = store_user_get(core.store, net->drv->name, user, &u);
-
-	if (existed == 1)
-		store_user_free_fields(&u);
-	if (store_user_add(core.store, net->drv->name, user) == -1)
-		return -1;
-	if (existed != 1) {
-		/*
-		 * The gateway goes into the user's roster: written there where the
-		 * server lets it (XEP-0356), else asked for (XEP-0100 section 4.1).
-		 */
-		if (!roster_add(net, user, NULL, NULL))
-			gateway_ask_subscription(net, user, NULL, NULL);
-		if (net->drv->user_registered)
-			net->drv->user_registered(net, user);
-	}
-	return 0;
-}
-
-static int
-unsubscribe_contact_cb(const char *address, const char *name, enum store_sub sub, void *arg)
-{
-	void **a = arg;
-	struct gw_net *net = a[0];
-	const char *user = a[1];
-	char *from = gateway_address_jid(net, address, NULL);
-
-	(void)name;
-	(void)sub;
-	gateway_send_release(net, stanza_presence(from, user, "unavailable"));
-	gateway_send_release(net, stanza_presence(from, user, "unsubscribed"));
-	gateway_send_release(net, stanza_presence(from, user, "unsubscribe"));
-	free(from);
-	return 0;
-}
-
-int
-gateway_unregister_user(struct gw_net *net, const char *user)
-{
-	void *a[2] = {net, (void *)user};
-
-	rooms_resource_gone(net, user, NULL);
-	online_remove(net, user, NULL);
-	store_contact_foreach(core.store, net->drv->name, user, unsubscribe_contact_cb, a);
-	if (net->drv->user_removed)
-		net->drv->user_removed(net, user);
-	if (store_user_remove(core.store, net->drv->name, user) == -1)
-		return -1;
-	strmap_del(net->disabled, user);
-	send_gateway_presence(net, user, "unavailable");
-	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribed"));
-	gateway_send_release(net, stanza_presence(net->jid, user, "unsubscribe"));
-	return 0;
-}
-
-bool
-gateway_user_disabled(struct gw_net *net, const char *user)
-{
-	return strmap_get(net->disabled, user) != NULL;
-}
-
-int
-gateway_set_disabled(struct gw_net *net, const char *user, bool disabled)
-{
-	if (store_user_set_disabled(core.store, net->drv->name, user, disabled) == -1)
-		return -1;
-	if (disabled)
-		strmap_put(net->disabled, user, (void *)1);
-	else
-		strmap_del(net->disabled, user);
-	return 0;
-}
-
-static int
-load_disabled_cb(const struct store_user *u, void *arg)
-{
-	struct gw_net *net = arg;
-
-	if (u->disabled)
-		strmap_put(net->disabled, u->jid, (void *)1);
-	return 0;
-}
-
-void
-gateway_end_session(struct gw_net *net, const char *user)
-{
-	rooms_resource_gone(net, user, NULL);
-	online_remove(net, user, NULL);
-	presence_goodbye(net, user);
-	send_gateway_presence(net, user, "unavailable");
-}
-
-void
-gw_contact_add(struct gw_net *net, const char *user, const char *address, const char *name)
-{
-	enum store_sub sub;
-	char *old_name = NULL;
-	int r = store_contact_get(core.store, net->drv->name, user, address, &sub, &old_name);
-
-	free(old_name);
-	if (r == 1)
-		return;
-	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) == -1)
-		return;
-	if (!roster_add(net, user, address, name))
-		gateway_ask_subscription(net, user, address, name);
-}
-
-void
-gateway_ask_subscription(struct gw_net *net, const char *user, const char *address,
-                         const char *name)
-{
-	char *from = address ? gateway_address_jid(net, address, NULL) : xstrdup(net->jid);
-	xmpp_stanza_t *p = stanza_presence(from, user, "subscribe");
-
-	if (name)
-		stanza_add_text_child(p, "nick", "http://jabber.org/protocol/nick", name);
-	gateway_send_release(net, p);
-	free(from);
-}
-
-void
-gateway_greet(struct gw_net *net, const char *user)
-{
-	if (!greeted_recently(net, user))
-		send_gateway_presence(net, user, NULL);
-}
-
-struct contact_walk {
-	void (*fn)(const char *address, void *arg);
-	void *arg;
-};
-
-static int
-contact_walk_cb(const char *address, const char *name, enum store_sub sub, void *arg)
-{
-	struct contact_walk *w = arg;
-
-	(void)name;
-	(void)sub;
-	w->fn(address, w->arg);
-	return 0;
-}
-
-void
-gw_foreach_contact(struct gw_net *net, const char *user,
-                   void (*fn)(const char *address, void *arg), void *arg)
-{
-	struct contact_walk w = {fn, arg};
-
-	store_contact_foreach(core.store, net->drv->name, user, contact_walk_cb, &w);
-}
-
-/* Subscription requests and answers from a user to the gateway or a contact. */
-static void
-handle_subscription(struct gw_net *net, const char *type, const char *user, const char *address)
-{
-	const char *name = net->drv->name;
-	char *to = gateway_address_jid(net, address, NULL);
-
-	if (strcmp(type, "subscribe") == 0) {
-		/* Contacts of a registered user, and the gateway itself, accept at once. */
-		bool ok = address == NULL ? gw_user_is_registered(net, user)
-		                          : core_domain_allowed(user);
-
-		gateway_send_release(net, stanza_presence(to, user, ok ? "subscribed" : "unsubscribed"));
-		if (ok && address != NULL) {
-			enum store_sub sub = STORE_SUB_NONE;
-			char *n = NULL;
-
-			bool known = store_contact_get(core.store, name, user, address, &sub, &n) == 1;
-
-			if (!known)
-				gateway_send_release(net, stanza_presence(to, user, "subscribe"));
-			free(n);
-			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
-			if (!known && net->drv->contact_changed)
-				net->drv->contact_changed(net, user, address, true);
-		}
-		if (ok && address == NULL) {
-			if (!greeted_recently(net, user))
-				send_gateway_presence(net, user, NULL);
-		} else if (ok)
-			presence_tell(net, user, user, address, true);
-	} else if (strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0) {
-		if (address != NULL && strcmp(type, "unsubscribe") == 0) {
-			store_contact_remove(core.store, name, user, address);
-			gateway_send_release(net, stanza_presence(to, user, "unsubscribed"));
-			if (net->drv->contact_changed)
-				net->drv->contact_changed(net, user, address, false);
-		}
-	} else if (strcmp(type, "subscribed") == 0 && address != NULL) {
-		store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
-	}
-	free(to);
-}
+#include "users.h"
 
 static void
 handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, const char *user,
@@ -621,12 +50,12 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 	}
 	if (type && (strcmp(type, "subscribe") == 0 || strcmp(type, "subscribed") == 0 ||
 	             strcmp(type, "unsubscribe") == 0 || strcmp(type, "unsubscribed") == 0)) {
-		handle_subscription(net, type, user, address);
+		accounts_subscription(net, type, user, address);
 		return;
 	}
 	if (type && strcmp(type, "probe") == 0) {
 		if (address == NULL && gw_user_is_registered(net, user))
-			send_gateway_presence(net, xmpp_stanza_get_from(st), NULL);
+			presence_gateway(net, xmpp_stanza_get_from(st), NULL);
 		else if (address != NULL)
 			presence_probe(net, xmpp_stanza_get_from(st), user, address);
 		return;
@@ -634,7 +63,7 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 	if (type && strcmp(type, "error") == 0) {
 		/* A presence we sent bounced: that resource is gone. */
 		if (from->resource)
-			online_remove(net, user, from->resource);
+			accounts_resource_gone(net, user, from->resource);
 		return;
 	}
 	if (from->resource == NULL) {
@@ -644,10 +73,10 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 		return;
 	}
 	if (type && strcmp(type, "unavailable") == 0) {
-		online_remove(net, user, from->resource);
+		accounts_resource_gone(net, user, from->resource);
 		rooms_resource_gone(net, user, from->resource);
 	} else if (type == NULL && core_domain_allowed(user))
-		online_add(net, user, from->resource);
+		accounts_resource_available(net, user, from->resource);
 }
 
 static bool
@@ -921,7 +350,7 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 	     net->announce_next++) {
 		/*
 		 * Only a probe: the users who answer it are online, and get the
-		 * gateway's presence then (online_add()).
+		 * gateway's presence then (accounts_resource_available()).
 		 */
 		const char *from = net->announce_from[net->announce_next];
 
@@ -987,9 +416,8 @@ gateway_create_all(void)
 		net->online = strmap_new();
 		net->greeted = strmap_new();
 		net->probed = strmap_new();
-		/* Kept in memory: the message path checks it for every message. */
 		net->disabled = strmap_new();
-		store_user_foreach(core.store, drv->name, load_disabled_cb, net);
+		accounts_load_disabled(net);
 		net->comp = component_new(net->jid, gw_conf_str(sec, "secret"),
 		                          gw_conf_str(xmpp, "server"),
 		                          (unsigned short)gw_conf_int(xmpp, "port"),
@@ -1020,7 +448,7 @@ static void
 say_goodbye(const char *user, void *arg)
 {
 	presence_goodbye(arg, user);
-	send_gateway_presence(arg, user, "unavailable");
+	presence_gateway(arg, user, "unavailable");
 }
 
 void

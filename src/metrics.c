@@ -26,7 +26,9 @@
 #include "component.h"
 #include "core.h"
 #include "metrics.h"
+#include "rooms.h"
 #include "store.h"
+#include "users.h"
 
 static struct evhttp *http;
 

@@ -22,6 +22,7 @@
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
+#include "users.h"
 
 #define NS_PRIVILEGE "urn:xmpp:privilege:2"
 #define NS_ROSTER "jabber:iq:roster"

@@ -17,8 +17,10 @@
 #include "component.h"
 #include "core.h"
 #include "jid.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "strmap.h"
+#include "users.h"
 #include "xmltext.h"
 
 #define NS_MUC "http://jabber.org/protocol/muc"

@@ -17,6 +17,7 @@
 #include "core.h"
 #include "jid.h"
 #include "stanza.h"
+#include "users.h"
 #include "xmltext.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"

@@ -40,6 +40,7 @@
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
+#include "users.h"
 #include "xmltext.h"
 
 #define MSG_GROUPCHAT 0x01

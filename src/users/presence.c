@@ -15,6 +15,7 @@
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
+#include "users.h"
 #include "xmltext.h"
 
 static const char *const show_names[GW_SHOW_UNKNOWN + 1] = {
@@ -164,4 +165,37 @@ void
 presence_user_offline(struct gw_net *net, const char *user)
 {
 	strmap_del(net->probed, user);
+}
+
+/* ---- the gateway's own presence ---- */
+
+/* The gateway's own presence to a user, with caps. type NULL = available. */
+void
+presence_gateway(struct gw_net *net, const char *to, const char *type)
+{
+	xmpp_stanza_t *p = stanza_presence(net->jid, to, type);
+
+	if (type == NULL) {
+		services_add_caps(net, p);
+		if (strchr(to, '/') == NULL)
+			strmap_put(net->greeted, to, (void *)(intptr_t)time(NULL));
+	} else if (strchr(to, '/') == NULL)
+		strmap_del(net->greeted, to);
+	gateway_send_release(net, p);
+}
+
+/* True when the user got the gateway's available presence in the last seconds. */
+static bool
+greeted_recently(struct gw_net *net, const char *user)
+{
+	intptr_t when = (intptr_t)strmap_get(net->greeted, user);
+
+	return when != 0 && time(NULL) - (time_t)when < 10;
+}
+
+void
+gateway_greet(struct gw_net *net, const char *user)
+{
+	if (!greeted_recently(net, user))
+		presence_gateway(net, user, NULL);
 }

@@ -18,8 +18,10 @@
 #include "core.h"
 #include "form.h"
 #include "jid.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "store.h"
+#include "users.h"
 
 #define NS_MAM "urn:xmpp:mam:2"
 #define NS_RSM "http://jabber.org/protocol/rsm"

@@ -17,8 +17,10 @@
 #include "commands.h"
 #include "core.h"
 #include "jid.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "store.h"
+#include "users.h"
 
 #define NS_ADMIN "http://jabber.org/protocol/admin"
 
@@ -209,17 +211,17 @@ act_on_users(struct gw_cmd *cmd, int stage, const struct gw_values *in, enum use
 		}
 		switch (act) {
 		case ACT_DELETE:
-			gateway_unregister_user(net, bare);
+			accounts_unregister(net, bare);
 			break;
 		case ACT_DISABLE:
-			gateway_set_disabled(net, bare, true);
-			gateway_end_session(net, bare);
+			accounts_set_disabled(net, bare, true);
+			accounts_end_session(net, bare);
 			break;
 		case ACT_ENABLE:
-			gateway_set_disabled(net, bare, false);
+			accounts_set_disabled(net, bare, false);
 			break;
 		case ACT_END_SESSION:
-			gateway_end_session(net, bare);
+			accounts_end_session(net, bare);
 			break;
 		}
 		log_info("%s: admin %s: %s %s", net->drv->name, gw_cmd_user(cmd), title, bare);
@@ -409,7 +411,7 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		} else
 			gw_setting_set(net, user, "", f->var, val);
 	}
-	if (gateway_register_user(net, user) == -1) {
+	if (accounts_register(net, user) == -1) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "The gateway's store failed; try again later.");
 		return GW_CMD_ERROR;
 	}
@@ -424,7 +426,7 @@ unregister_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 {
 	(void)stage;
 	(void)in;
-	if (gateway_unregister_user(gw_cmd_net(cmd), gw_cmd_user(cmd)) == -1) {
+	if (accounts_unregister(gw_cmd_net(cmd), gw_cmd_user(cmd)) == -1) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "The gateway's store failed; try again later.");
 		return GW_CMD_ERROR;
 	}

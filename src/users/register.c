@@ -13,6 +13,7 @@
 #include "form.h"
 #include "stanza.h"
 #include "store.h"
+#include "users.h"
 
 #define NS_REGISTER "jabber:iq:register"
 #define NS_XDATA "jabber:x:data"
@@ -111,7 +112,7 @@ save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
 	 * No rollback: the transaction may be the loop's group commit, holding
 	 * queued messages. Settings without a user row are harmless.
 	 */
-	if (gateway_register_user(net, user) == -1) {
+	if (accounts_register(net, user) == -1) {
 		store_commit(core.store);
 		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
 		                                             "The gateway's store failed."));
@@ -180,7 +181,7 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 			                                             "You are not registered."));
 			return;
 		}
-		if (gateway_unregister_user(net, user) == -1) {
+		if (accounts_unregister(net, user) == -1) {
 			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
 			                                             "The gateway's store failed."));
 			return;

@@ -15,6 +15,7 @@
 #include <openssl/hmac.h>
 
 #include "core.h"
+#include "rooms.h"
 
 /* 18 bytes of the hash: 24 base64 characters, no padding. */
 #define ID_BYTES 18

@@ -14,6 +14,7 @@
 #include "component.h"
 #include "core.h"
 #include "form.h"
+#include "rooms.h"
 #include "stanza.h"
 
 #define NS_ROOMINFO "http://jabber.org/protocol/muc#roominfo"

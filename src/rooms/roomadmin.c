@@ -20,6 +20,7 @@
 #include "core.h"
 #include "form.h"
 #include "jid.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "xmltext.h"
 

@@ -1,0 +1,105 @@
+/*
+ * users/: what the gateway does for one user of a network. accounts.c
+ * (registration, sessions, subscriptions), presence.c (what contacts and
+ * the gateway show), roster.c (XEP-0356), delivery.c (the durable queues
+ * of SPEC section 7), services.c (disco, version, ping, caps),
+ * register.c (XEP-0077), admin.c (XEP-0133 commands). Above core/ and
+ * xmpp/; the router (gateway.c) calls in, nothing here calls up.
+ */
+#ifndef SG_USERS_H
+#define SG_USERS_H
+
+#include <stdbool.h>
+#include <strophe.h>
+
+#include "core.h"
+
+/* accounts.c */
+/* Registers user: stores it and starts the XEP-0100 subscription flow. */
+int accounts_register(struct gw_net *, const char *user);
+/* Unregisters: removes everything and unsubscribes the gateway and contacts. */
+int accounts_unregister(struct gw_net *, const char *user);
+/* Disables or re-enables a registered user (store and memory). */
+int accounts_set_disabled(struct gw_net *, const char *user, bool disabled);
+/* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
+void accounts_end_session(struct gw_net *, const char *user);
+/* A resource of user said available / went away (NULL: all of them). */
+void accounts_resource_available(struct gw_net *, const char *user, const char *resource);
+void accounts_resource_gone(struct gw_net *, const char *user, const char *resource);
+/* A subscription request or answer from user to the gateway (address NULL) or a contact. */
+void accounts_subscription(struct gw_net *, const char *type, const char *user,
+                           const char *address);
+void accounts_load_disabled(struct gw_net *);
+
+
+/* A <privilege/> message from domain's server: its grants noted (true), else false. */
+bool roster_privilege_message(struct gw_net *, xmpp_stanza_t *msg, const char *domain);
+/* Whether user's server lets this gateway write their roster. */
+bool roster_granted(struct gw_net *, const char *user);
+/*
+ * Writes the gateway (address NULL) or a contact into user's roster, with
+ * subscription both; false when not granted, turned off or the link is
+ * down (the caller asks by subscription instead). A refused push falls
+ * back to that by itself.
+ */
+bool roster_add(struct gw_net *, const char *user, const char *address, const char *name);
+/* Pushes the gateway and every stored contact of user: how many contacts, -1 when not granted. */
+long roster_sync(struct gw_net *, const char *user);
+void roster_forget(struct gw_net *);
+
+/* presence.c: what contacts show */
+/*
+ * Tells `to` (the user's bare JID or a resource) what address shows, as the
+ * driver says; asked: an explicit question (a probe, a subscription), which
+ * gets an answer even when nothing is known.
+ */
+void presence_tell(struct gw_net *, const char *to, const char *user, const char *address,
+                   bool asked);
+/* A probe from `to` (a resource of user) to address. */
+void presence_probe(struct gw_net *, const char *to, const char *user, const char *address);
+/* Unavailable from every contact of user (the gateway or the user's session ends). */
+void presence_goodbye(struct gw_net *, const char *user);
+/* The start-up probe went to user / the user answered available / unavailable. */
+void presence_probe_sent(struct gw_net *, const char *user);
+void presence_user_online(struct gw_net *, const char *user);
+void presence_user_offline(struct gw_net *, const char *user);
+/* The gateway's available presence to user, unless sent in the last seconds. */
+void gateway_greet(struct gw_net *, const char *user);
+/* The gateway's own presence to `to` (bare or full), with caps; type NULL = available. */
+void presence_gateway(struct gw_net *, const char *to, const char *type);
+
+/* services.c */
+/* Handles the service iqs; false when iq is not one of them. */
+bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *target);
+/* Adds XEP-0115 caps to a presence from the gateway / from a contact. */
+void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
+void services_add_contact_caps(struct gw_net *, xmpp_stanza_t *presence);
+void services_init(struct gw_net *);
+
+/* register.c */
+void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
+
+/* delivery.c */
+void delivery_init(struct gw_net *);
+void delivery_free(struct gw_net *);
+/* The link came up / went down. */
+void delivery_online(struct gw_net *);
+void delivery_offline(struct gw_net *);
+/* A message stanza from an XMPP user to an address (chat or groupchat). */
+void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
+                        const char *resource, const char *to, const char *to_resource,
+                        bool groupchat);
+/* The server bounced a message we sent (type=error with our id). */
+void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
+/* A user came online: held messages go again. */
+void delivery_user_available(struct gw_net *, const char *user);
+/* Commit the open transaction now (shutdown). */
+void delivery_flush_all(void);
+/* Opens the loop's group transaction (committed at the end of the iteration). */
+void delivery_txn(void);
+long delivery_queued(struct gw_net *, int dir);
+
+/* admin.c */
+void admin_init(void);
+
+#endif
