@@ -1031,3 +1031,72 @@ def mam_query(client, jid, queryid, max_=None, before=None, after=None, fields=N
     fin = client.iq(jid, q, "set").xml.find(f"{{{mam}}}fin")
     results = [m.xml.find(f"{{{mam}}}result") for m in list(client.messages)[start:]]
     return fin, [r for r in results if r is not None and r.get("queryid") == queryid]
+
+
+# ---- what a user observes in a stanza (shared by the test files)
+
+NS_CMD = "http://jabber.org/protocol/commands"
+NS_XDATA = "jabber:x:data"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
+
+
+def command_of(iq):
+    """The <command/> of an ad-hoc answer (asserted present)."""
+    c = iq.xml.find(f"{{{NS_CMD}}}command")
+    assert c is not None, f"no <command/> in {iq}"
+    return c
+
+
+def form_values(stanza):
+    """var -> [values] of the first data form in stanza (a command's answer,
+    a registration form): what a client would show in its fields."""
+    x = stanza.xml.find(f".//{{{NS_XDATA}}}x")
+    assert x is not None, f"no form in {stanza}"
+    return {f.get("var"): [v.text or "" for v in f.findall(f"{{{NS_XDATA}}}value")]
+            for f in x.findall(f"{{{NS_XDATA}}}field")}
+
+
+def command_notes(iq):
+    """The texts of a command answer's <note/>s, in order."""
+    return [n.text or "" for n in iq.xml.iter(f"{{{NS_CMD}}}note")]
+
+
+def note_text(iq):
+    """A command answer's first note ("" when there is none)."""
+    notes = command_notes(iq)
+    return notes[0] if notes else ""
+
+
+def muc_codes(presence):
+    """The XEP-0045 status codes of a room presence."""
+    x = presence.xml.find(f"{{{NS_MUC_USER}}}x")
+    return ({int(s.get("code")) for s in x.findall(f"{{{NS_MUC_USER}}}status")}
+            if x is not None else set())
+
+
+def muc_item(presence):
+    """The <item/> (role, affiliation, jid) of a room presence."""
+    return presence.xml.find(f"{{{NS_MUC_USER}}}x/{{{NS_MUC_USER}}}item")
+
+
+def wait_groupchat(client, body, sender, timeout=10):
+    """Until client sees `body` in a room, from the in-room JID sender."""
+    return client.wait_for_message(
+        lambda m: m["type"] == "groupchat" and m["body"] == body and str(m["from"]) == sender,
+        timeout, f"'{body}' from {sender}")
+
+
+def chat_text(client, gateway, body, timeout=10):
+    """Sends a text command to a gateway JID; returns the reply's text."""
+    m = client.send_message_and_wait(gateway, body, timeout=timeout)
+    assert m["type"] == "chat", m
+    return m["body"]
+
+
+def rss_kb(pid):
+    """A process's resident set size, in KiB (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+    except FileNotFoundError:
+        return 0

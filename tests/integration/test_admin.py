@@ -9,29 +9,18 @@ import sgtest
 
 ECHO = "echo.localhost"
 FOO = "foo@echo.localhost"
-CMD = "http://jabber.org/protocol/commands"
-XDATA = "jabber:x:data"
 REG = "jabber:iq:register"
 ADMIN = "http://jabber.org/protocol/admin#"
 ALICE = "alice@localhost"
 BOB = "bob@localhost"
 
 
-def cmd_of(iq):
-    c = iq.xml.find(f"{{{CMD}}}command")
-    assert c is not None, f"no <command/> in {iq}"
-    return c
-
-
-def form_values(iq):
-    x = cmd_of(iq).find(f"{{{XDATA}}}x")
-    assert x is not None, f"no form in {iq}"
-    return {f.get("var"): [v.text or "" for v in f.findall(f"{{{XDATA}}}value")]
-            for f in x.findall(f"{{{XDATA}}}field")}
+cmd_of = sgtest.command_of
+form_values = sgtest.form_values
 
 
 def notes(iq):
-    return " | ".join(n.text or "" for n in cmd_of(iq).findall(f"{{{CMD}}}note"))
+    return " | ".join(sgtest.command_notes(iq))
 
 
 def run(admin, node, fields=None):
@@ -46,9 +35,7 @@ def run(admin, node, fields=None):
 
 
 def text(c, body, timeout=10):
-    m = c.send_message_and_wait(ECHO, body, timeout=timeout)
-    assert m["type"] == "chat", m
-    return m["body"]
+    return sgtest.chat_text(c, ECHO, body, timeout)
 
 
 def register(c):

@@ -19,22 +19,11 @@ ADMIN_NODES = [ADMIN_NS + "#" + n for n in (
     "end-user-session", "announce")] + ["stats", "reload"]
 
 
-def cmd_of(iq):
-    c = iq.xml.find(f"{{{CMD}}}command")
-    assert c is not None, f"no <command/> in {iq}"
-    return c
+cmd_of = sgtest.command_of
+form_values = sgtest.form_values
 
 
-def form_values(iq):
-    """var -> list of values of the command's data form."""
-    x = cmd_of(iq).find(f"{{{XDATA}}}x")
-    assert x is not None, f"no form in {iq}"
-    return {f.get("var"): [v.text or "" for v in f.findall(f"{{{XDATA}}}value")]
-            for f in x.findall(f"{{{XDATA}}}field")}
-
-
-def notes(iq):
-    return [n.text or "" for n in cmd_of(iq).findall(f"{{{CMD}}}note")]
+notes = sgtest.command_notes
 
 
 def register(c, nick=None):
@@ -44,9 +33,7 @@ def register(c, nick=None):
 
 def text(c, body, timeout=10):
     """Send `body` to the gateway JID; return the reply's text."""
-    m = c.send_message_and_wait(ECHO, body, timeout=timeout)
-    assert m["type"] == "chat", m
-    return m["body"]
+    return sgtest.chat_text(c, ECHO, body, timeout)
 
 
 def echo(c, body, to=FOO):

@@ -26,19 +26,13 @@ def person(nick):
     return f"{nick}%{SERVER}@{GW}"
 
 
-def codes(p):
-    x = p.xml.find(f"{MUC_USER}x")
-    return {int(s.get("code")) for s in x.findall(f"{MUC_USER}status")} if x is not None else set()
+codes = sgtest.muc_codes
 
 
-def item(p):
-    return p.xml.find(f"{MUC_USER}x/{MUC_USER}item")
+item = sgtest.muc_item
 
 
-def groupchat(client, body, sender, timeout=10):
-    return client.wait_for_message(
-        lambda m: m["type"] == "groupchat" and m["body"] == body and str(m["from"]) == sender,
-        timeout, f"'{body}' from {sender}")
+groupchat = sgtest.wait_groupchat
 
 
 def irc_extra(ngircd, **kw):
@@ -534,9 +528,7 @@ def test_invite_from_irc(irc_gateway, client, irc):
     alice.join_muc(room("#secret"), "alice")
 
 
-def note_text(res):
-    n = res.xml.find(".//{http://jabber.org/protocol/commands}note")
-    return n.text if n is not None else ""
+note_text = sgtest.note_text
 
 
 def test_info_and_disconnect_commands(irc_gateway, client, irc):

@@ -31,9 +31,7 @@ def room(chan):
     return f"{chan}%{SERVER}@{GW}"
 
 
-def note_text(res):
-    n = res.xml.find(f".//{CMD}note")
-    return n.text if n is not None else ""
+note_text = sgtest.note_text
 
 
 def configure(client, fields):
@@ -48,11 +46,7 @@ def configure(client, fields):
     return client.iq(SERVER_JID, cmd, "set")
 
 
-def form_values(res):
-    """var -> [values] of the form in a command's answer."""
-    form = res.xml.find(f".//{XDATA}x")
-    return {f.get("var"): [v.text for v in f.findall(f"{XDATA}value")]
-            for f in form.findall(f"{XDATA}field")}
+form_values = sgtest.form_values
 
 
 def configured(client, fields):

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from slixmpp.exceptions import IqError
 
+import sgtest
 from test_irc import GW, SERVER, codes, irc_extra, item, person, room
 
 
@@ -450,9 +451,7 @@ def test_configuration_refused_to_a_non_operator(gw, client, irc_client):
     assert error_condition(ei.value)[0] == "not-acceptable"
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+rss_kb = sgtest.rss_kb
 
 
 def test_large_channel_list_paged(make_gateway, client):

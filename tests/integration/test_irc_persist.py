@@ -17,10 +17,7 @@ DELAY = "{urn:xmpp:delay}delay"
 SERVER_JID = f"{SERVER}@{GW}"
 
 
-def form_values(res):
-    form = res.xml.find(".//{jabber:x:data}x")
-    return {f.get("var"): [v.text or "" for v in f.findall("{jabber:x:data}value")]
-            for f in form.findall("{jabber:x:data}field")}
+form_values = sgtest.form_values
 
 
 def configure(client, jid, fields):

@@ -56,12 +56,7 @@ class ManyServers:
         self.loop.call_soon_threadsafe(self.server.close)
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+rss_kb = sgtest.rss_kb
 
 
 def max_fd(pid):

@@ -1,22 +1,18 @@
 """Rooms (XEP-0045) through the core, on the echo network's shared rooms."""
 
+import sgtest
+
 ROOM = "#lobby@echo.localhost"
 MUC_USER = "{http://jabber.org/protocol/muc#user}"
 
 
-def codes(p):
-    x = p.xml.find(f"{MUC_USER}x")
-    return {int(s.get("code")) for s in x.findall(f"{MUC_USER}status")} if x is not None else set()
+codes = sgtest.muc_codes
 
 
-def item(p):
-    return p.xml.find(f"{MUC_USER}x/{MUC_USER}item")
+item = sgtest.muc_item
 
 
-def groupchat(client, body, sender, timeout=10):
-    return client.wait_for_message(
-        lambda m: m["type"] == "groupchat" and m["body"] == body and str(m["from"]) == sender,
-        timeout, f"'{body}' from {sender}")
+groupchat = sgtest.wait_groupchat
 
 
 def test_join_shows_occupants_self_and_subject(gateway, client):
