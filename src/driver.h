@@ -544,8 +544,8 @@ const char *gw_net_jid(struct gw_net *); /* the gateway's domain, e.g. "irc.exam
  * the durable queue (gw_receipt, gw_chat_state) is lost while it is down.
  */
 bool gw_net_online(struct gw_net *);
+/* The driver's private state: priv_size zeroed bytes the core allocated (see the lifecycle). */
 void *gw_net_priv(struct gw_net *);
-void gw_net_set_priv(struct gw_net *, void *);
 
 /* ---- The driver ---- */
 
@@ -575,11 +575,15 @@ struct gw_driver {
 	int (*normalize)(struct gw_net *, const char *typed, char **out, char **why);
 
 	/*
-	 * Lifecycle. start() runs once the config is loaded and the store is
-	 * open (before the component link is up); -1 is fatal at start-up.
-	 * stop() releases everything. reload() sees the new config; NULL means
-	 * nothing of this driver is reloadable.
+	 * Lifecycle. Before start(), the core allocates priv_size zeroed bytes
+	 * of private state (gw_net_priv()); it frees them after stop(), and
+	 * after a start() that failed: neither allocates or frees that block.
+	 * start() runs once the config is loaded and the store is open
+	 * (before the component link is up); -1 is fatal at start-up. stop()
+	 * releases everything the state points to. reload() sees the new
+	 * config; NULL means nothing of this driver is reloadable.
 	 */
+	size_t priv_size;
 	int (*start)(struct gw_net *);
 	void (*stop)(struct gw_net *);
 	int (*reload)(struct gw_net *);

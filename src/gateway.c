@@ -418,6 +418,8 @@ gateway_create_all(void)
 		net->probed = strmap_new();
 		net->disabled = strmap_new();
 		accounts_load_disabled(net);
+		if (drv->priv_size)
+			net->priv = xcalloc(1, drv->priv_size);
 		net->comp = component_new(net->jid, gw_conf_str(sec, "secret"),
 		                          gw_conf_str(xmpp, "server"),
 		                          (unsigned short)gw_conf_int(xmpp, "port"),
@@ -495,6 +497,7 @@ gateway_free_all(void)
 		roster_forget(net);
 		free(net->caps_ver);
 		free(net->contact_caps_ver);
+		free(net->priv);
 		free(net->jid);
 		free(net);
 	}

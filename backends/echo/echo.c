@@ -378,21 +378,12 @@ static const struct gw_command echo_commands[] = {
 
 /* ---- lifecycle ---- */
 
-static int
-echo_start(struct gw_net *net)
-{
-	gw_net_set_priv(net, xcalloc(1, sizeof(struct echo_net)));
-	return 0;
-}
-
 static void
 echo_stop(struct gw_net *net)
 {
 	struct echo_net *e = priv(net);
 	struct echo_room *r, *next;
 
-	if (e == NULL)
-		return;
 	for (r = e->rooms; r; r = next) {
 		next = r->next;
 		for (size_t i = 0; i < r->n; i++) {
@@ -404,8 +395,7 @@ echo_stop(struct gw_net *net)
 		free(r->subject);
 		free(r);
 	}
-	free(e);
-	gw_net_set_priv(net, NULL);
+	e->rooms = NULL;
 }
 
 static int
@@ -437,7 +427,7 @@ const struct gw_driver echo_driver = {
 	.prompt = "Any name",
 	.prompt_desc = "Any name gives a contact that echoes what you send; "
 	               "a name starting with # is a room.",
-	.start = echo_start,
+	.priv_size = sizeof(struct echo_net),
 	.stop = echo_stop,
 	.reload = echo_reload,
 	.send = echo_send,

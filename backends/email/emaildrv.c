@@ -971,20 +971,18 @@ static const struct gw_command email_commands[] = {
 static int
 email_start(struct gw_net *net)
 {
-	struct email_net *en = xcalloc(1, sizeof(*en));
+	struct email_net *en = email_priv(net);
 	static bool global_done;
 
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			log_warnx("email: curl_global_init failed");
-			free(en);
 			return -1;
 		}
 		g_mime_init();
 		global_done = true;
 	}
 	en->mc = mcurl_new(gw_event_base());
-	gw_net_set_priv(net, en);
 	gw_foreach_user(net, open_user_cb, net);
 	log_info("email: %zu account(s)", en->naccts);
 	return 0;
@@ -995,8 +993,6 @@ email_stop(struct gw_net *net)
 {
 	struct email_net *en = email_priv(net);
 
-	if (en == NULL)
-		return;
 	en->stopping = true;
 	while (en->discovering) {
 		struct verify *v = en->discovering;
@@ -1010,8 +1006,8 @@ email_stop(struct gw_net *net)
 		acct_close(net, en->accts[0]->user);
 	free(en->accts);
 	mcurl_free(en->mc);
-	free(en);
-	gw_net_set_priv(net, NULL);
+	en->accts = NULL;
+	en->mc = NULL;
 }
 
 static int
@@ -1094,6 +1090,7 @@ const struct gw_driver email_driver = {
         .prompt = "Email address",
         .prompt_desc = "Enter the email address of the contact.",
         .normalize = normalize,
+        .priv_size = sizeof(struct email_net),
         .start = email_start,
         .stop = email_stop,
         .reload = email_reload,

@@ -714,7 +714,7 @@ tls_ctx(struct gw_net *net, bool verify)
 static int
 irc_start(struct gw_net *net)
 {
-	struct ircd_net *in = xcalloc(1, sizeof(*in));
+	struct ircd_net *in = ircd_priv(net);
 
 	in->net = net;
 	in->ssl = tls_ctx(net, true);
@@ -724,17 +724,14 @@ irc_start(struct gw_net *net)
 			SSL_CTX_free(in->ssl);
 		if (in->ssl_noverify)
 			SSL_CTX_free(in->ssl_noverify);
-		free(in);
 		return -1;
 	}
 	if (ircd_identd_start(in, (unsigned)gw_conf_int(gw_net_section(net), "identd")) == -1) {
 		SSL_CTX_free(in->ssl);
 		SSL_CTX_free(in->ssl_noverify);
-		free(in);
 		return -1;
 	}
 	in->dns = gw_dns_base();
-	gw_net_set_priv(net, in);
 	ircd_persist_restore(net);
 	return 0;
 }
@@ -744,8 +741,6 @@ irc_stop(struct gw_net *net)
 {
 	struct ircd_net *in = ircd_priv(net);
 
-	if (in == NULL)
-		return;
 	in->stopping = true;
 	for (struct ircd_conn *c = in->conns; c; c = c->next)
 		ircd_conn_close(c, "Gateway shutting down");
@@ -753,8 +748,6 @@ irc_stop(struct gw_net *net)
 	ircd_identd_stop(in);
 	SSL_CTX_free(in->ssl);
 	SSL_CTX_free(in->ssl_noverify);
-	free(in);
-	gw_net_set_priv(net, NULL);
 }
 
 static int
@@ -807,6 +800,7 @@ const struct gw_driver irc_driver = {
         .prompt_desc = "#channel%irc.server.net for a channel, nick%irc.server.net for a person, "
                        "irc.server.net for the server itself.",
         .normalize = irc_normalize,
+        .priv_size = sizeof(struct ircd_net),
         .start = irc_start,
         .stop = irc_stop,
         .reload = irc_reload,

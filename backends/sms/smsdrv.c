@@ -508,12 +508,11 @@ static void sms_stop(struct gw_net *);
 static int
 sms_start(struct gw_net *net)
 {
-	struct sms_net *s = xcalloc(1, sizeof(*s));
+	struct sms_net *s = priv(net);
 	const struct gw_section *const *secs;
 	size_t n;
 	struct timeval tv = {1, 0};
 
-	gw_net_set_priv(net, s);
 	s->parts =
 	        smsparts_new(PARTS_MAX_GROUPS, gw_conf_int(gw_net_section(net), "parts_timeout"));
 	secs = gw_net_subsections(net, "line", &n);
@@ -564,8 +563,6 @@ sms_stop(struct gw_net *net)
 {
 	struct sms_net *s = priv(net);
 
-	if (s == NULL)
-		return;
 	if (s->tick)
 		event_free(s->tick);
 	for (size_t i = 0; i < s->nlines; i++)
@@ -579,8 +576,7 @@ sms_stop(struct gw_net *net)
 		free(r);
 	}
 	smsparts_free(s->parts);
-	free(s);
-	gw_net_set_priv(net, NULL);
+	memset(s, 0, sizeof(*s));
 }
 
 /*
@@ -675,6 +671,7 @@ const struct gw_driver sms_driver = {
         .prompt_desc = "A phone number: international (+15551234567, 0044…) or national, "
                        "which takes the gateway's default country.",
         .normalize = sms_normalize,
+        .priv_size = sizeof(struct sms_net),
         .start = sms_start,
         .stop = sms_stop,
         .reload = sms_reload,

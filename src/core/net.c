@@ -49,12 +49,6 @@ gw_net_priv(struct gw_net *net)
 	return net->priv;
 }
 
-void
-gw_net_set_priv(struct gw_net *net, void *priv)
-{
-	net->priv = priv;
-}
-
 const struct gw_section *
 gw_net_section(struct gw_net *net)
 {

@@ -26,7 +26,6 @@
 #define NS_MAM "urn:xmpp:mam:2"
 #define NS_RSM "http://jabber.org/protocol/rsm"
 #define NS_FORWARD "urn:xmpp:forward:0"
-#define NS_DELAY "urn:xmpp:delay"
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 250
 
@@ -58,15 +57,6 @@ history_record(struct gw_net *net, const char *user, const char *room, const cha
 	return id;
 }
 
-static void
-format_stamp(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* XEP-0082 date-time ("2026-11-21T07:00:00Z", fractions and offsets allowed); 0 if bad. */
 static time_t
 parse_stamp(const char *s)
@@ -92,17 +82,6 @@ parse_stamp(const char *s)
 	return 0;
 }
 
-static void
-add_delay(xmpp_stanza_t *parent, time_t when, const char *from)
-{
-	char stamp[32];
-	xmpp_stanza_t *delay = stanza_add_child(parent, "delay", NS_DELAY);
-
-	format_stamp(when, stamp, sizeof(stamp));
-	xmpp_stanza_set_attribute(delay, "stamp", stamp);
-	xmpp_stanza_set_attribute(delay, "from", from);
-}
-
 /*
  * A room message as the archive gives it back; with_delay for history on
  * join (MAM puts the delay on <forwarded/> instead).
@@ -123,7 +102,7 @@ archived_message(struct gw_net *net, const char *room, const char *to,
 	xmpp_stanza_set_attribute(sid, "id", id);
 	xmpp_stanza_set_attribute(sid, "by", rj);
 	if (with_delay)
-		add_delay(m, row->stamp, rj);
+		stanza_add_delay(m, rj, row->stamp);
 	free(from);
 	free(rj);
 	return m;
@@ -410,7 +389,7 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 		if (queryid)
 			xmpp_stanza_set_attribute(result, "queryid", queryid);
 		xmpp_stanza_set_attribute(result, "id", id);
-		add_delay(fwd, rows.v[i].stamp, rj);
+		stanza_add_delay(fwd, rj, rows.v[i].stamp);
 		/* Inside <forwarded/> it would otherwise inherit the forward namespace. */
 		xmpp_stanza_set_ns(inner, "jabber:client");
 		xmpp_stanza_add_child(fwd, inner);

@@ -932,16 +932,8 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 			xmpp_stanza_set_attribute(sid, "id", sid_value);
 			xmpp_stanza_set_attribute(sid, "by", rj);
 		}
-		if (stamp) {
-			char ts[32];
-			struct tm tm;
-			xmpp_stanza_t *d = stanza_add_child(m, "delay", "urn:xmpp:delay");
-
-			gmtime_r(&stamp, &tm);
-			strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			xmpp_stanza_set_attribute(d, "stamp", ts);
-			xmpp_stanza_set_attribute(d, "from", rj);
-		}
+		if (stamp)
+			stanza_add_delay(m, rj, stamp);
 		gateway_send_release(net, m);
 		free(to);
 	}

@@ -69,6 +69,23 @@ accounts_resource_gone(struct gw_net *net, const char *user, const char *resourc
 		online_user_free(strmap_del(net->online, user));
 }
 
+void
+accounts_save_fields(struct gw_net *net, const char *user, const struct gw_field *fields,
+                     const struct gw_values *v)
+{
+	for (const struct gw_field *f = fields; f->var; f++) {
+		const char *val = gw_values_get(v, f->var);
+
+		if (val == NULL || f->type == GW_FIELD_FIXED)
+			continue; /* not submitted: keep what is stored */
+		if (f->flags & GW_FIELD_SECRET) {
+			if (*val) /* an empty password field keeps the stored one */
+				gw_secret_set(net, user, "", f->var, val);
+		} else
+			gw_setting_set(net, user, "", f->var, val);
+	}
+}
+
 int
 accounts_register(struct gw_net *net, const char *user)
 {

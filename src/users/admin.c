@@ -400,17 +400,8 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			return GW_CMD_ERROR;
 		}
 	}
-	for (const struct gw_field *f = fields; f->var && in; f++) {
-		const char *val = gw_values_get(in, f->var);
-
-		if (val == NULL || f->type == GW_FIELD_FIXED)
-			continue;
-		if (f->flags & GW_FIELD_SECRET) {
-			if (*val)
-				gw_secret_set(net, user, "", f->var, val);
-		} else
-			gw_setting_set(net, user, "", f->var, val);
-	}
+	if (in)
+		accounts_save_fields(net, user, fields, in);
 	if (accounts_register(net, user) == -1) {
 		gw_cmd_note(cmd, GW_NOTE_ERROR, "The gateway's store failed; try again later.");
 		return GW_CMD_ERROR;

@@ -583,19 +583,6 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 }
 
 static void
-add_delay(xmpp_stanza_t *msg, const char *from, time_t when)
-{
-	char stamp[32];
-	struct tm tm;
-	xmpp_stanza_t *delay = stanza_add_child(msg, "delay", "urn:xmpp:delay");
-
-	gmtime_r(&when, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	xmpp_stanza_set_attribute(delay, "stamp", stamp);
-	xmpp_stanza_set_attribute(delay, "from", from);
-}
-
-static void
 barrier_cb(void *arg, bool done)
 {
 	struct batch *b = arg;
@@ -659,7 +646,7 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 	if (stamp == 0 && time(NULL) - m->created > DELAY_AFTER)
 		stamp = m->created;
 	if (stamp != 0)
-		add_delay(msg, net->jid, stamp);
+		stanza_add_delay(msg, net->jid, stamp);
 	if (gateway_send(net, msg) == 0) {
 		if (d->open == NULL) {
 			d->open = xcalloc(1, sizeof(*d->open));

@@ -97,17 +97,7 @@ save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
 	bool registered = gw_user_is_registered(net, user);
 
 	store_begin(core.store);
-	for (const struct gw_field *f = fields_of(net); f->var; f++) {
-		const char *val = gw_values_get(v, f->var);
-
-		if (val == NULL || f->type == GW_FIELD_FIXED)
-			continue; /* not submitted: keep what is stored */
-		if (f->flags & GW_FIELD_SECRET) {
-			if (*val)
-				gw_secret_set(net, user, "", f->var, val);
-		} else
-			gw_setting_set(net, user, "", f->var, val);
-	}
+	accounts_save_fields(net, user, fields_of(net), v);
 	/*
 	 * No rollback: the transaction may be the loop's group commit, holding
 	 * queued messages. Settings without a user row are harmless.

@@ -23,6 +23,12 @@ int accounts_unregister(struct gw_net *, const char *user);
 int accounts_set_disabled(struct gw_net *, const char *user, bool disabled);
 /* Ends a user's session with this gateway (admin command): rooms left, unavailable sent. */
 void accounts_end_session(struct gw_net *, const char *user);
+/*
+ * Stores the submitted registration fields of user (settings, and secrets
+ * sealed); a field not submitted, or an empty secret, keeps what is stored.
+ */
+void accounts_save_fields(struct gw_net *, const char *user, const struct gw_field *fields,
+                          const struct gw_values *);
 /* A resource of user said available / went away (NULL: all of them). */
 void accounts_resource_available(struct gw_net *, const char *user, const char *resource);
 void accounts_resource_gone(struct gw_net *, const char *user, const char *resource);

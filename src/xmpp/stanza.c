@@ -26,6 +26,19 @@ stanza_add_child(xmpp_stanza_t *parent, const char *name, const char *ns)
 	return c;
 }
 
+void
+stanza_add_delay(xmpp_stanza_t *parent, const char *from, time_t when)
+{
+	char stamp[32];
+	struct tm tm;
+	xmpp_stanza_t *delay = stanza_add_child(parent, "delay", "urn:xmpp:delay");
+
+	gmtime_r(&when, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	xmpp_stanza_set_attribute(delay, "stamp", stamp);
+	xmpp_stanza_set_attribute(delay, "from", from);
+}
+
 xmpp_stanza_t *
 stanza_add_text_child(xmpp_stanza_t *parent, const char *name, const char *ns, const char *text)
 {

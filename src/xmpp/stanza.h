@@ -8,12 +8,15 @@
 #define SG_STANZA_H
 
 #include <strophe.h>
+#include <time.h>
 
 #include "driver.h"
 #include "xmalloc.h"
 
 /* A child element <name xmlns=ns/> added to parent; returned (owned by parent). */
 xmpp_stanza_t *stanza_add_child(xmpp_stanza_t *parent, const char *name, const char *ns);
+/* A XEP-0203 <delay/> from `from` with the stamp `when` (UTC), added to parent. */
+void stanza_add_delay(xmpp_stanza_t *parent, const char *from, time_t when);
 /* A child <name>text</name> added to parent; returned (owned by parent). */
 xmpp_stanza_t *stanza_add_text_child(xmpp_stanza_t *parent, const char *name, const char *ns,
                                      const char *text);
