@@ -31,6 +31,8 @@ PACKAGES=(
 	dnsmasq-base
 	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
 	postgresql
+	# the Debian package (debian/, tests/package): build it and check it
+	dpkg-dev debhelper lintian
 )
 SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql dovecot)
 

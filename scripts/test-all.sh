@@ -1,11 +1,12 @@
 #!/bin/bash
 # Everything CI runs, in order: install dependencies, build, unit tests
-# (make check), integration tests (pytest against a private Prosody), and a
+# (make check), integration tests (pytest against a private Prosody), the
+# Debian package (built, installed, run and purged), a short chaos run and a
 # short fuzz run. Every tier runs even if an earlier one failed, except
 # those that need a build that failed. The last line is the summary:
 #     total: N passed, N failed, N skipped
-# counting tests (unit tests, integration tests, fuzz targets; a tier that
-# fails before it can count its tests counts as one failure).
+# counting tests (unit, integration and package tests, fuzz targets; a
+# tier that fails before it can count its tests counts as one failure).
 #
 #   sudo scripts/test-all.sh
 #
@@ -94,20 +95,19 @@ if [ "$rc" -ne 0 ]; then
 fi
 tier_result unit "$u_pass" "$u_fail" "$u_skip"
 
-# ---- integration tests
-note "integration tests (pytest)"
-export STANZAGATE_BIN=$builddir/stanzagate
-export PYTHONDONTWRITEBYTECODE=1
-junit=$logdir/integration.xml
-rm -f "$junit"
-pyargs=(-p no:cacheprovider -ra --junitxml="$junit" -o junit_family=xunit2)
-if "$PYTHON" -c 'import pytest_timeout' 2>/dev/null; then
-	pyargs+=(--timeout=300)
-fi
-# shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
-timeout 1500 "$PYTHON" -m pytest "${pyargs[@]}" ${PYTEST_ARGS:-} tests/integration
-rc=$?
-read -r i_pass i_fail i_skip < <("$PYTHON" - "$junit" <<'PY'
+# A pytest tier: runs the test files under $2 with a time limit of $3
+# seconds and counts their tests from the JUnit report.
+pytest_tier() { # name dir timeout
+	local name=$1 dir=$2 limit=$3 junit=$logdir/$1.xml rc p f s
+	local pyargs=(-p no:cacheprovider -ra --junitxml="$junit" -o junit_family=xunit2)
+	rm -f "$junit"
+	if "$PYTHON" -c 'import pytest_timeout' 2>/dev/null; then
+		pyargs+=(--timeout=300)
+	fi
+	# shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
+	timeout "$limit" "$PYTHON" -m pytest "${pyargs[@]}" ${PYTEST_ARGS:-} "$dir"
+	rc=$?
+	read -r p f s < <("$PYTHON" - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()
@@ -121,12 +121,24 @@ for su in suites:
 print(max(t - f - s, 0), f, s)
 PY
 )
-# 5 = no tests collected: not a failure of this tier.
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$i_fail" -eq 0 ]; then
-	echo "pytest exited with status $rc"
-	i_fail=1
-fi
-tier_result integration "$i_pass" "$i_fail" "$i_skip"
+	# 5 = no tests collected: not a failure of this tier.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$f" -eq 0 ]; then
+		echo "pytest exited with status $rc"
+		f=1
+	fi
+	tier_result "$name" "$p" "$f" "$s"
+}
+
+# ---- integration tests
+note "integration tests (pytest)"
+export STANZAGATE_BIN=$builddir/stanzagate
+export PYTHONDONTWRITEBYTECODE=1
+pytest_tier integration tests/integration 1500
+
+# ---- the Debian package: built from a copy of the tree, installed on this
+# machine, run, purged (tests/package/test_deb.py; needs root)
+note "Debian package (tests/package)"
+pytest_tier package tests/package 900
 
 # ---- chaos: a short run (tests/chaos/run.py; long runs are by hand)
 note "chaos (tests/chaos/run.py --seconds 120)"

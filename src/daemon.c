@@ -34,6 +34,12 @@
 #include "users.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/stanzagate/stanzagate.conf"
+/*
+ * A valid config that enables nothing: a fresh package install. Its own
+ * status lets the systemd unit's ExecCondition skip the start instead of
+ * failing the unit (stanzagate(8), EXIT STATUS).
+ */
+#define EXIT_NO_BACKEND 3
 
 static int cli_verbosity; /* -v count: added to [log] verbosity, at reloads too */
 /* Configs kept after a reload because a removed section still serves a gateway. */
@@ -58,7 +64,8 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: stanzagate [-dnv] [-c FILE]\n"
 	        "  -c FILE    configuration file (default %s)\n"
-	        "  -n         check the configuration, print what is wrong, exit 0 or 1\n"
+	        "  -n         check the configuration, print what is wrong, exit 0, 1 or\n"
+	        "             3 (no backend enabled)\n"
 	        "  -d         stay in the foreground and log to stderr\n"
 	        "  -v         more logging (repeat for protocol traces)\n"
 	        "  --version  print the version\n"
@@ -248,7 +255,7 @@ daemon_main(int argc, char **argv)
 		fprintf(stderr, "%s: no backend is enabled: add an [echo], [irc], [sms] or [email] "
 		                "section\n", path);
 		config_free(core.cfg);
-		return 1;
+		return EXIT_NO_BACKEND;
 	}
 	if (check_only) {
 		printf("%s: configuration OK\n", path);

@@ -76,6 +76,18 @@ def test_check_config_refuses_a_nameserver_that_is_not_an_address(tmp_path, stan
     assert r.returncode == 0, f"stderr: {r.stderr}"
 
 
+def test_config_without_a_backend_exits_3_with_the_reason(tmp_path, stanzagate_bin):
+    # The packaged config enables nothing: status 3 lets the systemd unit
+    # skip the start instead of failing (contrib/systemd/stanzagate.service).
+    cfg = tmp_path / "none.conf"
+    cfg.write_text("\n".join(_config_lines(tmp_path)[:-3]) + "\n")
+    for args in (("-n",), ("-d",)):
+        r = sgtest.run_binary(stanzagate_bin, *args, "-c", cfg)
+        assert r.returncode == 3, f"{args}: exit {r.returncode}, stderr: {r.stderr}"
+        assert f"{cfg}: no backend is enabled" in r.stderr, r.stderr
+    assert not (tmp_path / "stanzagate.db").exists(), "the database was opened anyway"
+
+
 def test_unopenable_database_exits_with_one_line_reason(tmp_path, stanzagate_bin):
     lines = _config_lines(tmp_path)
     lines[7] = "url = sqlite:/nonexistent-dir/sub/stanzagate.db"
