@@ -418,16 +418,9 @@ gw_cmd_note(struct gw_cmd *s, enum gw_note type, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	text = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(text, (size_t)n + 1, fmt, ap);
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
 	s->notes = xreallocarray(s->notes, s->nnotes + 1, sizeof(*s->notes));
 	s->notes[s->nnotes].type = type;

@@ -22,30 +22,10 @@
 #include "conf.h"
 #include "conf_int.h"
 
-static char *vformat(const char *, va_list) SG_PRINTF(1, 0);
-
 struct err_order {
 	int line;
 	size_t i;
 };
-
-/* Caller frees. */
-static char *
-vformat(const char *fmt, va_list ap)
-{
-	va_list copy;
-	char *s;
-	int n;
-
-	va_copy(copy, ap);
-	n = vsnprintf(NULL, 0, fmt, copy);
-	va_end(copy);
-	if (n < 0)
-		fatalx("config: cannot format an error message");
-	s = xmalloc((size_t)n + 1);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
 
 void
 conf_error(struct parse *p, int line, const char *key, const char *fmt, ...)
@@ -63,7 +43,7 @@ conf_error(struct parse *p, int line, const char *key, const char *fmt, ...)
 	e->line = line;
 	e->key = key ? xstrdup(log_escape(kbuf, sizeof(kbuf), key)) : NULL;
 	va_start(ap, fmt);
-	e->msg = vformat(fmt, ap);
+	e->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	p->last_err_line = line;
 }

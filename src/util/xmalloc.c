@@ -75,9 +75,18 @@ xasprintf(const char *fmt, ...)
 	char *p;
 
 	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+
 	if (vasprintf(&p, fmt, ap) == -1)
 		fatalx("out of memory formatting a string");
-	va_end(ap);
 	return p;
 }
 

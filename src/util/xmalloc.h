@@ -6,6 +6,7 @@
 #ifndef SG_XMALLOC_H
 #define SG_XMALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -19,6 +20,8 @@ char *xstrdup(const char *);
 char *xstrdup_or_null(const char *);
 char *xstrndup(const char *, size_t);
 char *xasprintf(const char *, ...) SG_PRINTF(1, 2);
+/* The same with a va_list (which it consumes). */
+char *xvasprintf(const char *, va_list) SG_PRINTF(1, 0);
 /*
  * The strings up to the NULL, joined: xconcat(user, "/", resource, NULL).
  * For hot paths, where xasprintf's format parsing is most of the cost.

@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sgtest import scaled, tail, wait_until
+from sgtest import _Server, scaled, tail, wait_until
 
 SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/sqlite.sql")
 GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -186,7 +186,7 @@ def _sql_literal(v):
     return "'" + str(v).replace("'", "''") + "'"
 
 
-class Smsd:
+class Smsd(_Server):
     """gammu-smsd on a dummy phone. Its database is SQLite at self.db, or,
     with `postgres` (a Postgres), a fresh database of that cluster. `url` is
     what the gateway's smsd_database takes. rows() and execute() take SQL
@@ -239,13 +239,6 @@ skipsmscnumber = {DummyPhone.SMSC}
         con.executescript(SCHEMA.read_text())
         con.commit()
         con.close()
-
-    @property
-    def log(self):
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     def start(self):
         if not self.pg and not self.db.exists():
