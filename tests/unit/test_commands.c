@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "form.h"
+#include "unit.h"
 
 #define ALICE "alice@example.org"
 #define ALICE_PHONE ALICE "/phone"
@@ -871,7 +872,7 @@ static Suite *
 commands_suite(void)
 {
 	Suite *s = suite_create("commands");
-	TCase *iq = tcase_create("xep0050"), *text = tcase_create("text");
+	TCase *iq = unit_tcase(s, "xep0050"), *text = unit_tcase(s, "text");
 
 	tcase_add_checked_fixture(iq, setup, teardown);
 	tcase_add_test(iq, iq_multi_stage);
@@ -884,7 +885,6 @@ commands_suite(void)
 	tcase_add_test(iq, iq_bad_payload_keeps_session);
 	tcase_add_test(iq, iq_admin_only);
 	tcase_add_test(iq, iq_session_cap);
-	suite_add_tcase(s, iq);
 	tcase_add_checked_fixture(text, setup, teardown);
 	tcase_add_test(text, text_help);
 	tcase_add_test(text, text_walk);
@@ -892,18 +892,11 @@ commands_suite(void)
 	tcase_add_test(text, text_args);
 	tcase_add_test(text, text_odd_input);
 	tcase_add_test(text, text_and_iq_sessions_apart);
-	suite_add_tcase(s, text);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(commands_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(commands_suite());
 }

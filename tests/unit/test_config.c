@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "unit.h"
 
 #define DATA TEST_DATA_DIR
 #define CONF DATA "/t.conf" /* the name inline configs are given: relative paths start in DATA */
@@ -727,7 +728,7 @@ static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	TCase *tc = unit_tcase(s, "config");
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_driver_defaults);
@@ -746,19 +747,12 @@ config_suite(void)
 	tcase_add_test(tc, test_unreloadable);
 	tcase_add_test(tc, test_example);
 	tcase_add_test(tc, test_man);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
 	log_init(1, 0, "test_config");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(config_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "mailbuild.h"
+#include "unit.h"
 
 static void
 setup(void)
@@ -620,9 +621,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_build");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, headers);
@@ -640,10 +639,5 @@ main(void)
 	tcase_add_test(tc, signature);
 	tcase_add_test(tc, bad_addresses);
 	tcase_add_test(tc, name_with_comma);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "driver.h"
 #include "mailparse.h"
+#include "unit.h"
 
 static struct mail_in m;
 
@@ -136,9 +137,8 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_parse");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
+	int status;
 
 	g_mime_init();
 	tcase_add_test(tc, plain_qp_latin1_and_rfc2047);
@@ -147,11 +147,7 @@ main(void)
 	tcase_add_test(tc, quotes_trimmed_or_kept);
 	tcase_add_test(tc, bounce);
 	tcase_add_test(tc, bounds_and_garbage);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = unit_run(s);
 	mail_in_free(&m);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "unit.h"
 
 static xmpp_ctx_t *ctx;
 
@@ -539,7 +540,7 @@ static Suite *
 form_suite(void)
 {
 	Suite *s = suite_create("form");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, render_every_type);
@@ -554,18 +555,11 @@ form_suite(void)
 	tcase_add_test(tc, copy_is_deep);
 	tcase_add_test(tc, clean_text);
 	tcase_add_test(tc, render_dirty);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(form_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(form_suite());
 }

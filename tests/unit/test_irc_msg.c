@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "ircmsg.h"
+#include "unit.h"
 
 static enum ircmsg_err
 parse(struct ircmsg *m, const char *line)
@@ -464,7 +465,7 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("ircmsg");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, parse_privmsg_full);
 	tcase_add_test(tc, parse_line_endings);
@@ -480,18 +481,11 @@ suite(void)
 	tcase_add_test(tc, build_tags_and_length);
 	tcase_add_test(tc, casemapping);
 	tcase_add_test(tc, isupport);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

@@ -9,6 +9,7 @@
 #include "ircmsg.h"
 #include "ircsplit.h"
 #include "ircutf8.h"
+#include "unit.h"
 
 /* Every part: non-empty, within room, valid UTF-8, no CR/LF/NUL/\x01 inside. */
 static void
@@ -226,7 +227,7 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("ircsplit");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, room_arithmetic);
 	tcase_add_test(tc, lines_and_blanks);
@@ -235,18 +236,11 @@ suite(void)
 	tcase_add_test(tc, hostile_body);
 	tcase_add_test(tc, action_framing);
 	tcase_add_test(tc, long_body_roundtrip);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

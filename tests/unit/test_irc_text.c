@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "irctext.h"
 #include "ircutf8.h"
+#include "unit.h"
 
 /* The output contract: valid UTF-8, only characters XML 1.0 allows. */
 static void
@@ -241,7 +242,7 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("irctext");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, utf8_kept);
 	tcase_add_test(tc, fallback_charsets);
@@ -252,18 +253,11 @@ suite(void)
 	tcase_add_test(tc, styling);
 	tcase_add_test(tc, ctcp_parse);
 	tcase_add_test(tc, ctcp_build);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

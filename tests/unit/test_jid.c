@@ -14,6 +14,7 @@
 #include "jid.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 /* A string of n copies of c. Caller frees. */
 static char *
@@ -446,8 +447,8 @@ static Suite *
 jid_suite(void)
 {
 	Suite *s = suite_create("jid");
-	TCase *tc = tcase_create("parse");
-	TCase *te = tcase_create("escape");
+	TCase *tc = unit_tcase(s, "parse");
+	TCase *te = unit_tcase(s, "escape");
 
 	tcase_add_test(tc, parse_parts);
 	tcase_add_test(tc, parse_domain_lowercased);
@@ -459,7 +460,6 @@ jid_suite(void)
 	tcase_add_test(tc, validators);
 	tcase_add_test(tc, bare);
 	tcase_add_test(tc, make);
-	suite_add_tcase(s, tc);
 	tcase_add_test(te, escape_each_character);
 	tcase_add_test(te, escape_xep0106_examples);
 	tcase_add_test(te, unescape_unknown_codes);
@@ -468,19 +468,12 @@ jid_suite(void)
 	tcase_add_test(te, escape_round_trip_random);
 	tcase_add_test(te, escape_gives_valid_localpart);
 	tcase_set_timeout(te, 60);
-	suite_add_tcase(s, te);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(jid_suite());
-	int failed;
-
 	log_init(1, 0, "test_jid");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(jid_suite());
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "xmltext.h"
+#include "unit.h"
 
 /* log_escape(s) into a buffer of len bytes equals want. */
 static void
@@ -272,8 +273,8 @@ static Suite *
 log_suite(bool forking)
 {
 	Suite *s = suite_create("log");
-	TCase *te = tcase_create("log_escape");
-	TCase *ta = tcase_create("xmalloc");
+	TCase *te = unit_tcase(s, "log_escape");
+	TCase *ta = unit_tcase(s, "xmalloc");
 
 	tcase_add_test(te, escape_plain);
 	tcase_add_test(te, redact_xml);
@@ -283,25 +284,16 @@ log_suite(bool forking)
 	tcase_add_test(te, escape_small_buffers);
 	tcase_add_test(te, escape_truncation);
 	tcase_set_timeout(te, 60);
-	suite_add_tcase(s, te);
 	tcase_add_test(ta, alloc_helpers);
 	/* An exit test needs its own process. */
 	if (forking)
 		tcase_add_exit_test(ta, realloc_overflow, 1);
-	suite_add_tcase(s, ta);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(NULL);
-	int failed;
-
 	log_init(1, 0, "test_log");
-	srunner_add_suite(sr, log_suite(srunner_fork_status(sr) != CK_NOFORK));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(log_suite(unit_forking()));
 }

@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "smsgammu.h"
+#include "unit.h"
 
 static GSM_MultiSMSMessage sent;
 
@@ -249,9 +250,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_gammu");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, round_trip_gsm7);
 	tcase_add_test(tc, round_trip_ucs2_and_pairs);
@@ -260,10 +259,5 @@ main(void)
 	tcase_add_test(tc, encode_refusals);
 	tcase_add_test(tc, status_reports);
 	tcase_add_test(tc, flash_binary_alnum);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

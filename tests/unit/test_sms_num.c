@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "smsnum.h"
+#include "unit.h"
 
 static void
 ok(const char *typed, const char *country, const char *want)
@@ -212,9 +213,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_num");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, nanp_national_forms);
 	tcase_add_test(tc, international_prefixes);
@@ -224,10 +223,5 @@ main(void)
 	tcase_add_test(tc, default_country);
 	tcase_add_test(tc, senders);
 	tcase_add_test(tc, country_codes);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

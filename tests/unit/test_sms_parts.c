@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "smsparts.h"
 #include "smstext.h"
+#include "unit.h"
 
 static enum smsparts_result
 add(struct smsparts *p, const char *line, const char *sender, unsigned ref, unsigned total,
@@ -226,9 +227,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_parts");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, single_sms);
 	tcase_add_test(tc, out_of_order_and_interleaved);
@@ -238,10 +237,5 @@ main(void)
 	tcase_add_test(tc, bounded);
 	tcase_add_test(tc, pair_split_across_parts);
 	tcase_add_test(tc, hostile_text);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "smsreceipt.h"
+#include "unit.h"
 
 #define DAY (24 * 3600)
 
@@ -177,9 +178,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_receipt");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, all_parts_delivered);
 	tcase_add_test(tc, first_failure_decides);
@@ -189,10 +188,5 @@ main(void)
 	tcase_add_test(tc, reports_go_to_newest_even_if_tracked_late);
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, tp_status);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

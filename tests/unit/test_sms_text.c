@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "smstext.h"
+#include "unit.h"
 
 /* What gammu's encoder makes of a text: parts, coding, and each part's text as UTF-8. */
 struct gammu_result {
@@ -416,9 +417,7 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_text");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, coding_choice);
@@ -431,10 +430,5 @@ main(void)
 	tcase_add_test(tc, invalid_utf8);
 	tcase_add_test(tc, decoder);
 	tcase_add_test(tc, round_trip_through_gammu);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

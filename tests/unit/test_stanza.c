@@ -14,6 +14,7 @@
 #include "component.h"
 #include "log.h"
 #include "stanza.h"
+#include "unit.h"
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
@@ -458,7 +459,7 @@ static Suite *
 stanza_suite(void)
 {
 	Suite *s = suite_create("stanza");
-	TCase *tc = tcase_create("stanza");
+	TCase *tc = unit_tcase(s, "stanza");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, error_mapping);
@@ -470,19 +471,12 @@ stanza_suite(void)
 	tcase_add_test(tc, presence);
 	tcase_add_test(tc, children);
 	tcase_add_test(tc, render);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(stanza_suite());
-	int failed;
-
 	log_init(1, 0, "test_stanza");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(stanza_suite());
 }

@@ -24,6 +24,7 @@
 #include "store.h"
 #include "store_backend.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/sg-store-XXXXXX";
 static char *db_path, *url, *key_path;
@@ -1724,7 +1725,7 @@ store_suite(void)
 	Suite *su = suite_create("store");
 	TCase *tc;
 
-	tc = tcase_create("open");
+	tc = unit_tcase(su, "open");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, open_bad_urls);
 	tcase_add_test(tc, open_uncreatable_paths);
@@ -1733,9 +1734,8 @@ store_suite(void)
 	tcase_add_test(tc, open_bad_key_file);
 	tcase_add_test(tc, open_creates_private_files);
 	tcase_add_test(tc, open_in_memory_and_without_key);
-	suite_add_tcase(su, tc);
 
-	tc = tcase_create("data");
+	tc = unit_tcase(su, "data");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, users);
 	tcase_add_test(tc, foreach_reentrant);
@@ -1746,9 +1746,8 @@ store_suite(void)
 	tcase_add_test(tc, setting_foreach);
 	tcase_add_test(tc, setting_find);
 	tcase_add_test(tc, contacts);
-	suite_add_tcase(su, tc);
 
-	tc = tcase_create("queue");
+	tc = unit_tcase(su, "queue");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, archive_pages_and_ranges);
 	tcase_add_test(tc, queue_push_get);
@@ -1759,9 +1758,8 @@ store_suite(void)
 	tcase_add_test(tc, queue_reserved_ids);
 	tcase_add_test(tc, queue_seen_and_direct_tombstones);
 	tcase_add_test(tc, transactions);
-	suite_add_tcase(su, tc);
 
-	tc = tcase_create("durability");
+	tc = unit_tcase(su, "durability");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, migrations_from_every_version);
@@ -1769,18 +1767,11 @@ store_suite(void)
 	tcase_add_test(tc, startup_with_100k_users);
 	tcase_add_test(tc, queue_throughput);
 	tcase_add_test(tc, queue_backlog_drains_in_order);
-	suite_add_tcase(su, tc);
 	return su;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(store_suite());
 }

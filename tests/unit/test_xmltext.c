@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "xmltext.h"
+#include "unit.h"
 
 #define VALID(lit) ck_assert_msg(utf8_valid(lit, sizeof(lit) - 1), "%s should be valid", #lit)
 #define INVALID(lit) ck_assert_msg(!utf8_valid(lit, sizeof(lit) - 1), "%s should be invalid", #lit)
@@ -280,15 +281,14 @@ static Suite *
 xmltext_suite(void)
 {
 	Suite *s = suite_create("xmltext");
-	TCase *tv = tcase_create("utf8_valid");
-	TCase *tc = tcase_create("clean");
+	TCase *tv = unit_tcase(s, "utf8_valid");
+	TCase *tc = unit_tcase(s, "clean");
 
 	tcase_add_test(tv, valid_sequences);
 	tcase_add_test(tv, overlongs);
 	tcase_add_test(tv, surrogates);
 	tcase_add_test(tv, above_max);
 	tcase_add_test(tv, truncated);
-	suite_add_tcase(s, tv);
 	tcase_add_test(tc, clean_plain);
 	tcase_add_test(tc, clean_controls);
 	tcase_add_test(tc, clean_del_and_c1);
@@ -298,19 +298,12 @@ xmltext_suite(void)
 	tcase_add_test(tc, clean_max);
 	tcase_add_test(tc, clean_idempotent);
 	tcase_add_test(tc, prefix);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(xmltext_suite());
-	int failed;
-
 	log_init(1, 0, "test_xmltext");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(xmltext_suite());
 }
