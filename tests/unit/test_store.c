@@ -99,6 +99,20 @@ raw_long(const char *sql)
 	return v;
 }
 
+/* GET (store_setting_get or store_secret_get) finds KEY and its value is WANT. */
+static void
+stored_is(int (*get)(struct store *, const char *, const char *, const char *, const char *,
+                     char **),
+          const char *net, const char *jid, const char *scope, const char *key, const char *want)
+{
+	char *v = NULL;
+
+	ck_assert_msg(get(s, net, jid, scope, key, &v) == 1, "%s %s %s \"%s\" not found", net, jid,
+	              scope, key);
+	ck_assert_str_eq(v, want);
+	free(v);
+}
+
 static char *
 open_err(const char *u, const char *k)
 {
@@ -419,7 +433,6 @@ nested_walk(const struct store_user *u, void *arg)
 
 START_TEST(foreach_reentrant)
 {
-	char *v;
 	int n = 0;
 
 	ck_assert_int_eq(store_user_add(s, "echo", "a@x"), 0);
@@ -427,9 +440,7 @@ START_TEST(foreach_reentrant)
 	ck_assert_int_eq(store_user_add(s, "echo", "c@x"), 0);
 	ck_assert_int_eq(store_user_foreach(s, "echo", nested_walk, &n), 0);
 	ck_assert_int_eq(n, 3);
-	ck_assert_int_eq(store_setting_get(s, "echo", "c@x", "", "seen", &v), 1);
-	ck_assert_str_eq(v, "yes");
-	free(v);
+	stored_is(store_setting_get, "echo", "c@x", "", "seen", "yes");
 	/* Writes made from a walk are committed when the walk ends. */
 	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'seen'"), 3);
 }
@@ -509,24 +520,16 @@ START_TEST(settings)
 	ck_assert_ptr_null(v);
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", "alice"), 0);
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "irc.libera.chat", "nick", "al"), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "alice");
-	free(v);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "irc.libera.chat", "nick", &v), 1);
-	ck_assert_str_eq(v, "al");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "nick", "alice");
+	stored_is(store_setting_get, "irc", "a@x", "irc.libera.chat", "nick", "al");
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", NULL), 1);
 	ck_assert_int_eq(store_setting_get(s, "irc", "b@x", "", "nick", NULL), 0);
 	ck_assert_int_eq(store_setting_get(s, "sms", "a@x", "", "nick", NULL), 0);
 
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", "alice2"), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "alice2");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "nick", "alice2");
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "empty", ""), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "empty", &v), 1);
-	ck_assert_str_eq(v, "");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "empty", "");
 
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", NULL), 0);
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", NULL), 0);
@@ -536,9 +539,7 @@ START_TEST(settings)
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", NULL, &v), -1);
 
 	reopen();
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "irc.libera.chat", "nick", &v), 1);
-	ck_assert_str_eq(v, "al");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "irc.libera.chat", "nick", "al");
 }
 END_TEST
 
@@ -548,9 +549,7 @@ START_TEST(secrets)
 
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 0);
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", "hunter2-imap"), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "hunter2-imap");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "hunter2-imap");
 	/* At rest it is not readable. */
 	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'password'"
 	                          " AND typeof(value) = 'blob'"
@@ -562,19 +561,13 @@ START_TEST(secrets)
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", NULL), 1);
 
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", "new"), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "new");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "new");
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "empty", ""), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "empty", &v), 1);
-	ck_assert_str_eq(v, "");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "empty", "");
 
 	/* The same key file opens them after a restart. */
 	reopen();
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "new");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "new");
 
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", NULL), 0);
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", NULL), 0);
@@ -646,9 +639,7 @@ START_TEST(secrets_tampered_or_moved)
 	raw_exec("UPDATE settings SET value = (SELECT value FROM settings WHERE jid = 'b@x')"
 	         " WHERE jid = 'a@x' AND key = 'moved'");
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "moved", &v), -1);
-	ck_assert_int_eq(store_secret_get(s, "email", "b@x", "", "moved", &v), 1);
-	ck_assert_str_eq(v, "password-4");
-	free(v);
+	stored_is(store_secret_get, "email", "b@x", "", "moved", "password-4");
 
 	/* The walk passes what is good and reports the rest. */
 	ck_assert_int_eq(store_setting_foreach(s, "email", "a@x", "", collect_settings, buf), -1);
@@ -1348,12 +1339,8 @@ check_v1(void)
 	ck_assert_int_eq(u.created, 1700000001);
 	store_user_free_fields(&u);
 	ck_assert_int_eq(store_user_count(s, NULL), 2);
-	ck_assert_int_eq(store_setting_get(s, "irc", "bob@example.org", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "bob");
-	free(v);
-	ck_assert_int_eq(store_secret_get(s, "irc", "bob@example.org", "", "sasl", &v), 1);
-	ck_assert_str_eq(v, "pw1");
-	free(v);
+	stored_is(store_setting_get, "irc", "bob@example.org", "", "nick", "bob");
+	stored_is(store_secret_get, "irc", "bob@example.org", "", "sasl", "pw1");
 	ck_assert_int_eq(store_contact_get(s, "echo", "alice@example.org", "x", NULL, &v), 1);
 	ck_assert_str_eq(v, "X");
 	free(v);
