@@ -402,16 +402,10 @@ START_TEST(escape_round_trip_random)
 	char s[64];
 
 	for (int round = 0; round < 200000; round++) {
-		size_t len;
+		size_t len = unit_xorshift(&x) % sizeof(s);
 
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = x % sizeof(s);
 		for (size_t i = 0; i < len; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
+			unit_xorshift(&x);
 			s[i] = (x & 0x100) ? bias[(x >> 9) % (sizeof(bias) - 1)]
 			                   : (char)(1 + (x >> 16) % 255);
 		}

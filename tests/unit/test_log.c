@@ -162,16 +162,10 @@ START_TEST(escape_truncation)
 		check_truncation(inputs[i]);
 	/* And random bytes. */
 	for (int round = 0; round < 3000; round++) {
-		size_t len;
+		size_t len = unit_xorshift(&x) % sizeof(s);
 
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = x % sizeof(s);
 		for (size_t i = 0; i < len; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
+			unit_xorshift(&x);
 			s[i] = (char)(1 + (x >> 8) % 255);
 		}
 		s[len] = '\0';

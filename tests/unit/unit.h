@@ -1,18 +1,30 @@
 /*
  * What every Check program in tests/unit shares: a test case added to its
- * suite in one call, a run of a suite that gives main()'s exit status, and
- * the length of a static table for tcase_add_loop_test(). Each program's
- * main() then only lists its tests.
+ * suite in one call, a run of a suite that gives main()'s exit status, the
+ * length of a static table for tcase_add_loop_test(), and a repeatable
+ * random sequence. Each program's main() then only lists its tests.
  */
 #ifndef UNIT_H
 #define UNIT_H
 
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* The number of rows in a static table, the end of a loop test's range. */
 #define UNIT_ROWS(table) ((int)(sizeof(table) / sizeof((table)[0])))
+
+/* The next number of a xorshift32 sequence (Marsaglia) seeded by *X: random test data that
+ * is the same on every run. */
+static inline uint32_t
+unit_xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
 
 /* A new test case named NAME, already added to S, which owns it. */
 static inline TCase *
