@@ -853,23 +853,12 @@ commands_suite(void)
 	TCase *iq = unit_tcase(s, "xep0050"), *text = unit_tcase(s, "text");
 
 	tcase_add_checked_fixture(iq, setup, teardown);
-	tcase_add_test(iq, iq_multi_stage);
-	tcase_add_test(iq, iq_notes_joined);
-	tcase_add_test(iq, iq_prev);
-	tcase_add_test(iq, iq_cancel);
-	tcase_add_test(iq, iq_expired);
-	tcase_add_test(iq, iq_other_full_jid);
-	tcase_add_test(iq, iq_unknown_and_malformed);
-	tcase_add_test(iq, iq_bad_payload_keeps_session);
-	tcase_add_test(iq, iq_admin_only);
-	tcase_add_test(iq, iq_session_cap);
+	unit_tests(iq, iq_multi_stage, iq_notes_joined, iq_prev, iq_cancel, iq_expired,
+	           iq_other_full_jid, iq_unknown_and_malformed, iq_bad_payload_keeps_session,
+	           iq_admin_only, iq_session_cap);
 	tcase_add_checked_fixture(text, setup, teardown);
-	tcase_add_test(text, text_help);
-	tcase_add_test(text, text_walk);
-	tcase_add_test(text, text_cancel_and_expiry);
-	tcase_add_test(text, text_args);
-	tcase_add_test(text, text_odd_input);
-	tcase_add_test(text, text_and_iq_sessions_apart);
+	unit_tests(text, text_help, text_walk, text_cancel_and_expiry, text_args, text_odd_input,
+	           text_and_iq_sessions_apart);
 	return s;
 }
 

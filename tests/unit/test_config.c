@@ -744,23 +744,12 @@ config_suite(void)
 	Suite *s = suite_create("config");
 	TCase *tc = unit_tcase(s, "config");
 
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_driver_defaults);
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_bools);
-	tcase_add_test(tc, test_lists);
-	tcase_add_test(tc, test_ports);
-	tcase_add_test(tc, test_durations);
+	unit_tests(tc, test_defaults, test_driver_defaults, test_values, test_bools, test_lists,
+	           test_ports, test_durations);
 	tcase_add_loop_test(tc, test_refused, 0, UNIT_ROWS(refused));
-	tcase_add_test(tc, test_long_and_nul_lines);
-	tcase_add_test(tc, test_all_errors);
-	tcase_add_test(tc, test_error_format);
-	tcase_add_test(tc, test_secret_file);
-	tcase_add_test(tc, test_load_file);
-	tcase_add_test(tc, test_subsections);
-	tcase_add_test(tc, test_unreloadable);
-	tcase_add_test(tc, test_example);
-	tcase_add_test(tc, test_man);
+	unit_tests(tc, test_long_and_nul_lines, test_all_errors, test_error_format,
+	           test_secret_file, test_load_file, test_subsections, test_unreloadable,
+	           test_example, test_man);
 	return s;
 }
 

@@ -189,12 +189,7 @@ main(void)
 	Suite *s = suite_create("email_addr");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, plain_forms);
-	tcase_add_test(tc, mailto_forms);
-	tcase_add_test(tc, name_forms);
-	tcase_add_test(tc, percent_for_at);
-	tcase_add_test(tc, refusals);
-	tcase_add_test(tc, lengths_at_the_limit);
-	tcase_add_test(tc, huge_input);
+	unit_tests(tc, plain_forms, mailto_forms, name_forms, percent_for_at, refusals,
+	           lengths_at_the_limit, huge_input);
 	return unit_run(s);
 }

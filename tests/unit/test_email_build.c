@@ -616,20 +616,10 @@ main(void)
 	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, headers);
-	tcase_add_test(tc, date_now);
-	tcase_add_test(tc, crlf_everywhere);
-	tcase_add_test(tc, utf8_round_trip);
-	tcase_add_test(tc, mostly_non_ascii_body);
-	tcase_add_test(tc, invalid_utf8_repaired);
-	tcase_add_test(tc, subject_from_first_line);
-	tcase_add_test(tc, subject_cut);
+	unit_tests(tc, headers, date_now, crlf_everywhere, utf8_round_trip, mostly_non_ascii_body,
+	           invalid_utf8_repaired, subject_from_first_line, subject_cut);
 	tcase_add_loop_test(tc, threading, 0, UNIT_ROWS(thread_cases));
-	tcase_add_test(tc, message_id);
-	tcase_add_test(tc, many_ids_unique);
-	tcase_add_test(tc, header_injection);
-	tcase_add_test(tc, signature);
-	tcase_add_test(tc, bad_addresses);
-	tcase_add_test(tc, name_with_comma);
+	unit_tests(tc, message_id, many_ids_unique, header_injection, signature, bad_addresses,
+	           name_with_comma);
 	return unit_run(s);
 }

@@ -64,9 +64,7 @@ main(void)
 	Suite *s = suite_create("email_discover");
 	TCase *tc = unit_tcase(s, "pick");
 
-	tcase_add_test(tc, lowest_priority_wins);
-	tcase_add_test(tc, a_tie_prefers_implicit_tls);
-	tcase_add_test(tc, the_first_of_a_sorted_list);
-	tcase_add_test(tc, nothing_published);
+	unit_tests(tc, lowest_priority_wins, a_tie_prefers_implicit_tls, the_first_of_a_sorted_list,
+	           nothing_published);
 	return unit_run(s);
 }

@@ -141,12 +141,8 @@ main(void)
 	int status;
 
 	g_mime_init();
-	tcase_add_test(tc, plain_qp_latin1_and_rfc2047);
-	tcase_add_test(tc, alternative_prefers_plain_and_lists_attachments);
-	tcase_add_test(tc, html_only);
-	tcase_add_test(tc, quotes_trimmed_or_kept);
-	tcase_add_test(tc, bounce);
-	tcase_add_test(tc, bounds_and_garbage);
+	unit_tests(tc, plain_qp_latin1_and_rfc2047, alternative_prefers_plain_and_lists_attachments,
+	           html_only, quotes_trimmed_or_kept, bounce, bounds_and_garbage);
 	status = unit_run(s);
 	mail_in_free(&m);
 	return status;

@@ -551,17 +551,9 @@ form_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, render_form);
 	tcase_add_loop_test(tc, render_every_type, 0, UNIT_ROWS(rendered));
-	tcase_add_test(tc, round_trip);
-	tcase_add_test(tc, boolean_normalised);
-	tcase_add_test(tc, validation_errors);
-	tcase_add_test(tc, partial_submission);
-	tcase_add_test(tc, cancel_and_not_submit);
-	tcase_add_test(tc, merge_partial_keeps_secret);
-	tcase_add_test(tc, required_secret_after_merge);
-	tcase_add_test(tc, values_api);
-	tcase_add_test(tc, copy_is_deep);
-	tcase_add_test(tc, clean_text);
-	tcase_add_test(tc, render_dirty);
+	unit_tests(tc, round_trip, boolean_normalised, validation_errors, partial_submission,
+	           cancel_and_not_submit, merge_partial_keeps_secret, required_secret_after_merge,
+	           values_api, copy_is_deep, clean_text, render_dirty);
 	return s;
 }
 

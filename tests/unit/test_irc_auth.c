@@ -150,10 +150,7 @@ main(void)
 	Suite *s = suite_create("irc_auth");
 	TCase *tc = unit_tcase(s, "auth");
 
-	tcase_add_test(tc, fingerprint_forms);
-	tcase_add_test(tc, fingerprint_refused);
-	tcase_add_test(tc, redact_secrets);
-	tcase_add_test(tc, identd_queries);
-	tcase_add_test(tc, webirc_identity);
+	unit_tests(tc, fingerprint_forms, fingerprint_refused, redact_secrets, identd_queries,
+	           webirc_identity);
 	return unit_run(s);
 }

@@ -132,11 +132,8 @@ suite(void)
 	Suite *s = suite_create("ircbucket");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, burst_then_rate);
-	tcase_add_test(tc, forty_messages);
-	tcase_add_test(tc, defaults_never_flood_kill);
-	tcase_add_test(tc, byte_mode);
-	tcase_add_test(tc, both_limits_and_off);
+	unit_tests(tc, burst_then_rate, forty_messages, defaults_never_flood_kill, byte_mode,
+	           both_limits_and_off);
 	return s;
 }
 

@@ -480,21 +480,12 @@ suite(void)
 	Suite *s = suite_create("ircmsg");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, parse_privmsg_full);
-	tcase_add_test(tc, parse_line_endings);
-	tcase_add_test(tc, parse_numeric_and_case);
+	unit_tests(tc, parse_privmsg_full, parse_line_endings, parse_numeric_and_case);
 	tcase_add_loop_test(tc, parse_source_forms, 0, UNIT_ROWS(sources));
 	tcase_add_loop_test(tc, parse_refused, 0, UNIT_ROWS(refused));
-	tcase_add_test(tc, parse_params);
-	tcase_add_test(tc, parse_fifteen_params);
-	tcase_add_test(tc, parse_tags);
-	tcase_add_test(tc, parse_tags_hostile);
-	tcase_add_test(tc, parse_limits_and_bytes);
-	tcase_add_test(tc, build_basic);
-	tcase_add_test(tc, build_injection);
-	tcase_add_test(tc, build_tags_and_length);
-	tcase_add_test(tc, casemapping);
-	tcase_add_test(tc, isupport);
+	unit_tests(tc, parse_params, parse_fifteen_params, parse_tags, parse_tags_hostile,
+	           parse_limits_and_bytes, build_basic, build_injection, build_tags_and_length,
+	           casemapping, isupport);
 	return s;
 }
 

@@ -72,8 +72,6 @@ main(void)
 	Suite *s = suite_create("irc_names");
 	TCase *tc = unit_tcase(s, "names");
 
-	tcase_add_test(tc, nick_clean);
-	tcase_add_test(tc, name_ok);
-	tcase_add_test(tc, mask_match);
+	unit_tests(tc, nick_clean, name_ok, mask_match);
 	return unit_run(s);
 }

@@ -200,9 +200,7 @@ suite(void)
 
 	tcase_add_test(tc, room_arithmetic);
 	tcase_add_loop_test(tc, split_text, 0, UNIT_ROWS(splits));
-	tcase_add_test(tc, cut_utf8);
-	tcase_add_test(tc, action_framing);
-	tcase_add_test(tc, long_body_roundtrip);
+	unit_tests(tc, cut_utf8, action_framing, long_body_roundtrip);
 	return s;
 }
 

@@ -244,15 +244,8 @@ suite(void)
 	Suite *s = suite_create("irctext");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, utf8_kept);
-	tcase_add_test(tc, fallback_charsets);
-	tcase_add_test(tc, invalid_utf8_forms);
-	tcase_add_test(tc, formatting_stripped);
-	tcase_add_test(tc, xml_forbidden);
-	tcase_add_test(tc, nul_in_input);
-	tcase_add_test(tc, styling);
-	tcase_add_test(tc, ctcp_parse);
-	tcase_add_test(tc, ctcp_build);
+	unit_tests(tc, utf8_kept, fallback_charsets, invalid_utf8_forms, formatting_stripped,
+	           xml_forbidden, nul_in_input, styling, ctcp_parse, ctcp_build);
 	return s;
 }
 

@@ -444,23 +444,12 @@ jid_suite(void)
 	TCase *tc = unit_tcase(s, "parse");
 	TCase *te = unit_tcase(s, "escape");
 
-	tcase_add_test(tc, parse_parts);
-	tcase_add_test(tc, parse_domain_lowercased);
-	tcase_add_test(tc, parse_invalid);
-	tcase_add_test(tc, parse_control_characters);
-	tcase_add_test(tc, parse_bad_utf8);
-	tcase_add_test(tc, parse_lengths);
-	tcase_add_test(tc, parse_ipv6_literal);
-	tcase_add_test(tc, validators);
-	tcase_add_test(tc, bare);
-	tcase_add_test(tc, make);
-	tcase_add_test(te, escape_each_character);
-	tcase_add_test(te, escape_xep0106_examples);
-	tcase_add_test(te, unescape_unknown_codes);
-	tcase_add_test(te, unescape_case);
-	tcase_add_test(te, escape_round_trip_exhaustive);
-	tcase_add_test(te, escape_round_trip_random);
-	tcase_add_test(te, escape_gives_valid_localpart);
+	unit_tests(tc, parse_parts, parse_domain_lowercased, parse_invalid,
+	           parse_control_characters, parse_bad_utf8, parse_lengths, parse_ipv6_literal,
+	           validators, bare, make);
+	unit_tests(te, escape_each_character, escape_xep0106_examples, unescape_unknown_codes,
+	           unescape_case, escape_round_trip_exhaustive, escape_round_trip_random,
+	           escape_gives_valid_localpart);
 	tcase_set_timeout(te, 60);
 	return s;
 }

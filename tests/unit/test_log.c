@@ -270,13 +270,8 @@ log_suite(bool forking)
 	TCase *te = unit_tcase(s, "log_escape");
 	TCase *ta = unit_tcase(s, "xmalloc");
 
-	tcase_add_test(te, escape_plain);
-	tcase_add_test(te, redact_xml);
-	tcase_add_test(te, escape_controls);
-	tcase_add_test(te, escape_backslash);
-	tcase_add_test(te, escape_non_utf8);
-	tcase_add_test(te, escape_small_buffers);
-	tcase_add_test(te, escape_truncation);
+	unit_tests(te, escape_plain, redact_xml, escape_controls, escape_backslash, escape_non_utf8,
+	           escape_small_buffers, escape_truncation);
 	tcase_set_timeout(te, 60);
 	tcase_add_test(ta, alloc_helpers);
 	/* An exit test needs its own process. */

@@ -240,12 +240,9 @@ secretbox_suite(void)
 	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, key_generated_0600_and_reloaded);
-	tcase_add_test(tc, key_wrong_size_refused);
-	tcase_add_test(tc, key_readable_by_others_refused);
-	tcase_add_test(tc, key_not_a_file_or_no_dir);
-	tcase_add_test(tc, seal_open_roundtrip);
-	tcase_add_test(tc, tampering_detected);
+	unit_tests(tc, key_generated_0600_and_reloaded, key_wrong_size_refused,
+	           key_readable_by_others_refused, key_not_a_file_or_no_dir, seal_open_roundtrip,
+	           tampering_detected);
 	return s;
 }
 

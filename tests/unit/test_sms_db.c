@@ -114,7 +114,6 @@ main(void)
 	Suite *s = suite_create("sms_db");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, parameters_rows_and_returning);
-	tcase_add_test(tc, urls);
+	unit_tests(tc, parameters_rows_and_returning, urls);
 	return unit_run(s);
 }

@@ -252,12 +252,7 @@ main(void)
 	Suite *s = suite_create("sms_gammu");
 	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, round_trip_gsm7);
-	tcase_add_test(tc, round_trip_ucs2_and_pairs);
-	tcase_add_test(tc, single_part_no_udh);
-	tcase_add_test(tc, status_report_requested);
-	tcase_add_test(tc, encode_refusals);
-	tcase_add_test(tc, status_reports);
-	tcase_add_test(tc, flash_binary_alnum);
+	unit_tests(tc, round_trip_gsm7, round_trip_ucs2_and_pairs, single_part_no_udh,
+	           status_report_requested, encode_refusals, status_reports, flash_binary_alnum);
 	return unit_run(s);
 }

@@ -223,9 +223,6 @@ main(void)
 
 	tcase_add_loop_test(tc, normalise, 0, UNIT_ROWS(normalised));
 	tcase_add_loop_test(tc, garbage_refused, 0, UNIT_ROWS(refused));
-	tcase_add_test(tc, kinds);
-	tcase_add_test(tc, default_country);
-	tcase_add_test(tc, senders);
-	tcase_add_test(tc, country_codes);
+	unit_tests(tc, kinds, default_country, senders, country_codes);
 	return unit_run(s);
 }

@@ -240,13 +240,8 @@ main(void)
 	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, single_sms);
-	tcase_add_test(tc, out_of_order_and_interleaved);
-	tcase_add_test(tc, duplicates);
-	tcase_add_test(tc, reused_reference_new_text);
-	tcase_add_test(tc, timeout_marks_missing);
-	tcase_add_test(tc, bounded);
-	tcase_add_test(tc, pair_split_across_parts);
-	tcase_add_test(tc, hostile_text);
+	unit_tests(tc, single_sms, out_of_order_and_interleaved, duplicates,
+	           reused_reference_new_text, timeout_marks_missing, bounded,
+	           pair_split_across_parts, hostile_text);
 	return unit_run(s);
 }

@@ -185,13 +185,8 @@ main(void)
 	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, all_parts_delivered);
-	tcase_add_test(tc, first_failure_decides);
-	tcase_add_test(tc, restored_states_and_changes);
-	tcase_add_test(tc, single_part);
-	tcase_add_test(tc, reused_reference);
-	tcase_add_test(tc, reports_go_to_newest_even_if_tracked_late);
-	tcase_add_test(tc, expiry);
-	tcase_add_test(tc, tp_status);
+	unit_tests(tc, all_parts_delivered, first_failure_decides, restored_states_and_changes,
+	           single_part, reused_reference, reports_go_to_newest_even_if_tracked_late, expiry,
+	           tp_status);
 	return unit_run(s);
 }

@@ -382,10 +382,7 @@ main(void)
 	tcase_add_test(tc, coding_choice);
 	tcase_add_loop_test(tc, boundaries_vs_gammu, 0, UNIT_ROWS(boundaries));
 	tcase_add_loop_test(tc, pair_not_split, 0, UNIT_ROWS(splits));
-	tcase_add_test(tc, random_vs_gammu);
-	tcase_add_test(tc, parts_concatenate_to_input);
-	tcase_add_test(tc, invalid_utf8);
-	tcase_add_test(tc, decoder);
-	tcase_add_test(tc, round_trip_through_gammu);
+	unit_tests(tc, random_vs_gammu, parts_concatenate_to_input, invalid_utf8, decoder,
+	           round_trip_through_gammu);
 	return unit_run(s);
 }

@@ -459,15 +459,8 @@ stanza_suite(void)
 	TCase *tc = unit_tcase(s, "stanza");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, error_mapping);
-	tcase_add_test(tc, error_reply_iq);
-	tcase_add_test(tc, error_reply_message);
-	tcase_add_test(tc, iq_result);
-	tcase_add_test(tc, message);
-	tcase_add_test(tc, message_generated_ids);
-	tcase_add_test(tc, presence);
-	tcase_add_test(tc, children);
-	tcase_add_test(tc, render);
+	unit_tests(tc, error_mapping, error_reply_iq, error_reply_message, iq_result, message,
+	           message_generated_ids, presence, children, render);
 	return s;
 }
 

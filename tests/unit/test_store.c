@@ -1714,46 +1714,27 @@ store_suite(void)
 
 	tc = unit_tcase(su, "open");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, open_bad_urls);
-	tcase_add_test(tc, open_uncreatable_paths);
-	tcase_add_test(tc, open_not_a_database);
-	tcase_add_test(tc, open_newer_schema_refused);
-	tcase_add_test(tc, open_bad_key_file);
-	tcase_add_test(tc, open_creates_private_files);
-	tcase_add_test(tc, open_in_memory_and_without_key);
+	unit_tests(tc, open_bad_urls, open_uncreatable_paths, open_not_a_database,
+	           open_newer_schema_refused, open_bad_key_file, open_creates_private_files,
+	           open_in_memory_and_without_key);
 
 	tc = unit_tcase(su, "data");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, users);
-	tcase_add_test(tc, foreach_reentrant);
-	tcase_add_test(tc, user_remove_cascades);
-	tcase_add_test(tc, settings);
-	tcase_add_test(tc, secrets);
-	tcase_add_test(tc, secrets_tampered_or_moved);
-	tcase_add_test(tc, setting_foreach);
-	tcase_add_test(tc, setting_find);
-	tcase_add_test(tc, contacts);
+	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts);
 
 	tc = unit_tcase(su, "queue");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, archive_pages_and_ranges);
-	tcase_add_test(tc, queue_push_get);
-	tcase_add_test(tc, queue_due_order_limit_and_filters);
-	tcase_add_test(tc, queue_due_callback_changes_queue);
-	tcase_add_test(tc, queue_retry_hold_release_delete);
-	tcase_add_test(tc, queue_dedup_and_tombstones);
-	tcase_add_test(tc, queue_reserved_ids);
-	tcase_add_test(tc, queue_seen_and_direct_tombstones);
-	tcase_add_test(tc, transactions);
+	unit_tests(tc, archive_pages_and_ranges, queue_push_get, queue_due_order_limit_and_filters,
+	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
+	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
+	           transactions);
 
 	tc = unit_tcase(su, "durability");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, migrations_from_every_version);
-	tcase_add_test(tc, crash_loses_no_acknowledged_push);
-	tcase_add_test(tc, startup_with_100k_users);
-	tcase_add_test(tc, queue_throughput);
-	tcase_add_test(tc, queue_backlog_drains_in_order);
+	unit_tests(tc, migrations_from_every_version, crash_loses_no_acknowledged_push,
+	           startup_with_100k_users, queue_throughput, queue_backlog_drains_in_order);
 	return su;
 }
 

@@ -196,12 +196,7 @@ strmap_suite(void)
 	Suite *s = suite_create("strmap");
 	TCase *tc = unit_tcase(s, "strmap");
 
-	tcase_add_test(tc, put_get_del);
-	tcase_add_test(tc, replace);
-	tcase_add_test(tc, keys_copied);
-	tcase_add_test(tc, growth);
-	tcase_add_test(tc, foreach);
-	tcase_add_test(tc, free_values);
+	unit_tests(tc, put_get_del, replace, keys_copied, growth, foreach, free_values);
 	return s;
 }
 

@@ -282,16 +282,9 @@ xmltext_suite(void)
 	TCase *tv = unit_tcase(s, "utf8_valid");
 	TCase *tc = unit_tcase(s, "clean");
 
-	tcase_add_test(tv, valid_sequences);
-	tcase_add_test(tv, overlongs);
-	tcase_add_test(tv, surrogates);
-	tcase_add_test(tv, above_max);
-	tcase_add_test(tv, truncated);
+	unit_tests(tv, valid_sequences, overlongs, surrogates, above_max, truncated);
 	tcase_add_loop_test(tc, clean, 0, UNIT_ROWS(cleanings));
-	tcase_add_test(tc, clean_invalid_bytes);
-	tcase_add_test(tc, clean_max);
-	tcase_add_test(tc, clean_idempotent);
-	tcase_add_test(tc, prefix);
+	unit_tests(tc, clean_invalid_bytes, clean_max, clean_idempotent, prefix);
 	return s;
 }
 

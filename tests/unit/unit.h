@@ -1,8 +1,9 @@
 /*
  * What every Check program in tests/unit shares: a test case added to its
- * suite in one call, a run of a suite that gives main()'s exit status, the
- * length of a static table for tcase_add_loop_test(), and a repeatable
- * random sequence. Each program's main() then only lists its tests.
+ * suite in one call and its tests listed in another, a run of a suite that
+ * gives main()'s exit status, the length of a static table for
+ * tcase_add_loop_test(), and a repeatable random sequence. Each program's
+ * main() then only lists its tests.
  */
 #ifndef UNIT_H
 #define UNIT_H
@@ -34,6 +35,16 @@ unit_tcase(Suite *s, const char *name)
 
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+/* Adds the tests named, in order, to TC: unit_tests(tc, first, second, ...). */
+#define unit_tests(tc, ...) unit_add_tests((tc), (const TTest *[]){__VA_ARGS__, NULL})
+
+static inline void
+unit_add_tests(TCase *tc, const TTest *const *tests)
+{
+	for (; *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
 }
 
 /* Whether tests run in their own process (CK_FORK is not "no"), which an
