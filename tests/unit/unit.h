@@ -59,7 +59,7 @@ unit_forking(void)
 	return forking;
 }
 
-/* Runs every test of S, printing Check's summary, and frees S. */
+/* Runs every test of S, printing Check's summary, and frees S: main()'s exit status. */
 static inline int
 unit_run(Suite *s)
 {
