@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "form.h"
+#include "unit.h"
 
 #define ALICE "alice@example.org"
 #define ALICE_PHONE ALICE "/phone"
@@ -284,6 +285,42 @@ session_of(xmpp_stanza_t *r)
 	return xstrdup(sid);
 }
 
+/* FULL sends ACTION to NODE on the gateway (in session SID, with INNER inside <command>) and
+ * the reply is an error (see assert_error). */
+static void
+iq_fails(const char *full, const char *node, const char *action, const char *sid, const char *inner,
+         const char *cond, const char *app, const char *needle)
+{
+	xmpp_stanza_t *r = run_iq(full, GW, NULL, node, action, sid, inner);
+
+	assert_error(r, cond, app, needle);
+	xmpp_stanza_release(r);
+}
+
+/* The same, and the reply is a result with STATUS. */
+static void
+iq_status(const char *full, const char *node, const char *action, const char *sid,
+          const char *inner, const char *status)
+{
+	xmpp_stanza_t *r = run_iq(full, GW, NULL, node, action, sid, inner);
+
+	assert_result(r, status);
+	xmpp_stanza_release(r);
+}
+
+/* FULL executes NODE on the gateway; returns the new session's id (the caller's). */
+static char *
+start(const char *full, const char *node)
+{
+	xmpp_stanza_t *r = run_iq(full, GW, NULL, node, "execute", NULL, NULL);
+	char *sid;
+
+	assert_result(r, "executing");
+	sid = session_of(r);
+	xmpp_stanza_release(r);
+	return sid;
+}
+
 static xmpp_stanza_t *
 form_of(xmpp_stanza_t *r)
 {
@@ -381,9 +418,8 @@ START_TEST(iq_multi_stage)
 	ck_assert_str_eq(gw_values_get(store, "password"), "hunter2");
 
 	/* The session is over (XEP-0050: session-expired). */
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "not-allowed", "session-expired", NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "next", sid, SUBMIT(""), "not-allowed",
+	         "session-expired", NULL);
 	free(sid);
 }
 END_TEST
@@ -396,17 +432,13 @@ START_TEST(iq_prev)
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", NULL, NULL, NULL);
 	sid = session_of(r);
 	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "executing");
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "prev", sid, NULL);
 	assert_result(r, "executing");
 	ck_assert_str_eq(form_value(form_of(r), "nick"), "alice");
 	ck_assert(!has_action(r, "prev"));
 	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "prev", sid, NULL);
-	assert_error(r, "bad-request", "bad-action", NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "prev", sid, NULL, "bad-request", "bad-action", NULL);
 	free(sid);
 }
 END_TEST
@@ -416,82 +448,57 @@ START_TEST(iq_cancel)
 	xmpp_stanza_t *r;
 	char *sid;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "executing");
 	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "cancel", sid, NULL);
 	assert_result(r, "canceled");
 	ck_assert_ptr_null(form_of(r));
 	xmpp_stanza_release(r);
 	ck_assert_int_eq(data_frees, 1);
 	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(""));
-	assert_error(r, "not-allowed", "session-expired", NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "next", sid, SUBMIT(""), "not-allowed",
+	         "session-expired", NULL);
 	free(sid);
 
 	/* A data form of type cancel cancels too. */
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid,
-	           "<x xmlns='jabber:x:data' type='cancel'/>");
-	assert_result(r, "canceled");
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
+	iq_status(ALICE_PHONE, "configure", "next", sid, "<x xmlns='jabber:x:data' type='cancel'/>",
+	          "canceled");
 	free(sid);
 }
 END_TEST
 
 START_TEST(iq_expired)
 {
-	xmpp_stanza_t *r;
 	char *sid;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "executing");
 	commands_expire(time(NULL) + COMMANDS_SESSION_TTL + 1);
 	ck_assert_int_eq(data_frees, 1);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("confirm", "1")));
-	assert_error(r, "not-allowed", "session-expired", "expired");
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("confirm", "1")),
+	         "not-allowed", "session-expired", "expired");
 	ck_assert_str_eq(gw_values_get(store, "nick"), "alice");
 	free(sid);
 
 	/* Not yet expired: kept. */
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
 	commands_expire(time(NULL) + COMMANDS_SESSION_TTL - 60);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "executing");
 	free(sid);
 }
 END_TEST
 
 START_TEST(iq_other_full_jid)
 {
-	xmpp_stanza_t *r;
 	char *sid;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_LAPTOP, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	assert_error(r, "forbidden", NULL, "another client");
-	xmpp_stanza_release(r);
-	r = run_iq(ADMIN_FULL, GW, NULL, "configure", "cancel", sid, NULL);
-	assert_error(r, "forbidden", NULL, NULL);
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
+	iq_fails(ALICE_LAPTOP, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "forbidden",
+	         NULL, "another client");
+	iq_fails(ADMIN_FULL, "configure", "cancel", sid, NULL, "forbidden", NULL, NULL);
 	/* The owner can still go on. */
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "x")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "x")), "executing");
 	free(sid);
 }
 END_TEST
@@ -500,23 +507,17 @@ START_TEST(iq_unknown_and_malformed)
 {
 	xmpp_stanza_t *r, *iq;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "nope", "execute", NULL, NULL);
-	assert_error(r, "item-not-found", NULL, NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "nope", "execute", NULL, NULL, "item-not-found", NULL, NULL);
 	/* info is offered on addresses only */
-	r = run_iq(ALICE_PHONE, GW, NULL, "info", "execute", NULL, NULL);
-	assert_error(r, "item-not-found", NULL, NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "info", "execute", NULL, NULL, "item-not-found", NULL, NULL);
 	r = run_iq(STRANGER "/x", "%2B1555@sms.example.org", "+1555", "info", NULL, NULL, NULL);
 	assert_result(r, "completed");
 	ck_assert(has_note(r, "info", "About +1555."));
 	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "jump", NULL, NULL);
-	assert_error(r, "bad-request", "malformed-action", NULL);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", "0123", NULL);
-	assert_error(r, "bad-request", "bad-sessionid", NULL);
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "jump", NULL, NULL, "bad-request", "malformed-action",
+	         NULL);
+	iq_fails(ALICE_PHONE, "configure", "next", "0123", NULL, "bad-request", "bad-sessionid",
+	         NULL);
 
 	iq = xmpp_stanza_new_from_string(ctx, "<iq type='get' id='q1' from='a@b/c' to='gw'>"
 	                                      "<command xmlns='" COMMANDS_NS "'/></iq>");
@@ -535,22 +536,15 @@ END_TEST
 
 START_TEST(iq_bad_payload_keeps_session)
 {
-	xmpp_stanza_t *r;
 	char *sid;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid,
-	           SUBMIT(FIELD("colour", "purple")));
-	assert_error(r, "bad-request", "bad-payload", "'purple' is not a choice");
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "")));
-	assert_error(r, "bad-request", "bad-payload", "'Nickname' is required");
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("colour", "red")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
+	iq_fails(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("colour", "purple")),
+	         "bad-request", "bad-payload", "'purple' is not a choice");
+	iq_fails(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "")), "bad-request",
+	         "bad-payload", "'Nickname' is required");
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("colour", "red")),
+	          "executing");
 	free(sid);
 }
 END_TEST
@@ -587,26 +581,19 @@ START_TEST(iq_admin_only)
 	xmpp_stanza_t *r, *q;
 	char *sid;
 
-	r = run_iq(ALICE_PHONE, GW, NULL, "shutdown", "execute", NULL, NULL);
-	assert_error(r, "forbidden", NULL, "administrators");
-	xmpp_stanza_release(r);
-	r = run_iq(STRANGER "/x", GW, NULL, "configure", "execute", NULL, NULL);
-	assert_error(r, "forbidden", NULL, "register");
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "shutdown", "execute", NULL, NULL, "forbidden", NULL,
+	         "administrators");
+	iq_fails(STRANGER "/x", "configure", "execute", NULL, NULL, "forbidden", NULL, "register");
 	r = run_iq(ADMIN_FULL, GW, NULL, "shutdown", "execute", NULL, NULL);
 	assert_result(r, "completed");
 	ck_assert(has_note(r, "info", "Shutting down"));
 	xmpp_stanza_release(r);
 
 	/* An admin demoted in the middle of a session is stopped. */
-	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "execute", NULL, NULL);
-	assert_result(r, "executing");
-	sid = session_of(r);
-	xmpp_stanza_release(r);
+	sid = start(ADMIN_FULL, "announce");
 	admin_demoted = true;
-	r = run_iq(ADMIN_FULL, GW, NULL, "announce", "next", sid, SUBMIT(FIELD("text", "hi")));
-	assert_error(r, "forbidden", NULL, "administrators");
-	xmpp_stanza_release(r);
+	iq_fails(ADMIN_FULL, "announce", "next", sid, SUBMIT(FIELD("text", "hi")), "forbidden",
+	         NULL, "administrators");
 	ck_assert_str_eq(last_announce, "");
 	free(sid);
 	expect_text(ADMIN, NULL, "help", "configure"); /* still registered */
@@ -659,12 +646,9 @@ START_TEST(iq_session_cap)
 			last = session_of(r);
 		xmpp_stanza_release(r);
 	}
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", first, SUBMIT(FIELD("nick", "x")));
-	assert_error(r, "not-allowed", "session-expired", NULL);
-	xmpp_stanza_release(r);
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", last, SUBMIT(FIELD("nick", "x")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	iq_fails(ALICE_PHONE, "configure", "next", first, SUBMIT(FIELD("nick", "x")), "not-allowed",
+	         "session-expired", NULL);
+	iq_status(ALICE_PHONE, "configure", "next", last, SUBMIT(FIELD("nick", "x")), "executing");
 	free(first);
 	free(last);
 }
@@ -848,18 +832,13 @@ END_TEST
 
 START_TEST(text_and_iq_sessions_apart)
 {
-	xmpp_stanza_t *r;
 	char *sid;
 
 	/* A text session does not capture iqs, and an iq session no text. */
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "execute", NULL, NULL);
-	sid = session_of(r);
-	xmpp_stanza_release(r);
+	sid = start(ALICE_PHONE, "configure");
 	ck_assert_ptr_null(say(ALICE, NULL, "nick=x"));
 	expect_text(ALICE, NULL, "configure", "Settings");
-	r = run_iq(ALICE_PHONE, GW, NULL, "configure", "next", sid, SUBMIT(FIELD("nick", "y")));
-	assert_result(r, "executing");
-	xmpp_stanza_release(r);
+	iq_status(ALICE_PHONE, "configure", "next", sid, SUBMIT(FIELD("nick", "y")), "executing");
 	free(sid);
 	/* Shutdown frees every session with its data. */
 	commands_shutdown();
@@ -871,39 +850,20 @@ static Suite *
 commands_suite(void)
 {
 	Suite *s = suite_create("commands");
-	TCase *iq = tcase_create("xep0050"), *text = tcase_create("text");
+	TCase *iq = unit_tcase(s, "xep0050"), *text = unit_tcase(s, "text");
 
 	tcase_add_checked_fixture(iq, setup, teardown);
-	tcase_add_test(iq, iq_multi_stage);
-	tcase_add_test(iq, iq_notes_joined);
-	tcase_add_test(iq, iq_prev);
-	tcase_add_test(iq, iq_cancel);
-	tcase_add_test(iq, iq_expired);
-	tcase_add_test(iq, iq_other_full_jid);
-	tcase_add_test(iq, iq_unknown_and_malformed);
-	tcase_add_test(iq, iq_bad_payload_keeps_session);
-	tcase_add_test(iq, iq_admin_only);
-	tcase_add_test(iq, iq_session_cap);
-	suite_add_tcase(s, iq);
+	unit_tests(iq, iq_multi_stage, iq_notes_joined, iq_prev, iq_cancel, iq_expired,
+	           iq_other_full_jid, iq_unknown_and_malformed, iq_bad_payload_keeps_session,
+	           iq_admin_only, iq_session_cap);
 	tcase_add_checked_fixture(text, setup, teardown);
-	tcase_add_test(text, text_help);
-	tcase_add_test(text, text_walk);
-	tcase_add_test(text, text_cancel_and_expiry);
-	tcase_add_test(text, text_args);
-	tcase_add_test(text, text_odd_input);
-	tcase_add_test(text, text_and_iq_sessions_apart);
-	suite_add_tcase(s, text);
+	unit_tests(text, text_help, text_walk, text_cancel_and_expiry, text_args, text_odd_input,
+	           text_and_iq_sessions_apart);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(commands_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(commands_suite());
 }

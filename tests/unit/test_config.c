@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "unit.h"
 
 #define DATA TEST_DATA_DIR
 #define CONF DATA "/t.conf" /* the name inline configs are given: relative paths start in DATA */
@@ -285,11 +286,6 @@ START_TEST(test_ports)
 	cfg = load_ok(ECHO "ports =\n");
 	ck_assert_ptr_null(gw_conf_list(config_section(cfg, "echo"), "ports")[0]);
 	config_free(cfg);
-	expect_error(ECHO "ports = 6697 0\n", 4, "ports", "'0' is not a port");
-	expect_error(ECHO "ports = 65536\n", 4, "ports", "'65536' is not a port");
-	expect_error(ECHO "ports = 66x\n", 4, "ports", "'66x' is not a port");
-	expect_error("[xmpp]\nport = 0\n", 2, "port", "out of range");
-	expect_error("[xmpp]\nport = 65536\n", 2, "port", "between 1 and 65535");
 }
 END_TEST
 
@@ -310,79 +306,98 @@ START_TEST(test_durations)
 		ck_assert_int_eq(gw_conf_int(config_section(cfg, "echo"), "every"), ok[i].secs);
 		config_free(cfg);
 	}
-	expect_error(ECHO "every = 5 m\n", 4, "every", "not a duration");
-	expect_error(ECHO "every = 5w\n", 4, "every", "not a duration");
-	expect_error(ECHO "every = -5\n", 4, "every", "not a duration");
-	expect_error(ECHO "every = 99999999999999999999\n", 4, "every", "not a duration");
-	expect_error(ECHO "every = 2d\n", 4, "every", "out of range");
-	expect_error(ECHO "every = 0\n", 4, "every", "between 1 and 86400 seconds");
-	expect_error("[xmpp]\nreconnect_max = 0s\n", 2, "reconnect_max", "out of range");
 }
 END_TEST
 
 /* ---- Each error, with its line ---- */
 
-START_TEST(test_error_kinds)
+/* A config that is refused with one error: the line and key it names (NULL: none) and a
+ * part of its message. */
+static const struct refusal {
+	bool after_echo; /* the text follows ECHO's lines 1-3 */
+	const char *text;
+	int line;
+	const char *key, *part;
+} refused[] = {
+        /* ports */
+        {true, "ports = 6697 0\n", 4, "ports", "'0' is not a port"},
+        {true, "ports = 65536\n", 4, "ports", "'65536' is not a port"},
+        {true, "ports = 66x\n", 4, "ports", "'66x' is not a port"},
+        {false, "[xmpp]\nport = 0\n", 2, "port", "out of range"},
+        {false, "[xmpp]\nport = 65536\n", 2, "port", "between 1 and 65535"},
+        /* durations */
+        {true, "every = 5 m\n", 4, "every", "not a duration"},
+        {true, "every = 5w\n", 4, "every", "not a duration"},
+        {true, "every = -5\n", 4, "every", "not a duration"},
+        {true, "every = 99999999999999999999\n", 4, "every", "not a duration"},
+        {true, "every = 2d\n", 4, "every", "out of range"},
+        {true, "every = 0\n", 4, "every", "between 1 and 86400 seconds"},
+        {false, "[xmpp]\nreconnect_max = 0s\n", 2, "reconnect_max", "out of range"},
+        /* each kind of error */
+        {false, "[xmpp]\n\n[nonesuch]\nkey = 1\n", 3, NULL, "unknown section [nonesuch]"},
+        {false, "[xmpp]\nport = 5347\nbogus = 1\n", 3, "bogus", "unknown key in [xmpp]"},
+        {false, "[xmpp]\nsever = x\n", 2, "sever", "did you mean server?"},
+        {false, "[xmpp]\nport = 1\n\nport = 2\n", 4, "port", "given twice (first at line 2)"},
+        {false, "[xmpp]\nport = 5x\n", 2, "port", "'5x' is not an integer"},
+        {false, "[xmpp]\nport =\n", 2, "port", "needs a value"},
+        {true, "count = 11\n", 4, "count", "11 is out of range: must be between 0 and 10"},
+        {true, "count = -1\n", 4, "count", "out of range"},
+        {true, "loud = maybe\n", 4, "loud", "'maybe' is not a boolean"},
+        {true, "words = a b c d\n", 4, "words", "has 4 items"},
+        {true, "peer = a@b@c\n", 4, "peer", "not a JID: more than one @"},
+        {true, "peer = a@example.org/res\n", 4, "peer", "no /resource"},
+        {true, "peer = a b@example.org\n", 4, "peer", "forbidden character"},
+        {true, "peer = example..org\n", 4, "peer", "empty label"},
+        {false, "[xmpp]\n\n[echo]\nsecret = s\n", 3, "jid", "[echo] needs this key"},
+        {false, "[echo]\njid = echo.example.org\n", 1, "secret", "needs secret (or secret_file"},
+        {false, "[echo]\njid = user@echo.example.org\nsecret = s\n", 2, "jid", "a bare domain"},
+        {true, "[echo.modem.x]\n", 4, NULL,
+         "unknown kind of subsection 'modem' (echo has: line, note)"},
+        {false, "[irc]\njid = irc.example.org\nsecret = s\n[irc.line.x]\n", 4, NULL,
+         "irc has no subsections"},
+        {true, "[echo.line]\n", 4, NULL, "[echo.KIND.NAME]"},
+        {true, "[echo.line.a b]\nnumber = 1\n", 4, NULL, "letters, digits"},
+        {true, "name = a\001b\n", 4, "name", "control character"},
+        {true, "name = a\tb\n", 4, "name", "control character"},
+        {true, "name = \xc2\x85\n", 4, "name", "control character"},
+        {true, "name = \xff\xfe\n", 4, "name", "invalid UTF-8"},
+        {true, "name = \xc0\xaf\n", 4, "name", "invalid UTF-8"},
+        {false, "\n[sms]\njid = sms.example.org\n", 2, NULL,
+         "[sms]: this build has no sms backend (configure --disable-sms?)"},
+        {false, "[sms.line.office]\nnumber = 1\n", 1, NULL, "this build has no sms backend"},
+        {false, "port = 1\n[xmpp]\n", 1, "port", "outside any section"},
+        {false, "[xmpp\nport = 1\n", 1, NULL, "must end with ]"},
+        {false, "[xmpp] junk\n", 1, NULL, "text after"},
+        {false, "[]\n", 1, NULL, "empty section name"},
+        {false, "[xmpp]\nport 5347\n", 2, NULL, "expected key = value"},
+        {false, "[xmpp]\nport ;= 5347\n", 2, NULL, "expected key = value"},
+        {false, "[xmpp]\n = 5347\n", 2, NULL, "without a key name"},
+        {false, "[xmpp]\n[log]\n[xmpp]\nport = 1\n", 3, NULL,
+         "[xmpp] again: it was already opened at line 1"},
+        {true, "[echo.line.a]\nnumber = 1\n[echo.line.a]\n", 6, NULL, "again"},
+        {false, "[echo.line.a]\nnumber = 1\n", 1, NULL, "has no [echo] section"},
+        {false, "[xmpp]\nport = 1\n  2\n", 3, "port", "only lists continue"},
+        {false, "[xmpp]\nadmins = a@example.org jid@\n", 2, "admins", "'jid@' is not a bare JID"},
+        {false, "[xmpp]\nallowed_domains = a@example.org\n", 2, "allowed_domains",
+         "'a@example.org' is not a domain"},
+        {false, "[xmpp]\nadmins = a@example.org example.org\n", 2, "admins",
+         "'example.org' is not a user's JID"},
+        {true, "[irc]\njid = Echo.example.org\nsecret = s\n", 5, "jid",
+         "[echo] has this jid too (line 2)"},
+        {false, "[storage]\nurl = mysql://x\n", 2, "url", "unknown kind of storage"},
+        {false, "[storage]\nurl = sqlite:\n", 2, "url", "needs a path"},
+        {false, "[log]\nverbosity = 4\n", 2, "verbosity", "between 0 and 3"},
+        {false, "[echo]\njid = echo.example.org\nsecret = s\nname = forbidden\n", 1, NULL,
+         "[echo]: the name 'forbidden' is refused by the driver"},
+};
+
+START_TEST(test_refused)
 {
-	expect_error("[xmpp]\n\n[nonesuch]\nkey = 1\n", 3, NULL, "unknown section [nonesuch]");
-	expect_error("[xmpp]\nport = 5347\nbogus = 1\n", 3, "bogus", "unknown key in [xmpp]");
-	expect_error("[xmpp]\nsever = x\n", 2, "sever", "did you mean server?");
-	expect_error("[xmpp]\nport = 1\n\nport = 2\n", 4, "port", "given twice (first at line 2)");
-	expect_error("[xmpp]\nport = 5x\n", 2, "port", "'5x' is not an integer");
-	expect_error("[xmpp]\nport =\n", 2, "port", "needs a value");
-	expect_error(ECHO "count = 11\n", 4, "count",
-	             "11 is out of range: must be between 0 and 10");
-	expect_error(ECHO "count = -1\n", 4, "count", "out of range");
-	expect_error(ECHO "loud = maybe\n", 4, "loud", "'maybe' is not a boolean");
-	expect_error(ECHO "words = a b c d\n", 4, "words", "has 4 items");
-	expect_error(ECHO "peer = a@b@c\n", 4, "peer", "not a JID: more than one @");
-	expect_error(ECHO "peer = a@example.org/res\n", 4, "peer", "no /resource");
-	expect_error(ECHO "peer = a b@example.org\n", 4, "peer", "forbidden character");
-	expect_error(ECHO "peer = example..org\n", 4, "peer", "empty label");
-	expect_error("[xmpp]\n\n[echo]\nsecret = s\n", 3, "jid", "[echo] needs this key");
-	expect_error("[echo]\njid = echo.example.org\n", 1, "secret",
-	             "needs secret (or secret_file");
-	expect_error("[echo]\njid = user@echo.example.org\nsecret = s\n", 2, "jid",
-	             "a bare domain");
-	expect_error(ECHO "[echo.modem.x]\n", 4, NULL,
-	             "unknown kind of subsection 'modem' (echo has: line, note)");
-	expect_error("[irc]\njid = irc.example.org\nsecret = s\n[irc.line.x]\n", 4, NULL,
-	             "irc has no subsections");
-	expect_error(ECHO "[echo.line]\n", 4, NULL, "[echo.KIND.NAME]");
-	expect_error(ECHO "[echo.line.a b]\nnumber = 1\n", 4, NULL, "letters, digits");
-	expect_error(ECHO "name = a\001b\n", 4, "name", "control character");
-	expect_error(ECHO "name = a\tb\n", 4, "name", "control character");
-	expect_error(ECHO "name = \xc2\x85\n", 4, "name", "control character");
-	expect_error(ECHO "name = \xff\xfe\n", 4, "name", "invalid UTF-8");
-	expect_error(ECHO "name = \xc0\xaf\n", 4, "name", "invalid UTF-8");
-	expect_error("\n[sms]\njid = sms.example.org\n", 2, NULL,
-	             "[sms]: this build has no sms backend (configure --disable-sms?)");
-	expect_error("[sms.line.office]\nnumber = 1\n", 1, NULL, "this build has no sms backend");
-	expect_error("port = 1\n[xmpp]\n", 1, "port", "outside any section");
-	expect_error("[xmpp\nport = 1\n", 1, NULL, "must end with ]");
-	expect_error("[xmpp] junk\n", 1, NULL, "text after");
-	expect_error("[]\n", 1, NULL, "empty section name");
-	expect_error("[xmpp]\nport 5347\n", 2, NULL, "expected key = value");
-	expect_error("[xmpp]\nport ;= 5347\n", 2, NULL, "expected key = value");
-	expect_error("[xmpp]\n = 5347\n", 2, NULL, "without a key name");
-	expect_error("[xmpp]\n[log]\n[xmpp]\nport = 1\n", 3, NULL,
-	             "[xmpp] again: it was already opened at line 1");
-	expect_error(ECHO "[echo.line.a]\nnumber = 1\n[echo.line.a]\n", 6, NULL, "again");
-	expect_error("[echo.line.a]\nnumber = 1\n", 1, NULL, "has no [echo] section");
-	expect_error("[xmpp]\nport = 1\n  2\n", 3, "port", "only lists continue");
-	expect_error("[xmpp]\nadmins = a@example.org jid@\n", 2, "admins",
-	             "'jid@' is not a bare JID");
-	expect_error("[xmpp]\nallowed_domains = a@example.org\n", 2, "allowed_domains",
-	             "'a@example.org' is not a domain");
-	expect_error("[xmpp]\nadmins = a@example.org example.org\n", 2, "admins",
-	             "'example.org' is not a user's JID");
-	expect_error(ECHO "[irc]\njid = Echo.example.org\nsecret = s\n", 5, "jid",
-	             "[echo] has this jid too (line 2)");
-	expect_error("[storage]\nurl = mysql://x\n", 2, "url", "unknown kind of storage");
-	expect_error("[storage]\nurl = sqlite:\n", 2, "url", "needs a path");
-	expect_error("[log]\nverbosity = 4\n", 2, "verbosity", "between 0 and 3");
-	expect_error("[echo]\njid = echo.example.org\nsecret = s\nname = forbidden\n", 1, NULL,
-	             "[echo]: the name 'forbidden' is refused by the driver");
+	const struct refusal *r = &refused[_i];
+	char *text = xasprintf("%s%s", r->after_echo ? ECHO : "", r->text);
+
+	expect_error(text, r->line, r->key, r->part);
+	free(text);
 }
 END_TEST
 
@@ -727,38 +742,20 @@ static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	TCase *tc = unit_tcase(s, "config");
 
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_driver_defaults);
-	tcase_add_test(tc, test_values);
-	tcase_add_test(tc, test_bools);
-	tcase_add_test(tc, test_lists);
-	tcase_add_test(tc, test_ports);
-	tcase_add_test(tc, test_durations);
-	tcase_add_test(tc, test_error_kinds);
-	tcase_add_test(tc, test_long_and_nul_lines);
-	tcase_add_test(tc, test_all_errors);
-	tcase_add_test(tc, test_error_format);
-	tcase_add_test(tc, test_secret_file);
-	tcase_add_test(tc, test_load_file);
-	tcase_add_test(tc, test_subsections);
-	tcase_add_test(tc, test_unreloadable);
-	tcase_add_test(tc, test_example);
-	tcase_add_test(tc, test_man);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, test_defaults, test_driver_defaults, test_values, test_bools, test_lists,
+	           test_ports, test_durations);
+	tcase_add_loop_test(tc, test_refused, 0, UNIT_ROWS(refused));
+	unit_tests(tc, test_long_and_nul_lines, test_all_errors, test_error_format,
+	           test_secret_file, test_load_file, test_subsections, test_unreloadable,
+	           test_example, test_man);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
 	log_init(1, 0, "test_config");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(config_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "driver.h"
 #include "mailaddr.h"
+#include "unit.h"
 
 static void
 ok(const char *typed, const char *want)
@@ -186,21 +187,9 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_addr");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, plain_forms);
-	tcase_add_test(tc, mailto_forms);
-	tcase_add_test(tc, name_forms);
-	tcase_add_test(tc, percent_for_at);
-	tcase_add_test(tc, refusals);
-	tcase_add_test(tc, lengths_at_the_limit);
-	tcase_add_test(tc, huge_input);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, plain_forms, mailto_forms, name_forms, percent_for_at, refusals,
+	           lengths_at_the_limit, huge_input);
+	return unit_run(s);
 }

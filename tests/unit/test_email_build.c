@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "mailbuild.h"
+#include "unit.h"
 
 static void
 setup(void)
@@ -168,6 +169,54 @@ header(GMimeMessage *msg, const char *name)
 	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
 }
 
+/* The subject of the message built from M is WANT. */
+static void
+subject_is(const struct mail_out *m, const char *want)
+{
+	GMimeMessage *msg = build_parse(m, NULL, NULL);
+
+	ck_assert_str_eq(g_mime_message_get_subject(msg), want);
+	g_object_unref(msg);
+}
+
+/* The decoded body of the message built from M is WANT. */
+static void
+body_is(const struct mail_out *m, const char *want)
+{
+	GMimeMessage *msg = build_parse(m, NULL, NULL);
+	char *body = body_of(msg);
+
+	ck_assert_str_eq(body, want);
+	free(body);
+	g_object_unref(msg);
+}
+
+/* Both the decoded body and the bytes under the transfer encoding are WANT (UTF-8, as the
+ * charset label says). */
+static void
+content_is(GMimeMessage *msg, const char *want)
+{
+	char *body = body_of(msg);
+
+	ck_assert_str_eq(body, want);
+	free(body);
+	body = raw_content_of(msg);
+	ck_assert_str_eq(body, want);
+	free(body);
+}
+
+/* The Message-ID of the message built from M ends in @ and the domain WANT. */
+static void
+id_domain_is(const struct mail_out *m, const char *want)
+{
+	char *id;
+	GMimeMessage *msg = build_parse(m, NULL, &id);
+
+	ck_assert_str_eq(id + 32, want);
+	g_object_unref(msg);
+	free(id);
+}
+
 START_TEST(headers)
 {
 	struct mail_out m = base();
@@ -253,7 +302,7 @@ START_TEST(utf8_round_trip)
 	struct mail_out m = base();
 	GMimeMessage *msg;
 	InternetAddress *a;
-	char *raw, *body;
+	char *raw;
 	const char *p;
 
 	m.from_name = "J\xc3\xbcrgen M\xc3\xbcller";
@@ -271,12 +320,7 @@ START_TEST(utf8_round_trip)
 	ck_assert_str_eq(g_mime_message_get_subject(msg), m.subject);
 	/* mostly ASCII: quoted-printable */
 	ck_assert_int_eq(encoding_of(msg), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	body = body_of(msg);
-	ck_assert_str_eq(body, m.body);
-	free(body);
-	body = raw_content_of(msg); /* UTF-8 bytes, as labelled, not ISO-8859-1 */
-	ck_assert_str_eq(body, m.body);
-	free(body);
+	content_is(msg, m.body); /* UTF-8 bytes, as labelled, not ISO-8859-1 */
 	g_object_unref(msg);
 	free(raw);
 }
@@ -286,19 +330,13 @@ START_TEST(mostly_non_ascii_body)
 {
 	struct mail_out m = base();
 	GMimeMessage *msg;
-	char *body;
 
 	/* Cyrillic: nearly every byte is 8-bit, so base64 is the better choice. */
 	m.body = "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82, \xd0\xba\xd0\xb0\xd0\xba "
 	         "\xd0\xb4\xd0\xb5\xd0\xbb\xd0\xb0?\n";
 	msg = build_parse(&m, NULL, NULL);
 	ck_assert_int_eq(encoding_of(msg), GMIME_CONTENT_ENCODING_BASE64);
-	body = body_of(msg);
-	ck_assert_str_eq(body, m.body);
-	free(body);
-	body = raw_content_of(msg);
-	ck_assert_str_eq(body, m.body);
-	free(body);
+	content_is(msg, m.body);
 	g_object_unref(msg);
 }
 END_TEST
@@ -324,24 +362,17 @@ END_TEST
 START_TEST(subject_from_first_line)
 {
 	struct mail_out m = base();
-	GMimeMessage *msg;
 
 	m.subject = NULL;
 	m.body = "\n  \n   Lunch tomorrow?  \nAt noon.\n";
-	msg = build_parse(&m, NULL, NULL);
-	ck_assert_str_eq(g_mime_message_get_subject(msg), "Lunch tomorrow?");
-	g_object_unref(msg);
+	subject_is(&m, "Lunch tomorrow?");
 
 	m.subject = "";
 	m.body = "Short\r\nrest";
-	msg = build_parse(&m, NULL, NULL);
-	ck_assert_str_eq(g_mime_message_get_subject(msg), "Short");
-	g_object_unref(msg);
+	subject_is(&m, "Short");
 
 	m.subject = "   "; /* blank: as if none */
-	msg = build_parse(&m, NULL, NULL);
-	ck_assert_str_eq(g_mime_message_get_subject(msg), "Short");
-	g_object_unref(msg);
+	subject_is(&m, "Short");
 }
 END_TEST
 
@@ -358,18 +389,14 @@ START_TEST(subject_cut)
 	memset(line, 'x', 78);
 	line[78] = '\0';
 	m.body = line;
-	msg = build_parse(&m, NULL, NULL);
-	ck_assert_str_eq(g_mime_message_get_subject(msg), line);
-	g_object_unref(msg);
+	subject_is(&m, line);
 
 	/* 79: cut at 78 and marked */
 	memset(line, 'y', 79);
 	strcpy(line + 79, "\nmore");
 	memset(want, 'y', 78);
 	strcpy(want + 78, "\xe2\x80\xa6");
-	msg = build_parse(&m, NULL, NULL);
-	ck_assert_str_eq(g_mime_message_get_subject(msg), want);
-	g_object_unref(msg);
+	subject_is(&m, want);
 
 	/* 100 two-byte characters: cut on a character boundary, 78 of them */
 	line[0] = '\0';
@@ -395,46 +422,35 @@ START_TEST(subject_cut)
 }
 END_TEST
 
+/* A reply's thread (the first message) and the message it answers, and the In-Reply-To and
+ * References the mail carries (NULL: none). */
+static const struct thread_case {
+	const char *thread, *in_reply_to;
+	const char *want_in_reply_to, *want_references;
+} thread_cases[] = {
+        {"root@example.net", NULL, "<root@example.net>", "<root@example.net>"},
+        {"root@example.net", "last@example.net", "<last@example.net>",
+         "<root@example.net> <last@example.net>"},
+        /* the same: listed once */
+        {"root@example.net", "root@example.net", "<root@example.net>", "<root@example.net>"},
+        /* with <> already */
+        {NULL, "<only@example.net>", "<only@example.net>", "<only@example.net>"},
+        /* unusable: dropped, not sent broken */
+        {NULL, "not an id", NULL, NULL},
+};
+
 START_TEST(threading)
 {
+	const struct thread_case *t = &thread_cases[_i];
 	struct mail_out m = base();
 	GMimeMessage *msg;
-	char *raw;
 
-	m.thread = "root@example.net";
-	msg = build_parse(&m, &raw, NULL);
-	ck_assert_str_eq(header(msg, "In-Reply-To"), "<root@example.net>");
-	ck_assert_str_eq(header(msg, "References"), "<root@example.net>");
+	m.thread = t->thread;
+	m.in_reply_to = t->in_reply_to;
+	msg = build_parse(&m, NULL, NULL);
+	ck_assert_pstr_eq(header(msg, "In-Reply-To"), t->want_in_reply_to);
+	ck_assert_pstr_eq(header(msg, "References"), t->want_references);
 	g_object_unref(msg);
-	free(raw);
-
-	m.in_reply_to = "last@example.net";
-	msg = build_parse(&m, &raw, NULL);
-	ck_assert_str_eq(header(msg, "In-Reply-To"), "<last@example.net>");
-	ck_assert_str_eq(header(msg, "References"), "<root@example.net> <last@example.net>");
-	g_object_unref(msg);
-	free(raw);
-
-	m.in_reply_to = "root@example.net"; /* same: listed once */
-	msg = build_parse(&m, &raw, NULL);
-	ck_assert_str_eq(header(msg, "References"), "<root@example.net>");
-	g_object_unref(msg);
-	free(raw);
-
-	m.thread = NULL;
-	m.in_reply_to = "<only@example.net>"; /* with <> already */
-	msg = build_parse(&m, &raw, NULL);
-	ck_assert_str_eq(header(msg, "In-Reply-To"), "<only@example.net>");
-	ck_assert_str_eq(header(msg, "References"), "<only@example.net>");
-	g_object_unref(msg);
-	free(raw);
-
-	m.in_reply_to = "not an id"; /* unusable: dropped, not sent broken */
-	msg = build_parse(&m, &raw, NULL);
-	ck_assert_ptr_null(header(msg, "In-Reply-To"));
-	ck_assert_ptr_null(header(msg, "References"));
-	g_object_unref(msg);
-	free(raw);
 }
 END_TEST
 
@@ -459,22 +475,13 @@ START_TEST(message_id)
 	free(id2);
 
 	m.domain = "GW.Example.ORG"; /* lower-cased like an address's */
-	msg = build_parse(&m, NULL, &id1);
-	ck_assert_str_eq(id1 + 32, "@gw.example.org");
-	g_object_unref(msg);
-	free(id1);
+	id_domain_is(&m, "@gw.example.org");
 
 	m.domain = "bad domain(x)"; /* unusable: the sender's */
-	msg = build_parse(&m, NULL, &id1);
-	ck_assert_str_eq(id1 + 32, "@example.org");
-	g_object_unref(msg);
-	free(id1);
+	id_domain_is(&m, "@example.org");
 
 	m.domain = NULL; /* the sender's domain then */
-	msg = build_parse(&m, NULL, &id1);
-	ck_assert_str_eq(id1 + 32, "@example.org");
-	g_object_unref(msg);
-	free(id1);
+	id_domain_is(&m, "@example.org");
 }
 END_TEST
 
@@ -547,29 +554,15 @@ END_TEST
 START_TEST(signature)
 {
 	struct mail_out m = base();
-	GMimeMessage *msg;
-	char *body;
 
 	m.signature = "Alice\nhttps://example.org/";
-	msg = build_parse(&m, NULL, NULL);
-	body = body_of(msg);
-	ck_assert_str_eq(body, "Hi Bob,\nhow are you?\n-- \nAlice\nhttps://example.org/\n");
-	free(body);
-	g_object_unref(msg);
+	body_is(&m, "Hi Bob,\nhow are you?\n-- \nAlice\nhttps://example.org/\n");
 
 	m.body = "no newline";
-	msg = build_parse(&m, NULL, NULL);
-	body = body_of(msg);
-	ck_assert_str_eq(body, "no newline\n-- \nAlice\nhttps://example.org/\n");
-	free(body);
-	g_object_unref(msg);
+	body_is(&m, "no newline\n-- \nAlice\nhttps://example.org/\n");
 
 	m.signature = "";
-	msg = build_parse(&m, NULL, NULL);
-	body = body_of(msg);
-	ck_assert_str_eq(body, "no newline\n"); /* GMime ends the last line */
-	free(body);
-	g_object_unref(msg);
+	body_is(&m, "no newline\n"); /* GMime ends the last line */
 }
 END_TEST
 
@@ -620,30 +613,13 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_build");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, headers);
-	tcase_add_test(tc, date_now);
-	tcase_add_test(tc, crlf_everywhere);
-	tcase_add_test(tc, utf8_round_trip);
-	tcase_add_test(tc, mostly_non_ascii_body);
-	tcase_add_test(tc, invalid_utf8_repaired);
-	tcase_add_test(tc, subject_from_first_line);
-	tcase_add_test(tc, subject_cut);
-	tcase_add_test(tc, threading);
-	tcase_add_test(tc, message_id);
-	tcase_add_test(tc, many_ids_unique);
-	tcase_add_test(tc, header_injection);
-	tcase_add_test(tc, signature);
-	tcase_add_test(tc, bad_addresses);
-	tcase_add_test(tc, name_with_comma);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, headers, date_now, crlf_everywhere, utf8_round_trip, mostly_non_ascii_body,
+	           invalid_utf8_repaired, subject_from_first_line, subject_cut);
+	tcase_add_loop_test(tc, threading, 0, UNIT_ROWS(thread_cases));
+	unit_tests(tc, message_id, many_ids_unique, header_injection, signature, bad_addresses,
+	           name_with_comma);
+	return unit_run(s);
 }

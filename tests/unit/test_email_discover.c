@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "maildiscover.h"
+#include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,18 +62,9 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_discover");
-	TCase *tc = tcase_create("pick");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "pick");
 
-	tcase_add_test(tc, lowest_priority_wins);
-	tcase_add_test(tc, a_tie_prefers_implicit_tls);
-	tcase_add_test(tc, the_first_of_a_sorted_list);
-	tcase_add_test(tc, nothing_published);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, lowest_priority_wins, a_tie_prefers_implicit_tls, the_first_of_a_sorted_list,
+	           nothing_published);
+	return unit_run(s);
 }

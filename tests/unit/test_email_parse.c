@@ -9,6 +9,7 @@
 
 #include "driver.h"
 #include "mailparse.h"
+#include "unit.h"
 
 static struct mail_in m;
 
@@ -136,22 +137,13 @@ int
 main(void)
 {
 	Suite *s = suite_create("email_parse");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
+	int status;
 
 	g_mime_init();
-	tcase_add_test(tc, plain_qp_latin1_and_rfc2047);
-	tcase_add_test(tc, alternative_prefers_plain_and_lists_attachments);
-	tcase_add_test(tc, html_only);
-	tcase_add_test(tc, quotes_trimmed_or_kept);
-	tcase_add_test(tc, bounce);
-	tcase_add_test(tc, bounds_and_garbage);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	unit_tests(tc, plain_qp_latin1_and_rfc2047, alternative_prefers_plain_and_lists_attachments,
+	           html_only, quotes_trimmed_or_kept, bounce, bounds_and_garbage);
+	status = unit_run(s);
 	mail_in_free(&m);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return status;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "form.h"
+#include "unit.h"
 
 static xmpp_ctx_t *ctx;
 
@@ -79,6 +80,17 @@ first_value(xmpp_stanza_t *field)
 	return v != NULL ? xmpp_stanza_get_text(v) : NULL;
 }
 
+/* Values from a NULL-ended list of var, value pairs; the caller frees them. */
+static struct gw_values *
+values_of(const char *const *pairs)
+{
+	struct gw_values *v = gw_values_new();
+
+	for (; pairs[0] != NULL; pairs += 2)
+		gw_values_add(v, pairs[0], pairs[1]);
+	return v;
+}
+
 /* Submit xml (the fields only) and return the values; why when NULL. */
 static struct gw_values *
 submit(const char *inner, char **why)
@@ -92,103 +104,132 @@ submit(const char *inner, char **why)
 	return v;
 }
 
-START_TEST(render_every_type)
+/* Submits INNER (the fields only), which must be valid; the values are the caller's. */
+static struct gw_values *
+accepted(const char *inner)
 {
-	struct gw_values *cur = gw_values_new();
+	char *why = NULL;
+	struct gw_values *v = submit(inner, &why);
+
+	ck_assert_msg(v != NULL, "%s", why);
+	return v;
+}
+
+/* Submits INNER and merges what it sets into STORED. */
+static void
+merge_submitted(struct gw_values *stored, const char *inner)
+{
+	struct gw_values *sub = accepted(inner);
+
+	form_merge(stored, sub, fields);
+	gw_values_free(sub);
+}
+
+/* Submitting INNER is refused, and the reason has NEEDLE. */
+static void
+expect_error(const char *inner, const char *needle)
+{
+	char *why = NULL;
+	struct gw_values *v = submit(inner, &why);
+
+	ck_assert_msg(v == NULL, "accepted: %s", inner);
+	ck_assert_ptr_nonnull(why);
+	ck_assert_msg(strstr(why, needle) != NULL, "why '%s' lacks '%s'", why, needle);
+	free(why);
+}
+
+/* The settings form rendered as TYPE ("form" or "result") with alice's values. */
+static xmpp_stanza_t *
+render_settings(const char *type)
+{
+	struct gw_values *cur = values_of((const char *const[]){
+	        "nick", "alice", "password", "hunter2", "after", "JOIN #a\nJOIN #b", "tls", "0",
+	        "extras", "red", "extras", "blue", NULL});
 	struct gw_form form = {"Settings", "Fill this in", fields, cur};
-	xmpp_stanza_t *x, *f;
+	xmpp_stanza_t *x;
+
+	x = form_to_stanza(ctx, &form, type);
+	gw_values_free(cur);
+	return x;
+}
+
+START_TEST(render_form)
+{
+	xmpp_stanza_t *x = render_settings("form"), *f;
 	char *t;
 
-	gw_values_add(cur, "nick", "alice");
-	gw_values_add(cur, "password", "hunter2");
-	gw_values_add(cur, "after", "JOIN #a\nJOIN #b");
-	gw_values_add(cur, "tls", "0");
-	gw_values_add(cur, "extras", "red");
-	gw_values_add(cur, "extras", "blue");
-	x = form_to_stanza(ctx, &form, "form");
 	ck_assert_str_eq(xmpp_stanza_get_ns(x), FORM_NS);
 	ck_assert_str_eq(xmpp_stanza_get_type(x), "form");
 	t = xmpp_stanza_get_text(xmpp_stanza_get_child_by_name(x, "title"));
 	ck_assert_str_eq(t, "Settings");
 	xmpp_free(ctx, t);
-
-	f = field_el(x, "FORM_TYPE");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "hidden");
-	t = first_value(f);
-	ck_assert_str_eq(t, "urn:example:settings");
-	xmpp_free(ctx, t);
-
-	f = field_el(x, "intro");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "fixed");
-
 	f = field_el(x, "nick");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "text-single");
 	ck_assert_str_eq(xmpp_stanza_get_attribute(f, "label"), "Nickname");
 	ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name(f, "required"));
 	ck_assert_ptr_nonnull(xmpp_stanza_get_child_by_name(f, "desc"));
-	t = first_value(f);
-	ck_assert_str_eq(t, "alice");
-	xmpp_free(ctx, t);
-
-	f = field_el(x, "password");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "text-private");
-	ck_assert_int_eq(count_children(f, "value"), 0); /* a secret is never shown */
-
-	f = field_el(x, "after");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "text-multi");
-	ck_assert_int_eq(count_children(f, "value"), 2);
-
-	f = field_el(x, "tls");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "boolean");
-	t = first_value(f);
-	ck_assert_str_eq(t, "0");
-	xmpp_free(ctx, t);
-
-	f = field_el(x, "colour");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "list-single");
-	ck_assert_int_eq(count_children(f, "option"), 3);
-	t = first_value(f); /* the default, nothing stored */
-	ck_assert_str_eq(t, "red");
-	xmpp_free(ctx, t);
-
-	f = field_el(x, "extras");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "list-multi");
-	ck_assert_int_eq(count_children(f, "option"), 3);
-	ck_assert_int_eq(count_children(f, "value"), 2);
-
-	f = field_el(x, "owner");
-	ck_assert_str_eq(xmpp_stanza_get_type(f), "jid-single");
-	ck_assert_int_eq(count_children(f, "value"), 0);
-
 	xmpp_stanza_release(x);
 
 	/* A result form has no <required/> and no options. */
-	x = form_to_stanza(ctx, &form, "result");
+	x = render_settings("result");
 	ck_assert_str_eq(xmpp_stanza_get_type(x), "result");
 	ck_assert_ptr_null(xmpp_stanza_get_child_by_name(field_el(x, "nick"), "required"));
 	ck_assert_int_eq(count_children(field_el(x, "colour"), "option"), 0);
 	xmpp_stanza_release(x);
-	gw_values_free(cur);
+}
+END_TEST
+
+/* Each field of the rendered settings form: its type, the first value shown (NULL: not
+ * checked), and how many values and options it has (-1: not checked). */
+static const struct rendered {
+	const char *var, *type, *first_value;
+	int values, options;
+} rendered[] = {
+        {"FORM_TYPE", "hidden", "urn:example:settings", -1, -1},
+        {"intro", "fixed", NULL, -1, -1},
+        {"nick", "text-single", "alice", -1, -1},
+        {"password", "text-private", NULL, 0, -1}, /* a secret is never shown */
+        {"after", "text-multi", NULL, 2, -1},
+        {"tls", "boolean", "0", -1, -1},
+        {"colour", "list-single", "red", -1, 3}, /* the default, nothing stored */
+        {"extras", "list-multi", NULL, 2, 3},
+        {"owner", "jid-single", NULL, 0, -1},
+};
+
+START_TEST(render_every_type)
+{
+	const struct rendered *want = &rendered[_i];
+	xmpp_stanza_t *x = render_settings("form");
+	xmpp_stanza_t *f = field_el(x, want->var);
+	char *t;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq(xmpp_stanza_get_type(f), want->type);
+	if (want->first_value != NULL) {
+		t = first_value(f);
+		ck_assert_pstr_eq(t, want->first_value);
+		xmpp_free(ctx, t);
+	}
+	if (want->values >= 0)
+		ck_assert_int_eq(count_children(f, "value"), want->values);
+	if (want->options >= 0)
+		ck_assert_int_eq(count_children(f, "option"), want->options);
+	xmpp_stanza_release(x);
 }
 END_TEST
 
 /* What form_to_stanza shows, submitted back, reads as the same values. */
 START_TEST(round_trip)
 {
-	struct gw_values *cur = gw_values_new(), *got;
+	struct gw_values *cur = values_of((const char *const[]){
+	        "nick", "alice", "after", "JOIN #a\nJOIN #b", "tls", "1", "colour", "green",
+	        "extras", "red", "extras", "blue", "owner", "bob@example.org/phone", NULL});
+	struct gw_values *got;
 	struct gw_form form = {NULL, NULL, fields, cur};
 	xmpp_stanza_t *x;
 	const char *const *v;
 	char *why = NULL;
 	size_t n;
 
-	gw_values_add(cur, "nick", "alice");
-	gw_values_add(cur, "after", "JOIN #a\nJOIN #b");
-	gw_values_add(cur, "tls", "1");
-	gw_values_add(cur, "colour", "green");
-	gw_values_add(cur, "extras", "red");
-	gw_values_add(cur, "extras", "blue");
-	gw_values_add(cur, "owner", "bob@example.org/phone");
 	x = form_to_stanza(ctx, &form, "form");
 	xmpp_stanza_set_type(x, "submit");
 	got = form_parse_submit(x, fields, &why);
@@ -219,44 +260,27 @@ START_TEST(boolean_normalised)
 	static const char *const in[] = {"true", "false", "1", "0"};
 	static const char *const want[] = {"1", "0", "1", "0"};
 	struct gw_values *v;
-	char *why = NULL, *xml;
+	char *xml;
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
 		xml = xasprintf("<field var='nick'><value>a</value></field>"
 		                "<field var='tls'><value>%s</value></field>",
 		                in[i]);
-		v = submit(xml, &why);
-		ck_assert_msg(v != NULL, "%s", why);
+		v = accepted(xml);
 		ck_assert_str_eq(gw_values_get(v, "tls"), want[i]);
 		gw_values_free(v);
 		free(xml);
 	}
-	v = submit("<field var='nick'><value>a</value></field>"
-	           "<field var='tls'><value>maybe</value></field>",
-	           &why);
-	ck_assert_ptr_null(v);
-	ck_assert_ptr_nonnull(strstr(why, "Use TLS"));
-	free(why);
+	expect_error("<field var='nick'><value>a</value></field>"
+	             "<field var='tls'><value>maybe</value></field>",
+	             "Use TLS");
 }
 END_TEST
-
-static void
-expect_error(const char *inner, const char *needle)
-{
-	char *why = NULL;
-	struct gw_values *v = submit(inner, &why);
-
-	ck_assert_msg(v == NULL, "accepted: %s", inner);
-	ck_assert_ptr_nonnull(why);
-	ck_assert_msg(strstr(why, needle) != NULL, "why '%s' lacks '%s'", why, needle);
-	free(why);
-}
 
 START_TEST(validation_errors)
 {
 	struct gw_values *v;
-	char *why = NULL;
 
 	expect_error("", "'Nickname' is required");
 	expect_error("<field var='nick'><value/></field>", "'Nickname' is required");
@@ -277,12 +301,10 @@ START_TEST(validation_errors)
 	             "not a valid JID");
 
 	/* Unknown vars are ignored; a fixed field cannot be set. */
-	v = submit("<field var='FORM_TYPE' type='hidden'><value>urn:x</value></field>"
-	           "<field var='nick'><value>a</value></field>"
-	           "<field var='bogus'><value>x</value></field>"
-	           "<field var='intro'><value>x</value></field>",
-	           &why);
-	ck_assert_msg(v != NULL, "%s", why);
+	v = accepted("<field var='FORM_TYPE' type='hidden'><value>urn:x</value></field>"
+	             "<field var='nick'><value>a</value></field>"
+	             "<field var='bogus'><value>x</value></field>"
+	             "<field var='intro'><value>x</value></field>");
 	ck_assert(!gw_values_has(v, "bogus"));
 	ck_assert(!gw_values_has(v, "intro"));
 	ck_assert_str_eq(gw_values_get(v, "nick"), "a");
@@ -357,43 +379,28 @@ END_TEST
 
 START_TEST(merge_partial_keeps_secret)
 {
-	struct gw_values *stored = gw_values_new(), *sub;
-	char *why = NULL;
-
-	gw_values_add(stored, "nick", "alice");
-	gw_values_add(stored, "password", "hunter2");
-	gw_values_add(stored, "tls", "1");
-	gw_values_add(stored, "colour", "blue");
+	struct gw_values *stored = values_of((const char *const[]){
+	        "nick", "alice", "password", "hunter2", "tls", "1", "colour", "blue", NULL});
 
 	/* Only nick and an empty password: the rest stays. */
-	sub = submit("<field var='nick'><value>bob</value></field>"
-	             "<field var='password'><value/></field>",
-	             &why);
-	ck_assert_msg(sub != NULL, "%s", why);
-	form_merge(stored, sub, fields);
-	gw_values_free(sub);
+	merge_submitted(stored, "<field var='nick'><value>bob</value></field>"
+	                        "<field var='password'><value/></field>");
 	ck_assert_str_eq(gw_values_get(stored, "nick"), "bob");
 	ck_assert_str_eq(gw_values_get(stored, "password"), "hunter2");
 	ck_assert_str_eq(gw_values_get(stored, "tls"), "1");
 	ck_assert_str_eq(gw_values_get(stored, "colour"), "blue");
 
 	/* A new secret replaces the stored one; false is kept as "0". */
-	sub = submit("<field var='nick'><value>bob</value></field>"
-	             "<field var='password'><value>s3cret</value></field>"
-	             "<field var='tls'><value>false</value></field>",
-	             &why);
-	ck_assert_msg(sub != NULL, "%s", why);
-	form_merge(stored, sub, fields);
-	gw_values_free(sub);
+	merge_submitted(stored, "<field var='nick'><value>bob</value></field>"
+	                        "<field var='password'><value>s3cret</value></field>"
+	                        "<field var='tls'><value>false</value></field>");
 	ck_assert_str_eq(gw_values_get(stored, "password"), "s3cret");
 	ck_assert_str_eq(gw_values_get(stored, "tls"), "0");
 
 	/* A list-multi sent empty is cleared, not kept. */
 	gw_values_add(stored, "extras", "red");
-	sub = submit("<field var='nick'><value>bob</value></field><field var='extras'/>", &why);
-	ck_assert_msg(sub != NULL, "%s", why);
-	form_merge(stored, sub, fields);
-	gw_values_free(sub);
+	merge_submitted(stored,
+	                "<field var='nick'><value>bob</value></field><field var='extras'/>");
 	ck_assert(gw_values_has(stored, "extras"));
 	ck_assert_ptr_null(gw_values_get(stored, "extras"));
 	gw_values_free(stored);
@@ -539,33 +546,19 @@ static Suite *
 form_suite(void)
 {
 	Suite *s = suite_create("form");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, render_every_type);
-	tcase_add_test(tc, round_trip);
-	tcase_add_test(tc, boolean_normalised);
-	tcase_add_test(tc, validation_errors);
-	tcase_add_test(tc, partial_submission);
-	tcase_add_test(tc, cancel_and_not_submit);
-	tcase_add_test(tc, merge_partial_keeps_secret);
-	tcase_add_test(tc, required_secret_after_merge);
-	tcase_add_test(tc, values_api);
-	tcase_add_test(tc, copy_is_deep);
-	tcase_add_test(tc, clean_text);
-	tcase_add_test(tc, render_dirty);
-	suite_add_tcase(s, tc);
+	tcase_add_test(tc, render_form);
+	tcase_add_loop_test(tc, render_every_type, 0, UNIT_ROWS(rendered));
+	unit_tests(tc, round_trip, boolean_normalised, validation_errors, partial_submission,
+	           cancel_and_not_submit, merge_partial_keeps_secret, required_secret_after_merge,
+	           values_api, copy_is_deep, clean_text, render_dirty);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(form_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(form_suite());
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ircdrv.h"
+#include "unit.h"
 
 #define WEBIRC_HOST "ec9bd40c32347076.example.org"
 #define WEBIRC_IP "fd92:ac32:0f2a:8876:75c3:0bf4:ce24:8441"
@@ -147,19 +148,9 @@ int
 main(void)
 {
 	Suite *s = suite_create("irc_auth");
-	TCase *tc = tcase_create("auth");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "auth");
 
-	tcase_add_test(tc, fingerprint_forms);
-	tcase_add_test(tc, fingerprint_refused);
-	tcase_add_test(tc, redact_secrets);
-	tcase_add_test(tc, identd_queries);
-	tcase_add_test(tc, webirc_identity);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	unit_tests(tc, fingerprint_forms, fingerprint_refused, redact_secrets, identd_queries,
+	           webirc_identity);
+	return unit_run(s);
 }

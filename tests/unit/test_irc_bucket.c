@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "ircbucket.h"
+#include "unit.h"
 
 START_TEST(burst_then_rate)
 {
@@ -129,25 +130,15 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("ircbucket");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, burst_then_rate);
-	tcase_add_test(tc, forty_messages);
-	tcase_add_test(tc, defaults_never_flood_kill);
-	tcase_add_test(tc, byte_mode);
-	tcase_add_test(tc, both_limits_and_off);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, burst_then_rate, forty_messages, defaults_never_flood_kill, byte_mode,
+	           both_limits_and_off);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

@@ -7,23 +7,35 @@
 
 #include "driver.h"
 #include "ircmsg.h"
+#include "unit.h"
+
+/* The message the test parsed last; each parse clears the one before. */
+static struct ircmsg m;
+
+static void
+teardown(void)
+{
+	ircmsg_clear(&m);
+}
+
+/* Parses LEN bytes of LINE into m, with the server's LINELEN (0: 512). */
+static enum ircmsg_err
+parse_n(const char *line, size_t len, size_t linelen)
+{
+	return ircmsg_parse(&m, line, len, linelen);
+}
 
 static enum ircmsg_err
-parse(struct ircmsg *m, const char *line)
+parse(const char *line)
 {
-	return ircmsg_parse(m, line, strlen(line), 0);
+	return parse_n(line, strlen(line), 0);
 }
 
 START_TEST(parse_privmsg_full)
 {
-	struct ircmsg m;
-
-	ck_assert_int_eq(parse(&m, ":Nick!~user@host.example PRIVMSG #chan :hello world\r\n"),
+	ck_assert_int_eq(parse(":Nick!~user@host.example PRIVMSG #chan :hello world\r\n"),
 	                 IRCMSG_OK);
 	ck_assert_str_eq(m.source, "Nick!~user@host.example");
-	ck_assert_str_eq(m.nick, "Nick");
-	ck_assert_str_eq(m.user, "~user");
-	ck_assert_str_eq(m.host, "host.example");
 	ck_assert_str_eq(m.command, "PRIVMSG");
 	ck_assert_int_eq(m.numeric, -1);
 	ck_assert_uint_eq(m.nparams, 2);
@@ -31,126 +43,133 @@ START_TEST(parse_privmsg_full)
 	ck_assert_str_eq(m.params[1], "hello world");
 	ck_assert(m.trailing);
 	ck_assert_ptr_null(ircmsg_param(&m, 2));
-	ircmsg_clear(&m);
 }
 END_TEST
 
 START_TEST(parse_line_endings)
 {
-	struct ircmsg m;
 	const char *lines[] = {"PING :x\r\n", "PING :x\n", "PING :x", "PING :x\r"};
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		ck_assert_int_eq(parse(&m, lines[i]), IRCMSG_OK);
+		ck_assert_int_eq(parse(lines[i]), IRCMSG_OK);
 		ck_assert_str_eq(m.command, "PING");
 		ck_assert_str_eq(m.params[0], "x");
 		ck_assert_ptr_null(m.source);
-		ircmsg_clear(&m);
 	}
 }
 END_TEST
 
 START_TEST(parse_numeric_and_case)
 {
-	struct ircmsg m;
-
-	ck_assert_int_eq(parse(&m, ":irc.example.net 001 me :Welcome"), IRCMSG_OK);
+	ck_assert_int_eq(parse(":irc.example.net 001 me :Welcome"), IRCMSG_OK);
 	ck_assert_int_eq(m.numeric, 1);
 	ck_assert_str_eq(m.command, "001");
-	ck_assert_str_eq(m.nick, "irc.example.net");
-	ck_assert_ptr_null(m.user);
-	ck_assert_ptr_null(m.host);
-	ircmsg_clear(&m);
 
-	ck_assert_int_eq(parse(&m, "privmsg a b"), IRCMSG_OK);
+	ck_assert_int_eq(parse("privmsg a b"), IRCMSG_OK);
 	ck_assert_str_eq(m.command, "PRIVMSG");
 	ck_assert(!m.trailing);
 	ck_assert_str_eq(m.params[1], "b");
-	ircmsg_clear(&m);
-
-	ck_assert_int_eq(parse(&m, "1234 a"), IRCMSG_ERR_BAD_COMMAND);
-	ck_assert_int_eq(parse(&m, "12 a"), IRCMSG_ERR_BAD_COMMAND);
-	ck_assert_int_eq(parse(&m, "PRIV1MSG a"), IRCMSG_ERR_BAD_COMMAND);
-	ck_assert_int_eq(parse(&m, ":nick!u@h \x01 a"), IRCMSG_ERR_BAD_COMMAND);
 }
 END_TEST
+
+/* A line's source and the nick, user and host read from it (NULL: absent). */
+static const struct source {
+	const char *line, *nick, *user, *host;
+} sources[] = {
+        {":Nick!~user@host.example PRIVMSG #chan :hello world\r\n", "Nick", "~user",
+         "host.example"},
+        {":irc.example.net 001 me :Welcome", "irc.example.net", NULL, NULL},
+        {":nick@host JOIN #a", "nick", NULL, "host"},
+        {":nick!user JOIN #a", "nick", "user", NULL},
+};
 
 START_TEST(parse_source_forms)
 {
-	struct ircmsg m;
+	const struct source *want = &sources[_i];
 
-	ck_assert_int_eq(parse(&m, ":nick@host JOIN #a"), IRCMSG_OK);
-	ck_assert_str_eq(m.nick, "nick");
-	ck_assert_ptr_null(m.user);
-	ck_assert_str_eq(m.host, "host");
-	ircmsg_clear(&m);
-
-	ck_assert_int_eq(parse(&m, ":nick!user JOIN #a"), IRCMSG_OK);
-	ck_assert_str_eq(m.nick, "nick");
-	ck_assert_str_eq(m.user, "user");
-	ck_assert_ptr_null(m.host);
-	ircmsg_clear(&m);
-
-	ck_assert_int_eq(parse(&m, ": JOIN #a"), IRCMSG_ERR_BAD_SOURCE);
-	ck_assert_int_eq(parse(&m, ":"), IRCMSG_ERR_BAD_SOURCE);
-	ck_assert_int_eq(parse(&m, ":nick!u@h"), IRCMSG_ERR_TRUNCATED);
-	ck_assert_int_eq(parse(&m, ":nick!u@h   "), IRCMSG_ERR_TRUNCATED);
+	ck_assert_int_eq(parse(want->line), IRCMSG_OK);
+	ck_assert_pstr_eq(m.nick, want->nick);
+	ck_assert_pstr_eq(m.user, want->user);
+	ck_assert_pstr_eq(m.host, want->host);
 }
 END_TEST
+
+/* Lines the parser refuses, and why. */
+static const struct refusal {
+	const char *line;
+	enum ircmsg_err err;
+} refused[] = {
+        {"1234 a", IRCMSG_ERR_BAD_COMMAND},
+        {"12 a", IRCMSG_ERR_BAD_COMMAND},
+        {"PRIV1MSG a", IRCMSG_ERR_BAD_COMMAND},
+        {":nick!u@h \x01 a", IRCMSG_ERR_BAD_COMMAND},
+        {": JOIN #a", IRCMSG_ERR_BAD_SOURCE},
+        {":", IRCMSG_ERR_BAD_SOURCE},
+        {":nick!u@h", IRCMSG_ERR_TRUNCATED},
+        {":nick!u@h   ", IRCMSG_ERR_TRUNCATED},
+        {"@time=x", IRCMSG_ERR_TRUNCATED},
+        {"@time=x ", IRCMSG_ERR_TRUNCATED},
+        {"@time=x :src", IRCMSG_ERR_TRUNCATED},
+        {"@=x PING", IRCMSG_ERR_BAD_TAG},
+        {"@+ PING", IRCMSG_ERR_BAD_TAG},
+        {"@a b=c PING", IRCMSG_ERR_BAD_COMMAND},
+        {"@k\x01=1 PING", IRCMSG_ERR_BAD_TAG},
+        {"PING a\rb", IRCMSG_ERR_CRLF},
+        {"PING a\nPRIVMSG b", IRCMSG_ERR_CRLF},
+        {"", IRCMSG_ERR_EMPTY},
+        {"\r\n", IRCMSG_ERR_EMPTY},
+        {"    ", IRCMSG_ERR_EMPTY},
+};
+
+START_TEST(parse_refused)
+{
+	ck_assert_int_eq(parse(refused[_i].line), refused[_i].err);
+}
+END_TEST
+
+/* A line and the parameters read from it, and whether the last was a trailing one. */
+static const struct params {
+	const char *line;
+	size_t n;
+	const char *params[15];
+	bool trailing;
+} parsed_params[] = {
+        /* Multiple spaces tolerated, empty trailing kept, ':' inside a middle. */
+        {"MODE  #chan   +o  a:b :", 4, {"#chan", "+o", "a:b", ""}, true},
+        /* Trailing that keeps its colons and spaces. */
+        {"PRIVMSG #a ::-) x  y ", 2, {"#a", ":-) x  y "}, true},
+        /* Trailing spaces after the last middle make no empty parameter. */
+        {"JOIN #a   ", 1, {"#a"}, false},
+        {"QUIT", 0, {NULL}, false},
+        /* At most 15: the 15th is a trailing one, the rest of the line (RFC 1459). */
+        {"CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17",
+         15,
+         {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15 16 17"},
+         true},
+        {"CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 :15 16",
+         15,
+         {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15 16"},
+         true},
+};
 
 START_TEST(parse_params)
 {
-	struct ircmsg m;
+	const struct params *want = &parsed_params[_i];
 
-	/* Multiple spaces tolerated, empty trailing kept, ':' inside a middle. */
-	ck_assert_int_eq(parse(&m, "MODE  #chan   +o  a:b :"), IRCMSG_OK);
-	ck_assert_uint_eq(m.nparams, 4);
-	ck_assert_str_eq(m.params[2], "a:b");
-	ck_assert_str_eq(m.params[3], "");
-	ck_assert(m.trailing);
-	ircmsg_clear(&m);
-
-	/* Trailing that keeps its colons and spaces. */
-	ck_assert_int_eq(parse(&m, "PRIVMSG #a ::-) x  y "), IRCMSG_OK);
-	ck_assert_str_eq(m.params[1], ":-) x  y ");
-	ircmsg_clear(&m);
-
-	/* Trailing spaces after the last middle make no empty parameter. */
-	ck_assert_int_eq(parse(&m, "JOIN #a   "), IRCMSG_OK);
-	ck_assert_uint_eq(m.nparams, 1);
-	ircmsg_clear(&m);
-
-	ck_assert_int_eq(parse(&m, "QUIT"), IRCMSG_OK);
-	ck_assert_uint_eq(m.nparams, 0);
-	ircmsg_clear(&m);
-}
-END_TEST
-
-START_TEST(parse_fifteen_params)
-{
-	struct ircmsg m;
-
-	ck_assert_int_eq(parse(&m, "CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"), IRCMSG_OK);
-	ck_assert_uint_eq(m.nparams, 15);
-	ck_assert_str_eq(m.params[13], "14");
-	ck_assert_str_eq(m.params[14], "15 16 17");
-	ircmsg_clear(&m);
-
-	ck_assert_int_eq(parse(&m, "CMD 1 2 3 4 5 6 7 8 9 10 11 12 13 14 :15 16"), IRCMSG_OK);
-	ck_assert_uint_eq(m.nparams, 15);
-	ck_assert_str_eq(m.params[14], "15 16");
-	ircmsg_clear(&m);
+	ck_assert_int_eq(parse(want->line), IRCMSG_OK);
+	ck_assert_uint_eq(m.nparams, want->n);
+	for (size_t i = 0; i < want->n; i++)
+		ck_assert_str_eq(m.params[i], want->params[i]);
+	ck_assert(m.trailing == want->trailing);
 }
 END_TEST
 
 START_TEST(parse_tags)
 {
-	struct ircmsg m;
-
 	ck_assert_int_eq(
-	        parse(&m, "@time=2023-01-01T00:00:00.000Z;+example.com/x=a\\sb\\:c\\\\d\\re\\nf;"
-	                  "flag;msgid=abc;empty= :n!u@h PRIVMSG #c :hi"),
+	        parse("@time=2023-01-01T00:00:00.000Z;+example.com/x=a\\sb\\:c\\\\d\\re\\nf;"
+	              "flag;msgid=abc;empty= :n!u@h PRIVMSG #c :hi"),
 	        IRCMSG_OK);
 	ck_assert_uint_eq(m.ntags, 5);
 	ck_assert_str_eq(ircmsg_tag(&m, "time"), "2023-01-01T00:00:00.000Z");
@@ -160,34 +179,22 @@ START_TEST(parse_tags)
 	ck_assert_ptr_null(ircmsg_tag(&m, "nope"));
 	ck_assert_str_eq(m.command, "PRIVMSG");
 	ck_assert_str_eq(m.params[1], "hi");
-	ircmsg_clear(&m);
 
 	/* Unknown escapes drop the backslash; a trailing lone one vanishes. */
-	ck_assert_int_eq(parse(&m, "@a=\\b\\;b=x\\ PING"), IRCMSG_OK);
+	ck_assert_int_eq(parse("@a=\\b\\;b=x\\ PING"), IRCMSG_OK);
 	ck_assert_str_eq(ircmsg_tag(&m, "a"), "b");
 	ck_assert_str_eq(ircmsg_tag(&m, "b"), "x");
-	ircmsg_clear(&m);
 
 	/* A repeated key: the last wins. */
-	ck_assert_int_eq(parse(&m, "@k=1;k=2 PING"), IRCMSG_OK);
+	ck_assert_int_eq(parse("@k=1;k=2 PING"), IRCMSG_OK);
 	ck_assert_str_eq(ircmsg_tag(&m, "k"), "2");
-	ircmsg_clear(&m);
 }
 END_TEST
 
 START_TEST(parse_tags_hostile)
 {
-	struct ircmsg m;
 	char *line;
 	size_t n;
-
-	ck_assert_int_eq(parse(&m, "@time=x"), IRCMSG_ERR_TRUNCATED);
-	ck_assert_int_eq(parse(&m, "@time=x "), IRCMSG_ERR_TRUNCATED);
-	ck_assert_int_eq(parse(&m, "@time=x :src"), IRCMSG_ERR_TRUNCATED);
-	ck_assert_int_eq(parse(&m, "@=x PING"), IRCMSG_ERR_BAD_TAG);
-	ck_assert_int_eq(parse(&m, "@+ PING"), IRCMSG_ERR_BAD_TAG);
-	ck_assert_int_eq(parse(&m, "@a b=c PING"), IRCMSG_ERR_BAD_COMMAND);
-	ck_assert_int_eq(parse(&m, "@k\x01=1 PING"), IRCMSG_ERR_BAD_TAG);
 
 	/* 8191 bytes of tags pass, 8192 do not. */
 	n = 8191;
@@ -196,49 +203,39 @@ START_TEST(parse_tags_hostile)
 	line[0] = '@';
 	line[n - 1] = ' ';
 	strcpy(line + n, "PING x");
-	ck_assert_int_eq(parse(&m, line), IRCMSG_OK);
-	ircmsg_clear(&m);
+	ck_assert_int_eq(parse(line), IRCMSG_OK);
 	memmove(line + 1, line, strlen(line) + 1);
 	line[0] = '@';
 	line[1] = 'a';
-	ck_assert_int_eq(parse(&m, line), IRCMSG_ERR_TAGS_TOO_LONG);
+	ck_assert_int_eq(parse(line), IRCMSG_ERR_TAGS_TOO_LONG);
 	/* Over-long tags with no space at all. */
 	memset(line, 'a', n + 5);
 	line[0] = '@';
 	line[n + 5] = '\0';
-	ck_assert_int_eq(parse(&m, line), IRCMSG_ERR_TAGS_TOO_LONG);
+	ck_assert_int_eq(parse(line), IRCMSG_ERR_TAGS_TOO_LONG);
 	free(line);
 }
 END_TEST
 
 START_TEST(parse_limits_and_bytes)
 {
-	struct ircmsg m;
 	char line[700];
 
 	/* 510 bytes + CR LF is the longest body. */
 	memset(line, 'x', sizeof(line));
 	memcpy(line, "PRIVMSG #a :", 12);
-	ck_assert_int_eq(ircmsg_parse(&m, line, 510, 0), IRCMSG_OK);
+	ck_assert_int_eq(parse_n(line, 510, 0), IRCMSG_OK);
 	ck_assert_uint_eq(strlen(m.params[1]), 498);
-	ircmsg_clear(&m);
-	ck_assert_int_eq(ircmsg_parse(&m, line, 511, 0), IRCMSG_ERR_TOO_LONG);
+	ck_assert_int_eq(parse_n(line, 511, 0), IRCMSG_ERR_TOO_LONG);
 	/* A server that announced LINELEN=1024. */
-	ck_assert_int_eq(ircmsg_parse(&m, line, 600, 1024), IRCMSG_OK);
-	ircmsg_clear(&m);
+	ck_assert_int_eq(parse_n(line, 600, 1024), IRCMSG_OK);
 
-	ck_assert_int_eq(ircmsg_parse(&m, "PING a\0b", 8, 0), IRCMSG_ERR_NUL);
-	ck_assert_int_eq(parse(&m, "PING a\rb"), IRCMSG_ERR_CRLF);
-	ck_assert_int_eq(parse(&m, "PING a\nPRIVMSG b"), IRCMSG_ERR_CRLF);
-	ck_assert_int_eq(parse(&m, ""), IRCMSG_ERR_EMPTY);
-	ck_assert_int_eq(parse(&m, "\r\n"), IRCMSG_ERR_EMPTY);
-	ck_assert_int_eq(parse(&m, "    "), IRCMSG_ERR_EMPTY);
+	ck_assert_int_eq(parse_n("PING a\0b", 8, 0), IRCMSG_ERR_NUL);
 	ck_assert_str_eq(ircmsg_strerror(IRCMSG_ERR_TOO_LONG), "line too long");
 
 	/* Non-UTF-8 bytes pass through the parser untouched (irctext decodes). */
-	ck_assert_int_eq(parse(&m, "PRIVMSG #a :caf\xe9 \xff\xfe"), IRCMSG_OK);
+	ck_assert_int_eq(parse("PRIVMSG #a :caf\xe9 \xff\xfe"), IRCMSG_OK);
 	ck_assert_str_eq(m.params[1], "caf\xe9 \xff\xfe");
-	ircmsg_clear(&m);
 }
 END_TEST
 
@@ -318,7 +315,6 @@ END_TEST
 START_TEST(build_tags_and_length)
 {
 	char *s, big[600];
-	struct ircmsg m;
 	struct ircmsg_tag tags[] = {{"+draft/reply", "id 1;x\\y\r\n"}, {"label", NULL}};
 	const char *params[] = {"#a", "hi"};
 	struct ircmsg_out o = {tags, 2, "PRIVMSG", params, 2, 0, 0};
@@ -326,9 +322,8 @@ START_TEST(build_tags_and_length)
 	ck_assert_int_eq(ircmsg_format(&o, &s, NULL), IRCMSG_OK);
 	ck_assert_str_eq(s, "@+draft/reply=id\\s1\\:x\\\\y\\r\\n;label PRIVMSG #a hi\r\n");
 	/* What we build parses back to the same values. */
-	ck_assert_int_eq(parse(&m, s), IRCMSG_OK);
+	ck_assert_int_eq(parse(s), IRCMSG_OK);
 	ck_assert_str_eq(ircmsg_tag(&m, "+draft/reply"), "id 1;x\\y\r\n");
-	ircmsg_clear(&m);
 	free(s);
 
 	o.flags = IRCMSG_FORCE_TRAILING;
@@ -389,20 +384,18 @@ END_TEST
 START_TEST(isupport)
 {
 	struct ircmsg_isupport is;
-	struct ircmsg m;
 
 	ircmsg_isupport_init(&is);
 	ck_assert_str_eq(is.prefix_chars, "@+");
 	ck_assert_int_eq(is.nicklen, 9);
 	ck_assert_int_eq(ircmsg_isupport_prefix_mode(&is, '@'), 'o');
 
-	ck_assert_int_eq(parse(&m, ":irc.x 005 me PREFIX=(qaohv)~&@%+ CHANTYPES=#! "
-	                           "CHANMODES=eIbq,k,flj,CFLMPQScgimnprstuz CASEMAPPING=ascii "
-	                           "NICKLEN=30 LINELEN=1024 NETWORK=Libera\\x20Chat MONITOR=100 "
-	                           "STATUSMSG=@+ FOO=bar :are supported by this server"),
+	ck_assert_int_eq(parse(":irc.x 005 me PREFIX=(qaohv)~&@%+ CHANTYPES=#! "
+	                       "CHANMODES=eIbq,k,flj,CFLMPQScgimnprstuz CASEMAPPING=ascii "
+	                       "NICKLEN=30 LINELEN=1024 NETWORK=Libera\\x20Chat MONITOR=100 "
+	                       "STATUSMSG=@+ FOO=bar :are supported by this server"),
 	                 IRCMSG_OK);
 	ck_assert_int_eq(ircmsg_isupport_apply(&is, &m), 0);
-	ircmsg_clear(&m);
 	ck_assert_str_eq(is.prefix_modes, "qaohv");
 	ck_assert_str_eq(is.prefix_chars, "~&@%+");
 	ck_assert_str_eq(is.chantypes, "#!");
@@ -464,34 +457,20 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("ircmsg");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, parse_privmsg_full);
-	tcase_add_test(tc, parse_line_endings);
-	tcase_add_test(tc, parse_numeric_and_case);
-	tcase_add_test(tc, parse_source_forms);
-	tcase_add_test(tc, parse_params);
-	tcase_add_test(tc, parse_fifteen_params);
-	tcase_add_test(tc, parse_tags);
-	tcase_add_test(tc, parse_tags_hostile);
-	tcase_add_test(tc, parse_limits_and_bytes);
-	tcase_add_test(tc, build_basic);
-	tcase_add_test(tc, build_injection);
-	tcase_add_test(tc, build_tags_and_length);
-	tcase_add_test(tc, casemapping);
-	tcase_add_test(tc, isupport);
-	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	unit_tests(tc, parse_privmsg_full, parse_line_endings, parse_numeric_and_case);
+	tcase_add_loop_test(tc, parse_source_forms, 0, UNIT_ROWS(sources));
+	tcase_add_loop_test(tc, parse_refused, 0, UNIT_ROWS(refused));
+	tcase_add_loop_test(tc, parse_params, 0, UNIT_ROWS(parsed_params));
+	unit_tests(tc, parse_tags, parse_tags_hostile, parse_limits_and_bytes, build_basic,
+	           build_injection, build_tags_and_length, casemapping, isupport);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ircdrv.h"
+#include "unit.h"
 
 static void
 nick_is(const char *in, const char *want)
@@ -69,17 +70,8 @@ int
 main(void)
 {
 	Suite *s = suite_create("irc_names");
-	TCase *tc = tcase_create("names");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "names");
 
-	tcase_add_test(tc, nick_clean);
-	tcase_add_test(tc, name_ok);
-	tcase_add_test(tc, mask_match);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, nick_clean, name_ok, mask_match);
+	return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include "ircmsg.h"
 #include "ircsplit.h"
 #include "ircutf8.h"
+#include "unit.h"
 
 /* Every part: non-empty, within room, valid UTF-8, no CR/LF/NUL/\x01 inside. */
 static void
@@ -50,52 +51,47 @@ START_TEST(room_arithmetic)
 }
 END_TEST
 
-START_TEST(lines_and_blanks)
+/* A text split for a given room, and the parts it goes out as (none: nothing is sent). */
+static const struct split {
+	const char *text;
+	size_t room;
+	const char *parts[5]; /* NULL-ended */
+} splits[] = {
+        /* Each line a part, blank lines dropped. */
+        {"one\r\ntwo\n\n   \n\t\nthree\rfour\n", 400, {"one", "two", "three", "four"}},
+        {"\n \n\r\n", 400, {NULL}},
+        {"", 400, {NULL}},
+        /* Leading spaces of a line (code, poetry) are kept. */
+        {"  indented", 400, {"  indented"}},
+        /* A long line is cut at a space... */
+        {"aaaa bbbb cccc", 10, {"aaaa bbbb ", "cccc"}},
+        /* ...but with no space in the second half of the room, inside the word. */
+        {"a bcdefghijklmnop", 10, {"a bcdefghi", "jklmnop"}},
+        /* Invalid and overlong sequences become U+FFFD; \x01 is dropped. */
+        {"a\xc0\xaf"
+         "b\xff"
+         "c\x01VERSION\x01 \xed\xa0\x80",
+         400,
+         {"a\xef\xbf\xbd\xef\xbf\xbd"
+          "b\xef\xbf\xbd"
+          "cVERSION "
+          "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}},
+        /* An injection attempt becomes two harmless messages. */
+        {"hi\r\nQUIT :bye", 400, {"hi", "QUIT :bye"}},
+};
+
+START_TEST(split_text)
 {
-	size_t n;
-	char **v = ircsplit("one\r\ntwo\n\n   \n\t\nthree\rfour\n", 400, 0, &n);
+	const struct split *want = &splits[_i];
+	size_t n, i;
+	char **v = ircsplit(want->text, want->room, 0, &n);
 
-	check_parts(v, n, 400, 0);
-	ck_assert_uint_eq(n, 4);
-	ck_assert_str_eq(v[0], "one");
-	ck_assert_str_eq(v[1], "two");
-	ck_assert_str_eq(v[2], "three");
-	ck_assert_str_eq(v[3], "four");
-	ircsplit_free(v);
-
-	v = ircsplit("\n \n\r\n", 400, 0, &n);
-	ck_assert_ptr_nonnull(v);
-	ck_assert_uint_eq(n, 0);
-	ck_assert_ptr_null(v[0]);
-	ircsplit_free(v);
-
-	v = ircsplit("", 400, 0, &n);
-	ck_assert_uint_eq(n, 0);
-	ircsplit_free(v);
-
-	/* Leading spaces of a line (code, poetry) are kept. */
-	v = ircsplit("  indented", 400, 0, &n);
-	ck_assert_str_eq(v[0], "  indented");
-	ircsplit_free(v);
-}
-END_TEST
-
-START_TEST(cut_at_space)
-{
-	size_t n;
-	char **v = ircsplit("aaaa bbbb cccc", 10, 0, &n);
-
-	check_parts(v, n, 10, 0);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(v[0], "aaaa bbbb ");
-	ck_assert_str_eq(v[1], "cccc");
-	ircsplit_free(v);
-
-	/* No space in the second half of the room: cut inside the word. */
-	v = ircsplit("a bcdefghijklmnop", 10, 0, &n);
-	check_parts(v, n, 10, 0);
-	ck_assert_str_eq(v[0], "a bcdefghi");
-	ck_assert_str_eq(v[1], "jklmnop");
+	check_parts(v, n, want->room, 0);
+	for (i = 0; want->parts[i] != NULL; i++) {
+		ck_assert_uint_lt(i, n);
+		ck_assert_str_eq(v[i], want->parts[i]);
+	}
+	ck_assert_uint_eq(n, i);
 	ircsplit_free(v);
 }
 END_TEST
@@ -119,32 +115,6 @@ START_TEST(cut_utf8)
 	}
 	ck_assert_ptr_null(ircsplit(s, 3, 0, &n));
 	ck_assert_ptr_null(ircsplit(s, 12, IRCSPLIT_ACTION, &n));
-}
-END_TEST
-
-START_TEST(hostile_body)
-{
-	size_t n;
-	char **v;
-
-	/* Invalid and overlong sequences become U+FFFD; \x01 is dropped. */
-	v = ircsplit("a\xc0\xaf"
-	             "b\xff"
-	             "c\x01VERSION\x01 \xed\xa0\x80",
-	             400, 0, &n);
-	check_parts(v, n, 400, 0);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(v[0], "a\xef\xbf\xbd\xef\xbf\xbd"
-	                       "b\xef\xbf\xbd"
-	                       "cVERSION "
-	                       "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
-	ircsplit_free(v);
-
-	/* An injection attempt becomes two harmless messages. */
-	v = ircsplit("hi\r\nQUIT :bye", 400, 0, &n);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(v[1], "QUIT :bye");
-	ircsplit_free(v);
 }
 END_TEST
 
@@ -226,27 +196,16 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("ircsplit");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_test(tc, room_arithmetic);
-	tcase_add_test(tc, lines_and_blanks);
-	tcase_add_test(tc, cut_at_space);
-	tcase_add_test(tc, cut_utf8);
-	tcase_add_test(tc, hostile_body);
-	tcase_add_test(tc, action_framing);
-	tcase_add_test(tc, long_body_roundtrip);
-	suite_add_tcase(s, tc);
+	tcase_add_loop_test(tc, split_text, 0, UNIT_ROWS(splits));
+	unit_tests(tc, cut_utf8, action_framing, long_body_roundtrip);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

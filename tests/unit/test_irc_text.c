@@ -8,6 +8,7 @@
 #include "driver.h"
 #include "irctext.h"
 #include "ircutf8.h"
+#include "unit.h"
 
 /* The output contract: valid UTF-8, only characters XML 1.0 allows. */
 static void
@@ -241,29 +242,15 @@ static Suite *
 suite(void)
 {
 	Suite *s = suite_create("irctext");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, utf8_kept);
-	tcase_add_test(tc, fallback_charsets);
-	tcase_add_test(tc, invalid_utf8_forms);
-	tcase_add_test(tc, formatting_stripped);
-	tcase_add_test(tc, xml_forbidden);
-	tcase_add_test(tc, nul_in_input);
-	tcase_add_test(tc, styling);
-	tcase_add_test(tc, ctcp_parse);
-	tcase_add_test(tc, ctcp_build);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, utf8_kept, fallback_charsets, invalid_utf8_forms, formatting_stripped,
+	           xml_forbidden, nul_in_input, styling, ctcp_parse, ctcp_build);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(suite());
 }

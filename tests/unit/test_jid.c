@@ -14,6 +14,7 @@
 #include "jid.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 /* A string of n copies of c. Caller frees. */
 static char *
@@ -401,16 +402,10 @@ START_TEST(escape_round_trip_random)
 	char s[64];
 
 	for (int round = 0; round < 200000; round++) {
-		size_t len;
+		size_t len = unit_xorshift(&x) % sizeof(s);
 
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = x % sizeof(s);
 		for (size_t i = 0; i < len; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
+			unit_xorshift(&x);
 			s[i] = (x & 0x100) ? bias[(x >> 9) % (sizeof(bias) - 1)]
 			                   : (char)(1 + (x >> 16) % 255);
 		}
@@ -446,41 +441,22 @@ static Suite *
 jid_suite(void)
 {
 	Suite *s = suite_create("jid");
-	TCase *tc = tcase_create("parse");
-	TCase *te = tcase_create("escape");
+	TCase *tc = unit_tcase(s, "parse");
+	TCase *te = unit_tcase(s, "escape");
 
-	tcase_add_test(tc, parse_parts);
-	tcase_add_test(tc, parse_domain_lowercased);
-	tcase_add_test(tc, parse_invalid);
-	tcase_add_test(tc, parse_control_characters);
-	tcase_add_test(tc, parse_bad_utf8);
-	tcase_add_test(tc, parse_lengths);
-	tcase_add_test(tc, parse_ipv6_literal);
-	tcase_add_test(tc, validators);
-	tcase_add_test(tc, bare);
-	tcase_add_test(tc, make);
-	suite_add_tcase(s, tc);
-	tcase_add_test(te, escape_each_character);
-	tcase_add_test(te, escape_xep0106_examples);
-	tcase_add_test(te, unescape_unknown_codes);
-	tcase_add_test(te, unescape_case);
-	tcase_add_test(te, escape_round_trip_exhaustive);
-	tcase_add_test(te, escape_round_trip_random);
-	tcase_add_test(te, escape_gives_valid_localpart);
+	unit_tests(tc, parse_parts, parse_domain_lowercased, parse_invalid,
+	           parse_control_characters, parse_bad_utf8, parse_lengths, parse_ipv6_literal,
+	           validators, bare, make);
+	unit_tests(te, escape_each_character, escape_xep0106_examples, unescape_unknown_codes,
+	           unescape_case, escape_round_trip_exhaustive, escape_round_trip_random,
+	           escape_gives_valid_localpart);
 	tcase_set_timeout(te, 60);
-	suite_add_tcase(s, te);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(jid_suite());
-	int failed;
-
 	log_init(1, 0, "test_jid");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(jid_suite());
 }

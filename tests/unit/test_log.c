@@ -14,6 +14,7 @@
 #include "log.h"
 #include "xmalloc.h"
 #include "xmltext.h"
+#include "unit.h"
 
 /* log_escape(s) into a buffer of len bytes equals want. */
 static void
@@ -161,16 +162,10 @@ START_TEST(escape_truncation)
 		check_truncation(inputs[i]);
 	/* And random bytes. */
 	for (int round = 0; round < 3000; round++) {
-		size_t len;
+		size_t len = unit_xorshift(&x) % sizeof(s);
 
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		len = x % sizeof(s);
 		for (size_t i = 0; i < len; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
+			unit_xorshift(&x);
 			s[i] = (char)(1 + (x >> 8) % 255);
 		}
 		s[len] = '\0';
@@ -272,36 +267,22 @@ static Suite *
 log_suite(bool forking)
 {
 	Suite *s = suite_create("log");
-	TCase *te = tcase_create("log_escape");
-	TCase *ta = tcase_create("xmalloc");
+	TCase *te = unit_tcase(s, "log_escape");
+	TCase *ta = unit_tcase(s, "xmalloc");
 
-	tcase_add_test(te, escape_plain);
-	tcase_add_test(te, redact_xml);
-	tcase_add_test(te, escape_controls);
-	tcase_add_test(te, escape_backslash);
-	tcase_add_test(te, escape_non_utf8);
-	tcase_add_test(te, escape_small_buffers);
-	tcase_add_test(te, escape_truncation);
+	unit_tests(te, escape_plain, redact_xml, escape_controls, escape_backslash, escape_non_utf8,
+	           escape_small_buffers, escape_truncation);
 	tcase_set_timeout(te, 60);
-	suite_add_tcase(s, te);
 	tcase_add_test(ta, alloc_helpers);
 	/* An exit test needs its own process. */
 	if (forking)
 		tcase_add_exit_test(ta, realloc_overflow, 1);
-	suite_add_tcase(s, ta);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(NULL);
-	int failed;
-
 	log_init(1, 0, "test_log");
-	srunner_add_suite(sr, log_suite(srunner_fork_status(sr) != CK_NOFORK));
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(log_suite(unit_forking()));
 }

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "secretbox.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/sg-secretbox-XXXXXX";
 
@@ -236,27 +237,17 @@ static Suite *
 secretbox_suite(void)
 {
 	Suite *s = suite_create("secretbox");
-	TCase *tc = tcase_create("core");
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, key_generated_0600_and_reloaded);
-	tcase_add_test(tc, key_wrong_size_refused);
-	tcase_add_test(tc, key_readable_by_others_refused);
-	tcase_add_test(tc, key_not_a_file_or_no_dir);
-	tcase_add_test(tc, seal_open_roundtrip);
-	tcase_add_test(tc, tampering_detected);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, key_generated_0600_and_reloaded, key_wrong_size_refused,
+	           key_readable_by_others_refused, key_not_a_file_or_no_dir, seal_open_roundtrip,
+	           tampering_detected);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(secretbox_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(secretbox_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "driver.h"
 #include "smsdb.h"
+#include "unit.h"
 
 static char path[64];
 
@@ -111,16 +112,8 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_db");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, parameters_rows_and_returning);
-	tcase_add_test(tc, urls);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, parameters_rows_and_returning, urls);
+	return unit_run(s);
 }

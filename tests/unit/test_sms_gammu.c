@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "smsgammu.h"
+#include "unit.h"
 
 static GSM_MultiSMSMessage sent;
 
@@ -249,21 +250,9 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_gammu");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, round_trip_gsm7);
-	tcase_add_test(tc, round_trip_ucs2_and_pairs);
-	tcase_add_test(tc, single_part_no_udh);
-	tcase_add_test(tc, status_report_requested);
-	tcase_add_test(tc, encode_refusals);
-	tcase_add_test(tc, status_reports);
-	tcase_add_test(tc, flash_binary_alnum);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	unit_tests(tc, round_trip_gsm7, round_trip_ucs2_and_pairs, single_part_no_udh,
+	           status_report_requested, encode_refusals, status_reports, flash_binary_alnum);
+	return unit_run(s);
 }

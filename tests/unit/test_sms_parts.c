@@ -8,10 +8,33 @@
 #include "driver.h"
 #include "smsparts.h"
 #include "smstext.h"
+#include "unit.h"
+
+static struct smsparts *p;
+
+static void
+setup(void)
+{
+	p = smsparts_new(8, 60);
+}
+
+static void
+teardown(void)
+{
+	smsparts_free(p); /* frees what still waits */
+}
+
+/* A reassembler holding at most GROUPS messages at a time instead of the fixture's 8. */
+static void
+hold_at_most(size_t groups)
+{
+	smsparts_free(p);
+	p = smsparts_new(groups, 60);
+}
 
 static enum smsparts_result
-add(struct smsparts *p, const char *line, const char *sender, unsigned ref, unsigned total,
-    unsigned seq, const char *text, time_t now)
+add(const char *line, const char *sender, unsigned ref, unsigned total, unsigned seq,
+    const char *text, time_t now)
 {
 	struct smsparts_in in = {0};
 	size_t n;
@@ -32,8 +55,12 @@ add(struct smsparts *p, const char *line, const char *sender, unsigned ref, unsi
 	return r;
 }
 
+/* Part SEQ of TOTAL of message REF from SENDER on LINE arrives at NOW: reassembly waits for
+ * more, has a message ready, or knows the part already. */
+#define ARRIVES(want, ...) ck_assert_int_eq(add(__VA_ARGS__), (want))
+
 static void
-expect(struct smsparts *p, const char *sender, const char *text, unsigned missing)
+expect(const char *sender, const char *text, unsigned missing)
 {
 	struct smsparts_msg *m = smsparts_next(p);
 
@@ -46,10 +73,9 @@ expect(struct smsparts *p, const char *sender, const char *text, unsigned missin
 
 START_TEST(single_sms)
 {
-	struct smsparts *p = smsparts_new(8, 60);
 	struct smsparts_msg *m;
 
-	ck_assert_int_eq(add(p, "office", "+15550001", 0, 1, 1, "hello", 0), SMSPARTS_READY);
+	ARRIVES(SMSPARTS_READY, "office", "+15550001", 0, 1, 1, "hello", 0);
 	m = smsparts_next(p);
 	ck_assert_str_eq(m->text, "hello");
 	ck_assert_str_eq(m->line, "office");
@@ -58,90 +84,80 @@ START_TEST(single_sms)
 	smsparts_msg_free(m);
 	ck_assert_ptr_null(smsparts_next(p));
 	/* total 0 (no UDH) and an impossible sequence number are delivered alone too */
-	ck_assert_int_eq(add(p, "office", "+15550001", 0, 0, 0, "no udh", 0), SMSPARTS_READY);
-	ck_assert_int_eq(add(p, "office", "+15550001", 9, 3, 7, "odd", 0), SMSPARTS_READY);
-	expect(p, "+15550001", "no udh", 0);
-	expect(p, "+15550001", "odd", 0);
-	smsparts_free(p);
+	ARRIVES(SMSPARTS_READY, "office", "+15550001", 0, 0, 0, "no udh", 0);
+	ARRIVES(SMSPARTS_READY, "office", "+15550001", 9, 3, 7, "odd", 0);
+	expect("+15550001", "no udh", 0);
+	expect("+15550001", "odd", 0);
 }
 END_TEST
 
 START_TEST(out_of_order_and_interleaved)
 {
-	struct smsparts *p = smsparts_new(8, 60);
 	struct smsparts_msg *m;
 
-	ck_assert_int_eq(add(p, "office", "+1555A", 7, 3, 3, "three", 0), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "office", "+1555B", 7, 2, 2, "b-two", 1), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "shop", "+1555A", 7, 3, 1, "other line ", 1), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "office", "+1555A", 7, 3, 1, "one ", 2), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "office", "+1555A", 8, 3, 2, "other ref ", 2), SMSPARTS_WAITING);
+	ARRIVES(SMSPARTS_WAITING, "office", "+1555A", 7, 3, 3, "three", 0);
+	ARRIVES(SMSPARTS_WAITING, "office", "+1555B", 7, 2, 2, "b-two", 1);
+	ARRIVES(SMSPARTS_WAITING, "shop", "+1555A", 7, 3, 1, "other line ", 1);
+	ARRIVES(SMSPARTS_WAITING, "office", "+1555A", 7, 3, 1, "one ", 2);
+	ARRIVES(SMSPARTS_WAITING, "office", "+1555A", 8, 3, 2, "other ref ", 2);
 	ck_assert_uint_eq(smsparts_pending(p), 4);
-	ck_assert_int_eq(add(p, "office", "+1555A", 7, 3, 2, "two ", 3), SMSPARTS_READY);
+	ARRIVES(SMSPARTS_READY, "office", "+1555A", 7, 3, 2, "two ", 3);
 	m = smsparts_next(p);
 	ck_assert_str_eq(m->text, "one two three");
 	ck_assert_str_eq(m->line, "office");
 	ck_assert_uint_eq(m->ntokens, 3);
 	ck_assert_int_eq(m->stamp, 1001); /* the earliest part's */
 	smsparts_msg_free(m);
-	ck_assert_int_eq(add(p, "office", "+1555B", 7, 2, 1, "b-one ", 4), SMSPARTS_READY);
-	expect(p, "+1555B", "b-one b-two", 0);
+	ARRIVES(SMSPARTS_READY, "office", "+1555B", 7, 2, 1, "b-one ", 4);
+	expect("+1555B", "b-one b-two", 0);
 	ck_assert_uint_eq(smsparts_pending(p), 2);
-	smsparts_free(p); /* frees what still waits */
 }
 END_TEST
 
 START_TEST(duplicates)
 {
-	struct smsparts *p = smsparts_new(8, 60);
-
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 1, "first ", 0), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 1, "first ", 1), SMSPARTS_DUPLICATE);
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 2, "second", 2), SMSPARTS_READY);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 1, 2, 1, "first ", 0);
+	ARRIVES(SMSPARTS_DUPLICATE, "l", "+1", 1, 2, 1, "first ", 1);
+	ARRIVES(SMSPARTS_READY, "l", "+1", 1, 2, 2, "second", 2);
 	/* a late copy after delivery is recognised too */
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 2, "second", 3), SMSPARTS_DUPLICATE);
-	expect(p, "+1", "first second", 0);
+	ARRIVES(SMSPARTS_DUPLICATE, "l", "+1", 1, 2, 2, "second", 3);
+	expect("+1", "first second", 0);
 	ck_assert_ptr_null(smsparts_next(p));
 	ck_assert_uint_eq(smsparts_pending(p), 0);
 	/* the same reference much later is a new message */
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 1, "new ", 500), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 2, "text", 501), SMSPARTS_READY);
-	expect(p, "+1", "new text", 0);
-	smsparts_free(p);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 1, 2, 1, "new ", 500);
+	ARRIVES(SMSPARTS_READY, "l", "+1", 1, 2, 2, "text", 501);
+	expect("+1", "new text", 0);
 }
 END_TEST
 
 START_TEST(reused_reference_new_text)
 {
-	struct smsparts *p = smsparts_new(8, 60);
-
 	/* completed, then the same reference with new text soon after: not a copy */
-	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 1, "old ", 0), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 2, "one", 1), SMSPARTS_READY);
-	expect(p, "+1", "old one", 0);
-	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 2, "two", 2), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+1", 4, 2, 1, "new ", 3), SMSPARTS_READY);
-	expect(p, "+1", "new two", 0);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 4, 2, 1, "old ", 0);
+	ARRIVES(SMSPARTS_READY, "l", "+1", 4, 2, 2, "one", 1);
+	expect("+1", "old one", 0);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 4, 2, 2, "two", 2);
+	ARRIVES(SMSPARTS_READY, "l", "+1", 4, 2, 1, "new ", 3);
+	expect("+1", "new two", 0);
 	/* while waiting: the old group goes out as it is, the new part starts a new one */
-	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 1, "first ", 10), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 1, "other ", 11), SMSPARTS_WAITING);
-	expect(p, "+2", "first […parts 2–3 of 3 missing…]", 2);
+	ARRIVES(SMSPARTS_WAITING, "l", "+2", 9, 3, 1, "first ", 10);
+	ARRIVES(SMSPARTS_WAITING, "l", "+2", 9, 3, 1, "other ", 11);
+	expect("+2", "first […parts 2–3 of 3 missing…]", 2);
 	ck_assert_uint_eq(smsparts_pending(p), 1);
-	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 2, "second ", 12), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+2", 9, 3, 3, "third", 13), SMSPARTS_READY);
-	expect(p, "+2", "other second third", 0);
-	smsparts_free(p);
+	ARRIVES(SMSPARTS_WAITING, "l", "+2", 9, 3, 2, "second ", 12);
+	ARRIVES(SMSPARTS_READY, "l", "+2", 9, 3, 3, "third", 13);
+	expect("+2", "other second third", 0);
 }
 END_TEST
 
 START_TEST(timeout_marks_missing)
 {
-	struct smsparts *p = smsparts_new(8, 60);
 	struct smsparts_msg *m;
 
-	ck_assert_int_eq(add(p, "l", "+1", 5, 3, 1, "one ", 100), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+1", 5, 3, 3, " three", 110), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+2", 6, 5, 2, "two", 130), SMSPARTS_WAITING);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 5, 3, 1, "one ", 100);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 5, 3, 3, " three", 110);
+	ARRIVES(SMSPARTS_WAITING, "l", "+2", 6, 5, 2, "two", 130);
 	ck_assert_int_eq(smsparts_deadline(p), 160);
 	ck_assert_uint_eq(smsparts_expire(p, 159), 0);
 	ck_assert_ptr_null(smsparts_next(p));
@@ -153,35 +169,32 @@ START_TEST(timeout_marks_missing)
 	smsparts_msg_free(m);
 	ck_assert_int_eq(smsparts_deadline(p), 190);
 	ck_assert_uint_eq(smsparts_expire(p, 200), 1);
-	expect(p, "+2", "[…part 1 of 5 missing…]two[…parts 3–5 of 5 missing…]", 4);
+	expect("+2", "[…part 1 of 5 missing…]two[…parts 3–5 of 5 missing…]", 4);
 	ck_assert_int_eq(smsparts_deadline(p), 0);
-	smsparts_free(p);
 }
 END_TEST
 
 START_TEST(bounded)
 {
-	struct smsparts *p = smsparts_new(2, 60);
-
-	ck_assert_int_eq(add(p, "l", "+1", 1, 2, 1, "a1", 0), SMSPARTS_WAITING);
-	ck_assert_int_eq(add(p, "l", "+2", 1, 2, 1, "b1", 1), SMSPARTS_WAITING);
+	hold_at_most(2);
+	ARRIVES(SMSPARTS_WAITING, "l", "+1", 1, 2, 1, "a1", 0);
+	ARRIVES(SMSPARTS_WAITING, "l", "+2", 1, 2, 1, "b1", 1);
 	/* a third group flushes the oldest */
-	ck_assert_int_eq(add(p, "l", "+3", 1, 2, 1, "c1", 2), SMSPARTS_WAITING);
+	ARRIVES(SMSPARTS_WAITING, "l", "+3", 1, 2, 1, "c1", 2);
 	ck_assert_uint_eq(smsparts_pending(p), 2);
-	expect(p, "+1", "a1[…part 2 of 2 missing…]", 1);
+	expect("+1", "a1[…part 2 of 2 missing…]", 1);
 	ck_assert_ptr_null(smsparts_next(p));
-	smsparts_free(p);
 }
 END_TEST
 
 START_TEST(pair_split_across_parts)
 {
 	/* A phone that cut a surrogate pair between parts still gives one character. */
-	struct smsparts *p = smsparts_new(4, 60);
 	static const unsigned char one[] = {0, 'x', 0xD8, 0x3D}, two[] = {0xDE, 0x00, 0, 'y'};
 	struct smsparts_in in = {
 	        .line = "l", .sender = "+1", .ref = 300, .ref16 = true, .total = 2};
 
+	hold_at_most(4);
 	in.seq = 2;
 	in.text = two;
 	in.nunits = 2;
@@ -193,20 +206,19 @@ START_TEST(pair_split_across_parts)
 	ck_assert_int_eq(smsparts_add(p, &in, 0), SMSPARTS_WAITING);
 	in.ref16 = true;
 	ck_assert_int_eq(smsparts_add(p, &in, 0), SMSPARTS_READY);
-	expect(p, "+1", "x😀y", 0);
-	smsparts_free(p);
+	expect("+1", "x😀y", 0);
 }
 END_TEST
 
 START_TEST(hostile_text)
 {
 	/* Controls and lone surrogates never survive; oversized parts are cut. */
-	struct smsparts *p = smsparts_new(4, 60);
 	unsigned char big[2 * 400];
 	struct smsparts_in in = {.line = "l", .sender = "+1", .total = 1, .seq = 1};
 	struct smsparts_msg *m;
 	size_t i;
 
+	hold_at_most(4);
 	for (i = 0; i < 400; i++) {
 		big[2 * i] = 0;
 		big[2 * i + 1] = i % 2 ? 'a' : 0x01;
@@ -218,7 +230,6 @@ START_TEST(hostile_text)
 	ck_assert_uint_eq(strlen(m->text), SMSPARTS_MAX_UNITS / 2);
 	ck_assert(smstext_utf8_valid(m->text, strlen(m->text)));
 	smsparts_msg_free(m);
-	smsparts_free(p);
 }
 END_TEST
 
@@ -226,22 +237,11 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_parts");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
-	tcase_add_test(tc, single_sms);
-	tcase_add_test(tc, out_of_order_and_interleaved);
-	tcase_add_test(tc, duplicates);
-	tcase_add_test(tc, reused_reference_new_text);
-	tcase_add_test(tc, timeout_marks_missing);
-	tcase_add_test(tc, bounded);
-	tcase_add_test(tc, pair_split_across_parts);
-	tcase_add_test(tc, hostile_text);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	tcase_add_checked_fixture(tc, setup, teardown);
+	unit_tests(tc, single_sms, out_of_order_and_interleaved, duplicates,
+	           reused_reference_new_text, timeout_marks_missing, bounded,
+	           pair_split_across_parts, hostile_text);
+	return unit_run(s);
 }

@@ -11,6 +11,7 @@
 
 #include "driver.h"
 #include "smstext.h"
+#include "unit.h"
 
 /* What gammu's encoder makes of a text: parts, coding, and each part's text as UTF-8. */
 struct gammu_result {
@@ -137,107 +138,73 @@ START_TEST(coding_choice)
 }
 END_TEST
 
-START_TEST(gsm7_boundaries)
-{
-	char *s;
+/* N copies of UNIT then TAIL: the coding, length in units and part count we plan, and gammu
+ * splits it the same way. */
+static const struct boundary {
+	const char *unit;
+	size_t n;
+	const char *tail;
+	enum smstext_coding coding;
+	size_t units, nparts;
+} boundaries[] = {
+        {"a", 160, NULL, SMSTEXT_GSM7, 160, 1},
+        {"a", 161, NULL, SMSTEXT_GSM7, 161, 2},
+        {"a", 306, NULL, SMSTEXT_GSM7, 306, 2},
+        {"a", 307, NULL, SMSTEXT_GSM7, 307, 3},
+        /* Extension characters count two septets. */
+        {"€", 80, NULL, SMSTEXT_GSM7, 160, 1},
+        {"a", 159, "€", SMSTEXT_GSM7, 161, 2},
+        {"[]", 100, NULL, SMSTEXT_GSM7, 400, 3},
+        {"ж", 70, NULL, SMSTEXT_UCS2, 70, 1},
+        {"ж", 71, NULL, SMSTEXT_UCS2, 71, 2},
+        {"ж", 134, NULL, SMSTEXT_UCS2, 134, 2},
+        {"ж", 135, NULL, SMSTEXT_UCS2, 135, 3},
+        /* 35 emoji are 70 units: one SMS. */
+        {"😀", 35, NULL, SMSTEXT_UCS2, 70, 1},
+        /* 72 units: 33 pairs (66 units) + 3 pairs; gammu also keeps a pair whole. */
+        {"😀", 36, NULL, SMSTEXT_UCS2, 72, 2},
+};
 
-	s = repeat("a", 160, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 160, 1);
-	cross_check(s);
-	free(s);
-	s = repeat("a", 161, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 161, 2);
-	cross_check(s);
-	free(s);
-	s = repeat("a", 306, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 306, 2);
-	cross_check(s);
-	free(s);
-	s = repeat("a", 307, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 307, 3);
-	cross_check(s);
-	free(s);
-	/* Extension characters count two septets. */
-	s = repeat("€", 80, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 160, 1);
-	cross_check(s);
-	free(s);
-	s = repeat("a", 159, "€");
-	plan_expect(s, SMSTEXT_GSM7, 161, 2);
+START_TEST(boundaries_vs_gammu)
+{
+	const struct boundary *b = &boundaries[_i];
+	char *s = repeat(b->unit, b->n, b->tail);
+
+	plan_expect(s, b->coding, b->units, b->nparts);
 	cross_check(s);
 	free(s);
 }
 END_TEST
 
-START_TEST(gsm7_escape_not_split)
-{
-	struct smstext_plan plan;
-	char *why = NULL, *s;
+/* A character that would straddle the end of part 1 opens part 2 instead: an escape pair
+ * (GSM-7) or a surrogate pair (UCS-2). */
+static const struct split {
+	const char *unit;
+	size_t n;
+	const char *tail;
+	size_t units0, len0, units1;
+	const char *opens_part2;
+} splits[] = {
+        /* 152 septets then '{': the escape pair would straddle 153. */
+        {"a", 152, "{bcdefghij", 152, 152, 11, "{"},
+        /* 66 units then a pair: the pair never straddles 67. */
+        {"ж", 66, "😀жжжжж", 66, 132, 7, "😀"},
+};
 
-	/* 152 septets then '{': the escape pair would straddle 153, so '{' opens part 2. */
-	s = repeat("a", 152, "{bcdefghij");
+START_TEST(pair_not_split)
+{
+	const struct split *sp = &splits[_i];
+	char *why = NULL, *s = repeat(sp->unit, sp->n, sp->tail);
+	struct smstext_plan plan;
+
 	ck_assert_int_eq(smstext_plan(s, strlen(s), &plan, &why), 0);
 	ck_assert_uint_eq(plan.nparts, 2);
-	ck_assert_uint_eq(plan.parts[0].units, 152);
-	ck_assert_uint_eq(plan.parts[0].len, 152);
-	ck_assert_uint_eq(plan.parts[1].units, 11);
-	ck_assert_int_eq(s[plan.parts[1].off], '{');
+	ck_assert_uint_eq(plan.parts[0].units, sp->units0);
+	ck_assert_uint_eq(plan.parts[0].len, sp->len0);
+	ck_assert_uint_eq(plan.parts[1].units, sp->units1);
+	ck_assert_int_eq(strncmp(s + plan.parts[1].off, sp->opens_part2, strlen(sp->opens_part2)),
+	                 0);
 	smstext_plan_free(&plan);
-	cross_check(s);
-	free(s);
-	s = repeat("[]", 100, NULL);
-	plan_expect(s, SMSTEXT_GSM7, 400, 3);
-	cross_check(s);
-	free(s);
-}
-END_TEST
-
-START_TEST(ucs2_boundaries)
-{
-	struct smstext_plan plan;
-	char *why = NULL, *s;
-
-	s = repeat("ж", 70, NULL);
-	plan_expect(s, SMSTEXT_UCS2, 70, 1);
-	cross_check(s);
-	free(s);
-	s = repeat("ж", 71, NULL);
-	plan_expect(s, SMSTEXT_UCS2, 71, 2);
-	cross_check(s);
-	free(s);
-	s = repeat("ж", 134, NULL);
-	plan_expect(s, SMSTEXT_UCS2, 134, 2);
-	cross_check(s);
-	free(s);
-	s = repeat("ж", 135, NULL);
-	plan_expect(s, SMSTEXT_UCS2, 135, 3);
-	cross_check(s);
-	free(s);
-	/* 35 emoji are 70 units: one SMS. */
-	s = repeat("😀", 35, NULL);
-	plan_expect(s, SMSTEXT_UCS2, 70, 1);
-	cross_check(s);
-	free(s);
-	/* 66 units then a pair: the pair never straddles 67. */
-	s = repeat("ж", 66, "😀жжжжж");
-	ck_assert_int_eq(smstext_plan(s, strlen(s), &plan, &why), 0);
-	ck_assert_uint_eq(plan.nparts, 2);
-	ck_assert_uint_eq(plan.parts[0].units, 66);
-	ck_assert_uint_eq(plan.parts[1].units, 7);
-	smstext_plan_free(&plan);
-	free(s);
-}
-END_TEST
-
-START_TEST(ucs2_pair_vs_gammu)
-{
-	/* gammu's encoder also keeps a surrogate pair whole: the parts agree exactly. */
-	char *s = repeat("ж", 66, "😀жжжжж");
-
-	cross_check(s);
-	free(s);
-	s = repeat("😀", 36, NULL); /* 72 units: 33 pairs (66 units) + 3 pairs */
-	plan_expect(s, SMSTEXT_UCS2, 72, 2);
 	cross_check(s);
 	free(s);
 }
@@ -351,15 +318,18 @@ START_TEST(invalid_utf8)
 }
 END_TEST
 
-static char *
-decode(const unsigned char *b, size_t n)
+/* N UTF-16 units at B decode to WANT. */
+static void
+decodes_to(const unsigned char *b, size_t n, const char *want)
 {
-	return smstext_from_ucs2be(b, n);
+	char *s = smstext_from_ucs2be(b, n);
+
+	ck_assert_str_eq(s, want);
+	free(s);
 }
 
 START_TEST(decoder)
 {
-	char *s;
 	/* "A", U+1F600 as a pair, "B" */
 	static const unsigned char pair[] = {0, 'A', 0xD8, 0x3D, 0xDE, 0x00, 0, 'B'};
 	/* lone high surrogate, lone low surrogate */
@@ -371,21 +341,11 @@ START_TEST(decoder)
 	                                    0,    '\n', 0,    'a',  0, '\r', 0, 'b',
 	                                    0xFF, 0xFE, 0xFF, 0xFF, 0, 0x1B, 0, 'c'};
 
-	s = decode(pair, 4);
-	ck_assert_str_eq(s, "A😀B");
-	free(s);
-	s = decode(lone, 3);
-	ck_assert_str_eq(s, "\xEF\xBF\xBDx\xEF\xBF\xBD");
-	free(s);
-	s = decode(end, 2);
-	ck_assert_str_eq(s, "x\xEF\xBF\xBD");
-	free(s);
-	s = decode(ctl, sizeof(ctl) / 2);
-	ck_assert_str_eq(s, "\t\na\nbc");
-	free(s);
-	s = decode(ctl, 0);
-	ck_assert_str_eq(s, "");
-	free(s);
+	decodes_to(pair, 4, "A😀B");
+	decodes_to(lone, 3, "\xEF\xBF\xBDx\xEF\xBF\xBD");
+	decodes_to(end, 2, "x\xEF\xBF\xBD");
+	decodes_to(ctl, sizeof(ctl) / 2, "\t\na\nbc");
+	decodes_to(ctl, 0, "");
 }
 END_TEST
 
@@ -416,25 +376,13 @@ int
 main(void)
 {
 	Suite *s = suite_create("sms_text");
-	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "core");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, coding_choice);
-	tcase_add_test(tc, gsm7_boundaries);
-	tcase_add_test(tc, gsm7_escape_not_split);
-	tcase_add_test(tc, ucs2_boundaries);
-	tcase_add_test(tc, ucs2_pair_vs_gammu);
-	tcase_add_test(tc, random_vs_gammu);
-	tcase_add_test(tc, parts_concatenate_to_input);
-	tcase_add_test(tc, invalid_utf8);
-	tcase_add_test(tc, decoder);
-	tcase_add_test(tc, round_trip_through_gammu);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	tcase_add_loop_test(tc, boundaries_vs_gammu, 0, UNIT_ROWS(boundaries));
+	tcase_add_loop_test(tc, pair_not_split, 0, UNIT_ROWS(splits));
+	unit_tests(tc, random_vs_gammu, parts_concatenate_to_input, invalid_utf8, decoder,
+	           round_trip_through_gammu);
+	return unit_run(s);
 }

@@ -14,6 +14,7 @@
 #include "component.h"
 #include "log.h"
 #include "stanza.h"
+#include "unit.h"
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
@@ -60,6 +61,18 @@ text(xmpp_stanza_t *s)
 
 #define ATTR_EQ(st, name, want) ck_assert_str_eq(xmpp_stanza_get_attribute(st, name), want)
 #define NO_ATTR(st, name) ck_assert_ptr_null(xmpp_stanza_get_attribute(st, name))
+
+/* ST is a NAME stanza with this type, id, from and to (NULL: the attribute is absent). */
+static void
+stanza_is(xmpp_stanza_t *st, const char *name, const char *type, const char *id, const char *from,
+          const char *to)
+{
+	ck_assert_str_eq(xmpp_stanza_get_name(st), name);
+	ck_assert_pstr_eq(xmpp_stanza_get_attribute(st, "type"), type);
+	ck_assert_pstr_eq(xmpp_stanza_get_attribute(st, "id"), id);
+	ck_assert_pstr_eq(xmpp_stanza_get_attribute(st, "from"), from);
+	ck_assert_pstr_eq(xmpp_stanza_get_attribute(st, "to"), to);
+}
 
 static const struct {
 	enum gw_error e;
@@ -150,11 +163,7 @@ START_TEST(error_reply_iq)
 		              *t;
 		char *out, *msg;
 
-		ck_assert_str_eq(xmpp_stanza_get_name(r), "iq");
-		ATTR_EQ(r, "type", "error");
-		ATTR_EQ(r, "id", "q1");
-		ATTR_EQ(r, "from", "gw.example.com");
-		ATTR_EQ(r, "to", "alice@example.com/phone");
+		stanza_is(r, "iq", "error", "q1", "gw.example.com", "alice@example.com/phone");
 		err = xmpp_stanza_get_child_by_name(r, "error");
 		ck_assert_ptr_nonnull(err);
 		ATTR_EQ(err, "type", mapping[i].type);
@@ -185,11 +194,7 @@ START_TEST(error_reply_message)
 	                           "to='+15551234567@sms.gw'><body>hi</body></message>");
 	xmpp_stanza_t *r = stanza_error_reply(req, GW_ERR_RECIPIENT_UNAVAILABLE, NULL), *err;
 
-	ck_assert_str_eq(xmpp_stanza_get_name(r), "message");
-	ATTR_EQ(r, "type", "error");
-	NO_ATTR(r, "id");
-	ATTR_EQ(r, "from", "+15551234567@sms.gw");
-	ATTR_EQ(r, "to", "alice@example.com/phone");
+	stanza_is(r, "message", "error", NULL, "+15551234567@sms.gw", "alice@example.com/phone");
 	err = xmpp_stanza_get_child_by_name(r, "error");
 	ATTR_EQ(err, "type", "wait");
 	ck_assert_ptr_nonnull(stanza_child(err, "recipient-unavailable", NS_STANZAS));
@@ -219,11 +224,7 @@ START_TEST(iq_result)
 	xmpp_stanza_set_ns(child, "jabber:iq:version");
 	stanza_add_text_child(child, "name", NULL, "stanzagate");
 	r = stanza_iq_result(req, child);
-	ck_assert_str_eq(xmpp_stanza_get_name(r), "iq");
-	ATTR_EQ(r, "type", "result");
-	ATTR_EQ(r, "id", "v1");
-	ATTR_EQ(r, "from", "irc.gw");
-	ATTR_EQ(r, "to", "alice@example.com/phone");
+	stanza_is(r, "iq", "result", "v1", "irc.gw", "alice@example.com/phone");
 	ck_assert_ptr_eq(stanza_child(r, "query", "jabber:iq:version"), child);
 	/* The child is referenced, not stolen: the caller still releases its own. */
 	xmpp_stanza_release(child);
@@ -243,11 +244,8 @@ START_TEST(message)
 	                                  "alice@example.com", "m1", "a < b & \"c\"");
 	char *body, *out;
 
-	ck_assert_str_eq(xmpp_stanza_get_name(m), "message");
-	ATTR_EQ(m, "type", "chat");
-	ATTR_EQ(m, "from", "#chan%irc.example.net@irc.gw/nick");
-	ATTR_EQ(m, "to", "alice@example.com");
-	ATTR_EQ(m, "id", "m1");
+	stanza_is(m, "message", "chat", "m1", "#chan%irc.example.net@irc.gw/nick",
+	          "alice@example.com");
 	body = stanza_child_text(m, "body");
 	ck_assert_str_eq(body, "a < b & \"c\"");
 	xmpp_free(component_ctx(), body);
@@ -458,31 +456,17 @@ static Suite *
 stanza_suite(void)
 {
 	Suite *s = suite_create("stanza");
-	TCase *tc = tcase_create("stanza");
+	TCase *tc = unit_tcase(s, "stanza");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, error_mapping);
-	tcase_add_test(tc, error_reply_iq);
-	tcase_add_test(tc, error_reply_message);
-	tcase_add_test(tc, iq_result);
-	tcase_add_test(tc, message);
-	tcase_add_test(tc, message_generated_ids);
-	tcase_add_test(tc, presence);
-	tcase_add_test(tc, children);
-	tcase_add_test(tc, render);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, error_mapping, error_reply_iq, error_reply_message, iq_result, message,
+	           message_generated_ids, presence, children, render);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(stanza_suite());
-	int failed;
-
 	log_init(1, 0, "test_stanza");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(stanza_suite());
 }

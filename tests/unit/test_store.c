@@ -24,6 +24,7 @@
 #include "store.h"
 #include "store_backend.h"
 #include "xmalloc.h"
+#include "unit.h"
 
 static char tmpdir[] = "/tmp/sg-store-XXXXXX";
 static char *db_path, *url, *key_path;
@@ -96,6 +97,20 @@ raw_long(const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+/* GET (store_setting_get or store_secret_get) finds KEY and its value is WANT. */
+static void
+stored_is(int (*get)(struct store *, const char *, const char *, const char *, const char *,
+                     char **),
+          const char *net, const char *jid, const char *scope, const char *key, const char *want)
+{
+	char *v = NULL;
+
+	ck_assert_msg(get(s, net, jid, scope, key, &v) == 1, "%s %s %s \"%s\" not found", net, jid,
+	              scope, key);
+	ck_assert_str_eq(v, want);
+	free(v);
 }
 
 static char *
@@ -418,7 +433,6 @@ nested_walk(const struct store_user *u, void *arg)
 
 START_TEST(foreach_reentrant)
 {
-	char *v;
 	int n = 0;
 
 	ck_assert_int_eq(store_user_add(s, "echo", "a@x"), 0);
@@ -426,9 +440,7 @@ START_TEST(foreach_reentrant)
 	ck_assert_int_eq(store_user_add(s, "echo", "c@x"), 0);
 	ck_assert_int_eq(store_user_foreach(s, "echo", nested_walk, &n), 0);
 	ck_assert_int_eq(n, 3);
-	ck_assert_int_eq(store_setting_get(s, "echo", "c@x", "", "seen", &v), 1);
-	ck_assert_str_eq(v, "yes");
-	free(v);
+	stored_is(store_setting_get, "echo", "c@x", "", "seen", "yes");
 	/* Writes made from a walk are committed when the walk ends. */
 	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'seen'"), 3);
 }
@@ -508,24 +520,16 @@ START_TEST(settings)
 	ck_assert_ptr_null(v);
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", "alice"), 0);
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "irc.libera.chat", "nick", "al"), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "alice");
-	free(v);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "irc.libera.chat", "nick", &v), 1);
-	ck_assert_str_eq(v, "al");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "nick", "alice");
+	stored_is(store_setting_get, "irc", "a@x", "irc.libera.chat", "nick", "al");
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", NULL), 1);
 	ck_assert_int_eq(store_setting_get(s, "irc", "b@x", "", "nick", NULL), 0);
 	ck_assert_int_eq(store_setting_get(s, "sms", "a@x", "", "nick", NULL), 0);
 
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", "alice2"), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "alice2");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "nick", "alice2");
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "empty", ""), 0);
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "empty", &v), 1);
-	ck_assert_str_eq(v, "");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "", "empty", "");
 
 	ck_assert_int_eq(store_setting_set(s, "irc", "a@x", "", "nick", NULL), 0);
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", NULL), 0);
@@ -535,9 +539,7 @@ START_TEST(settings)
 	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", NULL, &v), -1);
 
 	reopen();
-	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "irc.libera.chat", "nick", &v), 1);
-	ck_assert_str_eq(v, "al");
-	free(v);
+	stored_is(store_setting_get, "irc", "a@x", "irc.libera.chat", "nick", "al");
 }
 END_TEST
 
@@ -547,9 +549,7 @@ START_TEST(secrets)
 
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 0);
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", "hunter2-imap"), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "hunter2-imap");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "hunter2-imap");
 	/* At rest it is not readable. */
 	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'password'"
 	                          " AND typeof(value) = 'blob'"
@@ -561,19 +561,13 @@ START_TEST(secrets)
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", NULL), 1);
 
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", "new"), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "new");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "new");
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "empty", ""), 0);
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "empty", &v), 1);
-	ck_assert_str_eq(v, "");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "empty", "");
 
 	/* The same key file opens them after a restart. */
 	reopen();
-	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", &v), 1);
-	ck_assert_str_eq(v, "new");
-	free(v);
+	stored_is(store_secret_get, "email", "a@x", "", "password", "new");
 
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", NULL), 0);
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "password", NULL), 0);
@@ -645,9 +639,7 @@ START_TEST(secrets_tampered_or_moved)
 	raw_exec("UPDATE settings SET value = (SELECT value FROM settings WHERE jid = 'b@x')"
 	         " WHERE jid = 'a@x' AND key = 'moved'");
 	ck_assert_int_eq(store_secret_get(s, "email", "a@x", "", "moved", &v), -1);
-	ck_assert_int_eq(store_secret_get(s, "email", "b@x", "", "moved", &v), 1);
-	ck_assert_str_eq(v, "password-4");
-	free(v);
+	stored_is(store_secret_get, "email", "b@x", "", "moved", "password-4");
 
 	/* The walk passes what is good and reports the rest. */
 	ck_assert_int_eq(store_setting_foreach(s, "email", "a@x", "", collect_settings, buf), -1);
@@ -1347,12 +1339,8 @@ check_v1(void)
 	ck_assert_int_eq(u.created, 1700000001);
 	store_user_free_fields(&u);
 	ck_assert_int_eq(store_user_count(s, NULL), 2);
-	ck_assert_int_eq(store_setting_get(s, "irc", "bob@example.org", "", "nick", &v), 1);
-	ck_assert_str_eq(v, "bob");
-	free(v);
-	ck_assert_int_eq(store_secret_get(s, "irc", "bob@example.org", "", "sasl", &v), 1);
-	ck_assert_str_eq(v, "pw1");
-	free(v);
+	stored_is(store_setting_get, "irc", "bob@example.org", "", "nick", "bob");
+	stored_is(store_secret_get, "irc", "bob@example.org", "", "sasl", "pw1");
 	ck_assert_int_eq(store_contact_get(s, "echo", "alice@example.org", "x", NULL, &v), 1);
 	ck_assert_str_eq(v, "X");
 	free(v);
@@ -1724,63 +1712,34 @@ store_suite(void)
 	Suite *su = suite_create("store");
 	TCase *tc;
 
-	tc = tcase_create("open");
+	tc = unit_tcase(su, "open");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, open_bad_urls);
-	tcase_add_test(tc, open_uncreatable_paths);
-	tcase_add_test(tc, open_not_a_database);
-	tcase_add_test(tc, open_newer_schema_refused);
-	tcase_add_test(tc, open_bad_key_file);
-	tcase_add_test(tc, open_creates_private_files);
-	tcase_add_test(tc, open_in_memory_and_without_key);
-	suite_add_tcase(su, tc);
+	unit_tests(tc, open_bad_urls, open_uncreatable_paths, open_not_a_database,
+	           open_newer_schema_refused, open_bad_key_file, open_creates_private_files,
+	           open_in_memory_and_without_key);
 
-	tc = tcase_create("data");
+	tc = unit_tcase(su, "data");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, users);
-	tcase_add_test(tc, foreach_reentrant);
-	tcase_add_test(tc, user_remove_cascades);
-	tcase_add_test(tc, settings);
-	tcase_add_test(tc, secrets);
-	tcase_add_test(tc, secrets_tampered_or_moved);
-	tcase_add_test(tc, setting_foreach);
-	tcase_add_test(tc, setting_find);
-	tcase_add_test(tc, contacts);
-	suite_add_tcase(su, tc);
+	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts);
 
-	tc = tcase_create("queue");
+	tc = unit_tcase(su, "queue");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, archive_pages_and_ranges);
-	tcase_add_test(tc, queue_push_get);
-	tcase_add_test(tc, queue_due_order_limit_and_filters);
-	tcase_add_test(tc, queue_due_callback_changes_queue);
-	tcase_add_test(tc, queue_retry_hold_release_delete);
-	tcase_add_test(tc, queue_dedup_and_tombstones);
-	tcase_add_test(tc, queue_reserved_ids);
-	tcase_add_test(tc, queue_seen_and_direct_tombstones);
-	tcase_add_test(tc, transactions);
-	suite_add_tcase(su, tc);
+	unit_tests(tc, archive_pages_and_ranges, queue_push_get, queue_due_order_limit_and_filters,
+	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
+	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
+	           transactions);
 
-	tc = tcase_create("durability");
+	tc = unit_tcase(su, "durability");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, migrations_from_every_version);
-	tcase_add_test(tc, crash_loses_no_acknowledged_push);
-	tcase_add_test(tc, startup_with_100k_users);
-	tcase_add_test(tc, queue_throughput);
-	tcase_add_test(tc, queue_backlog_drains_in_order);
-	suite_add_tcase(su, tc);
+	unit_tests(tc, migrations_from_every_version, crash_loses_no_acknowledged_push,
+	           startup_with_100k_users, queue_throughput, queue_backlog_drains_in_order);
 	return su;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(store_suite());
 }

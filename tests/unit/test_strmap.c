@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "strmap.h"
+#include "unit.h"
 
 START_TEST(put_get_del)
 {
@@ -193,27 +194,15 @@ static Suite *
 strmap_suite(void)
 {
 	Suite *s = suite_create("strmap");
-	TCase *tc = tcase_create("strmap");
+	TCase *tc = unit_tcase(s, "strmap");
 
-	tcase_add_test(tc, put_get_del);
-	tcase_add_test(tc, replace);
-	tcase_add_test(tc, keys_copied);
-	tcase_add_test(tc, growth);
-	tcase_add_test(tc, foreach);
-	tcase_add_test(tc, free_values);
-	suite_add_tcase(s, tc);
+	unit_tests(tc, put_get_del, replace, keys_copied, growth, foreach, free_values);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(strmap_suite());
-	int failed;
-
 	log_init(1, 0, "test_strmap");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(strmap_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "xmltext.h"
+#include "unit.h"
 
 #define VALID(lit) ck_assert_msg(utf8_valid(lit, sizeof(lit) - 1), "%s should be valid", #lit)
 #define INVALID(lit) ck_assert_msg(!utf8_valid(lit, sizeof(lit) - 1), "%s should be invalid", #lit)
@@ -102,78 +103,106 @@ clean_eq(const char *in, size_t n, size_t max, const char *want)
 	free(s);
 }
 
-#define CLEAN_EQ(lit, max, want) clean_eq(lit, sizeof(lit) - 1, max, want)
+/* A row of the table below for a string literal, NULs and all. */
+#define CLEANED(lit, max, want)                                                                    \
+	{                                                                                          \
+		lit, sizeof(lit) - 1, max, want                                                    \
+	}
 
-START_TEST(clean_plain)
-{
-	CLEAN_EQ("", 0, "");
-	CLEAN_EQ("hello", 0, "hello");
-	CLEAN_EQ("Grüße 日本 😀", 0, "Grüße 日本 😀");
-	CLEAN_EQ("\xef\xbf\xbd", 0, "\xef\xbf\xbd"); /* U+FFFD itself stays */
-	CLEAN_EQ("<b>&amp;</b>", 0, "<b>&amp;</b>"); /* markup is the XML writer's job */
-	/* Only n bytes are read. */
-	clean_eq("abcdef", 3, 0, "abc");
-}
-END_TEST
+/* What xmltext_clean() makes of N bytes of IN when it may keep MAX bytes (0: no limit). */
+static const struct cleaning {
+	const char *in;
+	size_t n, max;
+	const char *want;
+} cleanings[] = {
+        /* plain text stays */
+        CLEANED("", 0, ""),
+        CLEANED("hello", 0, "hello"),
+        CLEANED("Grüße 日本 😀", 0, "Grüße 日本 😀"),
+        CLEANED("\xef\xbf\xbd", 0, "\xef\xbf\xbd"), /* U+FFFD itself stays */
+        CLEANED("<b>&amp;</b>", 0, "<b>&amp;</b>"), /* markup is the XML writer's job */
+        /* Only n bytes are read. */
+        {"abcdef", 3, 0, "abc"},
+        /* C0 controls are dropped, but for tab and LF. */
+        CLEANED("a\x01"
+                "b\x1f"
+                "c\x1b[2Jd",
+                0, "abc[2Jd"),
+        CLEANED("tab\there\nline", 0, "tab\there\nline"),
+        CLEANED("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f",
+                0, ""),
+        /* A NUL does not end the text early. */
+        CLEANED("a\0b", 0, "ab"),
+        /*
+         * DEL and the C1 controls (U+0080..U+009F, e.g. U+009B, a terminal's
+         * CSI) are control characters too: SPEC section 8 keeps them out.
+         */
+        CLEANED("a\x7f"
+                "b",
+                0, "ab"),
+        CLEANED("a\xc2\x80"
+                "b\xc2\x85"
+                "c\xc2\x9b"
+                "2Jd\xc2\x9f",
+                0, "abc2Jd"),
+        /* U+00A0 (no-break space) is printable and stays. */
+        CLEANED("a\xc2\xa0"
+                "b",
+                0,
+                "a\xc2\xa0"
+                "b"),
+        /* CR LF and a lone CR become LF. */
+        CLEANED("a\r\nb", 0, "a\nb"),
+        CLEANED("a\rb", 0, "a\nb"),
+        CLEANED("a\r", 0, "a\n"),
+        CLEANED("\r\n\r\n", 0, "\n\n"),
+        CLEANED("\r\r\n", 0, "\n\n"),
+        CLEANED("\n\r", 0, "\n\n"),
+        CLEANED("a\r\x01\nb", 0, "a\n\nb"),
+        /* Invalid bytes become U+FFFD. */
+        CLEANED("\xff", 0, "\xef\xbf\xbd"),
+        CLEANED("caf\xe9!", 0, "caf\xef\xbf\xbd!"),
+        CLEANED("\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"), /* overlong: no '/' sneaks in */
+        CLEANED("a\x80z", 0, "a\xef\xbf\xbdz"),
+        /* Noncharacters are dropped... */
+        CLEANED("a\xef\xbf\xbe"
+                "b\xef\xbf\xbf"
+                "c",
+                0, "abc"),
+        /* ...U+FFFD and U+FFFC stay. */
+        CLEANED("\xef\xbf\xbc\xef\xbf\xbd", 0, "\xef\xbf\xbc\xef\xbf\xbd"),
+        /* The limit. */
+        CLEANED("abcdef", 3, "abc"),
+        CLEANED("abc", 3, "abc"),
+        CLEANED("abc", 100, "abc"),
+        /* "é" is 2 bytes, "€" 3, "😀" 4: never cut inside one. */
+        CLEANED("a\xc3\xa9", 2, "a"),
+        CLEANED("a\xc3\xa9", 3, "a\xc3\xa9"),
+        CLEANED("\xe2\x82\xac\xe2\x82\xac", 5, "\xe2\x82\xac"),
+        CLEANED("\xf0\x9f\x98\x80", 3, ""),
+        CLEANED("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"),
+        /* A replacement character counts its 3 bytes. */
+        CLEANED("ab\xff", 4, "ab"),
+        CLEANED("ab\xff", 5, "ab\xef\xbf\xbd"),
+        /* Dropped characters take no room. */
+        CLEANED("\x01\x02\x03"
+                "abc",
+                3, "abc"),
+        /* CR LF counts as the one LF it becomes. */
+        CLEANED("a\r\nb", 3, "a\nb"),
+};
 
-START_TEST(clean_controls)
+START_TEST(clean)
 {
-	/* C0 controls are dropped, but for tab and LF. */
-	CLEAN_EQ("a\x01"
-	         "b\x1f"
-	         "c\x1b[2Jd",
-	         0, "abc[2Jd");
-	CLEAN_EQ("tab\there\nline", 0, "tab\there\nline");
-	CLEAN_EQ("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
-	         "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f",
-	         0, "");
-	/* A NUL does not end the text early. */
-	CLEAN_EQ("a\0b", 0, "ab");
-}
-END_TEST
+	const struct cleaning *c = &cleanings[_i];
 
-START_TEST(clean_del_and_c1)
-{
-	/*
-	 * DEL and the C1 controls (U+0080..U+009F, e.g. U+009B, a terminal's
-	 * CSI) are control characters too: SPEC section 8 keeps them out.
-	 */
-	CLEAN_EQ("a\x7f"
-	         "b",
-	         0, "ab");
-	CLEAN_EQ("a\xc2\x80"
-	         "b\xc2\x85"
-	         "c\xc2\x9b"
-	         "2Jd\xc2\x9f",
-	         0, "abc2Jd");
-	/* U+00A0 (no-break space) is printable and stays. */
-	CLEAN_EQ("a\xc2\xa0"
-	         "b",
-	         0,
-	         "a\xc2\xa0"
-	         "b");
-}
-END_TEST
-
-START_TEST(clean_newlines)
-{
-	CLEAN_EQ("a\r\nb", 0, "a\nb");
-	CLEAN_EQ("a\rb", 0, "a\nb");
-	CLEAN_EQ("a\r", 0, "a\n");
-	CLEAN_EQ("\r\n\r\n", 0, "\n\n");
-	CLEAN_EQ("\r\r\n", 0, "\n\n");
-	CLEAN_EQ("\n\r", 0, "\n\n");
-	CLEAN_EQ("a\r\x01\nb", 0, "a\n\nb");
+	clean_eq(c->in, c->n, c->max, c->want);
 }
 END_TEST
 
 START_TEST(clean_invalid_bytes)
 {
-	CLEAN_EQ("\xff", 0, "\xef\xbf\xbd");
-	CLEAN_EQ("caf\xe9!", 0, "caf\xef\xbf\xbd!");
-	CLEAN_EQ("\xc0\xaf", 0, "\xef\xbf\xbd\xef\xbf\xbd"); /* overlong: no '/' sneaks in */
-	CLEAN_EQ("a\x80z", 0, "a\xef\xbf\xbdz");
-
 	/* A truncated or surrogate sequence becomes U+FFFD and nothing of it survives. */
 	static const char *const bad[] = {"\xe2\x82z", "\xed\xa0\x80z", "\xf4\x90\x80\x80z",
 	                                  "\xf0\x9f\x98z", "\xc3"};
@@ -192,38 +221,8 @@ START_TEST(clean_invalid_bytes)
 }
 END_TEST
 
-START_TEST(clean_noncharacters)
-{
-	CLEAN_EQ("a\xef\xbf\xbe"
-	         "b\xef\xbf\xbf"
-	         "c",
-	         0, "abc");
-	/* U+FFFD and U+FFFC stay. */
-	CLEAN_EQ("\xef\xbf\xbc\xef\xbf\xbd", 0, "\xef\xbf\xbc\xef\xbf\xbd");
-}
-END_TEST
-
 START_TEST(clean_max)
 {
-	CLEAN_EQ("abcdef", 3, "abc");
-	CLEAN_EQ("abc", 3, "abc");
-	CLEAN_EQ("abc", 100, "abc");
-	/* "é" is 2 bytes, "€" 3, "😀" 4: never cut inside one. */
-	CLEAN_EQ("a\xc3\xa9", 2, "a");
-	CLEAN_EQ("a\xc3\xa9", 3, "a\xc3\xa9");
-	CLEAN_EQ("\xe2\x82\xac\xe2\x82\xac", 5, "\xe2\x82\xac");
-	CLEAN_EQ("\xf0\x9f\x98\x80", 3, "");
-	CLEAN_EQ("\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80");
-	/* A replacement character counts its 3 bytes. */
-	CLEAN_EQ("ab\xff", 4, "ab");
-	CLEAN_EQ("ab\xff", 5, "ab\xef\xbf\xbd");
-	/* Dropped characters take no room. */
-	CLEAN_EQ("\x01\x02\x03"
-	         "abc",
-	         3, "abc");
-	/* CR LF counts as the one LF it becomes. */
-	CLEAN_EQ("a\r\nb", 3, "a\nb");
-
 	/* For every limit, the result is a prefix of the uncut text and fits. */
 	static const char text[] = "x\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xff\r\ny";
 	char *full = xmltext_clean(text, sizeof(text) - 1, 0);
@@ -280,37 +279,18 @@ static Suite *
 xmltext_suite(void)
 {
 	Suite *s = suite_create("xmltext");
-	TCase *tv = tcase_create("utf8_valid");
-	TCase *tc = tcase_create("clean");
+	TCase *tv = unit_tcase(s, "utf8_valid");
+	TCase *tc = unit_tcase(s, "clean");
 
-	tcase_add_test(tv, valid_sequences);
-	tcase_add_test(tv, overlongs);
-	tcase_add_test(tv, surrogates);
-	tcase_add_test(tv, above_max);
-	tcase_add_test(tv, truncated);
-	suite_add_tcase(s, tv);
-	tcase_add_test(tc, clean_plain);
-	tcase_add_test(tc, clean_controls);
-	tcase_add_test(tc, clean_del_and_c1);
-	tcase_add_test(tc, clean_newlines);
-	tcase_add_test(tc, clean_invalid_bytes);
-	tcase_add_test(tc, clean_noncharacters);
-	tcase_add_test(tc, clean_max);
-	tcase_add_test(tc, clean_idempotent);
-	tcase_add_test(tc, prefix);
-	suite_add_tcase(s, tc);
+	unit_tests(tv, valid_sequences, overlongs, surrogates, above_max, truncated);
+	tcase_add_loop_test(tc, clean, 0, UNIT_ROWS(cleanings));
+	unit_tests(tc, clean_invalid_bytes, clean_max, clean_idempotent, prefix);
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(xmltext_suite());
-	int failed;
-
 	log_init(1, 0, "test_xmltext");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(xmltext_suite());
 }
