@@ -47,6 +47,15 @@ def irc(irc_client):
     return irc_client
 
 
+def in_channel(irc, client, chan, irc_nick="bob", xmpp_nick="alice"):
+    """An IRC user in chan, then an XMPP user joined to its room: (irc, xmpp)."""
+    someone = irc(irc_nick)
+    someone.join(chan)
+    user = client(xmpp_nick)
+    user.join_muc(room(chan), xmpp_nick)
+    return someone, user
+
+
 @pytest.fixture
 def irc_gateway(make_gateway, ngircd):
     return make_gateway(backends=(GW,), extra=irc_extra(ngircd))
@@ -74,10 +83,7 @@ def test_join_occupants_and_self(irc_gateway, client, irc):
 
 
 def test_messages_both_ways(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#chat")
-    alice = client("alice")
-    alice.join_muc(room("#chat"), "alice")
+    bob, alice = in_channel(irc, client, "#chat")
     bob.privmsg("#chat", "hello from IRC")
     groupchat(alice, "hello from IRC", f"{room('#chat')}/bob")
     alice.send_message(room("#chat"), "hello from XMPP", mtype="groupchat")
@@ -112,10 +118,7 @@ def test_two_xmpp_users_in_one_channel(irc_gateway, client, irc):
 
 
 def test_me_and_action(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#act")
-    alice = client("alice")
-    alice.join_muc(room("#act"), "alice")
+    bob, alice = in_channel(irc, client, "#act")
     alice.send_message(room("#act"), "/me waves", mtype="groupchat")
     bob.wait_privmsg("#act", "\x01ACTION waves\x01")
     bob.privmsg("#act", "\x01ACTION nods\x01")
@@ -143,10 +146,7 @@ def test_kick_part_nick_from_irc(irc_gateway, client, irc):
     bob.join("#ops")
     dave = irc("dave")
     dave.join("#ops")
-    erin = irc("erin")
-    erin.join("#ops")
-    alice = client("alice")
-    alice.join_muc(room("#ops"), "alice")
+    erin, alice = in_channel(irc, client, "#ops", "erin", "alice")
     r = room("#ops")
     dave.send("NICK david")
     gone = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/dave"
@@ -185,19 +185,13 @@ def test_private_messages(irc_gateway, client, irc):
 
 
 def test_private_message_from_room(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#pm")
-    alice = client("alice")
-    alice.join_muc(room("#pm"), "alice")
+    bob, alice = in_channel(irc, client, "#pm")
     alice.send_message(f"{room('#pm')}/bob", "just to you")
     bob.wait_privmsg("bob", "just to you")
 
 
 def test_ctcp_version_answered(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#v")
-    alice = client("alice")
-    alice.join_muc(room("#v"), "alice")
+    bob, alice = in_channel(irc, client, "#v")
     bob.privmsg("alice", "\x01VERSION\x01")
     line = bob.wait_for(lambda l: " NOTICE bob :\x01VERSION " in l, 10, "CTCP VERSION reply")
     assert "stanzagate" in line
@@ -206,10 +200,7 @@ def test_ctcp_version_answered(irc_gateway, client, irc):
 
 
 def test_server_jid_raw_lines(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#raw")
-    alice = client("alice")
-    alice.join_muc(room("#raw"), "alice")
+    bob, alice = in_channel(irc, client, "#raw")
     alice.send_message(f"{SERVER}@{GW}", "PRIVMSG #raw :raw hello")
     bob.wait_privmsg("#raw", "raw hello")
     # An unknown numeric comes back from the server's JID.
@@ -220,10 +211,7 @@ def test_server_jid_raw_lines(irc_gateway, client, irc):
 
 
 def test_crlf_in_body_is_text(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#safe")
-    alice = client("alice")
-    alice.join_muc(room("#safe"), "alice")
+    bob, alice = in_channel(irc, client, "#safe")
     alice.send_message(room("#safe"), "hi\rQUIT :x", mtype="groupchat")
     # A body line break is a message break, never a command: two PRIVMSGs.
     bob.wait_privmsg("#safe", "hi")
@@ -242,10 +230,7 @@ def test_crlf_in_body_is_text(irc_gateway, client, irc):
 
 
 def test_hostile_irc_text(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#bad")
-    alice = client("alice")
-    alice.join_muc(room("#bad"), "alice")
+    bob, alice = in_channel(irc, client, "#bad")
     bob.sock.sendall(b"PRIVMSG #bad :ctl\x01\x02\x03\x07\x1b[31m and \xff\xfe latin \xe9t\xe9\r\n")
     m = alice.wait_for_message(lambda m: m["type"] == "groupchat" and m["body"].startswith("ctl"),
                                10, "the hostile line")
@@ -257,10 +242,7 @@ def test_hostile_irc_text(irc_gateway, client, irc):
 
 
 def test_long_body_arrives_complete(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#long")
-    alice = client("alice")
-    alice.join_muc(room("#long"), "alice")
+    bob, alice = in_channel(irc, client, "#long")
     words = " ".join(f"w{i:04d}" for i in range(400))[:2000]
     assert len(words) == 2000
     alice.send_message(room("#long"), words, mtype="groupchat")
@@ -298,10 +280,7 @@ def test_tls_untrusted_certificate_refused(make_gateway, ngircd, client):
 
 
 def test_server_restart_user_told_and_rejoined(irc_gateway, ngircd, client, irc):
-    bob = irc("bob")
-    bob.join("#re")
-    alice = client("alice")
-    alice.join_muc(room("#re"), "alice")
+    bob, alice = in_channel(irc, client, "#re")
     ngircd.stop()
     p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#re')}/alice"
                                 and p["type"] == "unavailable", 15, "the loss, told")
@@ -443,10 +422,7 @@ def test_fixed_server_addresses(make_gateway, ngircd, client, irc):
 
 
 def test_leaving_last_channel_closes_connection(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#bye")
-    alice = client("alice")
-    alice.join_muc(room("#bye"), "alice")
+    bob, alice = in_channel(irc, client, "#bye")
     alice.leave_muc(room("#bye"), "alice")
     bob.wait_for(lambda l: l.startswith(":alice!") and " PART #bye" in l, 10, "alice's PART")
     # Nothing else needs the connection: it goes after a few seconds.
@@ -564,10 +540,7 @@ def test_channel_list_on_server_jid(irc_gateway, client, irc):
 
 
 def test_moderated_channel_refusal_shown_in_room(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#quiet")
-    alice = client("alice")
-    alice.join_muc(room("#quiet"), "alice")
+    bob, alice = in_channel(irc, client, "#quiet")
     bob.send("MODE #quiet +m")
     alice.wait_for_message(lambda m: "+m" in (m["body"] or ""), 10, "the mode change")
     alice.send_message(room("#quiet"), "can I speak?", mtype="groupchat")
@@ -626,10 +599,7 @@ def test_moderator_kicks_and_voices_from_xmpp(irc_gateway, client, irc):
 def test_channel_history_on_join_and_in_the_archive(irc_gateway, client, irc):
     """The core records what the user sees in a channel: replayed on the next
     join, and searchable with XEP-0313."""
-    bob = irc("bob")
-    bob.join("#hist")
-    alice = client("alice")
-    alice.join_muc(room("#hist"), "alice")
+    bob, alice = in_channel(irc, client, "#hist")
     bob.privmsg("#hist", "said while alice was there")
     alice.wait_for_message(lambda m: m["body"] == "said while alice was there", 10, "live")
     alice.leave_muc(room("#hist"), "alice")
