@@ -72,6 +72,7 @@ class MailServers:
         self.lmtp_port = sgtest.free_port()
         self.smtp_port = sgtest.free_port()
         self.smtp_max_size = smtp_max_size
+        self.smtp_data_delay = 0.0  # seconds each DATA takes (start_smtp() again to apply)
         self.idle = idle
         self.shared_login = shared_login
         self.ca_file, self.cert, self.key = make_ca(self.dir / "tls")
@@ -229,7 +230,8 @@ protocol imap {{
             [sys.executable, str(HERE / "smtp_submission.py"),
              "--port", str(self.smtp_port), "--lmtp-port", str(self.lmtp_port),
              "--cert", str(self.cert), "--key", str(self.key),
-             "--users", str(self.dir / "users.txt"), "--max-size", str(self.smtp_max_size)],
+             "--users", str(self.dir / "users.txt"), "--max-size", str(self.smtp_max_size),
+             "--data-delay", str(self.smtp_data_delay)],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         sgtest.wait_until(lambda: sgtest.port_open(self.smtp_port), timeout, "SMTP listening")

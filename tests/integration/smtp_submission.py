@@ -8,7 +8,9 @@ real MTA would do after a remote server refused it. Mail for CODE@refuse.invalid
 (a 5xx code, e.g. 552@refuse.invalid) is taken at RCPT and refused with that
 code after DATA, as a server over quota or refusing the content does; mail
 larger than --max-size gets aiosmtpd's own 552 after DATA. Every refusal
-after DATA is logged as "refused DATA with CODE"."""
+after DATA is logged as "refused DATA with CODE". Each DATA is logged as
+"DATA from SENDER (N at once)", N the sender's transactions in DATA then;
+--data-delay holds each DATA that many seconds (a slow server)."""
 
 import argparse
 import asyncio
@@ -58,9 +60,11 @@ def dsn(sender, rcpt, original):
 
 
 class Handler:
-    def __init__(self, users, lmtp_port):
+    def __init__(self, users, lmtp_port, data_delay=0.0):
         self.users = users
         self.lmtp_port = lmtp_port
+        self.data_delay = data_delay
+        self.in_data = {}  # sender -> transactions in DATA now
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local, _, domain = address.rpartition("@")
@@ -74,6 +78,17 @@ class Handler:
             l.sendmail(sender, rcpts, data)
 
     async def handle_DATA(self, server, session, envelope):
+        sender = envelope.mail_from
+        self.in_data[sender] = self.in_data.get(sender, 0) + 1
+        print(f"DATA from {sender} ({self.in_data[sender]} at once)", flush=True)
+        try:
+            if self.data_delay:
+                await asyncio.sleep(self.data_delay)
+            return await self._data(envelope)
+        finally:
+            self.in_data[sender] -= 1
+
+    async def _data(self, envelope):
         for r in envelope.rcpt_tos:
             code, _, domain = r.rpartition("@")
             if domain.lower() == REFUSE:
@@ -105,6 +120,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--users", required=True)
     ap.add_argument("--max-size", type=int, default=10 * 1024 * 1024)
+    ap.add_argument("--data-delay", type=float, default=0.0)
     a = ap.parse_args()
     users = load_users(a.users)
 
@@ -121,7 +137,7 @@ def main():
 
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(a.cert, a.key)
-    ctl = Controller(Handler(users, a.lmtp_port), hostname="127.0.0.1", port=a.port,
+    ctl = Controller(Handler(users, a.lmtp_port, a.data_delay), hostname="127.0.0.1", port=a.port,
                      tls_context=tls, require_starttls=True, auth_require_tls=True,
                      authenticator=authenticator, auth_required=True,
                      data_size_limit=a.max_size, server_hostname=DOMAIN)

@@ -7,6 +7,7 @@ lands in the mailboxes."""
 import base64
 import email
 import email.policy
+import re
 import signal
 import time
 import urllib.request
@@ -324,6 +325,32 @@ def test_starttls_imap_and_status_command(make_gateway, accounts, client):
     time.sleep(1)
     m = alice.send_message_and_wait(MAIL, "status")
     assert "idle" in m["body"] and "alice@localhost" in m["body"]
+
+
+def test_mails_to_one_correspondent_go_one_at_a_time(make_gateway, accounts, mailservers,
+                                                     client):
+    """SPEC section 7: at a crash only the mail in flight may go twice, and a
+    conversation keeps its order: mails to one address reach a slow SMTP
+    server one at a time, the others waiting their turn, and arrive in the
+    order they were written."""
+    mailservers.smtp_data_delay = 0.3
+    mailservers.stop_smtp()
+    mailservers.start_smtp()
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    n = 5
+    for i in range(n):
+        alice.send_message(jid_of("bob@localhost"), f"one at a time {i}")
+
+    def bodies():
+        return [m for m in accounts.fetch("bob") if b"one at a time" in m]
+    sgtest.wait_until(lambda: len(bodies()) >= n, 60, f"{n} mails in bob's INBOX")
+    at_once = [int(x) for x in re.findall(r"DATA from alice@localhost \((\d+) at once\)",
+                                          mailservers.smtp_log.read_text())]
+    assert len(at_once) == n and max(at_once) == 1, at_once
+    order = [next(i for i in range(n) if f"one at a time {i}".encode() in m) for m in bodies()]
+    assert order == list(range(n)), order
 
 
 def test_sigkill_while_sending_loses_nothing(make_gateway, accounts, client):
