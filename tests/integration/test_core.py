@@ -302,3 +302,24 @@ def test_users_archive_has_gateway_messages(gateway, client):
         return (fwd is not None and fwd.get("from", "").startswith("foo@echo.localhost")
                 and "archive me" in (fwd.findtext("{jabber:client}body") or ""))
     later.wait_for_message(archived, 10, "the echo's reply from the archive")
+
+
+def test_shipped_unit_is_confined():
+    """The systemd unit an operator installs (contrib/, and the Debian
+    package's) rates at most 2.0 ("OK") in systemd-analyze security, as
+    docs/security.md says: no capability, a read-only system, the syscall
+    filter, only internet and local sockets."""
+    import re
+    import shutil
+    import subprocess
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    unit = sgtest.REPO / "contrib" / "systemd" / "stanzagate.service"
+    out = subprocess.run(["systemd-analyze", "security", "--offline=true", str(unit)],
+                         capture_output=True, text=True, timeout=60).stdout
+    m = re.search(r"Overall exposure level for stanzagate.service: ([\d.]+) (\w+)", out)
+    assert m, out[-2000:]
+    assert float(m.group(1)) <= 2.0 and m.group(2) == "OK", m.group(0)
+    for confined in ("CapabilityBoundingSet=~CAP_SYS_ADMIN", "ProtectSystem=",
+                     "NoNewPrivileges=", "SystemCallFilter=~@privileged"):
+        assert any(l.startswith("✓ " + confined) for l in out.splitlines()), confined
