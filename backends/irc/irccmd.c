@@ -18,6 +18,10 @@
 
 /* ---- commands ---- */
 
+/* The passwords configure keeps sealed, which "forget" removes. */
+static const char *const secret_vars[] = {"sasl_password", "nickserv_password",
+                                          "server_password", NULL};
+
 static const struct gw_field configure_fields[] = {
         {"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
         {"username", GW_FIELD_TEXT, "Username", "The user name (ident) part of your address.", 0,
@@ -58,8 +62,26 @@ static const struct gw_field configure_fields[] = {
          NULL},
         {"throttle_byte_rate", GW_FIELD_TEXT, "Throttle: bytes per second",
          "After the byte burst, this many bytes per second.", 0, NULL, NULL},
+        {"forget", GW_FIELD_LIST_MULTI, "Forget stored passwords",
+         "The passwords checked here are removed from the gateway (an empty password field "
+         "keeps the stored one).",
+         0, secret_vars, NULL},
         GW_FIELDS_END,
 };
+
+/* Removes the passwords the user checked in "forget"; how many. -1: the store failed. */
+static int
+forget_secrets(struct gw_net *net, const char *user, const char *server,
+               const struct gw_values *in)
+{
+	size_t n;
+	const char *const *v = gw_values_getv(in, "forget", &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (gw_secret_set(net, user, server, v[i], NULL) == -1)
+			return -1;
+	return (int)n;
+}
 
 static bool
 ports_ok(const char *s)
@@ -226,7 +248,7 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		char *value = NULL, *def;
 		int rc = 0;
 
-		if (!gw_values_has(in, f->var))
+		if (!gw_values_has(in, f->var) || strcmp(f->var, "forget") == 0)
 			continue;
 		if (f->flags & GW_FIELD_SECRET) {
 			if (v && *v)
@@ -274,6 +296,16 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			r = GW_CMD_ERROR;
 			goto out;
 		}
+	}
+	switch (forget_secrets(net, user, server, in)) {
+	case -1:
+		gw_cmd_note(cmd, GW_NOTE_ERROR, "The settings could not be saved.");
+		r = GW_CMD_ERROR;
+		goto out;
+	case 0:
+		break;
+	default:
+		gw_cmd_note(cmd, GW_NOTE_INFO, "The checked passwords are forgotten.");
 	}
 	gw_cmd_note(cmd, GW_NOTE_INFO, "Saved; they apply at the next connection to %s.", server);
 out:

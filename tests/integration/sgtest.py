@@ -963,8 +963,9 @@ class Client:
 
         def mine(p):
             # Our own presence comes from room/nick (status 110 too, but
-            # matching the nick also catches an error presence).
-            return str(p["from"]) == f"{room}/{nick}"
+            # matching the nick also catches an error presence); the
+            # unavailable one of an earlier leave is not this join's answer.
+            return str(p["from"]) == f"{room}/{nick}" and p["type"] != "unavailable"
         pres = self.wait_for_presence(mine, timeout, f"self-presence in {room}")
         if pres["type"] == "error":
             raise AssertionError(f"joining {room} failed: {pres}")
@@ -1100,3 +1101,13 @@ def rss_kb(pid):
             return next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
     except FileNotFoundError:
         return 0
+
+
+def wait_irc_nick_gone(irc_client, nick):
+    """Until nick is no longer on irc_client's IRC server (ISON)."""
+    def gone():
+        irc_client.send(f"ISON {nick}")
+        line = irc_client.wait_for(lambda l: f" 303 {irc_client.nick} " in l, 10,
+                                   "ISON's answer")
+        return line.rstrip().endswith(":")
+    wait_until(gone, 20, f"{nick}'s IRC connection to close", interval=1)

@@ -429,13 +429,7 @@ def test_leaving_last_channel_closes_connection(irc_gateway, client, irc):
     wait_gone(bob, "alice")
 
 
-def wait_gone(bob, nick):
-    """Wait until nick is no longer on the IRC server (ISON)."""
-    def gone():
-        bob.send(f"ISON {nick}")
-        line = bob.wait_for(lambda l: f" 303 {bob.nick} " in l, 10, "ISON's answer")
-        return line.rstrip().endswith(":")
-    sgtest.wait_until(gone, 20, f"{nick}'s IRC connection to close", interval=1)
+wait_gone = sgtest.wait_irc_nick_gone
 
 
 def test_nick_change_from_xmpp(irc_gateway, client, irc):

@@ -162,6 +162,33 @@ def test_nickserv_fallback_on_server_without_sasl(make_gateway, ngircd, client, 
     assert "pw with spaces-5" not in irc_log(g)
 
 
+def test_forgotten_password_is_not_sent(make_gateway, ngircd, client, irc_client):
+    """A stored password can be removed through configure ("forget"): the
+    next connection sends no IDENTIFY, while an empty password field, as
+    before, keeps what is stored. A value that is no password is refused."""
+    ns = irc_client("NickServ")
+    bob = irc_client("bob")
+    bob.join("#forget")
+    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": ""}})
+    alice = client("alice")
+    configured(alice, {"nickserv_password": "keep-me-7"})
+    configured(alice, {"nickserv_password": ""})
+    alice.join_muc(room("#forget"), "alice")
+    assert ns.wait_privmsg("NickServ", timeout=20) == ("alice", "IDENTIFY alice keep-me-7")
+
+    res = configure(alice, {"forget": "nickserv_password"})
+    assert "forgotten" in " ".join(sgtest.command_notes(res)), sgtest.command_notes(res)
+    with pytest.raises(IqError):
+        configure(alice, {"forget": "nick"})
+    alice.leave_muc(room("#forget"), "alice")  # her last channel: the connection closes
+    bob.wait_for(lambda l: l.startswith(":alice!") and " PART #forget" in l, 10, "alice's PART")
+    sgtest.wait_irc_nick_gone(bob, "alice")
+    alice.join_muc(room("#forget"), "alice", timeout=20)
+    alice.send_message(room("#forget"), "after forget", mtype="groupchat")
+    bob.wait_privmsg("#forget", "after forget")
+    assert not [l for l in ns.lines if "IDENTIFY" in l], ns.lines
+
+
 # ---- SASL EXTERNAL with a generated client certificate ----
 
 
