@@ -610,3 +610,21 @@ def test_channel_history_on_join_and_in_the_archive(irc_gateway, client, irc):
     results = [m for m in later.messages
                if m.xml.find("{urn:xmpp:mam:2}result") is not None]
     assert any("said while alice was there" in str(m) for m in results)
+
+
+def test_caps_of_gateway_and_server_match_their_disco(irc_gateway, client, irc):
+    """XEP-0115: the caps in the IRC gateway's presence (a backend with
+    rooms) and in an IRC server JID's presence hash to what disco#info on
+    those JIDs answers, so a client's cached features are the true ones."""
+    CAPS = "{http://jabber.org/protocol/caps}c"
+    alice = client("alice")
+    assert alice.register(GW, {"nick": "alice"})["type"] == "result"
+    pres = alice.wait_for_presence(lambda p: str(p["from"]) == GW and p["type"] == "available"
+                                   and p.xml.find(CAPS) is not None, 10, "the gateway's presence")
+    assert pres.xml.find(CAPS).get("ver") == sgtest.caps_ver(alice.disco_info(GW)["disco_info"])
+    in_channel(irc, lambda nick: alice, "#caps")
+    server = f"{SERVER}@{GW}"
+    pres = alice.wait_for_presence(lambda p: p["from"].bare == server and
+                                   p.xml.find(CAPS) is not None, 10, "the server JID's presence")
+    ver = pres.xml.find(CAPS).get("ver")
+    assert ver == sgtest.caps_ver(alice.disco_info(str(pres["from"]))["disco_info"])
