@@ -1,7 +1,9 @@
 /*
- * Unit tests of the store (store.h) on its SQLite backend: every function,
- * its errors, the migrations from each earlier schema version, crash
- * safety under SIGKILL, and start-up time with 100 000 users.
+ * Unit tests of the store (store.h): every function, its errors, the
+ * migrations from each earlier schema version, crash safety under SIGKILL,
+ * and start-up time with 100 000 users. The engine-independent cases run
+ * on SQLite and again on PostgreSQL, in a private cluster this program
+ * starts (skipped with a message when PostgreSQL 15 is not installed).
  */
 #define _GNU_SOURCE /* memmem */
 #include "config.h"
@@ -20,6 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef WITH_POSTGRESQL
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#endif
+
 #include "log.h"
 #include "store.h"
 #include "store_backend.h"
@@ -28,6 +38,9 @@
 static char tmpdir[] = "/tmp/sg-store-XXXXXX";
 static char *db_path, *url, *key_path;
 static struct store *s;
+static bool on_pg; /* this test case runs on PostgreSQL */
+
+static void pg_fresh_database(void);
 
 static void
 setup(void)
@@ -38,10 +51,20 @@ setup(void)
 	strcpy(tmpdir, "/tmp/sg-store-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	db_path = xasprintf("%s/stanzagate.db", tmpdir);
-	url = xasprintf("sqlite:%s", db_path);
 	key_path = xasprintf("%s/secret.key", tmpdir);
+	if (on_pg)
+		pg_fresh_database();
+	else
+		url = xasprintf("sqlite:%s", db_path);
 	s = store_open(url, key_path, &err);
 	ck_assert_msg(s != NULL, "store_open: %s", err ? err : "?");
+}
+
+static void
+setup_pg(void)
+{
+	on_pg = true;
+	setup();
 }
 
 static void
@@ -68,6 +91,140 @@ reopen(void)
 	ck_assert_msg(s != NULL, "store_open: %s", err ? err : "?");
 }
 
+#ifdef WITH_POSTGRESQL
+/* ---- The private PostgreSQL cluster ---- */
+
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+
+static char pg_dir[] = "/tmp/sg-store-pg-XXXXXX";
+static int pg_port;
+
+/* A TCP port nothing listens on now: it names the cluster's unix socket. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) == -1)
+		return -1;
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Run a cluster command, as nobody when we are root (initdb refuses root). */
+static int
+pg_ctl_run(const char *args)
+{
+	char *cmd;
+	int r;
+
+	if (geteuid() == 0)
+		cmd = xasprintf("cd %s && runuser -u nobody -- " PG_BIN "/%s >>%s/setup.log 2>&1",
+		                pg_dir, args, pg_dir);
+	else
+		cmd = xasprintf("cd %s && " PG_BIN "/%s >>%s/setup.log 2>&1", pg_dir, args,
+		                pg_dir);
+	r = system(cmd);
+	free(cmd);
+	return r;
+}
+
+/*
+ * Start the cluster: initdb in a temporary directory, trust authentication,
+ * no TCP, the socket in that directory, fsync off (the tests kill clients,
+ * not the machine). 0, or -1 with a message on stderr.
+ */
+static int
+pg_cluster_start(void)
+{
+	struct passwd *pw;
+	char *args;
+	int r;
+
+	if (access(PG_BIN "/initdb", X_OK) != 0) {
+		fprintf(stderr, "test_store: SKIP the PostgreSQL cases: " PG_BIN
+		                "/initdb is missing (apt-get install postgresql-15)\n");
+		return -1;
+	}
+	if (mkdtemp(pg_dir) == NULL || (pg_port = free_port()) == -1)
+		return -1;
+	if (geteuid() == 0 && ((pw = getpwnam("nobody")) == NULL ||
+	                       chown(pg_dir, pw->pw_uid, pw->pw_gid) == -1))
+		return -1;
+	r = pg_ctl_run("initdb -D data -U postgres --auth=trust -E UTF8 --no-locale --no-sync");
+	if (r == 0) {
+		args = xasprintf("pg_ctl -D data -l postgres.log -w -t 60 -o \"-p %d -k %s"
+		                 " -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+		                 " -c full_page_writes=off\" start",
+		                 pg_port, pg_dir);
+		r = pg_ctl_run(args);
+		free(args);
+	}
+	if (r != 0) {
+		fprintf(stderr, "test_store: PostgreSQL did not start; see %s/setup.log\n", pg_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pg_cluster_stop(void)
+{
+	char *cmd;
+
+	pg_ctl_run("pg_ctl -D data -m immediate stop");
+	cmd = xasprintf("rm -rf '%s'", pg_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_store: could not remove %s\n", pg_dir);
+	free(cmd);
+}
+
+static char *
+pg_url(const char *db)
+{
+	return xasprintf("postgresql:///%s?host=%s&port=%d&user=postgres", db, pg_dir, pg_port);
+}
+
+/* Run sql on db through libpq; the result (caller clears), checked. */
+static PGresult *
+pg_raw(const char *db_url, const char *sql)
+{
+	PGconn *c = PQconnectdb(db_url);
+	PGresult *res;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	res = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+	                      PQresultStatus(res) == PGRES_TUPLES_OK,
+	              "%s: %s", sql, PQresultErrorMessage(res));
+	PQfinish(c);
+	return res;
+}
+
+/* Each test gets an empty database "sg" (and url naming it). */
+static void
+pg_fresh_database(void)
+{
+	char *admin = pg_url("postgres");
+
+	PQclear(pg_raw(admin, "DROP DATABASE IF EXISTS sg WITH (FORCE)"));
+	PQclear(pg_raw(admin, "CREATE DATABASE sg"));
+	free(admin);
+	url = pg_url("sg");
+}
+#else
+static void
+pg_fresh_database(void)
+{
+}
+#endif
+
 /* A second connection, as an attacker or an older release would use. */
 static void
 raw_exec(const char *sql)
@@ -75,6 +232,12 @@ raw_exec(const char *sql)
 	sqlite3 *db;
 	char *msg = NULL;
 
+#ifdef WITH_POSTGRESQL
+	if (on_pg) {
+		PQclear(pg_raw(url, sql));
+		return;
+	}
+#endif
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
@@ -89,6 +252,16 @@ raw_long(const char *sql)
 	sqlite3_stmt *st;
 	long v = -1;
 
+#ifdef WITH_POSTGRESQL
+	if (on_pg) {
+		PGresult *res = pg_raw(url, sql);
+
+		if (PQntuples(res) > 0)
+			v = atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return v;
+	}
+#endif
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -142,13 +315,24 @@ START_TEST(open_bad_urls)
 	err = open_err("mysql://db/x", key_path);
 	ASSERT_HAS(err, "unknown scheme \"mysql:\"");
 	free(err);
+#ifdef WITH_POSTGRESQL
+	/* Nothing listens on port 1: a clear error, and never the password. */
+	err = open_err("postgresql://gw:hunter2@127.0.0.1:1/gw?connect_timeout=5", key_path);
+	ASSERT_HAS(err, "cannot connect to the PostgreSQL store");
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	free(err);
+	err = open_err("postgres://gw@127.0.0.1:1/gw", key_path);
+	ASSERT_HAS(err, "cannot connect to the PostgreSQL store");
+	free(err);
+#else
 	err = open_err("postgresql://gw:hunter2@db.example/gw", key_path);
-	ASSERT_HAS(err, "PostgreSQL store is not built yet");
+	ASSERT_HAS(err, "built without the PostgreSQL store");
 	ck_assert_ptr_null(strstr(err, "hunter2"));
 	free(err);
 	err = open_err("postgres://db/gw", key_path);
-	ASSERT_HAS(err, "not built yet");
+	ASSERT_HAS(err, "built without the PostgreSQL store");
 	free(err);
+#endif
 	err = open_err("sqlite:", key_path);
 	ASSERT_HAS(err, "no database file");
 	free(err);
@@ -551,9 +735,12 @@ START_TEST(secrets)
 	ck_assert_str_eq(v, "hunter2-imap");
 	free(v);
 	/* At rest it is not readable. */
-	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'password'"
-	                          " AND typeof(value) = 'blob'"
-	                          " AND instr(value, CAST('hunter2' AS BLOB)) = 0"),
+	ck_assert_int_eq(raw_long(on_pg ? "SELECT count(*) FROM settings WHERE key = 'password'"
+	                                  " AND secret = 1"
+	                                  " AND position('hunter2'::bytea IN value) = 0"
+	                                : "SELECT count(*) FROM settings WHERE key = 'password'"
+	                                  " AND typeof(value) = 'blob'"
+	                                  " AND instr(value, CAST('hunter2' AS BLOB)) = 0"),
 	                 1);
 	/* A secret and a setting are different kinds of the same key. */
 	ck_assert_int_eq(store_setting_get(s, "email", "a@x", "", "password", &v), 0);
@@ -588,8 +775,22 @@ tamper(const char *key, int offset)
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	unsigned char buf[256];
+	char *sql;
 	int n;
 
+	if (on_pg) {
+		/* get_byte() counts from 0, like offset. */
+		sql = offset < 0 ? xasprintf("UPDATE settings SET value = set_byte(value,"
+		                             " length(value) + %d, get_byte(value, length(value) + %d)"
+		                             " # 32) WHERE key = '%s'",
+		                             offset, offset, key)
+		                 : xasprintf("UPDATE settings SET value = set_byte(value, %d,"
+		                             " get_byte(value, %d) # 32) WHERE key = '%s'",
+		                             offset, offset, key);
+		raw_exec(sql);
+		free(sql);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	ck_assert_int_eq(
 	        sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = ?1", -1, &st, NULL),
@@ -1542,7 +1743,9 @@ START_TEST(crash_loses_no_acknowledged_push)
 	ck_assert_int_ge(nacks, 3000);
 
 	reopen();
-	ck_assert_int_eq(raw_long("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+	if (!on_pg)
+		ck_assert_int_eq(
+		        raw_long("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
 	for (i = 0; i < (int)nacks; i++) {
 		ck_assert_int_eq(acks[i].n, i);
 		ck_assert_msg(store_queue_get(s, acks[i].id, &out) == 1, "message %d lost", i);
@@ -1718,8 +1921,136 @@ START_TEST(queue_backlog_drains_in_order)
 }
 END_TEST
 
+#ifdef WITH_POSTGRESQL
+/* ---- PostgreSQL only ---- */
+
+/*
+ * Both engines share one migration numbering; every version opens and
+ * migrates to the latest; a database newer than the build is refused.
+ */
+START_TEST(pg_schema_versions)
+{
+	char *err = NULL;
+	struct store *t;
+	int k, latest = store_schema_latest(s);
+
+	ck_assert_int_eq(latest, store_sqlite_ops.schema_latest());
+	ck_assert_int_eq(store_schema_version(s), latest);
+	for (k = 0; k <= latest; k++) {
+		store_close(s);
+		s = NULL;
+		raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		t = store_open_version(url, key_path, k, &err);
+		ck_assert_msg(t != NULL, "version %d: %s", k, err ? err : "?");
+		ck_assert_int_eq(store_schema_version(t), k);
+		store_close(t);
+		s = store_open(url, key_path, &err);
+		ck_assert_msg(s != NULL, "from version %d: %s", k, err ? err : "?");
+		ck_assert_int_eq(store_schema_version(s), latest);
+	}
+	store_close(s);
+	s = NULL;
+	raw_exec("UPDATE schema_version SET version = 99");
+	err = open_err(url, key_path);
+	ASSERT_HAS(err, "newer than this stanzagate knows");
+	free(err);
+}
+END_TEST
+
+/* Kill this store's server process, waiting until it is gone. */
+static void
+kill_backend(void)
+{
+	ck_assert_int_eq(raw_long("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000)"
+	                          " FROM pg_stat_activity WHERE datname = 'sg'"
+	                          " AND pid <> pg_backend_pid()) t"),
+	                 1);
+}
+
+/*
+ * The connection dies inside a transaction: what it held is not reported
+ * committed; calls fail until the rollback; the next call outside a
+ * transaction reconnects.
+ */
+START_TEST(pg_connection_lost)
+{
+	struct store_msg m1, m2, m3, m4, out;
+
+	m1 = msg(STORE_TO_XMPP, "echo", "a@x", "before");
+	ck_assert_int_eq(store_queue_push(s, &m1), 0);
+	ck_assert_int_eq(store_begin(s), 0);
+	m2 = msg(STORE_TO_XMPP, "echo", "a@x", "inside");
+	ck_assert_int_eq(store_queue_push(s, &m2), 0);
+	kill_backend();
+	m3 = msg(STORE_TO_XMPP, "echo", "a@x", "after the loss");
+	ck_assert_int_eq(store_queue_push(s, &m3), -1);
+	ck_assert_int_eq(store_commit(s), -1);
+
+	m4 = msg(STORE_TO_XMPP, "echo", "a@x", "reconnected");
+	ck_assert_int_eq(store_queue_push(s, &m4), 0);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "echo"), 2);
+	ck_assert_int_eq(store_queue_get(s, m2.id, &out), 0);
+	ck_assert_int_eq(store_queue_get(s, m1.id, &out), 1);
+	ck_assert_str_eq(out.body, "before");
+	store_msg_free_fields(&out);
+
+	/* Lost outside a transaction: that call fails, the next reconnects. */
+	kill_backend();
+	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), -1);
+	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), 0);
+	ck_assert_int_eq(store_user_get(s, "echo", "b@x", NULL), 1);
+}
+END_TEST
+#endif
+
+/* The cases that use store.h only (and the raw helpers' twins). */
+static void
+add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
+{
+	char name[64];
+	TCase *tc;
+
+	snprintf(name, sizeof(name), "%sdata", prefix);
+	tc = tcase_create(xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_add_test(tc, users);
+	tcase_add_test(tc, foreach_reentrant);
+	tcase_add_test(tc, user_remove_cascades);
+	tcase_add_test(tc, settings);
+	tcase_add_test(tc, secrets);
+	tcase_add_test(tc, secrets_tampered_or_moved);
+	tcase_add_test(tc, setting_foreach);
+	tcase_add_test(tc, setting_find);
+	tcase_add_test(tc, contacts);
+	suite_add_tcase(su, tc);
+
+	snprintf(name, sizeof(name), "%squeue", prefix);
+	tc = tcase_create(xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_add_test(tc, archive_pages_and_ranges);
+	tcase_add_test(tc, queue_push_get);
+	tcase_add_test(tc, queue_due_order_limit_and_filters);
+	tcase_add_test(tc, queue_due_callback_changes_queue);
+	tcase_add_test(tc, queue_retry_hold_release_delete);
+	tcase_add_test(tc, queue_dedup_and_tombstones);
+	tcase_add_test(tc, queue_reserved_ids);
+	tcase_add_test(tc, queue_seen_and_direct_tombstones);
+	tcase_add_test(tc, transactions);
+	suite_add_tcase(su, tc);
+
+	snprintf(name, sizeof(name), "%sdurability", prefix);
+	tc = tcase_create(xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, crash_loses_no_acknowledged_push);
+	tcase_add_test(tc, startup_with_100k_users);
+	tcase_add_test(tc, queue_throughput);
+	tcase_add_test(tc, queue_backlog_drains_in_order);
+	suite_add_tcase(su, tc);
+}
+
 static Suite *
-store_suite(void)
+store_suite(bool with_pg)
 {
 	Suite *su = suite_create("store");
 	TCase *tc;
@@ -1735,52 +2066,48 @@ store_suite(void)
 	tcase_add_test(tc, open_in_memory_and_without_key);
 	suite_add_tcase(su, tc);
 
-	tc = tcase_create("data");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, users);
-	tcase_add_test(tc, foreach_reentrant);
-	tcase_add_test(tc, user_remove_cascades);
-	tcase_add_test(tc, settings);
-	tcase_add_test(tc, secrets);
-	tcase_add_test(tc, secrets_tampered_or_moved);
-	tcase_add_test(tc, setting_foreach);
-	tcase_add_test(tc, setting_find);
-	tcase_add_test(tc, contacts);
-	suite_add_tcase(su, tc);
-
-	tc = tcase_create("queue");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, archive_pages_and_ranges);
-	tcase_add_test(tc, queue_push_get);
-	tcase_add_test(tc, queue_due_order_limit_and_filters);
-	tcase_add_test(tc, queue_due_callback_changes_queue);
-	tcase_add_test(tc, queue_retry_hold_release_delete);
-	tcase_add_test(tc, queue_dedup_and_tombstones);
-	tcase_add_test(tc, queue_reserved_ids);
-	tcase_add_test(tc, queue_seen_and_direct_tombstones);
-	tcase_add_test(tc, transactions);
-	suite_add_tcase(su, tc);
-
-	tc = tcase_create("durability");
+	tc = tcase_create("migrations");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, migrations_from_every_version);
-	tcase_add_test(tc, crash_loses_no_acknowledged_push);
-	tcase_add_test(tc, startup_with_100k_users);
-	tcase_add_test(tc, queue_throughput);
-	tcase_add_test(tc, queue_backlog_drains_in_order);
 	suite_add_tcase(su, tc);
+
+	add_engine_cases(su, "", setup);
+#ifdef WITH_POSTGRESQL
+	if (with_pg) {
+		add_engine_cases(su, "postgresql-", setup_pg);
+		tc = tcase_create("postgresql");
+		tcase_add_checked_fixture(tc, setup_pg, teardown);
+		tcase_set_timeout(tc, 60);
+		tcase_add_test(tc, pg_schema_versions);
+		tcase_add_test(tc, pg_connection_lost);
+		suite_add_tcase(su, tc);
+	}
+#else
+	(void)with_pg;
+#endif
 	return su;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
+	bool with_pg = false;
+	SRunner *sr;
 	int failed;
 
+#ifdef WITH_POSTGRESQL
+	with_pg = pg_cluster_start() == 0;
+#else
+	fprintf(stderr, "test_store: SKIP the PostgreSQL cases: built without libpq\n");
+#endif
+	sr = srunner_create(store_suite(with_pg));
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+#ifdef WITH_POSTGRESQL
+	if (with_pg)
+		pg_cluster_stop();
+#endif
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
