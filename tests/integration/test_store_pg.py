@@ -102,3 +102,35 @@ def test_unreachable_postgresql_refused_at_start(tmp_path, prosody, stanzagate_b
     reason = (r.stderr + r.stdout).strip()
     assert "cannot connect to the PostgreSQL store" in reason, reason
     assert "hunter2" not in reason
+
+
+def test_migrate_store_moves_a_sqlite_gateway_to_postgresql(make_gateway, pg_db, client,
+                                                            stanzagate_bin):
+    pg, name, url = pg_db
+    g = make_gateway()
+    alice = client("alice")
+    _register(alice)
+    g.stop()
+
+    r = sgtest.run_binary(stanzagate_bin, "--migrate-store", f"sqlite:{g.db_path}", url,
+                          timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "every table copied and verified" in r.stdout
+    users = [line for line in r.stdout.splitlines() if line.startswith("users ")]
+    assert users and "1 rows in SQLite" in users[0] and "1 in PostgreSQL" in users[0], r.stdout
+    assert pg.psql(name, "SELECT jid FROM users").strip() == f"alice@{sgtest.DOMAIN}"
+
+    # The same gateway, now on PostgreSQL, still knows alice.
+    g.sections["storage"]["url"] = url
+    g.write_config()
+    g.db_path.unlink()
+    g.start()
+    assert _is_registered(alice)
+    reply = alice.send_message_and_wait("foo@echo.localhost", "moved")
+    assert reply["body"] == "moved"
+
+    # A second copy into the now used database is refused.
+    r = sgtest.run_binary(stanzagate_bin, "--migrate-store", f"sqlite:{g.dir}/none.db", url,
+                          timeout=60)
+    assert r.returncode == 1
+    assert "not empty" in r.stderr

@@ -2001,6 +2001,94 @@ START_TEST(pg_connection_lost)
 	ck_assert_int_eq(store_user_get(s, "echo", "b@x", NULL), 1);
 }
 END_TEST
+
+/* Fill a SQLite store with a bit of every table; *last: the highest reserved id. */
+static char *
+filled_sqlite_store(int64_t *last)
+{
+	char *lite_url = xasprintf("sqlite:%s/source.db", tmpdir), *err = NULL;
+	struct store *t = store_open(lite_url, key_path, &err);
+	struct store_msg m;
+	int64_t first;
+
+	ck_assert_msg(t != NULL, "%s", err ? err : "?");
+	ck_assert_int_eq(store_user_add(t, "irc", "a@x"), 0);
+	ck_assert_int_eq(store_user_add(t, "sms", "b@x"), 0);
+	ck_assert_int_eq(store_user_set_disabled(t, "sms", "b@x", true), 0);
+	ck_assert_int_eq(store_setting_set(t, "irc", "a@x", "", "nick", "alice"), 0);
+	ck_assert_int_eq(store_setting_set(t, "irc", "a@x", "", "empty", ""), 0);
+	ck_assert_int_eq(store_secret_set(t, "irc", "a@x", "libera", "password", "hunter2"), 0);
+	ck_assert_int_eq(store_contact_set(t, "irc", "a@x", "bob", "Bob", STORE_SUB_BOTH), 0);
+	m = msg(STORE_TO_XMPP, "irc", "a@x", "waiting");
+	m.dedup_key = (char *)"k1";
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	m = msg(STORE_TO_NET, "irc", "a@x", "held");
+	m.held = true;
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	m = msg(STORE_TO_XMPP, "irc", "a@x", "delivered");
+	m.dedup_key = (char *)"k2";
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	ck_assert_int_eq(store_queue_delete(t, m.id), 0);
+	ck_assert_int_eq(store_queue_reserve(t, 100, &first), 0);
+	*last = first + 99;
+	ck_assert_int_eq(store_archive_add(t, "irc", "a@x", "#c", 1000, "n", "one", "u1", NULL), 0);
+	ck_assert_int_eq(store_archive_add(t, "irc", "a@x", "#c", 1001, "n", "two", NULL, NULL), 0);
+	store_close(t);
+	return lite_url;
+}
+
+/* --migrate-store: every row arrives, secrets open with the same key, ids stay unique. */
+START_TEST(pg_copy_from_sqlite)
+{
+	char *lite_url, *err = NULL, *v = NULL, *name = NULL, *report = NULL;
+	struct store_archive_query q = {0};
+	struct store_msg m;
+	enum store_sub sub;
+	size_t report_len = 0;
+	int64_t last;
+	FILE *out;
+
+	lite_url = filled_sqlite_store(&last);
+	out = open_memstream(&report, &report_len);
+	ck_assert_msg(store_copy(lite_url, url, out, &err) == 0, "%s", err ? err : "?");
+	fclose(out);
+	ASSERT_HAS(report, "users                         2 rows in SQLite,          2 copied");
+	ASSERT_HAS(report, "queue_tombstones              1 rows");
+	ck_assert_ptr_null(strstr(report, "MISMATCH"));
+
+	reopen();
+	ck_assert_int_eq(store_user_count(s, NULL), 2);
+	ck_assert_int_eq(store_user_get(s, "sms", "b@x", NULL), 1);
+	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
+	ck_assert_str_eq(v, "alice");
+	free(v);
+	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "empty", &v), 1);
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_int_eq(store_secret_get(s, "irc", "a@x", "libera", "password", &v), 1);
+	ck_assert_str_eq(v, "hunter2");
+	free(v);
+	ck_assert_int_eq(store_contact_get(s, "irc", "a@x", "bob", &sub, &name), 1);
+	ck_assert_str_eq(name, "Bob");
+	ck_assert_int_eq(sub, STORE_SUB_BOTH);
+	free(name);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "irc"), 1);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_NET, "irc"), 1);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_XMPP, "irc", "a@x", "k2"), 1);
+	ck_assert_int_eq(store_archive_query(s, "irc", "a@x", "#c", &q, count_rows, NULL), 2);
+	/* No id handed out in SQLite, reserved ones included, is handed out again. */
+	m = msg(STORE_TO_NET, "irc", "a@x", "new");
+	ck_assert_int_eq(store_queue_push(s, &m), 0);
+	ck_assert_int_gt(m.id, last);
+
+	/* A second copy would merge: refused. */
+	ck_assert_int_eq(store_copy(lite_url, url, stderr, &err), -1);
+	ASSERT_HAS(err, "not empty");
+	free(err);
+	free(report);
+	free(lite_url);
+}
+END_TEST
 #endif
 
 /* The cases that use store.h only (and the raw helpers' twins). */
@@ -2081,6 +2169,7 @@ store_suite(bool with_pg)
 		tcase_set_timeout(tc, 60);
 		tcase_add_test(tc, pg_schema_versions);
 		tcase_add_test(tc, pg_connection_lost);
+		tcase_add_test(tc, pg_copy_from_sqlite);
 		suite_add_tcase(su, tc);
 	}
 #else
