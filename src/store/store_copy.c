@@ -34,7 +34,7 @@ struct copy {
 
 /* Set c->err from a PostgreSQL result or connection (first line): -1. */
 static int
-pg_fail(struct copy *c, const char *what, const PGresult *res)
+pgs_fail(struct copy *c, const char *what, const PGresult *res)
 {
 	const char *m = res ? PQresultErrorMessage(res) : "";
 
@@ -46,13 +46,13 @@ pg_fail(struct copy *c, const char *what, const PGresult *res)
 
 /* Run sql on PostgreSQL: the result (caller clears), or NULL with c->err. */
 static PGresult *
-pg_query(struct copy *c, const char *sql, int n, const char *const *vals)
+pgs_query(struct copy *c, const char *sql, int n, const char *const *vals)
 {
 	PGresult *res = PQexecParams(c->pg, sql, n, NULL, vals, NULL, NULL, 0);
 
 	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
 		return res;
-	pg_fail(c, sql, res);
+	pgs_fail(c, sql, res);
 	PQclear(res);
 	return NULL;
 }
@@ -100,11 +100,11 @@ table_columns(struct copy *c, struct table *t)
 	const char *v[1] = {t->name};
 	PGresult *res;
 
-	res = pg_query(c,
-	               "SELECT column_name, data_type = 'bytea' FROM information_schema.columns"
-	               " WHERE table_schema = current_schema() AND table_name = $1"
-	               " ORDER BY ordinal_position",
-	               1, v);
+	res = pgs_query(c,
+	                "SELECT column_name, data_type = 'bytea' FROM information_schema.columns"
+	                " WHERE table_schema = current_schema() AND table_name = $1"
+	                " ORDER BY ordinal_position",
+	                1, v);
 	if (res == NULL)
 		return -1;
 	t->ncols = PQntuples(res);
@@ -157,7 +157,7 @@ copy_rows(struct copy *c, const struct table *t)
 	table_sql(t, &sel, &ins);
 	res = PQprepare(c->pg, "copy_insert", ins, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_fail(c, ins, res);
+		pgs_fail(c, ins, res);
 		PQclear(res);
 		goto out;
 	}
@@ -179,7 +179,7 @@ copy_rows(struct copy *c, const struct table *t)
 		}
 		res = PQexecPrepared(c->pg, "copy_insert", t->ncols, val, len, fmt, 0);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			pg_fail(c, t->name, res);
+			pgs_fail(c, t->name, res);
 			PQclear(res);
 			n = -1;
 			goto out;
@@ -225,7 +225,7 @@ copy_sequence(struct copy *c, const struct table *t)
 	if (seq == 0)
 		return 0;
 	snprintf(high, sizeof(high), "%lld", seq);
-	res = pg_query(c, "SELECT setval(pg_get_serial_sequence($1, 'id'), $2::bigint)", 2, v);
+	res = pgs_query(c, "SELECT setval(pg_get_serial_sequence($1, 'id'), $2::bigint)", 2, v);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
@@ -238,7 +238,7 @@ verify_table(struct copy *c, const struct table *t, long long copied)
 {
 	char *sql = xasprintf("SELECT count(*) FROM \"%s\"", t->name);
 	long long lite = lite_long(c, sql);
-	PGresult *res = pg_query(c, sql, 0, NULL);
+	PGresult *res = pgs_query(c, sql, 0, NULL);
 	long long pg = -1;
 
 	free(sql);
@@ -261,11 +261,11 @@ verify_table(struct copy *c, const struct table *t, long long copied)
 static PGresult *
 table_names(struct copy *c)
 {
-	return pg_query(c,
-	                "SELECT table_name FROM information_schema.tables"
-	                " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-	                " AND table_name <> 'schema_version' ORDER BY table_name",
-	                0, NULL);
+	return pgs_query(c,
+	                 "SELECT table_name FROM information_schema.tables"
+	                 " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+	                 " AND table_name <> 'schema_version' ORDER BY table_name",
+	                 0, NULL);
 }
 
 /* Refuse a target that holds anything: a copy never merges. */
@@ -275,7 +275,7 @@ check_empty(struct copy *c, PGresult *names)
 	for (int i = 0; i < PQntuples(names); i++) {
 		char *sql =
 		        xasprintf("SELECT EXISTS (SELECT 1 FROM \"%s\")", PQgetvalue(names, i, 0));
-		PGresult *res = pg_query(c, sql, 0, NULL);
+		PGresult *res = pgs_query(c, sql, 0, NULL);
 		bool rows = res && PQgetvalue(res, 0, 0)[0] == 't';
 
 		free(sql);
@@ -323,7 +323,7 @@ run_copy(struct copy *c)
 	if ((names = table_names(c)) == NULL)
 		return -1;
 	copied = xcalloc((size_t)PQntuples(names) + 1, sizeof(*copied));
-	if ((res = pg_query(c, "BEGIN", 0, NULL)) == NULL)
+	if ((res = pgs_query(c, "BEGIN", 0, NULL)) == NULL)
 		goto out;
 	PQclear(res);
 	if (check_empty(c, names) == -1 || copy_tables(c, names, copied) == -1) {
@@ -332,7 +332,7 @@ run_copy(struct copy *c)
 	}
 	res = PQexec(c->pg, "COMMIT");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-		pg_fail(c, "COMMIT", res);
+		pgs_fail(c, "COMMIT", res);
 		PQclear(res);
 		goto out;
 	}
@@ -386,7 +386,7 @@ store_copy(const char *from, const char *to, FILE *out, char **err)
 	}
 	c.pg = PQconnectdb(to);
 	if (PQstatus(c.pg) != CONNECTION_OK) {
-		pg_fail(&c, "cannot connect to the PostgreSQL store", NULL);
+		pgs_fail(&c, "cannot connect to the PostgreSQL store", NULL);
 		goto out;
 	}
 	PQclear(PQexec(c.pg, "SET client_min_messages = warning"));

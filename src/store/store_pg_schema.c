@@ -112,7 +112,7 @@ static const char *const migrations[] = {v1, v2, v3};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 int
-pg_schema_latest(void)
+pgs_schema_latest(void)
 {
 	return NMIGRATIONS;
 }
@@ -140,7 +140,7 @@ run(PGconn *conn, const char *sql, char **why)
 }
 
 int
-pg_schema_version(PGconn *conn)
+pgs_schema_version(PGconn *conn)
 {
 	PGresult *res;
 	int v = -1;
@@ -155,7 +155,7 @@ pg_schema_version(PGconn *conn)
 }
 
 int
-pg_schema_migrate(PGconn *conn, int target, char **err)
+pgs_schema_migrate(PGconn *conn, int target, char **err)
 {
 	char *why = NULL, *sql;
 	int cur, v = 0;
@@ -167,7 +167,7 @@ pg_schema_migrate(PGconn *conn, int target, char **err)
 	    run(conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 	        &why) == -1)
 		goto fail;
-	if ((cur = pg_schema_version(conn)) == -1) {
+	if ((cur = pgs_schema_version(conn)) == -1) {
 		why = xstrdup("cannot read the schema version");
 		goto fail;
 	}

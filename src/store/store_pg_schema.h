@@ -9,10 +9,10 @@
 #include <libpq-fe.h>
 
 /* The number of the last migration. */
-int pg_schema_latest(void);
+int pgs_schema_latest(void);
 
 /* The database's migration number (0 before the first), or -1 (logged). */
-int pg_schema_version(PGconn *conn);
+int pgs_schema_version(PGconn *conn);
 
 /*
  * Apply the migrations after the current version up to target (-1: the
@@ -20,6 +20,6 @@ int pg_schema_version(PGconn *conn);
  * processes never migrate at once. A database newer than this build is
  * refused. Returns 0, or -1 with *err (one line, caller frees).
  */
-int pg_schema_migrate(PGconn *conn, int target, char **err);
+int pgs_schema_migrate(PGconn *conn, int target, char **err);
 
 #endif
