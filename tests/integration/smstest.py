@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sgtest import scaled, tail, wait_until
+from sgtest import scaled, sql_literal as _sql_literal, tail, wait_until
 
 SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/sqlite.sql")
 GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -179,14 +179,6 @@ class Postgres:
 
     def url(self, db):
         return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}"
-
-
-def _sql_literal(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, (int, float)):
-        return str(v)
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 class Smsd:

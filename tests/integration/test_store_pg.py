@@ -1,32 +1,22 @@
 """The gateway on the PostgreSQL store (issue 12 §1): the echo network's
-messages both ways, registration surviving a restart, and a database that
-cannot be reached refused at start with one line. A private PostgreSQL
-cluster (smstest.Postgres) serves every test a fresh database."""
+messages both ways, registration surviving a restart, a database that
+cannot be reached refused at start with one line, and --migrate-store. The
+session's private PostgreSQL cluster (conftest's pg_cluster) serves every
+test a fresh database."""
 
 import pytest
 
 import sgtest
-from smstest import Postgres, pg_bindir
-
 ECHO = "echo.localhost"
 REG = "jabber:iq:register"
 XDATA = "jabber:x:data"
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    if pg_bindir() is None:
-        pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql-15)")
-    pg = Postgres(smsd_schema=False).start()
-    yield pg
-    pg.stop()
-
-
 @pytest.fixture
-def pg_db(cluster):
+def pg_db(pg_cluster):
     """(cluster, database name, storage url) of a fresh, empty database."""
-    name = cluster.new_database()
-    return cluster, name, cluster.url(name)
+    name = pg_cluster.new_database()
+    return pg_cluster, name, pg_cluster.url(name)
 
 
 @pytest.fixture
@@ -105,9 +95,10 @@ def test_unreachable_postgresql_refused_at_start(tmp_path, prosody, stanzagate_b
 
 
 def test_migrate_store_moves_a_sqlite_gateway_to_postgresql(make_gateway, pg_db, client,
-                                                            stanzagate_bin):
+                                                            stanzagate_bin, tmp_path):
     pg, name, url = pg_db
-    g = make_gateway()
+    g = make_gateway(extra={"storage": {"url": f"sqlite:{tmp_path}/gateway/stanzagate.db"}})
+    assert g.db_path == tmp_path / "gateway" / "stanzagate.db"
     alice = client("alice")
     _register(alice)
     g.stop()
