@@ -29,8 +29,9 @@ PACKAGES=(
 	prosody-modules
 	# a private DNS server with SRV records (RFC 6186 discovery)
 	dnsmasq-base
-	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests)
-	postgresql
+	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests,
+	# the PostgreSQL store's unit and integration tests)
+	postgresql postgresql-15
 	# the Debian package (debian/, tests/package): build it and check it
 	dpkg-dev debhelper lintian
 )

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -63,11 +64,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: stanzagate [-dnv] [-c FILE]\n"
+	        "       stanzagate --migrate-store sqlite:PATH postgresql://...\n"
 	        "  -c FILE    configuration file (default %s)\n"
 	        "  -n         check the configuration, print what is wrong, exit 0, 1 or\n"
 	        "             3 (no backend enabled)\n"
 	        "  -d         stay in the foreground and log to stderr\n"
 	        "  -v         more logging (repeat for protocol traces)\n"
+	        "  --migrate-store FROM TO\n"
+	        "             copy a SQLite store into an empty PostgreSQL one, verify the\n"
+	        "             row count of every table, exit 0 or 1\n"
 	        "  --version  print the version\n"
 	        "  --help     this text\n",
 	        DEFAULT_CONFIG);
@@ -199,16 +204,37 @@ raise_fd_limit(void)
 	}
 }
 
+/* --migrate-store FROM TO: the exit status. */
+static int
+migrate_store(int argc, char **argv, int verbose)
+{
+	char *err = NULL;
+
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(1, verbose, "stanzagate");
+	if (store_copy(argv[0], argv[1], stdout, &err) == -1) {
+		fprintf(stderr, "stanzagate: --migrate-store: %s\n", err);
+		free(err);
+		return 1;
+	}
+	printf("stanzagate: --migrate-store: every table copied and verified\n");
+	return 0;
+}
+
 int
 daemon_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
+		{"migrate-store", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = DEFAULT_CONFIG;
-	int ch, verbose = 0, check_only = 0, foreground = 0;
+	int ch, verbose = 0, check_only = 0, foreground = 0, migrate = 0;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_expire;
 	struct timeval minute = {60, 0};
 	char *err = NULL;
@@ -233,11 +259,16 @@ daemon_main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'M':
+			migrate = 1;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
 	}
+	if (migrate)
+		return migrate_store(argc - optind, argv + optind, verbose);
 	if (optind != argc) {
 		usage(stderr);
 		return 2;

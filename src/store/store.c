@@ -33,6 +33,9 @@ struct store {
 
 static const struct store_ops *const backends[] = {
         &store_sqlite_ops,
+#ifdef WITH_POSTGRESQL
+        &store_pg_ops,
+#endif
         NULL,
 };
 
@@ -78,12 +81,18 @@ store_open_version(const char *url, const char *key_file, int version, char **er
 		*err = xstrdup("storage url has no scheme (expected sqlite:/path/to.db)");
 		return NULL;
 	}
+	/* libpq takes both spellings of its URI scheme. */
+	if (strcmp(scheme, "postgres") == 0) {
+		free(scheme);
+		scheme = xstrdup("postgresql");
+	}
 	for (i = 0; backends[i] != NULL; i++)
 		if (strcmp(backends[i]->scheme, scheme) == 0)
 			ops = backends[i];
 	if (ops == NULL) {
-		if (strcmp(scheme, "postgresql") == 0 || strcmp(scheme, "postgres") == 0)
-			*err = xstrdup("storage url: the PostgreSQL store is not built yet; "
+		if (strcmp(scheme, "postgresql") == 0)
+			*err = xstrdup("storage url: this stanzagate was built without the "
+			               "PostgreSQL store (configure found no libpq); "
 			               "use sqlite:/path/to.db");
 		else
 			*err = xasprintf("storage url: unknown scheme \"%.32s:\" "

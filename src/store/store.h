@@ -30,6 +30,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 struct store;
@@ -56,6 +57,16 @@ void store_close(struct store *);
 int store_schema_version(struct store *);
 /* The latest migration number this build knows for the store's backend. */
 int store_schema_latest(struct store *);
+
+/*
+ * Copy the SQLite store at from into the empty PostgreSQL store at to
+ * (stanzagate --migrate-store): both are migrated to the latest schema
+ * first, every table is copied in one transaction, then each table's row
+ * count is compared on both sides and printed to out. 0 when every count
+ * matches, else -1 with *err (one line, caller frees). Secrets are copied
+ * sealed: the same key file opens them.
+ */
+int store_copy(const char *from, const char *to, FILE *out, char **err);
 
 /* ---- Transactions ---- */
 

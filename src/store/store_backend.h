@@ -128,6 +128,9 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+#ifdef WITH_POSTGRESQL
+extern const struct store_ops store_pg_ops;
+#endif
 
 /*
  * store_open(), but migrating only up to version (0: an empty schema).

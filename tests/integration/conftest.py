@@ -14,6 +14,12 @@
               .register(nick, password) makes a NickServ account,
               .add_cert(nick, password, fingerprint) adds a CertFP to it
     stanzagate_bin   path of the daemon under test
+    pg_cluster  a private PostgreSQL cluster for the session (smstest.Postgres,
+              no gammu schema); .new_database() / .url(name)
+
+SG_TEST_STORE=postgresql runs every gateway on a fresh database of that
+cluster instead of SQLite (the store on both engines, issue 12);
+sgtest.store_rows() reads either.
 
 The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
 On a failure the logs of the gateway and Prosody are attached to the report.
@@ -82,6 +88,28 @@ def prosody(tmp_path, request):
     p.stop()
 
 
+STORE = os.environ.get("SG_TEST_STORE", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from smstest import Postgres, pg_bindir
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql-15)")
+    pg = Postgres(smsd_schema=False).start()
+    yield pg
+    pg.stop()
+
+
+def _on_postgresql(request, extra):
+    """extra with a fresh PostgreSQL database as the store, and (cluster, name)."""
+    pg = request.getfixturevalue("pg_cluster")
+    name = pg.new_database()
+    extra = {k: dict(v) for k, v in (extra or {}).items()}
+    extra.setdefault("storage", {}).setdefault("url", pg.url(name))
+    return extra, pg, name
+
+
 @pytest.fixture
 def make_gateway(tmp_path, prosody, request, stanzagate_bin):
     """Factory: make_gateway(backends=(...), extra={...}, start=True)."""
@@ -93,8 +121,13 @@ def make_gateway(tmp_path, prosody, request, stanzagate_bin):
         if not binary.is_file():
             pytest.fail(f"stanzagate binary not found at {binary}: "
                         "run scripts/build.sh or set STANZAGATE_BIN")
+        pg = None
+        if STORE == "postgresql" and "url" not in (extra or {}).get("storage", {}):
+            extra, pg, pg_name = _on_postgresql(request, extra)
         g = sgtest.Gateway(tmp_path / name, prosody, backends=backends, extra=extra,
                            binary=binary, **kw)
+        if pg is not None:
+            g.pg, g.pg_name = pg, pg_name
         made.append(g)
         _attach(request, name, g)
         if start:

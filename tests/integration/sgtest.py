@@ -639,6 +639,32 @@ class Gateway(_Server):
         return run_binary(self.binary, *args, timeout=timeout, cwd=self.dir)
 
 
+def sql_literal(v):
+    """v as an SQL literal (for psql, which takes no parameters)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, float)):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def store_rows(gateway, sql, params=()):
+    """The rows of sql (? placeholders) in the gateway's store, read beside
+    the daemon: its SQLite file, or its PostgreSQL database when the gateway
+    has one (gateway.pg, gateway.pg_name: SG_TEST_STORE=postgresql).
+    PostgreSQL's values come back as text, integers as int."""
+    pg = getattr(gateway, "pg", None)
+    if pg is None:
+        import sqlite3
+        with sqlite3.connect(f"file:{gateway.db_path}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute(sql, params).fetchall()
+    parts = sql.split("?")
+    assert len(parts) == len(params) + 1, sql
+    sql = parts[0] + "".join(sql_literal(a) + p for a, p in zip(params, parts[1:]))
+    return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("|"))
+            for line in pg.psql(gateway.pg_name, sql).splitlines() if line]
+
+
 def run_binary(binary, *args, timeout=15, cwd=None):
     wrapper = os.environ.get("STANZAGATE_WRAPPER", "").split()
     return subprocess.run(wrapper + [str(binary)] + [str(a) for a in args],

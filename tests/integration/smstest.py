@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sgtest import _Server, scaled, tail, wait_until
+from sgtest import _Server, scaled, sql_literal as _sql_literal, tail, wait_until
 
 SCHEMA = Path("/usr/share/doc/gammu-smsd/examples/sqlite.sql")
 GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -102,12 +102,13 @@ class Postgres:
     authentication, TCP on 127.0.0.1 at a free port and a unix socket in the
     directory. initdb refuses to run as root, so as root the cluster belongs
     to `nobody`. new_database() makes a database with gammu-smsd's schema
-    (copied from a template, so each test gets a fresh one quickly). With
+    (copied from a template, so each test gets a fresh one quickly); with
+    smsd_schema=False it makes empty ones (the gateway's own store). With
     durable=False (the tests) commits skip fsync; the benchmark keeps it."""
 
     USER = "postgres"
 
-    def __init__(self, durable=False):
+    def __init__(self, durable=False, smsd_schema=True):
         import pwd
         import tempfile
         from sgtest import free_port
@@ -115,7 +116,8 @@ class Postgres:
         if self.bindir is None:
             raise RuntimeError("PostgreSQL's server is not installed (apt-get install "
                                "postgresql)")
-        if not PG_SCHEMA.is_file():
+        self.smsd_schema = smsd_schema
+        if smsd_schema and not PG_SCHEMA.is_file():
             raise RuntimeError(f"{PG_SCHEMA} is missing (gammu-smsd's examples)")
         self.dir = Path(tempfile.mkdtemp(prefix="sg-pg-"))
         self.data = self.dir / "data"
@@ -147,10 +149,11 @@ class Postgres:
         if r.returncode != 0:
             log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {r.stderr.strip()} {log[-500:]}")
-        schema = "\n".join(line for line in PG_SCHEMA.read_text().splitlines()
-                           if not line.startswith("CREATE LANGUAGE"))  # built in since 9.0
         self.psql("postgres", "CREATE DATABASE smsd_template")
-        self.psql("smsd_template", schema)
+        if self.smsd_schema:
+            schema = "\n".join(line for line in PG_SCHEMA.read_text().splitlines()
+                               if not line.startswith("CREATE LANGUAGE"))  # built in since 9.0
+            self.psql("smsd_template", schema)
         return self
 
     def stop(self):
@@ -176,14 +179,6 @@ class Postgres:
 
     def url(self, db):
         return f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}"
-
-
-def _sql_literal(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, (int, float)):
-        return str(v)
-    return "'" + str(v).replace("'", "''") + "'"
 
 
 class Smsd(_Server):

@@ -6,7 +6,6 @@ for good, "/pending text" confirms asynchronously.
 """
 
 import signal
-import sqlite3
 import time
 
 
@@ -18,8 +17,8 @@ FOO = "foo@echo.localhost"
 
 def queued(gateway, direction):
     """Messages waiting in the gateway's store (0: to the network, 1: to XMPP)."""
-    with sqlite3.connect(f"file:{gateway.db_path}?mode=ro", uri=True, timeout=5) as db:
-        return db.execute("SELECT count(*) FROM queue WHERE dir = ?", (direction,)).fetchone()[0]
+    return sgtest.store_rows(gateway, "SELECT count(*) FROM queue WHERE dir = ?",
+                             (direction,))[0][0]
 
 
 def bodies_from(client, jid, count, timeout=20):

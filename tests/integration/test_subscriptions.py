@@ -6,7 +6,6 @@ registration refuses (SPEC section 8: oversized or multi-line values) and
 how it keeps passwords."""
 
 import signal
-import sqlite3
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -152,8 +151,8 @@ def test_subscribing_to_a_contact(gateway, client):
 
 def contacts(gateway, user):
     """The contacts the gateway keeps for user (address -> subscription)."""
-    with sqlite3.connect(f"file:{gateway.db_path}?mode=ro", uri=True, timeout=5) as db:
-        return dict(db.execute("SELECT address, sub FROM contacts WHERE jid = ?", (user,)))
+    return dict(sgtest.store_rows(gateway, "SELECT address, sub FROM contacts WHERE jid = ?",
+                                  (user,)))
 
 
 def test_unsubscribing_from_a_contact(gateway, client):
@@ -265,9 +264,8 @@ def test_password_is_stored_encrypted_and_never_shown(gateway, client):
 
 
 def _stored_password(gateway, user):
-    with sqlite3.connect(f"file:{gateway.db_path}?mode=ro", uri=True, timeout=5) as db:
-        return db.execute("SELECT value FROM settings WHERE jid = ? AND key = 'password'"
-                          " AND secret = 1", (user,)).fetchall()
+    return sgtest.store_rows(gateway, "SELECT value FROM settings WHERE jid = ?"
+                             " AND key = 'password' AND secret = 1", (user,))
 
 
 def test_update_with_an_empty_password_keeps_it(gateway, client):

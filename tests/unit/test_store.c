@@ -1,7 +1,9 @@
 /*
- * Unit tests of the store (store.h) on its SQLite backend: every function,
- * its errors, the migrations from each earlier schema version, crash
- * safety under SIGKILL, and start-up time with 100 000 users.
+ * Unit tests of the store (store.h): every function, its errors, the
+ * migrations from each earlier schema version, crash safety under SIGKILL,
+ * and start-up time with 100 000 users. The engine-independent cases run
+ * on SQLite and again on PostgreSQL, in a private cluster this program
+ * starts (skipped with a message when PostgreSQL 15 is not installed).
  */
 #define _GNU_SOURCE /* memmem */
 #include "config.h"
@@ -20,6 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef WITH_POSTGRESQL
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#endif
+
 #include "log.h"
 #include "store.h"
 #include "store_backend.h"
@@ -29,6 +39,9 @@
 static char tmpdir[] = "/tmp/sg-store-XXXXXX";
 static char *db_path, *url, *key_path;
 static struct store *s;
+static bool on_pg; /* this test case runs on PostgreSQL */
+
+static void pg_fresh_database(void);
 
 static void
 setup(void)
@@ -39,10 +52,20 @@ setup(void)
 	strcpy(tmpdir, "/tmp/sg-store-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	db_path = xasprintf("%s/stanzagate.db", tmpdir);
-	url = xasprintf("sqlite:%s", db_path);
 	key_path = xasprintf("%s/secret.key", tmpdir);
+	if (on_pg)
+		pg_fresh_database();
+	else
+		url = xasprintf("sqlite:%s", db_path);
 	s = store_open(url, key_path, &err);
 	ck_assert_msg(s != NULL, "store_open: %s", err ? err : "?");
+}
+
+static void
+setup_pg(void)
+{
+	on_pg = true;
+	setup();
 }
 
 static void
@@ -69,6 +92,140 @@ reopen(void)
 	ck_assert_msg(s != NULL, "store_open: %s", err ? err : "?");
 }
 
+#ifdef WITH_POSTGRESQL
+/* ---- The private PostgreSQL cluster ---- */
+
+#define PG_BIN "/usr/lib/postgresql/15/bin"
+
+static char pg_dir[] = "/tmp/sg-store-pg-XXXXXX";
+static int pg_port;
+
+/* A TCP port nothing listens on now: it names the cluster's unix socket. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) == -1)
+		return -1;
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Run a cluster command, as nobody when we are root (initdb refuses root). */
+static int
+pg_ctl_run(const char *args)
+{
+	char *cmd;
+	int r;
+
+	if (geteuid() == 0)
+		cmd = xasprintf("cd %s && runuser -u nobody -- " PG_BIN "/%s >>%s/setup.log 2>&1",
+		                pg_dir, args, pg_dir);
+	else
+		cmd = xasprintf("cd %s && " PG_BIN "/%s >>%s/setup.log 2>&1", pg_dir, args,
+		                pg_dir);
+	r = system(cmd);
+	free(cmd);
+	return r;
+}
+
+/*
+ * Start the cluster: initdb in a temporary directory, trust authentication,
+ * no TCP, the socket in that directory, fsync off (the tests kill clients,
+ * not the machine). 0, or -1 with a message on stderr.
+ */
+static int
+pg_cluster_start(void)
+{
+	struct passwd *pw;
+	char *args;
+	int r;
+
+	if (access(PG_BIN "/initdb", X_OK) != 0) {
+		fprintf(stderr, "test_store: SKIP the PostgreSQL cases: " PG_BIN
+		                "/initdb is missing (apt-get install postgresql-15)\n");
+		return -1;
+	}
+	if (mkdtemp(pg_dir) == NULL || (pg_port = free_port()) == -1)
+		return -1;
+	if (geteuid() == 0 && ((pw = getpwnam("nobody")) == NULL ||
+	                       chown(pg_dir, pw->pw_uid, pw->pw_gid) == -1))
+		return -1;
+	r = pg_ctl_run("initdb -D data -U postgres --auth=trust -E UTF8 --no-locale --no-sync");
+	if (r == 0) {
+		args = xasprintf("pg_ctl -D data -l postgres.log -w -t 60 -o \"-p %d -k %s"
+		                 " -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+		                 " -c full_page_writes=off\" start",
+		                 pg_port, pg_dir);
+		r = pg_ctl_run(args);
+		free(args);
+	}
+	if (r != 0) {
+		fprintf(stderr, "test_store: PostgreSQL did not start; see %s/setup.log\n", pg_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pg_cluster_stop(void)
+{
+	char *cmd;
+
+	pg_ctl_run("pg_ctl -D data -m immediate stop");
+	cmd = xasprintf("rm -rf '%s'", pg_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_store: could not remove %s\n", pg_dir);
+	free(cmd);
+}
+
+static char *
+pg_url(const char *db)
+{
+	return xasprintf("postgresql:///%s?host=%s&port=%d&user=postgres", db, pg_dir, pg_port);
+}
+
+/* Run sql on db through libpq; the result (caller clears), checked. */
+static PGresult *
+pg_raw(const char *db_url, const char *sql)
+{
+	PGconn *c = PQconnectdb(db_url);
+	PGresult *res;
+
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	res = PQexec(c, sql);
+	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+	                      PQresultStatus(res) == PGRES_TUPLES_OK,
+	              "%s: %s", sql, PQresultErrorMessage(res));
+	PQfinish(c);
+	return res;
+}
+
+/* Each test gets an empty database "sg" (and url naming it). */
+static void
+pg_fresh_database(void)
+{
+	char *admin = pg_url("postgres");
+
+	PQclear(pg_raw(admin, "DROP DATABASE IF EXISTS sg WITH (FORCE)"));
+	PQclear(pg_raw(admin, "CREATE DATABASE sg"));
+	free(admin);
+	url = pg_url("sg");
+}
+#else
+static void
+pg_fresh_database(void)
+{
+}
+#endif
+
 /* A second connection, as an attacker or an older release would use. */
 static void
 raw_exec(const char *sql)
@@ -76,6 +233,12 @@ raw_exec(const char *sql)
 	sqlite3 *db;
 	char *msg = NULL;
 
+#ifdef WITH_POSTGRESQL
+	if (on_pg) {
+		PQclear(pg_raw(url, sql));
+		return;
+	}
+#endif
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql,
@@ -90,6 +253,16 @@ raw_long(const char *sql)
 	sqlite3_stmt *st;
 	long v = -1;
 
+#ifdef WITH_POSTGRESQL
+	if (on_pg) {
+		PGresult *res = pg_raw(url, sql);
+
+		if (PQntuples(res) > 0)
+			v = atol(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return v;
+	}
+#endif
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -157,13 +330,24 @@ START_TEST(open_bad_urls)
 	err = open_err("mysql://db/x", key_path);
 	ASSERT_HAS(err, "unknown scheme \"mysql:\"");
 	free(err);
+#ifdef WITH_POSTGRESQL
+	/* Nothing listens on port 1: a clear error, and never the password. */
+	err = open_err("postgresql://gw:hunter2@127.0.0.1:1/gw?connect_timeout=5", key_path);
+	ASSERT_HAS(err, "cannot connect to the PostgreSQL store");
+	ck_assert_ptr_null(strstr(err, "hunter2"));
+	free(err);
+	err = open_err("postgres://gw@127.0.0.1:1/gw", key_path);
+	ASSERT_HAS(err, "cannot connect to the PostgreSQL store");
+	free(err);
+#else
 	err = open_err("postgresql://gw:hunter2@db.example/gw", key_path);
-	ASSERT_HAS(err, "PostgreSQL store is not built yet");
+	ASSERT_HAS(err, "built without the PostgreSQL store");
 	ck_assert_ptr_null(strstr(err, "hunter2"));
 	free(err);
 	err = open_err("postgres://db/gw", key_path);
-	ASSERT_HAS(err, "not built yet");
+	ASSERT_HAS(err, "built without the PostgreSQL store");
 	free(err);
+#endif
 	err = open_err("sqlite:", key_path);
 	ASSERT_HAS(err, "no database file");
 	free(err);
@@ -551,9 +735,12 @@ START_TEST(secrets)
 	ck_assert_int_eq(store_secret_set(s, "email", "a@x", "", "password", "hunter2-imap"), 0);
 	stored_is(store_secret_get, "email", "a@x", "", "password", "hunter2-imap");
 	/* At rest it is not readable. */
-	ck_assert_int_eq(raw_long("SELECT count(*) FROM settings WHERE key = 'password'"
-	                          " AND typeof(value) = 'blob'"
-	                          " AND instr(value, CAST('hunter2' AS BLOB)) = 0"),
+	ck_assert_int_eq(raw_long(on_pg ? "SELECT count(*) FROM settings WHERE key = 'password'"
+	                                  " AND secret = 1"
+	                                  " AND position('hunter2'::bytea IN value) = 0"
+	                                : "SELECT count(*) FROM settings WHERE key = 'password'"
+	                                  " AND typeof(value) = 'blob'"
+	                                  " AND instr(value, CAST('hunter2' AS BLOB)) = 0"),
 	                 1);
 	/* A secret and a setting are different kinds of the same key. */
 	ck_assert_int_eq(store_setting_get(s, "email", "a@x", "", "password", &v), 0);
@@ -582,8 +769,22 @@ tamper(const char *key, int offset)
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	unsigned char buf[256];
+	char *sql;
 	int n;
 
+	if (on_pg) {
+		/* get_byte() counts from 0, like offset. */
+		sql = offset < 0 ? xasprintf("UPDATE settings SET value = set_byte(value,"
+		                             " length(value) + %d, get_byte(value, length(value) + %d)"
+		                             " # 32) WHERE key = '%s'",
+		                             offset, offset, key)
+		                 : xasprintf("UPDATE settings SET value = set_byte(value, %d,"
+		                             " get_byte(value, %d) # 32) WHERE key = '%s'",
+		                             offset, offset, key);
+		raw_exec(sql);
+		free(sql);
+		return;
+	}
 	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	ck_assert_int_eq(
 	        sqlite3_prepare_v2(db, "SELECT value FROM settings WHERE key = ?1", -1, &st, NULL),
@@ -1530,7 +1731,9 @@ START_TEST(crash_loses_no_acknowledged_push)
 	ck_assert_int_ge(nacks, 3000);
 
 	reopen();
-	ck_assert_int_eq(raw_long("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
+	if (!on_pg)
+		ck_assert_int_eq(
+		        raw_long("SELECT integrity_check = 'ok' FROM pragma_integrity_check"), 1);
 	for (i = 0; i < (int)nacks; i++) {
 		ck_assert_int_eq(acks[i].n, i);
 		ck_assert_msg(store_queue_get(s, acks[i].id, &out) == 1, "message %d lost", i);
@@ -1706,8 +1909,207 @@ START_TEST(queue_backlog_drains_in_order)
 }
 END_TEST
 
+#ifdef WITH_POSTGRESQL
+/* ---- PostgreSQL only ---- */
+
+/*
+ * Both engines share one migration numbering; every version opens and
+ * migrates to the latest; a database newer than the build is refused.
+ */
+START_TEST(pg_schema_versions)
+{
+	char *err = NULL;
+	struct store *t;
+	int k, latest = store_schema_latest(s);
+
+	ck_assert_int_eq(latest, store_sqlite_ops.schema_latest());
+	ck_assert_int_eq(store_schema_version(s), latest);
+	for (k = 0; k <= latest; k++) {
+		store_close(s);
+		s = NULL;
+		raw_exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		t = store_open_version(url, key_path, k, &err);
+		ck_assert_msg(t != NULL, "version %d: %s", k, err ? err : "?");
+		ck_assert_int_eq(store_schema_version(t), k);
+		store_close(t);
+		s = store_open(url, key_path, &err);
+		ck_assert_msg(s != NULL, "from version %d: %s", k, err ? err : "?");
+		ck_assert_int_eq(store_schema_version(s), latest);
+	}
+	store_close(s);
+	s = NULL;
+	raw_exec("UPDATE schema_version SET version = 99");
+	err = open_err(url, key_path);
+	ASSERT_HAS(err, "newer than this stanzagate knows");
+	free(err);
+}
+END_TEST
+
+/* Kill this store's server process, waiting until it is gone. */
+static void
+kill_backend(void)
+{
+	ck_assert_int_eq(raw_long("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000)"
+	                          " FROM pg_stat_activity WHERE datname = 'sg'"
+	                          " AND pid <> pg_backend_pid()) t"),
+	                 1);
+}
+
+/*
+ * The connection dies inside a transaction: what it held is not reported
+ * committed; calls fail until the rollback; the next call outside a
+ * transaction reconnects.
+ */
+START_TEST(pg_connection_lost)
+{
+	struct store_msg m1, m2, m3, m4, out;
+
+	m1 = msg(STORE_TO_XMPP, "echo", "a@x", "before");
+	ck_assert_int_eq(store_queue_push(s, &m1), 0);
+	ck_assert_int_eq(store_begin(s), 0);
+	m2 = msg(STORE_TO_XMPP, "echo", "a@x", "inside");
+	ck_assert_int_eq(store_queue_push(s, &m2), 0);
+	kill_backend();
+	m3 = msg(STORE_TO_XMPP, "echo", "a@x", "after the loss");
+	ck_assert_int_eq(store_queue_push(s, &m3), -1);
+	ck_assert_int_eq(store_commit(s), -1);
+
+	m4 = msg(STORE_TO_XMPP, "echo", "a@x", "reconnected");
+	ck_assert_int_eq(store_queue_push(s, &m4), 0);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "echo"), 2);
+	ck_assert_int_eq(store_queue_get(s, m2.id, &out), 0);
+	ck_assert_int_eq(store_queue_get(s, m1.id, &out), 1);
+	ck_assert_str_eq(out.body, "before");
+	store_msg_free_fields(&out);
+
+	/* Lost outside a transaction: that call fails, the next reconnects. */
+	kill_backend();
+	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), -1);
+	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), 0);
+	ck_assert_int_eq(store_user_get(s, "echo", "b@x", NULL), 1);
+}
+END_TEST
+
+/* Fill a SQLite store with a bit of every table; *last: the highest reserved id. */
+static char *
+filled_sqlite_store(int64_t *last)
+{
+	char *lite_url = xasprintf("sqlite:%s/source.db", tmpdir), *err = NULL;
+	struct store *t = store_open(lite_url, key_path, &err);
+	struct store_msg m;
+	int64_t first;
+
+	ck_assert_msg(t != NULL, "%s", err ? err : "?");
+	ck_assert_int_eq(store_user_add(t, "irc", "a@x"), 0);
+	ck_assert_int_eq(store_user_add(t, "sms", "b@x"), 0);
+	ck_assert_int_eq(store_user_set_disabled(t, "sms", "b@x", true), 0);
+	ck_assert_int_eq(store_setting_set(t, "irc", "a@x", "", "nick", "alice"), 0);
+	ck_assert_int_eq(store_setting_set(t, "irc", "a@x", "", "empty", ""), 0);
+	ck_assert_int_eq(store_secret_set(t, "irc", "a@x", "libera", "password", "hunter2"), 0);
+	ck_assert_int_eq(store_contact_set(t, "irc", "a@x", "bob", "Bob", STORE_SUB_BOTH), 0);
+	m = msg(STORE_TO_XMPP, "irc", "a@x", "waiting");
+	m.dedup_key = (char *)"k1";
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	m = msg(STORE_TO_NET, "irc", "a@x", "held");
+	m.held = true;
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	m = msg(STORE_TO_XMPP, "irc", "a@x", "delivered");
+	m.dedup_key = (char *)"k2";
+	ck_assert_int_eq(store_queue_push(t, &m), 0);
+	ck_assert_int_eq(store_queue_delete(t, m.id), 0);
+	ck_assert_int_eq(store_queue_reserve(t, 100, &first), 0);
+	*last = first + 99;
+	ck_assert_int_eq(store_archive_add(t, "irc", "a@x", "#c", 1000, "n", "one", "u1", NULL), 0);
+	ck_assert_int_eq(store_archive_add(t, "irc", "a@x", "#c", 1001, "n", "two", NULL, NULL), 0);
+	store_close(t);
+	return lite_url;
+}
+
+/* --migrate-store: every row arrives, secrets open with the same key, ids stay unique. */
+START_TEST(pg_copy_from_sqlite)
+{
+	char *lite_url, *err = NULL, *v = NULL, *name = NULL, *report = NULL;
+	struct store_archive_query q = {0};
+	struct store_msg m;
+	enum store_sub sub;
+	size_t report_len = 0;
+	int64_t last;
+	FILE *out;
+
+	lite_url = filled_sqlite_store(&last);
+	out = open_memstream(&report, &report_len);
+	ck_assert_msg(store_copy(lite_url, url, out, &err) == 0, "%s", err ? err : "?");
+	fclose(out);
+	ASSERT_HAS(report, "users                         2 rows in SQLite,          2 copied");
+	ASSERT_HAS(report, "queue_tombstones              1 rows");
+	ck_assert_ptr_null(strstr(report, "MISMATCH"));
+
+	reopen();
+	ck_assert_int_eq(store_user_count(s, NULL), 2);
+	ck_assert_int_eq(store_user_get(s, "sms", "b@x", NULL), 1);
+	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "nick", &v), 1);
+	ck_assert_str_eq(v, "alice");
+	free(v);
+	ck_assert_int_eq(store_setting_get(s, "irc", "a@x", "", "empty", &v), 1);
+	ck_assert_str_eq(v, "");
+	free(v);
+	ck_assert_int_eq(store_secret_get(s, "irc", "a@x", "libera", "password", &v), 1);
+	ck_assert_str_eq(v, "hunter2");
+	free(v);
+	ck_assert_int_eq(store_contact_get(s, "irc", "a@x", "bob", &sub, &name), 1);
+	ck_assert_str_eq(name, "Bob");
+	ck_assert_int_eq(sub, STORE_SUB_BOTH);
+	free(name);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "irc"), 1);
+	ck_assert_int_eq(store_queue_count(s, STORE_TO_NET, "irc"), 1);
+	ck_assert_int_eq(store_queue_seen(s, STORE_TO_XMPP, "irc", "a@x", "k2"), 1);
+	ck_assert_int_eq(store_archive_query(s, "irc", "a@x", "#c", &q, count_rows, NULL), 2);
+	/* No id handed out in SQLite, reserved ones included, is handed out again. */
+	m = msg(STORE_TO_NET, "irc", "a@x", "new");
+	ck_assert_int_eq(store_queue_push(s, &m), 0);
+	ck_assert_int_gt(m.id, last);
+
+	/* A second copy would merge: refused. */
+	ck_assert_int_eq(store_copy(lite_url, url, stderr, &err), -1);
+	ASSERT_HAS(err, "not empty");
+	free(err);
+	free(report);
+	free(lite_url);
+}
+END_TEST
+#endif
+
+/* The cases that use store.h only (and the raw helpers' twins). */
+static void
+add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
+{
+	char name[64];
+	TCase *tc;
+
+	snprintf(name, sizeof(name), "%sdata", prefix);
+	tc = unit_tcase(su, xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts);
+
+	snprintf(name, sizeof(name), "%squeue", prefix);
+	tc = unit_tcase(su, xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	unit_tests(tc, archive_pages_and_ranges, queue_push_get, queue_due_order_limit_and_filters,
+	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
+	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
+	           transactions);
+
+	snprintf(name, sizeof(name), "%sdurability", prefix);
+	tc = unit_tcase(su, xstrdup(name));
+	tcase_add_checked_fixture(tc, fixture, teardown);
+	tcase_set_timeout(tc, 120);
+	unit_tests(tc, crash_loses_no_acknowledged_push, startup_with_100k_users, queue_throughput,
+	           queue_backlog_drains_in_order);
+}
+
 static Suite *
-store_suite(void)
+store_suite(bool with_pg)
 {
 	Suite *su = suite_create("store");
 	TCase *tc;
@@ -1718,28 +2120,42 @@ store_suite(void)
 	           open_newer_schema_refused, open_bad_key_file, open_creates_private_files,
 	           open_in_memory_and_without_key);
 
-	tc = unit_tcase(su, "data");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
-	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts);
-
-	tc = unit_tcase(su, "queue");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	unit_tests(tc, archive_pages_and_ranges, queue_push_get, queue_due_order_limit_and_filters,
-	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
-	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
-	           transactions);
-
-	tc = unit_tcase(su, "durability");
+	tc = unit_tcase(su, "migrations");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
-	unit_tests(tc, migrations_from_every_version, crash_loses_no_acknowledged_push,
-	           startup_with_100k_users, queue_throughput, queue_backlog_drains_in_order);
+	unit_tests(tc, migrations_from_every_version);
+
+	add_engine_cases(su, "", setup);
+#ifdef WITH_POSTGRESQL
+	if (with_pg) {
+		add_engine_cases(su, "postgresql-", setup_pg);
+		tc = unit_tcase(su, "postgresql");
+		tcase_add_checked_fixture(tc, setup_pg, teardown);
+		tcase_set_timeout(tc, 60);
+		unit_tests(tc, pg_schema_versions, pg_connection_lost, pg_copy_from_sqlite);
+	}
+#else
+	(void)with_pg;
+#endif
 	return su;
 }
 
 int
 main(void)
 {
-	return unit_run(store_suite());
+	bool with_pg = false;
+	int status;
+
+#ifdef WITH_POSTGRESQL
+	with_pg = pg_cluster_start() == 0;
+#else
+	fprintf(stderr, "test_store: SKIP the PostgreSQL cases: built without libpq
+");
+#endif
+	status = unit_run(store_suite(with_pg));
+#ifdef WITH_POSTGRESQL
+	if (with_pg)
+		pg_cluster_stop();
+#endif
+	return status;
 }
