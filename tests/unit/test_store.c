@@ -2149,8 +2149,7 @@ main(void)
 #ifdef WITH_POSTGRESQL
 	with_pg = pg_cluster_start() == 0;
 #else
-	fprintf(stderr, "test_store: SKIP the PostgreSQL cases: built without libpq
-");
+	fprintf(stderr, "test_store: SKIP the PostgreSQL cases: built without libpq\n");
 #endif
 	status = unit_run(store_suite(with_pg));
 #ifdef WITH_POSTGRESQL
