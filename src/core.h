@@ -67,6 +67,7 @@ struct core {
 	size_t nnets;
 	time_t started;
 	bool shutting_down;
+	bool stop_for_good; /* SIGUSR2: rooms are left (332) and forgotten, not kept for a restart */
 };
 
 extern struct core core;
@@ -168,6 +169,11 @@ void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
 void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
 /* A user came online: held messages go again. */
 void delivery_user_available(struct gw_net *, const char *user);
+/*
+ * Held messages (queue ids, in the order given) go to the driver now, or
+ * with why fail (the user is told why).
+ */
+void delivery_release(struct gw_net *, const int64_t *qids, size_t n, const char *why);
 /* Commit the open transaction now (shutdown). */
 void delivery_flush_all(void);
 /* Opens the loop's group transaction (committed at the end of the iteration). */
@@ -230,8 +236,20 @@ bool history_enabled(struct gw_net *);
 bool history_room_archived(struct gw_net *, const char *user, const char *room);
 /* The resource went offline: it leaves all rooms. NULL resource: all of them. */
 void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
-/* The link is going away: tell every occupant resource (332). */
+/* Stopping for good: tell every occupant resource (332) and forget the memberships. */
 void rooms_shutdown(struct gw_net *);
+/*
+ * Start-up: the memberships in the store come back as restoring rooms and
+ * the driver rejoins them (after its start()).
+ */
+void rooms_restore(struct gw_net *);
+/* The component is online: restored resources are asked whether they still are. */
+void rooms_online(struct gw_net *);
+/*
+ * A message with queue id qid to room: true when the room is restoring and
+ * holds it (the driver gets it from delivery_release() once rejoined).
+ */
+bool rooms_hold_message(struct gw_net *, const char *user, const char *room, int64_t qid);
 size_t rooms_count(struct gw_net *);
 
 /* admin.c */
