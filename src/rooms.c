@@ -908,8 +908,16 @@ rooms_restore(struct gw_net *net)
 	for (size_t i = 0; i < c.n; i++) {
 		struct room *r = strmap_get(net->rooms->map, c.keys[i]);
 
-		if (r != NULL)
-			net->drv->room_join(net, r->user, r->room, r->nick, NULL);
+		if (r != NULL) {
+			/* Copies: the driver's answer may change or delete the room. */
+			char *user = xstrdup(r->user), *room = xstrdup(r->room);
+			char *nick = xstrdup(r->nick);
+
+			net->drv->room_join(net, user, room, nick, NULL);
+			free(user);
+			free(room);
+			free(nick);
+		}
 		free(c.keys[i]);
 	}
 	free(c.keys);

@@ -212,20 +212,31 @@ same_target(const struct ircd_conn *c, const struct ircd_line *a, const struct i
 }
 
 /*
- * Queues l. A control line goes after every line but talk, and after any
- * talk to its own target (a PART never overtakes what was said in the
- * channel): JOIN no longer waits behind a backlog of private messages, and
- * what goes to one target keeps its order.
+ * What a control line l may not overtake: another control line, a command
+ * the user typed (it has a queue id), any line to l's own target (a PART
+ * never overtakes what was said in the channel).
+ */
+static bool
+blocks(const struct ircd_conn *c, const struct ircd_line *q, const struct ircd_line *l)
+{
+	return is_control(q) || (q->qid != 0 && !is_talk(q)) || same_target(c, q, l);
+}
+
+/*
+ * Queues l. Once registered, a control line goes before the talk (and our
+ * own housekeeping, ISON, LIST...) waiting in the throttle: a JOIN no
+ * longer waits behind a backlog of private messages, and what goes to one
+ * target keeps its order. Registration keeps the plain order.
  */
 static void
 queue_insert(struct ircd_conn *c, struct ircd_line *l)
 {
 	struct ircd_line **slot = c->q_tail;
 
-	if (is_control(l)) {
+	if (c->state == IRCD_READY && is_control(l)) {
 		slot = &c->q;
 		for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
-			if (!is_talk(*pp) || same_target(c, *pp, l))
+			if (blocks(c, *pp, l))
 				slot = &(*pp)->next;
 	}
 	l->next = *slot;
