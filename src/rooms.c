@@ -662,7 +662,8 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	struct room *r = room_get(net, user, room);
 	xmpp_stanza_t *subject;
 
-	if (r == NULL || resource == NULL || !has_resource(r, resource) || r->state == ROOM_JOINING) {
+	if (r == NULL || resource == NULL || !has_resource(r, resource) ||
+	    r->state == ROOM_JOINING) {
 		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
 		                                             "You are not in this room."));
 		return;

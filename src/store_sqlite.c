@@ -208,9 +208,8 @@ static int
 sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
-	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
-	        ST_USER_DEL_TOMBS,    ST_USER_DEL_ARCHIVE,  ST_USER_DEL_MEMBERS,
-	        ST_USER_DEL,
+	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE, ST_USER_DEL_TOMBS,
+	        ST_USER_DEL_ARCHIVE,  ST_USER_DEL_MEMBERS,  ST_USER_DEL,
 	};
 	size_t i;
 
@@ -520,8 +519,7 @@ sq_member_add(void *be, const char *net, const char *jid, const char *room, cons
 }
 
 static int
-sq_member_remove(void *be, const char *net, const char *jid, const char *room,
-                 const char *resource)
+sq_member_remove(void *be, const char *net, const char *jid, const char *room, const char *resource)
 {
 	long n = resource ? sq_exec(be, ST_MEMBER_DEL, "ssss", net, jid, room, resource)
 	                  : sq_exec(be, ST_MEMBER_DEL_ROOM, "sss", net, jid, room);
@@ -530,8 +528,7 @@ sq_member_remove(void *be, const char *net, const char *jid, const char *room,
 }
 
 static int
-sq_member_set_nick(void *be, const char *net, const char *jid, const char *room,
-                   const char *nick)
+sq_member_set_nick(void *be, const char *net, const char *jid, const char *room, const char *nick)
 {
 	return sq_exec(be, ST_MEMBER_NICK, "ssss", net, jid, room, nick) == -1 ? -1 : 0;
 }

@@ -613,7 +613,7 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			             GW_LEAVE_SHUTDOWN, NULL, why);
 		} else if (!c->ever_ready && !ch->persistent &&
 		           !gw_room_restoring(c->in->net, c->user, ch->room)) {
-			/* A channel joined at start-up (persistent, or restored) waits for its server. */
+			/* Joined at start-up (persistent, or restored): waits for its server. */
 			char *text =
 			        xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
 

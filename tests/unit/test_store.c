@@ -842,7 +842,8 @@ START_TEST(room_members)
 	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", "#c%irc.x", "laptop"), 0);
 	buf[0] = '\0';
 	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
-	ck_assert_str_eq(buf, "a@x:#c%irc.x:alice:phone a@x:#d%irc.x:al2:phone b@x:#c%irc.x:bob:r ");
+	ck_assert_str_eq(buf,
+	                 "a@x:#c%irc.x:alice:phone a@x:#d%irc.x:al2:phone b@x:#c%irc.x:bob:r ");
 	/* Every resource of one room. */
 	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", "#d%irc.x", NULL), 0);
 	/* Removing the user removes their memberships, not others'. */
@@ -1492,9 +1493,9 @@ check_v3(void)
 	struct store_archive_query q = {0};
 	char buf[512] = "";
 
-	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows,
-	                                     NULL),
-	                 1);
+	ck_assert_int_eq(
+	        store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows, NULL),
+	        1);
 	/* v4 added the room memberships: empty, and working. */
 	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
 	ck_assert_str_eq(buf, "");
