@@ -133,6 +133,7 @@ class Ledger:
 
     def verdict(self):
         lost, dup, lost_crash, dup_crash, refused, ok, disorder = [], [], [], [], [], 0, 0
+        disordered = []
         last = {}
         for key in sorted(self.sent, key=lambda k: self.sent[k]):
             kind, n = key
@@ -161,9 +162,10 @@ class Ledger:
             first = copies[0]
             if kind in last and first < last[kind][1] and kind != "m2x":
                 disorder += 1
+                disordered.append(key)
             last[kind] = (n, max(first, last.get(kind, (0, 0))[1]))
         return dict(ok=ok, lost=lost, dup=dup, lost_crash=lost_crash, dup_crash=dup_crash,
-                    refused=refused, disorder=disorder)
+                    refused=refused, disorder=disorder, disordered=disordered)
 
 
 class World:
@@ -463,6 +465,8 @@ def main():
         log(f"DUPLICATED {key[0]} {key[1]} x{n}")
     for key, why in v["lost_crash"]:
         log(f"in flight at a crash, lost: {key[0]} {key[1]} ({why})")
+    for key in v["disordered"]:
+        log(f"out of order: {key[0]} {key[1]} (sent at {ledger.sent[key]:.1f})")
     usable = sorted(ledger.room_usable())
     room_sent = sum(1 for k in ledger.sent if k[0] == "x2r")
     room_refused = sum(1 for k in v["refused"] if k[0] == "x2r")
