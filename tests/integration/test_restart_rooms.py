@@ -8,7 +8,9 @@ ngircd; the IRC side is played by sgtest.IrcClient.
 """
 
 import signal
+import socket
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -122,17 +124,23 @@ def test_sigusr2_stops_for_good(gw, joined):
     assert irc_lines(bob, joins_of("alice", "#r"), settle=3) == []
 
 
+def restart_without_irc(gw, ngircd, alice, r, texts):
+    """SIGKILL, the IRC server stopped, the gateway started again; alice
+    sends texts, still in the room for the gateway (her self-ping answers)."""
+    gw.kill(signal.SIGKILL)
+    ngircd.stop()
+    gw.start()
+    for t in texts:
+        alice.send_message(r, t, mtype="groupchat")
+    alice.ping(f"{r}/alice")
+
+
 def test_sigkill_during_startup_rejoin(gw, joined, ngircd, irc_client):
     """Killed again while the rejoin waits for its IRC server: what was sent
     meanwhile is neither lost nor sent twice."""
     alice, bob, r = joined()
-    gw.kill(signal.SIGKILL)
-    ngircd.stop()
-    gw.start()
     first = [f"held {i}" for i in range(3)]
-    for t in first:
-        alice.send_message(r, t, mtype="groupchat")
-    alice.ping(f"{r}/alice")  # still in the room for the gateway
+    restart_without_irc(gw, ngircd, alice, r, first)
     sgtest.wait_until(lambda: "rejoining 1 rooms" in gw.log, 10, "the rejoin starting")
     time.sleep(sgtest.scaled(1))  # the messages are stored (group commit)
     gw.kill(signal.SIGKILL)
@@ -147,25 +155,85 @@ def test_sigkill_during_startup_rejoin(gw, joined, ngircd, irc_client):
     assert errors(alice) == []
 
 
-def test_irc_server_gone_at_startup(gw, joined, ngircd, irc_client):
-    alice, bob, r = joined()
+class Gate:
+    """A TCP forwarder to ngircd that can refuse connections: the IRC server
+    as the gateway sees it, gone or back while the test's own IRC clients
+    stay connected to ngircd itself."""
+
+    def __init__(self, target_port):
+        self.port = sgtest.free_port()
+        self.target = target_port
+        self.listener = None
+        self.socks = []
+
+    def open(self):
+        self.listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def close(self):
+        for s in [self.listener] + self.socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self.socks = []
+
+    def _accept(self, listener):
+        while True:
+            try:
+                a, _ = listener.accept()
+            except OSError:
+                return
+            b = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [a, b]
+            for src, dst in ((a, b), (b, a)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def test_irc_server_gone_at_startup(make_gateway, ngircd, client, irc_client):
+    gate = Gate(ngircd.port)
+    gate.open()
+    gw = make_gateway(backends=(GW,), extra={"irc": {"ports": str(gate.port), "tls_ports": ""}})
+    bob = irc_client("bob")
+    bob.join("#r")
+    alice = client("alice")
+    r = room("#r")
+    alice.join_muc(r, "alice")
+    bob.wait_for(joins_of("alice", "#r"), 10, "alice's JOIN")
+    sgtest.wait_until(lambda: len(memberships(gw)) == 1, 10, "the membership stored")
     gw.kill(signal.SIGKILL)
-    ngircd.stop()
+    gate.close()
     gw.start()
     texts = [f"while IRC is down {i}" for i in range(3)]
     for t in texts:
         alice.send_message(r, t, mtype="groupchat")
-    time.sleep(sgtest.scaled(2))
-    alice.ping(f"{r}/alice")
-    ngircd.start()
-    carol = irc_client("carol")
-    carol.join("#r")
+    # The first connection after the start fails: the join waits, it does not fail.
+    sgtest.wait_until(lambda: "rejoining 1 rooms" in gw.log and
+                      "lost or failed" in gw.log.rsplit("rejoining 1 rooms", 1)[1],
+                      20, "the IRC server refusing the restarted gateway")
+    alice.ping(f"{r}/alice")  # the room waits for its server: still joined
+    gate.open()
     # The gateway reconnects by itself (backoff) and rejoins once.
-    carol.wait_for(joins_of("alice", "#r"), 40, "alice's JOIN")
-    received_in_order(carol, "#r", texts)
-    assert irc_lines(carol, joins_of("alice", "#r")) == []
+    bob.wait_for(joins_of("alice", "#r"), 40, "alice's JOIN")
+    received_in_order(bob, "#r", texts)
+    assert irc_lines(bob, joins_of("alice", "#r")) == []
     self_presence(alice, r)
     assert errors(alice) == []
+    gate.close()
 
 
 def test_resource_gone_meanwhile_is_dropped(gw, joined, client):
