@@ -1,7 +1,9 @@
 /*
  * The command line and the daemon's life: read the config, open the store,
  * start every gateway on one libevent loop, reload on SIGHUP, and shut
- * down cleanly on SIGTERM/SIGINT (SPEC section 3).
+ * down cleanly on SIGTERM/SIGINT (SPEC section 3) keeping the room
+ * memberships for the next start, or on SIGUSR2 leaving them (a stop for
+ * good: docs/operating.md).
  */
 #include "config.h"
 
@@ -178,7 +180,12 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		reload();
 		return;
 	}
-	log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (sig == SIGUSR2) {
+		log_info("SIGUSR2: stopping for good: leaving every room");
+		core.stop_for_good = true;
+	} else
+		log_info("%s: shutting down; rooms are kept for the next start",
+		         sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	core.shutting_down = true;
 	event_base_loopbreak(core.base);
 }
@@ -235,7 +242,7 @@ daemon_main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_CONFIG;
 	int ch, verbose = 0, check_only = 0, foreground = 0, migrate = 0;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_expire;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_usr2, *ev_expire;
 	struct timeval minute = {60, 0};
 	char *err = NULL;
 
@@ -353,10 +360,12 @@ daemon_main(int argc, char **argv)
 	ev_term = evsignal_new(core.base, SIGTERM, signal_cb, NULL);
 	ev_int = evsignal_new(core.base, SIGINT, signal_cb, NULL);
 	ev_hup = evsignal_new(core.base, SIGHUP, signal_cb, NULL);
+	ev_usr2 = evsignal_new(core.base, SIGUSR2, signal_cb, NULL);
 	ev_expire = event_new(core.base, -1, EV_PERSIST, expire_cb, NULL);
 	event_add(ev_term, NULL);
 	event_add(ev_int, NULL);
 	event_add(ev_hup, NULL);
+	event_add(ev_usr2, NULL);
 	event_add(ev_expire, &minute);
 	gateway_start_all();
 	log_info("stanzagate %s started with %zu gateway%s", PACKAGE_VERSION, core.nnets,
@@ -375,6 +384,7 @@ daemon_main(int argc, char **argv)
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_usr2);
 	event_free(ev_expire);
 	component_global_shutdown();
 	resolve_shutdown();

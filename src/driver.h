@@ -443,6 +443,14 @@ void gw_room_config_done(struct gw_reply *, const struct gw_values *current, enu
 void gw_room_open(struct gw_net *, const char *user, const char *room, const char *nick,
                   const char *password);
 void gw_room_changed(struct gw_net *, const char *user, const char *room);
+/*
+ * Whether the membership is being restored after a restart: the core
+ * called room_join at start-up for rooms its users were in, and their
+ * clients still think they are. A driver that cannot reach the network
+ * yet keeps waiting (as for a persistent room) instead of failing the
+ * join; the core holds the messages to the room meanwhile.
+ */
+bool gw_room_restoring(struct gw_net *, const char *user, const char *room);
 
 /* ---- Lists of addresses (XEP-0030 disco#items on an address) ---- */
 

@@ -387,6 +387,7 @@ on_online(void *arg)
 	         net->announce_n);
 	store_contact_unregistered(core.store, net->drv->name, collect_contact_user_cb, net);
 	event_active(net->ev_announce, EV_TIMEOUT, 0);
+	rooms_online(net);
 	delivery_online(net);
 }
 
@@ -435,6 +436,7 @@ gateway_create_all(void)
 			return -1;
 		}
 		net->started = true;
+		rooms_restore(net);
 	}
 	return 0;
 }
@@ -460,7 +462,9 @@ gateway_stop_all(void)
 		struct gw_net *net = core.nets[i];
 
 		if (component_is_online(net->comp)) {
-			rooms_shutdown(net);
+			/* A restart keeps the rooms: the next start rejoins them unseen. */
+			if (core.stop_for_good)
+				rooms_shutdown(net);
 			gateway_foreach_online(net, say_goodbye, net);
 		}
 	}

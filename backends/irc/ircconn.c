@@ -611,8 +611,9 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			ch->core_joined = false;
 			gw_room_left(c->in->net, c->user, ch->room, c->nick ? c->nick : "",
 			             GW_LEAVE_SHUTDOWN, NULL, why);
-		} else if (!c->ever_ready && !ch->persistent) {
-			/* A persistent channel (joined at start-up) waits for its server. */
+		} else if (!c->ever_ready && !ch->persistent &&
+		           !gw_room_restoring(c->in->net, c->user, ch->room)) {
+			/* Joined at start-up (persistent, or restored): waits for its server. */
 			char *text =
 			        xasprintf("Cannot connect to IRC server %s: %s", c->server, why);
 

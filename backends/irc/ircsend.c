@@ -131,6 +131,120 @@ ircd_send_cb(evutil_socket_t fd, short what, void *arg)
 	flush(arg);
 }
 
+/* ---- the order of the queue ---- */
+
+/*
+ * A word of a line we queued (no tags or source: those are the server's):
+ * word 0 is the command, 1 its first parameter (a trailing one without its
+ * colon). Copied into buf (NUL-terminated, cut to size); "" when absent.
+ */
+static const char *
+line_word(const struct ircd_line *l, int word, char *buf, size_t size)
+{
+	const char *p = l->text, *end = l->text + l->len;
+	size_t n = 0;
+
+	for (int i = 0; i < word && p < end; i++) {
+		while (p < end && *p != ' ' && *p != '\r')
+			p++;
+		while (p < end && *p == ' ')
+			p++;
+	}
+	if (p < end && *p == ':' && word > 0)
+		p++;
+	while (p < end && *p != ' ' && *p != '\r' && n + 1 < size)
+		buf[n++] = *p++;
+	buf[n] = '\0';
+	return buf;
+}
+
+static bool
+command_in(const struct ircd_line *l, const char *const *set)
+{
+	char cmd[16];
+
+	line_word(l, 0, cmd, sizeof(cmd));
+	for (; *set; set++)
+		if (strcasecmp(cmd, *set) == 0)
+			return true;
+	return false;
+}
+
+/* Talk, which a backlog of can be long: PRIVMSG and NOTICE. */
+static bool
+is_talk(const struct ircd_line *l)
+{
+	static const char *const talk[] = {"PRIVMSG", "NOTICE", NULL};
+
+	return command_in(l, talk);
+}
+
+/*
+ * Lines of our own that a user waits on (a join, a nick, a channel's
+ * modes or members): they go before queued talk.
+ */
+static bool
+is_control(const struct ircd_line *l)
+{
+	static const char *const control[] = {"JOIN", "PART", "MODE", "NICK", "WHO", NULL};
+
+	return l->qid == 0 && command_in(l, control);
+}
+
+/* Whether two lines name a common target (comma lists, the server's casemapping). */
+static bool
+same_target(const struct ircd_conn *c, const struct ircd_line *a, const struct ircd_line *b)
+{
+	char ta[IRCMSG_LINELEN], tb[IRCMSG_LINELEN], *sa = NULL, *sb;
+
+	line_word(a, 1, ta, sizeof(ta));
+	line_word(b, 1, tb, sizeof(tb));
+	for (char *x = strtok_r(ta, ",", &sa); x; x = strtok_r(NULL, ",", &sa)) {
+		char copy[IRCMSG_LINELEN];
+
+		memcpy(copy, tb, sizeof(copy));
+		sb = NULL;
+		for (char *y = strtok_r(copy, ",", &sb); y; y = strtok_r(NULL, ",", &sb))
+			if (ircmsg_casecmp(c->isup.casemap, x, y) == 0)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * What a control line l may not overtake: another control line, a command
+ * the user typed (it has a queue id), any line to l's own target (a PART
+ * never overtakes what was said in the channel).
+ */
+static bool
+blocks(const struct ircd_conn *c, const struct ircd_line *q, const struct ircd_line *l)
+{
+	return is_control(q) || (q->qid != 0 && !is_talk(q)) || same_target(c, q, l);
+}
+
+/*
+ * Queues l. Once registered, a control line goes before the talk (and our
+ * own housekeeping, ISON, LIST...) waiting in the throttle: a JOIN no
+ * longer waits behind a backlog of private messages, and what goes to one
+ * target keeps its order. Registration keeps the plain order.
+ */
+static void
+queue_insert(struct ircd_conn *c, struct ircd_line *l)
+{
+	struct ircd_line **slot = c->q_tail;
+
+	if (c->state == IRCD_READY && is_control(l)) {
+		slot = &c->q;
+		for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
+			if (blocks(c, *pp, l))
+				slot = &(*pp)->next;
+	}
+	l->next = *slot;
+	*slot = l;
+	if (l->next == NULL)
+		c->q_tail = &l->next;
+}
+
 void
 ircd_queue(struct ircd_conn *c, char *line, size_t len, uint64_t qid, bool now)
 {
@@ -146,8 +260,7 @@ ircd_queue(struct ircd_conn *c, char *line, size_t len, uint64_t qid, bool now)
 	l->text = line;
 	l->len = len;
 	l->qid = qid;
-	*c->q_tail = l;
-	c->q_tail = &l->next;
+	queue_insert(c, l);
 	if (!evtimer_pending(c->ev_send, NULL))
 		flush(c);
 }

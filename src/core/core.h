@@ -63,6 +63,7 @@ struct core {
 	size_t nnets;
 	time_t started;
 	bool shutting_down;
+	bool stop_for_good; /* SIGUSR2: rooms are left (332) and forgotten, not kept */
 };
 
 extern struct core core;

@@ -6,6 +6,13 @@
  * and subject to a resource that joins a room the user is already in.
  * A persistent room (the driver's room_persistent) keeps the membership
  * with no resource in it: its messages are still recorded.
+ *
+ * Each resource's membership is also in the store (room_members), so that
+ * a restart is invisible: at start-up the room comes back "restoring",
+ * the driver rejoins, the stored resources are still occupants meanwhile
+ * (their self-pings answered, their messages accepted and held), and once
+ * the network says joined they get the room's state again and the held
+ * messages go out in the order they came.
  */
 #include "config.h"
 
@@ -16,9 +23,11 @@
 
 #include "component.h"
 #include "core.h"
+#include "iqwait.h"
 #include "jid.h"
 #include "rooms.h"
 #include "stanza.h"
+#include "store.h"
 #include "strmap.h"
 #include "users.h"
 #include "xmltext.h"
@@ -26,7 +35,23 @@
 #define NS_MUC "http://jabber.org/protocol/muc"
 #define NS_MUC_USER "http://jabber.org/protocol/muc#user"
 
-enum room_state { ROOM_JOINING, ROOM_JOINED };
+/*
+ * JOINING: a client asked, the driver is joining. RESTORING: rebuilt from the
+ * store at start-up; its resources think they are in, the driver is
+ * rejoining. JOINED: the network says we are in.
+ */
+enum room_state { ROOM_JOINING, ROOM_RESTORING, ROOM_JOINED };
+
+#define CHECK_TIMEOUT 30 /* seconds a restored resource has to answer disco#info */
+
+/* One of the user's resources in the room. */
+struct member {
+	char *resource;
+	int hist_max;      /* history asked for on join (-1: default) */
+	time_t hist_since; /* 0, or the oldest message wanted */
+	bool unsure;       /* restored at start-up: not yet known to be online */
+	bool checking;     /* its disco#info is out */
+};
 
 struct occupant {
 	char *nick, *address;
@@ -39,14 +64,15 @@ struct occupant {
 struct room {
 	char *user, *room, *nick;
 	enum room_state state;
-	char **resources;
-	int *hist_max;      /* per resource: history asked for on join (-1: default) */
-	time_t *hist_since; /* per resource: 0, or the oldest message wanted */
+	struct member *res;
 	size_t nres;
+	int64_t *held; /* queue ids of messages to the room held while restoring, ascending */
+	size_t nheld;
 	struct occupant *occ;
 	size_t nocc;
 	char *subject, *subject_by;
 	bool archived; /* the driver has its messages recorded (history_room_archived) */
+	bool rejoin;   /* restored at start-up, room_join not called yet */
 	struct sent *sent; /* the user's messages not yet reflected, oldest first */
 	size_t nsent;
 };
@@ -155,7 +181,7 @@ room_free(void *p)
 	struct room *r = p;
 
 	for (size_t i = 0; i < r->nres; i++)
-		free(r->resources[i]);
+		free(r->res[i].resource);
 	for (size_t i = 0; i < r->nocc; i++) {
 		free(r->occ[i].nick);
 		free(r->occ[i].address);
@@ -164,9 +190,8 @@ room_free(void *p)
 	for (size_t i = 0; i < r->nsent; i++)
 		sent_clear(&r->sent[i]);
 	free(r->sent);
-	free(r->resources);
-	free(r->hist_max);
-	free(r->hist_since);
+	free(r->res);
+	free(r->held);
 	free(r->occ);
 	free(r->user);
 	free(r->room);
@@ -176,14 +201,40 @@ room_free(void *p)
 	free(r);
 }
 
+/* ---- the memberships in the store ---- */
+
+static void
+stored_add(struct gw_net *net, const struct room *r, const char *resource)
+{
+	delivery_txn();
+	if (store_member_add(core.store, net->drv->name, r->user, r->room, r->nick, resource) == -1)
+		log_warnx("%s: %s: could not record the membership of %s", net->drv->name, r->user,
+		          r->room);
+}
+
+/* resource NULL: the whole room. */
+static void
+stored_remove(struct gw_net *net, const struct room *r, const char *resource)
+{
+	delivery_txn();
+	store_member_remove(core.store, net->drv->name, r->user, r->room, resource);
+}
+
+/* Deletes the membership; the messages it held fail (the user is told). */
 static void
 room_delete(struct gw_net *net, struct room *r)
 {
 	char *k = room_key(r->user, r->room);
+	int64_t *held = r->held;
+	size_t nheld = r->nheld;
 
+	stored_remove(net, r, NULL);
 	strmap_del(net->rooms->map, k);
 	free(k);
+	r->held = NULL;
 	room_free(r);
+	delivery_release(net, held, nheld, "you are not in this room");
+	free(held);
 }
 
 void
@@ -209,13 +260,19 @@ rooms_count(struct gw_net *net)
 	return strmap_count(net->rooms->map);
 }
 
-static bool
-has_resource(const struct room *r, const char *resource)
+static struct member *
+find_member(struct room *r, const char *resource)
 {
 	for (size_t i = 0; i < r->nres; i++)
-		if (strcmp(r->resources[i], resource) == 0)
-			return true;
-	return false;
+		if (strcmp(r->res[i].resource, resource) == 0)
+			return &r->res[i];
+	return NULL;
+}
+
+static bool
+has_resource(struct room *r, const char *resource)
+{
+	return find_member(r, resource) != NULL;
 }
 
 /*
@@ -245,39 +302,33 @@ history_request(xmpp_stanza_t *x, int *max, time_t *since)
 		*since = timegm(&tm);
 }
 
-static void
+/* The member for resource, added if new (x: its join's <x/>, for the history it wants). */
+static struct member *
 add_resource(struct room *r, const char *resource, xmpp_stanza_t *x)
 {
-	if (has_resource(r, resource))
-		return;
-	r->resources = xreallocarray(r->resources, r->nres + 1, sizeof(char *));
-	r->hist_max = xreallocarray(r->hist_max, r->nres + 1, sizeof(int));
-	r->hist_since = xreallocarray(r->hist_since, r->nres + 1, sizeof(time_t));
-	history_request(x, &r->hist_max[r->nres], &r->hist_since[r->nres]);
-	r->resources[r->nres++] = xstrdup(resource);
+	struct member *m = find_member(r, resource);
+
+	if (m != NULL)
+		return m;
+	r->res = xreallocarray(r->res, r->nres + 1, sizeof(*r->res));
+	m = &r->res[r->nres++];
+	memset(m, 0, sizeof(*m));
+	m->resource = xstrdup(resource);
+	history_request(x, &m->hist_max, &m->hist_since);
+	return m;
 }
 
+/* Forgets resource, in memory and in the store. */
 static void
-remove_resource(struct room *r, const char *resource)
+remove_resource(struct gw_net *net, struct room *r, const char *resource)
 {
-	for (size_t i = 0; i < r->nres; i++)
-		if (strcmp(r->resources[i], resource) == 0) {
-			free(r->resources[i]);
-			r->nres--;
-			r->resources[i] = r->resources[r->nres];
-			r->hist_max[i] = r->hist_max[r->nres];
-			r->hist_since[i] = r->hist_since[r->nres];
-			return;
-		}
-}
+	struct member *m = find_member(r, resource);
 
-static size_t
-resource_index(const struct room *r, const char *resource)
-{
-	for (size_t i = 0; i < r->nres; i++)
-		if (strcmp(r->resources[i], resource) == 0)
-			return i;
-	return 0;
+	if (m == NULL)
+		return;
+	stored_remove(net, r, resource);
+	free(m->resource);
+	*m = r->res[--r->nres];
 }
 
 static struct occupant *
@@ -306,7 +357,7 @@ drop_occupant(struct room *r, const char *nick)
 static char *
 resource_jid(const struct room *r, size_t i)
 {
-	return xconcat(r->user, "/", r->resources[i], (char *)NULL);
+	return xconcat(r->user, "/", r->res[i].resource, (char *)NULL);
 }
 
 static bool
@@ -454,12 +505,21 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 	gateway_send_release(net, occupant_presence(net, r, to, r->nick, self ? self : &fallback,
 	                                            NULL, self_codes, NULL, NULL));
 	{
-		size_t i = resource_index(r, resource);
+		struct member *m = find_member(r, resource);
 
-		history_send_on_join(net, r->user, r->room, to, r->hist_max[i], r->hist_since[i]);
+		if (m != NULL)
+			history_send_on_join(net, r->user, r->room, to, m->hist_max, m->hist_since);
 	}
 	send_subject(net, r, to);
 	free(to);
+}
+
+/* A resource's join is complete: it is recorded and sees the room. */
+static void
+join_completed(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
+{
+	stored_add(net, r, resource);
+	send_join_to(net, r, resource, nick_changed);
 }
 
 static void
@@ -536,7 +596,7 @@ rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
 			return r != NULL;
 		if (strcmp(type, "unavailable") == 0)
 			send_self_unavailable(net, r, resource, 0);
-		remove_resource(r, resource);
+		remove_resource(net, r, resource);
 		leave_if_empty(net, r);
 		return true;
 	}
@@ -571,7 +631,20 @@ rooms_handle_presence(struct gw_net *net, xmpp_stanza_t *pres, const char *user,
 		add_resource(r, resource, x);
 		/* One nick per user and room: a later resource gets the current one (210). */
 		if (r->state == ROOM_JOINED)
-			send_join_to(net, r, resource, strcmp(nick, r->nick) != 0);
+			join_completed(net, r, resource, strcmp(nick, r->nick) != 0);
+		return true;
+	}
+	if (x != NULL && strcmp(nick, r->nick) == 0) {
+		/*
+		 * A join from a resource that is in already: a client that came back
+		 * (or restored after our restart) and does not know. It gets the room.
+		 */
+		struct member *m = find_member(r, resource);
+
+		m->unsure = false;
+		history_request(x, &m->hist_max, &m->hist_since);
+		if (r->state == ROOM_JOINED)
+			join_completed(net, r, resource, false);
 		return true;
 	}
 	if (strcmp(nick, r->nick) != 0 && r->state == ROOM_JOINED) {
@@ -591,7 +664,8 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	struct room *r = room_get(net, user, room);
 	xmpp_stanza_t *subject;
 
-	if (r == NULL || resource == NULL || !has_resource(r, resource) || r->state != ROOM_JOINED) {
+	if (r == NULL || resource == NULL || !has_resource(r, resource) ||
+	    r->state == ROOM_JOINING) {
 		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
 		                                             "You are not in this room."));
 		return;
@@ -720,11 +794,11 @@ rooms_resource_gone(struct gw_net *net, const char *user, const char *resource)
 
 		if (r != NULL) {
 			if (resource)
-				remove_resource(r, resource);
+				remove_resource(net, r, resource);
 			else
 				while (r->nres > 0) {
-					send_self_unavailable(net, r, r->resources[0], 0);
-					remove_resource(r, r->resources[0]);
+					send_self_unavailable(net, r, r->res[0].resource, 0);
+					remove_resource(net, r, r->res[0].resource);
 				}
 			leave_if_empty(net, r);
 		}
@@ -741,13 +815,204 @@ shutdown_cb(const char *key, void *value, void *arg)
 
 	(void)key;
 	for (size_t i = 0; i < r->nres; i++)
-		send_self_unavailable(net, r, r->resources[i], 332);
+		send_self_unavailable(net, r, r->res[i].resource, 332);
+	stored_remove(net, r, NULL);
 }
 
 void
 rooms_shutdown(struct gw_net *net)
 {
 	strmap_foreach(net->rooms->map, shutdown_cb, net);
+}
+
+/* ---- holding messages while restoring ---- */
+
+bool
+rooms_hold_message(struct gw_net *net, const char *user, const char *room, int64_t qid)
+{
+	struct room *r = room_get(net, user, room);
+	size_t i;
+
+	if (r == NULL || r->state != ROOM_RESTORING)
+		return false;
+	for (i = r->nheld; i > 0 && r->held[i - 1] >= qid; i--)
+		if (r->held[i - 1] == qid)
+			return true;
+	r->held = xreallocarray(r->held, r->nheld + 1, sizeof(*r->held));
+	memmove(&r->held[i + 1], &r->held[i], (r->nheld - i) * sizeof(*r->held));
+	r->held[i] = qid;
+	r->nheld++;
+	return true;
+}
+
+/* The network has the room again: what was held goes, oldest first. */
+static void
+release_held(struct gw_net *net, struct room *r)
+{
+	int64_t *held = r->held;
+	size_t n = r->nheld;
+
+	r->held = NULL;
+	r->nheld = 0;
+	if (n > 0)
+		log_info("%s: %s: %zu messages to %s sent now the room is joined again",
+		         net->drv->name, r->user, n, r->room);
+	delivery_release(net, held, n, NULL);
+	free(held);
+}
+
+/* ---- restoring at start-up ---- */
+
+static int
+restore_cb(const char *user, const char *room, const char *nick, const char *resource, void *arg)
+{
+	struct gw_net *net = arg;
+	struct room *r = room_get(net, user, room);
+	struct member *m;
+
+	if (r == NULL) {
+		r = room_new(net, user, room, nick);
+		r->state = ROOM_RESTORING;
+		r->rejoin = true;
+	} else if (r->state == ROOM_JOINING)
+		r->state = ROOM_RESTORING; /* a persistent room the driver is joining already */
+	m = add_resource(r, resource, NULL);
+	m->hist_max = 0; /* the client has seen the history already */
+	m->unsure = true;
+	return 0;
+}
+
+static void
+collect_rejoin_cb(const char *key, void *value, void *arg)
+{
+	struct collect *c = arg;
+	struct room *r = value;
+
+	if (!r->rejoin)
+		return;
+	r->rejoin = false;
+	c->keys = xreallocarray(c->keys, c->n + 1, sizeof(char *));
+	c->keys[c->n++] = xstrdup(key);
+}
+
+void
+rooms_restore(struct gw_net *net)
+{
+	struct collect c = {NULL, NULL, 0};
+
+	if (net->drv->room_join == NULL)
+		return;
+	if (store_member_foreach(core.store, net->drv->name, restore_cb, net) == -1)
+		log_warnx("%s: the room memberships could not be read", net->drv->name);
+	strmap_foreach(net->rooms->map, collect_rejoin_cb, &c);
+	if (c.n > 0)
+		log_info("%s: rejoining %zu rooms", net->drv->name, c.n);
+	/* Collected first: the driver may answer (gw_room_joined) during room_join. */
+	for (size_t i = 0; i < c.n; i++) {
+		struct room *r = strmap_get(net->rooms->map, c.keys[i]);
+
+		if (r != NULL) {
+			/* Copies: the driver's answer may change or delete the room. */
+			char *user = xstrdup(r->user), *room = xstrdup(r->room);
+			char *nick = xstrdup(r->nick);
+
+			net->drv->room_join(net, user, room, nick, NULL);
+			free(user);
+			free(room);
+			free(nick);
+		}
+		free(c.keys[i]);
+	}
+	free(c.keys);
+}
+
+bool
+gw_room_restoring(struct gw_net *net, const char *user, const char *room)
+{
+	struct room *r = room_get(net, user, room);
+
+	return r != NULL && r->state == ROOM_RESTORING;
+}
+
+/*
+ * Whether a restored resource is still online: a disco#info to it. Its
+ * server answers an error for a resource that has gone (RFC 6120 8.5.3.2.1);
+ * every client answers disco#info (XEP-0115 needs it).
+ */
+struct check {
+	struct gw_net *net;
+	char *user, *room, *resource;
+};
+
+static void
+check_done_cb(void *arg, xmpp_stanza_t *reply)
+{
+	struct check *ck = arg;
+	struct gw_net *net = ck->net;
+	struct room *r = core.shutting_down ? NULL : room_get(net, ck->user, ck->room);
+	struct member *m = r ? find_member(r, ck->resource) : NULL;
+	const char *type = reply ? xmpp_stanza_get_type(reply) : NULL;
+
+	if (m != NULL && m->checking) {
+		m->checking = false;
+		if (type && strcmp(type, "result") == 0) {
+			m->unsure = false;
+			if (r->state == ROOM_JOINED)
+				join_completed(net, r, ck->resource, false);
+		} else if (reply != NULL || component_is_online(net->comp)) {
+			log_info("%s: %s/%s is gone: out of %s", net->drv->name, ck->user,
+			         ck->resource, ck->room);
+			remove_resource(net, r, ck->resource);
+			leave_if_empty(net, r);
+		}
+		/* Else the link went down: asked again when it is back. */
+	}
+	free(ck->user);
+	free(ck->room);
+	free(ck->resource);
+	free(ck);
+}
+
+static void
+check_member(struct gw_net *net, struct room *r, struct member *m)
+{
+	char *to = xconcat(r->user, "/", m->resource, (char *)NULL);
+	xmpp_stanza_t *iq = xmpp_iq_new(component_ctx(), "get", NULL);
+	struct check *ck = xcalloc(1, sizeof(*ck));
+
+	xmpp_stanza_set_to(iq, to);
+	stanza_add_child(iq, "query", "http://jabber.org/protocol/disco#info");
+	ck->net = net;
+	ck->user = xstrdup(r->user);
+	ck->room = xstrdup(r->room);
+	ck->resource = xstrdup(m->resource);
+	if (iqwait_send(net, iq, CHECK_TIMEOUT, check_done_cb, ck) != NULL)
+		m->checking = true;
+	else {
+		free(ck->user);
+		free(ck->room);
+		free(ck->resource);
+		free(ck);
+	}
+	xmpp_stanza_release(iq);
+	free(to);
+}
+
+static void
+check_room_cb(const char *key, void *value, void *arg)
+{
+	struct room *r = value;
+
+	(void)key;
+	for (size_t i = 0; i < r->nres; i++)
+		if (r->res[i].unsure && !r->res[i].checking)
+			check_member(arg, r, &r->res[i]);
+}
+
+void
+rooms_online(struct gw_net *net)
+{
+	strmap_foreach(net->rooms->map, check_room_cb, net);
 }
 
 /* ---- driver -> core ---- */
@@ -773,8 +1038,11 @@ gw_room_joined(struct gw_net *net, const char *user, const char *room, const cha
 		gw_room_occupant(net, user, room, &self);
 		r->state = ROOM_JOINED;
 	}
+	/* A restored resource not known to be online yet gets the room when it answers. */
 	for (size_t i = 0; i < r->nres; i++)
-		send_join_to(net, r, r->resources[i], nick_changed);
+		if (!r->res[i].unsure)
+			join_completed(net, r, r->res[i].resource, nick_changed);
+	release_held(net, r);
 }
 
 void
@@ -786,7 +1054,7 @@ gw_room_join_failed(struct gw_net *net, const char *user, const char *room, enum
 	if (r == NULL)
 		return;
 	for (size_t i = 0; i < r->nres; i++)
-		join_error(net, user, r->resources[i], room, r->nick, e, why);
+		join_error(net, user, r->res[i].resource, room, r->nick, e, why);
 	room_delete(net, r);
 }
 
@@ -873,8 +1141,11 @@ gw_room_nick(struct gw_net *net, const char *user, const char *room, const char 
 	if (r->state == ROOM_JOINED)
 		broadcast_presence(net, r, old_nick, o, "unavailable", codes, new_nick, NULL);
 	xstrset(&o->nick, new_nick);
-	if (self)
+	if (self) {
 		xstrset(&r->nick, new_nick);
+		delivery_txn();
+		store_member_set_nick(core.store, net->drv->name, user, room, new_nick);
+	}
 	if (r->state == ROOM_JOINED) {
 		int self_codes[] = {110, 0};
 

@@ -71,8 +71,20 @@ bool history_enabled(struct gw_net *);
 bool history_room_archived(struct gw_net *, const char *user, const char *room);
 /* The resource went offline: it leaves all rooms. NULL resource: all of them. */
 void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
-/* The link is going away: tell every occupant resource (332). */
+/* Stopping for good: tell every occupant resource (332) and forget the memberships. */
 void rooms_shutdown(struct gw_net *);
+/*
+ * Start-up: the memberships in the store come back as restoring rooms and
+ * the driver rejoins them (after its start()).
+ */
+void rooms_restore(struct gw_net *);
+/* The component is online: restored resources are asked whether they still are. */
+void rooms_online(struct gw_net *);
+/*
+ * A message with queue id qid to room: true when the room is restoring and
+ * holds it (the driver gets it from delivery_release() once rejoined).
+ */
+bool rooms_hold_message(struct gw_net *, const char *user, const char *room, int64_t qid);
 size_t rooms_count(struct gw_net *);
 
 #endif

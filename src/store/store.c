@@ -842,3 +842,48 @@ store_archive_query(struct store *s, const char *net, const char *jid, const cha
 	NEED(cb);
 	return s->ops->archive_query(s->be, net, jid, room, q, cb, arg);
 }
+
+/* ---- Room memberships ---- */
+
+int
+store_member_add(struct store *s, const char *net, const char *jid, const char *room,
+                 const char *nick, const char *resource)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(nick);
+	NEED(resource);
+	return s->ops->member_add(s->be, net, jid, room, nick, resource);
+}
+
+int
+store_member_remove(struct store *s, const char *net, const char *jid, const char *room,
+                    const char *resource)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	return s->ops->member_remove(s->be, net, jid, room, resource);
+}
+
+int
+store_member_set_nick(struct store *s, const char *net, const char *jid, const char *room,
+                      const char *nick)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(nick);
+	return s->ops->member_set_nick(s->be, net, jid, room, nick);
+}
+
+int
+store_member_foreach(struct store *s, const char *net,
+                     int (*cb)(const char *, const char *, const char *, const char *, void *),
+                     void *arg)
+{
+	NEED(net);
+	NEED(cb);
+	return s->ops->member_foreach(s->be, net, cb, arg);
+}

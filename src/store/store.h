@@ -306,4 +306,27 @@ int store_archive_query(struct store *, const char *net, const char *jid, const 
                         const struct store_archive_query *q,
                         int (*cb)(const struct store_archive_row *, void *), void *arg);
 
+/* ---- Room memberships: which resources of a user sit in which room (a restart rejoins) ---- */
+
+/*
+ * Records that resource of jid is in room under nick (insert, or a new
+ * nick for that row). 0, or -1.
+ */
+int store_member_add(struct store *, const char *net, const char *jid, const char *room,
+                     const char *nick, const char *resource);
+/* Forgets resource's membership of room; resource NULL: every resource's. Unknown: 0. */
+int store_member_remove(struct store *, const char *net, const char *jid, const char *room,
+                        const char *resource);
+/* The nick of every row of (jid, room). 0, or -1. */
+int store_member_set_nick(struct store *, const char *net, const char *jid, const char *room,
+                          const char *nick);
+/*
+ * Every membership of net, by jid, room and resource. cb returning non-zero
+ * stops; it may write to the store. 0, or -1.
+ */
+int store_member_foreach(struct store *, const char *net,
+                         int (*cb)(const char *jid, const char *room, const char *nick,
+                                   const char *resource, void *),
+                         void *arg);
+
 #endif

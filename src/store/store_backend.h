@@ -125,6 +125,18 @@ struct store_ops {
 	int (*archive_query)(void *, const char *net, const char *jid, const char *room,
 	                     const struct store_archive_query *,
 	                     int (*cb)(const struct store_archive_row *, void *), void *arg);
+
+	int (*member_add)(void *, const char *net, const char *jid, const char *room,
+	                  const char *nick, const char *resource);
+	/* resource NULL: every row of the room. */
+	int (*member_remove)(void *, const char *net, const char *jid, const char *room,
+	                     const char *resource);
+	int (*member_set_nick)(void *, const char *net, const char *jid, const char *room,
+	                       const char *nick);
+	int (*member_foreach)(void *, const char *net,
+	                      int (*cb)(const char *, const char *, const char *, const char *,
+	                                void *),
+	                      void *arg);
 };
 
 extern const struct store_ops store_sqlite_ops;

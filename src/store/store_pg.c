@@ -152,8 +152,8 @@ static int
 pgs_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum pgs_stmt del[] = {
-	        P_USER_DEL_SETTINGS, P_USER_DEL_CONTACTS, P_USER_DEL_QUEUE,
-	        P_USER_DEL_TOMBS,    P_USER_DEL_ARCHIVE,  P_USER_DEL,
+	        P_USER_DEL_SETTINGS, P_USER_DEL_CONTACTS, P_USER_DEL_QUEUE, P_USER_DEL_TOMBS,
+	        P_USER_DEL_ARCHIVE,  P_USER_DEL_MEMBERS,  P_USER_DEL,
 	};
 	size_t i;
 
@@ -412,6 +412,51 @@ pgs_archive_query(void *be, const char *net, const char *jid, const char *room,
 	return n;
 }
 
+/* ---- Room memberships ---- */
+
+static int
+pgs_member_add(void *be, const char *net, const char *jid, const char *room, const char *nick,
+               const char *resource)
+{
+	return pgs_changes(pgs_run(be, P_MEMBER_PUT, "sssss", net, jid, room, resource, nick)) == -1
+	               ? -1
+	               : 0;
+}
+
+static int
+pgs_member_remove(void *be, const char *net, const char *jid, const char *room,
+                  const char *resource)
+{
+	PGresult *res = resource ? pgs_run(be, P_MEMBER_DEL, "ssss", net, jid, room, resource)
+	                         : pgs_run(be, P_MEMBER_DEL_ROOM, "sss", net, jid, room);
+
+	return pgs_changes(res) == -1 ? -1 : 0;
+}
+
+static int
+pgs_member_set_nick(void *be, const char *net, const char *jid, const char *room,
+                    const char *nick)
+{
+	return pgs_changes(pgs_run(be, P_MEMBER_NICK, "ssss", net, jid, room, nick)) == -1 ? -1 : 0;
+}
+
+static int
+pgs_member_foreach(void *be, const char *net,
+                   int (*cb)(const char *, const char *, const char *, const char *, void *),
+                   void *arg)
+{
+	PGresult *res = pgs_run(be, P_MEMBER_ALL, "s", net);
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+		       PQgetvalue(res, i, 3), arg) != 0)
+			break;
+	PQclear(res);
+	return 0;
+}
+
 /* ---- Queues ---- */
 
 /* Row i of a queue query (Q_COLS) into m. */
@@ -651,5 +696,9 @@ const struct store_ops store_pg_ops = {
         .queue_next_due = pgs_queue_next_due,
         .queue_prune = pgs_queue_prune,
         .archive_add = pgs_archive_add,
+        .member_add = pgs_member_add,
+        .member_remove = pgs_member_remove,
+        .member_set_nick = pgs_member_set_nick,
+        .member_foreach = pgs_member_foreach,
         .archive_query = pgs_archive_query,
 };

@@ -38,6 +38,7 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_USER_DEL_QUEUE] = "DELETE FROM queue WHERE net = $1 AND jid = $2",
         [P_USER_DEL_TOMBS] = "DELETE FROM queue_tombstones WHERE net = $1 AND jid = $2",
         [P_USER_DEL_ARCHIVE] = "DELETE FROM archive WHERE net = $1 AND jid = $2",
+        [P_USER_DEL_MEMBERS] = "DELETE FROM room_members WHERE net = $1 AND jid = $2",
         [P_USER_DEL] = "DELETE FROM users WHERE net = $1 AND jid = $2",
 
         [P_SET_GET] = "SELECT value FROM settings WHERE net = $1 AND jid = $2"
@@ -120,6 +121,17 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_ARCH_DESC] = "SELECT id, stamp, nick, body, uid FROM archive"
                         " WHERE net = $1 AND jid = $2 AND room = $3 AND stamp >= $4"
                         " AND stamp <= $5 AND id > $6 AND id < $7 ORDER BY id DESC LIMIT $8",
+
+        [P_MEMBER_PUT] = "INSERT INTO room_members (net, jid, room, resource, nick)"
+                         " VALUES ($1, $2, $3, $4, $5)"
+                         " ON CONFLICT (net, jid, room, resource) DO UPDATE SET nick = excluded.nick",
+        [P_MEMBER_DEL] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3"
+                         " AND resource = $4",
+        [P_MEMBER_DEL_ROOM] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3",
+        [P_MEMBER_NICK] = "UPDATE room_members SET nick = $4 WHERE net = $1 AND jid = $2"
+                          " AND room = $3",
+        [P_MEMBER_ALL] = "SELECT jid, room, nick, resource FROM room_members WHERE net = $1"
+                         " ORDER BY jid, room, resource",
 };
 
 /* The first line of a libpq message, for a one-line log or error. */

@@ -208,8 +208,8 @@ static int
 sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
-	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,
-	        ST_USER_DEL_TOMBS,    ST_USER_DEL_ARCHIVE,  ST_USER_DEL,
+	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE, ST_USER_DEL_TOMBS,
+	        ST_USER_DEL_ARCHIVE,  ST_USER_DEL_MEMBERS,  ST_USER_DEL,
 	};
 	size_t i;
 
@@ -509,6 +509,54 @@ sq_archive_query(void *be, const char *net, const char *jid, const char *room,
 	return r == -1 ? -1 : n;
 }
 
+/* ---- Room memberships ---- */
+
+static int
+sq_member_add(void *be, const char *net, const char *jid, const char *room, const char *nick,
+              const char *resource)
+{
+	return sq_exec(be, ST_MEMBER_PUT, "sssss", net, jid, room, resource, nick) == -1 ? -1 : 0;
+}
+
+static int
+sq_member_remove(void *be, const char *net, const char *jid, const char *room, const char *resource)
+{
+	long n = resource ? sq_exec(be, ST_MEMBER_DEL, "ssss", net, jid, room, resource)
+	                  : sq_exec(be, ST_MEMBER_DEL_ROOM, "sss", net, jid, room);
+
+	return n == -1 ? -1 : 0;
+}
+
+static int
+sq_member_set_nick(void *be, const char *net, const char *jid, const char *room, const char *nick)
+{
+	return sq_exec(be, ST_MEMBER_NICK, "ssss", net, jid, room, nick) == -1 ? -1 : 0;
+}
+
+static int
+sq_member_foreach(void *be, const char *net,
+                  int (*cb)(const char *, const char *, const char *, const char *, void *),
+                  void *arg)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = sq_prep(sq, ST_MEMBER_ALL, "s", net)) == NULL)
+		return -1;
+	while ((r = sq_step(sq, ST_MEMBER_ALL, st)) == 1) {
+		if (cb((const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2),
+		       (const char *)sqlite3_column_text(st, 3), arg) != 0) {
+			r = 0;
+			break;
+		}
+	}
+	sq_stmt_put(sq, ST_MEMBER_ALL, st);
+	return r == -1 ? -1 : 0;
+}
+
 /* ---- Queues ---- */
 
 /* Fill m from a row of the queue statements (Q_COLS in store_sqlite_stmt.c). */
@@ -769,4 +817,8 @@ const struct store_ops store_sqlite_ops = {
         .queue_prune = sq_queue_prune,
         .archive_add = sq_archive_add,
         .archive_query = sq_archive_query,
+        .member_add = sq_member_add,
+        .member_remove = sq_member_remove,
+        .member_set_nick = sq_member_set_nick,
+        .member_foreach = sq_member_foreach,
 };

@@ -131,10 +131,25 @@ static const char v3[] =
         "  ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE SET deleted = excluded.deleted;"
         " END;";
 
+/*
+ * 4: room memberships, one row per resource in a room, so a restarted
+ * gateway rejoins its users' rooms by itself (docs/architecture.md, rooms).
+ */
+static const char v4[] =
+        "CREATE TABLE room_members ("
+        " net TEXT NOT NULL,"
+        " jid TEXT NOT NULL,"
+        " room TEXT NOT NULL,"
+        " resource TEXT NOT NULL,"
+        " nick TEXT NOT NULL,"
+        " PRIMARY KEY (net, jid, room, resource)"
+        ") WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
         {v1, NULL},
         {v2, NULL},
         {v3, NULL},
+        {v4, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

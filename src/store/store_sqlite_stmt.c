@@ -131,6 +131,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " WHERE net = ?1 AND jid = ?2 AND room = ?3 AND stamp >= ?4"
                          " AND stamp <= ?5 AND id > ?6 AND id < ?7 ORDER BY id DESC LIMIT ?8",
         [ST_USER_DEL_ARCHIVE] = "DELETE FROM archive WHERE net = ?1 AND jid = ?2",
+
+        [ST_MEMBER_PUT] = "INSERT INTO room_members (net, jid, room, resource, nick)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5)"
+                          " ON CONFLICT (net, jid, room, resource) DO UPDATE"
+                          " SET nick = excluded.nick",
+        [ST_MEMBER_DEL] = "DELETE FROM room_members WHERE net = ?1 AND jid = ?2 AND room = ?3"
+                          " AND resource = ?4",
+        [ST_MEMBER_DEL_ROOM] = "DELETE FROM room_members WHERE net = ?1 AND jid = ?2"
+                               " AND room = ?3",
+        [ST_MEMBER_NICK] = "UPDATE room_members SET nick = ?4 WHERE net = ?1 AND jid = ?2"
+                           " AND room = ?3",
+        [ST_MEMBER_ALL] = "SELECT jid, room, nick, resource FROM room_members WHERE net = ?1"
+                          " ORDER BY jid, room, resource",
+        [ST_USER_DEL_MEMBERS] = "DELETE FROM room_members WHERE net = ?1 AND jid = ?2",
 };
 
 void

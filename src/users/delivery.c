@@ -37,6 +37,7 @@
 
 #include "component.h"
 #include "core.h"
+#include "rooms.h"
 #include "stanza.h"
 #include "store.h"
 #include "strmap.h"
@@ -367,6 +368,11 @@ hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 	out.groupchat = m->flags & MSG_GROUPCHAT;
 	out.want_receipt = m->flags & MSG_RECEIPT;
 	out.attempts = m->attempts;
+	/* A room being rejoined after a restart: it goes once the room is back, in order. */
+	if (out.groupchat && rooms_hold_message(net, m->user, m->peer, m->id)) {
+		free(buf);
+		return GW_SEND_PENDING;
+	}
 	st = net->drv->send ? net->drv->send(net, &out, why) : GW_SEND_FAILED;
 	if (net->drv->send == NULL && *why == NULL)
 		*why = xstrdup("this network cannot send messages");
@@ -451,6 +457,25 @@ gw_send_done(struct gw_net *net, uint64_t qid, enum gw_send_status st, const cha
 		return;
 	apply_send_result(net, &m, st, why);
 	store_msg_free_fields(&m);
+}
+
+void
+delivery_release(struct gw_net *net, const int64_t *qids, size_t n, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct store_msg m;
+		char key[32];
+
+		snprintf(key, sizeof(key), "%" PRId64, qids[i]);
+		strmap_del(net->delivery->pending, key);
+		if (store_queue_get(core.store, qids[i], &m) != 1)
+			continue;
+		if (why != NULL)
+			apply_send_result(net, &m, GW_SEND_FAILED, why);
+		else
+			send_to_net(net, &m);
+		store_msg_free_fields(&m);
+	}
 }
 
 static void

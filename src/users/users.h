@@ -10,6 +10,7 @@
 #define SG_USERS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <strophe.h>
 
 #include "core.h"
@@ -99,6 +100,11 @@ void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
 void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
 /* A user came online: held messages go again. */
 void delivery_user_available(struct gw_net *, const char *user);
+/*
+ * Held messages (queue ids, in the order given) go to the driver now, or
+ * with why fail (the user is told why).
+ */
+void delivery_release(struct gw_net *, const int64_t *qids, size_t n, const char *why);
 /* Commit the open transaction now (shutdown). */
 void delivery_flush_all(void);
 /* Opens the loop's group transaction (committed at the end of the iteration). */

@@ -25,6 +25,13 @@ queues to drain and checks each message a sender had handed over:
                                  copies (the one in flight at a crash);
   lost / duplicated              anything else: a defect.
 
+alice's client is one with no rejoin logic and no self-ping: it joins
+#chaos once, and again only after the room refused a message or its own
+XMPP session was new (a Prosody restart); a gateway restart is something
+it cannot see. The run reports how many room messages were refused and,
+per gateway restart, the seconds from the restarted gateway being online
+to the first room message after it reaching IRC ("room usable").
+
 The last line is "chaos: F faults, M messages, L lost, D duplicated";
 exit status 1 when L or D is not 0. The log names the seed and each
 fault, so a failure replays with --seed.
@@ -78,6 +85,7 @@ class Ledger:
         self.refused = set()  # (kind, n)
         self.got = {}        # (kind, n) -> [times]
         self.kills = []      # (time, process)
+        self.restarts = []   # times the gateway was back online after a kill or a stop
         self.faults = 0
         self.ids = {}        # XMPP id -> (kind, n)
 
@@ -103,8 +111,29 @@ class Ledger:
         with self.lock:
             self.kills.append((time.time(), what))
 
+    def restarted(self):
+        with self.lock:
+            self.restarts.append(time.time())
+
+    def room_usable(self):
+        """Per restart: seconds until the first room message sent after it arrived."""
+        out = []
+        with self.lock:
+            for i, t0 in enumerate(self.restarts):
+                t1 = self.restarts[i + 1] if i + 1 < len(self.restarts) else float("inf")
+                after = sorted((self.sent[k], k) for k in self.sent
+                               if k[0] == "x2r" and t0 <= self.sent[k] < t1)
+                for _, k in after:
+                    if k in self.refused:
+                        continue
+                    if self.got.get(k):
+                        out.append(self.got[k][0] - t0)
+                    break
+        return out
+
     def verdict(self):
         lost, dup, lost_crash, dup_crash, refused, ok, disorder = [], [], [], [], [], 0, 0
+        disordered = []
         last = {}
         for key in sorted(self.sent, key=lambda k: self.sent[k]):
             kind, n = key
@@ -133,9 +162,10 @@ class Ledger:
             first = copies[0]
             if kind in last and first < last[kind][1] and kind != "m2x":
                 disorder += 1
+                disordered.append(key)
             last[kind] = (n, max(first, last.get(kind, (0, 0))[1]))
         return dict(ok=ok, lost=lost, dup=dup, lost_crash=lost_crash, dup_crash=dup_crash,
-                    refused=refused, disorder=disorder)
+                    refused=refused, disorder=disorder, disordered=disordered)
 
 
 class World:
@@ -319,19 +349,19 @@ class World:
         if what == "gateway-kill":
             self.ledger.kill("gateway")
             self.gateway.kill(signal.SIGKILL)
-            self.in_room = False
             self.down.add("gateway")
             time.sleep(gap)
             self.gateway.start()
+            self.ledger.restarted()
             self.down.discard("gateway")
         elif what == "gateway-term":
             code = self.gateway.kill(signal.SIGTERM)
             if code != 0:
                 raise AssertionError(f"the gateway exited {code} on SIGTERM")
-            self.in_room = False
             self.down.add("gateway")
             time.sleep(gap)
             self.gateway.start()
+            self.ledger.restarted()
             self.down.discard("gateway")
         elif what == "gateway-hup":
             self.gateway.proc.send_signal(signal.SIGHUP)
@@ -435,6 +465,15 @@ def main():
         log(f"DUPLICATED {key[0]} {key[1]} x{n}")
     for key, why in v["lost_crash"]:
         log(f"in flight at a crash, lost: {key[0]} {key[1]} ({why})")
+    for key in v["disordered"]:
+        log(f"out of order: {key[0]} {key[1]} (sent at {ledger.sent[key]:.1f})")
+    usable = sorted(ledger.room_usable())
+    room_sent = sum(1 for k in ledger.sent if k[0] == "x2r")
+    room_refused = sum(1 for k in v["refused"] if k[0] == "x2r")
+    log(f"room: {room_refused} of {room_sent} messages refused; {len(ledger.restarts)} gateway "
+        f"restarts, room usable after (s): "
+        + (f"median {usable[len(usable) // 2]:.1f}, max {usable[-1]:.1f}" if usable else "n/a")
+        + f" [{', '.join(f'{u:.1f}' for u in usable)}]")
     log(f"delivered once {v['ok']}, refused {len(v['refused'])}, in flight at a crash "
         f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, out of order "
         f"{v['disorder']}; gateway log {glog}")

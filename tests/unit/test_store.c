@@ -989,6 +989,76 @@ START_TEST(contacts)
 }
 END_TEST
 
+/* ---- Room memberships ---- */
+
+static int
+collect_members(const char *jid, const char *room, const char *nick, const char *resource,
+                void *arg)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 512 - n, "%s:%s:%s:%s ", jid, room, nick, resource);
+	return 0;
+}
+
+/* Writes from the callback, as the core's restore does when a resource is gone. */
+static int
+remove_each_member(const char *jid, const char *room, const char *nick, const char *resource,
+                   void *arg)
+{
+	(void)nick;
+	(void)arg;
+	ck_assert_int_eq(store_member_remove(s, "irc", jid, room, resource), 0);
+	return 0;
+}
+
+START_TEST(room_members)
+{
+	char buf[512] = "";
+
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(store_member_add(s, "irc", "a@x", "#c%irc.x", "al", "phone"), 0);
+	ck_assert_int_eq(store_member_add(s, "irc", "a@x", "#c%irc.x", "al", "laptop"), 0);
+	ck_assert_int_eq(store_member_add(s, "irc", "a@x", "#d%irc.x", "al2", "phone"), 0);
+	ck_assert_int_eq(store_member_add(s, "irc", "b@x", "#c%irc.x", "bo", "r"), 0);
+	ck_assert_int_eq(store_member_add(s, "echo", "a@x", "room", "al", "phone"), 0);
+	/* Adding again only renames. */
+	ck_assert_int_eq(store_member_add(s, "irc", "b@x", "#c%irc.x", "bob", "r"), 0);
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "a@x:#c%irc.x:al:laptop a@x:#c%irc.x:al:phone a@x:#d%irc.x:al2:phone "
+	                      "b@x:#c%irc.x:bob:r ");
+	/* A nick change covers every resource of the room, and only that room. */
+	ck_assert_int_eq(store_member_set_nick(s, "irc", "a@x", "#c%irc.x", "alice"), 0);
+	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", "#c%irc.x", "laptop"), 0);
+	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", "#c%irc.x", "laptop"), 0);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf,
+	                 "a@x:#c%irc.x:alice:phone a@x:#d%irc.x:al2:phone b@x:#c%irc.x:bob:r ");
+	/* Every resource of one room. */
+	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", "#d%irc.x", NULL), 0);
+	/* Removing the user removes their memberships, not others'. */
+	ck_assert_int_eq(store_user_add(s, "irc", "b@x"), 0);
+	ck_assert_int_eq(store_user_remove(s, "irc", "b@x"), 0);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "a@x:#c%irc.x:alice:phone ");
+	ck_assert_int_eq(store_member_foreach(s, "irc", remove_each_member, NULL), 0);
+	buf[0] = '\0';
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "");
+	buf[0] = '\0';
+	ck_assert_int_eq(store_member_foreach(s, "echo", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "a@x:room:al:phone ");
+
+	ck_assert_int_eq(store_member_add(s, "irc", "a@x", "#c", NULL, "r"), -1);
+	ck_assert_int_eq(store_member_remove(s, "irc", "a@x", NULL, NULL), -1);
+	ck_assert_int_eq(store_member_foreach(s, "irc", NULL, NULL), -1);
+}
+END_TEST
+
 /* ---- Queues ---- */
 
 struct ids {
@@ -1598,6 +1668,31 @@ check_v2(void)
 	ck_assert_int_eq(store_queue_push(s, &m), 1);
 }
 
+static void
+fixture_v3(struct store *t)
+{
+	ck_assert_int_eq(store_archive_add(t, "irc", "bob@example.org", "#c%irc.x", 5, "n", "old",
+	                                   NULL, NULL),
+	                 0);
+}
+
+static void
+check_v3(void)
+{
+	struct store_archive_query q = {0};
+	char buf[512] = "";
+
+	ck_assert_int_eq(
+	        store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows, NULL),
+	        1);
+	/* v4 added the room memberships: empty, and working. */
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(store_member_add(s, "irc", "bob@example.org", "#c%irc.x", "bob", "r"), 0);
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "bob@example.org:#c%irc.x:bob:r ");
+}
+
 static const struct {
 	void (*fill)(struct store *);
 	void (*check)(void);
@@ -1605,6 +1700,7 @@ static const struct {
         {fixture_v0, check_v0},
         {fixture_v1, check_v1},
         {fixture_v2, check_v2},
+        {fixture_v3, check_v3},
 };
 
 START_TEST(migrations_from_every_version)
@@ -2090,7 +2186,7 @@ add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
 	tc = unit_tcase(su, xstrdup(name));
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
-	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts);
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts, room_members);
 
 	snprintf(name, sizeof(name), "%squeue", prefix);
 	tc = unit_tcase(su, xstrdup(name));
