@@ -9,7 +9,7 @@
 # instead (see scripts/common.sh). With CI=true, --enable-werror is added.
 #
 # With SANITIZE=1 it builds with clang, AddressSanitizer and UBSan
-# (--enable-asan) in ./build-asan instead (or $STANZAGATE_BUILD_DIR): the
+# (--enable-asan) in ./build-asan instead (or $ASAN_BUILD_DIR): the
 # sanitizer tier of scripts/test-all.sh runs the tests on that build.
 set -euo pipefail
 # shellcheck source=scripts/common.sh
@@ -17,7 +17,7 @@ set -euo pipefail
 
 args=()
 if [ "${SANITIZE:-}" = 1 ]; then
-	builddir=${STANZAGATE_BUILD_DIR:-$sg_srcdir/build-asan}
+	builddir=${ASAN_BUILD_DIR:-$sg_srcdir/build-asan}
 	args+=(CC=clang --enable-asan)
 else
 	builddir=$(sg_builddir)

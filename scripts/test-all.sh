@@ -1,16 +1,20 @@
 #!/bin/bash
 # Everything CI runs, in order: install dependencies, build, unit tests
-# (make check), integration tests (pytest against a private Prosody), and a
-# short fuzz run. Every tier runs even if an earlier one failed, except
+# (make check), integration tests (pytest against a private Prosody), a
+# short chaos run, the sanitizer tier (scripts/test-asan.sh: an ASan + UBSan
+# build, its unit tests and a subset of the integration tests) and a short
+# fuzz run. Every tier runs even if an earlier one failed, except
 # those that need a build that failed. The last line is the summary:
 #     total: N passed, N failed, N skipped
-# counting tests (unit tests, integration tests, fuzz targets; a tier that
+# counting tests (unit tests, integration tests, fuzz targets, the sanitizer
+# tier's build, unit and integration tests; a tier that
 # fails before it can count its tests counts as one failure).
 #
 #   sudo scripts/test-all.sh
 #
 # Environment: CI=true adds --enable-werror; FUZZ_TIME (seconds per fuzz
-# target, default 10); PYTEST_ARGS (extra pytest arguments, e.g. "-k echo").
+# target, default 10); PYTEST_ARGS (extra pytest arguments, e.g. "-k echo");
+# ASAN_ARGS (arguments of scripts/test-asan.sh, e.g. "--all").
 set -uo pipefail
 # shellcheck source=scripts/common.sh
 . "$(dirname "$0")/common.sh"
@@ -18,7 +22,6 @@ cd "$sg_srcdir" || exit 1
 
 builddir=$(sg_builddir)
 logdir=$builddir/test-logs
-PYTHON=/usr/bin/python3 # Debian's: the one with python3-slixmpp
 
 total_pass=0
 total_fail=0
@@ -31,6 +34,20 @@ tier_result() { # name pass fail skip
 	total_pass=$((total_pass + $2))
 	total_fail=$((total_fail + $3))
 	total_skip=$((total_skip + $4))
+}
+# A tier whose script ends with "NAME: N passed, N failed[, N skipped]":
+# closing_line_result NAME EXIT-STATUS OUTPUT-FILE (a failed script that
+# counted no failure counts as one).
+closing_line_result() {
+	local line p f s
+	line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$3" | tail -n 1)
+	p=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
+	f=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
+	s=$(echo "$line" | grep -Eo '[0-9]+ skipped' | grep -Eo '[0-9]+' || echo 0)
+	if [ "$2" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+		f=1
+	fi
+	tier_result "$1" "${p:-0}" "${f:-0}" "${s:-0}"
 }
 summary() {
 	note "summary"
@@ -58,75 +75,15 @@ mkdir -p "$logdir"
 
 # ---- unit tests
 note "unit tests (make check)"
-make -C "$builddir" -j"$(nproc 2>/dev/null || echo 2)" check AM_COLOR_TESTS=no 2>&1 | tee "$logdir/unit.out"
-rc=${PIPESTATUS[0]}
-# Count the checks inside each Check program ("N%: Checks: N, Failures: N,
-# Errors: N" in its .log), or the program itself when it has no such line.
-read -r u_pass u_fail u_skip < <("$PYTHON" - "$builddir" <<'PY'
-import re, sys
-from pathlib import Path
-p = f = s = 0
-for trs in Path(sys.argv[1]).glob("tests/unit/*.trs"):
-    results = re.findall(r"^:test-result: (\w+)", trs.read_text(errors="replace"), re.M)
-    log = trs.with_suffix(".log")
-    m = re.findall(r"\d+%: Checks: (\d+), Failures: (\d+), Errors: (\d+)",
-                   log.read_text(errors="replace") if log.exists() else "")
-    if m:
-        for checks, fails, errs in m:
-            p += int(checks) - int(fails) - int(errs)
-            f += int(fails) + int(errs)
-        if "PASS" not in results and "SKIP" not in results and not any(int(x[1]) + int(x[2]) for x in m):
-            f += 1  # the program failed outside its checks (crash, leak)
-    else:
-        for r in results:
-            if r in ("PASS", "XFAIL"):
-                p += 1
-            elif r == "SKIP":
-                s += 1
-            else:
-                f += 1
-print(p, f, s)
-PY
-)
-if [ "$rc" -ne 0 ]; then
-	[ -f "$builddir/test-suite.log" ] && cat "$builddir/test-suite.log"
-	[ "$u_fail" -eq 0 ] && u_fail=1
-fi
-tier_result unit "$u_pass" "$u_fail" "$u_skip"
+sg_run_unit_tests "$builddir" "$logdir/unit.out"
+tier_result unit "$sg_pass" "$sg_fail" "$sg_skip"
 
 # ---- integration tests
 note "integration tests (pytest)"
 export STANZAGATE_BIN=$builddir/stanzagate
-export PYTHONDONTWRITEBYTECODE=1
-junit=$logdir/integration.xml
-rm -f "$junit"
-pyargs=(-p no:cacheprovider -ra --junitxml="$junit" -o junit_family=xunit2)
-if "$PYTHON" -c 'import pytest_timeout' 2>/dev/null; then
-	pyargs+=(--timeout=300)
-fi
 # shellcheck disable=SC2086 # PYTEST_ARGS is split on purpose
-timeout 1500 "$PYTHON" -m pytest "${pyargs[@]}" ${PYTEST_ARGS:-} tests/integration
-rc=$?
-read -r i_pass i_fail i_skip < <("$PYTHON" - "$junit" <<'PY'
-import sys, xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except Exception:
-    print(0, 0, 0); sys.exit()
-suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-t = f = s = 0
-for su in suites:
-    t += int(su.get("tests", 0)); s += int(su.get("skipped", 0))
-    f += int(su.get("failures", 0)) + int(su.get("errors", 0))
-print(max(t - f - s, 0), f, s)
-PY
-)
-# 5 = no tests collected: not a failure of this tier.
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && [ "$i_fail" -eq 0 ]; then
-	echo "pytest exited with status $rc"
-	i_fail=1
-fi
-tier_result integration "$i_pass" "$i_fail" "$i_skip"
+sg_run_pytest 1500 "$logdir/integration.xml" ${PYTEST_ARGS:-} tests/integration
+tier_result integration "$sg_pass" "$sg_fail" "$sg_skip"
 
 # ---- chaos: a short run (tests/chaos/run.py; long runs are by hand)
 note "chaos (tests/chaos/run.py --seconds 120)"
@@ -139,16 +96,15 @@ else
 	tier_result chaos 0 1 0
 fi
 
+# ---- sanitizers: ASan + UBSan in build-asan/ (scripts/test-asan.sh)
+note "asan (scripts/test-asan.sh: build-asan/, unit tests, integration subset)"
+# shellcheck disable=SC2086 # ASAN_ARGS is split on purpose
+"$sg_srcdir/scripts/test-asan.sh" ${ASAN_ARGS:-} 2>&1 | tee "$logdir/asan.out"
+closing_line_result asan "${PIPESTATUS[0]}" "$logdir/asan.out"
+
 # ---- fuzz smoke
 note "fuzz smoke (tests/run-fuzz.sh)"
 "$sg_srcdir/tests/run-fuzz.sh" 2>&1 | tee "$logdir/fuzz.out"
-rc=${PIPESTATUS[0]}
-line=$(grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed' "$logdir/fuzz.out" | tail -n 1)
-f_pass=$(echo "$line" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+' || echo 0)
-f_fail=$(echo "$line" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+' || echo 0)
-if [ "$rc" -ne 0 ] && [ "${f_fail:-0}" -eq 0 ]; then
-	f_fail=1
-fi
-tier_result fuzz "${f_pass:-0}" "${f_fail:-0}" 0
+closing_line_result fuzz "${PIPESTATUS[0]}" "$logdir/fuzz.out"
 
 summary
