@@ -1003,9 +1003,26 @@ class Client:
         q = ET.Element("{http://jabber.org/protocol/commands}command", node=node, action="execute")
         return self.iq(jid, q, "set", timeout)
 
+    def _send_muc_join(self, room, nick):
+        """The join presence, as slixmpp's xep_0045.join_muc sends it (the
+        room known to the plugin, history maxchars=9) but without its wait:
+        that wait's future is set by every self-presence until the waiting
+        task resumes, so a second one right after the first (the room lost
+        at once, 332) raised InvalidStateError in slixmpp's handler, and
+        slixmpp answered the room with an error presence: a user leaving."""
+        def send():
+            muc = self.xmpp["xep_0045"]
+            muc.rooms[room] = {}
+            muc.our_nicks[room] = nick
+            p = self.xmpp.make_presence(pto=f"{room}/{nick}")
+            p.enable("muc_join")
+            p["muc_join"]["history"]["maxchars"] = "9"
+            p.send()
+        self.loop.call(send)
+
     def join_muc(self, room, nick, timeout=10):
         """Join a MUC room and wait for our own presence (status 110)."""
-        self.loop.call(self.xmpp["xep_0045"].join_muc, room, nick)
+        self._send_muc_join(room, nick)
 
         def mine(p):
             # Our own presence comes from room/nick (status 110 too, but
@@ -1019,7 +1036,7 @@ class Client:
     def join_muc_as(self, room, nick, expect_nick, timeout=10):
         """Join asking for `nick` and wait for the self-presence under
         `expect_nick` (the room may assign another nick: status 210)."""
-        self.loop.call(self.xmpp["xep_0045"].join_muc, room, nick)
+        self._send_muc_join(room, nick)
 
         def mine(p):
             x = p.xml.find("{http://jabber.org/protocol/muc#user}x")
