@@ -393,6 +393,12 @@ daemon_main(int argc, char **argv)
 	for (size_t i = 0; i < nretired; i++)
 		config_free(retired[i]);
 	free(retired);
+	/*
+	 * What libevent still has due runs now: a bufferevent with deferred
+	 * callbacks (BEV_OPT_DEFER_CALLBACKS) that was freed at stop is only
+	 * released by its last callback, which event_base_free would drop.
+	 */
+	event_base_loop(core.base, EVLOOP_NONBLOCK);
 	event_base_free(core.base);
 	free(core.config_path);
 	log_info("stopped");

@@ -538,6 +538,8 @@ normalize(struct gw_net *net, const char *typed, char **out, char **why)
 /* ---- sending ---- */
 
 struct outgoing {
+	struct outgoing *next; /* in email_net.outgoing until freed */
+	CURL *easy;            /* running: the SMTP submission, then the Sent copy */
 	struct gw_net *net;
 	uint64_t qid;
 	char *user, *to, *xmpp_id, *message_id;
@@ -555,6 +557,11 @@ struct outgoing {
 static void
 outgoing_free(struct outgoing *o)
 {
+	struct outgoing **pp = &email_priv(o->net)->outgoing;
+
+	while (*pp != o)
+		pp = &(*pp)->next;
+	*pp = o->next;
 	free(o->user);
 	free(o->to);
 	free(o->xmpp_id);
@@ -565,6 +572,37 @@ outgoing_free(struct outgoing *o)
 	free(o->password);
 	curl_slist_free_all(o->rcpt);
 	free(o);
+}
+
+/* Runs o's transfer e; email_stop cancels it if it is still running then. */
+static void
+outgoing_run(struct outgoing *o, CURL *e, mcurl_done_fn done)
+{
+	o->easy = e;
+	mcurl_add(email_priv(o->net)->mc, e, done, o);
+}
+
+/* Its transfer e finished: done with the handle. */
+static void
+outgoing_ran(struct outgoing *o, CURL *e)
+{
+	curl_easy_cleanup(e);
+	o->easy = NULL;
+}
+
+/* At stop: a mail not yet accepted stays in the queue and is sent after the restart. */
+static void
+outgoing_cancel_all(struct email_net *en)
+{
+	while (en->outgoing) {
+		struct outgoing *o = en->outgoing;
+
+		if (o->easy) {
+			mcurl_cancel(en->mc, o->easy);
+			outgoing_ran(o, o->easy);
+		}
+		outgoing_free(o);
+	}
 }
 
 static size_t
@@ -609,7 +647,7 @@ appended_cb(CURL *easy, CURLcode rc, void *arg)
 	if (rc != CURLE_OK)
 		log_warnx("email: %s: the copy of %s could not be put in Sent: %s", o->user,
 		          o->message_id, *o->err ? o->err : curl_easy_strerror(rc));
-	curl_easy_cleanup(easy);
+	outgoing_ran(o, easy);
 	outgoing_free(o);
 }
 
@@ -627,7 +665,7 @@ append_sent(struct outgoing *o)
 	curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->len);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, o->err);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
-	mcurl_add(email_priv(o->net)->mc, e, appended_cb, o);
+	outgoing_run(o, e, appended_cb);
 }
 
 static void
@@ -638,7 +676,7 @@ submitted_cb(CURL *easy, CURLcode rc, void *arg)
 	long code = 0;
 
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_cleanup(easy);
+	outgoing_ran(o, easy);
 	if (rc == CURLE_OK) {
 		char *v = xasprintf("%s\x1f%s", o->to, o->xmpp_id ? o->xmpp_id : "");
 
@@ -733,6 +771,8 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 	}
 	o = xcalloc(1, sizeof(*o));
 	o->net = net;
+	o->next = email_priv(net)->outgoing;
+	email_priv(net)->outgoing = o;
 	o->qid = m->qid;
 	o->user = xstrdup(m->user);
 	o->to = xstrdup(m->to);
@@ -762,7 +802,7 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, reply_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, o);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
-	mcurl_add(email_priv(net)->mc, e, submitted_cb, o);
+	outgoing_run(o, e, submitted_cb);
 	return GW_SEND_PENDING;
 }
 
@@ -1005,6 +1045,7 @@ email_stop(struct gw_net *net)
 	while (en->naccts > 0)
 		acct_close(net, en->accts[0]->user);
 	free(en->accts);
+	outgoing_cancel_all(en);
 	mcurl_free(en->mc);
 	en->accts = NULL;
 	en->mc = NULL;

@@ -63,6 +63,7 @@ struct acct {
 };
 
 struct verify;
+struct outgoing;
 
 struct email_net {
 	struct mcurl *mc;
@@ -72,6 +73,7 @@ struct email_net {
 	bool stopping;       /* email_stop: queued accounts are not started any more */
 	unsigned long sent, refused;
 	struct verify *discovering; /* registrations whose servers are looked up in DNS */
+	struct outgoing *outgoing;  /* mails being submitted, or copied to Sent (emaildrv.c) */
 };
 
 struct email_net *email_priv(struct gw_net *);

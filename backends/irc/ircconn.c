@@ -642,20 +642,53 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 	timer_in(c->ev_timer, delay);
 }
 
+/* Frees a quitting bufferevent and takes it off its network's list. */
+static void
+quitting_free(struct ircd_quitting *q)
+{
+	struct ircd_quitting **pp = &q->in->quitting;
+
+	while (*pp != q)
+		pp = &(*pp)->next;
+	*pp = q->next;
+	bufferevent_free(q->bev);
+	free(q);
+}
+
+void
+ircd_quitting_free_all(struct ircd_net *in)
+{
+	while (in->quitting)
+		quitting_free(in->quitting);
+}
+
 static void
 quit_drained_cb(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);
+		quitting_free(arg);
 }
 
 static void
 quit_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	(void)bev;
 	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
+	quitting_free(arg);
+}
+
+/* The socket closes once the QUIT is written, or when the gateway stops. */
+static void
+quit_then_free(struct ircd_net *in, struct bufferevent *bev)
+{
+	struct ircd_quitting *q = xcalloc(1, sizeof(*q));
+
+	q->in = in;
+	q->bev = bev;
+	q->next = in->quitting;
+	in->quitting = q;
+	bufferevent_setcb(bev, NULL, quit_drained_cb, quit_event_cb, q);
+	bufferevent_disable(bev, EV_READ);
 }
 
 void
@@ -672,8 +705,7 @@ ircd_conn_close(struct ircd_conn *c, const char *reason)
 		ircd_sendf(c, true, "QUIT", reason ? reason : "Leaving", NULL);
 		if (!c->in->stopping) {
 			c->bev = NULL;
-			bufferevent_setcb(bev, NULL, quit_drained_cb, quit_event_cb, NULL);
-			bufferevent_disable(bev, EV_READ);
+			quit_then_free(c->in, bev);
 		}
 	}
 	reset_transport(c);

@@ -745,6 +745,7 @@ irc_stop(struct gw_net *net)
 	for (struct ircd_conn *c = in->conns; c; c = c->next)
 		ircd_conn_close(c, "Gateway shutting down");
 	ircd_conn_free_all(in);
+	ircd_quitting_free_all(in);
 	ircd_identd_stop(in);
 	SSL_CTX_free(in->ssl);
 	SSL_CTX_free(in->ssl_noverify);

@@ -230,9 +230,17 @@ struct ircd_conn {
 	bool watch_on;          /* watching since the end of the MOTD (ISUPPORT known) */
 };
 
+/* A closed connection's bufferevent, kept until its QUIT is written. */
+struct ircd_quitting {
+	struct ircd_quitting *next;
+	struct ircd_net *in;
+	struct bufferevent *bev;
+};
+
 struct ircd_net {
 	struct gw_net *net;
 	struct ircd_conn *conns;
+	struct ircd_quitting *quitting; /* freed by ircd_quitting_free_all at stop */
 	struct evdns_base *dns;
 	struct ssl_ctx_st *ssl; /* verifies certificates */
 	struct ssl_ctx_st *ssl_noverify;
@@ -329,6 +337,8 @@ struct ircd_conn *ircd_conn_get(struct ircd_net *, const char *user, const char 
 void ircd_conn_start(struct ircd_conn *, const char *nick);
 /* QUIT (when connected), then freed from the loop. */
 void ircd_conn_close(struct ircd_conn *, const char *reason);
+/* Frees the bufferevents whose QUIT was still being written. */
+void ircd_quitting_free_all(struct ircd_net *);
 /*
  * The user's rooms on it are left for good (persistent ones too: no rejoin
  * follows), told why; then closed with QUIT quit.

@@ -433,6 +433,8 @@ roomadmin_handle_invite(struct gw_net *net, xmpp_stanza_t *msg, const char *user
 			continue;
 		r = target_of(net, room, to, &nick, &address);
 		if (r == -1 || (r == 1 && net->drv->room_invite == NULL)) {
+			free(nick);
+			free(address);
 			gateway_send_release(
 			        net,
 			        stanza_error_reply(

@@ -78,6 +78,8 @@ log_vmsg(int level, const char *fmt, va_list ap)
 }
 
 /* Formats fmt, then logs it with ": strerror(err)" appended. */
+static void log_vmsg_errno(int level, int err, const char *fmt, va_list ap) SG_PRINTF(3, 0);
+
 static void
 log_vmsg_errno(int level, int err, const char *fmt, va_list ap)
 {

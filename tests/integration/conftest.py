@@ -23,6 +23,13 @@ sgtest.store_rows() reads either.
 
 The daemon is $STANZAGATE_BIN, else build/stanzagate (scripts/build.sh).
 On a failure the logs of the gateway and Prosody are attached to the report.
+
+Every test runs with its sanitizer reports sent to <tmp_path>/sanitizer/
+(see sgtest.sanitizer_environment): a daemon built with SANITIZE=1 that
+reports an error or a leak fails the test that ran it, at teardown
+("SanitizerReport"), with the report printed. A test whose daemon leaves a
+library's memory on purpose names the extra suppressions file with
+@pytest.mark.lsan_suppressions("file.supp") (next to this file).
 """
 
 import importlib.util
@@ -36,6 +43,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import sgtest  # noqa: E402
 
 HAVE_SLIXMPP = importlib.util.find_spec("slixmpp") is not None
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "lsan_suppressions(*files): extra LeakSanitizer suppressions for this test")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,6 +77,39 @@ def _attach(request, name, obj):
     if not hasattr(request.node, "_sg_logs"):
         request.node._sg_logs = []
     request.node._sg_logs.append((name, obj))
+
+
+# Reports longer than this are cut in the failure message (the file stays).
+SANITIZER_REPORT_LINES = 300
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_check(tmp_path, monkeypatch, request):
+    """SanitizerReport: what the sanitized processes of this test reported."""
+    report_dir = tmp_path / "sanitizer"
+    report_dir.mkdir()
+    here = os.path.dirname(__file__)
+    extra = [os.path.join(here, f)
+             for m in request.node.iter_markers("lsan_suppressions") for f in m.args]
+    for var, value in sgtest.sanitizer_environment(report_dir, extra).items():
+        monkeypatch.setenv(var, value)
+    request.node._sg_sanitizer_dir = report_dir
+    yield
+    reports = sgtest.sanitizer_reports(report_dir)
+    if reports:
+        text = "\n".join(f"---- process {pid} ({report_dir}/report.{pid}):\n"
+                         + _head(body, SANITIZER_REPORT_LINES) for pid, body in reports)
+        pytest.fail(f"SanitizerReport: {len(reports)} sanitizer report(s)\n{text}", pytrace=False)
+
+
+def _head(text, n):
+    lines = text.splitlines()
+    return "\n".join(lines[:n] + ([f"[... {len(lines) - n} more lines]"] if len(lines) > n else []))
+
+
+def _sanitizer_reported(request, pid):
+    d = getattr(request.node, "_sg_sanitizer_dir", None)
+    return d is not None and bool(sgtest.sanitizer_reports(d, pid))
 
 
 @pytest.fixture(scope="session")
@@ -145,7 +190,7 @@ def make_gateway(tmp_path, prosody, request, stanzagate_bin):
         if g.proc is None:
             continue
         if not g.stopped_by_us and g.proc.poll() is not None:
-            if not judge:
+            if not judge or _sanitizer_reported(request, g.proc.pid):
                 continue
             problems.append(f"stanzagate exited on its own during the test "
                             f"({sgtest.describe_status(g.proc.returncode)})")
@@ -157,7 +202,8 @@ def make_gateway(tmp_path, prosody, request, stanzagate_bin):
                 if judge:
                     problems.append(str(e).splitlines()[0])
                 continue
-            if code != 0 and judge:
+            # A sanitizer's exit status: sanitizer_check prints its report.
+            if code != 0 and judge and not _sanitizer_reported(request, g.proc.pid):
                 problems.append("stanzagate did not shut down cleanly on SIGTERM "
                                 f"({sgtest.describe_status(code)})")
     if problems:

@@ -4,11 +4,9 @@ injected into the phone's inbox; what the modem was told to send is read
 from gammu's own debug log of the line (gammu_log).
 """
 
-import os
 import signal
 import re
 import time
-from pathlib import Path
 import shutil
 
 import pytest
@@ -306,12 +304,10 @@ def test_loop_stays_responsive_while_the_modem_is_slow(slow_modem, make_gateway,
     assert len(rtts) >= 10
 
 
-def test_modem_unplugged_and_plugged_back(modem, make_gateway, client, monkeypatch):
-    # Under LeakSanitizer: what libgammu allocated in the state machine the
-    # watchdog gives up is left on purpose.
-    supp = Path(__file__).with_name("sms-lsan.supp")
-    lsan = os.environ.get("LSAN_OPTIONS", "")
-    monkeypatch.setenv("LSAN_OPTIONS", (lsan + ":" if lsan else "") + f"suppressions={supp}")
+# Under LeakSanitizer: what libgammu allocated in the state machine the
+# watchdog gives up is left on purpose.
+@pytest.mark.lsan_suppressions("sms-lsan.supp")
+def test_modem_unplugged_and_plugged_back(modem, make_gateway, client):
     g = at_gateway(make_gateway, modem)
     alice = client("alice")
     alice.send_message(jid(NUM), "before")

@@ -43,7 +43,7 @@ START_TEST(fingerprint_refused)
 	/* SHA-1 (40 digits) and one digit short or over */
 	ck_assert_int_eq(ircd_fingerprint_parse("0123456789abcdef0123456789abcdef01234567", out),
 	                 -1);
-	ck_assert_int_eq(ircd_fingerprint_parse(FP + 1, out), -1);
+	ck_assert_int_eq(ircd_fingerprint_parse(&FP[1], out), -1);
 	ck_assert_int_eq(ircd_fingerprint_parse(FP "0", out), -1);
 	ck_assert_int_eq(ircd_fingerprint_parse(FP "0123456789", out), -1);
 	ck_assert_int_eq(ircd_fingerprint_parse("0123456789abcdef0123456789abcdef0123456789abcdef"
