@@ -402,6 +402,17 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
 /*
+ * A message the network replays from its own history (IRC chanhistory on
+ * join), id and stamp as it gave them: as gw_room_message(), unless the
+ * room's archive already holds that id (said within minutes of stamp), so
+ * what the user has from the gateway's archive is not shown twice.
+ */
+void gw_room_history(struct gw_net *, const char *user, const char *room, const char *nick,
+                     const char *body, const char *id, time_t stamp);
+/* An occupant's chat state (XEP-0085, typing): to every resource, never stored. */
+void gw_room_chat_state(struct gw_net *, const char *user, const char *room, const char *nick,
+                        enum gw_chatstate);
+/*
  * Someone of the network (from: an address, e.g. "nick%server") invites the
  * user to room: a mediated invitation (XEP-0045 section 7.8.2) from the
  * room's JID, with a readable body for clients that show no invitations.
@@ -654,6 +665,9 @@ struct gw_driver {
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
 	                         const char *subject);
+	/* The user's chat state (XEP-0085) in a room, sent without a body. NULL: dropped. */
+	void (*room_chat_state)(struct gw_net *, const char *user, const char *room,
+	                        enum gw_chatstate);
 	/*
 	 * A muc#admin role change from the user (XEP-0045 section 8): role none
 	 * kicks nick, visitor/participant/moderator take or give voice or

@@ -575,7 +575,8 @@ info(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	static const char *const cap_names[] = {
 	        "multi-prefix", "message-tags",   "server-time",       "echo-message",
 	        "away-notify",  "account-notify", "extended-join",     "cap-notify",
-	        "batch",        "sasl",           "userhost-in-names",
+	        "batch",        "sasl",           "userhost-in-names", "chghost",
+	        "setname",
 	};
 
 	(void)stage;

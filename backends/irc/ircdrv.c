@@ -381,6 +381,30 @@ irc_room_set_subject(struct gw_net *net, const char *user, const char *room, con
 		ircd_sendf(c, false, "TOPIC", ch->name, subject, NULL);
 }
 
+static void
+irc_room_chat_state(struct gw_net *net, const char *user, const char *room, enum gw_chatstate cs)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+
+	if (c != NULL && ch->joined)
+		ircd_typing_send(c, ch->name, cs);
+}
+
+/* Typing in a private chat; a chat with a channel's occupant has no nick here: dropped. */
+static void
+irc_chat_state(struct gw_net *net, const char *user, const char *to, enum gw_chatstate cs)
+{
+	char *target = NULL, *server = NULL;
+	struct ircd_conn *c;
+
+	if (ircd_addr_split(net, to, &target, &server) == 0 && target && !is_channel_name(target) &&
+	    (c = ircd_conn_find(ircd_priv(net), user, server)) != NULL)
+		ircd_typing_send(c, target, cs);
+	free(target);
+	free(server);
+}
+
 /* XEP-0045 roles as IRC: none kicks; visitor, participant, moderator are -ov, +v, +o. */
 static void
 irc_room_set_role(struct gw_net *net, const char *user, const char *room, const char *nick,
@@ -553,7 +577,9 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	if (n == 0)
 		st = GW_SEND_DONE;
 	/* Without echo-message the server does not show us our own line. */
-	if (groupchat && n > 0 && !(c->caps & IRCD_CAP_ECHO_MESSAGE))
+	if (groupchat && n > 0 && (c->caps & IRCD_CAP_ECHO_MESSAGE))
+		ircd_echo_expect(c, ch->name, body, n);
+	else if (groupchat && n > 0)
 		gw_room_message(net, c->user, ch->room, c->nick, body, NULL, 0);
 out:
 	free(target);
@@ -816,11 +842,13 @@ const struct gw_driver irc_driver = {
         .contact_changed = ircd_contact_changed,
         .contact_presence = ircd_contact_presence,
         .send = irc_send,
+        .chat_state = irc_chat_state,
         .is_room = irc_is_room,
         .room_join = irc_room_join,
         .room_leave = irc_room_leave,
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
+        .room_chat_state = irc_room_chat_state,
         .room_set_role = irc_room_set_role,
         .room_invite = ircd_room_invite,
         .room_set_affiliation = ircd_room_set_affiliation,

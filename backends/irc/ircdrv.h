@@ -69,6 +69,8 @@ enum ircd_cap {
 	IRCD_CAP_BATCH = 1u << 8,
 	IRCD_CAP_SASL = 1u << 9,
 	IRCD_CAP_USERHOST_IN_NAMES = 1u << 10,
+	IRCD_CAP_CHGHOST = 1u << 11,
+	IRCD_CAP_SETNAME = 1u << 12,
 };
 
 /* SASL mechanisms, in the order they are tried. */
@@ -136,6 +138,14 @@ struct ircd_held {
 	uint64_t qid;
 	char *to, *to_resource, *body;
 	bool groupchat;
+};
+
+/* A channel message of ours waiting for the server's echo (echo-message). */
+struct ircd_echo {
+	struct ircd_echo *next;
+	char *chan; /* the channel it went to */
+	char *body; /* as the client wrote it: the reflection carries it whole */
+	size_t left; /* lines still to be echoed */
 };
 
 /* A disco#items request for the server's channels, waiting for LIST. */
@@ -220,6 +230,10 @@ struct ircd_conn {
 	struct ircd_held *held, **held_tail;
 	struct ircd_list *lists;
 	struct ircd_chanlist chanlist;
+
+	struct ircd_echo *echoes; /* oldest first */
+	char **history_batches;   /* references of the open chathistory batches */
+	size_t nhistory_batches;
 
 	struct ircd_watch *watch;
 	size_t nwatch;
@@ -378,6 +392,7 @@ void ircd_on_part(struct ircd_conn *, const struct ircmsg *, bool kick);
 void ircd_on_quit(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_nick(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_chghost(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
 void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
 
@@ -469,6 +484,27 @@ bool ircd_room_persistent(struct gw_net *, const char *user, const char *room);
 bool ircd_room_archived(struct gw_net *, const char *user, const char *room);
 /* At start-up: the persistent channels of every user are joined again. */
 void ircd_persist_restore(struct gw_net *);
+
+/* ---- ircv3.c ---- */
+/* A channel message of lines lines went out: its echo is the reflection. */
+void ircd_echo_expect(struct ircd_conn *, const char *chan, const char *body, size_t lines);
+/*
+ * Our own line echoed in chan: the whole body (caller frees) when it was a
+ * message's last line; NULL with *swallow when an earlier line (not shown),
+ * NULL without it when we did not send it from here (shown as it is).
+ */
+char *ircd_echo_take(struct ircd_conn *, const char *chan, bool *swallow);
+/* The server refused a line to chan (404): its echo will not come. */
+void ircd_echo_refused(struct ircd_conn *, const char *chan);
+void ircd_echo_free(struct ircd_conn *);
+/* BATCH +ref type / -ref: chathistory batches are tracked. */
+void ircd_on_batch(struct ircd_conn *, const struct ircmsg *);
+/* Whether a line belongs to a chathistory batch (history replayed on join). */
+bool ircd_is_history(const struct ircd_conn *, const struct ircmsg *);
+void ircd_batches_free(struct ircd_conn *);
+/* TAGMSG with +typing to target (a channel or nick); dropped when lines wait. */
+void ircd_typing_send(struct ircd_conn *, const char *target, enum gw_chatstate);
+void ircd_on_tagmsg(struct ircd_conn *, const struct ircmsg *);
 
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */

@@ -953,6 +953,17 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 }
 
 void
+gw_room_history(struct gw_net *net, const char *user, const char *room, const char *nick,
+                const char *body, const char *id, time_t stamp)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL || (r->archived && history_holds(net, user, room, id, stamp)))
+		return; /* the user has it from our archive (history on join, MAM) */
+	gw_room_message(net, user, room, nick, body, id, stamp);
+}
+
+void
 gw_room_subject(struct gw_net *net, const char *user, const char *room, const char *nick,
                 const char *subject)
 {
@@ -970,6 +981,28 @@ gw_room_subject(struct gw_net *net, const char *user, const char *room, const ch
 			send_subject(net, r, to);
 			free(to);
 		}
+}
+
+void
+gw_room_chat_state(struct gw_net *net, const char *user, const char *room, const char *nick,
+                   enum gw_chatstate cs)
+{
+	struct room *r = room_get(net, user, room);
+	char *from;
+
+	if (r == NULL || r->state != ROOM_JOINED || nick == NULL || strcmp(nick, r->nick) == 0)
+		return;
+	from = gateway_address_jid(net, room, nick);
+	for (size_t i = 0; i < r->nres; i++) {
+		char *to = resource_jid(r, i);
+		xmpp_stanza_t *m = stanza_message("groupchat", from, to, NULL, NULL);
+
+		add_occupant_id(net, r, m, nick, find_occupant(r, nick));
+		delivery_add_chat_state(m, cs);
+		gateway_send_release(net, m);
+		free(to);
+	}
+	free(from);
 }
 
 void

@@ -121,6 +121,9 @@ struct store_ops {
 
 	int (*archive_add)(void *, const char *net, const char *jid, const char *room, time_t stamp,
 	                   const char *nick, const char *body, const char *uid, int64_t *id);
+	/* 1: a row of the room stamped from..to has this uid; 0: none; -1: error. */
+	int (*archive_has_uid)(void *, const char *net, const char *jid, const char *room,
+	                       const char *uid, time_t from, time_t to);
 	/* Returns how many rows were passed to cb, or -1. */
 	int (*archive_query)(void *, const char *net, const char *jid, const char *room,
 	                     const struct store_archive_query *,

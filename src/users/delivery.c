@@ -472,18 +472,22 @@ pending_push(struct pending ***tail, const struct store_msg *m)
 }
 
 static void
-chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *to)
+chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *to,
+                     bool groupchat)
 {
 	static const char *const names[] = {
 		[GW_CS_ACTIVE] = "active", [GW_CS_COMPOSING] = "composing", [GW_CS_PAUSED] = "paused",
 		[GW_CS_INACTIVE] = "inactive", [GW_CS_GONE] = "gone",
 	};
 
-	if (net->drv->chat_state == NULL)
+	if (groupchat ? net->drv->room_chat_state == NULL : net->drv->chat_state == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (stanza_child(msg, names[i], "http://jabber.org/protocol/chatstates")) {
-			net->drv->chat_state(net, user, to, (enum gw_chatstate)i);
+			if (groupchat)
+				net->drv->room_chat_state(net, user, to, (enum gw_chatstate)i);
+			else
+				net->drv->chat_state(net, user, to, (enum gw_chatstate)i);
 			return;
 		}
 }
@@ -497,8 +501,7 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	char *subject = NULL, *thread = NULL;
 
 	if (body == NULL) {
-		if (!groupchat)
-			chat_state_from_xmpp(net, msg, user, to);
+		chat_state_from_xmpp(net, msg, user, to, groupchat);
 		return;
 	}
 	if (strlen(body) > BODY_MAX) {
@@ -904,14 +907,21 @@ gw_message_failed(struct gw_net *net, const char *user, const char *from, const 
 }
 
 void
-gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
+delivery_add_chat_state(xmpp_stanza_t *m, enum gw_chatstate cs)
 {
 	static const char *const names[] = {"active", "composing", "paused", "inactive", "gone"};
-	char *fj = gateway_address_jid(net, from, NULL);
-	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
 
 	stanza_add_child(m, names[cs], "http://jabber.org/protocol/chatstates");
 	stanza_add_child(m, "no-store", "urn:xmpp:hints");
+}
+
+void
+gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
+{
+	char *fj = gateway_address_jid(net, from, NULL);
+	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
+
+	delivery_add_chat_state(m, cs);
 	gateway_send_release(net, m);
 	free(fj);
 }
