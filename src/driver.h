@@ -241,6 +241,7 @@ struct gw_outmsg {
 	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
 	bool groupchat;       /* to a room the user has joined */
 	bool want_receipt;    /* XEP-0184 request */
+	bool correction;      /* XEP-0308: it corrects the sender's previous message */
 	int attempts;         /* earlier tries of this message */
 };
 

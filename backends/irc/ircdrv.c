@@ -519,7 +519,7 @@ send_raw(struct ircd_conn *c, uint64_t qid, const char *body, char **why)
 
 enum gw_send_status
 ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_resource,
-              const char *body, bool groupchat, char **why)
+              const char *body, bool groupchat, bool correction, char **why)
 {
 	struct gw_net *net = c->in->net;
 	char *target = NULL, *server = NULL, **parts;
@@ -561,7 +561,14 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	room = ircsplit_room("PRIVMSG", dest,
 	                     ircsplit_source_len(c->nick, c->self_user, c->self_host),
 	                     (size_t)c->isup.linelen);
-	parts = ircsplit(text, room, flags, &n);
+	/* IRC has no edit: a correction is a new line, marked as one (the reflection is not). */
+	if (correction) {
+		char *marked = xasprintf("* %s", text);
+
+		parts = ircsplit(marked, room, flags, &n);
+		free(marked);
+	} else
+		parts = ircsplit(text, room, flags, &n);
 	if (parts == NULL) {
 		*why = xstrdup("the destination's name leaves no room for text");
 		st = GW_SEND_FAILED;
@@ -610,13 +617,15 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		h->to_resource = xstrdup_or_null(msg->to_resource);
 		h->body = xstrdup(msg->body);
 		h->groupchat = msg->groupchat;
+		h->correction = msg->correction;
 		*c->held_tail = h;
 		c->held_tail = &h->next;
 		ircd_conn_start(c, NULL);
 		return GW_SEND_PENDING;
 	}
 	c->sending_qid = msg->qid;
-	st = ircd_send_now(c, msg->qid, msg->to, msg->to_resource, msg->body, msg->groupchat, why);
+	st = ircd_send_now(c, msg->qid, msg->to, msg->to_resource, msg->body, msg->groupchat,
+	                   msg->correction, why);
 	c->sending_qid = 0;
 	if (st == GW_SEND_PENDING) {
 		bool queued = false;

@@ -138,6 +138,7 @@ struct ircd_held {
 	uint64_t qid;
 	char *to, *to_resource, *body;
 	bool groupchat;
+	bool correction; /* XEP-0308: sent with a "* " prefix */
 };
 
 /* A channel message of ours waiting for the server's echo (echo-message). */
@@ -275,7 +276,7 @@ const char *ircd_fixed_server(struct ircd_net *);
 /* Sends a message that was held; returns what send() would. */
 enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *to,
                                   const char *to_resource, const char *body, bool groupchat,
-                                  char **why);
+                                  bool correction, char **why);
 
 /*
  * The admin's value of key for one IRC server ([irc.server.NAME]), or NULL.

@@ -237,7 +237,8 @@ ircd_conn_ready(struct ircd_conn *c)
 
 		next = h->next;
 		c->sending_qid = h->qid;
-		st = ircd_send_now(c, h->qid, h->to, h->to_resource, h->body, h->groupchat, &why);
+		st = ircd_send_now(c, h->qid, h->to, h->to_resource, h->body, h->groupchat,
+		                   h->correction, &why);
 		c->sending_qid = 0;
 		if (st == GW_SEND_PENDING) {
 			bool still = false;

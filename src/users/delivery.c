@@ -45,6 +45,7 @@
 
 #define MSG_GROUPCHAT 0x01
 #define MSG_RECEIPT 0x02
+#define MSG_CORRECTION 0x04 /* XEP-0308 <replace/> */
 
 #define BODY_MAX (64 * 1024)    /* longer bodies are refused (XMPP->net) or cut */
 #define SCAN_BATCH 256          /* messages taken from the store per scan */
@@ -366,6 +367,7 @@ hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 	out.xmpp_id = m->xmpp_id;
 	out.groupchat = m->flags & MSG_GROUPCHAT;
 	out.want_receipt = m->flags & MSG_RECEIPT;
+	out.correction = m->flags & MSG_CORRECTION;
 	out.attempts = m->attempts;
 	st = net->drv->send ? net->drv->send(net, &out, why) : GW_SEND_FAILED;
 	if (net->drv->send == NULL && *why == NULL)
@@ -518,7 +520,8 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	m.body = body;
 	m.xmpp_id = (char *)xmpp_stanza_get_id(msg);
 	m.flags = (groupchat ? MSG_GROUPCHAT : 0) |
-	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0);
+	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0) |
+	          (stanza_child(msg, "replace", "urn:xmpp:message-correct:0") ? MSG_CORRECTION : 0);
 	subject = child_line(msg, "subject", 1024);
 	thread = child_line(msg, "thread", 1024);
 	m.extra = extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread, NULL, NULL);

@@ -174,3 +174,24 @@ def test_history_replay_does_not_repeat_the_archive(gw, client, irc3):
     # "before" once (the archive's history on join), "meanwhile" once (the replay).
     assert bodies.count("before") == 1, bodies
     assert bodies.count("meanwhile") == 1, bodies
+
+
+def test_correction_is_a_new_line_marked(gw, client, irc3):
+    """XEP-0308: IRC has no edit, so a correction goes out as a new line with
+    a visible "* "; the sender's reflection is the corrected text with its ids."""
+    r = room("#fix")
+    bob = irc3("bob")
+    bob.join("#fix")
+    alice = client("alice")
+    alice.join_muc(r, "alice")
+    alice.send_raw(f'<message to="{r}" type="groupchat" id="m-1"><body>helo</body></message>')
+    assert bob.wait_privmsg("#fix", "helo") == ("alice", "helo")
+    alice.send_raw(f'<message to="{r}" type="groupchat" id="m-2"><body>hello</body>'
+                   '<replace xmlns="urn:xmpp:message-correct:0" id="m-1"/></message>')
+    assert bob.wait_privmsg("#fix", "* hello") == ("alice", "* hello")
+    m = groupchat(alice, "hello", f"{r}/alice")
+    assert m["id"] == "m-2"
+    # In a private chat too.
+    alice.send_raw(f'<message to="{person("bob")}" type="chat" id="p-2"><body>fixed</body>'
+                   '<replace xmlns="urn:xmpp:message-correct:0" id="p-1"/></message>')
+    assert bob.wait_privmsg("bob", "* fixed") == ("alice", "* fixed")
