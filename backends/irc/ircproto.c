@@ -384,8 +384,9 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 			gw_room_history(c->in->net, c->user, ch->room, m->nick, body,
 			                ircmsg_tag(m, "msgid"), msg_stamp(c, m));
 		else if (ch != NULL && ch->core_joined && m->nick)
-			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
-			                ircmsg_tag(m, "msgid"), msg_stamp(c, m));
+			gw_room_reply(c->in->net, c->user, ch->room, m->nick, body,
+			              ircmsg_tag(m, "msgid"), msg_stamp(c, m),
+			              ircmsg_tag(m, "+draft/reply"));
 	} else if (c->state != IRCD_READY) {
 		/* "Looking up your hostname" and the like: not worth a message each connection. */
 		char esc[300];

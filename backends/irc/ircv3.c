@@ -8,7 +8,10 @@
  *   batch          a "chathistory" batch (InspIRCd's chanhistory on join) is
  *                  history: its lines are delayed (XEP-0203) by their time;
  *   message-tags   the +typing client tag on TAGMSG, both ways, as XEP-0085
- *                  chat states in rooms and private chats.
+ *                  chat states in rooms and private chats; +draft/react on
+ *                  TAGMSG as XEP-0444 reactions in rooms, both ways
+ *                  (+draft/reply on PRIVMSG, XEP-0461, is in ircproto.c and
+ *                  ircdrv.c: it rides on the message itself).
  *
  * Without the capability nothing here runs and the driver behaves as on
  * ngIRCd: it reflects a message itself, and typing is not sent.
@@ -176,22 +179,18 @@ typing_state(const char *v)
 	return GW_CS_ACTIVE;
 }
 
-void
-ircd_typing_send(struct ircd_conn *c, const char *target, enum gw_chatstate cs)
+/* Queues TAGMSG target with its client tags (through the throttle). */
+static void
+queue_tagmsg(struct ircd_conn *c, const char *target, const struct ircmsg_tag *tags, size_t n)
 {
-	struct ircmsg_tag tag = {"+typing", typing_value(cs)};
 	const char *params[1] = {target};
 	struct ircmsg_out o;
 	char *line;
 	size_t len;
 
-	/* Typing is worth nothing late: never queued behind messages. */
-	if (c->state != IRCD_READY || !(c->caps & IRCD_CAP_MESSAGE_TAGS) ||
-	    ircd_queue_length(c) > 0)
-		return;
 	memset(&o, 0, sizeof(o));
-	o.tags = &tag;
-	o.ntags = 1;
+	o.tags = tags;
+	o.ntags = n;
 	o.command = "TAGMSG";
 	o.params = params;
 	o.nparams = 1;
@@ -201,20 +200,98 @@ ircd_typing_send(struct ircd_conn *c, const char *target, enum gw_chatstate cs)
 }
 
 void
+ircd_typing_send(struct ircd_conn *c, const char *target, enum gw_chatstate cs)
+{
+	struct ircmsg_tag tag = {"+typing", typing_value(cs)};
+
+	/* Typing is worth nothing late: not queued behind a burst's worth of lines. */
+	if (c->state != IRCD_READY || !(c->caps & IRCD_CAP_MESSAGE_TAGS) ||
+	    ircd_queue_length(c) >= IRCBUCKET_BURST)
+		return;
+	queue_tagmsg(c, target, &tag, 1);
+}
+
+/* ---- +draft/react ---- */
+
+/* Whether emoji was sent to msgid before (remembered if not). */
+static bool
+reacted_before(struct ircd_conn *c, const char *msgid, const char *emoji)
+{
+	char *key = xconcat(msgid, "\x1f", emoji, (char *)NULL);
+
+	for (size_t i = 0; i < IRCD_REACTED_KEEP; i++)
+		if (c->reacted[i] && strcmp(c->reacted[i], key) == 0) {
+			free(key);
+			return true;
+		}
+	free(c->reacted[c->reacted_next]);
+	c->reacted[c->reacted_next] = key;
+	c->reacted_next = (c->reacted_next + 1) % IRCD_REACTED_KEEP;
+	return false;
+}
+
+void
+ircd_reacted_free(struct ircd_conn *c)
+{
+	for (size_t i = 0; i < IRCD_REACTED_KEEP; i++) {
+		free(c->reacted[i]);
+		c->reacted[i] = NULL;
+	}
+}
+
+/*
+ * An XMPP client sends the whole set each time; IRCv3 has no "unreact",
+ * so only what was added goes out, and a reaction taken back stays.
+ */
+void
+ircd_room_react(struct gw_net *net, const char *user, const char *room, const char *id,
+                const char *const *emoji, size_t n)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+	char *msgid;
+
+	if (c == NULL || c->state != IRCD_READY || !(c->caps & IRCD_CAP_MESSAGE_TAGS) ||
+	    (msgid = gw_room_network_id(net, user, room, id)) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct ircmsg_tag tags[2] = {{"+draft/reply", msgid}, {"+draft/react", emoji[i]}};
+
+		if (*emoji[i] != '\0' && !reacted_before(c, msgid, emoji[i]))
+			queue_tagmsg(c, ch->name, tags, 2);
+	}
+	free(msgid);
+}
+
+/* A TAGMSG in a channel: typing, or a reaction to one of its messages. */
+static void
+chan_tagmsg(struct ircd_conn *c, const struct ircmsg *m, struct ircd_chan *ch)
+{
+	const char *typing = ircmsg_tag(m, "+typing"), *react = ircmsg_tag(m, "+draft/react");
+	const char *to = ircmsg_tag(m, "+draft/reply");
+
+	if (typing)
+		gw_room_chat_state(c->in->net, c->user, ch->room, m->nick, typing_state(typing));
+	if (react && *react && to && *to)
+		gw_room_reaction(c->in->net, c->user, ch->room, m->nick, to, react);
+}
+
+void
 ircd_on_tagmsg(struct ircd_conn *c, const struct ircmsg *m)
 {
 	const char *target = ircmsg_param(m, 0), *typing = ircmsg_tag(m, "+typing");
 	struct ircd_chan *ch;
 	char *from;
 
-	if (target == NULL || typing == NULL || m->nick == NULL || ircd_is_me(c, m->nick))
+	if (target == NULL || m->nick == NULL || ircd_is_me(c, m->nick))
 		return;
 	if (ircmsg_isupport_is_channel(&c->isup, target)) {
 		if ((ch = ircd_chan_find(c, target)) != NULL && ch->core_joined)
-			gw_room_chat_state(c->in->net, c->user, ch->room, m->nick,
-			                   typing_state(typing));
+			chan_tagmsg(c, m, ch);
 		return;
 	}
+	if (typing == NULL)
+		return;
 	if (m->user == NULL)
 		return; /* a server's */
 	from = ircd_nick_address(c, m->nick);

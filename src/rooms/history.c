@@ -47,8 +47,7 @@ history_room_archived(struct gw_net *net, const char *user, const char *room)
 #define HISTORY_REPLAY_SKEW 300
 
 bool
-history_holds(struct gw_net *net, const char *user, const char *room, const char *uid,
-              time_t stamp)
+history_holds(struct gw_net *net, const char *user, const char *room, const char *uid, time_t stamp)
 {
 	if (!history_enabled(net) || uid == NULL || stamp == 0)
 		return false;

@@ -195,3 +195,52 @@ def test_correction_is_a_new_line_marked(gw, client, irc3):
     alice.send_raw(f'<message to="{person("bob")}" type="chat" id="p-2"><body>fixed</body>'
                    '<replace xmlns="urn:xmpp:message-correct:0" id="p-1"/></message>')
     assert bob.wait_privmsg("bob", "* fixed") == ("alice", "* fixed")
+
+
+def test_replies_and_reactions_both_ways(gw, client, irc3):
+    """+draft/reply <-> XEP-0461 and +draft/react <-> XEP-0444 in a room:
+    the IRC msgid and the stanza-id the client knows name the same message."""
+    r = room("#react")
+    bob = irc3("bob")
+    bob.join("#react")
+    alice = client("alice")
+    alice.join_muc(r, "alice")
+    bob.privmsg("#react", "question")
+    echo = line_of(bob, lambda l: l.startswith(":bob!") and l.endswith(" :question"), "echo")
+    msgid = sgtest.IrcClient.tags(echo)["msgid"]
+    q = groupchat(alice, "question", f"{r}/bob")
+    sid = q.xml.find(f"{SID}stanza-id").get("id")
+    # IRC -> XMPP: a reply names the message by its stanza-id.
+    bob.send(f"@+draft/reply={msgid} PRIVMSG #react :answer")
+    a = groupchat(alice, "answer", f"{r}/bob")
+    assert a.xml.find("{urn:xmpp:reply:0}reply").get("id") == sid
+    # IRC -> XMPP: a reaction.
+    bob.send(f"@+draft/reply={msgid};+draft/react=\U0001F44D TAGMSG #react")
+    m = alice.wait_for_message(
+        lambda m: str(m["from"]) == f"{r}/bob"
+        and m.xml.find("{urn:xmpp:reactions:0}reactions") is not None, 10, "bob's reaction")
+    rs = m.xml.find("{urn:xmpp:reactions:0}reactions")
+    assert rs.get("id") == sid
+    assert [e.text for e in rs] == ["\U0001F44D"]
+    # XMPP -> IRC: a reply carries the msgid.
+    alice.send_raw(f'<message to="{r}" type="groupchat" id="re-1"><body>re: question</body>'
+                   f'<reply xmlns="urn:xmpp:reply:0" id="{sid}" to="{r}/bob"/></message>')
+    line = line_of(bob, lambda l: l.startswith(":alice!") and l.endswith(" :re: question"),
+                   "alice's reply")
+    assert sgtest.IrcClient.tags(line)["+draft/reply"] == msgid
+    # XMPP -> IRC: reactions; a client sends its whole set, IRC gets what was added.
+    for emoji in (["\U0001F389"], ["\U0001F389", "\U0001F440"]):
+        items = "".join(f"<reaction>{e}</reaction>" for e in emoji)
+        alice.send_raw(f'<message to="{r}" type="groupchat"><reactions xmlns='
+                       f'"urn:xmpp:reactions:0" id="{sid}">{items}</reactions></message>')
+    sent = []
+    for _ in range(2):
+        t = line_of(bob, lambda l: l.startswith(":alice!") and " TAGMSG " in l, "a reaction")
+        tags = sgtest.IrcClient.tags(t)
+        assert tags["+draft/reply"] == msgid
+        sent.append(tags["+draft/react"])
+    assert sent == ["\U0001F389", "\U0001F440"]
+    bob.privmsg("#react", "done")
+    line_of(bob, lambda l: l.startswith(":bob!") and l.endswith(" :done"), "the last echo")
+    assert not any(" TAGMSG " in l and l.split(" ", 2)[1].startswith(":alice!")
+                   for l in bob.lines), "a reaction sent twice"
