@@ -41,7 +41,12 @@ MODULES = [
 ]
 # What the IRCv3 tests (test_ircv3.py) add: CHGHOST, SETNAME, MONITOR, history on join.
 V3_MODULES = ["ircv3_chghost", "chanhistory", "setname", "monitor"]
-V3_CONF = '<chanhistory maxlines="50" notice="no" bots="yes">'
+V3_OPER = ("boss", "boss-pw")  # an IRC operator, for CHGHOST
+V3_CONF = f"""<chanhistory maxlines="50" notice="no" bots="yes">
+<class name="all" commands="*" privs="*" usermodes="*" chanmodes="*">
+<type name="Admin" classes="all">
+<oper name="{V3_OPER[0]}" password="{V3_OPER[1]}" host="*@*" type="Admin">
+"""
 LINK_PASSWORD = "link-s3cret"
 WEBIRC_PASSWORD = "webirc-s3cret"  # what a gateway on 127.0.0.1 may send in WEBIRC
 

@@ -5,6 +5,7 @@ ngIRCd, which offers none of them, shows the fallback."""
 
 import pytest
 
+import ircservices
 import sgtest
 from test_irc import GW, SERVER, groupchat, person, room
 
@@ -123,9 +124,18 @@ def test_away_and_chghost_update_the_occupant(gw, client, irc3):
     p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#pres')}/bob"
                                 and p["show"] == "away", 10, "bob away")
     bob.send("AWAY")
-    alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#pres')}/bob"
-                            and p["show"] == "" and p["type"] != "unavailable", 10, "bob back")
-    assert p is not None
+    back = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#pres')}/bob"
+                                   and p["show"] == "" and p["type"] != "unavailable", 10,
+                                   "bob back")
+    oid = back.xml.find("{urn:xmpp:occupant-id:0}occupant-id").get("id")
+    # chghost: a new host is an occupant update; the occupant-id stays.
+    bob.send(f"OPER {ircservices.V3_OPER[0]} {ircservices.V3_OPER[1]}")
+    line_of(bob, lambda l: " 381 bob " in l, "bob an operator")
+    alice.no_presence(lambda p: str(p["from"]) == f"{room('#pres')}/bob", timeout=1)
+    bob.send("CHGHOST bob cloaked.example")
+    p = alice.wait_for_presence(lambda p: str(p["from"]) == f"{room('#pres')}/bob"
+                                and p["type"] != "unavailable", 10, "bob's new host")
+    assert p.xml.find("{urn:xmpp:occupant-id:0}occupant-id").get("id") == oid
 
 
 def test_ngircd_fallback_reflects_without_echo(make_gateway, ngircd, client):
