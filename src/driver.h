@@ -241,6 +241,12 @@ struct gw_outmsg {
 	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
 	bool groupchat;       /* to a room the user has joined */
 	bool want_receipt;    /* XEP-0184 request */
+	bool correction;      /* XEP-0308: it corrects the sender's previous message */
+	/*
+	 * XEP-0461: the id of the message this replies to, as the client
+	 * named it (in a room: its stanza-id; gw_room_network_id() maps it), or NULL.
+	 */
+	const char *reply_to;
 	int attempts;         /* earlier tries of this message */
 };
 
@@ -276,6 +282,8 @@ void gw_receipt(struct gw_net *, const char *user, const char *from, const char 
 /* The network says a sent message finally failed: an error from `from`. */
 void gw_message_failed(struct gw_net *, const char *user, const char *from, const char *xmpp_id,
                        enum gw_error, const char *why);
+
+#define GW_REACTIONS_MAX 16 /* XEP-0444 reactions of one user to one message, at most */
 
 /* XEP-0085 chat states. */
 enum gw_chatstate { GW_CS_ACTIVE, GW_CS_COMPOSING, GW_CS_PAUSED, GW_CS_INACTIVE, GW_CS_GONE };
@@ -401,6 +409,41 @@ void gw_room_message(struct gw_net *, const char *user, const char *room, const 
                      const char *body, const char *id, time_t stamp);
 void gw_room_subject(struct gw_net *, const char *user, const char *room, const char *nick,
                      const char *subject);
+/*
+ * A room message that replies to another (XEP-0461): reply_id is the
+ * network's id of the message replied to (IRC msgid). As gw_room_message(),
+ * with a <reply/> naming that message as the client knows it (its stanza-id)
+ * when the room's messages name it; otherwise a plain message.
+ */
+void gw_room_reply(struct gw_net *, const char *user, const char *room, const char *nick,
+                   const char *body, const char *id, time_t stamp, const char *reply_id);
+/*
+ * An occupant reacted (XEP-0444) with emoji to the message whose network
+ * id is target: sent to every resource (and not recorded) when the room
+ * names that message; dropped otherwise.
+ */
+void gw_room_reaction(struct gw_net *, const char *user, const char *room, const char *nick,
+                      const char *target, const char *emoji);
+/*
+ * The network's id of a room message the client names by stanza_id (a
+ * reply's or reaction's target): the archive's record of it when the room
+ * is recorded (among its last GW_ROOM_IDS_RECENT messages), the id itself
+ * otherwise. NULL: unknown. Caller frees.
+ */
+char *gw_room_network_id(struct gw_net *, const char *user, const char *room,
+                         const char *stanza_id);
+#define GW_ROOM_IDS_RECENT 5000
+/*
+ * A message the network replays from its own history (IRC chanhistory on
+ * join), id and stamp as it gave them: as gw_room_message(), unless the
+ * room's archive already holds that id (said within minutes of stamp), so
+ * what the user has from the gateway's archive is not shown twice.
+ */
+void gw_room_history(struct gw_net *, const char *user, const char *room, const char *nick,
+                     const char *body, const char *id, time_t stamp);
+/* An occupant's chat state (XEP-0085, typing): to every resource, never stored. */
+void gw_room_chat_state(struct gw_net *, const char *user, const char *room, const char *nick,
+                        enum gw_chatstate);
 /*
  * Someone of the network (from: an address, e.g. "nick%server") invites the
  * user to room: a mediated invitation (XEP-0045 section 7.8.2) from the
@@ -666,6 +709,16 @@ struct gw_driver {
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
 	                         const char *subject);
+	/*
+	 * The user's reactions (XEP-0444) to the room message named id (its
+	 * stanza-id; gw_room_network_id() maps it): the whole set the user now
+	 * shows, n <= GW_REACTIONS_MAX, each one clean UTF-8. NULL: dropped.
+	 */
+	void (*room_react)(struct gw_net *, const char *user, const char *room, const char *id,
+	                   const char *const *emoji, size_t n);
+	/* The user's chat state (XEP-0085) in a room, sent without a body. NULL: dropped. */
+	void (*room_chat_state)(struct gw_net *, const char *user, const char *room,
+	                        enum gw_chatstate);
 	/*
 	 * A muc#admin role change from the user (XEP-0045 section 8): role none
 	 * kicks nick, visitor/participant/moderator take or give voice or

@@ -450,6 +450,31 @@ ircd_on_away(struct ircd_conn *c, const struct ircmsg *m)
 	}
 }
 
+/*
+ * CHGHOST new-user new-host: the member's user@host changes (ban matching);
+ * the occupant is told again, so a client sees the presence update.
+ */
+void
+ircd_on_chghost(struct ircd_conn *c, const struct ircmsg *m)
+{
+	if (m->nick == NULL || m->nparams < 2)
+		return;
+	if (ircd_is_me(c, m->nick)) {
+		xstrset(&c->self_user, m->params[0]);
+		xstrset(&c->self_host, m->params[1]);
+	}
+	for (struct ircd_chan *ch = c->chans; ch; ch = ch->next) {
+		struct ircd_member *mem = member_find(c, ch, m->nick);
+
+		if (mem == NULL)
+			continue;
+		free(mem->userhost);
+		mem->userhost = xasprintf("%s@%s", m->params[0], m->params[1]);
+		if (ch->core_joined)
+			report_member(c, ch, mem);
+	}
+}
+
 void
 ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 {

@@ -605,9 +605,9 @@ info(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	struct ircd_conn *c = cmd_conn(cmd, &server);
 	size_t n = 0, k = 0;
 	static const char *const cap_names[] = {
-	        "multi-prefix", "message-tags",   "server-time",       "echo-message",
-	        "away-notify",  "account-notify", "extended-join",     "cap-notify",
-	        "batch",        "sasl",           "userhost-in-names",
+	        "multi-prefix",      "message-tags",  "server-time", "echo-message", "away-notify",
+	        "account-notify",    "extended-join", "cap-notify",  "batch",        "sasl",
+	        "userhost-in-names", "chghost",       "setname",
 	};
 
 	(void)stage;

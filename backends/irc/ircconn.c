@@ -770,6 +770,9 @@ conn_free(struct ircd_conn *c)
 	event_free(c->ev_free);
 	event_free(c->ev_linger);
 	ircd_watch_free(c);
+	ircd_echo_free(c);
+	ircd_batches_free(c);
+	ircd_reacted_free(c);
 	ircd_chanlist_free(&c->chanlist);
 	free(c->user);
 	free(c->server);

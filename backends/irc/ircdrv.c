@@ -381,6 +381,30 @@ irc_room_set_subject(struct gw_net *net, const char *user, const char *room, con
 		ircd_sendf(c, false, "TOPIC", ch->name, subject, NULL);
 }
 
+static void
+irc_room_chat_state(struct gw_net *net, const char *user, const char *room, enum gw_chatstate cs)
+{
+	struct ircd_chan *ch;
+	struct ircd_conn *c = ircd_room_conn(net, user, room, &ch);
+
+	if (c != NULL && ch->joined)
+		ircd_typing_send(c, ch->name, cs);
+}
+
+/* Typing in a private chat; a chat with a channel's occupant has no nick here: dropped. */
+static void
+irc_chat_state(struct gw_net *net, const char *user, const char *to, enum gw_chatstate cs)
+{
+	char *target = NULL, *server = NULL;
+	struct ircd_conn *c;
+
+	if (ircd_addr_split(net, to, &target, &server) == 0 && target && !is_channel_name(target) &&
+	    (c = ircd_conn_find(ircd_priv(net), user, server)) != NULL)
+		ircd_typing_send(c, target, cs);
+	free(target);
+	free(server);
+}
+
 /* XEP-0045 roles as IRC: none kicks; visitor, participant, moderator are -ov, +v, +o. */
 static void
 irc_room_set_role(struct gw_net *net, const char *user, const char *room, const char *nick,
@@ -410,10 +434,10 @@ irc_room_set_role(struct gw_net *net, const char *user, const char *room, const 
 
 /* ---- messages ---- */
 
-/* Queues one PRIVMSG line; the throttle sends it. */
+/* Queues one PRIVMSG line, with an optional client tag; the throttle sends it. */
 static bool
 queue_text(struct ircd_conn *c, const char *command, const char *dest, const char *text,
-           uint64_t qid)
+           uint64_t qid, const struct ircmsg_tag *tag)
 {
 	const char *params[2] = {dest, text};
 	struct ircmsg_out o;
@@ -421,6 +445,8 @@ queue_text(struct ircd_conn *c, const char *command, const char *dest, const cha
 	size_t len;
 
 	memset(&o, 0, sizeof(o));
+	o.tags = tag;
+	o.ntags = tag ? 1 : 0;
 	o.command = command;
 	o.params = params;
 	o.nparams = 2;
@@ -493,15 +519,36 @@ send_raw(struct ircd_conn *c, uint64_t qid, const char *body, char **why)
 	return st;
 }
 
+/*
+ * The +draft/reply tag naming the message a room message replies to
+ * (XEP-0461), when the server takes client tags and the room knows its
+ * msgid; *msgid (caller frees) holds its value.
+ */
+static bool
+reply_tag(struct ircd_conn *c, const struct ircd_chan *ch, const char *reply_to,
+          struct ircmsg_tag *tag, char **msgid)
+{
+	*msgid = NULL;
+	if (ch == NULL || reply_to == NULL || !(c->caps & IRCD_CAP_MESSAGE_TAGS))
+		return false;
+	*msgid = gw_room_network_id(c->in->net, c->user, ch->room, reply_to);
+	tag->key = "+draft/reply";
+	tag->value = *msgid;
+	return *msgid != NULL;
+}
+
 enum gw_send_status
-ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_resource,
-              const char *body, bool groupchat, char **why)
+ircd_send_now(struct ircd_conn *c, const struct ircd_held *h, char **why)
 {
 	struct gw_net *net = c->in->net;
-	char *target = NULL, *server = NULL, **parts;
+	char *target = NULL, *server = NULL, **parts, *msgid = NULL;
+	const char *to = h->to, *to_resource = h->to_resource, *body = h->body;
 	const char *dest, *text = body;
 	struct ircd_chan *ch = NULL;
+	struct ircmsg_tag tag;
+	bool groupchat = h->groupchat, tagged;
 	unsigned flags = 0;
+	uint64_t qid = h->qid;
 	size_t room, n;
 	enum gw_send_status st = GW_SEND_PENDING;
 
@@ -537,14 +584,23 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	room = ircsplit_room("PRIVMSG", dest,
 	                     ircsplit_source_len(c->nick, c->self_user, c->self_host),
 	                     (size_t)c->isup.linelen);
-	parts = ircsplit(text, room, flags, &n);
+	/* IRC has no edit: a correction is a new line, marked as one (the reflection is not). */
+	if (h->correction) {
+		char *marked = xasprintf("* %s", text);
+
+		parts = ircsplit(marked, room, flags, &n);
+		free(marked);
+	} else
+		parts = ircsplit(text, room, flags, &n);
 	if (parts == NULL) {
 		*why = xstrdup("the destination's name leaves no room for text");
 		st = GW_SEND_FAILED;
 		goto out;
 	}
+	tagged = reply_tag(c, ch, h->reply_to, &tag, &msgid);
 	for (size_t i = 0; i < n; i++)
-		if (!queue_text(c, "PRIVMSG", dest, parts[i], i + 1 == n ? qid : 0)) {
+		if (!queue_text(c, "PRIVMSG", dest, parts[i], i + 1 == n ? qid : 0,
+		                tagged && i == 0 ? &tag : NULL)) {
 			*why = xstrdup("the message could not be formatted");
 			st = i == 0 ? GW_SEND_FAILED : GW_SEND_DONE;
 			break;
@@ -553,9 +609,12 @@ ircd_send_now(struct ircd_conn *c, uint64_t qid, const char *to, const char *to_
 	if (n == 0)
 		st = GW_SEND_DONE;
 	/* Without echo-message the server does not show us our own line. */
-	if (groupchat && n > 0 && !(c->caps & IRCD_CAP_ECHO_MESSAGE))
+	if (groupchat && n > 0 && (c->caps & IRCD_CAP_ECHO_MESSAGE))
+		ircd_echo_expect(c, ch->name, body, n);
+	else if (groupchat && n > 0)
 		gw_room_message(net, c->user, ch->room, c->nick, body, NULL, 0);
 out:
+	free(msgid);
 	free(target);
 	free(server);
 	return st;
@@ -584,13 +643,28 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		h->to_resource = xstrdup_or_null(msg->to_resource);
 		h->body = xstrdup(msg->body);
 		h->groupchat = msg->groupchat;
+		h->correction = msg->correction;
+		h->reply_to = xstrdup_or_null(msg->reply_to);
 		*c->held_tail = h;
 		c->held_tail = &h->next;
 		ircd_conn_start(c, NULL);
 		return GW_SEND_PENDING;
 	}
 	c->sending_qid = msg->qid;
-	st = ircd_send_now(c, msg->qid, msg->to, msg->to_resource, msg->body, msg->groupchat, why);
+	{
+		/* The message as ircd_send_now() takes it; nothing of it is freed here. */
+		struct ircd_held now = {
+		        .qid = msg->qid,
+		        .to = (char *)msg->to,
+		        .to_resource = (char *)msg->to_resource,
+		        .body = (char *)msg->body,
+		        .groupchat = msg->groupchat,
+		        .correction = msg->correction,
+		        .reply_to = (char *)msg->reply_to,
+		};
+
+		st = ircd_send_now(c, &now, why);
+	}
 	c->sending_qid = 0;
 	if (st == GW_SEND_PENDING) {
 		bool queued = false;
@@ -811,11 +885,14 @@ const struct gw_driver irc_driver = {
         .contact_changed = ircd_contact_changed,
         .contact_presence = ircd_contact_presence,
         .send = irc_send,
+        .chat_state = irc_chat_state,
         .is_room = irc_is_room,
         .room_join = irc_room_join,
         .room_leave = irc_room_leave,
         .room_set_nick = irc_room_set_nick,
         .room_set_subject = irc_room_set_subject,
+        .room_chat_state = irc_room_chat_state,
+        .room_react = ircd_room_react,
         .room_set_role = irc_room_set_role,
         .room_invite = ircd_room_invite,
         .room_set_affiliation = ircd_room_set_affiliation,

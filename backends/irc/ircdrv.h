@@ -44,6 +44,7 @@ struct ssl_st;
 #define IRCD_LIST_KEEP 600     /* seconds a LIST result answers disco#items (and its pages) */
 #define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
 #define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
+#define IRCD_REACTED_KEEP 32   /* reactions remembered per connection, not to send them twice */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
 enum ircd_state {
@@ -69,6 +70,8 @@ enum ircd_cap {
 	IRCD_CAP_BATCH = 1u << 8,
 	IRCD_CAP_SASL = 1u << 9,
 	IRCD_CAP_USERHOST_IN_NAMES = 1u << 10,
+	IRCD_CAP_CHGHOST = 1u << 11,
+	IRCD_CAP_SETNAME = 1u << 12,
 };
 
 /* SASL mechanisms, in the order they are tried. */
@@ -136,6 +139,16 @@ struct ircd_held {
 	uint64_t qid;
 	char *to, *to_resource, *body;
 	bool groupchat;
+	bool correction; /* XEP-0308: sent with a "* " prefix */
+	char *reply_to;  /* XEP-0461: the stanza-id replied to, or NULL */
+};
+
+/* A channel message of ours waiting for the server's echo (echo-message). */
+struct ircd_echo {
+	struct ircd_echo *next;
+	char *chan;  /* the channel it went to */
+	char *body;  /* as the client wrote it: the reflection carries it whole */
+	size_t left; /* lines still to be echoed */
 };
 
 /* A disco#items request for the server's channels, waiting for LIST. */
@@ -221,6 +234,12 @@ struct ircd_conn {
 	struct ircd_list *lists;
 	struct ircd_chanlist chanlist;
 
+	struct ircd_echo *echoes;         /* oldest first */
+	char *reacted[IRCD_REACTED_KEEP]; /* "msgid\x1femoji" sent (a ring): a set is sent once */
+	size_t reacted_next;
+	char **history_batches; /* references of the open chathistory batches */
+	size_t nhistory_batches;
+
 	struct ircd_watch *watch;
 	size_t nwatch;
 	char **ison_out; /* ISON queries sent, oldest first, each the nicks asked */
@@ -267,9 +286,7 @@ const char *ircd_fallback_encoding(struct ircd_conn *);
 /* The fixed_server option, or NULL. */
 const char *ircd_fixed_server(struct ircd_net *);
 /* Sends a message that was held; returns what send() would. */
-enum gw_send_status ircd_send_now(struct ircd_conn *, uint64_t qid, const char *to,
-                                  const char *to_resource, const char *body, bool groupchat,
-                                  char **why);
+enum gw_send_status ircd_send_now(struct ircd_conn *, const struct ircd_held *, char **why);
 
 /*
  * The admin's value of key for one IRC server ([irc.server.NAME]), or NULL.
@@ -388,6 +405,7 @@ void ircd_on_part(struct ircd_conn *, const struct ircmsg *, bool kick);
 void ircd_on_quit(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_nick(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_away(struct ircd_conn *, const struct ircmsg *);
+void ircd_on_chghost(struct ircd_conn *, const struct ircmsg *);
 void ircd_on_mode(struct ircd_conn *, const struct ircmsg *);
 void ircd_set_topic(struct ircd_conn *, struct ircd_chan *, const char *topic, const char *by);
 
@@ -479,6 +497,31 @@ bool ircd_room_persistent(struct gw_net *, const char *user, const char *room);
 bool ircd_room_archived(struct gw_net *, const char *user, const char *room);
 /* At start-up: the persistent channels of every user are joined again. */
 void ircd_persist_restore(struct gw_net *);
+
+/* ---- ircv3.c ---- */
+/* A channel message of lines lines went out: its echo is the reflection. */
+void ircd_echo_expect(struct ircd_conn *, const char *chan, const char *body, size_t lines);
+/*
+ * Our own line echoed in chan: the whole body (caller frees) when it was a
+ * message's last line; NULL with *swallow when an earlier line (not shown),
+ * NULL without it when we did not send it from here (shown as it is).
+ */
+char *ircd_echo_take(struct ircd_conn *, const char *chan, bool *swallow);
+/* The server refused a line to chan (404): its echo will not come. */
+void ircd_echo_refused(struct ircd_conn *, const char *chan);
+void ircd_echo_free(struct ircd_conn *);
+/* BATCH +ref type / -ref: chathistory batches are tracked. */
+void ircd_on_batch(struct ircd_conn *, const struct ircmsg *);
+/* Whether a line belongs to a chathistory batch (history replayed on join). */
+bool ircd_is_history(const struct ircd_conn *, const struct ircmsg *);
+void ircd_batches_free(struct ircd_conn *);
+/* TAGMSG with +typing to target (a channel or nick); dropped when a burst of lines waits. */
+void ircd_typing_send(struct ircd_conn *, const char *target, enum gw_chatstate);
+void ircd_on_tagmsg(struct ircd_conn *, const struct ircmsg *);
+/* The driver's room_react: each emoji not sent before as TAGMSG +draft/react. */
+void ircd_room_react(struct gw_net *, const char *user, const char *room, const char *id,
+                     const char *const *emoji, size_t n);
+void ircd_reacted_free(struct ircd_conn *);
 
 /* ---- ircproto.c ---- */
 /* IRC text for XMPP: charset fallback, formatting and forbidden characters removed. */

@@ -82,8 +82,13 @@ rooms_notice(struct ircd_conn *c, const char *text)
 }
 
 /* server-time: only a stamp worth showing (older than a few seconds) is kept. */
+/*
+ * When a line was said (server-time), for a delay (XEP-0203): 0 for now.
+ * History replayed in a chathistory batch is always delayed; a live line
+ * only when it is more than 10 s old (a clock a little off is not a delay).
+ */
 static time_t
-msg_stamp(const struct ircmsg *m)
+msg_stamp(const struct ircd_conn *c, const struct ircmsg *m)
 {
 	const char *t = ircmsg_tag(m, "time");
 	struct tm tm;
@@ -95,7 +100,7 @@ msg_stamp(const struct ircmsg *m)
 	if (strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
 		return 0;
 	when = timegm(&tm);
-	return when < time(NULL) - 10 ? when : 0;
+	return ircd_is_history(c, m) || when < time(NULL) - 10 ? when : 0;
 }
 
 bool
@@ -139,6 +144,8 @@ static const struct {
         {"batch", IRCD_CAP_BATCH},
         {"sasl", IRCD_CAP_SASL},
         {"userhost-in-names", IRCD_CAP_USERHOST_IN_NAMES},
+        {"chghost", IRCD_CAP_CHGHOST},
+        {"setname", IRCD_CAP_SETNAME},
 };
 #define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
@@ -197,6 +204,8 @@ ircd_register(struct ircd_conn *c)
 {
 	c->nick_tries = 0;
 	xstrset(&c->nick, c->want_nick);
+	ircd_echo_free(c); /* what the last connection waited for will not come */
+	ircd_batches_free(c);
 	c->cap_negotiating = true;
 	ircd_webirc(c); /* first of all, when configured */
 	ircd_sendf(c, true, "CAP", "LS", "302", NULL);
@@ -356,10 +365,28 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		free(raw);
 	} else
 		body = ircd_chan_text_in(c, ch, text);
+	if (ircmsg_isupport_is_channel(&c->isup, target) && ircd_is_me(c, m->nick) &&
+	    (c->caps & IRCD_CAP_ECHO_MESSAGE)) {
+		bool swallow;
+		char *whole = ircd_echo_take(c, target, &swallow);
+
+		if (swallow) {
+			free(body);
+			return; /* an earlier line of a message: its last one reflects it whole */
+		}
+		if (whole) {
+			free(body);
+			body = whole;
+		}
+	}
 	if (ircmsg_isupport_is_channel(&c->isup, target)) {
-		if (ch != NULL && ch->core_joined && m->nick)
-			gw_room_message(c->in->net, c->user, ch->room, m->nick, body,
-			                ircmsg_tag(m, "msgid"), msg_stamp(m));
+		if (ch != NULL && ch->core_joined && m->nick && ircd_is_history(c, m))
+			gw_room_history(c->in->net, c->user, ch->room, m->nick, body,
+			                ircmsg_tag(m, "msgid"), msg_stamp(c, m));
+		else if (ch != NULL && ch->core_joined && m->nick)
+			gw_room_reply(c->in->net, c->user, ch->room, m->nick, body,
+			              ircmsg_tag(m, "msgid"), msg_stamp(c, m),
+			              ircmsg_tag(m, "+draft/reply"));
 	} else if (c->state != IRCD_READY) {
 		/* "Looking up your hostname" and the like: not worth a message each connection. */
 		char esc[300];
@@ -377,7 +404,7 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		in.from = from;
 		in.body = body;
 		in.id = ircmsg_tag(m, "msgid");
-		in.stamp = msg_stamp(m);
+		in.stamp = msg_stamp(c, m);
 		in.kind = GW_MSG_CHAT;
 		c->queries = true;
 		ircd_watch_add(c, m->nick);
@@ -586,6 +613,8 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 404:
 	case 442:
 	case 482:
+		if (m->numeric == 404 && m->nparams >= 3)
+			ircd_echo_refused(c, m->params[1]);
 		if (m->nparams >= 3 && (ch = ircd_chan_find(c, m->params[1])) != NULL &&
 		    ch->core_joined) {
 			char *t = ircd_text_in(c, m->params[2]);
@@ -668,6 +697,12 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		ircd_on_away(c, &m);
 	else if (strcmp(cmd, "CAP") == 0)
 		on_cap(c, &m);
+	else if (strcmp(cmd, "TAGMSG") == 0)
+		ircd_on_tagmsg(c, &m);
+	else if (strcmp(cmd, "BATCH") == 0)
+		ircd_on_batch(c, &m);
+	else if (strcmp(cmd, "CHGHOST") == 0)
+		ircd_on_chghost(c, &m);
 	else if (strcmp(cmd, "INVITE") == 0 && m.nparams >= 2 && m.nick &&
 	         ircd_name_ok(m.params[1])) {
 		/* A mediated invitation from the room, from the inviter's address. */
@@ -689,6 +724,6 @@ ircd_handle_line(struct ircd_conn *c, const char *line, size_t len)
 		free(why);
 		return;
 	}
-	/* ACCOUNT, CHGHOST, BATCH, INVITE, WALLOPS...: nothing to show yet. */
+	/* ACCOUNT, SETNAME, WALLOPS...: nothing to show. */
 	ircmsg_clear(&m);
 }

@@ -350,7 +350,7 @@ ircd_conn_ready(struct ircd_conn *c)
 
 		next = h->next;
 		c->sending_qid = h->qid;
-		st = ircd_send_now(c, h->qid, h->to, h->to_resource, h->body, h->groupchat, &why);
+		st = ircd_send_now(c, h, &why);
 		c->sending_qid = 0;
 		if (st == GW_SEND_PENDING) {
 			bool still = false;
@@ -365,6 +365,7 @@ ircd_conn_ready(struct ircd_conn *c)
 		free(h->to);
 		free(h->to_resource);
 		free(h->body);
+		free(h->reply_to);
 		free(h);
 	}
 }
@@ -391,6 +392,7 @@ ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
 		free(h->to);
 		free(h->to_resource);
 		free(h->body);
+		free(h->reply_to);
 		free(h);
 	}
 	c->held = NULL;

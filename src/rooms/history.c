@@ -42,6 +42,18 @@ history_room_archived(struct gw_net *net, const char *user, const char *room)
 	return net->drv->room_archived == NULL || net->drv->room_archived(net, user, room);
 }
 
+/* How far the network's clock and ours may disagree on when a replayed message was said. */
+#define HISTORY_REPLAY_SKEW 300
+
+bool
+history_holds(struct gw_net *net, const char *user, const char *room, const char *uid, time_t stamp)
+{
+	if (!history_enabled(net) || uid == NULL || stamp == 0)
+		return false;
+	return store_archive_has_uid(core.store, net->drv->name, user, room, uid,
+	                             stamp - HISTORY_REPLAY_SKEW, stamp + HISTORY_REPLAY_SKEW) == 1;
+}
+
 int64_t
 history_record(struct gw_net *net, const char *user, const char *room, const char *nick,
                const char *body, const char *uid, time_t stamp)

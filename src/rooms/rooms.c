@@ -1153,9 +1153,50 @@ gw_room_nick(struct gw_net *net, const char *user, const char *room, const char 
 	}
 }
 
-void
-gw_room_message(struct gw_net *net, const char *user, const char *room, const char *nick,
-                const char *body, const char *id, time_t stamp)
+/* Whether the stanza-ids of the room's messages are archive ids (else the network's ids). */
+static bool
+ids_are_archive_ids(struct gw_net *net, const struct room *r)
+{
+	return r->archived && history_enabled(net);
+}
+
+/* The stanza-id the room's clients know the message of network id uid by, or NULL. */
+static char *
+stanza_id_of(struct gw_net *net, const struct room *r, const char *uid)
+{
+	int64_t aid;
+
+	if (uid == NULL || *uid == '\0')
+		return NULL;
+	if (!ids_are_archive_ids(net, r))
+		return xstrdup(uid);
+	if (store_archive_find_uid(core.store, net->drv->name, r->user, r->room, uid,
+	                           GW_ROOM_IDS_RECENT, &aid) != 1)
+		return NULL;
+	return xasprintf("%lld", (long long)aid);
+}
+
+char *
+gw_room_network_id(struct gw_net *net, const char *user, const char *room, const char *stanza_id)
+{
+	struct room *r = room_get(net, user, room);
+	char *uid = NULL, *end;
+	long long aid;
+
+	if (r == NULL || stanza_id == NULL || *stanza_id == '\0')
+		return NULL;
+	if (!ids_are_archive_ids(net, r))
+		return xstrdup(stanza_id);
+	aid = strtoll(stanza_id, &end, 10);
+	if (*end != '\0' || aid <= 0 ||
+	    store_archive_uid(core.store, net->drv->name, user, room, aid, &uid) != 1)
+		return NULL;
+	return uid;
+}
+
+static void
+room_message(struct gw_net *net, const char *user, const char *room, const char *nick,
+             const char *body, const char *id, time_t stamp, const char *reply_sid)
 {
 	struct room *r = room_get(net, user, room);
 	char *from, *clean, *rj, archive_id[32];
@@ -1192,6 +1233,9 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 		if (nick)
 			add_occupant_id(net, r, m, nick, find_occupant(r, nick));
 
+		if (reply_sid)
+			xmpp_stanza_set_attribute(stanza_add_child(m, "reply", "urn:xmpp:reply:0"),
+			                          "id", reply_sid);
 		if (reflection && own.origin_id) {
 			xmpp_stanza_t *oid = stanza_add_child(m, "origin-id", "urn:xmpp:sid:0");
 
@@ -1216,6 +1260,64 @@ gw_room_message(struct gw_net *net, const char *user, const char *room, const ch
 }
 
 void
+gw_room_message(struct gw_net *net, const char *user, const char *room, const char *nick,
+                const char *body, const char *id, time_t stamp)
+{
+	room_message(net, user, room, nick, body, id, stamp, NULL);
+}
+
+void
+gw_room_reply(struct gw_net *net, const char *user, const char *room, const char *nick,
+              const char *body, const char *id, time_t stamp, const char *reply_id)
+{
+	struct room *r = room_get(net, user, room);
+	char *sid = r ? stanza_id_of(net, r, reply_id) : NULL;
+
+	room_message(net, user, room, nick, body, id, stamp, sid);
+	free(sid);
+}
+
+void
+gw_room_reaction(struct gw_net *net, const char *user, const char *room, const char *nick,
+                 const char *target, const char *emoji)
+{
+	struct room *r = room_get(net, user, room);
+	char *sid, *from, *clean;
+
+	if (r == NULL || r->state != ROOM_JOINED || nick == NULL || emoji == NULL ||
+	    (sid = stanza_id_of(net, r, target)) == NULL)
+		return;
+	from = gateway_address_jid(net, room, nick);
+	clean = xmltext_clean(emoji, strlen(emoji), 64);
+	for (size_t i = 0; i < r->nres; i++) {
+		char *to = resource_jid(r, i);
+		xmpp_stanza_t *m = stanza_message("groupchat", from, to, NULL, NULL);
+		xmpp_stanza_t *rs = stanza_add_child(m, "reactions", "urn:xmpp:reactions:0");
+
+		xmpp_stanza_set_attribute(rs, "id", sid);
+		stanza_add_text_child(rs, "reaction", NULL, clean);
+		add_occupant_id(net, r, m, nick, find_occupant(r, nick));
+		stanza_add_child(m, "store", "urn:xmpp:hints");
+		gateway_send_release(net, m);
+		free(to);
+	}
+	free(clean);
+	free(from);
+	free(sid);
+}
+
+void
+gw_room_history(struct gw_net *net, const char *user, const char *room, const char *nick,
+                const char *body, const char *id, time_t stamp)
+{
+	struct room *r = room_get(net, user, room);
+
+	if (r == NULL || (r->archived && history_holds(net, user, room, id, stamp)))
+		return; /* the user has it from our archive (history on join, MAM) */
+	gw_room_message(net, user, room, nick, body, id, stamp);
+}
+
+void
 gw_room_subject(struct gw_net *net, const char *user, const char *room, const char *nick,
                 const char *subject)
 {
@@ -1233,6 +1335,28 @@ gw_room_subject(struct gw_net *net, const char *user, const char *room, const ch
 			send_subject(net, r, to);
 			free(to);
 		}
+}
+
+void
+gw_room_chat_state(struct gw_net *net, const char *user, const char *room, const char *nick,
+                   enum gw_chatstate cs)
+{
+	struct room *r = room_get(net, user, room);
+	char *from;
+
+	if (r == NULL || r->state != ROOM_JOINED || nick == NULL || strcmp(nick, r->nick) == 0)
+		return;
+	from = gateway_address_jid(net, room, nick);
+	for (size_t i = 0; i < r->nres; i++) {
+		char *to = resource_jid(r, i);
+		xmpp_stanza_t *m = stanza_message("groupchat", from, to, NULL, NULL);
+
+		add_occupant_id(net, r, m, nick, find_occupant(r, nick));
+		delivery_add_chat_state(m, cs);
+		gateway_send_release(net, m);
+		free(to);
+	}
+	free(from);
 }
 
 void

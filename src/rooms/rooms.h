@@ -61,6 +61,12 @@ bool roomadmin_handle_direct_invite(struct gw_net *, xmpp_stanza_t *msg, const c
 /* A MAM (XEP-0313) query on a room's archive (history.c). */
 void history_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room);
 /* Records a room message; returns its archive id (0 when not recorded). */
+/*
+ * Whether the room's archive (history on) already holds the network's
+ * message uid said at stamp (give or take HISTORY_REPLAY_SKEW seconds).
+ */
+bool history_holds(struct gw_net *, const char *user, const char *room, const char *uid,
+                   time_t stamp);
 int64_t history_record(struct gw_net *, const char *user, const char *room, const char *nick,
                        const char *body, const char *uid, time_t stamp);
 /* Sends to one resource the history it asked for when joining. */

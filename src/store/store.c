@@ -831,6 +831,40 @@ store_archive_add(struct store *s, const char *net, const char *jid, const char 
 }
 
 int
+store_archive_has_uid(struct store *s, const char *net, const char *jid, const char *room,
+                      const char *uid, time_t from, time_t to)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(uid);
+	return s->ops->archive_has_uid(s->be, net, jid, room, uid, from, to);
+}
+
+int
+store_archive_uid(struct store *s, const char *net, const char *jid, const char *room, int64_t id,
+                  char **uid)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(uid);
+	return s->ops->archive_uid(s->be, net, jid, room, id, uid);
+}
+
+int
+store_archive_find_uid(struct store *s, const char *net, const char *jid, const char *room,
+                       const char *uid, int recent, int64_t *id)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(room);
+	NEED(uid);
+	NEED(id);
+	return s->ops->archive_find_uid(s->be, net, jid, room, uid, recent, id);
+}
+
+int
 store_archive_query(struct store *s, const char *net, const char *jid, const char *room,
                     const struct store_archive_query *q,
                     int (*cb)(const struct store_archive_row *, void *), void *arg)

@@ -301,6 +301,18 @@ struct store_archive_query {
 int store_archive_add(struct store *, const char *net, const char *jid, const char *room,
                       time_t stamp, const char *nick, const char *body, const char *uid,
                       int64_t *id);
+/*
+ * Whether the room's archive holds a message with the network's id uid,
+ * stamped between from and to (inclusive): 1, 0, or -1 on error.
+ */
+int store_archive_has_uid(struct store *, const char *net, const char *jid, const char *room,
+                          const char *uid, time_t from, time_t to);
+/* The network's id of the room's row id: 1 with *uid (caller frees; NULL: none), 0, -1. */
+int store_archive_uid(struct store *, const char *net, const char *jid, const char *room,
+                      int64_t id, char **uid);
+/* The row with the network's id uid among the room's last recent rows: 1 with *id, 0, -1. */
+int store_archive_find_uid(struct store *, const char *net, const char *jid, const char *room,
+                           const char *uid, int recent, int64_t *id);
 /* Calls cb for each row matching q (cb returning non-zero stops); returns how many were passed, or -1. */
 int store_archive_query(struct store *, const char *net, const char *jid, const char *room,
                         const struct store_archive_query *q,

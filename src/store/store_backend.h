@@ -121,6 +121,15 @@ struct store_ops {
 
 	int (*archive_add)(void *, const char *net, const char *jid, const char *room, time_t stamp,
 	                   const char *nick, const char *body, const char *uid, int64_t *id);
+	/* 1: a row of the room stamped from..to has this uid; 0: none; -1: error. */
+	int (*archive_has_uid)(void *, const char *net, const char *jid, const char *room,
+	                       const char *uid, time_t from, time_t to);
+	/* 1 with *uid (caller frees; NULL when the row has none), 0: no such row, -1: error. */
+	int (*archive_uid)(void *, const char *net, const char *jid, const char *room, int64_t id,
+	                   char **uid);
+	/* 1 with *id: a row among the room's last recent has this uid; 0: none; -1: error. */
+	int (*archive_find_uid)(void *, const char *net, const char *jid, const char *room,
+	                        const char *uid, int recent, int64_t *id);
 	/* Returns how many rows were passed to cb, or -1. */
 	int (*archive_query)(void *, const char *net, const char *jid, const char *room,
 	                     const struct store_archive_query *,

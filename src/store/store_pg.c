@@ -382,6 +382,52 @@ pgs_archive_add(void *be, const char *net, const char *jid, const char *room, ti
 }
 
 static int
+pgs_archive_has_uid(void *be, const char *net, const char *jid, const char *room,
+                    const char *uid, time_t from, time_t to)
+{
+	PGresult *res = pgs_run(be, P_ARCH_HAS_UID, "sssIIs", net, jid, room, (int64_t)from,
+	                        (int64_t)to, uid);
+	int r;
+
+	if (res == NULL)
+		return -1;
+	r = PQntuples(res) > 0;
+	PQclear(res);
+	return r;
+}
+
+static int
+pgs_archive_uid(void *be, const char *net, const char *jid, const char *room, int64_t id,
+                char **uid)
+{
+	PGresult *res = pgs_run(be, P_ARCH_UID, "sssI", net, jid, room, id);
+	int r;
+
+	*uid = NULL;
+	if (res == NULL)
+		return -1;
+	if ((r = PQntuples(res) > 0) && !PQgetisnull(res, 0, 0))
+		*uid = pgs_dup(res, 0, 0);
+	PQclear(res);
+	return r;
+}
+
+static int
+pgs_archive_find_uid(void *be, const char *net, const char *jid, const char *room,
+                     const char *uid, int recent, int64_t *id)
+{
+	PGresult *res = pgs_run(be, P_ARCH_FIND_UID, "ssssi", net, jid, room, uid, recent);
+	int r;
+
+	if (res == NULL)
+		return -1;
+	if ((r = PQntuples(res) > 0) && id != NULL)
+		*id = pgs_i64(res, 0, 0);
+	PQclear(res);
+	return r;
+}
+
+static int
 pgs_archive_query(void *be, const char *net, const char *jid, const char *room,
                   const struct store_archive_query *q,
                   int (*cb)(const struct store_archive_row *, void *), void *arg)
@@ -700,5 +746,8 @@ const struct store_ops store_pg_ops = {
         .member_remove = pgs_member_remove,
         .member_set_nick = pgs_member_set_nick,
         .member_foreach = pgs_member_foreach,
+        .archive_has_uid = pgs_archive_has_uid,
+        .archive_uid = pgs_archive_uid,
+        .archive_find_uid = pgs_archive_find_uid,
         .archive_query = pgs_archive_query,
 };

@@ -121,6 +121,14 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_ARCH_DESC] = "SELECT id, stamp, nick, body, uid FROM archive"
                         " WHERE net = $1 AND jid = $2 AND room = $3 AND stamp >= $4"
                         " AND stamp <= $5 AND id > $6 AND id < $7 ORDER BY id DESC LIMIT $8",
+        /* As SQLite's: the stamp bounds the scan; only the room's last $5 rows. */
+        [P_ARCH_HAS_UID] = "SELECT 1 FROM archive WHERE net = $1 AND jid = $2 AND room = $3"
+                           " AND stamp >= $4 AND stamp <= $5 AND uid = $6 LIMIT 1",
+        [P_ARCH_UID] = "SELECT uid FROM archive WHERE id = $4 AND net = $1 AND jid = $2"
+                       " AND room = $3",
+        [P_ARCH_FIND_UID] = "SELECT id FROM (SELECT id, uid FROM archive WHERE net = $1"
+                            " AND jid = $2 AND room = $3 ORDER BY id DESC LIMIT $5) AS recent"
+                            " WHERE uid = $4 LIMIT 1",
 
         [P_MEMBER_PUT] = "INSERT INTO room_members (net, jid, room, resource, nick)"
                          " VALUES ($1, $2, $3, $4, $5)"

@@ -476,6 +476,54 @@ sq_archive_add(void *be, const char *net, const char *jid, const char *room, tim
 }
 
 static int
+sq_archive_has_uid(void *be, const char *net, const char *jid, const char *room, const char *uid,
+                   time_t from, time_t to)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st = sq_prep(sq, ST_ARCH_HAS_UID, "sssIIs", net, jid, room, (int64_t)from,
+	                           (int64_t)to, uid);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	r = sq_step(sq, ST_ARCH_HAS_UID, st);
+	sq_stmt_put(sq, ST_ARCH_HAS_UID, st);
+	return r;
+}
+
+static int
+sq_archive_uid(void *be, const char *net, const char *jid, const char *room, int64_t id, char **uid)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st = sq_prep(sq, ST_ARCH_UID, "sssI", net, jid, room, id);
+	int r;
+
+	*uid = NULL;
+	if (st == NULL)
+		return -1;
+	if ((r = sq_step(sq, ST_ARCH_UID, st)) == 1)
+		*uid = sq_col_str(st, 0);
+	sq_stmt_put(sq, ST_ARCH_UID, st);
+	return r;
+}
+
+static int
+sq_archive_find_uid(void *be, const char *net, const char *jid, const char *room, const char *uid,
+                    int recent, int64_t *id)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st = sq_prep(sq, ST_ARCH_FIND_UID, "ssssi", net, jid, room, uid, recent);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if ((r = sq_step(sq, ST_ARCH_FIND_UID, st)) == 1)
+		*id = sqlite3_column_int64(st, 0);
+	sq_stmt_put(sq, ST_ARCH_FIND_UID, st);
+	return r;
+}
+
+static int
 sq_archive_query(void *be, const char *net, const char *jid, const char *room,
                  const struct store_archive_query *q,
                  int (*cb)(const struct store_archive_row *, void *), void *arg)
@@ -816,6 +864,9 @@ const struct store_ops store_sqlite_ops = {
         .queue_next_due = sq_queue_next_due,
         .queue_prune = sq_queue_prune,
         .archive_add = sq_archive_add,
+        .archive_has_uid = sq_archive_has_uid,
+        .archive_uid = sq_archive_uid,
+        .archive_find_uid = sq_archive_find_uid,
         .archive_query = sq_archive_query,
         .member_add = sq_member_add,
         .member_remove = sq_member_remove,

@@ -130,6 +130,15 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_ARCH_DESC] = "SELECT id, stamp, nick, body, uid FROM archive"
                          " WHERE net = ?1 AND jid = ?2 AND room = ?3 AND stamp >= ?4"
                          " AND stamp <= ?5 AND id > ?6 AND id < ?7 ORDER BY id DESC LIMIT ?8",
+        /* The stamp bounds the scan (archive_stamp): a replay is of recent messages. */
+        [ST_ARCH_HAS_UID] = "SELECT 1 FROM archive WHERE net = ?1 AND jid = ?2 AND room = ?3"
+                            " AND stamp >= ?4 AND stamp <= ?5 AND uid = ?6 LIMIT 1",
+        [ST_ARCH_UID] = "SELECT uid FROM archive WHERE id = ?4 AND net = ?1 AND jid = ?2"
+                        " AND room = ?3",
+        /* Among the room's last ?5 rows only (archive_room): never the whole archive. */
+        [ST_ARCH_FIND_UID] = "SELECT id FROM (SELECT id, uid FROM archive WHERE net = ?1"
+                             " AND jid = ?2 AND room = ?3 ORDER BY id DESC LIMIT ?5)"
+                             " WHERE uid = ?4 LIMIT 1",
         [ST_USER_DEL_ARCHIVE] = "DELETE FROM archive WHERE net = ?1 AND jid = ?2",
 
         [ST_MEMBER_PUT] = "INSERT INTO room_members (net, jid, room, resource, nick)"

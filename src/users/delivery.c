@@ -46,6 +46,7 @@
 
 #define MSG_GROUPCHAT 0x01
 #define MSG_RECEIPT 0x02
+#define MSG_CORRECTION 0x04 /* XEP-0308 <replace/> */
 
 #define BODY_MAX (64 * 1024)    /* longer bodies are refused (XMPP->net) or cut */
 #define SCAN_BATCH 256          /* messages taken from the store per scan */
@@ -166,19 +167,42 @@ delivery_flush_all(void)
  * those fields empty.
  */
 
-enum { X_KIND, X_STAMP, X_SUBJECT, X_RESOURCE, X_ID, X_THREAD, X_OOB_URL, X_OOB_DESC, X_COUNT };
+enum {
+	X_KIND,
+	X_STAMP,
+	X_SUBJECT,
+	X_RESOURCE,
+	X_ID,
+	X_THREAD,
+	X_OOB_URL,
+	X_OOB_DESC,
+	X_REPLY, /* to the network: the id a XEP-0461 reply names */
+	X_COUNT
+};
 
 /* Cleaned text never holds C0 controls, so \x1f separates safely. */
 static char *
 extra_encode(int kind, time_t stamp, const char *subject, const char *resource, const char *id,
-             const char *thread, const char *oob_url, const char *oob_desc)
+             const char *thread, const char *oob_url, const char *oob_desc, const char *reply)
 {
 	char num[48];
 
 	snprintf(num, sizeof(num), "%d\x1f%lld\x1f", kind, (long long)stamp);
 	return xconcat(num, subject ? subject : "", "\x1f", resource ? resource : "", "\x1f",
 	               id ? id : "", "\x1f", thread ? thread : "", "\x1f", oob_url ? oob_url : "",
-	               "\x1f", oob_desc ? oob_desc : "", (char *)NULL);
+	               "\x1f", oob_desc ? oob_desc : "", "\x1f", reply ? reply : "", (char *)NULL);
+}
+
+/* The id a XEP-0461 reply names (one line, cleaned), or NULL. Caller frees. */
+static char *
+reply_id(xmpp_stanza_t *msg)
+{
+	xmpp_stanza_t *r = stanza_child(msg, "reply", "urn:xmpp:reply:0");
+	const char *id = r ? xmpp_stanza_get_attribute(r, "id") : NULL;
+
+	if (id == NULL || *id == '\0' || strpbrk(id, "\r\n\x1f") != NULL)
+		return NULL;
+	return xmltext_clean(id, strlen(id), 256);
 }
 
 /* An XMPP <subject/> or <thread/> as one clean line of at most max bytes, or NULL. */
@@ -363,10 +387,12 @@ hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 	out.to_resource = *f[X_RESOURCE] ? f[X_RESOURCE] : NULL;
 	out.subject = *f[X_SUBJECT] ? f[X_SUBJECT] : NULL;
 	out.thread = *f[X_THREAD] ? f[X_THREAD] : NULL;
+	out.reply_to = *f[X_REPLY] ? f[X_REPLY] : NULL;
 	out.body = m->body;
 	out.xmpp_id = m->xmpp_id;
 	out.groupchat = m->flags & MSG_GROUPCHAT;
 	out.want_receipt = m->flags & MSG_RECEIPT;
+	out.correction = m->flags & MSG_CORRECTION;
 	out.attempts = m->attempts;
 	/* A room being rejoined after a restart: it goes once the room is back, in order. */
 	if (out.groupchat && rooms_hold_message(net, m->user, m->peer, m->id)) {
@@ -497,20 +523,56 @@ pending_push(struct pending ***tail, const struct store_msg *m)
 }
 
 static void
-chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *to)
+chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *to,
+                     bool groupchat)
 {
 	static const char *const names[] = {
 		[GW_CS_ACTIVE] = "active", [GW_CS_COMPOSING] = "composing", [GW_CS_PAUSED] = "paused",
 		[GW_CS_INACTIVE] = "inactive", [GW_CS_GONE] = "gone",
 	};
 
-	if (net->drv->chat_state == NULL)
+	if (groupchat ? net->drv->room_chat_state == NULL : net->drv->chat_state == NULL)
 		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (stanza_child(msg, names[i], "http://jabber.org/protocol/chatstates")) {
-			net->drv->chat_state(net, user, to, (enum gw_chatstate)i);
+			if (groupchat)
+				net->drv->room_chat_state(net, user, to, (enum gw_chatstate)i);
+			else
+				net->drv->chat_state(net, user, to, (enum gw_chatstate)i);
 			return;
 		}
+}
+
+/*
+ * XEP-0444 reactions to a room message (no body): the driver's room_react
+ * gets the emoji the user now shows. True when the stanza held reactions.
+ */
+static bool
+reactions_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *room)
+{
+	xmpp_stanza_t *rs = stanza_child(msg, "reactions", "urn:xmpp:reactions:0");
+	const char *id = rs ? xmpp_stanza_get_attribute(rs, "id") : NULL;
+	char *emoji[GW_REACTIONS_MAX];
+	size_t n = 0;
+
+	if (rs == NULL)
+		return false;
+	if (id == NULL || net->drv->room_react == NULL)
+		return true;
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(rs); c && n < GW_REACTIONS_MAX;
+	     c = xmpp_stanza_get_next(c)) {
+		char *t;
+
+		if (!xmpp_stanza_is_tag(c) || strcmp(xmpp_stanza_get_name(c), "reaction") != 0 ||
+		    (t = xmpp_stanza_get_text(c)) == NULL)
+			continue;
+		emoji[n++] = xmltext_clean(t, strlen(t), 64);
+		xmpp_free(component_ctx(), t);
+	}
+	net->drv->room_react(net, user, room, id, (const char *const *)emoji, n);
+	while (n > 0)
+		free(emoji[--n]);
+	return true;
 }
 
 void
@@ -519,11 +581,11 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 {
 	char *body = xmpp_message_get_body(msg);
 	struct store_msg m;
-	char *subject = NULL, *thread = NULL;
+	char *subject = NULL, *thread = NULL, *reply = NULL;
 
 	if (body == NULL) {
-		if (!groupchat)
-			chat_state_from_xmpp(net, msg, user, to);
+		if (!(groupchat && reactions_from_xmpp(net, msg, user, to)))
+			chat_state_from_xmpp(net, msg, user, to, groupchat);
 		return;
 	}
 	if (strlen(body) > BODY_MAX) {
@@ -540,10 +602,13 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	m.body = body;
 	m.xmpp_id = (char *)xmpp_stanza_get_id(msg);
 	m.flags = (groupchat ? MSG_GROUPCHAT : 0) |
-	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0);
+	          (stanza_child(msg, "request", "urn:xmpp:receipts") ? MSG_RECEIPT : 0) |
+	          (stanza_child(msg, "replace", "urn:xmpp:message-correct:0") ? MSG_CORRECTION : 0);
 	subject = child_line(msg, "subject", 1024);
 	thread = child_line(msg, "thread", 1024);
-	m.extra = extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread, NULL, NULL);
+	reply = reply_id(msg);
+	m.extra =
+	        extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread, NULL, NULL, reply);
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
 	m.dedup_key = m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL)
@@ -559,6 +624,7 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	free(m.dedup_key);
 	free(subject);
 	free(thread);
+	free(reply);
 out:
 	xmpp_free(component_ctx(), body);
 }
@@ -592,7 +658,7 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	m.flags = in->want_receipt ? MSG_RECEIPT : 0;
 	m.dedup_key = (char *)in->id;
 	m.extra = extra_encode(in->kind, in->stamp, subject, in->from_resource, in->id, thread,
-	                       oob_url, oob_desc);
+	                       oob_url, oob_desc, NULL);
 	m.created = m.next_try = time(NULL);
 	txn();
 	r = store_queue_push(core.store, &m);
@@ -916,14 +982,21 @@ gw_message_failed(struct gw_net *net, const char *user, const char *from, const 
 }
 
 void
-gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
+delivery_add_chat_state(xmpp_stanza_t *m, enum gw_chatstate cs)
 {
 	static const char *const names[] = {"active", "composing", "paused", "inactive", "gone"};
-	char *fj = gateway_address_jid(net, from, NULL);
-	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
 
 	stanza_add_child(m, names[cs], "http://jabber.org/protocol/chatstates");
 	stanza_add_child(m, "no-store", "urn:xmpp:hints");
+}
+
+void
+gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
+{
+	char *fj = gateway_address_jid(net, from, NULL);
+	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
+
+	delivery_add_chat_state(m, cs);
 	gateway_send_release(net, m);
 	free(fj);
 }

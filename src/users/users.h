@@ -96,6 +96,8 @@ void delivery_offline(struct gw_net *);
 void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
                         const char *resource, const char *to, const char *to_resource,
                         bool groupchat);
+/* Adds a chat state (XEP-0085) and the no-store hint to a message stanza. */
+void delivery_add_chat_state(xmpp_stanza_t *msg, enum gw_chatstate);
 /* The server bounced a message we sent (type=error with our id). */
 void delivery_bounced(struct gw_net *, xmpp_stanza_t *err);
 /* A user came online: held messages go again. */

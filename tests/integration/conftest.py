@@ -225,17 +225,47 @@ def ngircd(tmp_path, request):
     n.stop()
 
 
+def _irc_clients(server):
+    """A factory of IRC clients on server (.port, .tls_port, .cert), and
+    their list (closed by the fixture)."""
+    made = []
+
+    def make(nick, tls=False, caps=()):
+        c = sgtest.IrcClient(server.tls_port if tls else server.port, nick, tls=tls,
+                             cafile=str(server.cert) if tls else None, caps=caps)
+        made.append(c)
+        return c
+    return make, made
+
+
 @pytest.fixture
 def irc_client(ngircd):
     """Factory: irc_client("nick", tls=False) -> registered sgtest.IrcClient."""
-    made = []
+    make, made = _irc_clients(ngircd)
+    yield make
+    for c in made:
+        c.close()
 
-    def make(nick, tls=False):
-        c = sgtest.IrcClient(ngircd.tls_port if tls else ngircd.port, nick, tls=tls,
-                             cafile=str(ngircd.cert) if tls else None)
-        made.append(c)
-        return c
 
+@pytest.fixture
+def inspircd_v3(tmp_path, request):
+    """InspIRCd alone (no services) with the IRCv3 modules and chanhistory."""
+    import ircservices
+    why = ircservices.available()
+    if why:
+        pytest.fail(why)
+    d = ircservices.Inspircd(tmp_path / "inspircd", modules=ircservices.V3_MODULES,
+                             extra_conf=ircservices.V3_CONF)
+    _attach(request, "inspircd", d)
+    d.start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def irc3_client(inspircd_v3):
+    """Factory: irc3_client("nick", caps=(...)) -> an IRC client of inspircd_v3."""
+    make, made = _irc_clients(inspircd_v3)
     yield make
     for c in made:
         c.close()

@@ -390,7 +390,7 @@ class IrcClient:
     """A plain IRC client for tests: connect, register, send lines, wait for
     lines. Lines are kept unparsed (str, without CRLF); PINGs are answered."""
 
-    def __init__(self, port, nick, host="127.0.0.1", tls=False, cafile=None):
+    def __init__(self, port, nick, host="127.0.0.1", tls=False, cafile=None, caps=()):
         import ssl
         self.nick = nick
         sock = socket.create_connection((host, port), timeout=scaled(10))
@@ -406,9 +406,43 @@ class IrcClient:
         self._closed = False
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        if caps:
+            # IRCv3 capabilities (message-tags...): asked for, ACK awaited, then CAP END.
+            self.send("CAP LS 302")
         self.send(f"NICK {nick}")
         self.send(f"USER {nick} 0 * :{nick} test user")
+        if caps:
+            self.send("CAP REQ :" + " ".join(caps))
+            ack = self.wait_for(lambda line: " CAP " in line and (" ACK " in line or " NAK " in line),
+                                10, "CAP ACK")
+            assert " ACK " in ack, ack
+            self.send("CAP END")
         self.wait_for(lambda line: f" 001 {nick} " in line, 10, "welcome (001)")
+
+    @staticmethod
+    def tags(line):
+        """The IRCv3 tags of a line as a dict (values unescaped), {} without."""
+        if not line.startswith("@"):
+            return {}
+        out = {}
+        esc = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+        for t in line[1:].split(" ", 1)[0].split(";"):
+            k, _, v = t.partition("=")
+            val, i = "", 0
+            while i < len(v):
+                if v[i] == "\\" and i + 1 < len(v):
+                    val += esc.get(v[i + 1], v[i + 1])
+                    i += 2
+                else:
+                    val += v[i]
+                    i += 1
+            out[k] = val
+        return out
+
+    @staticmethod
+    def untagged(line):
+        """The line without its tags."""
+        return line.split(" ", 1)[1] if line.startswith("@") else line
 
     def _read(self):
         buf = b""
@@ -463,11 +497,11 @@ class IrcClient:
         """Wait for a PRIVMSG to `target` (a channel or our nick), optionally
         with this exact text; returns (sender nick, text)."""
         def match(line):
-            parts = line.split(" ", 3)
+            parts = self.untagged(line).split(" ", 3)
             return (len(parts) == 4 and parts[1] == "PRIVMSG" and parts[2] == target
                     and (text is None or parts[3][1:] == text))
         line = self.wait_for(match, timeout, f"PRIVMSG {target} {text!r}")
-        prefix, _, _, msg = line.split(" ", 3)
+        prefix, _, _, msg = self.untagged(line).split(" ", 3)
         return prefix[1:].split("!")[0], msg[1:]
 
     def close(self):

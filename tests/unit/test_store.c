@@ -1554,6 +1554,36 @@ START_TEST(archive_pages_and_ranges)
 }
 END_TEST
 
+/* The network's ids of archived messages: found near their stamp, mapped both ways. */
+START_TEST(archive_network_ids)
+{
+	const char *u = "alice@example.org", *room = "#ids%irc.example.net";
+	int64_t first, id = 0;
+	char *uid = NULL;
+
+	ck_assert_int_eq(store_archive_add(s, "irc", u, room, 5000, "bob", "a", "msg-a", &first), 0);
+	ck_assert_int_eq(store_archive_add(s, "irc", u, room, 5010, "bob", "b", NULL, NULL), 0);
+	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, room, "msg-a", 4700, 5300), 1);
+	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, room, "msg-a", 5001, 5300), 0);
+	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, "#other%irc.example.net", "msg-a", 0,
+	                                       9999),
+	                 0);
+	ck_assert_int_eq(store_archive_has_uid(s, "irc", "bob@example.org", room, "msg-a", 0, 9999),
+	                 0);
+	ck_assert_int_eq(store_archive_uid(s, "irc", u, room, first, &uid), 1);
+	ck_assert_str_eq(uid, "msg-a");
+	free(uid);
+	ck_assert_int_eq(store_archive_uid(s, "irc", u, room, first + 1, &uid), 1);
+	ck_assert_ptr_null(uid); /* a row without a network id */
+	ck_assert_int_eq(store_archive_uid(s, "irc", u, room, first + 100, &uid), 0);
+	ck_assert_int_eq(store_archive_find_uid(s, "irc", u, room, "msg-a", 10, &id), 1);
+	ck_assert_int_eq(id, first);
+	/* Only among the last rows: one row later, a window of one misses it. */
+	ck_assert_int_eq(store_archive_find_uid(s, "irc", u, room, "msg-a", 1, &id), 0);
+	ck_assert_int_eq(store_archive_find_uid(s, "irc", u, room, "nope", 10, &id), 0);
+}
+END_TEST
+
 /* ---- Migrations ---- */
 
 /*
@@ -2191,7 +2221,7 @@ add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
 	snprintf(name, sizeof(name), "%squeue", prefix);
 	tc = unit_tcase(su, xstrdup(name));
 	tcase_add_checked_fixture(tc, fixture, teardown);
-	unit_tests(tc, archive_pages_and_ranges, queue_push_get, queue_due_order_limit_and_filters,
+	unit_tests(tc, archive_pages_and_ranges, archive_network_ids, queue_push_get, queue_due_order_limit_and_filters,
 	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
 	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
 	           transactions);
