@@ -126,9 +126,12 @@ def test_chat_message_becomes_mail_with_receipt_and_sent_copy(make_gateway, acco
     assert "ünïcode" in msg.get_content()
     sent = sgtest.wait_until(lambda: accounts.fetch("alice", "Sent"), 20, "a copy in Sent")
     assert b"Tea at five?" in sent[0]
-    # Bob, written to, is now a correspondent: he asks to be in alice's roster.
-    alice.wait_for_presence(lambda p: p["from"].bare == jid_of("bob@localhost") and
-                            p["type"] == "subscribe", 10, "bob as a contact")
+    # Bob, written to, is now a correspondent: he asks to be in alice's roster,
+    # named by his address (XEP-0172), which clients show instead of the
+    # escaped JID (bob\40localhost@mail.localhost).
+    sub = alice.wait_for_presence(lambda p: p["from"].bare == jid_of("bob@localhost") and
+                                  p["type"] == "subscribe", 10, "bob as a contact")
+    assert sub.xml.findtext("{http://jabber.org/protocol/nick}nick") == "bob@localhost"
 
 
 def test_new_mail_arrives_as_chat_and_reply_stays_in_thread(make_gateway, accounts, client):
