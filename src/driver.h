@@ -331,7 +331,8 @@ void gw_presence(struct gw_net *, const char *user, const char *from, enum gw_sh
 void gw_contacts_changed(struct gw_net *, const char *user);
 /* gw_driver.contact_features: what a contact's JID supports (its disco#info and caps). */
 #define GW_CONTACT_RECEIPTS 0x01 /* the network confirms delivery: gw_receipt() (XEP-0184) */
-/* Make the address a contact of the user: stored, and a subscription request sent. */
+/* Make the address a contact of the user: stored, and a subscription request sent (or a
+ * roster item written). name NULL: the contact is named by its address. */
 void gw_contact_add(struct gw_net *, const char *user, const char *address, const char *name);
 /* Calls fn with the address of each stored contact of the user on this network. */
 void gw_foreach_contact(struct gw_net *, const char *user,

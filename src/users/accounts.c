@@ -186,6 +186,10 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	free(old_name);
 	if (r == 1)
 		return;
+	/* Named as the network writes it: clients that show a JID as it is
+	 * (profanity, poezio) would show bob\40example.com@mail.gw instead. */
+	if (name == NULL || *name == '\0')
+		name = address;
 	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) == -1)
 		return;
 	if (!roster_add(net, user, address, name))

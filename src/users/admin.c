@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "core.h"
+#include "form.h"
 #include "jid.h"
 #include "rooms.h"
 #include "stanza.h"
@@ -399,6 +400,16 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 			free(why);
 			return GW_CMD_ERROR;
 		}
+	}
+	if (net->drv->verify_registration && in) {
+		/* A mail account is tried before it is stored, as by XEP-0077; the
+		 * network's answer comes later, as a message. */
+		register_verify(net, user, gw_values_dup(in));
+		gw_cmd_note(cmd, GW_NOTE_INFO,
+		            "Checking your account with %s; the result follows as a message from "
+		            "this gateway.",
+		            net->drv->description);
+		return GW_CMD_DONE;
 	}
 	if (in)
 		accounts_save_fields(net, user, fields, in);

@@ -90,11 +90,36 @@ legacy_values(struct gw_net *net, xmpp_stanza_t *q)
 }
 
 /* Stores a checked submission and answers iq. */
+/*
+ * The answer to a registration: to its iq, or, for one made by the ad-hoc
+ * command (iq NULL, the command already answered), a chat message from the
+ * gateway. Takes reply (an error or a result, NULL without iq).
+ */
+static void
+answer(struct gw_net *net, xmpp_stanza_t *iq, const char *user, xmpp_stanza_t *reply,
+       const char *text)
+{
+	if (iq) {
+		gateway_send_release(net, reply);
+		return;
+	}
+	gateway_send_release(net, stanza_message("chat", net->jid, user, NULL, text));
+}
+
+static void
+store_failed(struct gw_net *net, xmpp_stanza_t *iq, const char *user)
+{
+	answer(net, iq, user,
+	       iq ? stanza_error_reply(iq, GW_ERR_INTERNAL, "The gateway's store failed.") : NULL,
+	       "Your registration was not saved: the gateway's store failed.");
+}
+
 static void
 save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
                   const struct gw_values *v)
 {
 	bool registered = gw_user_is_registered(net, user);
+	char *done;
 
 	store_begin(core.store);
 	accounts_save_fields(net, user, fields_of(net), v);
@@ -104,24 +129,24 @@ save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
 	 */
 	if (accounts_register(net, user) == -1) {
 		store_commit(core.store);
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
-		                                             "The gateway's store failed."));
+		store_failed(net, iq, user);
 		return;
 	}
 	if (store_commit(core.store) == -1) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
-		                                             "The gateway's store failed."));
+		store_failed(net, iq, user);
 		return;
 	}
 	/* The loop's group transaction may hold the writes: make them durable before answering. */
 	delivery_flush_all();
 	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
-	gateway_send_release(net, stanza_iq_result(iq, NULL));
+	done = xasprintf("You are registered with %s.", net->drv->description);
+	answer(net, iq, user, iq ? stanza_iq_result(iq, NULL) : NULL, done);
+	free(done);
 }
 
 struct gw_check {
 	struct gw_net *net;
-	xmpp_stanza_t *iq; /* the request, answered when the driver decides */
+	xmpp_stanza_t *iq; /* the request, answered when the driver decides; NULL: ad-hoc */
 	char *user;
 	struct gw_values *values;
 };
@@ -129,14 +154,33 @@ struct gw_check {
 void
 gw_check_done(struct gw_check *c, enum gw_error e, const char *why)
 {
-	if (e != GW_ERR_NONE)
-		gateway_send_release(c->net, stanza_error_reply(c->iq, e, why));
-	else
+	if (e != GW_ERR_NONE) {
+		char *text = xasprintf("Your registration with %s failed: %s",
+		                       c->net->drv->description, why ? why : "refused.");
+
+		answer(c->net, c->iq, c->user, c->iq ? stanza_error_reply(c->iq, e, why) : NULL,
+		       text);
+		free(text);
+	} else
 		save_registration(c->net, c->iq, c->user, c->values);
-	xmpp_stanza_release(c->iq);
+	if (c->iq)
+		xmpp_stanza_release(c->iq);
 	gw_values_free(c->values);
 	free(c->user);
 	free(c);
+}
+
+/* Hands the submission to the driver's verify_registration; takes v. */
+static void
+start_check(struct gw_net *net, xmpp_stanza_t *iq, const char *user, struct gw_values *v)
+{
+	struct gw_check *c = xcalloc(1, sizeof(*c));
+
+	c->net = net;
+	c->iq = iq ? xmpp_stanza_clone(iq) : NULL;
+	c->user = xstrdup(user);
+	c->values = v;
+	net->drv->verify_registration(net, user, c->values, c);
 }
 
 void
@@ -218,20 +262,20 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 		goto out;
 	}
 	if (net->drv->verify_registration) {
-		struct gw_check *c = xcalloc(1, sizeof(*c));
-
-		c->net = net;
-		c->iq = xmpp_stanza_clone(iq);
-		c->user = xstrdup(user);
-		c->values = v;
+		start_check(net, iq, user, v);
 		v = NULL;
-		net->drv->verify_registration(net, user, c->values, c);
 		goto out;
 	}
 	save_registration(net, iq, user, v);
 out:
 	free(why);
 	gw_values_free(v);
+}
+
+void
+register_verify(struct gw_net *net, const char *user, struct gw_values *v)
+{
+	start_check(net, NULL, user, v);
 }
 
 void

@@ -86,6 +86,13 @@ void services_init(struct gw_net *);
 /* register.c */
 void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
 
+/*
+ * register.c: a registration submitted through the ad-hoc command, for a
+ * driver that verifies it with the network: checked as XEP-0077's is, the
+ * verdict told to the user as a chat message from the gateway. Takes v.
+ */
+void register_verify(struct gw_net *, const char *user, struct gw_values *v);
+
 /* delivery.c */
 void delivery_init(struct gw_net *);
 void delivery_free(struct gw_net *);

@@ -101,6 +101,39 @@ def test_wrong_password_is_named_and_nothing_is_stored(make_gateway, accounts, c
     gw.check_alive()
 
 
+def adhoc_register(client, password):
+    """Registers as profanity and poezio do, through the ad-hoc command
+    (they have no XEP-0077 for a gateway); returns the command's note."""
+    ns = "{http://jabber.org/protocol/commands}"
+    r = client.execute(MAIL, "register")
+    sid = r.xml.find(f"{ns}command").get("sessionid")
+    r = client.command_step(MAIL, "register", sid,
+                            {"email": "alice@localhost", "password": password}, timeout=40)
+    c = r.xml.find(f"{ns}command")
+    assert c.get("status") == "completed"
+    return " ".join(n.text or "" for n in c.findall(f"{ns}note"))
+
+
+def test_adhoc_registration_is_verified_like_xep_0077(make_gateway, accounts, client):
+    """A wrong password through the ad-hoc command is not stored as if it
+    had worked: the mail servers are tried, and the user told."""
+    mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    assert "Checking your account" in adhoc_register(alice, "wrong")
+    m = alice.wait_for_message(lambda m: m["from"].bare == MAIL and m["body"], 40, "the verdict")
+    assert m["body"].startswith("Your registration with Email gateway failed: ")
+    assert "IMAP" in m["body"] and "refused" in m["body"], m["body"]
+    alice.send_message(jid_of("bob@localhost"), "hello")
+    err = alice.wait_for_message(lambda m: m["type"] == "error", 10, "an error")
+    assert err["error"]["condition"] == "registration-required"
+
+    assert "Checking your account" in adhoc_register(alice, "alice-mail")
+    m = alice.wait_for_message(lambda m: m["from"].bare == MAIL and m["body"] and
+                               "failed" not in m["body"], 40, "the verdict")
+    assert m["body"] == "You are registered with Email gateway."
+    wait_status(alice, "Address: alice@localhost", "the account up")
+
+
 def test_unreachable_server_is_named(make_gateway, accounts, client):
     mail_gateway(make_gateway, accounts, smtp=f"smtp://127.0.0.1:{sgtest.free_port()}")
     alice = client("alice")
@@ -127,9 +160,12 @@ def test_chat_message_becomes_mail_with_receipt_and_sent_copy(make_gateway, acco
     assert "ünïcode" in msg.get_content()
     sent = sgtest.wait_until(lambda: accounts.fetch("alice", "Sent"), 20, "a copy in Sent")
     assert b"Tea at five?" in sent[0]
-    # Bob, written to, is now a correspondent: he asks to be in alice's roster.
-    alice.wait_for_presence(lambda p: p["from"].bare == jid_of("bob@localhost") and
-                            p["type"] == "subscribe", 10, "bob as a contact")
+    # Bob, written to, is now a correspondent: he asks to be in alice's roster,
+    # named by his address (XEP-0172), which clients show instead of the
+    # escaped JID (bob\40localhost@mail.localhost).
+    sub = alice.wait_for_presence(lambda p: p["from"].bare == jid_of("bob@localhost") and
+                                  p["type"] == "subscribe", 10, "bob as a contact")
+    assert sub.xml.findtext("{http://jabber.org/protocol/nick}nick") == "bob@localhost"
 
 
 def test_new_mail_arrives_as_chat_and_reply_stays_in_thread(make_gateway, accounts, client):

@@ -69,6 +69,8 @@ def test_a_number_that_texts_lands_in_the_roster(make_gateway, tmp_path, client)
                           "the number in the roster")
         item = roster_items(alice)[f"{PEER}@{SMS}"]
         assert item.get("subscription") == "both"
+        # Named by the number: what profanity and poezio show for the contact.
+        assert item.get("name") == PEER
         assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["SMS gateway"]
         alice.no_presence(lambda p: p["type"] == "subscribe", 3)
         # Shown available, as SMS contacts are while the line is up.
