@@ -148,7 +148,8 @@ reload(void)
 			}
 			net->section = sec;
 			if (net->drv->reload && net->drv->reload(net) == -1)
-				log_warnx("reload: %s could not apply the new settings", net->drv->name);
+				log_warnx("reload: %s could not apply the new settings",
+				          net->drv->name);
 		}
 		if (keep_old) {
 			retired = xreallocarray(retired, nretired + 1, sizeof(*retired));
@@ -163,9 +164,9 @@ reload(void)
 		/* Each -v adds one to [log] verbosity (stanzagate(8)). */
 		log_set_verbosity((int)v + cli_verbosity);
 		for (size_t i = 0; i < core.nnets; i++)
-			component_set_reconnect_max(core.nets[i]->comp,
-			                            (int)gw_conf_int(config_section(cfg, "xmpp"),
-			                                             "reconnect_max"));
+			component_set_reconnect_max(
+			        core.nets[i]->comp,
+			        (int)gw_conf_int(config_section(cfg, "xmpp"), "reconnect_max"));
 	}
 	log_info("configuration reloaded");
 	notify("READY=1");
@@ -235,10 +236,10 @@ int
 daemon_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{"migrate-store", no_argument, NULL, 'M'},
-		{NULL, 0, NULL, 0},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"migrate-store", no_argument, NULL, 'M'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *path = DEFAULT_CONFIG;
 	int ch, verbose = 0, check_only = 0, foreground = 0, migrate = 0;
@@ -290,8 +291,10 @@ daemon_main(int argc, char **argv)
 	}
 	cli_verbosity = verbose;
 	if (enabled_backends(core.cfg) == 0) {
-		fprintf(stderr, "%s: no backend is enabled: add an [echo], [irc], [sms] or [email] "
-		                "section\n", path);
+		fprintf(stderr,
+		        "%s: no backend is enabled: add an [echo], [irc], [sms] or [email] "
+		        "section\n",
+		        path);
 		config_free(core.cfg);
 		return EXIT_NO_BACKEND;
 	}
@@ -340,9 +343,10 @@ daemon_main(int argc, char **argv)
 	if (core.base == NULL)
 		fatalx("libevent: cannot create the event loop");
 	core.started = time(NULL);
-	if (resolve_init(core.base, gw_conf_list(config_section(core.cfg, "dns"),
-	                                         "nameservers")) == -1) {
-		fprintf(stderr, "stanzagate: [dns] nameservers: not an address[:port] (see the log)\n");
+	if (resolve_init(core.base, gw_conf_list(config_section(core.cfg, "dns"), "nameservers")) ==
+	    -1) {
+		fprintf(stderr,
+		        "stanzagate: [dns] nameservers: not an address[:port] (see the log)\n");
 		return 1;
 	}
 	component_global_init(core.base);
@@ -354,7 +358,8 @@ daemon_main(int argc, char **argv)
 	}
 	if (metrics_start(core.base, gw_conf_str(config_section(core.cfg, "metrics"), "listen")) ==
 	    -1) {
-		fprintf(stderr, "stanzagate: [metrics] listen: cannot listen there (see the log)\n");
+		fprintf(stderr,
+		        "stanzagate: [metrics] listen: cannot listen there (see the log)\n");
 		return 1;
 	}
 	ev_term = evsignal_new(core.base, SIGTERM, signal_cb, NULL);

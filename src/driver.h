@@ -62,10 +62,10 @@ enum gw_opt_type {
 	GW_OPT_STRING,
 	GW_OPT_SECRET, /* a string that may also be given as <name>_file = PATH */
 	GW_OPT_INT,
-	GW_OPT_BOOL,   /* yes/no, true/false, on/off, 1/0 */
-	GW_OPT_LIST,   /* words separated by spaces or commas; empty = none */
-	GW_OPT_PORTS,  /* a list of port numbers 1..65535; empty = none */
-	GW_OPT_JID,    /* a domain or bare JID, checked for syntax */
+	GW_OPT_BOOL,  /* yes/no, true/false, on/off, 1/0 */
+	GW_OPT_LIST,  /* words separated by spaces or commas; empty = none */
+	GW_OPT_PORTS, /* a list of port numbers 1..65535; empty = none */
+	GW_OPT_JID,   /* a domain or bare JID, checked for syntax */
 	GW_OPT_PATH,
 	GW_OPT_DURATION, /* seconds, or with a suffix: 30s, 5m, 2h, 1d */
 };
@@ -81,7 +81,10 @@ struct gw_option {
 	unsigned flags;
 	const char *help; /* one sentence: for -n, the example config, the man page */
 };
-#define GW_OPTIONS_END {NULL, 0, NULL, 0, 0, 0, NULL}
+#define GW_OPTIONS_END                                                                             \
+	{                                                                                          \
+		NULL, 0, NULL, 0, 0, 0, NULL                                                       \
+	}
 
 /*
  * Subsections such as [sms.line.office]: kind "line" under the driver's
@@ -92,7 +95,10 @@ struct gw_subsection {
 	const struct gw_option *options;
 	const char *help;
 };
-#define GW_SUBSECTIONS_END {NULL, NULL, NULL}
+#define GW_SUBSECTIONS_END                                                                         \
+	{                                                                                          \
+		NULL, NULL, NULL                                                                   \
+	}
 
 /*
  * Reading parsed values. A key that was not in the file yields its default.
@@ -103,8 +109,8 @@ const struct gw_section *gw_net_section(struct gw_net *);
 const struct gw_section *const *gw_net_subsections(struct gw_net *, const char *kind, size_t *n);
 const char *gw_section_name(const struct gw_section *); /* "office" for [sms.line.office] */
 const char *gw_section_kind(const struct gw_section *); /* "line" there; NULL for [sms] */
-const char *gw_conf_str(const struct gw_section *, const char *key);   /* NULL when unset */
-long gw_conf_int(const struct gw_section *, const char *key);         /* also DURATION */
+const char *gw_conf_str(const struct gw_section *, const char *key); /* NULL when unset */
+long gw_conf_int(const struct gw_section *, const char *key);        /* also DURATION */
 bool gw_conf_bool(const struct gw_section *, const char *key);
 /* LIST and PORTS: a NULL-terminated vector; never NULL (empty vector). */
 const char *const *gw_conf_list(const struct gw_section *, const char *key);
@@ -112,15 +118,15 @@ const char *const *gw_conf_list(const struct gw_section *, const char *key);
 /* ---- Forms (XEP-0004), used by registration and commands ---- */
 
 enum gw_field_type {
-	GW_FIELD_TEXT,         /* text-single */
-	GW_FIELD_PRIVATE,      /* text-private */
-	GW_FIELD_TEXT_MULTI,   /* text-multi */
-	GW_FIELD_BOOL,         /* boolean */
-	GW_FIELD_LIST,         /* list-single */
-	GW_FIELD_LIST_MULTI,   /* list-multi */
-	GW_FIELD_JID,          /* jid-single */
-	GW_FIELD_FIXED,        /* fixed: a line of text, no value to submit */
-	GW_FIELD_HIDDEN,       /* hidden */
+	GW_FIELD_TEXT,       /* text-single */
+	GW_FIELD_PRIVATE,    /* text-private */
+	GW_FIELD_TEXT_MULTI, /* text-multi */
+	GW_FIELD_BOOL,       /* boolean */
+	GW_FIELD_LIST,       /* list-single */
+	GW_FIELD_LIST_MULTI, /* list-multi */
+	GW_FIELD_JID,        /* jid-single */
+	GW_FIELD_FIXED,      /* fixed: a line of text, no value to submit */
+	GW_FIELD_HIDDEN,     /* hidden */
 };
 
 #define GW_FIELD_REQUIRED 0x01
@@ -137,7 +143,10 @@ struct gw_field {
 	const char *const *options; /* LIST/LIST_MULTI: NULL-terminated values */
 	const char *def;            /* value shown when nothing is stored */
 };
-#define GW_FIELDS_END {NULL, 0, NULL, NULL, 0, NULL, NULL}
+#define GW_FIELDS_END                                                                              \
+	{                                                                                          \
+		NULL, 0, NULL, NULL, 0, NULL, NULL                                                 \
+	}
 
 /*
  * A form to show. Fields and current values are copied by the core when the
@@ -189,10 +198,10 @@ enum gw_cmd_status {
 };
 
 struct gw_command {
-	const char *node;  /* XEP-0050 node */
-	const char *name;  /* shown in command lists */
-	const char *word;  /* text command: first word of a chat message */
-	const char *help;  /* one line for `help` */
+	const char *node; /* XEP-0050 node */
+	const char *name; /* shown in command lists */
+	const char *word; /* text command: first word of a chat message */
+	const char *help; /* one line for `help` */
 	enum gw_access access;
 	unsigned scope;
 	/*
@@ -203,13 +212,16 @@ struct gw_command {
 	 */
 	enum gw_cmd_status (*step)(struct gw_cmd *, int stage, const struct gw_values *in);
 };
-#define GW_COMMANDS_END {NULL, NULL, NULL, NULL, 0, 0, NULL}
+#define GW_COMMANDS_END                                                                            \
+	{                                                                                          \
+		NULL, NULL, NULL, NULL, 0, 0, NULL                                                 \
+	}
 
 enum gw_note { GW_NOTE_INFO, GW_NOTE_WARN, GW_NOTE_ERROR };
 
 struct gw_net *gw_cmd_net(struct gw_cmd *);
-const char *gw_cmd_user(struct gw_cmd *);    /* the requester's bare JID */
-const char *gw_cmd_target(struct gw_cmd *);  /* the address it runs on; NULL on the gateway */
+const char *gw_cmd_user(struct gw_cmd *);   /* the requester's bare JID */
+const char *gw_cmd_target(struct gw_cmd *); /* the address it runs on; NULL on the gateway */
 bool gw_cmd_is_admin(struct gw_cmd *);
 /* Per-session data, freed with free_fn when the session ends. */
 void gw_cmd_set_data(struct gw_cmd *, void *data, void (*free_fn)(void *));
@@ -221,47 +233,47 @@ void gw_cmd_note(struct gw_cmd *, enum gw_note, const char *fmt, ...) SG_PRINTF(
 /* ---- Messages ---- */
 
 enum gw_send_status {
-	GW_SEND_DONE,    /* taken by the network: the core forgets the message */
-	GW_SEND_PENDING, /* the driver will call gw_send_done() later */
-	GW_SEND_RETRY,   /* not now (network unreachable): the core retries with backoff */
-	GW_SEND_FAILED,  /* never: the core tells the user, with why */
+	GW_SEND_DONE,      /* taken by the network: the core forgets the message */
+	GW_SEND_PENDING,   /* the driver will call gw_send_done() later */
+	GW_SEND_RETRY,     /* not now (network unreachable): the core retries with backoff */
+	GW_SEND_FAILED,    /* never: the core tells the user, with why */
 	GW_SEND_FORBIDDEN, /* never for this user (no line of theirs): as FAILED, error forbidden */
 };
 
 /* A message from XMPP, already durable in the core's queue. */
 struct gw_outmsg {
-	uint64_t qid;         /* queue id: give it back to gw_send_done() */
-	const char *user;     /* sender's bare JID */
-	const char *resource; /* sender's resource; NULL if unknown (after a restart) */
-	const char *to;       /* normalised address */
+	uint64_t qid;            /* queue id: give it back to gw_send_done() */
+	const char *user;        /* sender's bare JID */
+	const char *resource;    /* sender's resource; NULL if unknown (after a restart) */
+	const char *to;          /* normalised address */
 	const char *to_resource; /* resource of the destination JID (an in-room nick), or NULL */
-	const char *body;     /* UTF-8, may contain newlines; never NULL */
-	const char *subject;  /* the message's <subject/>, one line, or NULL */
-	const char *thread;   /* the message's <thread/> (XEP-0201), one line, or NULL */
-	const char *xmpp_id;  /* the client's stanza id, for receipts; may be NULL */
-	bool groupchat;       /* to a room the user has joined */
-	bool want_receipt;    /* XEP-0184 request */
-	bool correction;      /* XEP-0308: it corrects the sender's previous message */
+	const char *body;        /* UTF-8, may contain newlines; never NULL */
+	const char *subject;     /* the message's <subject/>, one line, or NULL */
+	const char *thread;      /* the message's <thread/> (XEP-0201), one line, or NULL */
+	const char *xmpp_id;     /* the client's stanza id, for receipts; may be NULL */
+	bool groupchat;          /* to a room the user has joined */
+	bool want_receipt;       /* XEP-0184 request */
+	bool correction;         /* XEP-0308: it corrects the sender's previous message */
 	/*
 	 * XEP-0461: the id of the message this replies to, as the client
 	 * named it (in a room: its stanza-id; gw_room_network_id() maps it), or NULL.
 	 */
 	const char *reply_to;
-	int attempts;         /* earlier tries of this message */
+	int attempts; /* earlier tries of this message */
 };
 
 enum gw_msg_kind { GW_MSG_CHAT, GW_MSG_NORMAL, GW_MSG_HEADLINE };
 
 /* A message for XMPP. */
 struct gw_inmsg {
-	const char *user;     /* recipient's bare JID */
-	const char *from;     /* address: becomes the sender JID's localpart */
+	const char *user;          /* recipient's bare JID */
+	const char *from;          /* address: becomes the sender JID's localpart */
 	const char *from_resource; /* optional resource of the sender JID */
-	const char *body;     /* need not be clean: the core sanitises */
-	const char *subject;  /* optional */
-	const char *thread;   /* optional: the conversation's <thread/> (XEP-0201) */
-	const char *id;       /* stable id from the network, for XEP-0359 and dedup; optional */
-	time_t stamp;         /* 0 = now; otherwise shown as delayed (XEP-0203) */
+	const char *body;          /* need not be clean: the core sanitises */
+	const char *subject;       /* optional */
+	const char *thread;        /* optional: the conversation's <thread/> (XEP-0201) */
+	const char *id; /* stable id from the network, for XEP-0359 and dedup; optional */
+	time_t stamp;   /* 0 = now; otherwise shown as delayed (XEP-0203) */
 	enum gw_msg_kind kind;
 	bool want_receipt;    /* the network wants to know when the user got it */
 	const char *oob_url;  /* optional: a file's link, sent as XEP-0066 (body = the link) */
@@ -292,7 +304,8 @@ void gw_chat_state(struct gw_net *, const char *user, const char *from, enum gw_
 /* ---- Files (XEP-0363) ---- */
 
 struct gw_upload;
-/* url: the link to show (NULL on failure); why: readable, on failure. Both valid during the call. */
+/* url: the link to show (NULL on failure); why: readable, on failure. Both valid during the call.
+ */
 typedef void (*gw_upload_cb)(void *arg, const char *url, const char *why);
 /*
  * Puts a file (data copied) on the HTTP upload service of the user's own
@@ -314,7 +327,12 @@ void gw_upload_cancel(struct gw_upload *);
  * gw_presence().
  */
 enum gw_show {
-	GW_SHOW_OFFLINE, GW_SHOW_ONLINE, GW_SHOW_AWAY, GW_SHOW_XA, GW_SHOW_DND, GW_SHOW_CHAT,
+	GW_SHOW_OFFLINE,
+	GW_SHOW_ONLINE,
+	GW_SHOW_AWAY,
+	GW_SHOW_XA,
+	GW_SHOW_DND,
+	GW_SHOW_CHAT,
 	GW_SHOW_UNKNOWN,
 };
 /*
@@ -342,7 +360,11 @@ void gw_foreach_contact(struct gw_net *, const char *user,
 
 enum gw_role { GW_ROLE_NONE, GW_ROLE_VISITOR, GW_ROLE_PARTICIPANT, GW_ROLE_MODERATOR };
 enum gw_affiliation {
-	GW_AFF_NONE, GW_AFF_OUTCAST, GW_AFF_MEMBER, GW_AFF_ADMIN, GW_AFF_OWNER,
+	GW_AFF_NONE,
+	GW_AFF_OUTCAST,
+	GW_AFF_MEMBER,
+	GW_AFF_ADMIN,
+	GW_AFF_OWNER,
 };
 
 struct gw_occupant {
@@ -368,18 +390,18 @@ struct gw_occupant {
  * 6.4): zero is temporary, open, unmoderated, unsecured and public.
  */
 struct gw_room_info {
-	bool persistent;   /* the room outlives its last occupant */
-	bool membersonly;  /* invitation needed (IRC +i) */
-	bool moderated;    /* only those with voice speak (IRC +m) */
-	bool password;     /* a password is needed (IRC +k) */
-	bool hidden;       /* not listed (IRC +s, +p) */
+	bool persistent;  /* the room outlives its last occupant */
+	bool membersonly; /* invitation needed (IRC +i) */
+	bool moderated;   /* only those with voice speak (IRC +m) */
+	bool password;    /* a password is needed (IRC +k) */
+	bool hidden;      /* not listed (IRC +s, +p) */
 };
 
 enum gw_leave {
-	GW_LEAVE_PART,      /* left by choice */
-	GW_LEAVE_KICK,      /* status 307 */
-	GW_LEAVE_BAN,       /* status 301 */
-	GW_LEAVE_SHUTDOWN,  /* status 332: connection to the network lost */
+	GW_LEAVE_PART,     /* left by choice */
+	GW_LEAVE_KICK,     /* status 307 */
+	GW_LEAVE_BAN,      /* status 301 */
+	GW_LEAVE_SHUTDOWN, /* status 332: connection to the network lost */
 };
 
 /*
@@ -610,10 +632,10 @@ struct gw_driver {
 	const char *description; /* disco identity name: "IRC gateway" */
 	unsigned flags;
 
-	const struct gw_option *options;        /* keys of [name] beyond jid/secret */
+	const struct gw_option *options;         /* keys of [name] beyond jid/secret */
 	const struct gw_subsection *subsections; /* may be NULL */
-	const struct gw_field *registration;    /* XEP-0077 fields; NULL: none asked */
-	const struct gw_command *commands;      /* may be NULL */
+	const struct gw_field *registration;     /* XEP-0077 fields; NULL: none asked */
+	const struct gw_command *commands;       /* may be NULL */
 
 	/* jabber:iq:gateway (XEP-0100) */
 	const char *prompt;      /* "Phone number" */
@@ -704,8 +726,7 @@ struct gw_driver {
 	bool (*is_room)(struct gw_net *, const char *address);
 	void (*room_join)(struct gw_net *, const char *user, const char *room, const char *nick,
 	                  const char *password);
-	void (*room_leave)(struct gw_net *, const char *user, const char *room,
-	                   const char *reason);
+	void (*room_leave)(struct gw_net *, const char *user, const char *room, const char *reason);
 	void (*room_set_nick)(struct gw_net *, const char *user, const char *room,
 	                      const char *nick);
 	void (*room_set_subject)(struct gw_net *, const char *user, const char *room,
@@ -727,8 +748,8 @@ struct gw_driver {
 	 * comes back as occupant changes (or a message saying why not).
 	 * NULL: not-allowed.
 	 */
-	void (*room_set_role)(struct gw_net *, const char *user, const char *room,
-	                      const char *nick, enum gw_role, const char *reason);
+	void (*room_set_role)(struct gw_net *, const char *user, const char *room, const char *nick,
+	                      enum gw_role, const char *reason);
 	/*
 	 * Someone named in a room request is either an occupant (nick, from an
 	 * in-room JID or a nick attribute) or an address of this network

@@ -34,17 +34,19 @@ handle_presence(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, c
 
 	if (address && to->resource && type == NULL && gateway_user_disabled(net, user) &&
 	    stanza_child(st, "x", "http://jabber.org/protocol/muc")) {
-		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
-		                                             "Your account on this gateway is disabled."));
+		gateway_send_release(
+		        net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                "Your account on this gateway is disabled."));
 		return;
 	}
 	if (address && to->resource && net->drv->is_room && net->drv->is_room(net, address) &&
 	    rooms_handle_presence(net, st, user, from->resource, address, to->resource))
 		return;
 	if (type == NULL && stanza_child(st, "x", "http://jabber.org/protocol/muc")) {
-		xmpp_stanza_t *e = stanza_error_reply(st, GW_ERR_SERVICE_UNAVAILABLE,
-		                                      net->drv->is_room ? "This address is not a room."
-		                                                        : "This network has no rooms.");
+		xmpp_stanza_t *e =
+		        stanza_error_reply(st, GW_ERR_SERVICE_UNAVAILABLE,
+		                           net->drv->is_room ? "This address is not a room."
+		                                             : "This network has no rooms.");
 		gateway_send_release(net, e);
 		return;
 	}
@@ -104,13 +106,15 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 	    roster_privilege_message(net, st, from->domain))
 		return;
 	if (!core_domain_allowed(user)) {
-		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
-		                                             "This gateway does not serve your server."));
+		gateway_send_release(
+		        net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                "This gateway does not serve your server."));
 		return;
 	}
 	if (address != NULL && gateway_user_disabled(net, user)) {
-		gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
-		                                             "Your account on this gateway is disabled."));
+		gateway_send_release(
+		        net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
+		                                "Your account on this gateway is disabled."));
 		return;
 	}
 	if (address == NULL) {
@@ -119,10 +123,12 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		body = xmpp_message_get_body(st);
 		if (body == NULL)
 			return;
-		reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st), NULL, body);
+		reply = commands_handle_text(net, net->drv, user, xmpp_stanza_get_from(st), NULL,
+		                             body);
 		if (reply == NULL && strlen(body) > COMMANDS_TEXT_MAX)
 			reply = xasprintf("This message is too long to be a command or an answer "
-			                  "(at most %d characters).", COMMANDS_TEXT_MAX);
+			                  "(at most %d characters).",
+			                  COMMANDS_TEXT_MAX);
 		if (reply == NULL)
 			reply = xstrdup("Unknown command. Send \"help\" for the list of commands.");
 		gateway_send_release(net, stanza_message("chat", net->jid, xmpp_stanza_get_from(st),
@@ -135,9 +141,9 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		rooms_handle_groupchat(net, st, user, from->resource, address);
 		return;
 	}
-	if (to->resource == NULL && net->drv->is_room && net->drv->is_room(net, address) ?
-	            roomadmin_handle_invite(net, st, user, address) :
-	            roomadmin_handle_direct_invite(net, st, user, address))
+	if (to->resource == NULL && net->drv->is_room && net->drv->is_room(net, address)
+	            ? roomadmin_handle_invite(net, st, user, address)
+	            : roomadmin_handle_direct_invite(net, st, user, address))
 		return;
 	if (driver_has_address_commands(net->drv) && (body = xmpp_message_get_body(st)) != NULL) {
 		/* "!word" on an address runs a command (and answers a waiting form). */
@@ -148,8 +154,9 @@ handle_message(struct gw_net *net, xmpp_stanza_t *st, const struct jid *from, co
 		if (reply != NULL) {
 			char *from_jid = gateway_address_jid(net, address, NULL);
 
-			gateway_send_release(net, stanza_message("chat", from_jid,
-			                                         xmpp_stanza_get_from(st), NULL, reply));
+			gateway_send_release(net,
+			                     stanza_message("chat", from_jid,
+			                                    xmpp_stanza_get_from(st), NULL, reply));
 			free(from_jid);
 			free(reply);
 			return;
@@ -187,12 +194,14 @@ handle_iq(struct gw_net *net, xmpp_stanza_t *st, const char *user, const char *a
 
 		/* commands.h: who may use the gateway at all is checked before calling in. */
 		if (!core_domain_allowed(user)) {
-			gateway_send_release(net, stanza_error_reply(st, GW_ERR_FORBIDDEN,
-			                                             "This gateway does not serve your server."));
+			gateway_send_release(
+			        net,
+			        stanza_error_reply(st, GW_ERR_FORBIDDEN,
+			                           "This gateway does not serve your server."));
 			return;
 		}
 		reply = commands_handle_iq(net, net->drv, component_ctx(), st, user,
-		                                          xmpp_stanza_get_from(st), address);
+		                           xmpp_stanza_get_from(st), address);
 
 		if (reply)
 			gateway_send_release(net, reply);
@@ -249,7 +258,8 @@ on_stanza(void *arg, xmpp_stanza_t *st)
 
 		if (net->drv->normalize && net->drv->normalize(net, typed, &address, &why) == -1) {
 			if (strcmp(name, "presence") != 0)
-				gateway_send_release(net, stanza_error_reply(st, GW_ERR_ITEM_NOT_FOUND, why));
+				gateway_send_release(
+				        net, stanza_error_reply(st, GW_ERR_ITEM_NOT_FOUND, why));
 			free(why);
 			free(typed);
 			goto out;
@@ -279,10 +289,10 @@ static void
 announce_add(struct gw_net *net, const char *user, const char *address)
 {
 	if (net->announce_n % 1024 == 0) {
-		net->announce_users = xreallocarray(net->announce_users, net->announce_n + 1024,
-		                                    sizeof(char *));
-		net->announce_from = xreallocarray(net->announce_from, net->announce_n + 1024,
-		                                   sizeof(char *));
+		net->announce_users =
+		        xreallocarray(net->announce_users, net->announce_n + 1024, sizeof(char *));
+		net->announce_from =
+		        xreallocarray(net->announce_from, net->announce_n + 1024, sizeof(char *));
 	}
 	net->announce_from[net->announce_n] =
 	        address ? gateway_address_jid(net, address, NULL) : NULL;
@@ -368,8 +378,7 @@ announce_cb(evutil_socket_t fd, short what, void *arg)
 		if (component_barrier(net->comp, announce_barrier_cb, net) == 0)
 			net->announce_waiting = true;
 	} else {
-		log_info("%s: start-up probes sent to %zu users", net->drv->name,
-		         net->announce_n);
+		log_info("%s: start-up probes sent to %zu users", net->drv->name, net->announce_n);
 		announce_free(net);
 	}
 }

@@ -49,17 +49,19 @@ struct later {
 };
 
 static const struct gw_option echo_options[] = {
-	{"bot_nick", GW_OPT_STRING, "echo", 0, 0, GW_OPT_RELOADABLE,
-	 "Nickname of the bot that sits in every echo room."},
-	GW_OPTIONS_END,
+        {"bot_nick", GW_OPT_STRING, "echo", 0, 0, GW_OPT_RELOADABLE,
+         "Nickname of the bot that sits in every echo room."},
+        GW_OPTIONS_END,
 };
 
 static const struct gw_field echo_registration[] = {
-	{"nick", GW_FIELD_TEXT, "Nickname", "The nickname shown in echo rooms by default.", 0,
-	 NULL, NULL},
-	{"password", GW_FIELD_PRIVATE, "Password", "Not needed by the echo network; it is stored "
-	 "encrypted, to show how a real network's password is kept.", GW_FIELD_SECRET, NULL, NULL},
-	GW_FIELDS_END,
+        {"nick", GW_FIELD_TEXT, "Nickname", "The nickname shown in echo rooms by default.", 0, NULL,
+         NULL},
+        {"password", GW_FIELD_PRIVATE, "Password",
+         "Not needed by the echo network; it is stored "
+         "encrypted, to show how a real network's password is kept.",
+         GW_FIELD_SECRET, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static struct echo_net *
@@ -176,12 +178,14 @@ echo_room_join(struct gw_net *net, const char *user, const char *room, const cha
 	if (r == NULL) {
 		r = xcalloc(1, sizeof(*r));
 		r->name = xstrdup(room);
-		r->subject = xasprintf("Echo room %s: every message is seen by everyone here.", room);
+		r->subject =
+		        xasprintf("Echo room %s: every message is seen by everyone here.", room);
 		r->next = priv(net)->rooms;
 		priv(net)->rooms = r;
 	}
 	if (nick_taken(r, nick, bot_nick(net))) {
-		gw_room_join_failed(net, user, room, GW_ERR_CONFLICT, "That nickname is in use here.");
+		gw_room_join_failed(net, user, room, GW_ERR_CONFLICT,
+		                    "That nickname is in use here.");
 		return;
 	}
 	/* The newcomer sees the bot and everyone present; they all see the newcomer. */
@@ -215,7 +219,8 @@ echo_room_leave(struct gw_net *net, const char *user, const char *room, const ch
 		return;
 	for (size_t i = 0; i < r->n; i++)
 		if (&r->members[i] != m)
-			gw_room_left(net, r->members[i].user, room, m->nick, GW_LEAVE_PART, NULL, reason);
+			gw_room_left(net, r->members[i].user, room, m->nick, GW_LEAVE_PART, NULL,
+			             reason);
 	free(m->user);
 	free(m->nick);
 	*m = r->members[--r->n];
@@ -231,8 +236,8 @@ echo_room_set_nick(struct gw_net *net, const char *user, const char *room, const
 	if (m == NULL)
 		return;
 	if (nick_taken(r, nick, bot_nick(net))) {
-		gw_room_message(net, user, room, bot_nick(net), "That nickname is in use here.", NULL,
-		                0);
+		gw_room_message(net, user, room, bot_nick(net), "That nickname is in use here.",
+		                NULL, 0);
 		return;
 	}
 	old = m->nick;
@@ -243,8 +248,7 @@ echo_room_set_nick(struct gw_net *net, const char *user, const char *room, const
 }
 
 static void
-echo_room_set_subject(struct gw_net *net, const char *user, const char *room,
-                      const char *subject)
+echo_room_set_subject(struct gw_net *net, const char *user, const char *room, const char *subject)
 {
 	struct echo_room *r = room_find(net, room);
 	struct echo_member *m = r ? member_find(r, user) : NULL;
@@ -288,8 +292,10 @@ echo_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		return room_send(net, msg, why);
 	if (msg->to_resource && echo_is_room(net, msg->to)) {
 		/* A private message to someone in a room: it comes back from them. */
-		struct gw_inmsg in = {.user = msg->user, .from = msg->to,
-		                      .from_resource = msg->to_resource, .body = body,
+		struct gw_inmsg in = {.user = msg->user,
+		                      .from = msg->to,
+		                      .from_resource = msg->to_resource,
+		                      .body = body,
 		                      .kind = GW_MSG_CHAT};
 
 		gw_deliver(net, &in);
@@ -340,8 +346,8 @@ echo_contact_presence(struct gw_net *net, const char *user, const char *address,
 /* ---- commands ---- */
 
 static const struct gw_field configure_fields[] = {
-	{"prefix", GW_FIELD_TEXT, "Prefix", "Text put before every echoed message.", 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"prefix", GW_FIELD_TEXT, "Prefix", "Text put before every echoed message.", 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static enum gw_cmd_status
@@ -371,9 +377,9 @@ configure(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_command echo_commands[] = {
-	{"configure", "Echo settings", "configure", "change how the echo network answers you",
-	 GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY, configure},
-	GW_COMMANDS_END,
+        {"configure", "Echo settings", "configure", "change how the echo network answers you",
+         GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY, configure},
+        GW_COMMANDS_END,
 };
 
 /* ---- lifecycle ---- */
@@ -413,31 +419,32 @@ echo_stats(struct gw_net *net, void (*line)(const char *, void *), void *arg)
 
 	for (struct echo_room *r = priv(net)->rooms; r; r = r->next)
 		rooms++;
-	snprintf(buf, sizeof(buf), "echo: %lu messages echoed, %zu rooms", priv(net)->echoed, rooms);
+	snprintf(buf, sizeof(buf), "echo: %lu messages echoed, %zu rooms", priv(net)->echoed,
+	         rooms);
 	line(buf, arg);
 }
 
 const struct gw_driver echo_driver = {
-	.name = "echo",
-	.type = "echo",
-	.description = "Echo test network",
-	.options = echo_options,
-	.registration = echo_registration,
-	.commands = echo_commands,
-	.prompt = "Any name",
-	.prompt_desc = "Any name gives a contact that echoes what you send; "
-	               "a name starting with # is a room.",
-	.priv_size = sizeof(struct echo_net),
-	.stop = echo_stop,
-	.reload = echo_reload,
-	.send = echo_send,
-	.chat_state = echo_chat_state,
-	.contact_presence = echo_contact_presence,
-	.contact_features = GW_CONTACT_RECEIPTS,
-	.is_room = echo_is_room,
-	.room_join = echo_room_join,
-	.room_leave = echo_room_leave,
-	.room_set_nick = echo_room_set_nick,
-	.room_set_subject = echo_room_set_subject,
-	.stats = echo_stats,
+        .name = "echo",
+        .type = "echo",
+        .description = "Echo test network",
+        .options = echo_options,
+        .registration = echo_registration,
+        .commands = echo_commands,
+        .prompt = "Any name",
+        .prompt_desc = "Any name gives a contact that echoes what you send; "
+                       "a name starting with # is a room.",
+        .priv_size = sizeof(struct echo_net),
+        .stop = echo_stop,
+        .reload = echo_reload,
+        .send = echo_send,
+        .chat_state = echo_chat_state,
+        .contact_presence = echo_contact_presence,
+        .contact_features = GW_CONTACT_RECEIPTS,
+        .is_room = echo_is_room,
+        .room_join = echo_room_join,
+        .room_leave = echo_room_leave,
+        .room_set_nick = echo_room_set_nick,
+        .room_set_subject = echo_room_set_subject,
+        .stats = echo_stats,
 };

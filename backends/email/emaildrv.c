@@ -46,10 +46,14 @@ static const struct gw_option email_options[] = {
 static const struct gw_field email_registration[] = {
         {"email", GW_FIELD_TEXT, "Email address", "Your address, e.g. alice@example.com.",
          GW_FIELD_REQUIRED, NULL, NULL},
-        {"imap", GW_FIELD_TEXT, "IMAP server", "imaps://host[:port], or imap://host[:port] for "
-         "STARTTLS.", 0, NULL, NULL},
-        {"smtp", GW_FIELD_TEXT, "SMTP server", "smtps://host[:port], or smtp://host:587 for "
-         "STARTTLS.", 0, NULL, NULL},
+        {"imap", GW_FIELD_TEXT, "IMAP server",
+         "imaps://host[:port], or imap://host[:port] for "
+         "STARTTLS.",
+         0, NULL, NULL},
+        {"smtp", GW_FIELD_TEXT, "SMTP server",
+         "smtps://host[:port], or smtp://host:587 for "
+         "STARTTLS.",
+         0, NULL, NULL},
         {"username", GW_FIELD_TEXT, "Login", "Empty: your address.", 0, NULL, NULL},
         {"password", GW_FIELD_PRIVATE, "Password", "Stored encrypted.",
          GW_FIELD_REQUIRED | GW_FIELD_SECRET, NULL, NULL},
@@ -240,8 +244,7 @@ acct_close(struct gw_net *net, const char *user)
  * account is paused or its server unreachable.
  */
 static enum gw_show
-email_contact_presence(struct gw_net *net, const char *user, const char *address,
-                       char **status)
+email_contact_presence(struct gw_net *net, const char *user, const char *address, char **status)
 {
 	struct acct *a = acct_find(net, user);
 
@@ -300,14 +303,16 @@ readable_failure(CURL *easy, CURLcode rc, const char *errbuf)
 	if (rc == CURLE_PEER_FAILED_VERIFICATION)
 		return xasprintf("its certificate could not be verified (%s)", errbuf);
 	if (rc == CURLE_USE_SSL_FAILED)
-		return xstrdup("it offers no TLS (STARTTLS), and the gateway never sends a password "
-		               "in clear");
+		return xstrdup(
+		        "it offers no TLS (STARTTLS), and the gateway never sends a password "
+		        "in clear");
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 	    rc == CURLE_OPERATION_TIMEDOUT)
-		return xasprintf("it could not be reached (%s)", *errbuf ? errbuf
-		                                                         : curl_easy_strerror(rc));
+		return xasprintf("it could not be reached (%s)",
+		                 *errbuf ? errbuf : curl_easy_strerror(rc));
 	if (code >= 400)
-		return xasprintf("it answered %ld (%s)", code, *errbuf ? errbuf : curl_easy_strerror(rc));
+		return xasprintf("it answered %ld (%s)", code,
+		                 *errbuf ? errbuf : curl_easy_strerror(rc));
 	return xstrdup(*errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
@@ -315,11 +320,12 @@ static void
 verify_finish(struct verify *v)
 {
 	if (v->imap_why || v->smtp_why) {
-		char *why = xasprintf("%s%s%s%s%s%s", v->imap_why ? "The IMAP server refused: " : "",
-		                      v->imap_why ? v->imap_why : "", v->imap_why ? "." : "",
-		                      v->imap_why && v->smtp_why ? " " : "",
-		                      v->smtp_why ? "The SMTP server refused: " : "",
-		                      v->smtp_why ? v->smtp_why : "");
+		char *why =
+		        xasprintf("%s%s%s%s%s%s", v->imap_why ? "The IMAP server refused: " : "",
+		                  v->imap_why ? v->imap_why : "", v->imap_why ? "." : "",
+		                  v->imap_why && v->smtp_why ? " " : "",
+		                  v->smtp_why ? "The SMTP server refused: " : "",
+		                  v->smtp_why ? v->smtp_why : "");
 		char *full = v->smtp_why ? xasprintf("%s.", why) : xstrdup(why);
 
 		gw_check_done(v->check, GW_ERR_NOT_AUTHORIZED, full);
@@ -384,10 +390,10 @@ check_registration(struct gw_net *net, const char *user, const struct gw_values 
 		*why = xstrdup("The SMTP server must be given as smtps://host or smtp://host:587 "
 		               "(STARTTLS).");
 		e = GW_ERR_NOT_ACCEPTABLE;
-	} else if ((locked(net, "imap") && gw_values_get(in, "imap") && *gw_values_get(in, "imap") &&
-	            strcmp(gw_values_get(in, "imap"), imap) != 0) ||
-	           (locked(net, "smtp") && gw_values_get(in, "smtp") && *gw_values_get(in, "smtp") &&
-	            strcmp(gw_values_get(in, "smtp"), smtp) != 0)) {
+	} else if ((locked(net, "imap") && gw_values_get(in, "imap") &&
+	            *gw_values_get(in, "imap") && strcmp(gw_values_get(in, "imap"), imap) != 0) ||
+	           (locked(net, "smtp") && gw_values_get(in, "smtp") &&
+	            *gw_values_get(in, "smtp") && strcmp(gw_values_get(in, "smtp"), smtp) != 0)) {
 		*why = xstrdup("This gateway's operator has set the mail servers; they cannot be "
 		               "changed.");
 		e = GW_ERR_NOT_ALLOWED;
@@ -705,8 +711,9 @@ submitted_cb(CURL *easy, CURLcode rc, void *arg)
 		char *why;
 
 		if (rc == CURLE_LOGIN_DENIED)
-			why = xstrdup("the SMTP server refused your login or password; register again "
-			              "with the right one");
+			why = xstrdup(
+			        "the SMTP server refused your login or password; register again "
+			        "with the right one");
 		else if (code >= 500)
 			/* Its own words: after DATA curl says only "weird server reply". */
 			why = xasprintf("the SMTP server refused the mail%s: %s",
@@ -714,7 +721,8 @@ submitted_cb(CURL *easy, CURLcode rc, void *arg)
 			                        ? " (too big, or the mailbox is over its quota)"
 			                        : "",
 			                *o->reply ? o->reply
-			                          : *o->err ? o->err : curl_easy_strerror(rc));
+			                : *o->err ? o->err
+			                          : curl_easy_strerror(rc));
 		else
 			why = xasprintf("the SMTP server failed: %s",
 			                *o->err ? o->err : curl_easy_strerror(rc));
@@ -757,7 +765,8 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 		        .signature = signature && *signature ? signature : NULL,
 		        .thread = m->thread,
 		        .in_reply_to = m->thread ? last : NULL,
-		        .domain = strchr(a->email, '@') ? strchr(a->email, '@') + 1 : gw_net_jid(net),
+		        .domain =
+		                strchr(a->email, '@') ? strchr(a->email, '@') + 1 : gw_net_jid(net),
 		};
 
 		data = mail_build(&mo, &len, &message_id);
@@ -840,7 +849,8 @@ cmd_status(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	            a->email ? a->email : "?", a->imap ? a->imap : "?",
 	            acct_imap_state_name(a->state), a->last_error ? " - last error: " : "",
 	            a->last_error ? a->last_error : "", a->smtp ? a->smtp : "?", when, a->delivered,
-	            a->bounces, paused(a) ? "\nPaused: new mail is not fetched (send resume)." : "");
+	            a->bounces,
+	            paused(a) ? "\nPaused: new mail is not fetched (send resume)." : "");
 	return GW_CMD_DONE;
 }
 
@@ -874,8 +884,10 @@ cmd_fetch(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		return GW_CMD_ERROR;
 	if (stage == 0 && n == NULL) {
 		static const struct gw_field fields[] = {
-		        {"count", GW_FIELD_TEXT, "How many", "The last N mails of your INBOX (1-50) "
-		         "are delivered again.", GW_FIELD_REQUIRED, NULL, "10"},
+		        {"count", GW_FIELD_TEXT, "How many",
+		         "The last N mails of your INBOX (1-50) "
+		         "are delivered again.",
+		         GW_FIELD_REQUIRED, NULL, "10"},
 		        GW_FIELDS_END,
 		};
 		struct gw_form form = {"Fetch recent mail", NULL, fields, NULL};
@@ -910,9 +922,10 @@ pause_resume(struct gw_cmd *cmd, bool pause)
 		a->backoff = 0;
 		acct_imap_start(a);
 	}
-	gw_cmd_note(cmd, GW_NOTE_INFO, pause ? "Paused: new mail waits on the server until you "
-	                                       "resume."
-	                                     : "Resumed: mail that arrived meanwhile comes now.");
+	gw_cmd_note(cmd, GW_NOTE_INFO,
+	            pause ? "Paused: new mail waits on the server until you "
+	                    "resume."
+	                  : "Resumed: mail that arrived meanwhile comes now.");
 	return GW_CMD_DONE;
 }
 
@@ -935,12 +948,18 @@ cmd_resume(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 static const char *const yes_no[] = {"yes", "no", NULL};
 
 static const struct gw_field settings_fields[] = {
-        {"signature", GW_FIELD_TEXT_MULTI, "Signature", "Added below every mail you send "
-         "(after \"-- \"). Empty: none.", 0, NULL, ""},
-        {"keep_quotes", GW_FIELD_BOOL, "Keep quoted replies", "Show the quoted text of "
-         "incoming replies instead of trimming it.", 0, NULL, "false"},
-        {"mark_seen", GW_FIELD_BOOL, "Mark delivered mail as seen", "Set \\Seen on the "
-         "server once a mail reached you.", 0, NULL, "false"},
+        {"signature", GW_FIELD_TEXT_MULTI, "Signature",
+         "Added below every mail you send "
+         "(after \"-- \"). Empty: none.",
+         0, NULL, ""},
+        {"keep_quotes", GW_FIELD_BOOL, "Keep quoted replies",
+         "Show the quoted text of "
+         "incoming replies instead of trimming it.",
+         0, NULL, "false"},
+        {"mark_seen", GW_FIELD_BOOL, "Mark delivered mail as seen",
+         "Set \\Seen on the "
+         "server once a mail reached you.",
+         0, NULL, "false"},
         GW_FIELDS_END,
 };
 
@@ -989,8 +1008,8 @@ cmd_settings(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 
 static const struct gw_command email_commands[] = {
         {"email-status", "Mail account status", "status",
-         "show the state of your IMAP and SMTP connections", GW_ACCESS_REGISTERED,
-         GW_SCOPE_GATEWAY, cmd_status},
+         "show the state of your IMAP and SMTP connections", GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY,
+         cmd_status},
         {"email-check", "Check for new mail now", "check", "look for new mail now",
          GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY, cmd_check},
         {"email-fetch", "Fetch recent mail again", "fetch",
@@ -998,11 +1017,11 @@ static const struct gw_command email_commands[] = {
          GW_SCOPE_GATEWAY, cmd_fetch},
         {"email-pause", "Pause fetching", "pause", "stop fetching new mail until resume",
          GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY, cmd_pause},
-        {"email-resume", "Resume fetching", "resume", "fetch new mail again",
-         GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY, cmd_resume},
+        {"email-resume", "Resume fetching", "resume", "fetch new mail again", GW_ACCESS_REGISTERED,
+         GW_SCOPE_GATEWAY, cmd_resume},
         {"email-settings", "Mail settings", "settings",
-         "signature, quoted replies, marking mail as seen", GW_ACCESS_REGISTERED,
-         GW_SCOPE_GATEWAY, cmd_settings},
+         "signature, quoted replies, marking mail as seen", GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY,
+         cmd_settings},
         GW_COMMANDS_END,
 };
 
@@ -1039,7 +1058,8 @@ email_stop(struct gw_net *net)
 
 		en->discovering = v->next;
 		mail_discover_cancel(v->discover);
-		gw_check_done(v->check, GW_ERR_SERVICE_UNAVAILABLE, "The gateway is shutting down.");
+		gw_check_done(v->check, GW_ERR_SERVICE_UNAVAILABLE,
+		              "The gateway is shutting down.");
 		verify_free(v);
 	}
 	while (en->naccts > 0)

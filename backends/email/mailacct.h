@@ -25,13 +25,13 @@ struct mcurl;
 struct event;
 
 enum acct_imap_state {
-	IMAP_OFF,      /* paused, or not started */
-	IMAP_QUEUED,   /* waits for one of the CONNECTING_MAX connection slots */
-	IMAP_CONNECT,  /* curl opens the connection (TLS, login) */
-	IMAP_BUSY,     /* a command of the check cycle runs (SELECT, FETCH, STORE) */
-	IMAP_IDLE,     /* IDLE runs: the server pushes new mail */
-	IMAP_POLL,     /* no IDLE on this server: checked every poll_interval */
-	IMAP_WAIT,     /* connection lost or refused: retried with backoff */
+	IMAP_OFF,     /* paused, or not started */
+	IMAP_QUEUED,  /* waits for one of the CONNECTING_MAX connection slots */
+	IMAP_CONNECT, /* curl opens the connection (TLS, login) */
+	IMAP_BUSY,    /* a command of the check cycle runs (SELECT, FETCH, STORE) */
+	IMAP_IDLE,    /* IDLE runs: the server pushes new mail */
+	IMAP_POLL,    /* no IDLE on this server: checked every poll_interval */
+	IMAP_WAIT,    /* connection lost or refused: retried with backoff */
 };
 
 struct acct {
@@ -41,21 +41,21 @@ struct acct {
 	char *email, *name, *imap, *smtp, *login, *password;
 
 	enum acct_imap_state state;
-	bool logged_in;      /* contacts show available; unchanged while connecting */
-	char *last_error;    /* what the last failure said, for `status` */
+	bool logged_in;   /* contacts show available; unchanged while connecting */
+	char *last_error; /* what the last failure said, for `status` */
 	time_t connected_at, last_check;
-	int backoff;         /* seconds before the next reconnection */
+	int backoff; /* seconds before the next reconnection */
 
 	/* The one IMAP connection: curl logged in (CONNECT_ONLY); we speak IMAP on it. */
 	CURL *easy;
 	struct event *rd_ev, *timer;
-	char *in;            /* bytes received, not yet a whole response; NULL when none */
+	char *in; /* bytes received, not yet a whole response; NULL when none */
 	size_t in_len, in_cap;
-	unsigned tag;        /* number of the last tag sent */
-	int step;            /* mailimap.c's command in flight */
-	bool slot;           /* holds one of the CONNECTING_MAX slots (mailimap.c) */
-	bool want_check;     /* new mail announced (or "check now") while busy */
-	long replay;         /* "fetch N": how many recent mails to deliver again */
+	unsigned tag;    /* number of the last tag sent */
+	int step;        /* mailimap.c's command in flight */
+	bool slot;       /* holds one of the CONNECTING_MAX slots (mailimap.c) */
+	bool want_check; /* new mail announced (or "check now") while busy */
+	long replay;     /* "fetch N": how many recent mails to deliver again */
 
 	struct cycle *cycle; /* mailimap.c's state of the check cycle */
 	int64_t uidvalidity, uidnext, last_uid;
@@ -86,7 +86,7 @@ CURL *mail_easy_new(struct gw_net *, const char *url, const char *login, const c
 /* mailimap.c */
 void acct_imap_start(struct acct *); /* connects, checks, then idles or polls */
 void acct_imap_stop(struct acct *);  /* closes the connection, stops the timers */
-void acct_imap_free(struct acct *); /* stop, and free what mailimap.c holds */
+void acct_imap_free(struct acct *);  /* stop, and free what mailimap.c holds */
 /* Look for new mail now (the `check` command). */
 void acct_imap_check(struct acct *);
 /* Deliver the last n mails of the INBOX again (n <= 50). */

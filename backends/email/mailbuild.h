@@ -11,13 +11,13 @@
 #include <time.h>
 
 struct mail_out {
-	const char *from_addr;   /* the user's address */
-	const char *from_name;   /* display name, or NULL */
-	const char *to_addr;     /* the contact's address */
-	const char *subject;     /* NULL or empty: the body's first line, cut at 78 characters */
-	const char *body;        /* UTF-8 text */
-	const char *signature;   /* appended after "-- \n", or NULL */
-	const char *thread;      /* the XMPP <thread>: a Message-ID (no <>) this continues, or NULL */
+	const char *from_addr; /* the user's address */
+	const char *from_name; /* display name, or NULL */
+	const char *to_addr;   /* the contact's address */
+	const char *subject;   /* NULL or empty: the body's first line, cut at 78 characters */
+	const char *body;      /* UTF-8 text */
+	const char *signature; /* appended after "-- \n", or NULL */
+	const char *thread;    /* the XMPP <thread>: a Message-ID (no <>) this continues, or NULL */
 	const char *in_reply_to; /* Message-ID (no <>) being answered, or NULL (then thread) */
 	const char *domain;      /* right-hand side of the generated Message-ID */
 	time_t date;             /* 0: now */

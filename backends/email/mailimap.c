@@ -40,11 +40,11 @@
 #include "mailcurl.h"
 #include "mailparse.h"
 
-#define IDLE_RENEW 1500      /* seconds: RFC 2177 asks to re-IDLE before 29 minutes */
-#define COMMAND_TIMEOUT 120  /* seconds without an answer: the connection is dead */
+#define IDLE_RENEW 1500     /* seconds: RFC 2177 asks to re-IDLE before 29 minutes */
+#define COMMAND_TIMEOUT 120 /* seconds without an answer: the connection is dead */
 #define BACKOFF_MIN 5
 #define BACKOFF_MAX 300
-#define IN_SLACK 65536       /* beyond max_message_size, for the response's own lines */
+#define IN_SLACK 65536 /* beyond max_message_size, for the response's own lines */
 /*
  * Connections being opened (TLS handshake, login) at once. Each handshake
  * holds OpenSSL's buffers and key exchange state (~65 KiB) until it ends;
@@ -62,9 +62,9 @@ enum step {
 	STEP_LIST,
 	STEP_FETCH,
 	STEP_STORE,
-	STEP_IDLE,      /* IDLE sent, waiting for "+" */
+	STEP_IDLE, /* IDLE sent, waiting for "+" */
 	STEP_IDLING,
-	STEP_DONE,      /* DONE sent, waiting for IDLE's tagged answer */
+	STEP_DONE, /* DONE sent, waiting for IDLE's tagged answer */
 };
 
 /* What the LIST step found to fetch. */
@@ -102,9 +102,12 @@ const char *
 acct_imap_state_name(enum acct_imap_state s)
 {
 	static const char *const names[] = {
-	        [IMAP_OFF] = "off",   [IMAP_QUEUED] = "waiting to connect",
-	        [IMAP_CONNECT] = "connecting", [IMAP_BUSY] = "checking",
-	        [IMAP_IDLE] = "idle (new mail is pushed)", [IMAP_POLL] = "polling (no IDLE)",
+	        [IMAP_OFF] = "off",
+	        [IMAP_QUEUED] = "waiting to connect",
+	        [IMAP_CONNECT] = "connecting",
+	        [IMAP_BUSY] = "checking",
+	        [IMAP_IDLE] = "idle (new mail is pushed)",
+	        [IMAP_POLL] = "polling (no IDLE)",
 	        [IMAP_WAIT] = "waiting to reconnect",
 	};
 
@@ -188,7 +191,8 @@ static bool
 user_flag(struct acct *a, const char *key, bool def)
 {
 	char *v = gw_setting_get(a->net, a->user, "", key);
-	bool on = v ? (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) : def;
+	bool on =
+	        v ? (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) : def;
 
 	free(v);
 	return on;
@@ -216,8 +220,7 @@ send_raw(struct acct *a, const char *buf, size_t len)
 }
 
 /* Sends "sN <command>\r\n" for step. */
-static void
-command(struct acct *a, enum step step, const char *fmt, ...) SG_PRINTF(3, 4);
+static void command(struct acct *a, enum step step, const char *fmt, ...) SG_PRINTF(3, 4);
 
 static void
 command(struct acct *a, enum step step, const char *fmt, ...)
@@ -701,7 +704,8 @@ after_select(struct acct *a)
 		set_num(a, "last_uid", a->last_uid);
 		set_num(a, "last_date", (int64_t)time(NULL));
 		log_info("email: %s: INBOX UIDVALIDITY %" PRId64 ", mail from UID %" PRId64
-		         " on is delivered", a->user, c->sel_uidvalidity, a->last_uid + 1);
+		         " on is delivered",
+		         a->user, c->sel_uidvalidity, a->last_uid + 1);
 		start_list(a);
 		return;
 	}
@@ -871,7 +875,8 @@ tagged(struct acct *a, bool ok, const char *text)
 	case STEP_CAPABILITY:
 		/* A failed CAPABILITY says nothing: IDLE is tried, and polled if refused. */
 		if (c->idle_refused)
-			log_info("email: %s: the IMAP server does not offer IDLE: polling every %ld s",
+			log_info("email: %s: the IMAP server does not offer IDLE: polling every "
+			         "%ld s",
 			         a->user, gw_conf_int(gw_net_section(a->net), "poll_interval"));
 		command(a, STEP_SELECT, "SELECT INBOX");
 		return;
@@ -971,7 +976,8 @@ response(struct acct *a, const char *r, size_t len)
 				listed(a, r, len);
 			else if (a->step == STEP_FETCH)
 				fetched(a, r, len);
-		} else if (strncasecmp(r + 2, "CAPABILITY ", 11) == 0 && a->step == STEP_CAPABILITY) {
+		} else if (strncasecmp(r + 2, "CAPABILITY ", 11) == 0 &&
+		           a->step == STEP_CAPABILITY) {
 			c->idle_refused = !has_word(r + 13, len - 13, "IDLE");
 		} else if (strncasecmp(r + 2, "SEARCH", 6) == 0 && a->step == STEP_SEARCH) {
 			searched(a, r, len);
@@ -1026,7 +1032,8 @@ readable_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		a->in_len += n;
 		if (a->in_len > cap) {
-			connection_lost(a, "an IMAP response was larger than max_message_size allows");
+			connection_lost(a,
+			                "an IMAP response was larger than max_message_size allows");
 			return;
 		}
 	}

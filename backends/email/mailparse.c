@@ -29,7 +29,8 @@ struct walk {
 	size_t kept;            /* attachment bytes kept so far (keep_attachments) */
 };
 
-/* Valid UTF-8 (GLib's check) with controls but \n and \t removed, at most max bytes, whole characters. */
+/* Valid UTF-8 (GLib's check) with controls but \n and \t removed, at most max bytes, whole
+ * characters. */
 static char *
 clean_text(const char *in, size_t max, bool *cut)
 {
@@ -64,7 +65,8 @@ part_text(GMimeTextPart *tp)
 
 	if (!GMIME_IS_TEXT_PART(tp)) {
 		/* message/delivery-status and the like: the decoded bytes, at most 64 KiB. */
-		GMimeDataWrapper *w = GMIME_IS_PART(tp) ? g_mime_part_get_content(GMIME_PART(tp)) : NULL;
+		GMimeDataWrapper *w =
+		        GMIME_IS_PART(tp) ? g_mime_part_get_content(GMIME_PART(tp)) : NULL;
 		GMimeStream *mem;
 		GByteArray *bytes;
 
@@ -152,7 +154,8 @@ add_attachment(struct walk *w, GMimePart *p)
 	if (w->opts->keep_attachments) {
 		size_t budget = w->opts->max_size ? w->opts->max_size - w->kept : SIZE_MAX;
 
-		m->att[m->natt].size = part_content(p, w->opts->max_size, budget, &m->att[m->natt].data);
+		m->att[m->natt].size =
+		        part_content(p, w->opts->max_size, budget, &m->att[m->natt].data);
 		if (m->att[m->natt].data)
 			w->kept += m->att[m->natt].size;
 	} else {
@@ -190,7 +193,8 @@ walk_object(struct walk *w, GMimeObject *obj, int depth)
 	}
 	if (!GMIME_IS_PART(obj))
 		return;
-	if (w->out->is_bounce && ct && g_mime_content_type_is_type(ct, "message", "delivery-status")) {
+	if (w->out->is_bounce && ct &&
+	    g_mime_content_type_is_type(ct, "message", "delivery-status")) {
 		char *s = part_text((GMimeTextPart *)obj);
 
 		free(w->status);
@@ -260,7 +264,8 @@ returned_id(struct walk *w)
 	if (w->returned)
 		return bare_id(g_mime_message_get_message_id(w->returned));
 	if (w->returned_headers) {
-		for (char *p = w->returned_headers; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		for (char *p = w->returned_headers; p && *p;
+		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 			if (strncasecmp(p, "Message-ID:", 11) == 0)
 				return bare_id(p + 11);
 	}
@@ -277,9 +282,9 @@ bounce_reason(struct walk *w)
 		char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char **slot = strncasecmp(p, "Status:", 7) == 0             ? &status
-		              : strncasecmp(p, "Diagnostic-Code:", 16) == 0  ? &diag
+		              : strncasecmp(p, "Diagnostic-Code:", 16) == 0 ? &diag
 		              : strncasecmp(p, "Final-Recipient:", 16) == 0 ? &rcpt
-		                                                             : NULL;
+		                                                            : NULL;
 
 		if (slot && *slot == NULL) {
 			const char *v = strchr(p, ':') + 1;
@@ -330,7 +335,8 @@ mail_parse(const char *raw, size_t len, const struct mail_parse_opts *opts, stru
 		InternetAddress *ia = internet_address_list_get_address(from, 0);
 
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			const char *addr =
+			        internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 			const char *name = internet_address_get_name(ia);
 
 			if (addr && *addr && strchr(addr, '@')) {
@@ -366,9 +372,10 @@ mail_parse(const char *raw, size_t len, const struct mail_parse_opts *opts, stru
 		out->is_bounce = rt && strcasecmp(rt, "delivery-status") == 0;
 	}
 	if (too_big) {
-		out->text = xasprintf("(This mail is %zu bytes, over this gateway's limit of %zu: only "
-		                      "its headers are shown. Read it in your mail client.)",
-		                      len, opts->max_size);
+		out->text =
+		        xasprintf("(This mail is %zu bytes, over this gateway's limit of %zu: only "
+		                  "its headers are shown. Read it in your mail client.)",
+		                  len, opts->max_size);
 		out->truncated = true;
 		g_object_unref(msg);
 		return 0;
@@ -389,8 +396,8 @@ mail_parse(const char *raw, size_t len, const struct mail_parse_opts *opts, stru
 		out->text = clean_text(text, MAIL_MAX_TEXT, &out->truncated);
 		free(text);
 		/* Trailing blank lines. */
-		for (size_t n = strlen(out->text); n > 0 && (out->text[n - 1] == '\n' ||
-		                                             out->text[n - 1] == ' ');)
+		for (size_t n = strlen(out->text);
+		     n > 0 && (out->text[n - 1] == '\n' || out->text[n - 1] == ' ');)
 			out->text[--n] = '\0';
 	}
 	if (out->is_bounce) {
@@ -432,8 +439,9 @@ static const struct {
 	const char *name;
 	const char *text;
 } entities[] = {
-        {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "},
-        {"mdash", "\u2014"}, {"ndash", "\u2013"}, {"hellip", "\u2026"}, {"copy", "\u00a9"},
+        {"amp", "&"},         {"lt", "<"},        {"gt", ">"},         {"quot", "\""},
+        {"apos", "'"},        {"nbsp", " "},      {"mdash", "\u2014"}, {"ndash", "\u2013"},
+        {"hellip", "\u2026"}, {"copy", "\u00a9"},
 };
 
 static void
@@ -505,11 +513,12 @@ mail_html_to_text(const char *html, size_t len)
 			}
 			if (!closing && (tag_is(tag, tl, "script") || tag_is(tag, tl, "style") ||
 			                 tag_is(tag, tl, "head")))
-				skip_until = tag_is(tag, tl, "script") ? "script"
+				skip_until = tag_is(tag, tl, "script")  ? "script"
 				             : tag_is(tag, tl, "style") ? "style"
 				                                        : "head";
-			else if (tag_is(tag, tl, "br") || tag_is(tag, tl, "p") || tag_is(tag, tl, "div") ||
-			         tag_is(tag, tl, "tr") || tag_is(tag, tl, "li") || tag_is(tag, tl, "h1") ||
+			else if (tag_is(tag, tl, "br") || tag_is(tag, tl, "p") ||
+			         tag_is(tag, tl, "div") || tag_is(tag, tl, "tr") ||
+			         tag_is(tag, tl, "li") || tag_is(tag, tl, "h1") ||
 			         tag_is(tag, tl, "h2") || tag_is(tag, tl, "h3") ||
 			         tag_is(tag, tl, "blockquote") || tag_is(tag, tl, "table")) {
 				strbuf_add(&b, "\n", 1);
@@ -550,20 +559,24 @@ mail_html_to_text(const char *html, size_t len)
 			continue;
 		}
 		if (*p == '&') {
-			const char *semi = memchr(p, ';', (size_t)(end - p) < 12 ? (size_t)(end - p) : 12);
+			const char *semi =
+			        memchr(p, ';', (size_t)(end - p) < 12 ? (size_t)(end - p) : 12);
 			bool done = false;
 
 			if (semi && p[1] == '#') {
-				unsigned long cp = p[2] == 'x' || p[2] == 'X' ? strtoul(p + 3, NULL, 16)
-				                                              : strtoul(p + 2, NULL, 10);
+				unsigned long cp = p[2] == 'x' || p[2] == 'X'
+				                           ? strtoul(p + 3, NULL, 16)
+				                           : strtoul(p + 2, NULL, 10);
 
 				put_utf8(&b, cp);
 				done = true;
 			} else if (semi) {
 				for (size_t i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
 					if ((size_t)(semi - p - 1) == strlen(entities[i].name) &&
-					    strncmp(p + 1, entities[i].name, strlen(entities[i].name)) == 0) {
-						strbuf_add(&b, entities[i].text, strlen(entities[i].text));
+					    strncmp(p + 1, entities[i].name,
+					            strlen(entities[i].name)) == 0) {
+						strbuf_add(&b, entities[i].text,
+						           strlen(entities[i].text));
 						done = true;
 						break;
 					}

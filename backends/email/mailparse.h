@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define MAIL_MAX_DEPTH 16     /* nested multiparts / message/rfc822 */
-#define MAIL_MAX_PARTS 256    /* MIME parts looked at */
-#define MAIL_MAX_TEXT 65536   /* bytes of text kept for the chat message */
+#define MAIL_MAX_DEPTH 16   /* nested multiparts / message/rfc822 */
+#define MAIL_MAX_PARTS 256  /* MIME parts looked at */
+#define MAIL_MAX_TEXT 65536 /* bytes of text kept for the chat message */
 
 struct mail_attachment {
 	char *filename;     /* UTF-8, never NULL ("attachment" when unnamed) */
@@ -33,7 +33,7 @@ struct mail_in {
 	char *text;        /* readable UTF-8 text, never NULL, at most MAIL_MAX_TEXT bytes */
 	struct mail_attachment *att;
 	size_t natt;
-	bool truncated;    /* text or parts were cut by a bound */
+	bool truncated; /* text or parts were cut by a bound */
 	/* A delivery status notification (multipart/report; report-type=delivery-status). */
 	bool is_bounce;
 	char *bounce_of;     /* Message-ID (without <>) of the mail that bounced, or NULL */

@@ -365,7 +365,7 @@ ircd_on_part(struct ircd_conn *c, const struct ircmsg *m, bool kick)
 		/* Kicked after a ban of a mask that matches us: banned (301). */
 		if (ch->core_joined)
 			gw_room_left(c->in->net, c->user, ch->room, c->nick,
-			             !kick                      ? GW_LEAVE_PART
+			             !kick                   ? GW_LEAVE_PART
 			             : ircd_banned_me(c, ch) ? GW_LEAVE_BAN
 			                                     : GW_LEAVE_KICK,
 			             m->nick, r);

@@ -19,8 +19,8 @@
 /* ---- commands ---- */
 
 /* The passwords configure keeps sealed, which "forget" removes. */
-static const char *const secret_vars[] = {"sasl_password", "nickserv_password",
-                                          "server_password", NULL};
+static const char *const secret_vars[] = {"sasl_password", "nickserv_password", "server_password",
+                                          NULL};
 
 static const struct gw_field configure_fields[] = {
         {"nick", GW_FIELD_TEXT, "Nickname", "Your nickname on this server.", 0, NULL, NULL},
@@ -58,8 +58,7 @@ static const struct gw_field configure_fields[] = {
         {"throttle_interval_ms", GW_FIELD_TEXT, "Throttle: milliseconds per line",
          "After the burst, one line per this many milliseconds.", 0, NULL, NULL},
         {"throttle_byte_burst", GW_FIELD_TEXT, "Throttle: bytes at once",
-         "Bytes sent at once before the byte throttle applies (0: no byte limit).", 0, NULL,
-         NULL},
+         "Bytes sent at once before the byte throttle applies (0: no byte limit).", 0, NULL, NULL},
         {"throttle_byte_rate", GW_FIELD_TEXT, "Throttle: bytes per second",
          "After the byte burst, this many bytes per second.", 0, NULL, NULL},
         {"forget", GW_FIELD_LIST_MULTI, "Forget stored passwords",
@@ -71,8 +70,7 @@ static const struct gw_field configure_fields[] = {
 
 /* Removes the passwords the user checked in "forget"; how many. -1: the store failed. */
 static int
-forget_secrets(struct gw_net *net, const char *user, const char *server,
-               const struct gw_values *in)
+forget_secrets(struct gw_net *net, const char *user, const char *server, const struct gw_values *in)
 {
 	size_t n;
 	const char *const *v = gw_values_getv(in, "forget", &n);

@@ -112,8 +112,8 @@ struct ircd_chan {
 	size_t nbanreqs;
 	bool banlist_sent;
 	struct event *banlist_timer; /* a server that never sends 368 gets BANLIST_WAIT s */
-	char *inviting; /* nick of our last INVITE here, until the server answers */
-	struct gw_reply **cfgreqs; /* muc#owner forms waiting for 324 */
+	char *inviting;              /* nick of our last INVITE here, until the server answers */
+	struct gw_reply **cfgreqs;   /* muc#owner forms waiting for 324 */
 	size_t ncfgreqs;
 	/* The user's settings for this channel (ircpersist.c), read when it is added. */
 	bool persistent; /* stays joined while no resource is in it */
@@ -161,8 +161,8 @@ struct ircd_list {
 struct ircd_chanlist {
 	char **addr, **name;
 	size_t n;
-	time_t when;  /* complete (323) at; 0 while LIST runs or never did */
-	bool running; /* a LIST is out */
+	time_t when;             /* complete (323) at; 0 while LIST runs or never did */
+	bool running;            /* a LIST is out */
 	struct event *ev_expire; /* forgets the channels IRCD_LIST_KEEP after the LIST */
 };
 
@@ -171,7 +171,7 @@ struct ircd_watch {
 	char *nick;
 	enum gw_show show; /* GW_SHOW_OFFLINE, ONLINE or AWAY as last told */
 	bool told;         /* show was told since the connection was registered */
-	char *away; /* the away message */
+	char *away;        /* the away message */
 };
 
 /* One port to try: TLS ports first, then plain ones. */
@@ -203,7 +203,7 @@ struct ircd_conn {
 	bool verify;
 	bool client_cert; /* this TLS connection presents a client certificate */
 	bool pin_told;    /* the user was told of a pinned-fingerprint mismatch */
-	char *encoding; /* fallback for text that is not UTF-8; NULL: the config's */
+	char *encoding;   /* fallback for text that is not UTF-8; NULL: the config's */
 
 	struct evdns_getaddrinfo_request *dnsreq;
 	struct evutil_addrinfo *ai, *ai_cur;
@@ -244,7 +244,7 @@ struct ircd_conn {
 	size_t nwatch;
 	char **ison_out; /* ISON queries sent, oldest first, each the nicks asked */
 	size_t nison_out;
-	bool ison_stale; /* ISON answers were still due at the last poll */
+	bool ison_stale;        /* ISON answers were still due at the last poll */
 	struct event *ev_watch; /* the ISON poll */
 	bool watch_on;          /* watching since the end of the MOTD (ISUPPORT known) */
 };

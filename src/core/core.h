@@ -36,8 +36,8 @@ struct gw_net {
 	void *priv;
 	bool started;
 
-	struct strmap *online;  /* bare JID -> struct online_user */
-	struct strmap *greeted; /* bare JID -> (intptr_t) when our available presence went */
+	struct strmap *online;   /* bare JID -> struct online_user */
+	struct strmap *greeted;  /* bare JID -> (intptr_t) when our available presence went */
 	struct strmap *disabled; /* bare JIDs an admin disabled */
 	struct strmap *probed;   /* bare JIDs the start-up probes asked, not answered yet */
 	struct delivery *delivery;

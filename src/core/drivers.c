@@ -18,15 +18,15 @@ extern const struct gw_driver email_driver;
 #endif
 
 const struct gw_driver *const gw_drivers[] = {
-	&echo_driver,
+        &echo_driver,
 #ifdef WITH_IRC_DRIVER
-	&irc_driver,
+        &irc_driver,
 #endif
 #ifdef WITH_SMS_DRIVER
-	&sms_driver,
+        &sms_driver,
 #endif
 #ifdef WITH_EMAIL_DRIVER
-	&email_driver,
+        &email_driver,
 #endif
 };
 

@@ -201,7 +201,8 @@ list_has_ci(const char *const *list, const char *s)
 bool
 core_domain_allowed(const char *bare)
 {
-	const char *const *domains = gw_conf_list(config_section(core.cfg, "xmpp"), "allowed_domains");
+	const char *const *domains =
+	        gw_conf_list(config_section(core.cfg, "xmpp"), "allowed_domains");
 	const char *at = strchr(bare, '@');
 
 	if (domains == NULL || domains[0] == NULL)
@@ -282,8 +283,8 @@ gateway_foreach_online(struct gw_net *net, void (*fn)(const char *, void *), voi
 }
 
 void
-gateway_foreach_resource(struct gw_net *net, const char *user,
-                         void (*fn)(const char *, void *), void *arg)
+gateway_foreach_resource(struct gw_net *net, const char *user, void (*fn)(const char *, void *),
+                         void *arg)
 {
 	struct online_user *u = strmap_get(net->online, user);
 
@@ -331,8 +332,8 @@ contact_walk_cb(const char *address, const char *name, enum store_sub sub, void 
 }
 
 void
-gw_foreach_contact(struct gw_net *net, const char *user,
-                   void (*fn)(const char *address, void *arg), void *arg)
+gw_foreach_contact(struct gw_net *net, const char *user, void (*fn)(const char *address, void *arg),
+                   void *arg)
 {
 	struct contact_walk w = {fn, arg};
 

@@ -39,11 +39,11 @@
 #define NS_UPLOAD "urn:xmpp:http:upload:0"
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
-#define IQ_TIMEOUT 30     /* seconds for each disco or slot answer */
-#define HTTP_TIMEOUT 120  /* seconds of silence on the PUT connection */
-#define FOUND_TTL 86400   /* a found service is asked again after a day */
-#define NONE_TTL 600      /* a server without one, after ten minutes */
-#define MAX_ITEMS 32      /* disco items looked at */
+#define IQ_TIMEOUT 30    /* seconds for each disco or slot answer */
+#define HTTP_TIMEOUT 120 /* seconds of silence on the PUT connection */
+#define FOUND_TTL 86400  /* a found service is asked again after a day */
+#define NONE_TTL 600     /* a server without one, after ten minutes */
+#define MAX_ITEMS 32     /* disco items looked at */
 #define MAX_URL 4096
 
 enum svc_state { SVC_LOOKING, SVC_FOUND, SVC_NONE };
@@ -54,7 +54,7 @@ struct service {
 	char *jid;         /* SVC_FOUND */
 	uint64_t max_size; /* 0: the service names no limit */
 	time_t since;
-	int asked;         /* disco#info answers still awaited */
+	int asked; /* disco#info answers still awaited */
 	struct gw_upload *waiters;
 };
 
@@ -71,7 +71,7 @@ struct gw_upload {
 	struct evhttp_connection *conn;
 	struct evhttp_request *req;
 	char *get_url;
-	char *why;         /* set when failed */
+	char *why; /* set when failed */
 	struct event *finish;
 	struct gw_upload *prev, *next; /* all uploads */
 };
@@ -183,7 +183,8 @@ form_max_size(xmpp_stanza_t *query)
 		if (name == NULL || strcmp(name, "x") != 0 || ns == NULL ||
 		    strcmp(ns, "jabber:x:data") != 0)
 			continue;
-		for (xmpp_stanza_t *f = xmpp_stanza_get_children(x); f; f = xmpp_stanza_get_next(f)) {
+		for (xmpp_stanza_t *f = xmpp_stanza_get_children(x); f;
+		     f = xmpp_stanza_get_next(f)) {
 			const char *var = xmpp_stanza_get_attribute(f, "var");
 			char *v;
 			uint64_t n;
@@ -227,8 +228,7 @@ info_cb(void *arg, xmpp_stanza_t *reply)
 	xmpp_stanza_t *q = reply ? stanza_child(reply, "query", NS_DISCO_INFO) : NULL;
 
 	s->asked--;
-	if (s->state == SVC_LOOKING && type && strcmp(type, "result") == 0 && q &&
-	    offers_upload(q))
+	if (s->state == SVC_LOOKING && type && strcmp(type, "result") == 0 && q && offers_upload(q))
 		service_settled(s, SVC_FOUND, ask->jid, form_max_size(q));
 	else if (s->state == SVC_LOOKING && s->asked == 0)
 		service_settled(s, SVC_NONE, NULL, 0);
@@ -272,7 +272,8 @@ items_cb(void *arg, xmpp_stanza_t *reply)
 	s->asked--;
 	for (xmpp_stanza_t *c = q ? xmpp_stanza_get_children(q) : NULL; c && n < MAX_ITEMS;
 	     c = xmpp_stanza_get_next(c)) {
-		const char *name = xmpp_stanza_get_name(c), *jid = xmpp_stanza_get_attribute(c, "jid");
+		const char *name = xmpp_stanza_get_name(c),
+		           *jid = xmpp_stanza_get_attribute(c, "jid");
 
 		if (s->state != SVC_LOOKING)
 			break;
@@ -403,7 +404,8 @@ put(struct gw_upload *up, const char *url, xmpp_stanza_t *put_el)
 		SSL_set_tlsext_host_name(ssl, host);
 		SSL_set1_host(ssl, host);
 		bev = bufferevent_openssl_socket_new(core.base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-		                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		                                     BEV_OPT_CLOSE_ON_FREE |
+		                                             BEV_OPT_DEFER_CALLBACKS);
 		if (bev)
 			bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	} else
@@ -425,7 +427,8 @@ put(struct gw_upload *up, const char *url, xmpp_stanza_t *put_el)
 	evhttp_add_header(h, "Content-Type", up->type);
 	evhttp_add_header(h, "Connection", "close");
 	for (xmpp_stanza_t *c = xmpp_stanza_get_children(put_el); c; c = xmpp_stanza_get_next(c)) {
-		const char *name = xmpp_stanza_get_name(c), *hname = xmpp_stanza_get_attribute(c, "name");
+		const char *name = xmpp_stanza_get_name(c),
+		           *hname = xmpp_stanza_get_attribute(c, "name");
 		char *value;
 
 		if (name == NULL || strcmp(name, "header") != 0 || hname == NULL)
@@ -439,7 +442,8 @@ put(struct gw_upload *up, const char *url, xmpp_stanza_t *put_el)
 	evbuffer_add(evhttp_request_get_output_buffer(up->req), up->data, up->len);
 	path = evhttp_uri_get_path(uri);
 	query = evhttp_uri_get_query(uri);
-	target = xasprintf("%s%s%s", path && *path ? path : "/", query ? "?" : "", query ? query : "");
+	target = xasprintf("%s%s%s", path && *path ? path : "/", query ? "?" : "",
+	                   query ? query : "");
 	evhttp_uri_free(uri);
 	if (evhttp_make_request(up->conn, up->req, EVHTTP_REQ_PUT, target) == -1) {
 		up->req = NULL; /* freed by libevent on failure */
@@ -506,7 +510,8 @@ request_slot(struct gw_upload *up)
 
 	if (s->max_size && up->len > s->max_size) {
 		char *why = xasprintf("the file (%zu bytes) is bigger than your server accepts "
-		                      "(%" PRIu64 " bytes)", up->len, s->max_size);
+		                      "(%" PRIu64 " bytes)",
+		                      up->len, s->max_size);
 
 		finish(up, why);
 		free(why);

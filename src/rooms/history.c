@@ -63,8 +63,8 @@ history_record(struct gw_net *net, const char *user, const char *room, const cha
 	if (!history_enabled(net))
 		return 0;
 	delivery_txn();
-	if (store_archive_add(core.store, net->drv->name, user, room, stamp, nick, body, uid, &id) ==
-	    -1)
+	if (store_archive_add(core.store, net->drv->name, user, room, stamp, nick, body, uid,
+	                      &id) == -1)
 		return 0;
 	return id;
 }
@@ -183,13 +183,13 @@ history_send_on_join(struct gw_net *net, const char *user, const char *room, con
 
 /* The MAM form a client fills in (XEP-0313 section 4.1). */
 static const struct gw_field mam_fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_MAM},
-	{"start", GW_FIELD_TEXT, "From", "XEP-0082 date-time", 0, NULL, NULL},
-	{"end", GW_FIELD_TEXT, "Until", "XEP-0082 date-time", 0, NULL, NULL},
-	{"after-id", GW_FIELD_TEXT, "After the message with this id", NULL, 0, NULL, NULL},
-	{"before-id", GW_FIELD_TEXT, "Before the message with this id", NULL, 0, NULL, NULL},
-	{"with", GW_FIELD_JID, "With", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_MAM},
+        {"start", GW_FIELD_TEXT, "From", "XEP-0082 date-time", 0, NULL, NULL},
+        {"end", GW_FIELD_TEXT, "Until", "XEP-0082 date-time", 0, NULL, NULL},
+        {"after-id", GW_FIELD_TEXT, "After the message with this id", NULL, 0, NULL, NULL},
+        {"before-id", GW_FIELD_TEXT, "Before the message with this id", NULL, 0, NULL, NULL},
+        {"with", GW_FIELD_JID, "With", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 static void
@@ -346,15 +346,17 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 	}
 	gw_values_free(v);
 	if (bad) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
-		                                             "A date or an id of the query is not valid."));
+		gateway_send_release(
+		        net, stanza_error_reply(iq, GW_ERR_BAD_REQUEST,
+		                                "A date or an id of the query is not valid."));
 		free(nick);
 		return;
 	}
 	if ((q.after_id && !archive_has(net, user, room, q.after_id)) ||
 	    (q.before_id && !archive_has(net, user, room, q.before_id))) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND,
-		                                             "No message of this room has that id."));
+		gateway_send_release(net,
+		                     stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND,
+		                                        "No message of this room has that id."));
 		free(nick);
 		return;
 	}
@@ -388,12 +390,12 @@ history_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, const
 			rows.v[rows.n - 1 - i] = t;
 		}
 	for (size_t i = 0; i < rows.n; i++) {
-		xmpp_stanza_t *wrapper = stanza_message(NULL, net->jid, xmpp_stanza_get_from(iq), NULL,
-		                                        NULL);
+		xmpp_stanza_t *wrapper =
+		        stanza_message(NULL, net->jid, xmpp_stanza_get_from(iq), NULL, NULL);
 		xmpp_stanza_t *result = stanza_add_child(wrapper, "result", NS_MAM);
 		xmpp_stanza_t *fwd = stanza_add_child(result, "forwarded", NS_FORWARD);
-		xmpp_stanza_t *inner = archived_message(net, room, xmpp_stanza_get_from(iq), &rows.v[i],
-		                                        false);
+		xmpp_stanza_t *inner =
+		        archived_message(net, room, xmpp_stanza_get_from(iq), &rows.v[i], false);
 		char id[32], *rj = gateway_address_jid(net, room, NULL);
 
 		snprintf(id, sizeof(id), "%" PRId64, rows.v[i].id);

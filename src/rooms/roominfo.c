@@ -37,11 +37,11 @@ add_room_features(xmpp_stanza_t *query, const struct gw_room_info *info)
 }
 
 static const struct gw_field roominfo_fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ROOMINFO},
-	{"muc#roominfo_description", GW_FIELD_TEXT, "Description", NULL, 0, NULL, NULL},
-	{"muc#roominfo_subject", GW_FIELD_TEXT, "Subject", NULL, 0, NULL, NULL},
-	{"muc#roominfo_occupants", GW_FIELD_TEXT, "Number of occupants", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ROOMINFO},
+        {"muc#roominfo_description", GW_FIELD_TEXT, "Description", NULL, 0, NULL, NULL},
+        {"muc#roominfo_subject", GW_FIELD_TEXT, "Subject", NULL, 0, NULL, NULL},
+        {"muc#roominfo_occupants", GW_FIELD_TEXT, "Number of occupants", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 /* The muc#roominfo form (XEP-0045 section 15.5.4) of what the membership shows. */
@@ -82,10 +82,13 @@ gw_room_info_done(struct gw_info_request *rq, const struct gw_room_info *known)
 	struct roominfo_view view;
 	bool joined = rooms_view(net, rq->user, rq->room, &view);
 	static const char *const features[] = {
-		"http://jabber.org/protocol/muc", "http://jabber.org/protocol/disco#info",
-		/* A reflection keeps the sender's id (XEP-0045 7.4, rooms.c). */
-		"http://jabber.org/protocol/muc#stable_id", "urn:xmpp:sid:0",
-		"urn:xmpp:occupant-id:0", NULL,
+	        "http://jabber.org/protocol/muc",
+	        "http://jabber.org/protocol/disco#info",
+	        /* A reflection keeps the sender's id (XEP-0045 7.4, rooms.c). */
+	        "http://jabber.org/protocol/muc#stable_id",
+	        "urn:xmpp:sid:0",
+	        "urn:xmpp:occupant-id:0",
+	        NULL,
 	};
 
 	if (known)

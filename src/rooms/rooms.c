@@ -71,8 +71,8 @@ struct room {
 	struct occupant *occ;
 	size_t nocc;
 	char *subject, *subject_by;
-	bool archived; /* the driver has its messages recorded (history_room_archived) */
-	bool rejoin;   /* restored at start-up, room_join not called yet */
+	bool archived;     /* the driver has its messages recorded (history_room_archived) */
+	bool rejoin;       /* restored at start-up, room_join not called yet */
 	struct sent *sent; /* the user's messages not yet reflected, oldest first */
 	size_t nsent;
 };
@@ -87,8 +87,8 @@ struct sent {
 	time_t when;
 };
 
-#define SENT_MAX 32     /* per room: a network that never reflects cannot grow it */
-#define SENT_TTL 300    /* seconds a reflection is waited for */
+#define SENT_MAX 32  /* per room: a network that never reflects cannot grow it */
+#define SENT_TTL 300 /* seconds a reflection is waited for */
 
 struct rooms {
 	struct strmap *map; /* "user\x1froom" -> struct room */
@@ -423,8 +423,8 @@ occupant_presence(struct gw_net *net, struct room *r, const char *to, const char
 	if (reason)
 		stanza_add_text_child(item, "reason", NULL, reason);
 	if (type == NULL && o && o->show != GW_SHOW_ONLINE && o->show != GW_SHOW_OFFLINE) {
-		static const char *const shows[GW_SHOW_UNKNOWN + 1] = {NULL, NULL, "away", "xa",
-		                                                       "dnd", "chat"};
+		static const char *const shows[GW_SHOW_UNKNOWN + 1] = {NULL, NULL,  "away",
+		                                                       "xa", "dnd", "chat"};
 
 		if (shows[o->show])
 			stanza_add_text_child(p, "show", NULL, shows[o->show]);
@@ -448,8 +448,8 @@ broadcast_presence(struct gw_net *net, struct room *r, const char *nick, const s
 	for (size_t i = 0; i < r->nres; i++) {
 		char *to = resource_jid(r, i);
 
-		gateway_send_release(net, occupant_presence(net, r, to, nick, o, type, codes, new_nick,
-		                                            reason));
+		gateway_send_release(
+		        net, occupant_presence(net, r, to, nick, o, type, codes, new_nick, reason));
 		free(to);
 	}
 }
@@ -494,14 +494,15 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 	char *to = xconcat(r->user, "/", resource, (char *)NULL);
 	int self_codes[5];
 	struct occupant *self = find_occupant(r, r->nick);
-	struct occupant fallback = {r->nick, NULL, NULL, GW_ROLE_PARTICIPANT, GW_AFF_NONE,
-	                            GW_SHOW_ONLINE};
+	struct occupant fallback = {r->nick,     NULL,          NULL, GW_ROLE_PARTICIPANT,
+	                            GW_AFF_NONE, GW_SHOW_ONLINE};
 
 	join_codes(net, r, nick_changed, self_codes);
 	for (size_t i = 0; i < r->nocc; i++)
 		if (strcmp(r->occ[i].nick, r->nick) != 0)
-			gateway_send_release(net, occupant_presence(net, r, to, r->occ[i].nick, &r->occ[i],
-			                                            NULL, NULL, NULL, NULL));
+			gateway_send_release(net,
+			                     occupant_presence(net, r, to, r->occ[i].nick,
+			                                       &r->occ[i], NULL, NULL, NULL, NULL));
 	gateway_send_release(net, occupant_presence(net, r, to, r->nick, self ? self : &fallback,
 	                                            NULL, self_codes, NULL, NULL));
 	{
@@ -677,8 +678,9 @@ rooms_handle_groupchat(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 		if (net->drv->room_set_subject)
 			net->drv->room_set_subject(net, user, room, text ? text : "");
 		else
-			gateway_send_release(net, stanza_error_reply(msg, GW_ERR_FORBIDDEN,
-			                                             "The subject cannot be changed here."));
+			gateway_send_release(
+			        net, stanza_error_reply(msg, GW_ERR_FORBIDDEN,
+			                                "The subject cannot be changed here."));
 		if (text)
 			xmpp_free(component_ctx(), text);
 		return;
@@ -701,8 +703,7 @@ rooms_view(struct gw_net *net, const char *user, const char *room, struct roomin
 }
 
 bool
-rooms_resource_joined(struct gw_net *net, const char *user, const char *resource,
-                      const char *room)
+rooms_resource_joined(struct gw_net *net, const char *user, const char *resource, const char *room)
 {
 	struct room *r = room_get(net, user, room);
 
@@ -1092,8 +1093,10 @@ gw_room_left(struct gw_net *net, const char *user, const char *room, const char 
              enum gw_leave how, const char *by, const char *reason)
 {
 	struct room *r = room_get(net, user, room);
-	static const int how_codes[] = {[GW_LEAVE_PART] = 0, [GW_LEAVE_KICK] = 307,
-	                                [GW_LEAVE_BAN] = 301, [GW_LEAVE_SHUTDOWN] = 332};
+	static const int how_codes[] = {[GW_LEAVE_PART] = 0,
+	                                [GW_LEAVE_KICK] = 307,
+	                                [GW_LEAVE_BAN] = 301,
+	                                [GW_LEAVE_SHUTDOWN] = 332};
 	int codes[3] = {0, 0, 0};
 	char *clean_reason = reason ? xmltext_clean(reason, strlen(reason), 1024) : NULL;
 	struct occupant *o;

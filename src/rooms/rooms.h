@@ -41,8 +41,7 @@ bool rooms_resource_joined(struct gw_net *, const char *user, const char *resour
                            const char *room);
 /* Calls fn for each occupant the user sees in room. */
 void rooms_foreach_occupant(struct gw_net *, const char *user, const char *room,
-                            void (*fn)(const char *nick, enum gw_role, enum gw_affiliation,
-                                       void *),
+                            void (*fn)(const char *nick, enum gw_role, enum gw_affiliation, void *),
                             void *arg);
 /* iqs to a room or to an in-room JID (disco#info, self-ping); false when not handled. */
 bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *room,
@@ -50,8 +49,8 @@ bool rooms_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const
 /* roomadmin.c: muc#admin and muc#owner iqs (q: the query element), invitations. */
 void roomadmin_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
                          const char *room);
-void roomadmin_handle_owner(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q,
-                            const char *user, const char *room);
+void roomadmin_handle_owner(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *user,
+                            const char *room);
 /* A message to a room's bare JID: true when it carried invitations (handled). */
 bool roomadmin_handle_invite(struct gw_net *, xmpp_stanza_t *msg, const char *user,
                              const char *room);
@@ -70,8 +69,8 @@ bool history_holds(struct gw_net *, const char *user, const char *room, const ch
 int64_t history_record(struct gw_net *, const char *user, const char *room, const char *nick,
                        const char *body, const char *uid, time_t stamp);
 /* Sends to one resource the history it asked for when joining. */
-void history_send_on_join(struct gw_net *, const char *user, const char *room,
-                          const char *full_jid, int maxstanzas, time_t since);
+void history_send_on_join(struct gw_net *, const char *user, const char *room, const char *full_jid,
+                          int maxstanzas, time_t since);
 bool history_enabled(struct gw_net *);
 /* Whether the driver has this user's messages in room recorded (when history is on). */
 bool history_room_archived(struct gw_net *, const char *user, const char *room);

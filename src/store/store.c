@@ -186,7 +186,8 @@ store_commit(struct store *s)
 		r = s->ops->commit(s->be, s->depth);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		s->commits++;
-		s->commit_seconds += (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		s->commit_seconds +=
+		        (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	} else
 		r = s->ops->commit(s->be, s->depth);
 	s->depth--;
@@ -826,8 +827,8 @@ store_archive_add(struct store *s, const char *net, const char *jid, const char 
 	NEED(room);
 	NEED(nick);
 	NEED(body);
-	return s->ops->archive_add(s->be, net, jid, room, stamp ? stamp : time(NULL), nick, body, uid,
-	                           id);
+	return s->ops->archive_add(s->be, net, jid, room, stamp ? stamp : time(NULL), nick, body,
+	                           uid, id);
 }
 
 int

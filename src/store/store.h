@@ -175,8 +175,7 @@ int store_contact_foreach(struct store *, const char *net, const char *jid,
  * Returns 0 or -1.
  */
 int store_contact_unregistered(struct store *, const char *net,
-                               int (*cb)(const char *jid, const char *address, void *),
-                               void *arg);
+                               int (*cb)(const char *jid, const char *address, void *), void *arg);
 
 /* ---- Durable message queues (SPEC section 7) ---- */
 
@@ -232,8 +231,8 @@ int store_queue_seen(struct store *, enum store_dir dir, const char *net, const 
  * Record that the message with dedup_key was taken without ever being
  * queued: a tombstone, as store_queue_delete() leaves. 0, or -1.
  */
-int store_queue_tombstone(struct store *, enum store_dir dir, const char *net,
-                          const char *user, const char *dedup_key);
+int store_queue_tombstone(struct store *, enum store_dir dir, const char *net, const char *user,
+                          const char *dedup_key);
 /*
  * Call cb for each message of (dir, net) that is not held and has
  * next_try <= now, oldest id first, at most limit (<= 0: no limit) of them.
@@ -313,7 +312,8 @@ int store_archive_uid(struct store *, const char *net, const char *jid, const ch
 /* The row with the network's id uid among the room's last recent rows: 1 with *id, 0, -1. */
 int store_archive_find_uid(struct store *, const char *net, const char *jid, const char *room,
                            const char *uid, int recent, int64_t *id);
-/* Calls cb for each row matching q (cb returning non-zero stops); returns how many were passed, or -1. */
+/* Calls cb for each row matching q (cb returning non-zero stops); returns how many were passed, or
+ * -1. */
 int store_archive_query(struct store *, const char *net, const char *jid, const char *room,
                         const struct store_archive_query *q,
                         int (*cb)(const struct store_archive_row *, void *), void *arg);

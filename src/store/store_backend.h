@@ -105,8 +105,8 @@ struct store_ops {
 	/* Called inside a transaction: tombstone (stamped now) then delete. */
 	int (*queue_delete)(void *, int64_t id, time_t now);
 	/* -1/0/1: a queued message or a tombstone after tomb_after holds key. */
-	int (*queue_seen)(void *, enum store_dir, const char *net, const char *jid,
-	                  const char *key, time_t tomb_after);
+	int (*queue_seen)(void *, enum store_dir, const char *net, const char *jid, const char *key,
+	                  time_t tomb_after);
 	/* A tombstone for key, stamped now (a message that was never queued). */
 	int (*queue_tombstone)(void *, enum store_dir, const char *net, const char *jid,
 	                       const char *key, time_t now);

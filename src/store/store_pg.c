@@ -382,8 +382,8 @@ pgs_archive_add(void *be, const char *net, const char *jid, const char *room, ti
 }
 
 static int
-pgs_archive_has_uid(void *be, const char *net, const char *jid, const char *room,
-                    const char *uid, time_t from, time_t to)
+pgs_archive_has_uid(void *be, const char *net, const char *jid, const char *room, const char *uid,
+                    time_t from, time_t to)
 {
 	PGresult *res = pgs_run(be, P_ARCH_HAS_UID, "sssIIs", net, jid, room, (int64_t)from,
 	                        (int64_t)to, uid);
@@ -413,8 +413,8 @@ pgs_archive_uid(void *be, const char *net, const char *jid, const char *room, in
 }
 
 static int
-pgs_archive_find_uid(void *be, const char *net, const char *jid, const char *room,
-                     const char *uid, int recent, int64_t *id)
+pgs_archive_find_uid(void *be, const char *net, const char *jid, const char *room, const char *uid,
+                     int recent, int64_t *id)
 {
 	PGresult *res = pgs_run(be, P_ARCH_FIND_UID, "ssssi", net, jid, room, uid, recent);
 	int r;
@@ -480,8 +480,7 @@ pgs_member_remove(void *be, const char *net, const char *jid, const char *room,
 }
 
 static int
-pgs_member_set_nick(void *be, const char *net, const char *jid, const char *room,
-                    const char *nick)
+pgs_member_set_nick(void *be, const char *net, const char *jid, const char *room, const char *nick)
 {
 	return pgs_changes(pgs_run(be, P_MEMBER_NICK, "ssss", net, jid, room, nick)) == -1 ? -1 : 0;
 }

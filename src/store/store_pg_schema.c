@@ -108,14 +108,13 @@ static const char v3[] =
         " WHEN (old.dedup_key IS NOT NULL) EXECUTE FUNCTION queue_tombstone();";
 
 /* 4: room memberships, as SQLite's 4 (a restarted gateway rejoins by itself). */
-static const char v4[] =
-        "CREATE TABLE room_members ("
-        " net TEXT NOT NULL,"
-        " jid TEXT NOT NULL,"
-        " room TEXT NOT NULL,"
-        " resource TEXT NOT NULL,"
-        " nick TEXT NOT NULL,"
-        " PRIMARY KEY (net, jid, room, resource));";
+static const char v4[] = "CREATE TABLE room_members ("
+                         " net TEXT NOT NULL,"
+                         " jid TEXT NOT NULL,"
+                         " room TEXT NOT NULL,"
+                         " resource TEXT NOT NULL,"
+                         " nick TEXT NOT NULL,"
+                         " PRIMARY KEY (net, jid, room, resource));";
 
 static const char *const migrations[] = {v1, v2, v3, v4};
 

@@ -130,9 +130,10 @@ static const char *const pgs_sql[P_COUNT] = {
                             " AND jid = $2 AND room = $3 ORDER BY id DESC LIMIT $5) AS recent"
                             " WHERE uid = $4 LIMIT 1",
 
-        [P_MEMBER_PUT] = "INSERT INTO room_members (net, jid, room, resource, nick)"
-                         " VALUES ($1, $2, $3, $4, $5)"
-                         " ON CONFLICT (net, jid, room, resource) DO UPDATE SET nick = excluded.nick",
+        [P_MEMBER_PUT] =
+                "INSERT INTO room_members (net, jid, room, resource, nick)"
+                " VALUES ($1, $2, $3, $4, $5)"
+                " ON CONFLICT (net, jid, room, resource) DO UPDATE SET nick = excluded.nick",
         [P_MEMBER_DEL] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3"
                          " AND resource = $4",
         [P_MEMBER_DEL_ROOM] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3",

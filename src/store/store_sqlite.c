@@ -540,11 +540,11 @@ sq_archive_query(void *be, const char *net, const char *jid, const char *room,
 		return -1;
 	while ((r = sq_step(sq, id, st)) == 1) {
 		struct store_archive_row row = {
-			sqlite3_column_int64(st, 0),
-			(time_t)sqlite3_column_int64(st, 1),
-			(const char *)sqlite3_column_text(st, 2),
-			(const char *)sqlite3_column_text(st, 3),
-			(const char *)sqlite3_column_text(st, 4),
+		        sqlite3_column_int64(st, 0),
+		        (time_t)sqlite3_column_int64(st, 1),
+		        (const char *)sqlite3_column_text(st, 2),
+		        (const char *)sqlite3_column_text(st, 3),
+		        (const char *)sqlite3_column_text(st, 4),
 		};
 
 		n++;
@@ -634,10 +634,10 @@ sq_queue_push(void *be, struct store_msg *m, int64_t id, time_t tomb_after)
 	struct sq *sq = be;
 	long n;
 
-	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIiII", (int)m->dir, m->net, m->user,
-	            m->resource, m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra,
-	            (int64_t)m->flags, m->attempts, (int64_t)m->created, (int64_t)m->next_try,
-	            m->held ? 1 : 0, (int64_t)tomb_after, id);
+	n = sq_exec(sq, ST_Q_INSERT, "issssssssIiIIiII", (int)m->dir, m->net, m->user, m->resource,
+	            m->peer, m->body, m->xmpp_id, m->dedup_key, m->extra, (int64_t)m->flags,
+	            m->attempts, (int64_t)m->created, (int64_t)m->next_try, m->held ? 1 : 0,
+	            (int64_t)tomb_after, id);
 	if (n == -1)
 		return -1;
 	if (n == 0)
@@ -749,16 +749,17 @@ sq_queue_seen(void *be, enum store_dir dir, const char *net, const char *jid, co
 {
 	struct sq *sq = be;
 
-	return (int)sq_query_long(sq, ST_Q_SEEN, sq_prep(sq, ST_Q_SEEN, "isssI", (int)dir, net, jid,
-	                                                 key, (int64_t)tomb_after));
+	return (int)sq_query_long(
+	        sq, ST_Q_SEEN,
+	        sq_prep(sq, ST_Q_SEEN, "isssI", (int)dir, net, jid, key, (int64_t)tomb_after));
 }
 
 static int
-sq_queue_tombstone(void *be, enum store_dir dir, const char *net, const char *jid,
-                   const char *key, time_t now)
+sq_queue_tombstone(void *be, enum store_dir dir, const char *net, const char *jid, const char *key,
+                   time_t now)
 {
 	return sq_exec(be, ST_Q_TOMB, "isssI", (int)dir, net, jid, key, (int64_t)now) == -1 ? -1
-	                                                                                   : 0;
+	                                                                                    : 0;
 }
 
 static int

@@ -127,7 +127,8 @@ static const char v3[] =
         "CREATE TRIGGER queue_tombstone AFTER DELETE ON queue"
         " WHEN old.dedup_key IS NOT NULL BEGIN"
         " INSERT INTO queue_tombstones (dir, net, jid, dedup_key, deleted)"
-        "  VALUES (old.dir, old.net, old.jid, old.dedup_key, CAST(strftime('%s', 'now') AS INTEGER))"
+        "  VALUES (old.dir, old.net, old.jid, old.dedup_key, CAST(strftime('%s', 'now') AS "
+        "INTEGER))"
         "  ON CONFLICT (dir, net, jid, dedup_key) DO UPDATE SET deleted = excluded.deleted;"
         " END;";
 
@@ -135,15 +136,14 @@ static const char v3[] =
  * 4: room memberships, one row per resource in a room, so a restarted
  * gateway rejoins its users' rooms by itself (docs/architecture.md, rooms).
  */
-static const char v4[] =
-        "CREATE TABLE room_members ("
-        " net TEXT NOT NULL,"
-        " jid TEXT NOT NULL,"
-        " room TEXT NOT NULL,"
-        " resource TEXT NOT NULL,"
-        " nick TEXT NOT NULL,"
-        " PRIMARY KEY (net, jid, room, resource)"
-        ") WITHOUT ROWID;";
+static const char v4[] = "CREATE TABLE room_members ("
+                         " net TEXT NOT NULL,"
+                         " jid TEXT NOT NULL,"
+                         " room TEXT NOT NULL,"
+                         " resource TEXT NOT NULL,"
+                         " nick TEXT NOT NULL,"
+                         " PRIMARY KEY (net, jid, room, resource)"
+                         ") WITHOUT ROWID;";
 
 static const struct migration migrations[] = {
         {v1, NULL},

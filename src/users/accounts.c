@@ -190,7 +190,8 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	 * (profanity, poezio) would show bob\40example.com@mail.gw instead. */
 	if (name == NULL || *name == '\0')
 		name = address;
-	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) == -1)
+	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) ==
+	    -1)
 		return;
 	if (!roster_add(net, user, address, name))
 		gateway_ask_subscription(net, user, address, name);
@@ -208,12 +209,14 @@ accounts_subscription(struct gw_net *net, const char *type, const char *user, co
 		bool ok = address == NULL ? gw_user_is_registered(net, user)
 		                          : core_domain_allowed(user);
 
-		gateway_send_release(net, stanza_presence(to, user, ok ? "subscribed" : "unsubscribed"));
+		gateway_send_release(net,
+		                     stanza_presence(to, user, ok ? "subscribed" : "unsubscribed"));
 		if (ok && address != NULL) {
 			enum store_sub sub = STORE_SUB_NONE;
 			char *n = NULL;
 
-			bool known = store_contact_get(core.store, name, user, address, &sub, &n) == 1;
+			bool known =
+			        store_contact_get(core.store, name, user, address, &sub, &n) == 1;
 
 			if (!known)
 				gateway_send_release(net, stanza_presence(to, user, "subscribe"));

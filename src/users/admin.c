@@ -49,9 +49,9 @@ static void
 result_one(struct gw_cmd *cmd, const char *var, const char *label, const char *value)
 {
 	struct gw_field fields[] = {
-		{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
-		{var, GW_FIELD_TEXT, label, NULL, 0, NULL, NULL},
-		GW_FIELDS_END,
+	        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
+	        {var, GW_FIELD_TEXT, label, NULL, 0, NULL, NULL},
+	        GW_FIELDS_END,
 	};
 	struct gw_values *v = gw_values_new();
 	struct gw_form form = {label, NULL, fields, v};
@@ -67,9 +67,9 @@ static void
 result_list(struct gw_cmd *cmd, const char *var, const char *label, struct gw_values *v)
 {
 	struct gw_field fields[] = {
-		{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
-		{var, GW_FIELD_TEXT_MULTI, label, NULL, 0, NULL, NULL},
-		GW_FIELDS_END,
+	        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
+	        {var, GW_FIELD_TEXT_MULTI, label, NULL, 0, NULL, NULL},
+	        GW_FIELDS_END,
 	};
 	struct gw_form form = {label, NULL, fields, v};
 	size_t n = 0;
@@ -151,10 +151,10 @@ online_list(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 /* ---- commands that act on users ---- */
 
 static const struct gw_field user_fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
-	{"accountjids", GW_FIELD_TEXT_MULTI, "The users (bare JIDs, one per line)", NULL,
-	 GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
+        {"accountjids", GW_FIELD_TEXT_MULTI, "The users (bare JIDs, one per line)", NULL,
+         GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 enum user_action { ACT_DELETE, ACT_DISABLE, ACT_ENABLE, ACT_END_SESSION };
@@ -261,10 +261,10 @@ end_session(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 /* ---- announce, stats, reload ---- */
 
 static const struct gw_field announce_fields[] = {
-	{"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
-	{"subject", GW_FIELD_TEXT, "Subject", NULL, 0, NULL, NULL},
-	{"body", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
-	GW_FIELDS_END,
+        {"FORM_TYPE", GW_FIELD_HIDDEN, NULL, NULL, 0, NULL, NS_ADMIN},
+        {"subject", GW_FIELD_TEXT, "Subject", NULL, 0, NULL, NULL},
+        {"body", GW_FIELD_TEXT_MULTI, "Message", NULL, GW_FIELD_REQUIRED, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 struct announce {
@@ -333,7 +333,8 @@ stats(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	stats_line(line, v);
 	snprintf(line, sizeof(line), "rooms joined: %zu", rooms_count(net));
 	stats_line(line, v);
-	snprintf(line, sizeof(line), "messages relayed to the network: %lu, to XMPP: %lu, failed: %lu",
+	snprintf(line, sizeof(line),
+	         "messages relayed to the network: %lu, to XMPP: %lu, failed: %lu",
 	         net->msgs_to_net, net->msgs_to_xmpp, net->msgs_failed);
 	stats_line(line, v);
 	snprintf(line, sizeof(line), "queued to the network: %ld, to XMPP: %ld",
@@ -368,7 +369,8 @@ register_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	const struct gw_field *fields = net->drv->registration ? net->drv->registration : none;
 
 	if (!core_domain_allowed(user)) {
-		gw_cmd_note(cmd, GW_NOTE_ERROR, "Only users of this server's domains may register.");
+		gw_cmd_note(cmd, GW_NOTE_ERROR,
+		            "Only users of this server's domains may register.");
 		return GW_CMD_ERROR;
 	}
 	if (gateway_user_disabled(net, user)) {
@@ -438,8 +440,8 @@ unregister_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 }
 
 static const struct gw_field roster_fields[] = {
-	{"roster", GW_FIELD_BOOL, "Keep this gateway's contacts in my roster", NULL, 0, NULL, NULL},
-	GW_FIELDS_END,
+        {"roster", GW_FIELD_BOOL, "Keep this gateway's contacts in my roster", NULL, 0, NULL, NULL},
+        GW_FIELDS_END,
 };
 
 /* XEP-0356: the gateway and the user's contacts written into their roster (roster.c). */
@@ -454,14 +456,15 @@ roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	if (stage == 0 && want == NULL) {
 		struct gw_values *cur = gw_values_new();
 		char *v = gw_setting_get(net, user, "", "roster");
-		struct gw_form form = {"Contacts in your roster",
-		                       roster_granted(net, user)
-		                               ? "Your server lets this gateway write your roster: "
-		                                 "contacts appear there without a request to accept."
-		                               : "Your server does not let this gateway write your "
-		                                 "roster (XEP-0356): contacts come as requests to "
-		                                 "accept.",
-		                       roster_fields, cur};
+		struct gw_form form = {
+		        "Contacts in your roster",
+		        roster_granted(net, user)
+		                ? "Your server lets this gateway write your roster: "
+		                  "contacts appear there without a request to accept."
+		                : "Your server does not let this gateway write your "
+		                  "roster (XEP-0356): contacts come as requests to "
+		                  "accept.",
+		        roster_fields, cur};
 
 		gw_values_add(cur, "roster", v && strcmp(v, "no") == 0 ? "0" : "1");
 		free(v);
@@ -473,7 +476,8 @@ roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 	             strcasecmp(want, "no") == 0)) {
 		gw_setting_set(net, user, "", "roster", "no");
 		gw_cmd_note(cmd, GW_NOTE_INFO,
-		            "New contacts will come as requests to accept; your roster stays as it is.");
+		            "New contacts will come as requests to accept; your roster stays as it "
+		            "is.");
 		return GW_CMD_DONE;
 	}
 	gw_setting_set(net, user, "", "roster", "yes");
@@ -483,45 +487,46 @@ roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		            "Your server does not let this gateway write your roster (XEP-0356): "
 		            "contacts come as requests to accept.");
 	else
-		gw_cmd_note(cmd, GW_NOTE_INFO, "The gateway and %ld contact%s written to your roster.",
-		            n, n == 1 ? "" : "s");
+		gw_cmd_note(cmd, GW_NOTE_INFO,
+		            "The gateway and %ld contact%s written to your roster.", n,
+		            n == 1 ? "" : "s");
 	return GW_CMD_DONE;
 }
 
 static const struct gw_command core_commands[] = {
-	{"register", "Register with this gateway", "register",
-	 "register with this gateway (fields as name=value)", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
-	 register_cmd},
-	{"unregister", "Unregister from this gateway", "unregister",
-	 "unregister and delete your settings", GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY,
-	 unregister_cmd},
-	{"roster", "Contacts in your roster", "roster",
-	 "write the gateway's contacts into your roster (roster=no: stop)", GW_ACCESS_REGISTERED,
-	 GW_SCOPE_GATEWAY, roster_cmd},
-	{NS_ADMIN "#get-registered-users-num", "Number of registered users", "registered-count",
-	 "how many users are registered", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, registered_num},
-	{NS_ADMIN "#get-registered-users-list", "List registered users", "registered-list",
-	 "list registered users", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, registered_list},
-	{NS_ADMIN "#get-online-users-num", "Number of online users", "online-count",
-	 "how many users are online", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, online_num},
-	{NS_ADMIN "#get-online-users-list", "List online users", "online-list",
-	 "list online users", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, online_list},
-	{NS_ADMIN "#delete-user", "Delete users", "delete-user",
-	 "delete users: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, delete_user},
-	{NS_ADMIN "#disable-user", "Disable users", "disable-user",
-	 "disable users: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, disable_user},
-	{NS_ADMIN "#reenable-user", "Re-enable users", "enable-user",
-	 "re-enable users: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, reenable_user},
-	{NS_ADMIN "#end-user-session", "End user sessions", "end-session",
-	 "end users' sessions: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, end_session},
-	{NS_ADMIN "#announce", "Send an announcement", "announce",
-	 "send an announcement to online users: body=TEXT", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
-	 announce},
-	{"stats", "Statistics", "stats", "gateway statistics", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
-	 stats},
-	{"reload", "Reload the configuration", "reload", "reload the configuration file",
-	 GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, reload},
-	GW_COMMANDS_END,
+        {"register", "Register with this gateway", "register",
+         "register with this gateway (fields as name=value)", GW_ACCESS_ANYONE, GW_SCOPE_GATEWAY,
+         register_cmd},
+        {"unregister", "Unregister from this gateway", "unregister",
+         "unregister and delete your settings", GW_ACCESS_REGISTERED, GW_SCOPE_GATEWAY,
+         unregister_cmd},
+        {"roster", "Contacts in your roster", "roster",
+         "write the gateway's contacts into your roster (roster=no: stop)", GW_ACCESS_REGISTERED,
+         GW_SCOPE_GATEWAY, roster_cmd},
+        {NS_ADMIN "#get-registered-users-num", "Number of registered users", "registered-count",
+         "how many users are registered", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, registered_num},
+        {NS_ADMIN "#get-registered-users-list", "List registered users", "registered-list",
+         "list registered users", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, registered_list},
+        {NS_ADMIN "#get-online-users-num", "Number of online users", "online-count",
+         "how many users are online", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, online_num},
+        {NS_ADMIN "#get-online-users-list", "List online users", "online-list", "list online users",
+         GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, online_list},
+        {NS_ADMIN "#delete-user", "Delete users", "delete-user", "delete users: accountjids=JID",
+         GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, delete_user},
+        {NS_ADMIN "#disable-user", "Disable users", "disable-user",
+         "disable users: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, disable_user},
+        {NS_ADMIN "#reenable-user", "Re-enable users", "enable-user",
+         "re-enable users: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, reenable_user},
+        {NS_ADMIN "#end-user-session", "End user sessions", "end-session",
+         "end users' sessions: accountjids=JID", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, end_session},
+        {NS_ADMIN "#announce", "Send an announcement", "announce",
+         "send an announcement to online users: body=TEXT", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
+         announce},
+        {"stats", "Statistics", "stats", "gateway statistics", GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY,
+         stats},
+        {"reload", "Reload the configuration", "reload", "reload the configuration file",
+         GW_ACCESS_ADMIN, GW_SCOPE_GATEWAY, reload},
+        GW_COMMANDS_END,
 };
 
 void

@@ -48,12 +48,12 @@
 #define MSG_RECEIPT 0x02
 #define MSG_CORRECTION 0x04 /* XEP-0308 <replace/> */
 
-#define BODY_MAX (64 * 1024)    /* longer bodies are refused (XMPP->net) or cut */
-#define SCAN_BATCH 256          /* messages taken from the store per scan */
-#define RETRY_MAX_DELAY 600     /* seconds between tries, at most */
+#define BODY_MAX (64 * 1024)      /* longer bodies are refused (XMPP->net) or cut */
+#define SCAN_BATCH 256            /* messages taken from the store per scan */
+#define RETRY_MAX_DELAY 600       /* seconds between tries, at most */
 #define GIVE_UP_AFTER (3 * 86400) /* a message this old is failed for good */
-#define DELAY_AFTER 5           /* seconds queued before a delay stamp is shown */
-#define ID_BLOCK 1024           /* queue ids reserved at a time for new messages */
+#define DELAY_AFTER 5             /* seconds queued before a delay stamp is shown */
+#define ID_BLOCK 1024             /* queue ids reserved at a time for new messages */
 
 struct pending {
 	struct pending *next;
@@ -71,9 +71,9 @@ struct delivery {
 	struct pending *fresh, **fresh_tail;     /* from XMPP, not in the store yet */
 	struct pending *to_net, **to_net_tail;   /* committed, to hand to the driver */
 	struct pending *to_xmpp, **to_xmpp_tail; /* committed, to send to XMPP */
-	struct strmap *inflight;  /* "id" -> batch: sent to XMPP, barrier not back */
-	struct strmap *pending;   /* "id" -> (void *)1: the driver said PENDING */
-	struct batch *open;       /* ids sent since the last barrier */
+	struct strmap *inflight;                 /* "id" -> batch: sent to XMPP, barrier not back */
+	struct strmap *pending;                  /* "id" -> (void *)1: the driver said PENDING */
+	struct batch *open;                      /* ids sent since the last barrier */
 	struct event *ev_tick;
 	bool scan_wanted;
 	time_t next_due;
@@ -310,8 +310,8 @@ notify_failure(struct gw_net *net, const char *user, const char *resource, const
 	if (f.sent == 0)
 		gateway_foreach_resource(net, user, failure_each_resource, &f);
 	if (f.sent == 0) {
-		struct gw_inmsg in = {.user = user, .from = address, .body = text,
-		                      .kind = GW_MSG_CHAT};
+		struct gw_inmsg in = {
+		        .user = user, .from = address, .body = text, .kind = GW_MSG_CHAT};
 
 		gw_deliver(net, &in);
 	}
@@ -349,7 +349,8 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		break;
 	case GW_SEND_RETRY:
 		if (time(NULL) - m->created > GIVE_UP_AFTER) {
-			apply_send_result(net, m, GW_SEND_FAILED, why ? why : "gave up after three days");
+			apply_send_result(net, m, GW_SEND_FAILED,
+			                  why ? why : "gave up after three days");
 			return;
 		}
 		txn();
@@ -461,7 +462,8 @@ take_fresh(struct gw_net *net, bool send)
 		} else if (store_queue_push_reserved(core.store, m) == -1) {
 			log_warnx("%s: could not store a message from %s", net->drv->name, m->user);
 			if (st == GW_SEND_RETRY)
-				tell_user_failed(net, m, GW_SEND_FAILED, "the gateway could not store the message");
+				tell_user_failed(net, m, GW_SEND_FAILED,
+				                 "the gateway could not store the message");
 		} else if (send)
 			apply_send_result(net, m, st, why);
 		free(why);
@@ -527,8 +529,9 @@ chat_state_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, c
                      bool groupchat)
 {
 	static const char *const names[] = {
-		[GW_CS_ACTIVE] = "active", [GW_CS_COMPOSING] = "composing", [GW_CS_PAUSED] = "paused",
-		[GW_CS_INACTIVE] = "inactive", [GW_CS_GONE] = "gone",
+	        [GW_CS_ACTIVE] = "active", [GW_CS_COMPOSING] = "composing",
+	        [GW_CS_PAUSED] = "paused", [GW_CS_INACTIVE] = "inactive",
+	        [GW_CS_GONE] = "gone",
 	};
 
 	if (groupchat ? net->drv->room_chat_state == NULL : net->drv->chat_state == NULL)
@@ -576,8 +579,8 @@ reactions_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, co
 }
 
 void
-delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
-                   const char *resource, const char *to, const char *to_resource, bool groupchat)
+delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user, const char *resource,
+                   const char *to, const char *to_resource, bool groupchat)
 {
 	char *body = xmpp_message_get_body(msg);
 	struct store_msg m;
@@ -589,8 +592,9 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 		return;
 	}
 	if (strlen(body) > BODY_MAX) {
-		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
-		                                             "The message is too long (64 KiB at most)."));
+		gateway_send_release(
+		        net, stanza_error_reply(msg, GW_ERR_NOT_ACCEPTABLE,
+		                                "The message is too long (64 KiB at most)."));
 		goto out;
 	}
 	memset(&m, 0, sizeof(m));
@@ -611,11 +615,12 @@ delivery_from_xmpp(struct gw_net *net, xmpp_stanza_t *msg, const char *user,
 	        extra_encode(GW_MSG_CHAT, 0, subject, to_resource, NULL, thread, NULL, NULL, reply);
 	m.created = m.next_try = time(NULL);
 	/* A client that resends (stream resumption) sends the same id again. */
-	m.dedup_key = m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL)
-	                        : NULL;
+	m.dedup_key =
+	        m.xmpp_id ? xconcat(resource ? resource : "", "/", m.xmpp_id, (char *)NULL) : NULL;
 	if ((m.id = new_id()) == 0)
-		gateway_send_release(net, stanza_error_reply(msg, GW_ERR_INTERNAL,
-		                                             "The gateway could not store the message."));
+		gateway_send_release(
+		        net, stanza_error_reply(msg, GW_ERR_INTERNAL,
+		                                "The gateway could not store the message."));
 	else {
 		pending_push(&net->delivery->fresh_tail, &m);
 		want_dispatch();
@@ -786,7 +791,8 @@ delivery_bounced(struct gw_net *net, xmpp_stanza_t *err)
 	for (size_t i = 0; i < b->n; i++)
 		if (b->ids[i] == qid)
 			b->ids[i] = 0;
-	log_info("%s: the server bounced message %" PRId64 " for a user; held until they are online",
+	log_info("%s: the server bounced message %" PRId64
+	         " for a user; held until they are online",
 	         net->drv->name, qid);
 	txn();
 	store_queue_hold(core.store, qid, true);

@@ -52,10 +52,11 @@ register_get(struct gw_net *net, xmpp_stanza_t *iq, const char *user)
 	xmpp_stanza_t *query = xmpp_stanza_new(component_ctx()), *x;
 	bool registered = gw_user_is_registered(net, user);
 	struct gw_values *cur = registered ? stored_values(net, user) : NULL;
-	char *instr = xasprintf("%s with %s. %s", registered ? "Change your registration" : "Register",
-	                        net->drv->description,
-	                        registered ? "Fields left empty keep their value."
-	                                   : "Fill in the form and submit it.");
+	char *instr =
+	        xasprintf("%s with %s. %s", registered ? "Change your registration" : "Register",
+	                  net->drv->description,
+	                  registered ? "Fields left empty keep their value."
+	                             : "Fill in the form and submit it.");
 	struct gw_form form = {net->drv->description, instr, fields_of(net), cur};
 
 	xmpp_stanza_set_name(query, "query");
@@ -138,7 +139,8 @@ save_registration(struct gw_net *net, xmpp_stanza_t *iq, const char *user,
 	}
 	/* The loop's group transaction may hold the writes: make them durable before answering. */
 	delivery_flush_all();
-	log_info("%s: %s %s", net->drv->name, user, registered ? "updated their registration" : "registered");
+	log_info("%s: %s %s", net->drv->name, user,
+	         registered ? "updated their registration" : "registered");
 	done = xasprintf("You are registered with %s.", net->drv->description);
 	answer(net, iq, user, iq ? stanza_iq_result(iq, NULL) : NULL, done);
 	free(done);
@@ -211,13 +213,15 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 	}
 	if (stanza_child(q, "remove", NULL)) {
 		if (!registered) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_REGISTRATION_REQUIRED,
-			                                             "You are not registered."));
+			gateway_send_release(net,
+			                     stanza_error_reply(iq, GW_ERR_REGISTRATION_REQUIRED,
+			                                        "You are not registered."));
 			return;
 		}
 		if (accounts_unregister(net, user) == -1) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_INTERNAL,
-			                                             "The gateway's store failed."));
+			gateway_send_release(net,
+			                     stanza_error_reply(iq, GW_ERR_INTERNAL,
+			                                        "The gateway's store failed."));
 			return;
 		}
 		log_info("%s: %s unregistered", net->drv->name, user);
@@ -245,14 +249,18 @@ register_set(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char
 
 		if (!(f->flags & GW_FIELD_REQUIRED) || (val && *val))
 			continue;
-		stored = registered ? (f->flags & GW_FIELD_SECRET ? gw_secret_get(net, user, "", f->var)
-		                                                   : gw_setting_get(net, user, "", f->var))
+		stored = registered ? (f->flags & GW_FIELD_SECRET
+		                               ? gw_secret_get(net, user, "", f->var)
+		                               : gw_setting_get(net, user, "", f->var))
 		                    : NULL;
 		free(why);
-		why = stored ? NULL : xasprintf("The field \"%s\" is required.", f->label ? f->label : f->var);
+		why = stored ? NULL
+		             : xasprintf("The field \"%s\" is required.",
+		                         f->label ? f->label : f->var);
 		free(stored);
 		if (why) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE, why));
+			gateway_send_release(net,
+			                     stanza_error_reply(iq, GW_ERR_NOT_ACCEPTABLE, why));
 			goto out;
 		}
 	}
@@ -288,8 +296,10 @@ register_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user)
 		return;
 	}
 	if (!core_domain_allowed(user)) {
-		gateway_send_release(net, stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
-		                                             "Only users of this server's domains may register."));
+		gateway_send_release(
+		        net,
+		        stanza_error_reply(iq, GW_ERR_NOT_ALLOWED,
+		                           "Only users of this server's domains may register."));
 		return;
 	}
 	if (strcmp(xmpp_stanza_get_type(iq), "get") == 0)

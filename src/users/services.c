@@ -27,27 +27,27 @@
 
 /* Features of a gateway JID, sorted as XEP-0115 wants them. */
 static const char *const gateway_features[] = {
-	"http://jabber.org/protocol/chatstates",
-	"http://jabber.org/protocol/commands",
-	"http://jabber.org/protocol/disco#info",
-	"http://jabber.org/protocol/disco#items",
-	"http://jabber.org/protocol/muc", /* only a network with rooms */
-	"jabber:iq:gateway",
-	"jabber:iq:register",
-	"jabber:iq:version",
-	"jid\\20escaping",
-	"urn:xmpp:ping",
-	"urn:xmpp:receipts",
-	"urn:xmpp:sid:0",
-	NULL,
+        "http://jabber.org/protocol/chatstates",
+        "http://jabber.org/protocol/commands",
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/disco#items",
+        "http://jabber.org/protocol/muc", /* only a network with rooms */
+        "jabber:iq:gateway",
+        "jabber:iq:register",
+        "jabber:iq:version",
+        "jid\\20escaping",
+        "urn:xmpp:ping",
+        "urn:xmpp:receipts",
+        "urn:xmpp:sid:0",
+        NULL,
 };
 
 /* Features of an address's JID (a contact), sorted; some only where the network has them. */
 static const char *const contact_features[] = {
-	"http://jabber.org/protocol/chatstates", /* the driver has chat_state */
-	"http://jabber.org/protocol/disco#info",
-	"urn:xmpp:receipts",                     /* GW_CONTACT_RECEIPTS */
-	NULL,
+        "http://jabber.org/protocol/chatstates", /* the driver has chat_state */
+        "http://jabber.org/protocol/disco#info",
+        "urn:xmpp:receipts", /* GW_CONTACT_RECEIPTS */
+        NULL,
 };
 
 static bool
@@ -210,7 +210,8 @@ disco_items(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char 
 	}
 	if (node) {
 		xmpp_stanza_set_attribute(query, "node", node);
-		if (strcmp(node, "http://jabber.org/protocol/commands") == 0 && core_domain_allowed(user))
+		if (strcmp(node, "http://jabber.org/protocol/commands") == 0 &&
+		    core_domain_allowed(user))
 			commands_disco_items(net, net->drv, component_ctx(), query,
 			                     xmpp_stanza_get_to(iq), user, address);
 	}
@@ -272,21 +273,24 @@ gateway_prompt(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 			goto out;
 		}
 		if (net->drv->normalize && net->drv->normalize(net, typed, &addr, &why) == -1) {
-			gateway_send_release(net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, why));
+			gateway_send_release(net,
+			                     stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND, why));
 			free(why);
 			goto out;
 		}
 		{
-			/* What cannot be a JID's localpart (too long, control characters) is no address. */
+			/* What cannot be a JID's localpart (too long, control characters) is no
+			 * address. */
 			char *local = jid_escape(addr ? addr : typed);
 			bool ok = jid_local_valid(local);
 
 			free(local);
 			if (!ok) {
-				gateway_send_release(net, stanza_error_reply(
-				        iq, GW_ERR_ITEM_NOT_FOUND,
-				        "This address cannot be written as a JID: it is too long or "
-				        "holds control characters."));
+				gateway_send_release(
+				        net, stanza_error_reply(iq, GW_ERR_ITEM_NOT_FOUND,
+				                                "This address cannot be written as "
+				                                "a JID: it is too long or "
+				                                "holds control characters."));
 				free(addr);
 				goto out;
 			}

@@ -38,7 +38,6 @@ void accounts_subscription(struct gw_net *, const char *type, const char *user,
                            const char *address);
 void accounts_load_disabled(struct gw_net *);
 
-
 /* A <privilege/> message from domain's server: its grants noted (true), else false. */
 bool roster_privilege_message(struct gw_net *, xmpp_stanza_t *msg, const char *domain);
 /* Whether user's server lets this gateway write their roster. */
@@ -100,9 +99,8 @@ void delivery_free(struct gw_net *);
 void delivery_online(struct gw_net *);
 void delivery_offline(struct gw_net *);
 /* A message stanza from an XMPP user to an address (chat or groupchat). */
-void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user,
-                        const char *resource, const char *to, const char *to_resource,
-                        bool groupchat);
+void delivery_from_xmpp(struct gw_net *, xmpp_stanza_t *msg, const char *user, const char *resource,
+                        const char *to, const char *to_resource, bool groupchat);
 /* Adds a chat state (XEP-0085) and the no-store hint to a message stanza. */
 void delivery_add_chat_state(xmpp_stanza_t *msg, enum gw_chatstate);
 /* The server bounced a message we sent (type=error with our id). */

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 struct jid {
-	char *local;    /* NULL when absent */
+	char *local; /* NULL when absent */
 	char *domain;
 	char *resource; /* NULL when absent */
 };

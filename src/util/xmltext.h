@@ -20,7 +20,8 @@ bool utf8_valid(const char *s, size_t n);
  */
 char *xmltext_clean(const char *s, size_t n, size_t max);
 
-/* Length in bytes of the longest prefix of s that holds at most max bytes and ends on a character boundary. */
+/* Length in bytes of the longest prefix of s that holds at most max bytes and ends on a character
+ * boundary. */
 size_t utf8_prefix(const char *s, size_t max);
 
 #endif

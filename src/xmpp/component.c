@@ -34,9 +34,12 @@ enum comp_state {
 };
 
 static const char *const state_names[] = {
-	[COMP_IDLE] = "idle", [COMP_RESOLVING] = "resolving", [COMP_CONNECTING] = "connecting",
-	[COMP_ONLINE] = "online", [COMP_BACKOFF] = "waiting to reconnect",
-	[COMP_CLOSING] = "closing",
+        [COMP_IDLE] = "idle",
+        [COMP_RESOLVING] = "resolving",
+        [COMP_CONNECTING] = "connecting",
+        [COMP_ONLINE] = "online",
+        [COMP_BACKOFF] = "waiting to reconnect",
+        [COMP_CLOSING] = "closing",
 };
 
 struct barrier {
@@ -372,8 +375,7 @@ stream_error_name(const xmpp_stream_error_t *se)
 }
 
 static void
-conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t *se,
-        void *arg)
+conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t *se, void *arg)
 {
 	struct component *c = arg;
 
@@ -390,13 +392,15 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 	case XMPP_CONN_DISCONNECT:
 	case XMPP_CONN_FAIL:
 	default:
-		if (se != NULL && (se->type == XMPP_SE_NOT_AUTHORIZED || se->type == XMPP_SE_CONFLICT ||
-		                   se->type == XMPP_SE_HOST_UNKNOWN)) {
+		if (se != NULL &&
+		    (se->type == XMPP_SE_NOT_AUTHORIZED || se->type == XMPP_SE_CONFLICT ||
+		     se->type == XMPP_SE_HOST_UNKNOWN)) {
 			/* Retrying cannot help: the operator must fix the config. */
 			fatalx("component %s: the XMPP server refused it (%s)%s%s", c->jid,
 			       se->type == XMPP_SE_NOT_AUTHORIZED ? "wrong secret"
-			       : se->type == XMPP_SE_CONFLICT     ? "another component holds this name"
-			                                          : "the server does not know this component name",
+			       : se->type == XMPP_SE_CONFLICT
+			               ? "another component holds this name"
+			               : "the server does not know this component name",
 			       se->text ? ": " : "", se->text ? se->text : "");
 		}
 		if (c->state == COMP_IDLE || c->state == COMP_CLOSING) {
@@ -412,8 +416,9 @@ conn_cb(xmpp_conn_t *conn, xmpp_conn_event_t event, int error, xmpp_stream_error
 		}
 		if (c->state == COMP_ONLINE && se != NULL)
 			log_warnx("component %s: connection lost: the XMPP server sent a stream "
-			          "error (%s)%s%s", c->jid, stream_error_name(se),
-			          se->text ? ": " : "", se->text ? se->text : "");
+			          "error (%s)%s%s",
+			          c->jid, stream_error_name(se), se->text ? ": " : "",
+			          se->text ? se->text : "");
 		else if (c->state == COMP_ONLINE)
 			log_warnx("component %s: connection lost%s%s", c->jid, error ? ": " : "",
 			          error ? strerror(error) : "");

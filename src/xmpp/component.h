@@ -21,8 +21,8 @@ struct component;
 
 struct component_cbs {
 	void (*stanza)(void *arg, xmpp_stanza_t *stanza); /* every stanza received */
-	void (*online)(void *arg);                          /* handshake done */
-	void (*offline)(void *arg);                         /* link lost (reconnect pending) */
+	void (*online)(void *arg);                        /* handshake done */
+	void (*offline)(void *arg);                       /* link lost (reconnect pending) */
 };
 
 /* Creates the shared libstrophe context; library logs go to ours. */
@@ -37,8 +37,8 @@ xmpp_ctx_t *component_ctx(void);
  * between attempts, in seconds.
  */
 struct component *component_new(const char *jid, const char *secret, const char *server,
-                                 unsigned short port, int reconnect_max,
-                                 const struct component_cbs *cbs, void *arg);
+                                unsigned short port, int reconnect_max,
+                                const struct component_cbs *cbs, void *arg);
 void component_start(struct component *);
 /* Flushes what is queued and closes the stream. */
 void component_stop(struct component *);

@@ -76,30 +76,30 @@ stanza_child_text(xmpp_stanza_t *parent, const char *name)
 static const struct {
 	const char *condition, *type;
 } errors[] = {
-	[GW_ERR_NONE] = {"undefined-condition", "cancel"},
-	[GW_ERR_BAD_REQUEST] = {"bad-request", "modify"},
-	[GW_ERR_CONFLICT] = {"conflict", "cancel"},
-	[GW_ERR_FORBIDDEN] = {"forbidden", "auth"},
-	[GW_ERR_INTERNAL] = {"internal-server-error", "wait"},
-	[GW_ERR_ITEM_NOT_FOUND] = {"item-not-found", "cancel"},
-	[GW_ERR_JID_MALFORMED] = {"jid-malformed", "modify"},
-	[GW_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "modify"},
-	[GW_ERR_NOT_ALLOWED] = {"not-allowed", "cancel"},
-	[GW_ERR_NOT_AUTHORIZED] = {"not-authorized", "auth"},
-	[GW_ERR_RECIPIENT_UNAVAILABLE] = {"recipient-unavailable", "wait"},
-	[GW_ERR_REGISTRATION_REQUIRED] = {"registration-required", "auth"},
-	[GW_ERR_REMOTE_SERVER_NOT_FOUND] = {"remote-server-not-found", "cancel"},
-	[GW_ERR_REMOTE_SERVER_TIMEOUT] = {"remote-server-timeout", "wait"},
-	[GW_ERR_RESOURCE_CONSTRAINT] = {"resource-constraint", "wait"},
-	[GW_ERR_SERVICE_UNAVAILABLE] = {"service-unavailable", "cancel"},
-	[GW_ERR_POLICY_VIOLATION] = {"policy-violation", "modify"},
+        [GW_ERR_NONE] = {"undefined-condition", "cancel"},
+        [GW_ERR_BAD_REQUEST] = {"bad-request", "modify"},
+        [GW_ERR_CONFLICT] = {"conflict", "cancel"},
+        [GW_ERR_FORBIDDEN] = {"forbidden", "auth"},
+        [GW_ERR_INTERNAL] = {"internal-server-error", "wait"},
+        [GW_ERR_ITEM_NOT_FOUND] = {"item-not-found", "cancel"},
+        [GW_ERR_JID_MALFORMED] = {"jid-malformed", "modify"},
+        [GW_ERR_NOT_ACCEPTABLE] = {"not-acceptable", "modify"},
+        [GW_ERR_NOT_ALLOWED] = {"not-allowed", "cancel"},
+        [GW_ERR_NOT_AUTHORIZED] = {"not-authorized", "auth"},
+        [GW_ERR_RECIPIENT_UNAVAILABLE] = {"recipient-unavailable", "wait"},
+        [GW_ERR_REGISTRATION_REQUIRED] = {"registration-required", "auth"},
+        [GW_ERR_REMOTE_SERVER_NOT_FOUND] = {"remote-server-not-found", "cancel"},
+        [GW_ERR_REMOTE_SERVER_TIMEOUT] = {"remote-server-timeout", "wait"},
+        [GW_ERR_RESOURCE_CONSTRAINT] = {"resource-constraint", "wait"},
+        [GW_ERR_SERVICE_UNAVAILABLE] = {"service-unavailable", "cancel"},
+        [GW_ERR_POLICY_VIOLATION] = {"policy-violation", "modify"},
 };
 
 const char *
 stanza_error_condition(enum gw_error e)
 {
 	return (size_t)e < sizeof(errors) / sizeof(errors[0]) ? errors[e].condition
-	                                                       : "undefined-condition";
+	                                                      : "undefined-condition";
 }
 
 const char *
@@ -126,8 +126,8 @@ stanza_error_reply(xmpp_stanza_t *request, enum gw_error e, const char *text)
 	xmpp_stanza_set_type(err, stanza_error_type(e));
 	stanza_add_child(err, stanza_error_condition(e), "urn:ietf:params:xml:ns:xmpp-stanzas");
 	if (text) {
-		xmpp_stanza_t *t = stanza_add_text_child(err, "text",
-		                                         "urn:ietf:params:xml:ns:xmpp-stanzas", text);
+		xmpp_stanza_t *t = stanza_add_text_child(
+		        err, "text", "urn:ietf:params:xml:ns:xmpp-stanzas", text);
 		xmpp_stanza_set_attribute(t, "xml:lang", "en");
 	}
 	return reply;
@@ -173,8 +173,7 @@ stanza_new_id(void)
 }
 
 xmpp_stanza_t *
-stanza_message(const char *type, const char *from, const char *to, const char *id,
-               const char *body)
+stanza_message(const char *type, const char *from, const char *to, const char *id, const char *body)
 {
 	char *gen = id ? NULL : stanza_new_id();
 	xmpp_stanza_t *m = xmpp_message_new(ctx(), type, to, id ? id : gen);
@@ -210,11 +209,20 @@ put_escaped(struct strbuf *r, const char *s, bool attr)
 		const char *ent;
 
 		switch (*s) {
-		case '&': ent = "&amp;"; break;
-		case '<': ent = "&lt;"; break;
-		case '>': ent = "&gt;"; break;
-		case '"': ent = attr ? "&quot;" : NULL; break;
-		default: ent = NULL;
+		case '&':
+			ent = "&amp;";
+			break;
+		case '<':
+			ent = "&lt;";
+			break;
+		case '>':
+			ent = "&gt;";
+			break;
+		case '"':
+			ent = attr ? "&quot;" : NULL;
+			break;
+		default:
+			ent = NULL;
 		}
 		if (ent == NULL)
 			continue;

@@ -37,8 +37,8 @@ xmpp_stanza_t *stanza_error_reply(xmpp_stanza_t *request, enum gw_error, const c
 /* An <iq type='result'> reply to request, with an optional child (referenced, not stolen). */
 xmpp_stanza_t *stanza_iq_result(xmpp_stanza_t *request, xmpp_stanza_t *child);
 /* <message type=type from to id><body>body</body></message>; id NULL = generated. */
-xmpp_stanza_t *stanza_message(const char *type, const char *from, const char *to,
-                              const char *id, const char *body);
+xmpp_stanza_t *stanza_message(const char *type, const char *from, const char *to, const char *id,
+                              const char *body);
 /* <presence from to [type]/>; type NULL = available. */
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A new unique id for stanzas we originate. Caller frees. */

@@ -28,8 +28,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool init;
-	struct mail_parse_opts opts = {
-	        .max_size = 1 << 20, .trim_quotes = size % 2 == 0, .keep_attachments = size % 3 == 0};
+	struct mail_parse_opts opts = {.max_size = 1 << 20,
+	                               .trim_quotes = size % 2 == 0,
+	                               .keep_attachments = size % 3 == 0};
 	struct mail_in m;
 	char *why = NULL;
 

@@ -43,7 +43,8 @@ END_TEST
 
 START_TEST(alternative_prefers_plain_and_lists_attachments)
 {
-	parse("From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n"
+	parse("From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+	      "boundary=o\r\n\r\n"
 	      "--o\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n"
 	      "--i\r\nContent-Type: text/plain\r\n\r\nplain text\r\n"
 	      "--i\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--i--\r\n"
@@ -75,9 +76,10 @@ END_TEST
 
 START_TEST(quotes_trimmed_or_kept)
 {
-	const char *raw = "From: q@example.com\r\nReferences: <r1@x> <r2@x>\r\nIn-Reply-To: <r2@x>\r\n"
-	                  "\r\nMy answer.\r\n\r\nOn Mon, 7 Dec 2026, Bob wrote:\r\n> quoted\r\n"
-	                  "> more\r\n\r\n-- \r\nsig\r\n";
+	const char *raw =
+	        "From: q@example.com\r\nReferences: <r1@x> <r2@x>\r\nIn-Reply-To: <r2@x>\r\n"
+	        "\r\nMy answer.\r\n\r\nOn Mon, 7 Dec 2026, Bob wrote:\r\n> quoted\r\n"
+	        "> more\r\n\r\n-- \r\nsig\r\n";
 
 	parse(raw, true);
 	ck_assert_msg(strstr(m.text, "quoted") == NULL && strstr(m.text, "wrote") == NULL, "%s",
@@ -116,7 +118,8 @@ START_TEST(bounds_and_garbage)
 
 	p += sprintf(p, "From: deep@x\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n");
 	for (int i = 0; i < 40; i++)
-		p += sprintf(p, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i, i + 1);
+		p += sprintf(p, "--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n", i,
+		             i + 1);
 	sprintf(p, "--b40\r\nContent-Type: text/plain\r\n\r\ndeep\r\n");
 	parse(raw, false);
 	ck_assert(m.truncated);
@@ -125,7 +128,9 @@ START_TEST(bounds_and_garbage)
 	ck_assert_int_eq(mail_parse(raw, strlen(raw), &small, &m, &why), 0);
 	ck_assert_msg(strstr(m.text, "over this gateway's limit") != NULL, "%s", m.text);
 	/* Controls and invalid UTF-8 never come out. */
-	parse("From: x@y\r\nSubject: a\x01" "b\xff\r\n\r\nbody \xc0\x80 \x1b[31m red\r\n", false);
+	parse("From: x@y\r\nSubject: a\x01"
+	      "b\xff\r\n\r\nbody \xc0\x80 \x1b[31m red\r\n",
+	      false);
 	ck_assert_msg(strchr(m.text, '\x1b') == NULL && strstr(m.text, "\xc0\x80") == NULL, "%s",
 	              m.text);
 	ck_assert_msg(strchr(m.subject, '\x01') == NULL, "%s", m.subject);

@@ -178,25 +178,27 @@ START_TEST(redact_xml)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{"<x xmlns='jabber:x:data' type='submit'><field var='nick'><value>al</value></field>"
-		 "<field var='sasl_password'><value>s3cret</value></field></x>",
-		 "<x xmlns='jabber:x:data' type='submit'><field var='nick'><value>al</value></field>"
-		 "<field var='sasl_password'><value>[hidden]</value></field></x>"},
-		{"<field type=\"text-private\" var=\"Secret\"><value>a</value><value>bb</value>"
-		 "</field>",
-		 "<field type=\"text-private\" var=\"Secret\"><value>[hidden]</value>"
-		 "<value>[hidden]</value></field>"},
-		{"<query xmlns='jabber:iq:register'><username>u</username><password>pw</password>"
-		 "</query>",
-		 "<query xmlns='jabber:iq:register'><username>u</username><password>[hidden]"
-		 "</password></query>"},
-		{"<field var='api_key'/><field var='x'><value>v</value></field>",
-		 "<field var='api_key'/><field var='x'><value>v</value></field>"},
-		/* broken or cut traces stay as they are */
-		{"<field var='password'><value>cut here", "<field var='password'><value>cut here"},
-		{"<field var='password", "<field var='password"},
-		{"no xml at all", "no xml at all"},
-		{"", ""},
+	        {"<x xmlns='jabber:x:data' type='submit'><field "
+	         "var='nick'><value>al</value></field>"
+	         "<field var='sasl_password'><value>s3cret</value></field></x>",
+	         "<x xmlns='jabber:x:data' type='submit'><field "
+	         "var='nick'><value>al</value></field>"
+	         "<field var='sasl_password'><value>[hidden]</value></field></x>"},
+	        {"<field type=\"text-private\" var=\"Secret\"><value>a</value><value>bb</value>"
+	         "</field>",
+	         "<field type=\"text-private\" var=\"Secret\"><value>[hidden]</value>"
+	         "<value>[hidden]</value></field>"},
+	        {"<query xmlns='jabber:iq:register'><username>u</username><password>pw</password>"
+	         "</query>",
+	         "<query xmlns='jabber:iq:register'><username>u</username><password>[hidden]"
+	         "</password></query>"},
+	        {"<field var='api_key'/><field var='x'><value>v</value></field>",
+	         "<field var='api_key'/><field var='x'><value>v</value></field>"},
+	        /* broken or cut traces stay as they are */
+	        {"<field var='password'><value>cut here", "<field var='password'><value>cut here"},
+	        {"<field var='password", "<field var='password"},
+	        {"no xml at all", "no xml at all"},
+	        {"", ""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -387,7 +387,8 @@ START_TEST(render)
 
 	/* exactly what goes on the wire for a small one */
 	ck_assert_int_eq(stanza_render(m, &out), 0);
-	ck_assert_ptr_nonnull(strstr(out.p, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \"quoted\" 'single'</body>"));
+	ck_assert_ptr_nonnull(
+	        strstr(out.p, "<body>1 &lt; 2 &amp;&amp; 3 &gt; 2 \"quoted\" 'single'</body>"));
 	ck_assert_ptr_nonnull(strstr(out.p, " from=\"#c%irc.x@gw/n&quot;i'k\""));
 	ck_assert_ptr_nonnull(strstr(out.p, "<request xmlns=\"urn:xmpp:receipts\"/>"));
 	ck_assert_int_eq(strncmp(out.p, "<message ", 9), 0);
@@ -399,9 +400,10 @@ START_TEST(render)
 
 	/* parsed stanzas, with namespaces on every level, and UTF-8 */
 	xmpp_stanza_release(m);
-	m = parse("<iq type='result' id='x' xmlns='jabber:component:accept'><query "
-	          "xmlns='http://jabber.org/protocol/disco#items'><item jid='a@b' name='caf\xc3\xa9 "
-	          "&amp; &lt;tea&gt;'/></query></iq>");
+	m = parse(
+	        "<iq type='result' id='x' xmlns='jabber:component:accept'><query "
+	        "xmlns='http://jabber.org/protocol/disco#items'><item jid='a@b' name='caf\xc3\xa9 "
+	        "&amp; &lt;tea&gt;'/></query></iq>");
 	render_same(m);
 	xmpp_stanza_release(m);
 

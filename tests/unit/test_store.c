@@ -128,8 +128,7 @@ pg_ctl_run(const char *args)
 		cmd = xasprintf("cd %s && runuser -u nobody -- " PG_BIN "/%s >>%s/setup.log 2>&1",
 		                pg_dir, args, pg_dir);
 	else
-		cmd = xasprintf("cd %s && " PG_BIN "/%s >>%s/setup.log 2>&1", pg_dir, args,
-		                pg_dir);
+		cmd = xasprintf("cd %s && " PG_BIN "/%s >>%s/setup.log 2>&1", pg_dir, args, pg_dir);
 	r = system(cmd);
 	free(cmd);
 	return r;
@@ -154,8 +153,8 @@ pg_cluster_start(void)
 	}
 	if (mkdtemp(pg_dir) == NULL || (pg_port = free_port()) == -1)
 		return -1;
-	if (geteuid() == 0 && ((pw = getpwnam("nobody")) == NULL ||
-	                       chown(pg_dir, pw->pw_uid, pw->pw_gid) == -1))
+	if (geteuid() == 0 &&
+	    ((pw = getpwnam("nobody")) == NULL || chown(pg_dir, pw->pw_uid, pw->pw_gid) == -1))
 		return -1;
 	r = pg_ctl_run("initdb -D data -U postgres --auth=trust -E UTF8 --no-locale --no-sync");
 	if (r == 0) {
@@ -774,13 +773,14 @@ tamper(const char *key, int offset)
 
 	if (on_pg) {
 		/* get_byte() counts from 0, like offset. */
-		sql = offset < 0 ? xasprintf("UPDATE settings SET value = set_byte(value,"
-		                             " length(value) + %d, get_byte(value, length(value) + %d)"
-		                             " # 32) WHERE key = '%s'",
-		                             offset, offset, key)
-		                 : xasprintf("UPDATE settings SET value = set_byte(value, %d,"
-		                             " get_byte(value, %d) # 32) WHERE key = '%s'",
-		                             offset, offset, key);
+		sql = offset < 0
+		              ? xasprintf("UPDATE settings SET value = set_byte(value,"
+		                          " length(value) + %d, get_byte(value, length(value) + %d)"
+		                          " # 32) WHERE key = '%s'",
+		                          offset, offset, key)
+		              : xasprintf("UPDATE settings SET value = set_byte(value, %d,"
+		                          " get_byte(value, %d) # 32) WHERE key = '%s'",
+		                          offset, offset, key);
 		raw_exec(sql);
 		free(sql);
 		return;
@@ -1508,9 +1508,9 @@ START_TEST(archive_pages_and_ranges)
 		                 0);
 	}
 	/* Another user's and another room's rows never mix in. */
-	ck_assert_int_eq(store_archive_add(s, "irc", "bob@example.org", room, 1000, "n", "x", NULL,
-	                                   NULL),
-	                 0);
+	ck_assert_int_eq(
+	        store_archive_add(s, "irc", "bob@example.org", room, 1000, "n", "x", NULL, NULL),
+	        0);
 	ck_assert_int_eq(store_archive_add(s, "irc", u, "#other%irc.example.net", 1000, "n", "x",
 	                                   NULL, NULL),
 	                 0);
@@ -1548,9 +1548,8 @@ START_TEST(archive_pages_and_ranges)
 	memset(&seen, 0, sizeof(seen));
 	memset(&q, 0, sizeof(q));
 	ck_assert_int_eq(store_archive_query(s, "irc", u, room, &q, arch_collect, &seen), 0);
-	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", room, &q, arch_collect,
-	                                     &seen),
-	                 1);
+	ck_assert_int_eq(
+	        store_archive_query(s, "irc", "bob@example.org", room, &q, arch_collect, &seen), 1);
 }
 END_TEST
 
@@ -1561,13 +1560,13 @@ START_TEST(archive_network_ids)
 	int64_t first, id = 0;
 	char *uid = NULL;
 
-	ck_assert_int_eq(store_archive_add(s, "irc", u, room, 5000, "bob", "a", "msg-a", &first), 0);
+	ck_assert_int_eq(store_archive_add(s, "irc", u, room, 5000, "bob", "a", "msg-a", &first),
+	                 0);
 	ck_assert_int_eq(store_archive_add(s, "irc", u, room, 5010, "bob", "b", NULL, NULL), 0);
 	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, room, "msg-a", 4700, 5300), 1);
 	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, room, "msg-a", 5001, 5300), 0);
-	ck_assert_int_eq(store_archive_has_uid(s, "irc", u, "#other%irc.example.net", "msg-a", 0,
-	                                       9999),
-	                 0);
+	ck_assert_int_eq(
+	        store_archive_has_uid(s, "irc", u, "#other%irc.example.net", "msg-a", 0, 9999), 0);
 	ck_assert_int_eq(store_archive_has_uid(s, "irc", "bob@example.org", room, "msg-a", 0, 9999),
 	                 0);
 	ck_assert_int_eq(store_archive_uid(s, "irc", u, room, first, &uid), 1);
@@ -1683,15 +1682,15 @@ check_v2(void)
 	ck_assert_int_eq(store_user_count(s, "irc"), 1);
 	ck_assert_int_eq(store_queue_count(s, STORE_TO_XMPP, "irc"), 1);
 	/* v3 added the archive: empty, and working. */
-	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows,
-	                                     NULL),
-	                 0);
-	ck_assert_int_eq(store_archive_add(s, "irc", "bob@example.org", "#c%irc.x", 5, "n", "b", NULL,
-	                                   NULL),
-	                 0);
-	ck_assert_int_eq(store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows,
-	                                     NULL),
-	                 1);
+	ck_assert_int_eq(
+	        store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows, NULL),
+	        0);
+	ck_assert_int_eq(
+	        store_archive_add(s, "irc", "bob@example.org", "#c%irc.x", 5, "n", "b", NULL, NULL),
+	        0);
+	ck_assert_int_eq(
+	        store_archive_query(s, "irc", "bob@example.org", "#c%irc.x", &q, count_rows, NULL),
+	        1);
 	/* The tombstone written by v2 still refuses its key. */
 	m = msg(STORE_TO_XMPP, "irc", "bob@example.org", "k9 again");
 	m.dedup_key = (char *)"k9";
@@ -2216,15 +2215,16 @@ add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
 	tc = unit_tcase(su, xstrdup(name));
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
-	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts, room_members);
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts,
+	           room_members);
 
 	snprintf(name, sizeof(name), "%squeue", prefix);
 	tc = unit_tcase(su, xstrdup(name));
 	tcase_add_checked_fixture(tc, fixture, teardown);
-	unit_tests(tc, archive_pages_and_ranges, archive_network_ids, queue_push_get, queue_due_order_limit_and_filters,
-	           queue_due_callback_changes_queue, queue_retry_hold_release_delete,
-	           queue_dedup_and_tombstones, queue_reserved_ids, queue_seen_and_direct_tombstones,
-	           transactions);
+	unit_tests(tc, archive_pages_and_ranges, archive_network_ids, queue_push_get,
+	           queue_due_order_limit_and_filters, queue_due_callback_changes_queue,
+	           queue_retry_hold_release_delete, queue_dedup_and_tombstones, queue_reserved_ids,
+	           queue_seen_and_direct_tombstones, transactions);
 
 	snprintf(name, sizeof(name), "%sdurability", prefix);
 	tc = unit_tcase(su, xstrdup(name));
