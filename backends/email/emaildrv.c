@@ -546,6 +546,13 @@ normalize(struct gw_net *net, const char *typed, char **out, char **why)
 struct outgoing {
 	struct outgoing *next; /* in email_net.outgoing until freed */
 	CURL *easy;            /* running: the SMTP submission, then the Sent copy */
+	/*
+	 * One mail of an account at a time at the SMTP server, so that at a
+	 * crash only that one may go twice (SPEC section 7): the submission of
+	 * a mail that waits for the one before it.
+	 */
+	CURL *waiting;
+	bool submitting; /* its submission runs */
 	struct gw_net *net;
 	uint64_t qid;
 	char *user, *to, *xmpp_id, *message_id;
@@ -607,6 +614,8 @@ outgoing_cancel_all(struct email_net *en)
 			mcurl_cancel(en->mc, o->easy);
 			outgoing_ran(o, o->easy);
 		}
+		if (o->waiting)
+			curl_easy_cleanup(o->waiting);
 		outgoing_free(o);
 	}
 }
@@ -674,10 +683,52 @@ append_sent(struct outgoing *o)
 	outgoing_run(o, e, appended_cb);
 }
 
-static void
-submitted_cb(CURL *easy, CURLcode rc, void *arg)
+static void submitted_cb(CURL *, CURLcode, void *);
+
+/* Whether a mail of user is being submitted, or waits its turn. */
+static bool
+user_submitting(struct email_net *en, const char *user)
 {
-	struct outgoing *o = arg;
+	for (struct outgoing *o = en->outgoing; o; o = o->next)
+		if ((o->submitting || o->waiting) && strcasecmp(o->user, user) == 0)
+			return true;
+	return false;
+}
+
+/* Submits o's mail, or queues it behind the one of its account being submitted. */
+static void
+submit(struct outgoing *o, CURL *e)
+{
+	if (user_submitting(email_priv(o->net), o->user)) {
+		o->waiting = e;
+		return;
+	}
+	o->submitting = true;
+	outgoing_run(o, e, submitted_cb);
+}
+
+/* The account's submission ended: its oldest waiting mail goes (the list is newest first). */
+static void
+submit_next(struct email_net *en, const char *user)
+{
+	struct outgoing *next = NULL;
+	CURL *e;
+
+	for (struct outgoing *o = en->outgoing; o; o = o->next)
+		if (o->waiting && strcasecmp(o->user, user) == 0)
+			next = o;
+	if (next == NULL)
+		return;
+	e = next->waiting;
+	next->waiting = NULL;
+	next->submitting = true;
+	outgoing_run(next, e, submitted_cb);
+}
+
+/* What the SMTP server said of o's mail: done, retried or failed. */
+static void
+submitted(CURL *easy, CURLcode rc, struct outgoing *o)
+{
 	struct email_net *en = email_priv(o->net);
 	long code = 0;
 
@@ -732,6 +783,19 @@ submitted_cb(CURL *easy, CURLcode rc, void *arg)
 		free(why);
 	}
 	outgoing_free(o);
+}
+
+static void
+submitted_cb(CURL *easy, CURLcode rc, void *arg)
+{
+	struct outgoing *o = arg;
+	struct email_net *en = email_priv(o->net);
+	char *user = xstrdup(o->user);
+
+	o->submitting = false;
+	submitted(easy, rc, o); /* frees o, or hands it to the Sent copy */
+	submit_next(en, user);
+	free(user);
 }
 
 static enum gw_send_status
@@ -811,7 +875,7 @@ email_send(struct gw_net *net, const struct gw_outmsg *m, char **why)
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, reply_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, o);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 300L);
-	outgoing_run(o, e, submitted_cb);
+	submit(o, e);
 	return GW_SEND_PENDING;
 }
 
