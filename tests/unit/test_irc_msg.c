@@ -22,6 +22,7 @@ teardown(void)
 static enum ircmsg_err
 parse_n(const char *line, size_t len, size_t linelen)
 {
+	ircmsg_clear(&m);
 	return ircmsg_parse(&m, line, len, linelen);
 }
 

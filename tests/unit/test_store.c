@@ -2208,26 +2208,33 @@ END_TEST
 static void
 add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
 {
-	char name[64];
+	/* Check keeps the names it is given: they live as long as the program
+	 * (two engines, three cases each). */
+	static char names[6][64];
+	static size_t used;
+	char *name;
 	TCase *tc;
 
-	snprintf(name, sizeof(name), "%sdata", prefix);
-	tc = unit_tcase(su, xstrdup(name));
+	name = names[used++ % 6];
+	snprintf(name, sizeof(names[0]), "%sdata", prefix);
+	tc = unit_tcase(su, name);
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
 	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts,
 	           room_members);
 
-	snprintf(name, sizeof(name), "%squeue", prefix);
-	tc = unit_tcase(su, xstrdup(name));
+	name = names[used++ % 6];
+	snprintf(name, sizeof(names[0]), "%squeue", prefix);
+	tc = unit_tcase(su, name);
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	unit_tests(tc, archive_pages_and_ranges, archive_network_ids, queue_push_get,
 	           queue_due_order_limit_and_filters, queue_due_callback_changes_queue,
 	           queue_retry_hold_release_delete, queue_dedup_and_tombstones, queue_reserved_ids,
 	           queue_seen_and_direct_tombstones, transactions);
 
-	snprintf(name, sizeof(name), "%sdurability", prefix);
-	tc = unit_tcase(su, xstrdup(name));
+	name = names[used++ % 6];
+	snprintf(name, sizeof(names[0]), "%sdurability", prefix);
+	tc = unit_tcase(su, name);
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	tcase_set_timeout(tc, 120);
 	unit_tests(tc, crash_loses_no_acknowledged_push, startup_with_100k_users, queue_throughput,
