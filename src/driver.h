@@ -614,8 +614,9 @@ struct gw_srv_query *gw_resolve_srv(const char *name, gw_srv_cb *cb, void *arg);
 void gw_resolve_cancel(struct gw_srv_query *);
 const char *gw_net_jid(struct gw_net *); /* the gateway's domain, e.g. "irc.example.org" */
 /*
- * The gateway's link to the XMPP server is up. What a driver sends outside
- * the durable queue (gw_receipt, gw_chat_state) is lost while it is down.
+ * The gateway's link to the XMPP server is up. While it is down, messages
+ * and receipts wait in the durable queue, and the latest chat state of each
+ * conversation in memory (notices.c).
  */
 bool gw_net_online(struct gw_net *);
 /* The driver's private state: priv_size zeroed bytes the core allocated (see the lifecycle). */

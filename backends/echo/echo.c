@@ -9,7 +9,8 @@
  * occupant, the sender included.
  *
  * A few bodies steer it, so failure paths can be shown:
- *   /delay N text    answer after N seconds
+ *   /delay N text    answer after N seconds, then the receipt (when asked)
+ *                    and the chat state active, as a contact who wrote back
  *   /fail            refuse the message for good (the user is told)
  *   /retry N text    ask the core to retry N times before taking it
  *   /pending text    take it, and confirm one second later
@@ -45,7 +46,8 @@ struct later {
 	struct gw_net *net;
 	struct event *ev;
 	char *user, *from, *body;
-	uint64_t qid; /* non-zero: confirm this queued message */
+	char *receipt_id; /* non-NULL: the answer is followed by a receipt for it */
+	uint64_t qid;     /* non-zero: confirm this queued message */
 };
 
 static const struct gw_option echo_options[] = {
@@ -77,6 +79,7 @@ later_free(struct later *l)
 	free(l->user);
 	free(l->from);
 	free(l->body);
+	free(l->receipt_id);
 	free(l);
 }
 
@@ -102,12 +105,17 @@ later_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (l->qid)
 		gw_send_done(l->net, l->qid, GW_SEND_DONE, NULL);
-	if (l->body)
+	if (l->body && l->qid == 0) {
+		echo_back(l->net, l->user, l->from, l->body);
+		if (l->receipt_id)
+			gw_receipt(l->net, l->user, l->from, l->receipt_id);
+		gw_chat_state(l->net, l->user, l->from, GW_CS_ACTIVE);
+	} else if (l->body)
 		echo_back(l->net, l->user, l->from, l->body);
 	later_free(l);
 }
 
-static void
+static struct later *
 schedule(struct gw_net *net, int seconds, const char *user, const char *from, const char *body,
          uint64_t qid)
 {
@@ -121,6 +129,7 @@ schedule(struct gw_net *net, int seconds, const char *user, const char *from, co
 	l->qid = qid;
 	l->ev = evtimer_new(gw_event_base(), later_cb, l);
 	evtimer_add(l->ev, &tv);
+	return l;
 }
 
 /* ---- rooms ---- */
@@ -313,7 +322,10 @@ echo_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		body = rest + 1;
 	if (sscanf(body, "/delay %d", &n) == 1 && n >= 0 && n <= 3600 &&
 	    (rest = strchr(body + 7, ' ')) != NULL) {
-		schedule(net, n, msg->user, msg->to, rest + 1, 0);
+		struct later *l = schedule(net, n, msg->user, msg->to, rest + 1, 0);
+
+		if (msg->want_receipt)
+			l->receipt_id = xstrdup_or_null(msg->xmpp_id);
 		return GW_SEND_DONE;
 	}
 	if (strncmp(body, "/pending ", 9) == 0) {

@@ -87,6 +87,14 @@ member_add(struct ircd_conn *c, struct ircd_chan *ch, const char *nick)
 
 	if (m != NULL)
 		return m;
+	if (ch->nm >= IRCD_MEMBERS_MAX) {
+		if (!ch->members_cut)
+			log_warnx("irc: %s: %s on %s has more than %d members: the rest are not "
+			          "shown",
+			          c->user, ch->name, c->server, IRCD_MEMBERS_MAX);
+		ch->members_cut = true;
+		return NULL;
+	}
 	ch->m = xreallocarray(ch->m, ch->nm + 1, sizeof(*ch->m));
 	m = &ch->m[ch->nm++];
 	memset(m, 0, sizeof(*m));
@@ -280,10 +288,12 @@ ircd_on_join(struct ircd_conn *c, const struct ircmsg *m)
 			free(ch->m[i].userhost);
 		}
 		ch->nm = 0;
+		ch->members_cut = false;
 		member_add(c, ch, m->nick);
 		return;
 	}
-	mem = member_add(c, ch, m->nick);
+	if ((mem = member_add(c, ch, m->nick)) == NULL)
+		return;
 	if (m->user && m->host) {
 		free(mem->userhost);
 		mem->userhost = xasprintf("%s@%s", m->user, m->host);
@@ -299,7 +309,8 @@ ircd_on_names(struct ircd_conn *c, const struct ircmsg *m)
 	struct ircd_chan *ch = m->nparams >= 4 ? ircd_chan_find(c, m->params[2]) : NULL;
 	char *copy, *save = NULL;
 
-	if (ch == NULL)
+	/* Past the cap, a NAMES that goes on costs no search through the members. */
+	if (ch == NULL || ch->members_cut)
 		return;
 	copy = xstrdup(m->params[3]);
 	for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
@@ -313,7 +324,8 @@ ircd_on_names(struct ircd_conn *c, const struct ircmsg *m)
 			*uh++ = '\0';
 		if (!ircd_name_ok(p))
 			continue;
-		mem = member_add(c, ch, p);
+		if ((mem = member_add(c, ch, p)) == NULL)
+			break;
 		if (uh && strchr(uh, '@') && ircd_name_ok(uh))
 			xstrset(&mem->userhost, uh);
 		for (char *q = w; q < p; q++)

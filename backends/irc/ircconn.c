@@ -623,11 +623,14 @@ ircd_conn_lost(struct ircd_conn *c, const char *why)
 			ircd_chan_remove(c, ch);
 			continue;
 		}
-		for (size_t i = 0; i < ch->nm; i++)
+		for (size_t i = 0; i < ch->nm; i++) {
 			free(ch->m[i].nick);
+			free(ch->m[i].userhost);
+		}
 		free(ch->m);
 		ch->m = NULL;
 		ch->nm = 0;
+		ch->members_cut = false;
 	}
 	if (c->chans == NULL && !c->queries) {
 		ircd_conn_close(c, NULL);

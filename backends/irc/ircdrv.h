@@ -45,6 +45,14 @@ struct ssl_st;
 #define IRCD_JOIN_TIMEOUT 60   /* seconds for a JOIN to be answered */
 #define IRCD_KEEPALIVE_TICK 30 /* seconds between keepalive checks when ready */
 #define IRCD_REACTED_KEEP 32   /* reactions remembered per connection, not to send them twice */
+/*
+ * What a server's NAMES (or JOINs) and LIST may make us keep, at most: a
+ * server that never ends them costs this much memory and no more. The
+ * largest channels of the big networks hold a few thousand nicks; Libera
+ * lists about 50 000 channels.
+ */
+#define IRCD_MEMBERS_MAX 20000 /* members of one channel shown */
+#define IRCD_LIST_MAX 100000   /* channels kept from one LIST */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
 enum ircd_state {
@@ -102,6 +110,7 @@ struct ircd_chan {
 	time_t join_sent; /* when our JOIN went out, until the server confirms */
 	struct ircd_member *m;
 	size_t nm;
+	bool members_cut; /* IRCD_MEMBERS_MAX reached: logged, the rest not shown */
 	char *topic, *topic_by;
 
 	struct ircd_ban *bans; /* ban masks known (ban list, MODE +b/-b) */

@@ -554,6 +554,13 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			free(name);
 			free(topic);
 			free(addr);
+			if (c->chanlist.n >= IRCD_LIST_MAX) {
+				/* A LIST that goes on for ever: answered with what came. */
+				log_warnx("irc: %s: LIST from %s cut at %d channels", c->user,
+				          c->server, IRCD_LIST_MAX);
+				ircd_lists_end(c, GW_ERR_NONE, NULL);
+				ircd_conn_maybe_close(c);
+			}
 		}
 		break;
 	case 323:

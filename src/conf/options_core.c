@@ -74,6 +74,10 @@ const struct gw_option conf_backend_options[] = {
          "XEP-0313 archive queries (networks with rooms only)."},
         {"history_join", GW_OPT_INT, "20", 0, 1000, GW_OPT_RELOADABLE,
          "Messages of history sent on join when the client does not say how many."},
+        {"queue_max_per_user", GW_OPT_INT, "1000", 1, 1000000, GW_OPT_RELOADABLE,
+         "Messages of one user that may wait for this network while it cannot take them "
+         "(unreachable, or retrying); the next one is refused with a resource-constraint "
+         "error saying so, and is not stored, until some of those are delivered."},
         GW_OPTIONS_END,
 };
 

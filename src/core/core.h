@@ -42,8 +42,9 @@ struct gw_net {
 	struct strmap *probed;   /* bare JIDs the start-up probes asked, not answered yet */
 	struct delivery *delivery;
 	struct rooms *rooms;
-	char *caps_ver;         /* XEP-0115 verification string of the gateway JID */
-	char *contact_caps_ver; /* the same for every contact's JID */
+	struct strmap *held_states; /* "user\x1fpeer" -> chat state + 1, link down (notices.c) */
+	char *caps_ver;             /* XEP-0115 verification string of the gateway JID */
+	char *contact_caps_ver;     /* the same for every contact's JID */
 
 	struct strmap *roster_grants; /* domain -> XEP-0356 roster grant (roster.c) */
 	unsigned long msgs_to_net, msgs_to_xmpp, msgs_failed;

@@ -789,6 +789,14 @@ store_queue_count(struct store *s, enum store_dir dir, const char *net)
 	return s->ops->queue_count(s->be, dir, net);
 }
 
+long
+store_queue_count_user(struct store *s, enum store_dir dir, const char *net, const char *user)
+{
+	if (!dir_ok(dir) || net == NULL || user == NULL)
+		return -1;
+	return s->ops->queue_count_user(s->be, dir, net, user);
+}
+
 time_t
 store_queue_oldest(struct store *s, enum store_dir dir, const char *net)
 {

@@ -260,6 +260,8 @@ int store_queue_release_user(struct store *, enum store_dir dir, const char *net
 int store_queue_delete(struct store *, int64_t id);
 /* Messages queued for (dir, net) (net NULL: every net), held ones included; or -1. */
 long store_queue_count(struct store *, enum store_dir dir, const char *net);
+/* Messages of one user queued in (dir, net), held ones too; -1 on error. */
+long store_queue_count_user(struct store *, enum store_dir dir, const char *net, const char *user);
 /*
  * When the oldest not-held message of (dir, net) was queued; 0 if none (or
  * on error, logged). Held messages wait for their user, not for delivery.

@@ -113,6 +113,7 @@ struct store_ops {
 	/* Reserve n ids that the queue never assigns itself; *last is the highest. */
 	int (*queue_reserve)(void *, int n, int64_t *last);
 	long (*queue_count)(void *, enum store_dir, const char *net);
+	long (*queue_count_user)(void *, enum store_dir, const char *net, const char *jid);
 	/* -1 on error, 0 if none, 1 with *when. */
 	int (*queue_next_due)(void *, enum store_dir, const char *net, time_t *when);
 	/* -1 on error, 0 if none, 1 with *created of the oldest not-held message. */

@@ -665,6 +665,12 @@ pgs_queue_count(void *be, enum store_dir dir, const char *net)
 	return pgs_long(pgs_run(be, P_Q_COUNT_NET, "is", (int)dir, net));
 }
 
+static long
+pgs_queue_count_user(void *be, enum store_dir dir, const char *net, const char *jid)
+{
+	return pgs_long(pgs_run(be, P_Q_COUNT_USER, "iss", (int)dir, net, jid));
+}
+
 /* A time one statement of (dir, net) answers: -1, 0 for none (no row or NULL), 1. */
 static int
 pgs_queue_time(void *be, enum pgs_stmt id, enum store_dir dir, const char *net, time_t *when)
@@ -737,6 +743,7 @@ const struct store_ops store_pg_ops = {
         .queue_tombstone = pgs_queue_tombstone,
         .queue_reserve = pgs_queue_reserve,
         .queue_count = pgs_queue_count,
+        .queue_count_user = pgs_queue_count_user,
         .queue_oldest = pgs_queue_oldest,
         .queue_next_due = pgs_queue_next_due,
         .queue_prune = pgs_queue_prune,

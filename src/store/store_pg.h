@@ -52,6 +52,7 @@ enum pgs_stmt {
 	P_Q_RESERVE,
 	P_Q_COUNT_ALL,
 	P_Q_COUNT_NET,
+	P_Q_COUNT_USER,
 	P_Q_NEXT_DUE,
 	P_Q_OLDEST,
 	P_Q_PRUNE,

@@ -107,6 +107,7 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_Q_RESERVE] = "SELECT setval('queue_id_seq', nextval('queue_id_seq') + $1 - 1)",
         [P_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = $1",
         [P_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = $2 AND dir = $1",
+        [P_Q_COUNT_USER] = "SELECT count(*) FROM queue WHERE net = $2 AND jid = $3 AND dir = $1",
         [P_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = $1 AND net = $2"
                          " AND held = 0",
         [P_Q_OLDEST] = "SELECT created FROM queue WHERE dir = $1 AND net = $2 AND held = 0"

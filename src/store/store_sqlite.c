@@ -787,6 +787,15 @@ sq_queue_count(void *be, enum store_dir dir, const char *net)
 	return sq_query_long(sq, ST_Q_COUNT_NET, sq_prep(sq, ST_Q_COUNT_NET, "is", (int)dir, net));
 }
 
+static long
+sq_queue_count_user(void *be, enum store_dir dir, const char *net, const char *jid)
+{
+	struct sq *sq = be;
+
+	return sq_query_long(sq, ST_Q_COUNT_USER,
+	                     sq_prep(sq, ST_Q_COUNT_USER, "iss", (int)dir, net, jid));
+}
+
 /* A time one statement of (dir, net) answers: -1, 0 for none (no row, or a NULL min()), 1. */
 static int
 sq_queue_time(struct sq *sq, enum stmt_id id, enum store_dir dir, const char *net, time_t *when)
@@ -861,6 +870,7 @@ const struct store_ops store_sqlite_ops = {
         .queue_tombstone = sq_queue_tombstone,
         .queue_reserve = sq_queue_reserve,
         .queue_count = sq_queue_count,
+        .queue_count_user = sq_queue_count_user,
         .queue_oldest = sq_queue_oldest,
         .queue_next_due = sq_queue_next_due,
         .queue_prune = sq_queue_prune,

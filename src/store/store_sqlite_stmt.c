@@ -115,6 +115,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                          " RETURNING seq",
         [ST_Q_COUNT_ALL] = "SELECT count(*) FROM queue WHERE dir = ?1",
         [ST_Q_COUNT_NET] = "SELECT count(*) FROM queue WHERE net = ?2 AND dir = ?1",
+        [ST_Q_COUNT_USER] = "SELECT count(*) FROM queue WHERE net = ?2 AND jid = ?3 AND dir = ?1",
         [ST_Q_NEXT_DUE] = "SELECT min(next_try) FROM queue WHERE dir = ?1 AND net = ?2"
                           " AND held = 0",
         /* The lowest id is the oldest: one seek on queue_due. */

@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #define MSG_GROUPCHAT 0x01
 #define MSG_RECEIPT 0x02
 #define MSG_CORRECTION 0x04 /* XEP-0308 <replace/> */
+#define MSG_ACK 0x08        /* to XMPP: a XEP-0184 receipt for the user's message xmpp_id */
 
 #define BODY_MAX (64 * 1024)      /* longer bodies are refused (XMPP->net) or cut */
 #define SCAN_BATCH 256            /* messages taken from the store per scan */
@@ -74,6 +76,7 @@ struct delivery {
 	struct strmap *inflight;                 /* "id" -> batch: sent to XMPP, barrier not back */
 	struct strmap *pending;                  /* "id" -> (void *)1: the driver said PENDING */
 	struct batch *open;                      /* ids sent since the last barrier */
+	struct backoff *backoff;                 /* conversations waiting to be retried */
 	struct event *ev_tick;
 	bool scan_wanted;
 	time_t next_due;
@@ -355,7 +358,8 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		}
 		txn();
 		store_queue_retry(core.store, m->id, m->attempts + 1,
-		                  time(NULL) + retry_delay(m->attempts));
+		                  backoff_join(d->backoff, m->user, m->peer,
+		                               time(NULL) + retry_delay(m->attempts), time(NULL)));
 		if (d->next_due == 0 || d->next_due > time(NULL) + retry_delay(0))
 			d->next_due = time(NULL) + 1;
 		log_debug("%s: message %" PRId64 " for %s will be tried again%s%s", net->drv->name,
@@ -411,12 +415,22 @@ hand_to_driver(struct gw_net *net, const struct store_msg *m, char **why)
 static void
 send_to_net(struct gw_net *net, const struct store_msg *m)
 {
+	struct delivery *d = net->delivery;
 	char *why = NULL, key[32];
 	enum gw_send_status st;
+	time_t at;
 
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	if (strmap_get(net->delivery->pending, key))
 		return; /* the driver holds it already */
+	if ((at = backoff_until(d->backoff, m->user, m->peer)) > time(NULL)) {
+		/* Its conversation waits: it goes with the older ones, after them. */
+		txn();
+		store_queue_retry(core.store, m->id, m->attempts, at);
+		if (d->next_due == 0 || d->next_due > at)
+			d->next_due = at;
+		return;
+	}
 	st = hand_to_driver(net, m, &why);
 	apply_send_result(net, m, st, why);
 	free(why);
@@ -428,11 +442,53 @@ send_to_net(struct gw_net *net, const struct store_msg *m)
  * the driver did not take it for good. Runs inside the iteration's
  * transaction, just before its commit.
  */
+/*
+ * Whether one more message of m's user may wait in the queue for net. The
+ * user's queued messages (to send, or sent and not yet confirmed) are
+ * counted once per batch (waiting: user -> count + 1), and then as the
+ * batch stores more (one_more_waiting()). False tells the user why.
+ */
+static bool
+may_wait(struct gw_net *net, struct strmap **waiting, const struct store_msg *m)
+{
+	long max = gw_conf_int(net->section, "queue_max_per_user");
+	intptr_t n;
+	char *why;
+
+	if (*waiting == NULL)
+		*waiting = strmap_new();
+	if ((n = (intptr_t)strmap_get(*waiting, m->user)) == 0) {
+		long c = store_queue_count_user(core.store, STORE_TO_NET, m->net, m->user);
+
+		n = (c < 0 ? 0 : c) + 1;
+		strmap_put(*waiting, m->user, (void *)n);
+	}
+	if (n - 1 < max)
+		return true;
+	why = xasprintf("%ld of your messages are already waiting for the %s network, the most "
+	                "the gateway keeps; send this one again once they are delivered",
+	                max, net->drv->name);
+	notify_failure(net, m->user, m->resource, m->peer, m->xmpp_id, m->body,
+	               GW_ERR_RESOURCE_CONSTRAINT, why);
+	free(why);
+	return false;
+}
+
+static void
+one_more_waiting(struct strmap *waiting, const char *user)
+{
+	intptr_t n = (intptr_t)strmap_get(waiting, user);
+
+	if (n != 0)
+		strmap_put(waiting, user, (void *)(n + 1));
+}
+
 static void
 take_fresh(struct gw_net *net, bool send)
 {
 	struct delivery *d = net->delivery;
 	struct pending *p = d->fresh;
+	struct strmap *waiting = NULL;
 
 	d->fresh = NULL;
 	d->fresh_tail = &d->fresh;
@@ -440,6 +496,7 @@ take_fresh(struct gw_net *net, bool send)
 		struct store_msg *m = &q->m;
 		enum gw_send_status st = GW_SEND_RETRY;
 		char *why = NULL;
+		time_t behind = 0;
 
 		txn();
 		/* A client resending (stream resumption) sends the same key again. */
@@ -449,7 +506,20 @@ take_fresh(struct gw_net *net, bool send)
 			          net->drv->name, m->dedup_key, m->user);
 			continue;
 		}
-		if (send)
+		/*
+		 * Not even offered to the driver beyond the cap: a driver that took
+		 * it (PENDING: IRC holds it while it connects) would send it anyway.
+		 */
+		if (send && !may_wait(net, &waiting, m))
+			continue;
+		/* Older messages of its conversation wait to be retried: it waits behind them. */
+		if (send && (behind = backoff_until(d->backoff, m->user, m->peer)) != 0) {
+			time_t now = time(NULL);
+
+			m->next_try = behind > now ? behind : now;
+			if (d->next_due == 0 || d->next_due > m->next_try)
+				d->next_due = m->next_try;
+		} else if (send)
 			st = hand_to_driver(net, m, &why);
 		if (st == GW_SEND_DONE || st == GW_SEND_FAILED || st == GW_SEND_FORBIDDEN) {
 			if (m->dedup_key)
@@ -464,10 +534,15 @@ take_fresh(struct gw_net *net, bool send)
 			if (st == GW_SEND_RETRY)
 				tell_user_failed(net, m, GW_SEND_FAILED,
 				                 "the gateway could not store the message");
-		} else if (send)
-			apply_send_result(net, m, st, why);
+		} else {
+			if (waiting)
+				one_more_waiting(waiting, m->user);
+			if (send && behind == 0)
+				apply_send_result(net, m, st, why);
+		}
 		free(why);
 	}
+	strmap_free(waiting, NULL);
 	free_pending_list(p);
 }
 
@@ -702,6 +777,39 @@ barrier_cb(void *arg, bool done)
 	free(b);
 }
 
+/* Sends msg (released) and counts queue row id into the open batch, deleted at its barrier. */
+static void
+sent_in_batch(struct gw_net *net, xmpp_stanza_t *msg, int64_t id, const char *key)
+{
+	struct delivery *d = net->delivery;
+
+	if (gateway_send(net, msg) == 0) {
+		if (d->open == NULL) {
+			d->open = xcalloc(1, sizeof(*d->open));
+			d->open->d = d;
+		}
+		d->open->ids = xreallocarray(d->open->ids, d->open->n + 1, sizeof(int64_t));
+		d->open->ids[d->open->n++] = id;
+		strmap_put(d->inflight, key, d->open);
+	}
+	xmpp_stanza_release(msg);
+}
+
+/* A receipt that waited for the link: the same stanza gw_receipt() sends at once. */
+static void
+send_ack_to_xmpp(struct gw_net *net, const struct store_msg *m, const char *key)
+{
+	char *from = gateway_address_jid(net, m->peer, NULL);
+	char *id = xasprintf("sgq-%" PRId64, m->id);
+	xmpp_stanza_t *msg = stanza_message("chat", from, m->user, id, NULL);
+
+	xmpp_stanza_set_attribute(stanza_add_child(msg, "received", "urn:xmpp:receipts"), "id",
+	                          m->xmpp_id ? m->xmpp_id : "");
+	sent_in_batch(net, msg, m->id, key);
+	free(id);
+	free(from);
+}
+
 static void
 send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 {
@@ -716,6 +824,10 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	if (strmap_get(d->inflight, key))
 		return;
+	if (m->flags & MSG_ACK) {
+		send_ack_to_xmpp(net, m, key);
+		return;
+	}
 	extra_decode(m->extra, &buf, f);
 	kind = atoi(f[X_KIND]);
 	if (kind < 0 || kind > 2)
@@ -743,16 +855,7 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 		stamp = m->created;
 	if (stamp != 0)
 		stanza_add_delay(msg, net->jid, stamp);
-	if (gateway_send(net, msg) == 0) {
-		if (d->open == NULL) {
-			d->open = xcalloc(1, sizeof(*d->open));
-			d->open->d = d;
-		}
-		d->open->ids = xreallocarray(d->open->ids, d->open->n + 1, sizeof(int64_t));
-		d->open->ids[d->open->n++] = m->id;
-		strmap_put(d->inflight, key, d->open);
-	}
-	xmpp_stanza_release(msg);
+	sent_in_batch(net, msg, m->id, key);
 	free(id);
 	free(from);
 	free(buf);
@@ -861,8 +964,10 @@ dispatch_net(struct gw_net *net, bool scan)
 		time_t now = time(NULL);
 
 		d->scan_wanted = false;
-		store_queue_due(core.store, STORE_TO_NET, net->drv->name, now, SCAN_BATCH, scan_cb,
-		                net);
+		/* Every due message handed over: the conversations whose moment came are done. */
+		if (store_queue_due(core.store, STORE_TO_NET, net->drv->name, now, SCAN_BATCH,
+		                    scan_cb, net) < SCAN_BATCH)
+			backoff_prune(d->backoff, now);
 		if (online)
 			store_queue_due(core.store, STORE_TO_XMPP, net->drv->name, now, SCAN_BATCH,
 			                scan_cb, net);
@@ -909,6 +1014,7 @@ delivery_init(struct gw_net *net)
 	d->to_xmpp_tail = &d->to_xmpp;
 	d->inflight = strmap_new();
 	d->pending = strmap_new();
+	d->backoff = backoff_new();
 	/* What a previous run left in the store goes out first. */
 	d->scan_wanted = true;
 	d->ev_tick = event_new(core.base, -1, EV_PERSIST, tick_cb, net);
@@ -934,8 +1040,10 @@ delivery_free(struct gw_net *net)
 	/* Batches still waiting for a barrier are freed by component_free(). */
 	strmap_free(d->inflight, NULL);
 	strmap_free(d->pending, NULL);
+	backoff_free(d->backoff);
 	free(d);
 	net->delivery = NULL;
+	notices_free(net);
 	if (ev_commit && net == core.nets[core.nnets - 1]) {
 		event_free(ev_commit);
 		ev_commit = NULL;
@@ -947,6 +1055,8 @@ delivery_online(struct gw_net *net)
 {
 	net->delivery->scan_wanted = true;
 	dispatch_net(net, true);
+	/* After the messages they follow. */
+	notices_online(net);
 }
 
 void
@@ -962,22 +1072,28 @@ delivery_queued(struct gw_net *net, int dir)
 	return store_queue_count(core.store, (enum store_dir)dir, net->drv->name);
 }
 
-/* ---- small notices that need no queue ---- */
+/* ---- receipts ---- */
 
-void
-gw_receipt(struct gw_net *net, const char *user, const char *from, const char *xmpp_id)
+int
+delivery_queue_receipt(struct gw_net *net, const char *user, const char *from, const char *xmpp_id)
 {
-	char *fj;
-	xmpp_stanza_t *m;
+	struct store_msg m;
+	int r;
 
-	if (xmpp_id == NULL)
-		return;
-	fj = gateway_address_jid(net, from, NULL);
-	m = stanza_message("chat", fj, user, NULL, NULL);
-	xmpp_stanza_set_attribute(stanza_add_child(m, "received", "urn:xmpp:receipts"), "id",
-	                          xmpp_id);
-	gateway_send_release(net, m);
-	free(fj);
+	memset(&m, 0, sizeof(m));
+	m.dir = STORE_TO_XMPP;
+	m.net = (char *)net->drv->name;
+	m.user = (char *)user;
+	m.peer = (char *)from;
+	m.body = "";
+	m.xmpp_id = (char *)xmpp_id;
+	m.flags = MSG_ACK;
+	m.created = m.next_try = time(NULL);
+	txn();
+	r = store_queue_push(core.store, &m);
+	if (r == 0)
+		pending_push(&net->delivery->to_xmpp_tail, &m);
+	return r == -1 ? -1 : 0;
 }
 
 void
@@ -985,24 +1101,4 @@ gw_message_failed(struct gw_net *net, const char *user, const char *from, const 
                   enum gw_error e, const char *why)
 {
 	notify_failure(net, user, NULL, from, xmpp_id, NULL, e, why);
-}
-
-void
-delivery_add_chat_state(xmpp_stanza_t *m, enum gw_chatstate cs)
-{
-	static const char *const names[] = {"active", "composing", "paused", "inactive", "gone"};
-
-	stanza_add_child(m, names[cs], "http://jabber.org/protocol/chatstates");
-	stanza_add_child(m, "no-store", "urn:xmpp:hints");
-}
-
-void
-gw_chat_state(struct gw_net *net, const char *user, const char *from, enum gw_chatstate cs)
-{
-	char *fj = gateway_address_jid(net, from, NULL);
-	xmpp_stanza_t *m = stanza_message("chat", fj, user, NULL, NULL);
-
-	delivery_add_chat_state(m, cs);
-	gateway_send_release(net, m);
-	free(fj);
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <strophe.h>
 
 #include "core.h"
@@ -117,6 +118,35 @@ void delivery_flush_all(void);
 /* Opens the loop's group transaction (committed at the end of the iteration). */
 void delivery_txn(void);
 long delivery_queued(struct gw_net *, int dir);
+/*
+ * A receipt (XEP-0184) from `from` for the user's message xmpp_id, queued
+ * durably to be sent when the link is up. 0, or -1 (the store failed).
+ */
+int delivery_queue_receipt(struct gw_net *, const char *user, const char *from,
+                           const char *xmpp_id);
+
+/*
+ * backoff.c: one retry schedule per conversation (user, peer), so that its
+ * messages keep their order while a network cannot take them.
+ */
+struct backoff;
+struct backoff *backoff_new(void);
+void backoff_free(struct backoff *);
+/* When the conversation is tried again (maybe already past), or 0: it is not waiting. */
+time_t backoff_until(const struct backoff *, const char *user, const char *peer);
+/*
+ * A message of the conversation is to be retried at when: returns the
+ * moment the conversation is tried again (an earlier retry's, while it is
+ * still to come), which the message is to take.
+ */
+time_t backoff_join(struct backoff *, const char *user, const char *peer, time_t when, time_t now);
+/* Forgets the conversations whose moment has come (the scan handed them over). */
+void backoff_prune(struct backoff *, time_t now);
+
+/* notices.c: receipts and chat states (gw_receipt, gw_chat_state) */
+/* The link came up: the chat states held while it was down go out. */
+void notices_online(struct gw_net *);
+void notices_free(struct gw_net *);
 
 /* admin.c */
 void admin_init(void);

@@ -225,6 +225,16 @@ def ngircd(tmp_path, request):
     n.stop()
 
 
+@pytest.fixture
+def fast_ngircd(tmp_path, request):
+    """A private ngircd that takes lines as fast as they come (no flood penalty)."""
+    n = sgtest.Ngircd(tmp_path / "ngircd", extra_global="[Limits]\nMaxPenaltyTime = 0\n")
+    _attach(request, "ngircd", n)
+    n.start()
+    yield n
+    n.stop()
+
+
 def _irc_clients(server):
     """A factory of IRC clients on server (.port, .tls_port, .cert), and
     their list (closed by the fixture)."""

@@ -70,6 +70,37 @@ def test_network_messages_wait_while_the_xmpp_server_is_down(gateway, prosody, c
     sgtest.wait_until(lambda: queued(gateway, 1) == 0, 10, "the answer removed once routed")
 
 
+def test_receipt_and_chat_state_produced_while_the_xmpp_server_is_down_follow(
+        gateway, prosody, client):
+    """What the network reports while the component link is down (a receipt,
+    a chat state) is held like the messages and reaches the user once the
+    link is back: the receipt from the store, the contact's latest state."""
+    alice = client("alice")
+    mid = alice.send_message(FOO, "/delay 2 answered while the server was down",
+                             request_receipt=True)
+    time.sleep(0.3)
+    prosody.kill()
+    # The answer and its receipt both wait in the store.
+    sgtest.wait_until(lambda: queued(gateway, 1) == 2, 15, "the answer and its receipt stored")
+    # The gateway waits while alice comes back, so that what it sends to her
+    # bare JID finds her online (a chat state is never stored offline).
+    before = {h: prosody.component_auth_count(h) for h in gateway.backends}
+    gateway.proc.send_signal(signal.SIGSTOP)
+    try:
+        prosody.start()
+        alice = client("alice", resource="back")
+    finally:
+        gateway.proc.send_signal(signal.SIGCONT)
+    gateway.wait_connected(before, timeout=30)
+    m = alice.wait_for_message(lambda m: m["from"].bare == FOO and m["body"], 30, "the answer")
+    assert m["body"] == "answered while the server was down"
+    alice.wait_for_message(lambda m: m["from"].bare == FOO and m["receipt"] == mid, 30,
+                           "the receipt produced while the server was down")
+    alice.wait_for_message(lambda m: m["from"].bare == FOO and m["chat_state"] == "active",
+                           30, "the chat state produced while the server was down")
+    sgtest.wait_until(lambda: queued(gateway, 1) == 0, 10, "the answer and receipt removed")
+
+
 def test_offline_user_gets_the_answer_from_offline_storage(gateway, client):
     alice = client("alice")
     alice.send_message(FOO, "/delay 2 for later")

@@ -22,14 +22,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@pytest.fixture
-def fast_ngircd(tmp_path):
-    n = sgtest.Ngircd(tmp_path / "ngircd", extra_global="[Limits]\nMaxPenaltyTime = 0\n")
-    n.start()
-    yield n
-    n.stop()
-
-
 def test_bench_one_user(make_gateway, fast_ngircd, client):
     g = make_gateway(backends=(GW,), extra={"irc": {
         "ports": str(fast_ngircd.port), "tls_ports": "", "throttle_burst": "0",
