@@ -539,6 +539,13 @@ take_fresh(struct gw_net *net, bool send)
 				one_more_waiting(waiting, m->user);
 			if (send && behind == 0)
 				apply_send_result(net, m, st, why);
+			else if (!send)
+				/*
+				 * Written by a flush (a registration's, mid-loop), never
+				 * offered: the next tick's scan hands it over. Without
+				 * this it waited for some later scan, or a restart.
+				 */
+				d->scan_wanted = true;
 		}
 		free(why);
 	}

@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PARTS 6
 
 static void
-report(struct smsreceipt *r, const char *line, int ref, enum smsreceipt_state st,
-       const char *why, int decided[MSGS])
+report(struct smsreceipt *r, const char *line, int ref, enum smsreceipt_state st, const char *why,
+       int decided[MSGS])
 {
 	struct smsreceipt_outcome o;
 
@@ -76,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		smsreceipt_track(r, line, m, refs, n, now);
 	}
 	while (i + 4 <= size) {
-		static const GSM_SMSMessageType types[] = {SMS_Status_Report, SMS_Deliver, SMS_Submit};
+		static const GSM_SMSMessageType types[] = {SMS_Status_Report, SMS_Deliver,
+		                                           SMS_Submit};
 		uint8_t flags = data[i];
 		GSM_SMSMessage sms;
 		enum smsreceipt_state st;
