@@ -143,6 +143,9 @@ ircd_mask_match(enum ircmsg_casemap casemap, const char *mask, const char *s)
 static void
 ban_add(struct ircd_ban **v, size_t *n, const char *mask, const char *by)
 {
+	/* A server that lists bans without end: the first IRCD_BANS_MAX are kept. */
+	if (*n >= IRCD_BANS_MAX)
+		return;
 	*v = xreallocarray(*v, *n + 1, sizeof(**v));
 	(*v)[*n].mask = xstrdup(mask);
 	(*v)[*n].by = xstrdup_or_null(by);

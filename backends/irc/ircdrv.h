@@ -53,6 +53,7 @@ struct ssl_st;
  */
 #define IRCD_MEMBERS_MAX 20000 /* members of one channel shown */
 #define IRCD_LIST_MAX 100000   /* channels kept from one LIST */
+#define IRCD_BANS_MAX 1000     /* ban masks of one channel (servers allow a few hundred) */
 
 /* The states of one IRC connection; ircd_set_state() logs every change. */
 enum ircd_state {

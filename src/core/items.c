@@ -23,6 +23,13 @@
 
 /* Items in an answer when the request asks for no page (no <set/>). */
 #define ITEMS_DEFAULT_MAX 1000
+/*
+ * A page's addresses and names, at most: a page of long names (IRC topics)
+ * would otherwise be a stanza bigger than the XMPP server takes from a
+ * component (component.c); the page is cut there and its <set/> says so.
+ */
+#define PAGE_BYTES_MAX (192 * 1024)
+#define ITEM_BYTES(a, n) (strlen(a) + ((n) ? strlen(n) : 0) + 64) /* with the markup, the JID */
 
 struct page_item {
 	char *address, *name;
@@ -42,6 +49,8 @@ struct gw_items {
 	size_t count; /* items the driver added */
 	struct page_item *page;
 	size_t npage;
+	size_t bytes; /* the page's ITEM_BYTES() */
+	bool full;    /* PAGE_BYTES_MAX reached going forward: no item after */
 };
 
 static char *
@@ -114,6 +123,7 @@ items_new(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *query)
 static void
 page_drop_first(struct gw_items *it)
 {
+	it->bytes -= ITEM_BYTES(it->page[0].address, it->page[0].name);
 	free(it->page[0].address);
 	free(it->page[0].name);
 	memmove(&it->page[0], &it->page[1], (it->npage - 1) * sizeof(*it->page));
@@ -141,7 +151,8 @@ gw_items_add(struct gw_items *it, const char *address, const char *name)
 			it->after_seen = strcmp(address, it->after) == 0;
 			return;
 		}
-		if ((it->index >= 0 && (long)pos < it->index) || (long)it->npage >= it->max)
+		if ((it->index >= 0 && (long)pos < it->index) || (long)it->npage >= it->max ||
+		    it->full)
 			return;
 	}
 	it->page = xreallocarray(it->page, it->npage + 1, sizeof(*it->page));
@@ -149,6 +160,20 @@ gw_items_add(struct gw_items *it, const char *address, const char *name)
 	p->address = xstrdup(address);
 	p->name = name ? xmltext_clean(name, strlen(name), 1024) : NULL;
 	p->index = pos;
+	it->bytes += ITEM_BYTES(p->address, p->name);
+	if (it->bytes > PAGE_BYTES_MAX && it->npage > 1) {
+		if (it->before != NULL) {
+			/* Backwards: the page keeps the items nearest the end. */
+			while (it->bytes > PAGE_BYTES_MAX && it->npage > 1)
+				page_drop_first(it);
+		} else {
+			it->bytes -= ITEM_BYTES(p->address, p->name);
+			free(p->address);
+			free(p->name);
+			it->npage--;
+			it->full = true;
+		}
+	}
 }
 
 void

@@ -704,15 +704,55 @@ component_jid(const struct component *c)
 	return c->jid;
 }
 
+/*
+ * The largest stanza sent. An XMPP server closes a component's stream on a
+ * bigger one (Prosody: component_stanza_size_limit, 512 KiB by default; the
+ * stream error says not-well-formed), which would cut every user of the
+ * gateway off for one answer too large.
+ */
+#define STANZA_OUT_MAX (448 * 1024)
+
+/* The error that goes instead of an iq result too large to send. */
+static void
+render_too_large(struct component *c, xmpp_stanza_t *result, size_t len)
+{
+	char *text = xasprintf("The answer is too large to send (%zu KiB; the XMPP server "
+	                       "takes %d KiB at most): ask for less, e.g. a smaller page.",
+	                       len / 1024, STANZA_OUT_MAX / 1024);
+	xmpp_stanza_t *err = stanza_error_reply(result, GW_ERR_RESOURCE_CONSTRAINT, text);
+
+	/* stanza_error_reply() answers a request: this is our own answer, so swap back. */
+	xmpp_stanza_set_to(err, xmpp_stanza_get_to(result));
+	xmpp_stanza_set_from(err, xmpp_stanza_get_from(result));
+	stanza_render(err, &c->out);
+	xmpp_stanza_release(err);
+	free(text);
+}
+
 int
 component_send(struct component *c, xmpp_stanza_t *stanza)
 {
+	size_t before = c->out.len, len;
+
 	if (c->state != COMP_ONLINE)
 		return -1;
 	/* Our renderer, not xmpp_send()'s (see stanza_render()), into the turn's piece. */
 	if (stanza_render(stanza, &c->out) == -1) {
 		log_warnx("component %s: a stanza without a name was not sent", c->jid);
 		return -1;
+	}
+	if ((len = c->out.len - before) > STANZA_OUT_MAX) {
+		const char *name = xmpp_stanza_get_name(stanza),
+		           *type = xmpp_stanza_get_type(stanza);
+
+		c->out.len = before;
+		log_warnx(
+		        "component %s: a %s of %zu bytes was not sent: the XMPP server would close "
+		        "the link",
+		        c->jid, name, len);
+		if (strcmp(name, "iq") != 0 || type == NULL || strcmp(type, "result") != 0)
+			return -1;
+		render_too_large(c, stanza, len);
 	}
 	c->stanzas_out++;
 	flush_soon();

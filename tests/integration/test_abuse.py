@@ -43,11 +43,15 @@ def bench(text):
 
 
 class HostileIrcd(FakeIrcd):
-    """A FakeIrcd whose NAMES has `names` nicks more (then its end), and
-    whose LIST has `channels` channels and never ends (no 323)."""
+    """A FakeIrcd whose NAMES has `names` nicks more (then its end), whose
+    ban list has `bans` masks, and whose LIST has `channels` channels and
+    never ends (no 323)."""
 
     names = 0
     channels = 0
+    topic = "topic"
+    list_end = False
+    bans = 0
 
     def _line(self, line):
         words = line.split(" ")
@@ -59,8 +63,15 @@ class HostileIrcd(FakeIrcd):
                 out.append(f":fake 353 alice = {chan} :{nicks}")
             out.append(f":fake 366 alice {chan} :End of NAMES")
             self.send_raw(("\r\n".join(out) + "\r\n").encode())
+        elif line.startswith("MODE #") and line.endswith(" +b") and self.bans:
+            chan = words[1]
+            out = [f":fake 367 alice {chan} b{i}!*@* op 1" for i in range(self.bans)]
+            out.append(f":fake 368 alice {chan} :End of channel ban list")
+            self.send_raw(("\r\n".join(out) + "\r\n").encode())
         elif words[0] == "LIST" and self.channels:
-            out = [f":fake 322 alice #c{i} 3 :topic {i}" for i in range(self.channels)]
+            out = [f":fake 322 alice #c{i} 3 :{self.topic} {i}" for i in range(self.channels)]
+            if self.list_end:
+                out.append(":fake 323 alice :End of LIST")
             self.send_raw(("\r\n".join(out) + "\r\n").encode())
         else:
             super()._line(line)
@@ -205,6 +216,7 @@ def test_flood_to_a_network_that_is_down_is_capped_per_user(make_gateway, fast_n
 
 IRCD_MEMBERS_MAX = 20000  # backends/irc/ircdrv.h
 IRCD_LIST_MAX = 100000
+IRCD_BANS_MAX = 1000
 
 
 def test_irc_names_longer_than_the_cap(gw, fake, client):
@@ -419,3 +431,52 @@ def test_message_read_with_a_registration_is_echoed(make_gateway, prosody):
         comp.read_until(lambda d: b"read with a registration</body>" in d, 15)
     finally:
         comp.close()
+
+
+def test_irc_ban_list_longer_than_the_cap(gw, fake, client):
+    """A channel's ban list has 15 000 masks ($STANZAGATE_BANS_N): the
+    outcast list is answered with the first 1 000 (servers allow a few
+    hundred), memory stays bounded, the gateway's link stays up (a list of
+    them all was a stanza the XMPP server refused, closing the link) and
+    the echo network goes on answering."""
+    fake.bans = int(os.environ.get("STANZAGATE_BANS_N", "15000"))
+    alice = client("alice")
+    alice.join_muc(room("#banned"), "alice")
+    rss0 = sgtest.rss_kb(gw.proc.pid)
+    r = alice.iq(room("#banned"), '<query xmlns="http://jabber.org/protocol/muc#admin">'
+                 '<item affiliation="outcast"/></query>', "get", timeout=60)
+    items = r.xml.findall("{http://jabber.org/protocol/muc#admin}query/"
+                          "{http://jabber.org/protocol/muc#admin}item")
+    rss1 = sgtest.rss_kb(gw.proc.pid)
+    bench(f"ban list of {fake.bans} masks: {len(items)} kept; RSS {rss0} kB -> {rss1} kB")
+    assert len(items) == min(fake.bans, IRCD_BANS_MAX)
+    assert_rss_bounded(rss0, rss1, 32 * 1024)
+    echo_still_answers(client("bob"), "still here")
+    assert gw.running()
+
+
+def test_irc_list_of_long_topics_comes_in_pages(gw, fake, client):
+    """A LIST of 2 000 channels with 470-byte topics (a 512-byte line): a
+    first page of 1 000 was a stanza bigger than the XMPP server takes from
+    a component (Prosody closed the link: every user of the gateway cut off,
+    the answer lost). The page is cut by size instead, its <set/> counting
+    them all, and the link stays up."""
+    fake.channels, fake.topic, fake.list_end = 2000, "t" * 470, True
+    alice = client("alice")
+    before = gw.prosody.component_auth_count(GW)
+    r = alice.iq(f"{SERVER}@{GW}", '<query xmlns="http://jabber.org/protocol/disco#items"/>',
+                 "get", timeout=60)
+    q = r.xml.find("{http://jabber.org/protocol/disco#items}query")
+    items = q.findall("{http://jabber.org/protocol/disco#items}item")
+    rsm = "{http://jabber.org/protocol/rsm}"
+    assert int(q.find(f"{rsm}set/{rsm}count").text) == 2000
+    assert 0 < len(items) < 1000, len(items)
+    # The next page follows from the last item of this one.
+    nxt = alice.iq(f"{SERVER}@{GW}", '<query xmlns="http://jabber.org/protocol/disco#items">'
+                   f'<set xmlns="http://jabber.org/protocol/rsm"><after>{items[-1].get("jid")}'
+                   '</after></set></query>', "get", timeout=60)
+    more = nxt.xml.findall("{http://jabber.org/protocol/disco#items}query/"
+                           "{http://jabber.org/protocol/disco#items}item")
+    assert more and more[0].get("jid") == room(f"#c{len(items)}")
+    assert gw.prosody.component_auth_count(GW) == before
+    assert "connection lost" not in gw.log
