@@ -435,18 +435,8 @@ join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
 static void
 numeric_to_user(struct ircd_conn *c, const struct ircmsg *m)
 {
-	size_t len = 0;
-	char *all;
+	char *all = ircmsg_params_join(m, 1);
 
-	for (size_t i = 1; i < m->nparams; i++)
-		len += strlen(m->params[i]) + 1;
-	all = xmalloc(len + 1);
-	all[0] = '\0';
-	for (size_t i = 1; i < m->nparams; i++) {
-		strcat(all, m->params[i]);
-		if (i + 1 < m->nparams)
-			strcat(all, " ");
-	}
 	if (*all)
 		ircd_server_message(c, "%s", all);
 	free(all);
