@@ -490,6 +490,13 @@ class IrcClient:
         self.send(f"JOIN {channel}")
         self.wait_for(lambda line: f" 366 {self.nick} {channel} " in line, 10, f"end of NAMES for {channel}")
 
+    def send_and_wait_echo(self, line):
+        """Send a channel change (MODE #chan ..., TOPIC #chan :...) and wait
+        until the server relays it to the channel: it is then in effect."""
+        head = " ".join(line.split(" ")[:3])
+        self.send(line)
+        self.wait_for(lambda l: f" {head}" in l, 10, f"{head} relayed")
+
     def privmsg(self, target, text):
         self.send(f"PRIVMSG {target} :{text}")
 
@@ -1050,6 +1057,25 @@ class Client:
                     ET.SubElement(f, "{jabber:x:data}value").text = str(val)
         return self.iq(jid, q, "set", timeout)
 
+    def is_registered(self, jid):
+        """Whether the gateway's registration form says <registered/>."""
+        q = self.register_form(jid).xml.find("{jabber:iq:register}query")
+        return q.find("{jabber:iq:register}registered") is not None
+
+    def register_with_defaults(self, jid):
+        """Register the way a client would: the form's fields with their
+        default values (enough for the echo network); the result Iq."""
+        q = self.register_form(jid).xml.find("{jabber:iq:register}query")
+        form = q.find("{jabber:x:data}x")
+        fields = {}
+        if form is not None:
+            for f in form.findall("{jabber:x:data}field"):
+                var = f.get("var")
+                if not var or var == "FORM_TYPE" or f.get("type") == "fixed":
+                    continue
+                fields[var] = [v.text or "" for v in f.findall("{jabber:x:data}value")] or [""]
+        return self.register(jid, fields)
+
     def unregister(self, jid, timeout=10):
         return self.iq(jid, '<query xmlns="jabber:iq:register"><remove/></query>', "set", timeout)
 
@@ -1224,6 +1250,15 @@ def rss_kb(pid):
             return next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
     except FileNotFoundError:
         return 0
+
+
+def irc_extra(server, **kw):
+    """The [irc] section of a gateway that connects to server's plain port
+    alone (ngircd, InspIRCd or a scripted server: anything with .port), with
+    the options kw besides."""
+    section = {"ports": str(server.port), "tls_ports": ""}
+    section.update(kw)
+    return {"irc": section}
 
 
 def wait_irc_nick_gone(irc_client, nick):
