@@ -33,13 +33,14 @@ def register(c, nick=None):
 
 def registered_alice(client):
     """alice, connected and registered with the echo network."""
-    alice = registered_alice(client)
+    alice = client("alice")
+    register(alice)
     return alice
 
 
 def configure_session(c):
     """The session id of the echo network's configure command, started by c."""
-    return configure_session(c)
+    return cmd_of(c.execute(ECHO, "configure")).get("sessionid")
 
 
 def text(c, body, timeout=10):
