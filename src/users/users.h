@@ -77,10 +77,24 @@ void presence_gateway(struct gw_net *, const char *to, const char *type);
 /* services.c */
 /* Handles the service iqs; false when iq is not one of them. */
 bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *target);
-/* Adds XEP-0115 caps to a presence from the gateway / from a contact. */
+/*
+ * Adds XEP-0115 caps to a presence from the gateway (and the XEP-0153
+ * avatar hash) / from a contact.
+ */
 void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
 void services_add_contact_caps(struct gw_net *, xmpp_stanza_t *presence);
+/* Computes the caps and loads the avatar; again after a reload (net->section is the new one). */
 void services_init(struct gw_net *);
+void services_free(struct gw_net *);
+
+/* vcard.c: the gateway JID's vCard (XEP-0054) and avatar (XEP-0153) */
+/* Loads the avatar the config names (or the installed one); none when it cannot. */
+void vcard_init(struct gw_net *);
+void vcard_free(struct gw_net *);
+/* Answers a vcard-temp iq to the gateway JID (q: its child); false when q is no vCard. */
+bool vcard_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q);
+/* Adds <x xmlns='vcard-temp:x:update'><photo>hash</photo></x> to a gateway's presence. */
+void vcard_add_update(struct gw_net *, xmpp_stanza_t *presence);
 
 /* register.c */
 void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);
