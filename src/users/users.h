@@ -49,8 +49,17 @@ bool roster_granted(struct gw_net *, const char *user);
  * back to that by itself.
  */
 bool roster_add(struct gw_net *, const char *user, const char *address, const char *name);
-/* Pushes the gateway and every stored contact of user: how many contacts, -1 when not granted. */
-long roster_sync(struct gw_net *, const char *user);
+/*
+ * Suggests a contact to user's clients (XEP-0144 roster item exchange), for
+ * when the roster cannot be written; false when the user turned it off.
+ */
+bool roster_suggest(struct gw_net *, const char *user, const char *address, const char *name);
+/*
+ * Pushes the gateway and every stored contact of user into the roster, or,
+ * without the grant, suggests them all in one XEP-0144 message (*suggested
+ * true). How many contacts; -1 when the user turned it off.
+ */
+long roster_sync(struct gw_net *, const char *user, bool *suggested);
 void roster_forget(struct gw_net *);
 
 /* presence.c: what contacts show */

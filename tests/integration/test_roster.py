@@ -89,3 +89,79 @@ def test_without_the_grant_it_asks(make_gateway, client):
     reply = alice.send_message_and_wait(ECHO, "roster")
     assert "does not let this gateway write your roster" in reply["body"], reply["body"]
     assert "lets this gateway write" not in gw.log
+
+
+ROSTERX = "{http://jabber.org/protocol/rosterx}"
+
+
+def suggested_items(msg):
+    """The items of a XEP-0144 roster item exchange: jid -> (action, name, groups)."""
+    x = msg.xml.find(f"{ROSTERX}x")
+    return {i.get("jid"): (i.get("action"), i.get("name"),
+                           [g.text for g in i.findall(f"{ROSTERX}group")])
+            for i in x.findall(f"{ROSTERX}item")}
+
+
+def is_suggestion(m):
+    return m.xml.find(f"{ROSTERX}x") is not None
+
+
+def test_without_the_grant_a_number_that_texts_is_suggested(make_gateway, tmp_path, client):
+    smsd = Smsd(tmp_path / "smsd").start()
+    try:
+        make_gateway(backends=(SMS,), extra={
+            "sms": {"default_country": "+1", "poll_interval": "1s"},
+            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                                "smsd_database": smsd.url, "users": "alice@localhost"}})
+        alice = client("alice")
+        smsd.phone.inject(PEER, "Hi from a phone")
+        alice.wait_for_message(lambda m: m["from"].bare == f"{PEER}@{SMS}" and m["body"], 20,
+                               "the SMS")
+        # The suggestion, from the gateway, for the client to offer (XEP-0144)...
+        m = alice.wait_for_message(is_suggestion, 20, "the roster item exchange")
+        assert m["from"].full == SMS
+        assert not m["body"]
+        assert suggested_items(m) == {f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
+        # ...and the subscription request, for the clients that ignore it.
+        alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
+                                p["type"] == "subscribe", 10, "the number's request")
+        # The command suggests the gateway and every contact again, in one message.
+        assert alice.register(SMS)["type"] == "result"
+        reply = alice.send_message_and_wait(SMS, "roster")
+        assert "suggestions your client may offer to add" in reply["body"], reply["body"]
+        reply = alice.send_message_and_wait(SMS, "ok")
+        assert "the gateway and 1 contact were suggested" in reply["body"], reply["body"]
+        m = alice.wait_for_message(is_suggestion, 10, "the command's roster item exchange")
+        assert suggested_items(m) == {
+            SMS: ("add", "SMS gateway", ["SMS gateway"]),
+            f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
+        # Turned off: a new number is neither written nor suggested.
+        reply = alice.send_message_and_wait(SMS, "roster roster=no")
+        assert "requests to accept" in reply["body"], reply["body"]
+        smsd.phone.inject("+15550009999", "Another phone")
+        alice.wait_for_message(lambda m: m["from"].bare == f"+15550009999@{SMS}" and m["body"],
+                               20, "the second SMS")
+        alice.wait_for_presence(lambda p: p["from"].bare == f"+15550009999@{SMS}" and
+                                p["type"] == "subscribe", 10, "the second number's request")
+        alice.no_message(is_suggestion, 3)
+    finally:
+        smsd.stop()
+
+
+def test_with_the_grant_nothing_is_suggested(make_gateway, tmp_path, client):
+    """Where the roster is written, a suggestion would only ask again."""
+    smsd = Smsd(tmp_path / "smsd").start()
+    try:
+        gw = make_gateway(backends=(SMS,), extra={
+            "sms": {"default_country": "+1", "poll_interval": "1s"},
+            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                                "smsd_database": smsd.url, "users": "alice@localhost"}})
+        sgtest.wait_until(lambda: "lets this gateway write its users' rosters" in gw.log, 20,
+                          "the grant seen")
+        alice = client("alice")
+        smsd.phone.inject(PEER, "Hi from a phone")
+        sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+                          "the number in the roster")
+        alice.no_message(is_suggestion, 3)
+    finally:
+        smsd.stop()
