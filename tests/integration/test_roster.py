@@ -30,6 +30,28 @@ def roster_items(c):
     return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
 
 
+@pytest.fixture
+def smsd(tmp_path):
+    s = Smsd(tmp_path / "smsd").start()
+    yield s
+    s.stop()
+
+
+def texts_alice(alice, smsd, number, body="Hi from a phone"):
+    """A phone texts alice's line; returns once alice has the SMS."""
+    smsd.phone.inject(number, body)
+    alice.wait_for_message(lambda m: m["from"].bare == f"{number}@{SMS}" and m["body"], 20,
+                           "the SMS")
+
+
+def sms_gateway(make_gateway, smsd):
+    """The SMS gateway with one line on smsd, whose user is alice."""
+    return make_gateway(backends=(SMS,), extra={
+        "sms": {"default_country": "+1", "poll_interval": "1s"},
+        "sms.line.office": {"number": "+15550001111", "driver": "smsd",
+                            "smsd_database": smsd.url, "users": "alice@localhost"}})
+
+
 def test_registration_and_contacts_land_in_the_roster(make_gateway, client):
     gw = make_gateway(backends=(ECHO,))
     sgtest.wait_until(lambda: "lets this gateway write its users' rosters" in gw.log, 20,
@@ -54,30 +76,21 @@ def test_registration_and_contacts_land_in_the_roster(make_gateway, client):
     assert "requests to accept" in reply["body"], reply["body"]
 
 
-def test_a_number_that_texts_lands_in_the_roster(make_gateway, tmp_path, client):
-    smsd = Smsd(tmp_path / "smsd").start()
-    try:
-        make_gateway(backends=(SMS,), extra={
-            "sms": {"default_country": "+1", "poll_interval": "1s"},
-            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
-                                "smsd_database": smsd.url, "users": "alice@localhost"}})
-        alice = client("alice")
-        smsd.phone.inject(PEER, "Hi from a phone")
-        alice.wait_for_message(lambda m: m["from"].bare == f"{PEER}@{SMS}" and m["body"], 20,
-                               "the SMS")
-        sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
-                          "the number in the roster")
-        item = roster_items(alice)[f"{PEER}@{SMS}"]
-        assert item.get("subscription") == "both"
-        # Named by the number: what profanity and poezio show for the contact.
-        assert item.get("name") == PEER
-        assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["SMS gateway"]
-        alice.no_presence(lambda p: p["type"] == "subscribe", 3)
-        # Shown available, as SMS contacts are while the line is up.
-        alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
-                                p["type"] == "available", 10, "the number's presence")
-    finally:
-        smsd.stop()
+def test_a_number_that_texts_lands_in_the_roster(make_gateway, smsd, client):
+    sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    texts_alice(alice, smsd, PEER)
+    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+                      "the number in the roster")
+    item = roster_items(alice)[f"{PEER}@{SMS}"]
+    assert item.get("subscription") == "both"
+    # Named by the number: what profanity and poezio show for the contact.
+    assert item.get("name") == PEER
+    assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["SMS gateway"]
+    alice.no_presence(lambda p: p["type"] == "subscribe", 3)
+    # Shown available, as SMS contacts are while the line is up.
+    alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
+                            p["type"] == "available", 10, "the number's presence")
 
 
 def test_without_the_grant_it_asks(make_gateway, client):
@@ -106,62 +119,44 @@ def is_suggestion(m):
     return m.xml.find(f"{ROSTERX}x") is not None
 
 
-def test_without_the_grant_a_number_that_texts_is_suggested(make_gateway, tmp_path, client):
-    smsd = Smsd(tmp_path / "smsd").start()
-    try:
-        make_gateway(backends=(SMS,), extra={
-            "sms": {"default_country": "+1", "poll_interval": "1s"},
-            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
-                                "smsd_database": smsd.url, "users": "alice@localhost"}})
-        alice = client("alice")
-        smsd.phone.inject(PEER, "Hi from a phone")
-        alice.wait_for_message(lambda m: m["from"].bare == f"{PEER}@{SMS}" and m["body"], 20,
-                               "the SMS")
-        # The suggestion, from the gateway, for the client to offer (XEP-0144)...
-        m = alice.wait_for_message(is_suggestion, 20, "the roster item exchange")
-        assert m["from"].full == SMS
-        assert not m["body"]
-        assert suggested_items(m) == {f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
-        # ...and the subscription request, for the clients that ignore it.
-        alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
-                                p["type"] == "subscribe", 10, "the number's request")
-        # The command suggests the gateway and every contact again, in one message.
-        assert alice.register(SMS)["type"] == "result"
-        reply = alice.send_message_and_wait(SMS, "roster")
-        assert "suggestions your client may offer to add" in reply["body"], reply["body"]
-        reply = alice.send_message_and_wait(SMS, "ok")
-        assert "the gateway and 1 contact were suggested" in reply["body"], reply["body"]
-        m = alice.wait_for_message(is_suggestion, 10, "the command's roster item exchange")
-        assert suggested_items(m) == {
-            SMS: ("add", "SMS gateway", ["SMS gateway"]),
-            f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
-        # Turned off: a new number is neither written nor suggested.
-        reply = alice.send_message_and_wait(SMS, "roster roster=no")
-        assert "requests to accept" in reply["body"], reply["body"]
-        smsd.phone.inject("+15550009999", "Another phone")
-        alice.wait_for_message(lambda m: m["from"].bare == f"+15550009999@{SMS}" and m["body"],
-                               20, "the second SMS")
-        alice.wait_for_presence(lambda p: p["from"].bare == f"+15550009999@{SMS}" and
-                                p["type"] == "subscribe", 10, "the second number's request")
-        alice.no_message(is_suggestion, 3)
-    finally:
-        smsd.stop()
+def test_without_the_grant_a_number_that_texts_is_suggested(make_gateway, smsd, client):
+    sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    texts_alice(alice, smsd, PEER)
+    # The suggestion, from the gateway, for the client to offer (XEP-0144)...
+    m = alice.wait_for_message(is_suggestion, 20, "the roster item exchange")
+    assert m["from"].full == SMS
+    assert not m["body"]
+    assert suggested_items(m) == {f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
+    # ...and the subscription request, for the clients that ignore it.
+    alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
+                            p["type"] == "subscribe", 10, "the number's request")
+    # The command suggests the gateway and every contact again, in one message.
+    assert alice.register(SMS)["type"] == "result"
+    reply = alice.send_message_and_wait(SMS, "roster")
+    assert "suggestions your client may offer to add" in reply["body"], reply["body"]
+    reply = alice.send_message_and_wait(SMS, "ok")
+    assert "the gateway and 1 contact were suggested" in reply["body"], reply["body"]
+    m = alice.wait_for_message(is_suggestion, 10, "the command's roster item exchange")
+    assert suggested_items(m) == {
+        SMS: ("add", "SMS gateway", ["SMS gateway"]),
+        f"{PEER}@{SMS}": ("add", PEER, ["SMS gateway"])}
+    # Turned off: a new number is neither written nor suggested.
+    reply = alice.send_message_and_wait(SMS, "roster roster=no")
+    assert "requests to accept" in reply["body"], reply["body"]
+    texts_alice(alice, smsd, "+15550009999", "Another phone")
+    alice.wait_for_presence(lambda p: p["from"].bare == f"+15550009999@{SMS}" and
+                            p["type"] == "subscribe", 10, "the second number's request")
+    alice.no_message(is_suggestion, 3)
 
 
-def test_with_the_grant_nothing_is_suggested(make_gateway, tmp_path, client):
+def test_with_the_grant_nothing_is_suggested(make_gateway, smsd, client):
     """Where the roster is written, a suggestion would only ask again."""
-    smsd = Smsd(tmp_path / "smsd").start()
-    try:
-        gw = make_gateway(backends=(SMS,), extra={
-            "sms": {"default_country": "+1", "poll_interval": "1s"},
-            "sms.line.office": {"number": "+15550001111", "driver": "smsd",
-                                "smsd_database": smsd.url, "users": "alice@localhost"}})
-        sgtest.wait_until(lambda: "lets this gateway write its users' rosters" in gw.log, 20,
-                          "the grant seen")
-        alice = client("alice")
-        smsd.phone.inject(PEER, "Hi from a phone")
-        sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
-                          "the number in the roster")
-        alice.no_message(is_suggestion, 3)
-    finally:
-        smsd.stop()
+    gw = sms_gateway(make_gateway, smsd)
+    sgtest.wait_until(lambda: "lets this gateway write its users' rosters" in gw.log, 20,
+                      "the grant seen")
+    alice = client("alice")
+    texts_alice(alice, smsd, PEER)
+    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+                      "the number in the roster")
+    alice.no_message(is_suggestion, 3)
