@@ -640,7 +640,10 @@ class Gateway(_Server):
             },
         }
         for host in self.backends:
-            s[SECTION_OF[host]] = {"jid": host, "secret": self.prosody.components[host]}
+            section = SECTION_OF[host]
+            # The daemon under test is not installed: its avatars are the tree's.
+            s[section] = {"jid": host, "secret": self.prosody.components[host],
+                          "avatar": str(REPO / "data" / "avatars" / f"{section}.png")}
         return s
 
     def write_config(self, text=None):
