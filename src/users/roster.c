@@ -27,7 +27,9 @@
 #include "strmap.h"
 #include "users.h"
 
+/* Version 2 (Prosody's mod_privilege) and 1 (ejabberd 23.01): roster grants read alike. */
 #define NS_PRIVILEGE "urn:xmpp:privilege:2"
+#define NS_PRIVILEGE_1 "urn:xmpp:privilege:1"
 #define NS_ROSTER "jabber:iq:roster"
 #define NS_ROSTERX "http://jabber.org/protocol/rosterx"
 #define PUSH_TIMEOUT 30
@@ -52,6 +54,9 @@ roster_privilege_message(struct gw_net *net, xmpp_stanza_t *msg, const char *dom
 {
 	xmpp_stanza_t *priv = stanza_child(msg, "privilege", NS_PRIVILEGE);
 	enum grant g = GRANT_NONE;
+
+	if (priv == NULL)
+		priv = stanza_child(msg, "privilege", NS_PRIVILEGE_1);
 
 	if (priv == NULL)
 		return false;

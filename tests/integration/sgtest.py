@@ -139,6 +139,13 @@ def caps_ver(info):
     return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
 
 
+def roster_items(c):
+    """The roster of client c as its server has it: JID -> <item/> element."""
+    r = c.iq(None, '<query xmlns="jabber:iq:roster"/>', "get")
+    q = r.xml.find("{jabber:iq:roster}query")
+    return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
+
+
 # --------------------------------------------------------------------------
 # Prosody
 

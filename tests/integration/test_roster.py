@@ -5,7 +5,6 @@ import pytest
 
 import sgtest
 from conftest import _attach
-from smstest import Smsd
 
 ECHO = "echo.localhost"
 SMS = "sms.localhost"
@@ -22,19 +21,6 @@ def prosody(tmp_path, request):
     p.start()
     yield p
     p.stop()
-
-
-def roster_items(c):
-    r = c.iq(None, '<query xmlns="jabber:iq:roster"/>', "get")
-    q = r.xml.find("{jabber:iq:roster}query")
-    return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
-
-
-@pytest.fixture
-def smsd(tmp_path):
-    s = Smsd(tmp_path / "smsd").start()
-    yield s
-    s.stop()
 
 
 def texts_alice(alice, smsd, number, body="Hi from a phone"):
@@ -58,8 +44,8 @@ def test_registration_and_contacts_land_in_the_roster(make_gateway, client):
                       "the grant seen")
     alice = client("alice")
     assert alice.register(ECHO, {"nick": "alice"})["type"] == "result"
-    sgtest.wait_until(lambda: ECHO in roster_items(alice), 20, "the gateway in the roster")
-    item = roster_items(alice)[ECHO]
+    sgtest.wait_until(lambda: ECHO in sgtest.roster_items(alice), 20, "the gateway in the roster")
+    item = sgtest.roster_items(alice)[ECHO]
     assert item.get("subscription") == "both"
     assert [g.text for g in item.findall("{jabber:iq:roster}group")] == ["Echo test network"]
     # No request to accept: the server took the item as it was written.
@@ -80,9 +66,9 @@ def test_a_number_that_texts_lands_in_the_roster(make_gateway, smsd, client):
     sms_gateway(make_gateway, smsd)
     alice = client("alice")
     texts_alice(alice, smsd, PEER)
-    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in sgtest.roster_items(alice), 20,
                       "the number in the roster")
-    item = roster_items(alice)[f"{PEER}@{SMS}"]
+    item = sgtest.roster_items(alice)[f"{PEER}@{SMS}"]
     assert item.get("subscription") == "both"
     # Named by the number: what profanity and poezio show for the contact.
     assert item.get("name") == PEER
@@ -157,6 +143,6 @@ def test_with_the_grant_nothing_is_suggested(make_gateway, smsd, client):
                       "the grant seen")
     alice = client("alice")
     texts_alice(alice, smsd, PEER)
-    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in roster_items(alice), 20,
+    sgtest.wait_until(lambda: f"{PEER}@{SMS}" in sgtest.roster_items(alice), 20,
                       "the number in the roster")
     alice.no_message(is_suggestion, 3)
