@@ -1,8 +1,9 @@
 /*
  * users/: what the gateway does for one user of a network. accounts.c
  * (registration, sessions, subscriptions), presence.c (what contacts and
- * the gateway show), roster.c (XEP-0356), delivery.c (the durable queues
- * of SPEC section 7), services.c (disco, version, ping, caps),
+ * the gateway show), roster.c (XEP-0356, XEP-0144), delivery.c (the durable
+ * queues of SPEC section 7), services.c (disco, version, ping, caps),
+ * vcard.c (the gateway's vCard and avatar),
  * register.c (XEP-0077), admin.c (XEP-0133 commands). Above core/ and
  * xmpp/; the router (gateway.c) calls in, nothing here calls up.
  */
