@@ -115,7 +115,7 @@ cmp_str(const void *a, const void *b)
  * percent-encoded (non-ASCII stays: the URI is an IRI). Caller frees.
  */
 static char *
-xmpp_uri(const char *jid)
+uri_of_jid(const char *jid)
 {
 	static const char keep[] = "-._~!$&'()*+,;=@";
 	char *out = xmalloc(5 + 3 * strlen(jid) + 1), *o = out;
@@ -144,7 +144,7 @@ info_field_set(struct info_field *f, const char *var, const char *const *list, b
 	f->n = n;
 	f->values = xcalloc(n + 1, sizeof(*f->values));
 	for (size_t i = 0; i < n; i++)
-		f->values[i] = jids ? xmpp_uri(list[i]) : xstrdup(list[i]);
+		f->values[i] = jids ? uri_of_jid(list[i]) : xstrdup(list[i]);
 	qsort(f->values, n, sizeof(*f->values), cmp_str);
 }
 

@@ -103,9 +103,8 @@ vcard_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q)
 	stanza_add_text_child(vcard, "FN", NULL, net->drv->description);
 	if (url)
 		stanza_add_text_child(vcard, "URL", NULL, url);
-	desc = xasprintf("%s (%s %s). Register with it to use it; send it \"help\" for its "
-	                 "commands.",
-	                 net->drv->description, PACKAGE_NAME, PACKAGE_VERSION);
+	desc = xasprintf("%s (%s %s): send it \"help\" for its commands.", net->drv->description,
+	                 PACKAGE_NAME, PACKAGE_VERSION);
 	stanza_add_text_child(vcard, "DESC", NULL, desc);
 	free(desc);
 	if (net->avatar)
