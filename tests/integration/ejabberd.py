@@ -69,7 +69,6 @@ class Ejabberd(sgtest._Server):
         self.node = f"sgtest{self.c2s_port}@localhost"
         self.log_file = self.dir / "log" / "ejabberd.log"
         self.epmd = None
-        self.new_session = True
         self._write_config()
 
     def _write_config(self):
@@ -88,7 +87,9 @@ EJABBERD_BYPASS_WARNINGS=true
 """)
         comps = "".join(f'      "{host}":\n        password: "{secret}"\n'
                         for host, secret in self.components.items())
-        gateways = "".join(f'      - "{h}"\n' for h in self.roster_both) or '      - "none.invalid"\n'
+        # An ACL needs one entry: a domain no component has when none is granted.
+        gateways = "".join(f'      - "{h}"\n'
+                           for h in self.roster_both or ("none.invalid",))
         (self.dir / "etc" / "ejabberd.yml").write_text(f"""\
 loglevel: info
 log_rotate_count: 0
