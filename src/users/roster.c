@@ -34,7 +34,8 @@
 #define NS_ROSTERX "http://jabber.org/protocol/rosterx"
 #define PUSH_TIMEOUT 30
 
-enum grant { GRANT_NONE = 1, GRANT_GET, GRANT_SET, GRANT_BOTH }; /* 0: never said */
+/* 0: never said; GRANT_BROKEN: announced, but the server fails the writes. */
+enum grant { GRANT_NONE = 1, GRANT_GET, GRANT_SET, GRANT_BOTH, GRANT_BROKEN };
 
 struct push {
 	struct gw_net *net;
@@ -115,6 +116,44 @@ push_free(struct push *p)
 	free(p);
 }
 
+/*
+ * Whether an error answer to a push says the server cannot write rosters
+ * for this gateway at all (ejabberd 23.01 fails every privileged write
+ * with internal-server-error, ejabberd#3942), not that one item was wrong.
+ */
+static bool
+refused_for_all(xmpp_stanza_t *reply)
+{
+	static const char *const conditions[] = {
+	        "internal-server-error",   "forbidden", "not-allowed", "service-unavailable",
+	        "feature-not-implemented", NULL};
+	xmpp_stanza_t *err = stanza_child(reply, "error", NULL), *c;
+
+	for (c = err ? xmpp_stanza_get_children(err) : NULL; c; c = xmpp_stanza_get_next(c)) {
+		if (!xmpp_stanza_is_tag(c))
+			continue;
+		for (const char *const *k = conditions; *k; k++)
+			if (strcmp(xmpp_stanza_get_name(c), *k) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* The next writes for that domain would fail alike: they are not tried until a new grant. */
+static void
+grant_broken(struct gw_net *net, const char *user)
+{
+	const char *domain = domain_of(user);
+
+	if (!roster_granted(net, user))
+		return;
+	strmap_put(grants(net), domain, (void *)(intptr_t)GRANT_BROKEN);
+	log_warnx("%s: %s announced roster access (XEP-0356) but fails the writes: its users' "
+	          "contacts come as suggestions and subscription requests until it announces "
+	          "the grant again",
+	          net->drv->name, domain);
+}
+
 static void
 pushed_cb(void *arg, xmpp_stanza_t *reply)
 {
@@ -136,6 +175,8 @@ pushed_cb(void *arg, xmpp_stanza_t *reply)
 		log_info("%s: %s's server %s the roster push for %s: asking by subscription",
 		         p->net->drv->name, p->user, reply ? "refused" : "did not answer",
 		         p->address ? p->address : "the gateway");
+		if (reply && refused_for_all(reply))
+			grant_broken(p->net, p->user);
 		if (p->address)
 			roster_suggest(p->net, p->user, p->address, p->name);
 		gateway_ask_subscription(p->net, p->user, p->address, p->name);

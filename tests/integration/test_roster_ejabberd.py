@@ -92,6 +92,16 @@ def test_where_ejabberd_refuses_the_push_the_user_is_asked(make_gateway, smsd, c
     alice.wait_for_presence(lambda p: p["from"].bare == f"{PEER}@{SMS}" and
                             p["type"] == "subscribe", 20, "the number's request")
     assert "refused the roster push" in gw.log
+    # Told once per gateway, and not tried again: the next number is only suggested and asked.
+    assert gw.log.count("announced roster access (XEP-0356) but fails the writes") == 2, gw.log
+    smsd.phone.inject("+15550009999", "Another phone")
+    m = alice.wait_for_message(lambda m: m.xml.find(f"{ROSTERX}x") is not None, 20,
+                               "the second number's suggestion")
+    assert m.xml.find(f"{ROSTERX}x/{ROSTERX}item").get("jid") == f"+15550009999@{SMS}"
+    assert "roster push for +15550009999" not in gw.log
+    # The user is told the truth.
+    reply = alice.send_message_and_wait(ECHO, "roster")
+    assert "does not let this gateway write your roster" in reply["body"], reply["body"]
     # Accepted (slixmpp accepts every request): both are in the roster, subscribed both ways.
     sgtest.wait_until(lambda: all(sgtest.roster_items(alice).get(j) is not None and
                                   sgtest.roster_items(alice)[j].get("subscription") == "both"
