@@ -491,6 +491,14 @@ gateway_stop_all(void)
 	delivery_flush_all();
 }
 
+int
+gateway_reload(struct gw_net *net)
+{
+	/* The caps cover [xmpp]'s contact addresses; the avatar may be new. */
+	services_init(net);
+	return net->drv->reload ? net->drv->reload(net) : 0;
+}
+
 void
 gateway_free_all(void)
 {
@@ -508,8 +516,7 @@ gateway_free_all(void)
 		strmap_free(net->probed, NULL);
 		strmap_free(net->disabled, NULL);
 		roster_forget(net);
-		free(net->caps_ver);
-		free(net->contact_caps_ver);
+		services_free(net);
 		free(net->priv);
 		free(net->jid);
 		free(net);

@@ -257,6 +257,16 @@ def _ircservices():
 
 
 @pytest.fixture
+def smsd(tmp_path):
+    """A running gammu-smsd on a dummy phone (smstest.Smsd); modules that
+    need it otherwise (not started, on PostgreSQL) define their own."""
+    from smstest import Smsd
+    s = Smsd(tmp_path / "smsd").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
 def inspircd_v3(tmp_path, request):
     """InspIRCd alone (no services) with the IRCv3 modules and chanhistory."""
     ircservices = _ircservices()

@@ -122,11 +122,28 @@ def tail(text, lines=80):
 
 def caps_ver(info):
     """The XEP-0115 verification string (section 5.1) of a disco#info
-    result (slixmpp's disco_info interface)."""
+    result (slixmpp's disco_info interface), with its extended forms
+    (XEP-0128) as section 5.4 adds them."""
     ids = sorted(f"{cat}/{typ}/{lang or ''}/{name or ''}"
                  for cat, typ, lang, name in info["identities"])
     s = "".join(i + "<" for i in ids) + "".join(f + "<" for f in sorted(info["features"]))
+    forms = []
+    for x in info.xml.findall("{jabber:x:data}x"):
+        fields = {f.get("var"): sorted(v.text or "" for v in f.findall("{jabber:x:data}value"))
+                  for f in x.findall("{jabber:x:data}field")}
+        forms.append((fields.pop("FORM_TYPE", [""])[0], fields))
+    for form_type, fields in sorted(forms):
+        s += form_type + "<"
+        for var in sorted(fields):
+            s += var + "<" + "".join(v + "<" for v in fields[var])
     return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+def roster_items(c):
+    """The roster of client c as its server has it: JID -> <item/> element."""
+    r = c.iq(None, '<query xmlns="jabber:iq:roster"/>', "get")
+    q = r.xml.find("{jabber:iq:roster}query")
+    return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
 
 
 # --------------------------------------------------------------------------
@@ -637,7 +654,10 @@ class Gateway(_Server):
             },
         }
         for host in self.backends:
-            s[SECTION_OF[host]] = {"jid": host, "secret": self.prosody.components[host]}
+            section = SECTION_OF[host]
+            # The daemon under test is not installed: its avatars are the tree's.
+            s[section] = {"jid": host, "secret": self.prosody.components[host],
+                          "avatar": str(REPO / "data" / "avatars" / f"{section}.png")}
         return s
 
     def write_config(self, text=None):
