@@ -131,6 +131,7 @@ struct ircd_line {
 	char *text; /* with CR LF */
 	size_t len;
 	uint64_t qid;
+	uint64_t round; /* talk: its turn among the targets (queue_insert, ircsend.c) */
 };
 
 /* A message from XMPP held until the connection is registered. */

@@ -171,7 +171,7 @@ class Ledger:
 class World:
     """The servers, the gateway and the two users."""
 
-    def __init__(self, base, ledger, rnd):
+    def __init__(self, base, ledger, rnd, trace=False):
         self.base = base
         self.ledger = ledger
         self.rnd = rnd
@@ -189,7 +189,7 @@ class World:
             extra={"irc": {"ports": str(self.ngircd.port), "tls_ports": ""},
                    "email": {"imap": self.mail.imaps_url, "smtp": self.mail.smtp_url,
                              "ca_file": str(self.mail.ca_file), "poll_interval": "30"}},
-            args=("-d", "-v"))
+            args=("-d", "-v", "-v") if trace else ("-d", "-v"))
         self.gateway.start()
         self.alice = None
         self.peer = None
@@ -410,6 +410,8 @@ def main():
     ap.add_argument("--rate", type=float, default=4, help="messages per second")
     ap.add_argument("--fault-every", type=float, default=12, help="mean seconds between faults")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--trace", action="store_true",
+                    help="the gateway logs every IRC line (-vv): when each left, for timings")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     # The faults are planned from the seed alone (when, what, for how long),
@@ -426,7 +428,7 @@ def main():
     log(f"chaos: seed {seed}, {a.seconds:.0f} s, {len(plan)} faults planned, "
         f"work directory {base}")
     ledger = Ledger()
-    world = World(base, ledger, rnd)
+    world = World(base, ledger, rnd, trace=a.trace)
     kinds = list(PATHS)
     counters = {k: 0 for k in kinds}
     try:

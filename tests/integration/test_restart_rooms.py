@@ -265,6 +265,46 @@ def test_join_overtakes_private_backlog(gw, client, irc_client):
         carol.wait_privmsg("carol", f"pm {i}", 15)
 
 
+def test_room_line_overtakes_private_backlog(joined, irc_client):
+    """60 private messages wait in the throttle (1 line/s); a line to the
+    room takes its turn beside them instead of waiting a minute, and the
+    private messages keep their order."""
+    alice, bob, r = joined("#fair")
+    carol = irc_client("carol")
+    for i in range(60):
+        alice.send_message(person("carol"), f"pm {i}")
+    carol.wait_privmsg("carol", "pm 0", 15)
+    alice.send_message(r, "room line", mtype="groupchat")
+    bob.wait_privmsg("#fair", "room line", 8)
+    got = [line for line in list(carol.lines) if " PRIVMSG carol " in line]
+    assert len(got) < 40, f"{len(got)} private messages went before the room line"
+    for i in range(1, 8):
+        carol.wait_privmsg("carol", f"pm {i}", 15)
+
+
+def test_room_usable_after_restart_with_backlog(gw, joined, irc_client):
+    """A SIGKILL with 40 private messages still in the throttle (they are
+    sent again after the restart): the user's new lines to the room reach
+    IRC within seconds, in order, while that backlog drains at the
+    throttle's pace."""
+    alice, bob, r = joined("#busy")
+    carol = irc_client("carol")
+    for i in range(40):
+        alice.send_message(person("carol"), f"pm {i}")
+    carol.wait_privmsg("carol", "pm 0", 15)
+    gw.kill(signal.SIGKILL)
+    gw.start()
+    t0 = time.time()
+    alice.send_message(r, "after the restart 1", mtype="groupchat")
+    alice.send_message(r, "after the restart 2", mtype="groupchat")
+    received_in_order(bob, "#busy", ["after the restart 1", "after the restart 2"], timeout=30)
+    took = time.time() - t0
+    left = [i for i in range(40) if not any(line.endswith(f":pm {i}") for line in carol.lines)]
+    assert len(left) > 10, f"the private backlog was gone already ({len(left)} left): no test"
+    assert took < 12, f"the room took {took:.1f}s behind the private backlog"
+    assert errors(alice) == []
+
+
 def test_echo_room_survives_sigkill(make_gateway, client):
     gw = make_gateway()
     alice = client("alice")
