@@ -849,6 +849,7 @@ shutdown_cb(const char *key, void *value, void *arg)
 	for (size_t i = 0; i < r->nres; i++)
 		send_self_unavailable(net, r, r->res[i].resource, 332);
 	stored_remove(net, r, NULL);
+	store_setting_set(core.store, net->drv->name, r->user, r->room, OCC_KEY, NULL);
 }
 
 void
@@ -926,14 +927,17 @@ occ_load(struct gw_net *net, struct room *r)
 	free(v);
 }
 
-/* Rejoined: r->gone keeps the saved occupants that are not back. */
+/*
+ * Rejoined: r->gone keeps the saved occupants that are not back. Our own
+ * nick, old (the join asked for it) or new, is never one of them.
+ */
 static void
-occ_find_gone(struct room *r)
+occ_find_gone(struct room *r, const char *old_nick)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->ngone; i++) {
-		bool back = strcmp(r->gone[i], r->nick) == 0;
+		bool back = strcmp(r->gone[i], r->nick) == 0 || strcmp(r->gone[i], old_nick) == 0;
 
 		for (size_t j = 0; j < r->nocc && !back; j++)
 			back = strcmp(r->occ[j].nick, r->gone[i]) == 0;
@@ -1171,13 +1175,15 @@ void
 gw_room_joined(struct gw_net *net, const char *user, const char *room, const char *nick)
 {
 	struct room *r = room_get(net, user, room);
+	char *old_nick;
 	bool nick_changed;
 
 	if (r == NULL)
 		return;
 	/* r->nick is still the nick the join asked for. */
 	nick_changed = strcmp(r->nick, nick) != 0;
-	xstrset(&r->nick, nick);
+	old_nick = r->nick;
+	r->nick = xstrdup(nick);
 	r->state = ROOM_JOINED;
 	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
@@ -1188,7 +1194,8 @@ gw_room_joined(struct gw_net *net, const char *user, const char *room, const cha
 		gw_room_occupant(net, user, room, &self);
 		r->state = ROOM_JOINED;
 	}
-	occ_find_gone(r);
+	occ_find_gone(r, old_nick);
+	free(old_nick);
 	occ_changed(net, r);
 	/* A restored resource not known to be online yet gets the room when it answers. */
 	for (size_t i = 0; i < r->nres; i++)
