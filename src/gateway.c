@@ -474,6 +474,8 @@ gateway_stop_all(void)
 			/* A restart keeps the rooms: the next start rejoins them unseen. */
 			if (core.stop_for_good)
 				rooms_shutdown(net);
+			else
+				rooms_save(net);
 			gateway_foreach_online(net, say_goodbye, net);
 		}
 	}

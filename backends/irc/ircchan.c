@@ -500,6 +500,9 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 			ircd_ban_seen(c, ch, a, m->nick, on);
 		if (type == 'B' || type == 'C' || type == 'D')
 			ircd_chan_set_mode(ch, *p, on);
+		/* The key changed while we are in: a rejoin after a restart needs the new one. */
+		if (*p == 'k' && type == 'B' && ch->joined)
+			ircd_chan_key_keep(c, ch, on ? a : NULL);
 		if (type == 'P' && a) {
 			struct ircd_member *mem = member_find(c, ch, a);
 

@@ -303,7 +303,15 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 	}
 	ch = ircd_chan_add(c, target, room);
 	ircd_chan_load(c, ch);
-	ch->key = password && *password ? xstrdup(password) : NULL;
+	/*
+	 * The key comes with the join presence (MUC password); a join without
+	 * one (the rejoin at start-up, or a client that joined before) uses the
+	 * key kept from the last join.
+	 */
+	if (password && *password)
+		ircd_chan_key_keep(c, ch, password);
+	else
+		ch->key = ircd_chan_key_get(net, user, target, server);
 	if (c->state == IRCD_READY)
 		ircd_send_join(c, ch);
 	else
@@ -331,6 +339,9 @@ irc_room_leave(struct gw_net *net, const char *user, const char *room, const cha
 		else
 			ircd_sendf(c, false, "PART", ch->name, NULL);
 	}
+	/* Left for good: its key is kept only for a persistent channel. */
+	if (!ch->persistent && ch->key)
+		ircd_chan_key_keep(c, ch, NULL);
 	ircd_chan_remove(c, ch);
 	ircd_conn_maybe_close(c);
 out:

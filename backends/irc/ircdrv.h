@@ -131,6 +131,7 @@ struct ircd_line {
 	char *text; /* with CR LF */
 	size_t len;
 	uint64_t qid;
+	uint64_t round; /* talk: its turn among the targets (queue_insert, ircsend.c) */
 };
 
 /* A message from XMPP held until the connection is registered. */
@@ -366,6 +367,8 @@ void ircd_conn_maybe_close(struct ircd_conn *);
 /* The server went away or misbehaved: tell the user, reconnect or give up. */
 void ircd_conn_lost(struct ircd_conn *, const char *why);
 void ircd_set_state(struct ircd_conn *, enum ircd_state);
+/* 004 named the server's software (version): its own send rate where nobody chose one. */
+void ircd_throttle_for(struct ircd_conn *, const char *version);
 /* A valid IRC nick made of what the user gave ("Alice Smith" -> "AliceSmith"). Caller frees. */
 char *ircd_nick_clean(const char *);
 const char *ircd_state_name(enum ircd_state);
@@ -483,6 +486,10 @@ char *ircd_chan_scope(const char *chan, const char *server);
 /* A channel's setting key, NULL when unset (caller frees). */
 char *ircd_chan_setting(struct gw_net *, const char *user, const char *chan, const char *server,
                         const char *key);
+/* The channel's stored key (a secret), NULL when none (caller frees). */
+char *ircd_chan_key_get(struct gw_net *, const char *user, const char *chan, const char *server);
+/* ch->key becomes key (copied; NULL: none) and is stored sealed, or forgotten. */
+void ircd_chan_key_keep(struct ircd_conn *, struct ircd_chan *, const char *key);
 /* Whether a stored yes/no value says yes; def when v is NULL or empty. */
 bool ircd_yes(const char *v, bool def);
 /* The default of record_history for the user's channels: their own, else yes. */

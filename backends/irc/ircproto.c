@@ -425,6 +425,8 @@ join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
 	if (ch == NULL || ch->core_joined)
 		return;
 	why = ircd_text_in(c, m->params[m->nparams - 1]);
+	if (m->numeric == 475 && ch->key)
+		ircd_chan_key_keep(c, ch, NULL); /* a wrong key is not tried again */
 	gw_room_join_failed(c->in->net, c->user, ch->room, e, why);
 	free(why);
 	ircd_chan_remove(c, ch);
@@ -460,9 +462,12 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 5:
 		ircmsg_isupport_apply(&c->isup, m);
 		break;
+	case 4:
+		if (m->nparams >= 3)
+			ircd_throttle_for(c, m->params[2]);
+		break;
 	case 2:
 	case 3:
-	case 4:
 	case 42:
 	case 250:
 	case 251:

@@ -223,10 +223,47 @@ blocks(const struct ircd_conn *c, const struct ircd_line *q, const struct ircd_l
 }
 
 /*
+ * Where talk l goes: the targets take turns. Its round is one past the
+ * last line queued to its own target, or the round being sent when its
+ * target has nothing queued; it goes after every talk of an earlier or
+ * equal round and every line it may not overtake (blocks(): any line to
+ * its target, a control line, a command the user typed); our own
+ * housekeeping (ISON, LIST) may wait. So a room's lines no longer wait
+ * behind a backlog of private messages to someone else (after a restart:
+ * the messages of the killed process sent again), and what goes to one
+ * target keeps its order.
+ */
+static struct ircd_line **
+talk_slot(struct ircd_conn *c, struct ircd_line *l)
+{
+	struct ircd_line **slot = &c->q;
+	uint64_t round = 0;
+	bool first = true, mine = false;
+
+	for (struct ircd_line *q = c->q; q; q = q->next) {
+		if (!is_talk(q))
+			continue;
+		if (first || (!mine && q->round < round))
+			round = q->round;
+		first = false;
+		if (same_target(c, q, l)) {
+			round = q->round + 1;
+			mine = true;
+		}
+	}
+	l->round = round;
+	for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
+		if (blocks(c, *pp, l) || (is_talk(*pp) && (*pp)->round <= round))
+			slot = &(*pp)->next;
+	return slot;
+}
+
+/*
  * Queues l. Once registered, a control line goes before the talk (and our
  * own housekeeping, ISON, LIST...) waiting in the throttle: a JOIN no
  * longer waits behind a backlog of private messages, and what goes to one
- * target keeps its order. Registration keeps the plain order.
+ * target keeps its order; talk to different targets takes turns
+ * (talk_slot). Registration keeps the plain order.
  */
 static void
 queue_insert(struct ircd_conn *c, struct ircd_line *l)
@@ -238,7 +275,8 @@ queue_insert(struct ircd_conn *c, struct ircd_line *l)
 		for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
 			if (blocks(c, *pp, l))
 				slot = &(*pp)->next;
-	}
+	} else if (c->state == IRCD_READY && is_talk(l))
+		slot = talk_slot(c, l);
 	l->next = *slot;
 	*slot = l;
 	if (l->next == NULL)

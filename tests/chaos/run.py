@@ -30,7 +30,10 @@ alice's client is one with no rejoin logic and no self-ping: it joins
 XMPP session was new (a Prosody restart); a gateway restart is something
 it cannot see. The run reports how many room messages were refused and,
 per gateway restart, the seconds from the restarted gateway being online
-to the first room message after it reaching IRC ("room usable").
+to the first room message after it reaching IRC ("room usable"), and that
+message's own latency (the first figure also counts the wait until the
+random traffic sends one). --trace logs every IRC line the gateway sends,
+with its time, to see what a late line waited behind.
 
 The last line is "chaos: F faults, M messages, L lost, D duplicated";
 exit status 1 when L or D is not 0. The log names the seed and each
@@ -116,7 +119,9 @@ class Ledger:
             self.restarts.append(time.time())
 
     def room_usable(self):
-        """Per restart: seconds until the first room message sent after it arrived."""
+        """Per restart: seconds until the first room message sent after it
+        arrived, and that message's own latency (arrival - sending: the
+        first figure also counts the wait for the traffic to send one)."""
         out = []
         with self.lock:
             for i, t0 in enumerate(self.restarts):
@@ -127,7 +132,7 @@ class Ledger:
                     if k in self.refused:
                         continue
                     if self.got.get(k):
-                        out.append(self.got[k][0] - t0)
+                        out.append((self.got[k][0] - t0, self.got[k][0] - self.sent[k]))
                     break
         return out
 
@@ -171,7 +176,7 @@ class Ledger:
 class World:
     """The servers, the gateway and the two users."""
 
-    def __init__(self, base, ledger, rnd):
+    def __init__(self, base, ledger, rnd, trace=False):
         self.base = base
         self.ledger = ledger
         self.rnd = rnd
@@ -189,7 +194,7 @@ class World:
             extra={"irc": {"ports": str(self.ngircd.port), "tls_ports": ""},
                    "email": {"imap": self.mail.imaps_url, "smtp": self.mail.smtp_url,
                              "ca_file": str(self.mail.ca_file), "poll_interval": "30"}},
-            args=("-d", "-v"))
+            args=("-d", "-v", "-v") if trace else ("-d", "-v"))
         self.gateway.start()
         self.alice = None
         self.peer = None
@@ -410,6 +415,8 @@ def main():
     ap.add_argument("--rate", type=float, default=4, help="messages per second")
     ap.add_argument("--fault-every", type=float, default=12, help="mean seconds between faults")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--trace", action="store_true",
+                    help="the gateway logs every IRC line (-vv): when each left, for timings")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     # The faults are planned from the seed alone (when, what, for how long),
@@ -426,7 +433,7 @@ def main():
     log(f"chaos: seed {seed}, {a.seconds:.0f} s, {len(plan)} faults planned, "
         f"work directory {base}")
     ledger = Ledger()
-    world = World(base, ledger, rnd)
+    world = World(base, ledger, rnd, trace=a.trace)
     kinds = list(PATHS)
     counters = {k: 0 for k in kinds}
     try:
@@ -467,13 +474,18 @@ def main():
         log(f"in flight at a crash, lost: {key[0]} {key[1]} ({why})")
     for key in v["disordered"]:
         log(f"out of order: {key[0]} {key[1]} (sent at {ledger.sent[key]:.1f})")
-    usable = sorted(ledger.room_usable())
+    pairs = ledger.room_usable()
+    usable = sorted(u for u, _ in pairs)
+    latency = sorted(d for _, d in pairs)
+
+    def stats(xs):
+        return ((f"median {xs[len(xs) // 2]:.1f}, max {xs[-1]:.1f}" if xs else "n/a")
+                + f" [{', '.join(f'{x:.1f}' for x in xs)}]")
     room_sent = sum(1 for k in ledger.sent if k[0] == "x2r")
     room_refused = sum(1 for k in v["refused"] if k[0] == "x2r")
     log(f"room: {room_refused} of {room_sent} messages refused; {len(ledger.restarts)} gateway "
-        f"restarts, room usable after (s): "
-        + (f"median {usable[len(usable) // 2]:.1f}, max {usable[-1]:.1f}" if usable else "n/a")
-        + f" [{', '.join(f'{u:.1f}' for u in usable)}]")
+        f"restarts, room usable after (s): {stats(usable)}; that message's own latency "
+        f"(s): {stats(latency)}")
     log(f"delivered once {v['ok']}, refused {len(v['refused'])}, in flight at a crash "
         f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, out of order "
         f"{v['disorder']}; gateway log {glog}")
