@@ -188,10 +188,11 @@ class Ledger:
                 continue
             if len(copies) > 1:
                 # A gateway SIGKILL between the copies, or the SMTP server
-                # stopped after taking a mail but before saying so.
+                # stopped after taking a mail but before saying so (it was
+                # down after the mail was sent and before the last copy).
                 between = [tk for (tk, w) in self.kills
                            if (w == "gateway" and copies[0] - 1 <= tk <= copies[-1])
-                           or (w == "smtp" and kind == "x2m" and t - 0.5 <= tk <= copies[-1])]
+                           or (w == "smtp" and kind == "x2m" and t <= tk <= copies[-1])]
                 (dup_crash if between else dup).append((key, len(copies)))
             else:
                 ok += 1
@@ -428,8 +429,9 @@ class World:
             self.mail.start()
             self.down.discard("dovecot")
         elif what == "smtp-stop":
-            self.ledger.kill("smtp")
             self.mail.stop_smtp()
+            # Noted once it is down: a transaction it cut began before this.
+            self.ledger.kill("smtp")
             time.sleep(gap)
             self.mail.start_smtp()
         self.gateway.check_alive()
