@@ -795,6 +795,7 @@ conn_free(struct ircd_conn *c)
 	ircd_echo_free(c);
 	ircd_batches_free(c);
 	ircd_reacted_free(c);
+	ircd_sent_free(c);
 	ircd_chanlist_free(&c->chanlist);
 	free(c->user);
 	free(c->server);

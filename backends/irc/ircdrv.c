@@ -609,13 +609,17 @@ ircd_send_now(struct ircd_conn *c, const struct ircd_held *h, char **why)
 		goto out;
 	}
 	tagged = reply_tag(c, ch, h->reply_to, &tag, &msgid);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!queue_text(c, "PRIVMSG", dest, parts[i], i + 1 == n ? qid : 0,
 		                tagged && i == 0 ? &tag : NULL)) {
 			*why = xstrdup("the message could not be formatted");
 			st = i == 0 ? GW_SEND_FAILED : GW_SEND_DONE;
 			break;
 		}
+		/* Each line to a nick may come back as a 401: it names this message. */
+		if (!groupchat)
+			ircd_sent_note(c, dest, h->resource, h->xmpp_id);
+	}
 	ircsplit_free(parts);
 	if (n == 0)
 		st = GW_SEND_DONE;
@@ -656,6 +660,8 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		h->groupchat = msg->groupchat;
 		h->correction = msg->correction;
 		h->reply_to = xstrdup_or_null(msg->reply_to);
+		h->xmpp_id = xstrdup_or_null(msg->xmpp_id);
+		h->resource = xstrdup_or_null(msg->resource);
 		*c->held_tail = h;
 		c->held_tail = &h->next;
 		ircd_conn_start(c, NULL);
@@ -672,6 +678,8 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		        .groupchat = msg->groupchat,
 		        .correction = msg->correction,
 		        .reply_to = (char *)msg->reply_to,
+		        .xmpp_id = (char *)msg->xmpp_id,
+		        .resource = (char *)msg->resource,
 		};
 
 		st = ircd_send_now(c, &now, why);

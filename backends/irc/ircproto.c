@@ -568,6 +568,15 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 			break;
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
 		    ircd_name_ok(m->params[1])) {
+			char *t = ircd_text_in(c, m->params[2]);
+			bool failed = ircd_sent_refused(c, m->params[1], t);
+
+			free(t);
+			if (failed)
+				break; /* the message's error says it */
+		}
+		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
+		    ircd_name_ok(m->params[1])) {
 			char *from = ircd_nick_address(c, m->params[1]);
 			char *t = ircd_text_in(c, m->params[2]);
 			struct gw_inmsg in;

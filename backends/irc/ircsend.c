@@ -404,8 +404,75 @@ ircd_conn_ready(struct ircd_conn *c)
 		free(h->to_resource);
 		free(h->body);
 		free(h->reply_to);
+		free(h->xmpp_id);
+		free(h->resource);
 		free(h);
 	}
+}
+
+/* ---- the private lines a 401 may answer ---- */
+
+void
+ircd_sent_note(struct ircd_conn *c, const char *nick, const char *resource, const char *xmpp_id)
+{
+	struct ircd_sent *s = &c->sent[c->sent_next];
+
+	if (xmpp_id == NULL || *xmpp_id == '\0')
+		return;
+	free(s->nick);
+	free(s->xmpp_id);
+	free(s->resource);
+	s->nick = xstrdup(nick);
+	s->xmpp_id = xstrdup(xmpp_id);
+	s->resource = xstrdup_or_null(resource);
+	s->at = time(NULL);
+	c->sent_next = (c->sent_next + 1) % IRCD_SENT_KEEP;
+}
+
+bool
+ircd_sent_refused(struct ircd_conn *c, const char *nick, const char *text)
+{
+	time_t now = time(NULL);
+
+	/* The server answers in order: the oldest line to this nick is the one refused. */
+	for (size_t k = 0; k < IRCD_SENT_KEEP; k++) {
+		struct ircd_sent *s = &c->sent[(c->sent_next + k) % IRCD_SENT_KEEP];
+		char *from;
+		bool again;
+
+		if (s->nick == NULL || now - s->at > IRCD_SENT_AGE ||
+		    ircmsg_casecmp(c->isup.casemap, s->nick, nick) != 0)
+			continue;
+		/* A long message went as several lines: one error for all of them. */
+		again = c->sent_failed && strcmp(c->sent_failed, s->xmpp_id) == 0;
+		if (!again) {
+			from = ircd_nick_address(c, s->nick);
+			gw_message_failed(c->in->net, c->user, s->resource, from, s->xmpp_id,
+			                  GW_ERR_RECIPIENT_UNAVAILABLE, text);
+			free(from);
+			free(c->sent_failed);
+			c->sent_failed = s->xmpp_id;
+		} else
+			free(s->xmpp_id);
+		free(s->nick);
+		free(s->resource);
+		s->nick = s->xmpp_id = s->resource = NULL;
+		return true;
+	}
+	return false;
+}
+
+void
+ircd_sent_free(struct ircd_conn *c)
+{
+	for (size_t i = 0; i < IRCD_SENT_KEEP; i++) {
+		free(c->sent[i].nick);
+		free(c->sent[i].xmpp_id);
+		free(c->sent[i].resource);
+		c->sent[i].nick = c->sent[i].xmpp_id = c->sent[i].resource = NULL;
+	}
+	free(c->sent_failed);
+	c->sent_failed = NULL;
 }
 
 void
@@ -431,6 +498,8 @@ ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
 		free(h->to_resource);
 		free(h->body);
 		free(h->reply_to);
+		free(h->xmpp_id);
+		free(h->resource);
 		free(h);
 	}
 	c->held = NULL;

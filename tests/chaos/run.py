@@ -21,8 +21,16 @@ queues to drain and checks each message a sender had handed over:
                                  within a few seconds after it was sent:
                                  in flight, which no protocol here can
                                  acknowledge (XEP-0114, IRC);
+  to IRC while peer was away     not delivered, sent to IRC between an
+                                 ngircd kill and peer being back in IRC:
+                                 IRC keeps nothing for an absent nick (a
+                                 private message gets a 401, which the
+                                 gateway turns into an error: refused) or
+                                 for an empty channel;
   duplicated at a crash          twice, with a gateway SIGKILL between the
-                                 copies (the one in flight at a crash);
+                                 copies (the one in flight at a crash), or
+                                 a mail with the SMTP server stopped after
+                                 it was sent (it took the mail, never said);
   lost / duplicated              anything else: a defect.
 
 alice's client is one with no rejoin logic and no self-ping: it joins
@@ -91,6 +99,7 @@ class Ledger:
         self.restarts = []   # times the gateway was back online after a kill or a stop
         self.faults = 0
         self.ids = {}        # XMPP id -> (kind, n)
+        self.away = []       # [start, end]: peer out of IRC (ngircd killed); end None meanwhile
 
     def send(self, kind, n, xmpp_id=None):
         with self.lock:
@@ -118,6 +127,22 @@ class Ledger:
         with self.lock:
             self.restarts.append(time.time())
 
+    def peer_gone(self):
+        with self.lock:
+            self.away.append([time.time(), None])
+
+    def peer_back(self):
+        with self.lock:
+            if self.away and self.away[-1][1] is None:
+                self.away[-1][1] = time.time()
+
+    def peer_was_away(self, t):
+        """Whether a message to IRC sent at t may have reached IRC while
+        peer was not there: IRC keeps nothing for an absent nick or an
+        empty channel (a private one gets a 401, which refuses it)."""
+        return any(start - 0.5 <= t <= (end if end is not None else float("inf"))
+                   for start, end in self.away)
+
     def room_usable(self):
         """Per restart: seconds until the first room message sent after it
         arrived, and that message's own latency (arrival - sending: the
@@ -138,7 +163,7 @@ class Ledger:
 
     def verdict(self):
         lost, dup, lost_crash, dup_crash, refused, ok, disorder = [], [], [], [], [], 0, 0
-        disordered = []
+        disordered, away = [], []
         last = {}
         for key in sorted(self.sent, key=lambda k: self.sent[k]):
             kind, n = key
@@ -148,6 +173,9 @@ class Ledger:
                 refused.append(key)
                 if copies:
                     lost.append((key, "arrived although refused"))
+                continue
+            if not copies and kind in ("x2i", "x2r") and self.peer_was_away(t):
+                away.append(key)
                 continue
             if not copies:
                 near = [w for (tk, w) in self.kills
@@ -159,8 +187,12 @@ class Ledger:
                              or "none")))
                 continue
             if len(copies) > 1:
+                # A gateway SIGKILL between the copies, or the SMTP server
+                # stopped after taking a mail but before saying so (it was
+                # down after the mail was sent and before the last copy).
                 between = [tk for (tk, w) in self.kills
-                           if w == "gateway" and copies[0] - 1 <= tk <= copies[-1]]
+                           if (w == "gateway" and copies[0] - 1 <= tk <= copies[-1])
+                           or (w == "smtp" and kind == "x2m" and t <= tk <= copies[-1])]
                 (dup_crash if between else dup).append((key, len(copies)))
             else:
                 ok += 1
@@ -170,7 +202,7 @@ class Ledger:
                 disordered.append(key)
             last[kind] = (n, max(first, last.get(kind, (0, 0))[1]))
         return dict(ok=ok, lost=lost, dup=dup, lost_crash=lost_crash, dup_crash=dup_crash,
-                    refused=refused, disorder=disorder, disordered=disordered)
+                    refused=refused, disorder=disorder, disordered=disordered, away=away)
 
 
 class World:
@@ -246,6 +278,7 @@ class World:
     def connect_peer(self):
         self.peer = sgtest.IrcClient(self.ngircd.port, "peer")
         self.peer.join("#chaos")
+        self.ledger.peer_back()
 
     def peer_ok(self):
         if self.peer is None or self.peer._closed:
@@ -379,11 +412,16 @@ class World:
             self.down.discard("prosody")
         elif what == "ngircd-kill":
             self.ledger.kill("ngircd")
+            self.ledger.peer_gone()
             self.down.add("ngircd")
             self.ngircd.kill(signal.SIGKILL)
             time.sleep(gap)
             self.ngircd.start()
             self.down.discard("ngircd")
+            # peer comes back at once, as a person on IRC would after a netsplit.
+            deadline = time.time() + 15
+            while not self.peer_ok() and time.time() < deadline:
+                time.sleep(0.2)
         elif what == "dovecot-stop":
             self.down.add("dovecot")
             self.mail.stop()
@@ -392,6 +430,8 @@ class World:
             self.down.discard("dovecot")
         elif what == "smtp-stop":
             self.mail.stop_smtp()
+            # Noted once it is down: a transaction it cut began before this.
+            self.ledger.kill("smtp")
             time.sleep(gap)
             self.mail.start_smtp()
         self.gateway.check_alive()
@@ -487,7 +527,8 @@ def main():
         f"restarts, room usable after (s): {stats(usable)}; that message's own latency "
         f"(s): {stats(latency)}")
     log(f"delivered once {v['ok']}, refused {len(v['refused'])}, in flight at a crash "
-        f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, out of order "
+        f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, to IRC while peer was "
+        f"away {len(v['away'])}, out of order "
         f"{v['disorder']}; gateway log {glog}")
     print(f"chaos: {ledger.faults} faults, {len(ledger.sent)} messages, {len(v['lost'])} lost, "
           f"{len(v['dup'])} duplicated", flush=True)

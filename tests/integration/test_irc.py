@@ -475,10 +475,32 @@ def test_two_resources_one_irc_connection(irc_gateway, client, irc):
     assert sum(1 for l in bob.lines if l.startswith(":alice!") and " JOIN " in l) <= 1
 
 
+def test_no_such_nick_fails_that_message(irc_gateway, client, irc):
+    bob = irc("bob")
+    alice = client("alice")
+    # The 401 names the nick, not the line: the gateway remembers which
+    # message went to it, and that message comes back as an error (a client
+    # marks it failed), once although it went as several lines.
+    alice.send_message(person("nobody"), "anyone there? " + "x" * 900, id="to-nobody-1")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert m["type"] == "error" and m["id"] == "to-nobody-1", m
+    assert m["error"]["condition"] == "recipient-unavailable"
+    assert "No such nick" in m["error"]["text"]
+    alice.send_message(person("bob"), "and you?", id="to-bob-1")
+    bob.wait_privmsg("bob", "and you?")
+    # The next error is the next message's: the second line's 401 said nothing.
+    alice.send_message(person("nobody"), "still nobody?", id="to-nobody-2")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert m["type"] == "error" and m["id"] == "to-nobody-2", m
+    assert not [x for x in alice.messages if x["type"] == "error"]
+
+
 def test_no_such_nick_told_in_that_chat(irc_gateway, client, irc):
     irc("bob")
     alice = client("alice")
-    alice.send_message(person("nobody"), "anyone there?")
+    # A message without an id cannot be failed by id: the numeric is told as text.
+    alice.send_raw(f'<message to="{person("nobody")}" type="chat"><body>anyone there?</body>'
+                   '</message>')
     m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
     assert "No such nick" in m["body"]
 
