@@ -9,7 +9,7 @@ import signal
 import pytest
 
 import sgtest
-from test_irc import GW, irc_extra, room
+from test_irc import GW, SERVER, irc_extra, room
 from test_irc_caps import FakeIrcd
 
 ECHO = "echo.localhost"
