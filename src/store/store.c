@@ -170,6 +170,23 @@ store_begin(struct store *s)
 	return 0;
 }
 
+bool
+store_unreachable(struct store *s)
+{
+	return s->ops->unreachable != NULL && s->ops->unreachable(s->be);
+}
+
+int
+store_reconnect(struct store *s)
+{
+	if (!store_unreachable(s))
+		return 0;
+	/* Inside a transaction the loss is the caller's to roll back first. */
+	if (s->depth > 0 || s->ops->reconnect == NULL)
+		return -1;
+	return s->ops->reconnect(s->be);
+}
+
 int
 store_commit(struct store *s)
 {
@@ -583,6 +600,20 @@ store_msg_free_fields(struct store_msg *m)
 	free(m->extra);
 	m->net = m->user = m->resource = m->peer = m->body = NULL;
 	m->xmpp_id = m->dedup_key = m->extra = NULL;
+}
+
+void
+store_msg_copy(struct store_msg *dst, const struct store_msg *src)
+{
+	*dst = *src;
+	dst->net = xstrdup_or_null(src->net);
+	dst->user = xstrdup_or_null(src->user);
+	dst->resource = xstrdup_or_null(src->resource);
+	dst->peer = xstrdup_or_null(src->peer);
+	dst->body = xstrdup_or_null(src->body);
+	dst->xmpp_id = xstrdup_or_null(src->xmpp_id);
+	dst->dedup_key = xstrdup_or_null(src->dedup_key);
+	dst->extra = xstrdup_or_null(src->extra);
 }
 
 static int

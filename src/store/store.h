@@ -53,6 +53,17 @@ struct store;
 struct store *store_open(const char *url, const char *key_file, char **err);
 /* Close the handle (rolling back an unfinished transaction); NULL is accepted. */
 void store_close(struct store *);
+/*
+ * True while the store knows it cannot reach its database (PostgreSQL's
+ * connection was lost and is not back yet); every call then fails at once.
+ * Never true on SQLite. Does no I/O.
+ */
+bool store_unreachable(struct store *);
+/*
+ * While unreachable, try to reconnect now if the backoff allows (the
+ * backend logs each attempt). 0 when the store is usable, -1 not yet.
+ */
+int store_reconnect(struct store *);
 /* The schema's migration number (the latest one after store_open), or -1. */
 int store_schema_version(struct store *);
 /* The latest migration number this build knows for the store's backend. */
@@ -204,6 +215,8 @@ struct store_msg {
 
 /* Frees the strings of m (not m itself) and clears them. */
 void store_msg_free_fields(struct store_msg *m);
+/* *dst = *src with copies of its strings (caller frees with store_msg_free_fields()). */
+void store_msg_copy(struct store_msg *dst, const struct store_msg *src);
 /*
  * Insert m (net, user, peer and body required). If m->dedup_key is set and
  * a message with the same (dir, net, user, dedup_key) is queued, or was

@@ -37,6 +37,13 @@ struct store_ops {
 	int (*begin)(void *, int depth);
 	int (*commit)(void *, int depth);
 	int (*rollback)(void *, int depth);
+	/*
+	 * Optional (NULL: the database is always reachable, as a file is).
+	 * unreachable: true while the backend knows its connection is lost;
+	 * no I/O. reconnect: try now if the backoff allows; 0 when usable.
+	 */
+	bool (*unreachable)(void *);
+	int (*reconnect)(void *);
 
 	int (*user_add)(void *, const char *net, const char *jid, time_t now);
 	/* Called inside a transaction: deletes everything of the user on net. */

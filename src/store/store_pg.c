@@ -5,7 +5,8 @@
  * Step 1 of 2 (docs/store.md, "PostgreSQL"): one connection used
  * synchronously, every call waits for its answer. Statements are prepared
  * once per connection. A lost connection is logged once and reset at the
- * next call made outside a transaction; inside one every call fails until
+ * next call made outside a transaction, with backoff between attempts
+ * (calls in between fail at once); inside one every call fails until
  * the caller rolls back, so nothing that was not committed is reported
  * committed. A COMMIT that PostgreSQL turns into a ROLLBACK (the
  * transaction had failed) is reported as a failure.
@@ -66,6 +67,18 @@ pgs_version(void *be)
 	if (pgs_usable(pg) == -1)
 		return -1;
 	return pgs_schema_version(pg->conn);
+}
+
+static bool
+pgs_unreachable_op(void *be)
+{
+	return pgs_unreachable(be);
+}
+
+static int
+pgs_reconnect(void *be)
+{
+	return pgs_usable(be);
 }
 
 /* ---- Transactions ---- */
@@ -709,6 +722,8 @@ const struct store_ops store_pg_ops = {
         .begin = pgs_begin,
         .commit = pgs_commit,
         .rollback = pgs_rollback,
+        .unreachable = pgs_unreachable_op,
+        .reconnect = pgs_reconnect,
         .user_add = pgs_user_add,
         .user_remove = pgs_user_remove,
         .user_get = pgs_user_get,

@@ -73,6 +73,9 @@ struct pg {
 	PGconn *conn;
 	int depth;              /* open transaction levels */
 	bool lost;              /* the loss of the connection was logged */
+	int attempts;           /* reconnections tried since the loss */
+	double lost_at;         /* when it was noticed (monotonic seconds) */
+	double retry_at;        /* no reconnection before this (backoff) */
 	bool prepared[P_COUNT]; /* on this connection */
 };
 
@@ -84,9 +87,12 @@ void pgs_warn(struct pg *pg, const char *what, const PGresult *res);
 void pgs_notice(void *arg, const char *msg);
 /*
  * 0 when the connection can be used. Lost outside a transaction: reset
- * (logged); inside one: -1, until the caller rolls back.
+ * (logged) if the backoff allows, else -1 at once; inside one: -1, until
+ * the caller rolls back.
  */
 int pgs_usable(struct pg *pg);
+/* The connection was lost and is not back: no I/O. */
+bool pgs_unreachable(struct pg *pg);
 /* A fixed command (transactions): the result (caller clears), or NULL (logged). */
 PGresult *pgs_command(struct pg *pg, const char *sql);
 /*

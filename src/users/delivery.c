@@ -58,6 +58,7 @@
 struct pending {
 	struct pending *next;
 	struct store_msg m;
+	bool keeps_copy; /* the driver hands it over again if the commit fails */
 };
 
 struct batch {
@@ -85,6 +86,7 @@ static bool dispatch_wanted;
 static int64_t next_id, last_id; /* reserved queue ids not handed out yet */
 
 static void dispatch_all(void);
+static void forget_kept_copies(void);
 static void take_fresh(struct gw_net *, bool send);
 static void free_pending_list(struct pending *);
 
@@ -96,13 +98,21 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	bool committed = true;
+
 	for (size_t i = 0; i < core.nnets; i++)
 		take_fresh(core.nets[i], true);
 	if (txn_open) {
 		txn_open = false;
-		if (store_commit(core.store) == -1)
+		if (store_commit(core.store) == -1) {
 			log_warnx("store: commit failed; messages stay where they were");
+			committed = false;
+		}
 	}
+	/* Without a transaction (the store was down at begin) each write committed alone. */
+	if (!committed)
+		forget_kept_copies();
+	aftercommit_done(committed);
 	dispatch_wanted = false;
 	dispatch_all();
 }
@@ -118,19 +128,33 @@ want_dispatch(void)
 	}
 }
 
-/* Opens the iteration's transaction if none is open. */
-static void
+/* Opens the iteration's transaction if none is open; true when one is. */
+static bool
 txn(void)
 {
 	if (!txn_open && store_begin(core.store) == 0)
 		txn_open = true;
 	want_dispatch();
+	return txn_open;
+}
+
+bool
+delivery_txn(void)
+{
+	return txn();
+}
+
+/* Deletes a queue row; until the delete is committed the scans skip it. */
+static void
+queue_delete(int64_t id)
+{
+	aftercommit_delete(id, txn());
 }
 
 void
-delivery_txn(void)
+delivery_rescan(struct gw_net *net)
 {
-	txn();
+	net->delivery->scan_wanted = true;
 }
 
 /* A queue id for a new message from the reserved block; 0 when the store failed. */
@@ -152,13 +176,16 @@ new_id(void)
 void
 delivery_flush_all(void)
 {
+	bool committed = true;
+
 	for (size_t i = 0; i < core.nnets; i++)
 		if (core.nets[i]->delivery)
 			take_fresh(core.nets[i], false);
 	if (txn_open) {
 		txn_open = false;
-		store_commit(core.store);
+		committed = store_commit(core.store) == 0;
 	}
+	aftercommit_done(committed);
 }
 
 /*
@@ -340,8 +367,7 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	switch (st) {
 	case GW_SEND_DONE:
-		txn();
-		store_queue_delete(core.store, m->id);
+		queue_delete(m->id);
 		net->msgs_to_net++;
 		break;
 	case GW_SEND_PENDING:
@@ -363,8 +389,7 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		break;
 	case GW_SEND_FAILED:
 	case GW_SEND_FORBIDDEN:
-		txn();
-		store_queue_delete(core.store, m->id);
+		queue_delete(m->id);
 		tell_user_failed(net, m, st, why);
 		break;
 	}
@@ -417,6 +442,8 @@ send_to_net(struct gw_net *net, const struct store_msg *m)
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	if (strmap_get(net->delivery->pending, key))
 		return; /* the driver holds it already */
+	if (aftercommit_deleted(m->id))
+		return; /* taken already, the delete not committed yet */
 	st = hand_to_driver(net, m, &why);
 	apply_send_result(net, m, st, why);
 	free(why);
@@ -464,8 +491,12 @@ take_fresh(struct gw_net *net, bool send)
 			if (st == GW_SEND_RETRY)
 				tell_user_failed(net, m, GW_SEND_FAILED,
 				                 "the gateway could not store the message");
-		} else if (send)
+		} else if (send) {
+			/* Not taken yet: if the commit fails, the sender must hear of it. */
+			if (st == GW_SEND_RETRY && txn_open)
+				aftercommit_unstored(net, m);
 			apply_send_result(net, m, st, why);
+		}
 		free(why);
 	}
 	free_pending_list(p);
@@ -511,15 +542,7 @@ pending_push(struct pending ***tail, const struct store_msg *m)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 
-	p->m = *m;
-	p->m.net = xstrdup_or_null(m->net);
-	p->m.user = xstrdup_or_null(m->user);
-	p->m.resource = xstrdup_or_null(m->resource);
-	p->m.peer = xstrdup_or_null(m->peer);
-	p->m.body = xstrdup_or_null(m->body);
-	p->m.xmpp_id = xstrdup_or_null(m->xmpp_id);
-	p->m.dedup_key = xstrdup_or_null(m->dedup_key);
-	p->m.extra = xstrdup_or_null(m->extra);
+	store_msg_copy(&p->m, m);
 	**tail = p;
 	*tail = &p->next;
 }
@@ -667,8 +690,12 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	m.created = m.next_try = time(NULL);
 	txn();
 	r = store_queue_push(core.store, &m);
-	if (r == 0)
+	if (r == 0) {
+		struct pending **last = net->delivery->to_xmpp_tail;
+
 		pending_push(&net->delivery->to_xmpp_tail, &m);
+		(*last)->keeps_copy = in->keeps_copy && txn_open;
+	}
 	free(m.extra);
 	free(body);
 	free(subject);
@@ -691,8 +718,7 @@ barrier_cb(void *arg, bool done)
 		snprintf(key, sizeof(key), "%" PRId64, b->ids[i]);
 		strmap_del(d->inflight, key);
 		if (done) {
-			txn();
-			store_queue_delete(core.store, b->ids[i]);
+			queue_delete(b->ids[i]);
 			d->net->msgs_to_xmpp++;
 		}
 	}
@@ -714,7 +740,7 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 	time_t stamp;
 
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
-	if (strmap_get(d->inflight, key))
+	if (strmap_get(d->inflight, key) || aftercommit_deleted(m->id))
 		return;
 	extra_decode(m->extra, &buf, f);
 	kind = atoi(f[X_KIND]);
@@ -939,6 +965,7 @@ delivery_free(struct gw_net *net)
 	if (ev_commit && net == core.nets[core.nnets - 1]) {
 		event_free(ev_commit);
 		ev_commit = NULL;
+		aftercommit_free();
 	}
 }
 
@@ -960,6 +987,43 @@ long
 delivery_queued(struct gw_net *net, int dir)
 {
 	return store_queue_count(core.store, (enum store_dir)dir, net->drv->name);
+}
+
+/*
+ * The commit failed: the driver still has these messages and hands them
+ * over again, so the copies in memory are not sent.
+ */
+static void
+forget_kept_copies(void)
+{
+	for (size_t i = 0; i < core.nnets; i++) {
+		struct delivery *d = core.nets[i]->delivery;
+		struct pending *p = d->to_xmpp, *keep = NULL, **tail = &keep;
+
+		while (p) {
+			struct pending *next = p->next;
+
+			p->next = NULL;
+			if (p->keeps_copy) {
+				store_msg_free_fields(&p->m);
+				free(p);
+			} else {
+				*tail = p;
+				tail = &p->next;
+			}
+			p = next;
+		}
+		d->to_xmpp = keep;
+		d->to_xmpp_tail = tail;
+	}
+}
+
+void
+delivery_fail_unstored(struct gw_net *net, const struct store_msg *m)
+{
+	tell_user_failed(net, m, GW_SEND_FAILED,
+	                 "the gateway could not store it (its database is unreachable); send it "
+	                 "again later");
 }
 
 /* ---- small notices that need no queue ---- */

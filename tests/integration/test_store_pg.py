@@ -126,3 +126,155 @@ def test_migrate_store_moves_a_sqlite_gateway_to_postgresql(make_gateway, pg_db,
                           timeout=60)
     assert r.returncode == 1
     assert "not empty" in r.stderr
+
+
+# ---- PostgreSQL killed under traffic (issue 12 §1) ----
+
+IRC_GW = "irc.localhost"
+
+
+def _person(nick):
+    return f"{nick}%127.0.0.1@{IRC_GW}"
+
+
+@pytest.fixture
+def fast_ngircd(tmp_path):
+    # No flood penalty: the traffic below is faster than ngircd lets a client talk.
+    n = sgtest.Ngircd(tmp_path / "ngircd", tls=False,
+                      extra_global="[Limits]\nMaxPenaltyTime = 0\n")
+    n.start()
+    yield n
+    n.stop()
+
+
+def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway, own_pg,
+                                                                    fast_ngircd, client):
+    """SIGKILL of PostgreSQL's postmaster while messages flow both ways
+    between alice (XMPP) and bob (IRC), then a restart on the same data and
+    port. Every message is either accepted and arrives exactly once, or
+    refused with an error its sender sees (an XMPP error stanza; a NOTICE on
+    IRC); alice is told once that the service is degraded and once that it
+    is back; the IRC connection stays up; the gateway resumes by itself."""
+    import threading
+    import time
+
+    pg = own_pg
+    name = pg.new_database()
+    g = make_gateway(backends=(IRC_GW,), extra={
+        "storage": {"url": pg.url(name)},
+        "irc": {"ports": str(fast_ngircd.port), "tls_ports": "", "throttle_burst": "0",
+                "throttle_byte_burst": "0"}})
+    bob = sgtest.IrcClient(fast_ngircd.port, "bob")
+    bob.sock.settimeout(None)
+    alice = client("alice")
+    # A directed presence: alice is online for the gateway, so it can tell her.
+    alice.loop.call(lambda: alice.xmpp.send_presence(pto=IRC_GW))
+    sgtest.wait_until(lambda: "alice@localhost/test available" in g.log, 15,
+                      "the gateway to see alice online")
+    alice.send_message(_person("bob"), "hello bob")
+    bob.wait_privmsg("bob", "hello bob", timeout=20)
+    bob.privmsg("alice", "hello alice")
+    alice.wait_for_message(lambda m: m["from"].bare == _person("bob")
+                           and m["body"] == "hello alice", 15, "bob's first message")
+
+    sent_x = {}   # XMPP -> IRC: stanza id -> body
+    sent_i = []   # IRC -> XMPP: (monotonic time sent, body)
+    stop = threading.Event()
+
+    def traffic():
+        i = 0
+        while not stop.is_set():
+            body = f"x2i-{i}"
+            sent_x[alice.send_message(_person("bob"), body)] = body
+            sent_i.append((time.monotonic(), f"i2x-{i}"))
+            bob.privmsg("alice", f"i2x-{i}")
+            i += 1
+            time.sleep(0.05)
+
+    def delivered_to_alice():
+        return [m["body"] for m in list(alice.messages)
+                if m["from"].bare == _person("bob") and m["type"] == "chat"
+                and (m["body"] or "").startswith("i2x-")]
+
+    def refused_on_irc():
+        out = []
+        for line in list(bob.lines):
+            parts = bob.untagged(line).split(" ", 3)
+            if len(parts) == 4 and parts[1] == "NOTICE" and "Not delivered to alice" in line:
+                out.append(parts[3].rsplit('"', 2)[-2])
+        return out
+
+    t = threading.Thread(target=traffic, daemon=True)
+    t.start()
+    try:
+        time.sleep(1.5)
+        pg.kill()
+        t_killed = time.monotonic()
+        sgtest.wait_until(lambda: "store: unreachable" in g.log, 30,
+                          "the gateway to notice the outage")
+        time.sleep(2)
+        pg.restart()
+        t_back = time.monotonic()
+
+        def resumed():
+            return [b for ts, b in sent_i if ts > t_back and b in delivered_to_alice()]
+        sgtest.wait_until(resumed, 60, "an IRC message accepted again after the restart")
+        first = min(ts for ts, b in sent_i if b in resumed())
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        t.join(10)
+
+    # Everything settles: each message delivered or refused, the queue empty.
+    def x_outcome():
+        errors = {m["id"] for m in list(alice.messages)
+                  if m["type"] == "error" and m["from"].bare == _person("bob")}
+        got = [bob.untagged(line).split(" ", 3)[3][1:] for line in list(bob.lines)
+               if " PRIVMSG bob :x2i-" in line]
+        return errors, got
+
+    def settled():
+        errors, got = x_outcome()
+        i_done = set(delivered_to_alice()) | set(refused_on_irc())
+        return (all(b in got or mid in errors for mid, b in sent_x.items())
+                and all(b in i_done for _, b in sent_i))
+    sgtest.wait_until(settled, 60, "every message delivered or refused")
+    sgtest.wait_until(lambda: pg.psql(name, "SELECT count(*) FROM queue").strip() == "0", 30,
+                      "the queue to drain")
+    time.sleep(2)  # room for a duplicate to show up, were one sent again
+
+    errors, got = x_outcome()
+    x_errors = [b for mid, b in sent_x.items() if mid in errors]
+    for b in sent_x.values():
+        assert got.count(b) <= 1, f"{b} reached IRC {got.count(b)} times"
+        assert (b in got) != (b in x_errors), f"{b}: delivered and refused, or neither"
+    delivered, refused = delivered_to_alice(), refused_on_irc()
+    for _, b in sent_i:
+        assert delivered.count(b) <= 1, f"{b} reached XMPP {delivered.count(b)} times"
+        assert (b in delivered) != (b in refused), f"{b}: delivered and refused, or neither"
+    assert refused, "PostgreSQL was down for seconds: some IRC message must have been refused"
+    # Errors say why, in words.
+    for m in list(alice.messages):
+        if m["type"] == "error" and m["from"].bare == _person("bob"):
+            assert "could not" in m["error"]["text"], m
+
+    # Told once each way, from the gateway's JID; its presence followed.
+    notices = [m["body"] for m in list(alice.messages) if m["from"].bare == IRC_GW]
+    down = [b for b in notices if "cannot reach its database" in b]
+    up = [b for b in notices if "reachable again" in b]
+    assert len(down) == 1 and len(up) == 1, notices
+    assert notices.index(down[0]) < notices.index(up[0])
+    gw_pres = [p for p in list(alice.presences) if p["from"].bare == IRC_GW]
+    assert any(p["show"] == "dnd" and "database" in p["status"] for p in gw_pres), gw_pres
+    assert gw_pres[-1]["show"] == "" and gw_pres[-1]["type"] != "unavailable", gw_pres[-1]
+
+    # The IRC link stayed up: one connection, never quit.
+    assert not [line for line in list(bob.lines) if " QUIT " in line and "alice" in line]
+    assert "PostgreSQL connection re-established" in g.log
+    assert "PostgreSQL unreachable" in g.log  # the backoff's attempts, for the operator
+    print(f"\nPostgreSQL down {t_back - t_killed:.1f} s (kill to restart done); "
+          f"IRC->XMPP: {len(sent_i)} sent, {len(sent_i) - len(refused)} accepted, "
+          f"{len(refused)} refused; XMPP->IRC: {len(sent_x)} sent, {len(got)} delivered, "
+          f"{len(x_errors)} refused; first accepted IRC message sent "
+          f"{first - t_back:.2f} s after the restart")
+    bob.close()
