@@ -138,13 +138,13 @@ def prosody(tmp_path, request):
 STORE = os.environ.get("SG_TEST_STORE", "sqlite")
 
 
-def private_pg():
+def private_pg(durable=False):
     """A private PostgreSQL cluster for gateways' stores (stopped by the
     caller), or the test skipped when the server is not installed."""
     from smstest import Postgres, pg_bindir
     if pg_bindir() is None:
         pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql-15)")
-    return Postgres(smsd_schema=False).start()
+    return Postgres(smsd_schema=False, durable=durable).start()
 
 
 @pytest.fixture(scope="session")
@@ -156,8 +156,11 @@ def pg_cluster():
 
 @pytest.fixture
 def own_pg():
-    """A private cluster for one test alone: one it may kill."""
-    pg = private_pg()
+    """A private cluster for one test alone: one it may kill. Durable:
+    with synchronous_commit off, a commit the gateway saw could vanish with
+    the killed server (the WAL not written yet), the database's loss, not
+    the gateway's."""
+    pg = private_pg(durable=True)
     yield pg
     pg.stop()
 

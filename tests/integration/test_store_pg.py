@@ -147,24 +147,15 @@ def fast_ngircd(tmp_path):
     n.stop()
 
 
-def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway, own_pg,
-                                                                    fast_ngircd, client):
-    """SIGKILL of PostgreSQL's postmaster while messages flow both ways
-    between alice (XMPP) and bob (IRC), then a restart on the same data and
-    port. Every message is either accepted and arrives exactly once, or
-    refused with an error its sender sees (an XMPP error stanza; a NOTICE on
-    IRC); alice is told once that the service is degraded and once that it
-    is back; the IRC connection stays up; the gateway resumes by itself."""
-    import threading
-    import time
-
-    pg = own_pg
+def _irc_on_own_pg(make_gateway, pg, ngircd, client):
+    """The IRC gateway on pg; alice (XMPP, online for the gateway) and bob
+    (IRC) have talked once each way: (pg, database, gateway, alice, bob)."""
     name = pg.new_database()
     g = make_gateway(backends=(IRC_GW,), extra={
         "storage": {"url": pg.url(name)},
-        "irc": {"ports": str(fast_ngircd.port), "tls_ports": "", "throttle_burst": "0",
+        "irc": {"ports": str(ngircd.port), "tls_ports": "", "throttle_burst": "0",
                 "throttle_byte_burst": "0"}})
-    bob = sgtest.IrcClient(fast_ngircd.port, "bob")
+    bob = sgtest.IrcClient(ngircd.port, "bob")
     bob.sock.settimeout(None)
     alice = client("alice")
     # A directed presence: alice is online for the gateway, so it can tell her.
@@ -176,6 +167,21 @@ def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway
     bob.privmsg("alice", "hello alice")
     alice.wait_for_message(lambda m: m["from"].bare == _person("bob")
                            and m["body"] == "hello alice", 15, "bob's first message")
+    return pg, name, g, alice, bob
+
+
+def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway, own_pg,
+                                                                    fast_ngircd, client):
+    """SIGKILL of PostgreSQL's postmaster while messages flow both ways
+    between alice (XMPP) and bob (IRC), then a restart on the same data and
+    port. Every message is either accepted and arrives exactly once, or
+    refused with an error its sender sees (an XMPP error stanza; a NOTICE on
+    IRC); alice is told once that the service is degraded and once that it
+    is back; the IRC connection stays up; the gateway resumes by itself."""
+    import threading
+    import time
+
+    pg, name, g, alice, bob = _irc_on_own_pg(make_gateway, own_pg, fast_ngircd, client)
 
     sent_x = {}   # XMPP -> IRC: stanza id -> body
     sent_i = []   # IRC -> XMPP: (monotonic time sent, body)
@@ -277,4 +283,40 @@ def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway
           f"{len(refused)} refused; XMPP->IRC: {len(sent_x)} sent, {len(got)} delivered, "
           f"{len(x_errors)} refused; first accepted IRC message sent "
           f"{first - t_back:.2f} s after the restart")
+    bob.close()
+
+
+def test_delivered_while_postgresql_down_not_sent_twice(make_gateway, own_pg, fast_ngircd,
+                                                        client, prosody):
+    """Messages stored and sent to XMPP whose delivery is confirmed (the
+    barrier) while PostgreSQL is down cannot leave the queue then; once the
+    database is back they are deleted, not sent a second time. Prosody is
+    paused (SIGSTOP) so the confirmation comes after the kill."""
+    import signal
+    import time
+
+    pg, name, g, alice, bob = _irc_on_own_pg(make_gateway, own_pg, fast_ngircd, client)
+    bodies = [f"held-{i}" for i in range(5)]
+    prosody.proc.send_signal(signal.SIGSTOP)
+    try:
+        for b in bodies:
+            bob.privmsg("alice", b)
+        # Committed (and written to the paused server's socket).
+        sgtest.wait_until(lambda: pg.psql(name, "SELECT count(*) FROM queue WHERE body "
+                                          "LIKE 'held-%'").strip() == str(len(bodies)),
+                          30, "the messages to be stored")
+        pg.kill()
+    finally:
+        prosody.proc.send_signal(signal.SIGCONT)
+    for b in bodies:
+        alice.wait_for_message(lambda m, b=b: m["body"] == b, 30, f"{b} delivered")
+    sgtest.wait_until(lambda: "store: unreachable" in g.log, 30, "the outage noticed")
+    pg.restart()
+    sgtest.wait_until(lambda: "re-established" in g.log, 30, "the store back")
+    sgtest.wait_until(lambda: pg.psql(name, "SELECT count(*) FROM queue").strip() == "0", 30,
+                      "the delivered messages to leave the queue")
+    assert "deleting 5 delivered messages now that the store is back" in g.log
+    time.sleep(3)  # a second copy, were one sent, arrives well within this
+    again = [m["body"] for m in list(alice.messages) if m["body"] in bodies]
+    assert not again, f"sent a second time: {again}"
     bob.close()
