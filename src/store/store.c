@@ -945,6 +945,33 @@ store_member_set_nick(struct store *s, const char *net, const char *jid, const c
 }
 
 int
+store_lease_take(struct store *s, const char *net, const char *jid, const char *owner, int ttl,
+                 char **holder)
+{
+	time_t now = time(NULL);
+
+	NEED(net);
+	NEED(jid);
+	NEED(owner);
+	if (holder != NULL)
+		*holder = NULL;
+	if (ttl < 0) {
+		log_warnx("store: a lease for %d seconds", ttl);
+		return -1;
+	}
+	return s->ops->lease_take(s->be, net, jid, owner, now, now + ttl, holder);
+}
+
+int
+store_lease_release(struct store *s, const char *net, const char *jid, const char *owner)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(owner);
+	return s->ops->lease_release(s->be, net, jid, owner);
+}
+
+int
 store_member_foreach(struct store *s, const char *net,
                      int (*cb)(const char *, const char *, const char *, const char *, void *),
                      void *arg)

@@ -354,4 +354,19 @@ int store_member_foreach(struct store *, const char *net,
                                    const char *resource, void *),
                          void *arg);
 
+/*
+ * Leases (issue 12 §2): which gateway instance (owner, a name unique among
+ * the instances sharing the database) owns a user's foreign sessions on
+ * net. Take the lease of (net, jid) for ttl seconds from now: 1 when it is
+ * owner's now (it was free, expired, or owner's already: taking it again
+ * renews it); 0 when another instance holds it, *holder (caller frees) then
+ * naming it if holder is not NULL; -1 on error. Two instances racing for it
+ * cannot both get 1: the row is taken with one atomic upsert. Expiry is by
+ * this process's clock: instances must keep their clocks in step (NTP).
+ */
+int store_lease_take(struct store *, const char *net, const char *jid, const char *owner, int ttl,
+                     char **holder);
+/* Give the lease back: 1 released, 0 not owner's (expired and taken, or none), -1. */
+int store_lease_release(struct store *, const char *net, const char *jid, const char *owner);
+
 #endif

@@ -153,6 +153,16 @@ struct store_ops {
 	                      int (*cb)(const char *, const char *, const char *, const char *,
 	                                void *),
 	                      void *arg);
+
+	/*
+	 * The lease of (net, jid) becomes owner's until expires if it is free,
+	 * expired at now, or owner's: 1. Another's: 0, with *holder (caller
+	 * frees) when holder is not NULL. Atomic against other connections.
+	 */
+	int (*lease_take)(void *, const char *net, const char *jid, const char *owner, time_t now,
+	                  time_t expires, char **holder);
+	/* 1 released, 0 not owner's (or no lease). */
+	int (*lease_release)(void *, const char *net, const char *jid, const char *owner);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -140,6 +140,13 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_MEMBER_DEL_ROOM] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3",
         [P_MEMBER_NICK] = "UPDATE room_members SET nick = $4 WHERE net = $1 AND jid = $2"
                           " AND room = $3",
+        [P_LEASE_TAKE] = "INSERT INTO leases (net, jid, owner, expires) VALUES ($1, $2, $3, $4)"
+                         " ON CONFLICT (net, jid) DO UPDATE SET owner = excluded.owner,"
+                         " expires = excluded.expires WHERE leases.owner = excluded.owner"
+                         " OR leases.expires <= $5 RETURNING owner",
+        [P_LEASE_OWNER] = "SELECT owner FROM leases WHERE net = $1 AND jid = $2",
+        [P_LEASE_DEL] = "DELETE FROM leases WHERE net = $1 AND jid = $2 AND owner = $3",
+        [P_USER_DEL_LEASES] = "DELETE FROM leases WHERE net = $1 AND jid = $2",
         [P_MEMBER_ALL] = "SELECT jid, room, nick, resource FROM room_members WHERE net = $1"
                          " ORDER BY jid, room, resource",
 };

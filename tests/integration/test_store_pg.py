@@ -66,7 +66,7 @@ def test_echo_both_ways_on_postgresql(pg_gateway, client):
     # The schema is PostgreSQL's, nothing went to a SQLite file, and the
     # messages delivered to XMPP left the queue.
     # (the latest version: the unit test pg_schema_versions keeps both engines' alike)
-    assert _rows(pg_gateway, "SELECT max(version) FROM schema_version") == "4"
+    assert _rows(pg_gateway, "SELECT max(version) FROM schema_version") == "5"
     assert not pg_gateway.db_path.exists()
     sgtest.wait_until(lambda: _rows(pg_gateway, "SELECT count(*) FROM queue") == "0",
                       sgtest.scaled(10), "the delivered messages to leave the queue")
