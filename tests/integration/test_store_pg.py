@@ -2,7 +2,10 @@
 messages both ways, registration surviving a restart, a database that
 cannot be reached refused at start with one line, and --migrate-store. The
 session's private PostgreSQL cluster (conftest's pg_cluster) serves every
-test a fresh database."""
+test a fresh database. The last two tests kill PostgreSQL under the IRC
+gateway, each on a cluster of its own (own_pg)."""
+
+import re
 
 import pytest
 
@@ -315,7 +318,8 @@ def test_delivered_while_postgresql_down_not_sent_twice(make_gateway, own_pg, fa
     sgtest.wait_until(lambda: "re-established" in g.log, 30, "the store back")
     sgtest.wait_until(lambda: pg.psql(name, "SELECT count(*) FROM queue").strip() == "0", 30,
                       "the delivered messages to leave the queue")
-    assert "deleting 5 delivered messages now that the store is back" in g.log
+    # (5, or 6 when the first message's confirmation was also held up by the pause)
+    assert re.search(r"deleting [56] delivered messages now that the store is back", g.log)
     time.sleep(3)  # a second copy, were one sent, arrives well within this
     again = [m["body"] for m in list(alice.messages) if m["body"] in bodies]
     assert not again, f"sent a second time: {again}"
