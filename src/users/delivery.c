@@ -73,8 +73,9 @@ struct delivery {
 	struct pending *to_net, **to_net_tail;   /* committed, to hand to the driver */
 	struct pending *to_xmpp, **to_xmpp_tail; /* committed, to send to XMPP */
 	struct strmap *inflight;                 /* "id" -> batch: sent to XMPP, barrier not back */
-	struct strmap *pending;                  /* "id" -> (void *)1: the driver said PENDING */
-	struct batch *open;                      /* ids sent since the last barrier */
+	struct strmap *pending; /* "id" -> STORED, or a copy (struct store_msg *) when not
+	                           stored: the driver said PENDING */
+	struct batch *open;     /* ids sent since the last barrier */
 	struct event *ev_tick;
 	bool scan_wanted;
 	time_t next_due;
@@ -85,8 +86,11 @@ static bool txn_open;
 static bool dispatch_wanted;
 static int64_t next_id, last_id; /* reserved queue ids not handed out yet */
 
+#define STORED ((void *)1) /* a PENDING message whose row is in the store */
+
 static void dispatch_all(void);
 static void forget_kept_copies(void);
+static void free_kept(void *);
 static void take_fresh(struct gw_net *, bool send);
 static void free_pending_list(struct pending *);
 
@@ -371,7 +375,7 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		net->msgs_to_net++;
 		break;
 	case GW_SEND_PENDING:
-		strmap_put(d->pending, key, (void *)1);
+		free_kept(strmap_put(d->pending, key, STORED));
 		break;
 	case GW_SEND_RETRY:
 		if (time(NULL) - m->created > GIVE_UP_AFTER) {
@@ -393,6 +397,32 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		tell_user_failed(net, m, st, why);
 		break;
 	}
+}
+
+/* A pending map value: a copy is freed, STORED is not. */
+static void
+free_kept(void *v)
+{
+	if (v != NULL && v != STORED) {
+		store_msg_free_fields(v);
+		free(v);
+	}
+}
+
+/*
+ * The driver holds m (PENDING) but the store could not keep it: the copy in
+ * memory stands in for the row, so the driver's outcome still reaches the
+ * user (gw_send_done()).
+ */
+static void
+keep_in_memory(struct gw_net *net, const struct store_msg *m)
+{
+	struct store_msg *copy = xcalloc(1, sizeof(*copy));
+	char key[32];
+
+	store_msg_copy(copy, m);
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	free_kept(strmap_put(net->delivery->pending, key, copy));
 }
 
 /* Offers m to the driver. *why (caller frees) may be set. */
@@ -491,9 +521,11 @@ take_fresh(struct gw_net *net, bool send)
 			if (st == GW_SEND_RETRY)
 				tell_user_failed(net, m, GW_SEND_FAILED,
 				                 "the gateway could not store the message");
+			else if (st == GW_SEND_PENDING)
+				keep_in_memory(net, m);
 		} else if (send) {
 			/* Not taken yet: if the commit fails, the sender must hear of it. */
-			if (st == GW_SEND_RETRY && txn_open)
+			if ((st == GW_SEND_RETRY || st == GW_SEND_PENDING) && txn_open)
 				aftercommit_unstored(net, m);
 			apply_send_result(net, m, st, why);
 		}
@@ -505,13 +537,29 @@ take_fresh(struct gw_net *net, bool send)
 void
 gw_send_done(struct gw_net *net, uint64_t qid, enum gw_send_status st, const char *why)
 {
-	struct store_msg m;
+	struct store_msg m, *kept;
 	char key[32];
 
 	snprintf(key, sizeof(key), "%" PRIu64, qid);
-	strmap_del(net->delivery->pending, key);
-	if (st == GW_SEND_PENDING)
+	kept = strmap_del(net->delivery->pending, key);
+	if (kept == STORED)
+		kept = NULL;
+	if (st == GW_SEND_PENDING) {
+		if (kept)
+			strmap_put(net->delivery->pending, key, kept);
 		return;
+	}
+	if (kept) {
+		/* Not in the store: to wait for a retry it must be now. */
+		if (st == GW_SEND_RETRY && store_queue_push_reserved(core.store, kept) == -1)
+			apply_send_result(net, kept, GW_SEND_FAILED,
+			                  "the gateway could not store it (its database is "
+			                  "unreachable); send it again later");
+		else
+			apply_send_result(net, kept, st, why);
+		free_kept(kept);
+		return;
+	}
 	if (store_queue_get(core.store, (int64_t)qid, &m) != 1)
 		return;
 	apply_send_result(net, &m, st, why);
@@ -522,18 +570,22 @@ void
 delivery_release(struct gw_net *net, const int64_t *qids, size_t n, const char *why)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct store_msg m;
+		struct store_msg m, *kept;
 		char key[32];
 
 		snprintf(key, sizeof(key), "%" PRId64, qids[i]);
-		strmap_del(net->delivery->pending, key);
-		if (store_queue_get(core.store, qids[i], &m) != 1)
+		kept = strmap_del(net->delivery->pending, key);
+		if (kept != STORED && kept != NULL)
+			m = *kept; /* held while the store was down: the copy is all there is */
+		else if (store_queue_get(core.store, qids[i], &m) != 1)
 			continue;
 		if (why != NULL)
 			apply_send_result(net, &m, GW_SEND_FAILED, why);
 		else
 			send_to_net(net, &m);
 		store_msg_free_fields(&m);
+		if (kept != STORED)
+			free(kept);
 	}
 }
 
@@ -959,7 +1011,7 @@ delivery_free(struct gw_net *net)
 	}
 	/* Batches still waiting for a barrier are freed by component_free(). */
 	strmap_free(d->inflight, NULL);
-	strmap_free(d->pending, NULL);
+	strmap_free(d->pending, free_kept);
 	free(d);
 	net->delivery = NULL;
 	if (ev_commit && net == core.nets[core.nnets - 1]) {
@@ -1021,6 +1073,13 @@ forget_kept_copies(void)
 void
 delivery_fail_unstored(struct gw_net *net, const struct store_msg *m)
 {
+	char key[32];
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	if (strmap_get(net->delivery->pending, key) == STORED) {
+		keep_in_memory(net, m); /* the driver holds it: its outcome is told from memory */
+		return;
+	}
 	tell_user_failed(net, m, GW_SEND_FAILED,
 	                 "the gateway could not store it (its database is unreachable); send it "
 	                 "again later");

@@ -324,3 +324,40 @@ def test_delivered_while_postgresql_down_not_sent_twice(make_gateway, own_pg, fa
     again = [m["body"] for m in list(alice.messages) if m["body"] in bodies]
     assert not again, f"sent a second time: {again}"
     bob.close()
+
+
+def test_message_irc_cannot_take_while_postgresql_down(make_gateway, own_pg, fast_ngircd,
+                                                       client):
+    """With PostgreSQL down and the IRC server gone too, a message cannot be
+    queued. Depending on where the IRC connection is in its reconnection,
+    the driver either refuses it for now (RETRY: alice gets an error saying
+    the gateway could not store it) or holds it to send on reconnection
+    (PENDING: a copy in memory stands in for the row and it arrives once IRC
+    is back). Either way exactly one of the two happens, never both or
+    neither; what alice sends after the store is back goes through."""
+    import time
+
+    pg, name, g, alice, bob = _irc_on_own_pg(make_gateway, own_pg, fast_ngircd, client)
+    bob.close()
+    pg.kill()
+    fast_ngircd.stop()
+    sgtest.wait_until(lambda: "connection to 127.0.0.1 lost or failed" in g.log, 30,
+                      "the IRC connection lost")
+    body = "while everything is down"
+    mid = alice.send_message(_person("bob"), body)
+    sgtest.wait_until(lambda: "could not store a message from alice" in g.log, 30,
+                      "the store to refuse it")
+    pg.restart()
+    fast_ngircd.start()
+    bob = sgtest.IrcClient(fast_ngircd.port, "bob")
+    bob.sock.settimeout(None)
+    sgtest.wait_until(lambda: "re-established" in g.log, 30, "the store back")
+    alice.send_message(_person("bob"), "sent after")
+    assert bob.wait_privmsg("bob", "sent after", timeout=60)[1] == "sent after"
+    time.sleep(1)
+    arrived = [line for line in list(bob.lines) if f"PRIVMSG bob :{body}" in line]
+    errors = [m for m in list(alice.messages) if m["type"] == "error" and m["id"] == mid]
+    assert len(arrived) + len(errors) == 1, (arrived, errors)
+    for m in errors:
+        assert "could not store" in m["error"]["text"], m
+    bob.close()
