@@ -99,11 +99,11 @@ static void free_pending_list(struct pending *);
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
+	bool committed = true;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
-	bool committed = true;
-
 	for (size_t i = 0; i < core.nnets; i++)
 		take_fresh(core.nets[i], true);
 	if (txn_open) {
@@ -550,8 +550,17 @@ gw_send_done(struct gw_net *net, uint64_t qid, enum gw_send_status st, const cha
 		return;
 	}
 	if (kept) {
-		/* Not in the store: to wait for a retry it must be now. */
-		if (st == GW_SEND_RETRY && store_queue_push_reserved(core.store, kept) == -1)
+		bool stored = false;
+
+		if (st == GW_SEND_RETRY) {
+			/* Not in the store: to wait for a retry it must be now. */
+			bool in_txn = txn();
+
+			stored = store_queue_push_reserved(core.store, kept) == 0;
+			if (stored && in_txn)
+				aftercommit_unstored(net, kept);
+		}
+		if (st == GW_SEND_RETRY && !stored)
 			apply_send_result(net, kept, GW_SEND_FAILED,
 			                  "the gateway could not store it (its database is "
 			                  "unreachable); send it again later");
@@ -1050,8 +1059,11 @@ forget_kept_copies(void)
 {
 	for (size_t i = 0; i < core.nnets; i++) {
 		struct delivery *d = core.nets[i]->delivery;
-		struct pending *p = d->to_xmpp, *keep = NULL, **tail = &keep;
+		struct pending *p, *keep = NULL, **tail = &keep;
 
+		if (d == NULL)
+			continue;
+		p = d->to_xmpp;
 		while (p) {
 			struct pending *next = p->next;
 
