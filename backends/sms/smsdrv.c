@@ -211,12 +211,15 @@ release_cb(void *arg, bool stored)
 	struct release *r = arg;
 	struct smsl_line *l = smsl_line_find(r->net, r->line);
 
-	/* Not stored: the parts stay on the line, delivered again like any left there. */
+	/* Not stored: the parts stay on the line and are handed over again. */
 	if (stored && l != NULL)
 		l->ops->release(l, r->tokens, r->n);
-	else if (!stored)
+	else if (!stored) {
 		log_warnx("sms: line %s: an SMS could not be stored; it stays on the line",
 		          r->line);
+		if (l != NULL && l->ops->again)
+			l->ops->again(l, r->tokens, r->n);
+	}
 	free(r->line);
 	free(r->tokens);
 	free(r);
@@ -253,6 +256,9 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
 			gw_contact_add(net, users[i], sender, NULL);
 	}
 	if (users[0] == NULL || failed) {
+		/* The store is down: try again later (a line with no users just waits). */
+		if (failed && l->ops->again)
+			l->ops->again(l, tokens, ntokens);
 		smsl_strv_free(users);
 		return -1;
 	}
