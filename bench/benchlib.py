@@ -12,6 +12,7 @@ its CPU time to show it).
 import base64
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -226,6 +227,15 @@ class RawClient:
                 pass
             self.sock.close()
             self.sock = None
+
+
+def keep_or_remove(work, keep):
+    """A run's temporary directory: kept, and said where, when asked for;
+    removed otherwise."""
+    if keep:
+        print(f"  files kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def hard_limit(seconds):

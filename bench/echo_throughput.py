@@ -377,10 +377,7 @@ def main():
             prosody.stop()
         if wrapper_env is None:
             os.environ.pop("STANZAGATE_WRAPPER", None)
-        if a.keep or a.callgrind:
-            print(f"  files kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        bl.keep_or_remove(work, a.keep or a.callgrind)
     # Read once the daemon has exited: the dump is complete by then.
     if profile:
         print("\n  where the gateway's instructions went (measured phase only):")

@@ -650,10 +650,7 @@ def main():
             prosody.stop()
         if ngircd is not None:
             ngircd.stop()
-        if a.keep:
-            print(f"  files kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        bl.keep_or_remove(work, a.keep)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import argparse
 import os
 import re
 import select
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -283,10 +282,7 @@ def main():
     finally:
         if prosody is not None:
             prosody.stop()
-        if a.keep:
-            print(f"  files kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        bl.keep_or_remove(work, a.keep)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 # Runs as root, or re-executes itself through sudo.
 #
 # The servers among them (prosody, ngircd, biboumi, inspircd, atheme-services,
-# postgresql) are only used as private
+# postgresql, dovecot, ejabberd) are only used as private
 # instances started by the tests and the demo, so the system services that
 # their packages would start are kept stopped and disabled.
 set -euo pipefail
@@ -25,8 +25,9 @@ PACKAGES=(
 	# the email gateway's tests and demo: a private Dovecot (IMAP, LMTP) and
 	# an SMTP submission server (aiosmtpd) delivering into it
 	dovecot-imapd dovecot-lmtpd python3-aiosmtpd
-	# XEP-0356 roster access in the test Prosody (mod_privilege)
-	prosody-modules
+	# XEP-0356 roster access in the test Prosody (mod_privilege), and
+	# ejabberd's own mod_privilege (test_roster_ejabberd.py)
+	prosody-modules ejabberd
 	# a private DNS server with SRV records (RFC 6186 discovery)
 	dnsmasq-base
 	# private PostgreSQL clusters (gammu-smsd's pgsql service in the SMS tests,
@@ -35,7 +36,7 @@ PACKAGES=(
 	# the Debian package (debian/, tests/package): build it and check it
 	dpkg-dev debhelper lintian
 )
-SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql dovecot)
+SERVICES=(prosody ngircd biboumi inspircd atheme-services postgresql dovecot ejabberd)
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -147,7 +147,7 @@ reload(void)
 				continue;
 			}
 			net->section = sec;
-			if (net->drv->reload && net->drv->reload(net) == -1)
+			if (gateway_reload(net) == -1)
 				log_warnx("reload: %s could not apply the new settings",
 				          net->drv->name);
 		}

@@ -307,9 +307,12 @@ void gw_when_committed(struct gw_net *, void (*cb)(void *arg, bool stored), void
 void gw_send_done(struct gw_net *, uint64_t qid, enum gw_send_status, const char *why);
 /* The network confirmed delivery of the message the client sent with xmpp_id. */
 void gw_receipt(struct gw_net *, const char *user, const char *from, const char *xmpp_id);
-/* The network says a sent message finally failed: an error from `from`. */
-void gw_message_failed(struct gw_net *, const char *user, const char *from, const char *xmpp_id,
-                       enum gw_error, const char *why);
+/*
+ * The network says a sent message finally failed: an error from `from`, to
+ * the user's resource that sent it (NULL: unknown, to each one online).
+ */
+void gw_message_failed(struct gw_net *, const char *user, const char *resource, const char *from,
+                       const char *xmpp_id, enum gw_error, const char *why);
 
 #define GW_REACTIONS_MAX 16 /* XEP-0444 reactions of one user to one message, at most */
 

@@ -474,6 +474,8 @@ gateway_stop_all(void)
 			/* A restart keeps the rooms: the next start rejoins them unseen. */
 			if (core.stop_for_good)
 				rooms_shutdown(net);
+			else
+				rooms_save(net);
 			gateway_foreach_online(net, say_goodbye, net);
 		}
 	}
@@ -489,6 +491,14 @@ gateway_stop_all(void)
 		net->started = false;
 	}
 	delivery_flush_all();
+}
+
+int
+gateway_reload(struct gw_net *net)
+{
+	/* The caps cover [xmpp]'s contact addresses; the avatar may be new. */
+	services_init(net);
+	return net->drv->reload ? net->drv->reload(net) : 0;
 }
 
 void
@@ -508,8 +518,7 @@ gateway_free_all(void)
 		strmap_free(net->probed, NULL);
 		strmap_free(net->disabled, NULL);
 		roster_forget(net);
-		free(net->caps_ver);
-		free(net->contact_caps_ver);
+		services_free(net);
 		free(net->priv);
 		free(net->jid);
 		free(net);

@@ -9,5 +9,11 @@ int gateway_create_all(void);
 void gateway_start_all(void);
 void gateway_stop_all(void);
 void gateway_free_all(void);
+/*
+ * net->section is the reloaded one: what the core derives from it (caps,
+ * avatar) is made again and the driver told. -1 when the driver failed.
+ */
+struct gw_net;
+int gateway_reload(struct gw_net *);
 
 #endif

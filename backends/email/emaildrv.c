@@ -160,17 +160,24 @@ acct_find(struct gw_net *net, const char *user)
 	return NULL;
 }
 
+/* Frees what acct_load() read, which a reload reads again. */
 static void
-acct_load(struct acct *a)
+acct_settings_free(struct acct *a)
 {
-	struct gw_net *net = a->net;
-
 	free(a->email);
 	free(a->name);
 	free(a->imap);
 	free(a->smtp);
 	free(a->login);
 	free(a->password);
+}
+
+static void
+acct_load(struct acct *a)
+{
+	struct gw_net *net = a->net;
+
+	acct_settings_free(a);
 	a->email = gw_setting_get(net, a->user, "", "email");
 	a->name = gw_setting_get(net, a->user, "", "name");
 	a->imap = server_url(net, a->user, "imap", NULL);
@@ -226,12 +233,7 @@ acct_close(struct gw_net *net, const char *user)
 			continue;
 		acct_imap_free(a);
 		free(a->user);
-		free(a->email);
-		free(a->name);
-		free(a->imap);
-		free(a->smtp);
-		free(a->login);
-		free(a->password);
+		acct_settings_free(a);
 		free(a);
 		en->accts[i] = en->accts[--en->naccts];
 		return;

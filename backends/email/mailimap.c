@@ -417,7 +417,8 @@ bounced(struct acct *a, const struct mail_in *m)
 		return;
 	}
 	*sep++ = '\0';
-	gw_message_failed(a->net, a->user, sent, *sep ? sep : NULL, GW_ERR_RECIPIENT_UNAVAILABLE,
+	gw_message_failed(a->net, a->user, NULL, sent, *sep ? sep : NULL,
+	                  GW_ERR_RECIPIENT_UNAVAILABLE,
 	                  m->bounce_reason ? m->bounce_reason : "the mail bounced");
 	log_info("email: %s: mail %s to %s bounced", a->user, m->bounce_of, sent);
 	free(sent);

@@ -26,6 +26,13 @@ ircbucket_init_default(struct ircbucket *b)
 }
 
 void
+ircbucket_set_rate(struct ircbucket *b, unsigned burst, unsigned interval_ms)
+{
+	b->burst = interval_ms != 0 ? burst : 0;
+	b->interval_ms = interval_ms;
+}
+
+void
 ircbucket_reset(struct ircbucket *b)
 {
 	b->tat_ms = 0;

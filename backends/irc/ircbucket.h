@@ -18,6 +18,9 @@
 #define IRCBUCKET_INTERVAL_MS 1000 /* then one line per second */
 #define IRCBUCKET_BYTE_BURST 1536  /* three full lines */
 #define IRCBUCKET_BYTE_RATE 512    /* bytes per second sustained */
+/* ngIRCd: the lines it parses a second per client (it queues the rest, never kills). */
+#define IRCBUCKET_NGIRCD_BURST 3
+#define IRCBUCKET_NGIRCD_INTERVAL_MS 334
 
 struct ircbucket {
 	unsigned burst;       /* 0: no message limit */
@@ -36,6 +39,11 @@ void ircbucket_init(struct ircbucket *, unsigned burst, unsigned interval_ms, un
                     unsigned byte_rate);
 /* ircbucket_init() with the IRCBUCKET_* defaults. */
 void ircbucket_init_default(struct ircbucket *);
+/*
+ * New message limits (burst, interval_ms) keeping what was sent: no new
+ * burst on top of the lines the old limits let go.
+ */
+void ircbucket_set_rate(struct ircbucket *, unsigned burst, unsigned interval_ms);
 /* Full again (a new connection). */
 void ircbucket_reset(struct ircbucket *);
 /*

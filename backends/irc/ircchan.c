@@ -482,7 +482,6 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 	size_t arg = 2;
 	bool on = true;
 	char *text, *all;
-	size_t len = 0;
 
 	if (ch == NULL)
 		return;
@@ -501,6 +500,9 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 			ircd_ban_seen(c, ch, a, m->nick, on);
 		if (type == 'B' || type == 'C' || type == 'D')
 			ircd_chan_set_mode(ch, *p, on);
+		/* The key changed while we are in: a rejoin after a restart needs the new one. */
+		if (*p == 'k' && type == 'B' && ch->joined)
+			ircd_chan_key_keep(c, ch, on ? a : NULL);
 		if (type == 'P' && a) {
 			struct ircd_member *mem = member_find(c, ch, a);
 
@@ -514,15 +516,7 @@ ircd_on_mode(struct ircd_conn *c, const struct ircmsg *m)
 	if (!ch->core_joined)
 		return;
 	/* Shown in the room as IRC shows it. */
-	for (size_t i = 1; i < m->nparams; i++)
-		len += strlen(m->params[i]) + 1;
-	all = xmalloc(len + 1);
-	all[0] = '\0';
-	for (size_t i = 1; i < m->nparams; i++) {
-		strcat(all, m->params[i]);
-		if (i + 1 < m->nparams)
-			strcat(all, " ");
-	}
+	all = ircmsg_params_join(m, 1);
 	text = xasprintf("%s sets mode %s", m->nick ? m->nick : "The server", all);
 	{
 		char *clean = ircd_text_in(c, text);

@@ -486,9 +486,12 @@ configure_chan(struct gw_cmd *cmd, int stage, const struct gw_values *in, const 
 	}
 	if (ch != NULL) {
 		ircd_chan_load(c, ch);
-		/* What the join at start-up needs; forgotten when no longer persistent. */
+		/*
+		 * What the join at start-up needs; the nick is forgotten when no
+		 * longer persistent, the key stays while the user is in it.
+		 */
 		gw_setting_set(net, user, scope, "nick", ch->persistent ? c->nick : NULL);
-		gw_secret_set(net, user, scope, "key", ch->persistent ? ch->key : NULL);
+		gw_secret_set(net, user, scope, "key", ch->key);
 		/* The core re-reads them; a room nobody is in and no longer kept is left. */
 		gw_room_changed(net, user, ch->room);
 	} else {

@@ -303,7 +303,15 @@ irc_room_join(struct gw_net *net, const char *user, const char *room, const char
 	}
 	ch = ircd_chan_add(c, target, room);
 	ircd_chan_load(c, ch);
-	ch->key = password && *password ? xstrdup(password) : NULL;
+	/*
+	 * The key comes with the join presence (MUC password); a join without
+	 * one (the rejoin at start-up, or a client that joined before) uses the
+	 * key kept from the last join.
+	 */
+	if (password && *password)
+		ircd_chan_key_keep(c, ch, password);
+	else
+		ch->key = ircd_chan_key_get(net, user, target, server);
 	if (c->state == IRCD_READY)
 		ircd_send_join(c, ch);
 	else
@@ -331,6 +339,9 @@ irc_room_leave(struct gw_net *net, const char *user, const char *room, const cha
 		else
 			ircd_sendf(c, false, "PART", ch->name, NULL);
 	}
+	/* Left for good: its key is kept only for a persistent channel. */
+	if (!ch->persistent && ch->key)
+		ircd_chan_key_keep(c, ch, NULL);
 	ircd_chan_remove(c, ch);
 	ircd_conn_maybe_close(c);
 out:
@@ -598,13 +609,17 @@ ircd_send_now(struct ircd_conn *c, const struct ircd_held *h, char **why)
 		goto out;
 	}
 	tagged = reply_tag(c, ch, h->reply_to, &tag, &msgid);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!queue_text(c, "PRIVMSG", dest, parts[i], i + 1 == n ? qid : 0,
 		                tagged && i == 0 ? &tag : NULL)) {
 			*why = xstrdup("the message could not be formatted");
 			st = i == 0 ? GW_SEND_FAILED : GW_SEND_DONE;
 			break;
 		}
+		/* Each line to a nick may come back as a 401: it names this message. */
+		if (!groupchat)
+			ircd_sent_note(c, dest, h->resource, h->xmpp_id);
+	}
 	ircsplit_free(parts);
 	if (n == 0)
 		st = GW_SEND_DONE;
@@ -645,6 +660,8 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		h->groupchat = msg->groupchat;
 		h->correction = msg->correction;
 		h->reply_to = xstrdup_or_null(msg->reply_to);
+		h->xmpp_id = xstrdup_or_null(msg->xmpp_id);
+		h->resource = xstrdup_or_null(msg->resource);
 		*c->held_tail = h;
 		c->held_tail = &h->next;
 		ircd_conn_start(c, NULL);
@@ -661,6 +678,8 @@ irc_send(struct gw_net *net, const struct gw_outmsg *msg, char **why)
 		        .groupchat = msg->groupchat,
 		        .correction = msg->correction,
 		        .reply_to = (char *)msg->reply_to,
+		        .xmpp_id = (char *)msg->xmpp_id,
+		        .resource = (char *)msg->resource,
 		};
 
 		st = ircd_send_now(c, &now, why);

@@ -131,7 +131,21 @@ struct ircd_line {
 	char *text; /* with CR LF */
 	size_t len;
 	uint64_t qid;
+	uint64_t round; /* talk: its turn among the targets (queue_insert, ircsend.c) */
 };
+
+/*
+ * A private line sent for a message from XMPP, kept a while: the 401 (no
+ * such nick) that answers it fails that message (ircd_sent_refused).
+ */
+struct ircd_sent {
+	char *nick;     /* the line's target */
+	char *xmpp_id;  /* the client's stanza id (owned) */
+	char *resource; /* the client's resource that sent it, or NULL */
+	time_t at;      /* when it was queued */
+};
+#define IRCD_SENT_KEEP 32 /* private lines remembered */
+#define IRCD_SENT_AGE 120 /* seconds a 401 may take to answer one */
 
 /* A message from XMPP held until the connection is registered. */
 struct ircd_held {
@@ -141,6 +155,8 @@ struct ircd_held {
 	bool groupchat;
 	bool correction; /* XEP-0308: sent with a "* " prefix */
 	char *reply_to;  /* XEP-0461: the stanza-id replied to, or NULL */
+	char *xmpp_id;   /* the client's stanza id, or NULL */
+	char *resource;  /* the client's resource, or NULL (after a restart) */
 };
 
 /* A channel message of ours waiting for the server's echo (echo-message). */
@@ -237,6 +253,9 @@ struct ircd_conn {
 	struct ircd_echo *echoes;         /* oldest first */
 	char *reacted[IRCD_REACTED_KEEP]; /* "msgid\x1femoji" sent (a ring): a set is sent once */
 	size_t reacted_next;
+	struct ircd_sent sent[IRCD_SENT_KEEP]; /* a ring, oldest at sent_next */
+	size_t sent_next;
+	char *sent_failed;      /* the id a 401 failed last: its other lines' 401s add nothing */
 	char **history_batches; /* references of the open chathistory batches */
 	size_t nhistory_batches;
 
@@ -366,6 +385,8 @@ void ircd_conn_maybe_close(struct ircd_conn *);
 /* The server went away or misbehaved: tell the user, reconnect or give up. */
 void ircd_conn_lost(struct ircd_conn *, const char *why);
 void ircd_set_state(struct ircd_conn *, enum ircd_state);
+/* 004 named the server's software (version): its own send rate where nobody chose one. */
+void ircd_throttle_for(struct ircd_conn *, const char *version);
 /* A valid IRC nick made of what the user gave ("Alice Smith" -> "AliceSmith"). Caller frees. */
 char *ircd_nick_clean(const char *);
 const char *ircd_state_name(enum ircd_state);
@@ -391,6 +412,19 @@ void ircd_send_cb(evutil_socket_t, short, void *);
 void ircd_fail_queue(struct ircd_conn *, const char *why, bool report);
 /* Lines waiting for the throttle. */
 size_t ircd_queue_length(const struct ircd_conn *);
+/*
+ * A private line to nick carried the message the client's resource (may be
+ * NULL) sent with xmpp_id (may be NULL: nothing to remember).
+ */
+void ircd_sent_note(struct ircd_conn *, const char *nick, const char *resource,
+                    const char *xmpp_id);
+/*
+ * A 401 (no such nick) for nick: fails the oldest message still
+ * remembered as sent to it, with text, and returns true; false when none
+ * is (the caller shows the numeric as before).
+ */
+bool ircd_sent_refused(struct ircd_conn *, const char *nick, const char *text);
+void ircd_sent_free(struct ircd_conn *);
 /*
  * A copy of a line (len bytes, no line ending) for the log, the secret it
  * may carry hidden (PASS, AUTHENTICATE, OPER, WEBIRC, to NickServ). Caller frees.
@@ -483,6 +517,10 @@ char *ircd_chan_scope(const char *chan, const char *server);
 /* A channel's setting key, NULL when unset (caller frees). */
 char *ircd_chan_setting(struct gw_net *, const char *user, const char *chan, const char *server,
                         const char *key);
+/* The channel's stored key (a secret), NULL when none (caller frees). */
+char *ircd_chan_key_get(struct gw_net *, const char *user, const char *chan, const char *server);
+/* ch->key becomes key (copied; NULL: none) and is stored sealed, or forgotten. */
+void ircd_chan_key_keep(struct ircd_conn *, struct ircd_chan *, const char *key);
 /* Whether a stored yes/no value says yes; def when v is NULL or empty. */
 bool ircd_yes(const char *v, bool def);
 /* The default of record_history for the user's channels: their own, else yes. */

@@ -308,6 +308,24 @@ ircmsg_param(const struct ircmsg *msg, size_t i)
 	return i < msg->nparams ? msg->params[i] : NULL;
 }
 
+char *
+ircmsg_params_join(const struct ircmsg *msg, size_t from)
+{
+	size_t len = 0;
+	char *all;
+
+	for (size_t i = from; i < msg->nparams; i++)
+		len += strlen(msg->params[i]) + 1;
+	all = xmalloc(len + 1);
+	all[0] = '\0';
+	for (size_t i = from; i < msg->nparams; i++) {
+		strcat(all, msg->params[i]);
+		if (i + 1 < msg->nparams)
+			strcat(all, " ");
+	}
+	return all;
+}
+
 /* ---- Builder ---- */
 
 static void

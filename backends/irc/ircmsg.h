@@ -77,6 +77,9 @@ void ircmsg_clear(struct ircmsg *msg);
 const char *ircmsg_tag(const struct ircmsg *msg, const char *key);
 /* Parameter i, or NULL when the line has fewer. */
 const char *ircmsg_param(const struct ircmsg *msg, size_t i);
+/* Parameters from index from on, separated by one space, as IRC shows them ("" when none).
+ * Caller frees. */
+char *ircmsg_params_join(const struct ircmsg *msg, size_t from);
 
 /* ---- Building lines to send ---- */
 

@@ -13,7 +13,10 @@
  *   encoding        charset of its text that is not UTF-8; unset: the
  *                   server's fallback
  *   nick            the nick it is joined with at start-up
- *   key             (a secret) its key (+k), for the join at start-up
+ *   key             (a secret) its key (+k): the MUC password it was
+ *                   joined with, or the key an operator set since; kept
+ *                   while the user is in the channel (or it is
+ *                   persistent), so a rejoin after a restart has it
  *
  * They are read into struct ircd_chan when the channel is added, so the
  * core's questions (room_persistent, room_archived) cost no query.
@@ -41,6 +44,32 @@ ircd_chan_setting(struct gw_net *net, const char *user, const char *chan, const 
 
 	free(scope);
 	return v;
+}
+
+char *
+ircd_chan_key_get(struct gw_net *net, const char *user, const char *chan, const char *server)
+{
+	char *scope = ircd_chan_scope(chan, server);
+	char *v = gw_secret_get(net, user, scope, "key");
+
+	free(scope);
+	if (v != NULL && *v == '\0')
+		xstrset(&v, NULL);
+	return v;
+}
+
+void
+ircd_chan_key_keep(struct ircd_conn *c, struct ircd_chan *ch, const char *key)
+{
+	char *scope = ircd_chan_scope(ch->name, c->server);
+
+	if (key != ch->key)
+		xstrset(&ch->key, key && *key ? key : NULL);
+	if (gw_secret_set(c->in->net, c->user, scope, "key", ch->key) == -1)
+		log_warnx(
+		        "irc: %s: the key of %s could not be stored: a restart rejoins without it",
+		        c->user, scope);
+	free(scope);
 }
 
 bool

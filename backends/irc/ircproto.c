@@ -450,6 +450,8 @@ join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
 	if (ch == NULL || ch->core_joined)
 		return;
 	why = ircd_text_in(c, m->params[m->nparams - 1]);
+	if (m->numeric == 475 && ch->key)
+		ircd_chan_key_keep(c, ch, NULL); /* a wrong key is not tried again */
 	gw_room_join_failed(c->in->net, c->user, ch->room, e, why);
 	free(why);
 	ircd_chan_remove(c, ch);
@@ -460,18 +462,8 @@ join_failed(struct ircd_conn *c, const struct ircmsg *m, enum gw_error e)
 static void
 numeric_to_user(struct ircd_conn *c, const struct ircmsg *m)
 {
-	size_t len = 0;
-	char *all;
+	char *all = ircmsg_params_join(m, 1);
 
-	for (size_t i = 1; i < m->nparams; i++)
-		len += strlen(m->params[i]) + 1;
-	all = xmalloc(len + 1);
-	all[0] = '\0';
-	for (size_t i = 1; i < m->nparams; i++) {
-		strcat(all, m->params[i]);
-		if (i + 1 < m->nparams)
-			strcat(all, " ");
-	}
 	if (*all)
 		ircd_server_message(c, "%s", all);
 	free(all);
@@ -495,9 +487,12 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 	case 5:
 		ircmsg_isupport_apply(&c->isup, m);
 		break;
+	case 4:
+		if (m->nparams >= 3)
+			ircd_throttle_for(c, m->params[2]);
+		break;
 	case 2:
 	case 3:
-	case 4:
 	case 42:
 	case 250:
 	case 251:
@@ -596,6 +591,15 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		/* No such nick: said in the room we invited it to, or in the chat with it. */
 		if (m->nparams >= 3 && ircd_invite_failed(c, m->params[1], m->params[2]))
 			break;
+		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
+		    ircd_name_ok(m->params[1])) {
+			char *t = ircd_text_in(c, m->params[2]);
+			bool failed = ircd_sent_refused(c, m->params[1], t);
+
+			free(t);
+			if (failed)
+				break; /* the message's error says it */
+		}
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
 		    ircd_name_ok(m->params[1])) {
 			char *from = ircd_nick_address(c, m->params[1]);

@@ -223,10 +223,47 @@ blocks(const struct ircd_conn *c, const struct ircd_line *q, const struct ircd_l
 }
 
 /*
+ * Where talk l goes: the targets take turns. Its round is one past the
+ * last line queued to its own target, or the round being sent when its
+ * target has nothing queued; it goes after every talk of an earlier or
+ * equal round and every line it may not overtake (blocks(): any line to
+ * its target, a control line, a command the user typed); our own
+ * housekeeping (ISON, LIST) may wait. So a room's lines no longer wait
+ * behind a backlog of private messages to someone else (after a restart:
+ * the messages of the killed process sent again), and what goes to one
+ * target keeps its order.
+ */
+static struct ircd_line **
+talk_slot(struct ircd_conn *c, struct ircd_line *l)
+{
+	struct ircd_line **slot = &c->q;
+	uint64_t round = 0;
+	bool first = true, mine = false;
+
+	for (struct ircd_line *q = c->q; q; q = q->next) {
+		if (!is_talk(q))
+			continue;
+		if (first || (!mine && q->round < round))
+			round = q->round;
+		first = false;
+		if (same_target(c, q, l)) {
+			round = q->round + 1;
+			mine = true;
+		}
+	}
+	l->round = round;
+	for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
+		if (blocks(c, *pp, l) || (is_talk(*pp) && (*pp)->round <= round))
+			slot = &(*pp)->next;
+	return slot;
+}
+
+/*
  * Queues l. Once registered, a control line goes before the talk (and our
  * own housekeeping, ISON, LIST...) waiting in the throttle: a JOIN no
  * longer waits behind a backlog of private messages, and what goes to one
- * target keeps its order. Registration keeps the plain order.
+ * target keeps its order; talk to different targets takes turns
+ * (talk_slot). Registration keeps the plain order.
  */
 static void
 queue_insert(struct ircd_conn *c, struct ircd_line *l)
@@ -238,7 +275,8 @@ queue_insert(struct ircd_conn *c, struct ircd_line *l)
 		for (struct ircd_line **pp = &c->q; *pp; pp = &(*pp)->next)
 			if (blocks(c, *pp, l))
 				slot = &(*pp)->next;
-	}
+	} else if (c->state == IRCD_READY && is_talk(l))
+		slot = talk_slot(c, l);
 	l->next = *slot;
 	*slot = l;
 	if (l->next == NULL)
@@ -366,8 +404,75 @@ ircd_conn_ready(struct ircd_conn *c)
 		free(h->to_resource);
 		free(h->body);
 		free(h->reply_to);
+		free(h->xmpp_id);
+		free(h->resource);
 		free(h);
 	}
+}
+
+/* ---- the private lines a 401 may answer ---- */
+
+void
+ircd_sent_note(struct ircd_conn *c, const char *nick, const char *resource, const char *xmpp_id)
+{
+	struct ircd_sent *s = &c->sent[c->sent_next];
+
+	if (xmpp_id == NULL || *xmpp_id == '\0')
+		return;
+	free(s->nick);
+	free(s->xmpp_id);
+	free(s->resource);
+	s->nick = xstrdup(nick);
+	s->xmpp_id = xstrdup(xmpp_id);
+	s->resource = xstrdup_or_null(resource);
+	s->at = time(NULL);
+	c->sent_next = (c->sent_next + 1) % IRCD_SENT_KEEP;
+}
+
+bool
+ircd_sent_refused(struct ircd_conn *c, const char *nick, const char *text)
+{
+	time_t now = time(NULL);
+
+	/* The server answers in order: the oldest line to this nick is the one refused. */
+	for (size_t k = 0; k < IRCD_SENT_KEEP; k++) {
+		struct ircd_sent *s = &c->sent[(c->sent_next + k) % IRCD_SENT_KEEP];
+		char *from;
+		bool again;
+
+		if (s->nick == NULL || now - s->at > IRCD_SENT_AGE ||
+		    ircmsg_casecmp(c->isup.casemap, s->nick, nick) != 0)
+			continue;
+		/* A long message went as several lines: one error for all of them. */
+		again = c->sent_failed && strcmp(c->sent_failed, s->xmpp_id) == 0;
+		if (!again) {
+			from = ircd_nick_address(c, s->nick);
+			gw_message_failed(c->in->net, c->user, s->resource, from, s->xmpp_id,
+			                  GW_ERR_RECIPIENT_UNAVAILABLE, text);
+			free(from);
+			free(c->sent_failed);
+			c->sent_failed = s->xmpp_id;
+		} else
+			free(s->xmpp_id);
+		free(s->nick);
+		free(s->resource);
+		s->nick = s->xmpp_id = s->resource = NULL;
+		return true;
+	}
+	return false;
+}
+
+void
+ircd_sent_free(struct ircd_conn *c)
+{
+	for (size_t i = 0; i < IRCD_SENT_KEEP; i++) {
+		free(c->sent[i].nick);
+		free(c->sent[i].xmpp_id);
+		free(c->sent[i].resource);
+		c->sent[i].nick = c->sent[i].xmpp_id = c->sent[i].resource = NULL;
+	}
+	free(c->sent_failed);
+	c->sent_failed = NULL;
 }
 
 void
@@ -393,6 +498,8 @@ ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
 		free(h->to_resource);
 		free(h->body);
 		free(h->reply_to);
+		free(h->xmpp_id);
+		free(h->resource);
 		free(h);
 	}
 	c->held = NULL;

@@ -333,7 +333,7 @@ smsl_outcome(struct smsl_line *l, const char *user, const char *to, const char *
 			gw_receipt(l->net, user, to, xmpp_id);
 	} else if (st == SMSRECEIPT_FAILED) {
 		l->failed++;
-		gw_message_failed(l->net, user, to, xmpp_id && *xmpp_id ? xmpp_id : NULL,
+		gw_message_failed(l->net, user, NULL, to, xmpp_id && *xmpp_id ? xmpp_id : NULL,
 		                  GW_ERR_RECIPIENT_UNAVAILABLE,
 		                  why ? why : "the SMS was not delivered");
 	}

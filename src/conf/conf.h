@@ -150,4 +150,15 @@ int conf_check_jid(const char *, bool domain_only, const char **why);
 /* "string", "secret", "integer"... for the writers. Static. */
 const char *conf_type_name(enum gw_opt_type);
 
+/* The largest avatar accepted: it travels base64 in one vCard stanza. */
+#define CONF_MAX_AVATAR (48 * 1024)
+/*
+ * Reads the image at path for a gateway's avatar: a PNG or JPEG file of at
+ * most CONF_MAX_AVATAR bytes. Returns 0 with *data (caller frees), *len and
+ * *mime (static, "image/png"); or -1 with *why (caller frees). data may be
+ * NULL to check only.
+ */
+int conf_read_avatar(const char *path, unsigned char **data, size_t *len, const char **mime,
+                     char **why);
+
 #endif

@@ -5,6 +5,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -26,6 +29,13 @@ static const struct gw_option xmpp_options[] = {
         {"reconnect_max", GW_OPT_DURATION, "60s", 1, 86400, GW_OPT_RELOADABLE,
          "Longest wait between two attempts to reconnect to the XMPP server: "
          "the wait grows after each failure, up to this."},
+        {"abuse_addresses", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+         "Where to report abuse of the gateways, as URIs (xmpp:abuse@example.org, "
+         "mailto:abuse@example.org, https://...): published in each gateway's disco#info "
+         "with the admins (XEP-0157); empty: none."},
+        {"support_addresses", GW_OPT_LIST, "", 0, 0, GW_OPT_RELOADABLE,
+         "Where users get help with the gateways, as URIs (xmpp:, mailto:, https:...), "
+         "published as abuse_addresses is; empty: none."},
         GW_OPTIONS_END,
 };
 
@@ -74,6 +84,15 @@ const struct gw_option conf_backend_options[] = {
          "XEP-0313 archive queries (networks with rooms only)."},
         {"history_join", GW_OPT_INT, "20", 0, 1000, GW_OPT_RELOADABLE,
          "Messages of history sent on join when the client does not say how many."},
+        {"avatar", GW_OPT_STRING, "", 0, 0, GW_OPT_RELOADABLE,
+         "Absolute path of a PNG or JPEG image (48 KiB at most) shown as this gateway's avatar "
+         "(its vCard, "
+         "XEP-0054 and XEP-0153); empty: the one installed for this network "
+         "(avatars/<section>.png in stanzagate's data directory, /usr/share/stanzagate "
+         "with the Debian package); none: no avatar."},
+        {"url", GW_OPT_STRING, "", 0, 0, GW_OPT_RELOADABLE,
+         "Web page about this gateway (http:// or https://), given in its vCard; "
+         "empty: none."},
         GW_OPTIONS_END,
 };
 
@@ -101,6 +120,26 @@ check_jid_list(const struct gw_section *s, const char *key, bool domain_only, ch
 	return 0;
 }
 
+/* Every word of the list is a URI: a scheme (RFC 3986 section 3.1), a colon, something. */
+static int
+check_uri_list(const struct gw_section *s, const char *key, char **why)
+{
+	for (const char *const *v = gw_conf_list(s, key); *v; v++) {
+		size_t n = strspn(*v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                      "0123456789+-.");
+
+		if (n == 0 ||
+		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", (*v)[0]) ||
+		    (*v)[n] != ':' || (*v)[n + 1] == '\0') {
+			*why = xasprintf("'%s' is not a URI: write xmpp:%s, mailto:%s or an "
+			                 "https:// address",
+			                 *v, *v, *v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 check_xmpp(const struct gw_section *s, const char **key, char **why)
 {
@@ -109,6 +148,12 @@ check_xmpp(const struct gw_section *s, const char **key, char **why)
 		return -1;
 	*key = "allowed_domains";
 	if (check_jid_list(s, *key, true, why) == -1)
+		return -1;
+	*key = "abuse_addresses";
+	if (check_uri_list(s, *key, why) == -1)
+		return -1;
+	*key = "support_addresses";
+	if (check_uri_list(s, *key, why) == -1)
 		return -1;
 	return 0;
 }
@@ -170,13 +215,75 @@ check_metrics(const struct gw_section *s, const char **key, char **why)
 }
 
 int
+conf_read_avatar(const char *path, unsigned char **data, size_t *len, const char **mime, char **why)
+{
+	static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	static const unsigned char jpeg[3] = {0xff, 0xd8, 0xff};
+	unsigned char *buf = xmalloc(CONF_MAX_AVATAR + 1);
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL) {
+		*why = xasprintf("cannot read %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	n = fread(buf, 1, CONF_MAX_AVATAR + 1, f);
+	if (ferror(f)) {
+		*why = xasprintf("cannot read %s: %s", path, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
+	fclose(f);
+	if (n > CONF_MAX_AVATAR) {
+		*why = xasprintf("%s is larger than %d KiB: clients fetch it in one stanza", path,
+		                 CONF_MAX_AVATAR / 1024);
+		goto fail;
+	}
+	if (n >= sizeof(png) && memcmp(buf, png, sizeof(png)) == 0)
+		*mime = "image/png";
+	else if (n >= sizeof(jpeg) && memcmp(buf, jpeg, sizeof(jpeg)) == 0)
+		*mime = "image/jpeg";
+	else {
+		*why = xasprintf("%s is not a PNG or JPEG image", path);
+		goto fail;
+	}
+	*len = n;
+	if (data)
+		*data = buf;
+	else
+		free(buf);
+	return 0;
+fail:
+	free(buf);
+	return -1;
+}
+
+int
 conf_check_backend(const struct gw_section *s, const char **key, char **why)
 {
-	const char *reason;
+	const char *reason, *v, *mime;
+	size_t len;
 
 	*key = "jid";
 	if (conf_check_jid(gw_conf_str(s, "jid"), true, &reason) == -1) {
 		*why = xasprintf("a component's JID is a bare domain: %s", reason);
+		return -1;
+	}
+	/* The installed default is not checked: a missing one only costs the avatar. */
+	*key = "avatar";
+	v = gw_conf_str(s, *key);
+	if (v && strcmp(v, "none") != 0) {
+		if (v[0] != '/') {
+			*why = xasprintf("'%s' is not an absolute path (nor none)", v);
+			return -1;
+		}
+		if (conf_read_avatar(v, NULL, &len, &mime, why) == -1)
+			return -1;
+	}
+	*key = "url";
+	v = gw_conf_str(s, *key);
+	if (v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		*why = xasprintf("'%s' is not a web address (http:// or https://)", v);
 		return -1;
 	}
 	return 0;

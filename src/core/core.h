@@ -44,6 +44,10 @@ struct gw_net {
 	struct rooms *rooms;
 	char *caps_ver;         /* XEP-0115 verification string of the gateway JID */
 	char *contact_caps_ver; /* the same for every contact's JID */
+	unsigned char *avatar;  /* the gateway's avatar (vcard.c), NULL: none */
+	size_t avatar_len;
+	const char *avatar_mime; /* static */
+	char *avatar_sha1;       /* hex, for XEP-0153's <photo/> */
 
 	struct strmap *roster_grants; /* domain -> XEP-0356 roster grant (roster.c) */
 	unsigned long msgs_to_net, msgs_to_xmpp, msgs_failed;

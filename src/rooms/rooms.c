@@ -12,7 +12,10 @@
  * the driver rejoins, the stored resources are still occupants meanwhile
  * (their self-pings answered, their messages accepted and held), and once
  * the network says joined they get the room's state again and the held
- * messages go out in the order they came.
+ * messages go out in the order they came. The occupants' nicks are saved
+ * too (a setting of the membership, a few seconds after they change), so
+ * that those who left while the gateway was down get an unavailable
+ * presence: the client, which still shows them, has no ghosts.
  */
 #include "config.h"
 
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "component.h"
 #include "core.h"
@@ -43,6 +48,9 @@
 enum room_state { ROOM_JOINING, ROOM_RESTORING, ROOM_JOINED };
 
 #define CHECK_TIMEOUT 30 /* seconds a restored resource has to answer disco#info */
+#define OCC_SAVE_DELAY 2 /* seconds: a channel's joins and parts are saved together */
+/* The setting (scope: the room) of the occupants' nicks, one a line. */
+#define OCC_KEY "room_occupants"
 
 /* One of the user's resources in the room. */
 struct member {
@@ -51,6 +59,7 @@ struct member {
 	time_t hist_since; /* 0, or the oldest message wanted */
 	bool unsure;       /* restored at start-up: not yet known to be online */
 	bool checking;     /* its disco#info is out */
+	bool restored;     /* restored at start-up: the ghosts go when its join completes */
 };
 
 struct occupant {
@@ -75,6 +84,9 @@ struct room {
 	bool rejoin;       /* restored at start-up, room_join not called yet */
 	struct sent *sent; /* the user's messages not yet reflected, oldest first */
 	size_t nsent;
+	char **gone; /* restored: the occupants saved before the restart, then those not back */
+	size_t ngone;
+	bool occ_dirty; /* the occupants changed since they were saved */
 };
 
 /*
@@ -91,7 +103,9 @@ struct sent {
 #define SENT_TTL 300 /* seconds a reflection is waited for */
 
 struct rooms {
-	struct strmap *map; /* "user\x1froom" -> struct room */
+	struct strmap *map;    /* "user\x1froom" -> struct room */
+	struct event *ev_save; /* saves the changed occupant lists */
+	struct gw_net *net;
 };
 
 static const char *const role_names[] = {"none", "visitor", "participant", "moderator"};
@@ -190,6 +204,9 @@ room_free(void *p)
 	for (size_t i = 0; i < r->nsent; i++)
 		sent_clear(&r->sent[i]);
 	free(r->sent);
+	for (size_t i = 0; i < r->ngone; i++)
+		free(r->gone[i]);
+	free(r->gone);
 	free(r->res);
 	free(r->held);
 	free(r->occ);
@@ -229,6 +246,7 @@ room_delete(struct gw_net *net, struct room *r)
 	size_t nheld = r->nheld;
 
 	stored_remove(net, r, NULL);
+	store_setting_set(core.store, net->drv->name, r->user, r->room, OCC_KEY, NULL);
 	strmap_del(net->rooms->map, k);
 	free(k);
 	r->held = NULL;
@@ -237,11 +255,16 @@ room_delete(struct gw_net *net, struct room *r)
 	free(held);
 }
 
+static void occ_timer_cb(evutil_socket_t, short, void *);
+
 void
 rooms_init(struct gw_net *net)
 {
 	net->rooms = xcalloc(1, sizeof(*net->rooms));
 	net->rooms->map = strmap_new();
+	net->rooms->net = net;
+	if (core.base != NULL)
+		net->rooms->ev_save = evtimer_new(core.base, occ_timer_cb, net->rooms);
 }
 
 void
@@ -249,6 +272,8 @@ rooms_free(struct gw_net *net)
 {
 	if (net->rooms == NULL)
 		return;
+	if (net->rooms->ev_save)
+		event_free(net->rooms->ev_save);
 	strmap_free(net->rooms->map, room_free);
 	free(net->rooms);
 	net->rooms = NULL;
@@ -515,12 +540,18 @@ send_join_to(struct gw_net *net, struct room *r, const char *resource, bool nick
 	free(to);
 }
 
+static void occ_send_gone(struct gw_net *, struct room *, struct member *);
+
 /* A resource's join is complete: it is recorded and sees the room. */
 static void
 join_completed(struct gw_net *net, struct room *r, const char *resource, bool nick_changed)
 {
+	struct member *m = find_member(r, resource);
+
 	stored_add(net, r, resource);
 	send_join_to(net, r, resource, nick_changed);
+	if (m != NULL)
+		occ_send_gone(net, r, m);
 }
 
 static void
@@ -818,12 +849,129 @@ shutdown_cb(const char *key, void *value, void *arg)
 	for (size_t i = 0; i < r->nres; i++)
 		send_self_unavailable(net, r, r->res[i].resource, 332);
 	stored_remove(net, r, NULL);
+	store_setting_set(core.store, net->drv->name, r->user, r->room, OCC_KEY, NULL);
 }
 
 void
 rooms_shutdown(struct gw_net *net)
 {
 	strmap_foreach(net->rooms->map, shutdown_cb, net);
+}
+
+/* ---- the occupants in the store ---- */
+
+/* Writes the nicks of r's occupants, one a line. */
+static void
+occ_save(struct gw_net *net, struct room *r)
+{
+	size_t len = 1, off = 0;
+	char *v;
+
+	for (size_t i = 0; i < r->nocc; i++)
+		len += strlen(r->occ[i].nick) + 1;
+	v = xmalloc(len);
+	for (size_t i = 0; i < r->nocc; i++)
+		off += (size_t)sprintf(v + off, "%s\n", r->occ[i].nick);
+	v[off] = '\0';
+	delivery_txn();
+	if (store_setting_set(core.store, net->drv->name, r->user, r->room, OCC_KEY, v) == -1)
+		log_warnx("%s: %s: could not save the occupants of %s", net->drv->name, r->user,
+		          r->room);
+	free(v);
+	r->occ_dirty = false;
+}
+
+static void
+occ_save_cb(const char *key, void *value, void *arg)
+{
+	struct room *r = value;
+
+	(void)key;
+	if (r->occ_dirty && r->state == ROOM_JOINED)
+		occ_save(arg, r);
+}
+
+static void
+occ_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rooms *rs = arg;
+
+	(void)fd;
+	(void)what;
+	strmap_foreach(rs->map, occ_save_cb, rs->net);
+}
+
+/* r's occupants changed: saved a moment later (a NAMES of thousands is one write). */
+static void
+occ_changed(struct gw_net *net, struct room *r)
+{
+	struct timeval tv = {OCC_SAVE_DELAY, 0};
+
+	r->occ_dirty = true;
+	if (net->rooms->ev_save && !evtimer_pending(net->rooms->ev_save, NULL))
+		evtimer_add(net->rooms->ev_save, &tv);
+}
+
+/* The saved nicks of a restored room, into r->gone. */
+static void
+occ_load(struct gw_net *net, struct room *r)
+{
+	char *v = NULL, *save = NULL;
+
+	if (store_setting_get(core.store, net->drv->name, r->user, r->room, OCC_KEY, &v) != 1)
+		return;
+	for (char *n = strtok_r(v, "\n", &save); n; n = strtok_r(NULL, "\n", &save)) {
+		r->gone = xreallocarray(r->gone, r->ngone + 1, sizeof(*r->gone));
+		r->gone[r->ngone++] = xstrdup(n);
+	}
+	free(v);
+}
+
+/*
+ * Rejoined: r->gone keeps the saved occupants that are not back. Our own
+ * nick, old (the join asked for it) or new, is never one of them.
+ */
+static void
+occ_find_gone(struct room *r, const char *old_nick)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->ngone; i++) {
+		bool back = strcmp(r->gone[i], r->nick) == 0 || strcmp(r->gone[i], old_nick) == 0;
+
+		for (size_t j = 0; j < r->nocc && !back; j++)
+			back = strcmp(r->occ[j].nick, r->gone[i]) == 0;
+		if (back)
+			free(r->gone[i]);
+		else
+			r->gone[n++] = r->gone[i];
+	}
+	r->ngone = n;
+}
+
+/* A restored resource sees the room again: the occupants who left meanwhile leave. */
+static void
+occ_send_gone(struct gw_net *net, struct room *r, struct member *m)
+{
+	char *to;
+
+	if (!m->restored)
+		return;
+	m->restored = false;
+	to = xconcat(r->user, "/", m->resource, (char *)NULL);
+	for (size_t i = 0; i < r->ngone; i++)
+		if (find_occupant(r, r->gone[i]) == NULL)
+			gateway_send_release(net,
+			                     occupant_presence(net, r, to, r->gone[i], NULL,
+			                                       "unavailable", NULL, NULL, NULL));
+	free(to);
+}
+
+void
+rooms_save(struct gw_net *net)
+{
+	if (net->rooms != NULL)
+		strmap_foreach(net->rooms->map, occ_save_cb, net);
 }
 
 /* ---- holding messages while restoring ---- */
@@ -875,11 +1023,16 @@ restore_cb(const char *user, const char *room, const char *nick, const char *res
 		r = room_new(net, user, room, nick);
 		r->state = ROOM_RESTORING;
 		r->rejoin = true;
-	} else if (r->state == ROOM_JOINING)
+		occ_load(net, r);
+	} else if (r->state == ROOM_JOINING) {
 		r->state = ROOM_RESTORING; /* a persistent room the driver is joining already */
+		if (r->ngone == 0)
+			occ_load(net, r);
+	}
 	m = add_resource(r, resource, NULL);
 	m->hist_max = 0; /* the client has seen the history already */
 	m->unsure = true;
+	m->restored = true;
 	return 0;
 }
 
@@ -1022,13 +1175,15 @@ void
 gw_room_joined(struct gw_net *net, const char *user, const char *room, const char *nick)
 {
 	struct room *r = room_get(net, user, room);
+	char *old_nick;
 	bool nick_changed;
 
 	if (r == NULL)
 		return;
 	/* r->nick is still the nick the join asked for. */
 	nick_changed = strcmp(r->nick, nick) != 0;
-	xstrset(&r->nick, nick);
+	old_nick = r->nick;
+	r->nick = xstrdup(nick);
 	r->state = ROOM_JOINED;
 	r->archived = history_room_archived(net, user, room);
 	if (find_occupant(r, nick) == NULL) {
@@ -1039,6 +1194,9 @@ gw_room_joined(struct gw_net *net, const char *user, const char *room, const cha
 		gw_room_occupant(net, user, room, &self);
 		r->state = ROOM_JOINED;
 	}
+	occ_find_gone(r, old_nick);
+	free(old_nick);
+	occ_changed(net, r);
 	/* A restored resource not known to be online yet gets the room when it answers. */
 	for (size_t i = 0; i < r->nres; i++)
 		if (!r->res[i].unsure)
@@ -1075,6 +1233,7 @@ gw_room_occupant(struct gw_net *net, const char *user, const char *room,
 		memset(o, 0, sizeof(*o));
 		o->nick = xmltext_clean(occ->nick, strlen(occ->nick), 256);
 		o->occupant_id = occupant_id(net, room, occ->identity ? occ->identity : occ->nick);
+		occ_changed(net, r);
 	}
 	o->role = occ->role;
 	o->aff = occ->affiliation;
@@ -1123,6 +1282,7 @@ gw_room_left(struct gw_net *net, const char *user, const char *room, const char 
 	if (r->state == ROOM_JOINED)
 		broadcast_presence(net, r, nick, o, "unavailable", codes, NULL, clean_reason);
 	drop_occupant(r, nick);
+	occ_changed(net, r);
 out:
 	free(clean_reason);
 }
@@ -1144,6 +1304,7 @@ gw_room_nick(struct gw_net *net, const char *user, const char *room, const char 
 	if (r->state == ROOM_JOINED)
 		broadcast_presence(net, r, old_nick, o, "unavailable", codes, new_nick, NULL);
 	xstrset(&o->nick, new_nick);
+	occ_changed(net, r);
 	if (self) {
 		xstrset(&r->nick, new_nick);
 		delivery_txn();

@@ -76,6 +76,8 @@ bool history_enabled(struct gw_net *);
 bool history_room_archived(struct gw_net *, const char *user, const char *room);
 /* The resource went offline: it leaves all rooms. NULL resource: all of them. */
 void rooms_resource_gone(struct gw_net *, const char *user, const char *resource);
+/* Stopping for a restart: the occupant lists that changed are saved now. */
+void rooms_save(struct gw_net *);
 /* Stopping for good: tell every occupant resource (332) and forget the memberships. */
 void rooms_shutdown(struct gw_net *);
 /*

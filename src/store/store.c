@@ -39,12 +39,32 @@ static const struct store_ops *const backends[] = {
         NULL,
 };
 
-#define NEED(x)                                                                                    \
+/*
+ * NEED(a, b, ...) makes the calling API function log and return -1 when one
+ * of its pointer arguments is NULL; names is the argument list as written,
+ * so the log names the first NULL one.
+ */
+static int
+need_all(const char *func, const char *names, const void *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != NULL) {
+			names += strcspn(names, ",");
+			names += strspn(names, ", ");
+			continue;
+		}
+		log_warnx("store: %s called with %.*s NULL", func, (int)strcspn(names, ","), names);
+		return -1;
+	}
+	return 0;
+}
+
+#define NEED(...)                                                                                  \
 	do {                                                                                       \
-		if ((x) == NULL) {                                                                 \
-			log_warnx("store: %s called with %s NULL", __func__, #x);                  \
+		const void *const need_[] = {__VA_ARGS__};                                         \
+		if (need_all(__func__, #__VA_ARGS__, need_, sizeof(need_) / sizeof(need_[0])) ==   \
+		    -1)                                                                            \
 			return -1;                                                                 \
-		}                                                                                  \
 	} while (0)
 
 /* ---- Opening ---- */
@@ -253,16 +273,14 @@ store_user_free_fields(struct store_user *u)
 int
 store_user_add(struct store *s, const char *net, const char *jid)
 {
-	NEED(net);
-	NEED(jid);
+	NEED(net, jid);
 	return s->ops->user_add(s->be, net, jid, time(NULL));
 }
 
 int
 store_user_remove(struct store *s, const char *net, const char *jid)
 {
-	NEED(net);
-	NEED(jid);
+	NEED(net, jid);
 	if (store_begin(s) == -1)
 		return -1;
 	return tx_end(s, s->ops->user_remove(s->be, net, jid));
@@ -271,8 +289,7 @@ store_user_remove(struct store *s, const char *net, const char *jid)
 int
 store_user_get(struct store *s, const char *net, const char *jid, struct store_user *out)
 {
-	NEED(net);
-	NEED(jid);
+	NEED(net, jid);
 	return s->ops->user_get(s->be, net, jid, out);
 }
 
@@ -281,8 +298,7 @@ store_user_set_disabled(struct store *s, const char *net, const char *jid, bool 
 {
 	int r;
 
-	NEED(net);
-	NEED(jid);
+	NEED(net, jid);
 	if ((r = s->ops->user_set_disabled(s->be, net, jid, disabled)) == 0)
 		log_debug("store: disabling an unregistered user");
 	return r == 1 ? 0 : -1;
@@ -363,10 +379,7 @@ store_setting_get(struct store *s, const char *net, const char *jid, const char 
 	size_t len;
 	int r;
 
-	NEED(net);
-	NEED(jid);
-	NEED(scope);
-	NEED(key);
+	NEED(net, jid, scope, key);
 	if ((r = s->ops->setting_get(s->be, net, jid, scope, key, false, &v, &len)) != 1)
 		return r;
 	if (value != NULL)
@@ -380,10 +393,7 @@ int
 store_setting_set(struct store *s, const char *net, const char *jid, const char *scope,
                   const char *key, const char *value)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(scope);
-	NEED(key);
+	NEED(net, jid, scope, key);
 	return s->ops->setting_set(s->be, net, jid, scope, key, false, value,
 	                           value ? strlen(value) : 0);
 }
@@ -425,10 +435,7 @@ store_secret_get(struct store *s, const char *net, const char *jid, const char *
 	size_t len;
 	int r;
 
-	NEED(net);
-	NEED(jid);
-	NEED(scope);
-	NEED(key);
+	NEED(net, jid, scope, key);
 	if (need_box(s) == -1)
 		return -1;
 	if ((r = s->ops->setting_get(s->be, net, jid, scope, key, true, &ct, &len)) != 1)
@@ -452,10 +459,7 @@ store_secret_set(struct store *s, const char *net, const char *jid, const char *
 	size_t adlen, ctlen;
 	int r;
 
-	NEED(net);
-	NEED(jid);
-	NEED(scope);
-	NEED(key);
+	NEED(net, jid, scope, key);
 	if (value == NULL)
 		return s->ops->setting_set(s->be, net, jid, scope, key, true, NULL, 0);
 	if (need_box(s) == -1)
@@ -506,10 +510,7 @@ store_setting_foreach(struct store *s, const char *net, const char *jid, const c
 {
 	struct setting_walk w = {s, net, jid, scope, cb, arg, 0};
 
-	NEED(net);
-	NEED(jid);
-	NEED(scope);
-	NEED(cb);
+	NEED(net, jid, scope, cb);
 	if (s->ops->setting_foreach(s->be, net, jid, scope, setting_walk_cb, &w) == -1)
 		return -1;
 	if (w.failed && s->box == NULL)
@@ -521,9 +522,7 @@ int
 store_setting_find(struct store *s, const char *net, const char *key,
                    int (*cb)(const char *, const char *, const char *, void *), void *arg)
 {
-	NEED(net);
-	NEED(key);
-	NEED(cb);
+	NEED(net, key, cb);
 	if (s->ops->setting_find == NULL) {
 		log_warnx("store: this backend cannot look settings up by key");
 		return -1;
@@ -537,9 +536,7 @@ int
 store_contact_set(struct store *s, const char *net, const char *jid, const char *address,
                   const char *name, enum store_sub sub)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(address);
+	NEED(net, jid, address);
 	if (sub < STORE_SUB_NONE || sub > STORE_SUB_BOTH) {
 		log_warnx("store: contact with subscription %d", (int)sub);
 		return -1;
@@ -551,18 +548,14 @@ int
 store_contact_get(struct store *s, const char *net, const char *jid, const char *address,
                   enum store_sub *sub, char **name)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(address);
+	NEED(net, jid, address);
 	return s->ops->contact_get(s->be, net, jid, address, sub, name);
 }
 
 int
 store_contact_remove(struct store *s, const char *net, const char *jid, const char *address)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(address);
+	NEED(net, jid, address);
 	return s->ops->contact_remove(s->be, net, jid, address);
 }
 
@@ -570,9 +563,7 @@ int
 store_contact_foreach(struct store *s, const char *net, const char *jid,
                       int (*cb)(const char *, const char *, enum store_sub, void *), void *arg)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(cb);
+	NEED(net, jid, cb);
 	return s->ops->contact_foreach(s->be, net, jid, cb, arg);
 }
 
@@ -580,8 +571,7 @@ int
 store_contact_unregistered(struct store *s, const char *net,
                            int (*cb)(const char *, const char *, void *), void *arg)
 {
-	NEED(net);
-	NEED(cb);
+	NEED(net, cb);
 	return s->ops->contact_unregistered(s->be, net, cb, arg);
 }
 
@@ -650,10 +640,7 @@ queue_push(struct store *s, struct store_msg *m, int64_t id)
 	time_t now = time(NULL);
 
 	NEED(m);
-	NEED(m->net);
-	NEED(m->user);
-	NEED(m->peer);
-	NEED(m->body);
+	NEED(m->net, m->user, m->peer, m->body);
 	if (!dir_ok(m->dir))
 		return -1;
 	if (m->created == 0)
@@ -730,8 +717,7 @@ store_queue_due(struct store *s, enum store_dir dir, const char *net, time_t now
 	struct store_msg *v;
 	size_t n;
 
-	NEED(net);
-	NEED(cb);
+	NEED(net, cb);
 	if (!dir_ok(dir))
 		return -1;
 	if (s->ops->queue_due(s->be, dir, net, now, limit, &v, &n) == -1)
@@ -746,9 +732,7 @@ store_queue_held(struct store *s, enum store_dir dir, const char *net, const cha
 	struct store_msg *v;
 	size_t n;
 
-	NEED(net);
-	NEED(user);
-	NEED(cb);
+	NEED(net, user, cb);
 	if (!dir_ok(dir))
 		return -1;
 	if (s->ops->queue_held(s->be, dir, net, user, &v, &n) == -1)
@@ -786,8 +770,7 @@ store_queue_hold(struct store *s, int64_t id, bool held)
 int
 store_queue_release_user(struct store *s, enum store_dir dir, const char *net, const char *user)
 {
-	NEED(net);
-	NEED(user);
+	NEED(net, user);
 	if (!dir_ok(dir))
 		return -1;
 	return s->ops->queue_release_user(s->be, dir, net, user, time(NULL));
@@ -853,11 +836,7 @@ int
 store_archive_add(struct store *s, const char *net, const char *jid, const char *room, time_t stamp,
                   const char *nick, const char *body, const char *uid, int64_t *id)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(nick);
-	NEED(body);
+	NEED(net, jid, room, nick, body);
 	return s->ops->archive_add(s->be, net, jid, room, stamp ? stamp : time(NULL), nick, body,
 	                           uid, id);
 }
@@ -866,10 +845,7 @@ int
 store_archive_has_uid(struct store *s, const char *net, const char *jid, const char *room,
                       const char *uid, time_t from, time_t to)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(uid);
+	NEED(net, jid, room, uid);
 	return s->ops->archive_has_uid(s->be, net, jid, room, uid, from, to);
 }
 
@@ -877,10 +853,7 @@ int
 store_archive_uid(struct store *s, const char *net, const char *jid, const char *room, int64_t id,
                   char **uid)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(uid);
+	NEED(net, jid, room, uid);
 	return s->ops->archive_uid(s->be, net, jid, room, id, uid);
 }
 
@@ -888,11 +861,7 @@ int
 store_archive_find_uid(struct store *s, const char *net, const char *jid, const char *room,
                        const char *uid, int recent, int64_t *id)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(uid);
-	NEED(id);
+	NEED(net, jid, room, uid, id);
 	return s->ops->archive_find_uid(s->be, net, jid, room, uid, recent, id);
 }
 
@@ -901,11 +870,7 @@ store_archive_query(struct store *s, const char *net, const char *jid, const cha
                     const struct store_archive_query *q,
                     int (*cb)(const struct store_archive_row *, void *), void *arg)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(q);
-	NEED(cb);
+	NEED(net, jid, room, q, cb);
 	return s->ops->archive_query(s->be, net, jid, room, q, cb, arg);
 }
 
@@ -915,11 +880,7 @@ int
 store_member_add(struct store *s, const char *net, const char *jid, const char *room,
                  const char *nick, const char *resource)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(nick);
-	NEED(resource);
+	NEED(net, jid, room, nick, resource);
 	return s->ops->member_add(s->be, net, jid, room, nick, resource);
 }
 
@@ -927,9 +888,7 @@ int
 store_member_remove(struct store *s, const char *net, const char *jid, const char *room,
                     const char *resource)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
+	NEED(net, jid, room);
 	return s->ops->member_remove(s->be, net, jid, room, resource);
 }
 
@@ -937,10 +896,7 @@ int
 store_member_set_nick(struct store *s, const char *net, const char *jid, const char *room,
                       const char *nick)
 {
-	NEED(net);
-	NEED(jid);
-	NEED(room);
-	NEED(nick);
+	NEED(net, jid, room, nick);
 	return s->ops->member_set_nick(s->be, net, jid, room, nick);
 }
 
@@ -976,7 +932,6 @@ store_member_foreach(struct store *s, const char *net,
                      int (*cb)(const char *, const char *, const char *, const char *, void *),
                      void *arg)
 {
-	NEED(net);
-	NEED(cb);
+	NEED(net, cb);
 	return s->ops->member_foreach(s->be, net, cb, arg);
 }

@@ -193,8 +193,11 @@ gw_contact_add(struct gw_net *net, const char *user, const char *address, const 
 	if (store_contact_set(core.store, net->drv->name, user, address, name, STORE_SUB_NONE) ==
 	    -1)
 		return;
-	if (!roster_add(net, user, address, name))
+	/* Written into the roster, else suggested (XEP-0144) and asked for (XEP-0100). */
+	if (!roster_add(net, user, address, name)) {
+		roster_suggest(net, user, address, name);
 		gateway_ask_subscription(net, user, address, name);
+	}
 }
 
 /* Subscription requests and answers from a user to the gateway or a contact. */
@@ -220,8 +223,9 @@ accounts_subscription(struct gw_net *net, const char *type, const char *user, co
 
 			if (!known)
 				gateway_send_release(net, stanza_presence(to, user, "subscribe"));
+			/* The name stays: a later roster sync writes it again. */
+			store_contact_set(core.store, name, user, address, n, STORE_SUB_BOTH);
 			free(n);
-			store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
 			if (!known && net->drv->contact_changed)
 				net->drv->contact_changed(net, user, address, true);
 		}
@@ -237,7 +241,12 @@ accounts_subscription(struct gw_net *net, const char *type, const char *user, co
 				net->drv->contact_changed(net, user, address, false);
 		}
 	} else if (strcmp(type, "subscribed") == 0 && address != NULL) {
-		store_contact_set(core.store, name, user, address, NULL, STORE_SUB_BOTH);
+		enum store_sub sub;
+		char *n = NULL;
+
+		store_contact_get(core.store, name, user, address, &sub, &n);
+		store_contact_set(core.store, name, user, address, n, STORE_SUB_BOTH);
+		free(n);
 	}
 	free(to);
 }

@@ -444,13 +444,17 @@ static const struct gw_field roster_fields[] = {
         GW_FIELDS_END,
 };
 
-/* XEP-0356: the gateway and the user's contacts written into their roster (roster.c). */
+/*
+ * The gateway and the user's contacts written into their roster (XEP-0356),
+ * or suggested where the server does not allow that (XEP-0144): roster.c.
+ */
 static enum gw_cmd_status
 roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 {
 	struct gw_net *net = gw_cmd_net(cmd);
 	const char *user = gw_cmd_user(cmd);
 	const char *want = gw_values_get(in, "roster");
+	bool suggested;
 	long n;
 
 	if (stage == 0 && want == NULL) {
@@ -462,7 +466,8 @@ roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		                ? "Your server lets this gateway write your roster: "
 		                  "contacts appear there without a request to accept."
 		                : "Your server does not let this gateway write your "
-		                  "roster (XEP-0356): contacts come as requests to "
+		                  "roster (XEP-0356): contacts come as suggestions your "
+		                  "client may offer to add (XEP-0144) and as requests to "
 		                  "accept.",
 		        roster_fields, cur};
 
@@ -481,11 +486,14 @@ roster_cmd(struct gw_cmd *cmd, int stage, const struct gw_values *in)
 		return GW_CMD_DONE;
 	}
 	gw_setting_set(net, user, "", "roster", "yes");
-	n = roster_sync(net, user);
-	if (n < 0)
+	n = roster_sync(net, user, &suggested);
+	if (suggested)
 		gw_cmd_note(cmd, GW_NOTE_WARN,
 		            "Your server does not let this gateway write your roster (XEP-0356): "
-		            "contacts come as requests to accept.");
+		            "the gateway and %ld contact%s were suggested to your client instead "
+		            "(XEP-0144), which may offer to add them; new contacts also come as "
+		            "requests to accept.",
+		            n, n == 1 ? "" : "s");
 	else
 		gw_cmd_note(cmd, GW_NOTE_INFO,
 		            "The gateway and %ld contact%s written to your roster.", n,

@@ -1116,10 +1116,10 @@ gw_receipt(struct gw_net *net, const char *user, const char *from, const char *x
 }
 
 void
-gw_message_failed(struct gw_net *net, const char *user, const char *from, const char *xmpp_id,
-                  enum gw_error e, const char *why)
+gw_message_failed(struct gw_net *net, const char *user, const char *resource, const char *from,
+                  const char *xmpp_id, enum gw_error e, const char *why)
 {
-	notify_failure(net, user, NULL, from, xmpp_id, NULL, e, why);
+	notify_failure(net, user, resource, from, xmpp_id, NULL, e, why);
 }
 
 void

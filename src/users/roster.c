@@ -6,8 +6,11 @@
  * contact of a user of that domain are pushed into the user's roster with
  * subscription "both", under a group named after the gateway: no request
  * for the user to approve, one per contact, on every device. Where there is
- * no grant, the user turned it off (setting "roster" = "no"), or the server
- * refuses the push, the XEP-0100 subscription flow runs as before.
+ * no grant or the server refuses the push, the gateway suggests the
+ * contact with a XEP-0144 roster item exchange, which Gajim and others
+ * offer to add in one click, and the XEP-0100 subscription flow runs as
+ * before for the clients that ignore suggestions. The user turns both the
+ * pushes and the suggestions off with the setting "roster" = "no".
  */
 #include "config.h"
 
@@ -24,11 +27,15 @@
 #include "strmap.h"
 #include "users.h"
 
+/* Version 2 (Prosody's mod_privilege) and 1 (ejabberd 23.01): roster grants read alike. */
 #define NS_PRIVILEGE "urn:xmpp:privilege:2"
+#define NS_PRIVILEGE_1 "urn:xmpp:privilege:1"
 #define NS_ROSTER "jabber:iq:roster"
+#define NS_ROSTERX "http://jabber.org/protocol/rosterx"
 #define PUSH_TIMEOUT 30
 
-enum grant { GRANT_NONE = 1, GRANT_GET, GRANT_SET, GRANT_BOTH }; /* 0: never said */
+/* 0: never said; GRANT_BROKEN: announced, but the server fails the writes. */
+enum grant { GRANT_NONE = 1, GRANT_GET, GRANT_SET, GRANT_BOTH, GRANT_BROKEN };
 
 struct push {
 	struct gw_net *net;
@@ -48,6 +55,9 @@ roster_privilege_message(struct gw_net *net, xmpp_stanza_t *msg, const char *dom
 {
 	xmpp_stanza_t *priv = stanza_child(msg, "privilege", NS_PRIVILEGE);
 	enum grant g = GRANT_NONE;
+
+	if (priv == NULL)
+		priv = stanza_child(msg, "privilege", NS_PRIVILEGE_1);
 
 	if (priv == NULL)
 		return false;
@@ -106,6 +116,44 @@ push_free(struct push *p)
 	free(p);
 }
 
+/*
+ * Whether an error answer to a push says the server cannot write rosters
+ * for this gateway at all (ejabberd 23.01 fails every privileged write
+ * with internal-server-error, ejabberd#3942), not that one item was wrong.
+ */
+static bool
+refused_for_all(xmpp_stanza_t *reply)
+{
+	static const char *const conditions[] = {
+	        "internal-server-error",   "forbidden", "not-allowed", "service-unavailable",
+	        "feature-not-implemented", NULL};
+	xmpp_stanza_t *err = stanza_child(reply, "error", NULL), *c;
+
+	for (c = err ? xmpp_stanza_get_children(err) : NULL; c; c = xmpp_stanza_get_next(c)) {
+		if (!xmpp_stanza_is_tag(c))
+			continue;
+		for (const char *const *k = conditions; *k; k++)
+			if (strcmp(xmpp_stanza_get_name(c), *k) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* The next writes for that domain would fail alike: they are not tried until a new grant. */
+static void
+grant_broken(struct gw_net *net, const char *user)
+{
+	const char *domain = domain_of(user);
+
+	if (!roster_granted(net, user))
+		return;
+	strmap_put(grants(net), domain, (void *)(intptr_t)GRANT_BROKEN);
+	log_warnx("%s: %s announced roster access (XEP-0356) but fails the writes: its users' "
+	          "contacts come as suggestions and subscription requests until it announces "
+	          "the grant again",
+	          net->drv->name, domain);
+}
+
 static void
 pushed_cb(void *arg, xmpp_stanza_t *reply)
 {
@@ -127,6 +175,10 @@ pushed_cb(void *arg, xmpp_stanza_t *reply)
 		log_info("%s: %s's server %s the roster push for %s: asking by subscription",
 		         p->net->drv->name, p->user, reply ? "refused" : "did not answer",
 		         p->address ? p->address : "the gateway");
+		if (reply && refused_for_all(reply))
+			grant_broken(p->net, p->user);
+		if (p->address)
+			roster_suggest(p->net, p->user, p->address, p->name);
 		gateway_ask_subscription(p->net, p->user, p->address, p->name);
 	}
 	push_free(p);
@@ -169,9 +221,54 @@ roster_add(struct gw_net *net, const char *user, const char *address, const char
 	return true;
 }
 
+/* The item for the gateway (address NULL) or a contact, as roster_add() writes it. */
+static void
+suggestion_item(struct gw_net *net, xmpp_stanza_t *x, const char *address, const char *name)
+{
+	xmpp_stanza_t *item = stanza_add_child(x, "item", NULL);
+	char *jid = address ? gateway_address_jid(net, address, NULL) : xstrdup(net->jid);
+
+	xmpp_stanza_set_attribute(item, "action", "add");
+	xmpp_stanza_set_attribute(item, "jid", jid);
+	if (name && *name)
+		xmpp_stanza_set_attribute(item, "name", name);
+	else if (address == NULL)
+		xmpp_stanza_set_attribute(item, "name", net->drv->description);
+	stanza_add_text_child(item, "group", NULL, net->drv->description);
+	free(jid);
+}
+
+/*
+ * A suggestion goes to the bare JID: the gateway does not know which of the
+ * user's clients read XEP-0144 (section 3 allows this), and the server hands
+ * a message without a body to those online, or keeps it for the next login.
+ */
+static xmpp_stanza_t *
+suggestion_new(struct gw_net *net, const char *user, xmpp_stanza_t **x)
+{
+	xmpp_stanza_t *msg = stanza_message(NULL, net->jid, user, NULL, NULL);
+
+	*x = stanza_add_child(msg, "x", NS_ROSTERX);
+	return msg;
+}
+
+bool
+roster_suggest(struct gw_net *net, const char *user, const char *address, const char *name)
+{
+	xmpp_stanza_t *x, *msg;
+
+	if (!wanted(net, user))
+		return false;
+	msg = suggestion_new(net, user, &x);
+	suggestion_item(net, x, address, name);
+	gateway_send_release(net, msg);
+	return true;
+}
+
 struct sync {
 	struct gw_net *net;
 	const char *user;
+	xmpp_stanza_t *x; /* the suggestion being filled, NULL: pushes */
 	size_t n;
 };
 
@@ -181,20 +278,34 @@ sync_cb(const char *address, const char *name, enum store_sub sub, void *arg)
 	struct sync *s = arg;
 
 	(void)sub;
-	if (roster_add(s->net, s->user, address, name))
+	if (s->x) {
+		suggestion_item(s->net, s->x, address, name);
+		s->n++;
+	} else if (roster_add(s->net, s->user, address, name))
 		s->n++;
 	return 0;
 }
 
 long
-roster_sync(struct gw_net *net, const char *user)
+roster_sync(struct gw_net *net, const char *user, bool *suggested)
 {
-	struct sync s = {net, user, 0};
+	struct sync s = {net, user, NULL, 0};
+	xmpp_stanza_t *msg = NULL;
 
-	if (!roster_granted(net, user) || !wanted(net, user))
+	*suggested = false;
+	if (!wanted(net, user))
 		return -1;
-	roster_add(net, user, NULL, NULL);
+	if (roster_granted(net, user))
+		roster_add(net, user, NULL, NULL);
+	else {
+		/* One message with every item: a client offers them as one list. */
+		msg = suggestion_new(net, user, &s.x);
+		suggestion_item(net, s.x, NULL, NULL);
+		*suggested = true;
+	}
 	store_contact_foreach(core.store, net->drv->name, user, sync_cb, &s);
+	if (msg)
+		gateway_send_release(net, msg);
 	return (long)s.n;
 }
 

@@ -1,7 +1,8 @@
 /*
- * The services every gateway JID answers: disco (XEP-0030), version
- * (XEP-0092), ping (XEP-0199), jabber:iq:gateway (XEP-0100), and the
- * entity capabilities (XEP-0115) put on its presence.
+ * The services every gateway JID answers: disco (XEP-0030) with the
+ * operator's contact addresses (XEP-0128, XEP-0157), version (XEP-0092),
+ * ping (XEP-0199), jabber:iq:gateway (XEP-0100), vcard-temp (vcard.c), and
+ * the entity capabilities (XEP-0115) put on its presence.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 
 #include "commands.h"
 #include "component.h"
+#include "conf.h"
 #include "core.h"
 #include "jid.h"
 #include "stanza.h"
@@ -24,6 +26,8 @@
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 #define NS_CAPS "http://jabber.org/protocol/caps"
 #define CAPS_NODE "https://stanzagate.org/caps"
+#define NS_DATA "jabber:x:data"
+#define SERVERINFO "http://jabber.org/network/serverinfo"
 
 /* Features of a gateway JID, sorted as XEP-0115 wants them. */
 static const char *const gateway_features[] = {
@@ -39,6 +43,7 @@ static const char *const gateway_features[] = {
         "urn:xmpp:ping",
         "urn:xmpp:receipts",
         "urn:xmpp:sid:0",
+        "vcard-temp",
         NULL,
 };
 
@@ -88,22 +93,149 @@ add_identity(xmpp_stanza_t *query, const char *category, const char *type, const
 }
 
 /*
- * XEP-0115 section 5.1 over what disco_info() says: the identity, then
- * each feature, each followed by '<'. Caller frees.
+ * The fields of the XEP-0157 form, in the order XEP-0115 sorts them (by
+ * var, then values): abuse-addresses, admin-addresses (the admins as
+ * xmpp: URIs), support-addresses. A field without values is left out.
+ */
+#define SERVERINFO_FIELDS 3
+struct info_field {
+	const char *var;
+	char **values; /* sorted; owned */
+	size_t n;
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * RFC 5122: a JID in an xmpp: URI, with what would end or confuse the URI
+ * percent-encoded (non-ASCII stays: the URI is an IRI). Caller frees.
  */
 static char *
-caps_hash(struct gw_net *net, const char *identity, const char *const *features, bool contact)
+uri_of_jid(const char *jid)
+{
+	static const char keep[] = "-._~!$&'()*+,;=@";
+	char *out = xmalloc(5 + 3 * strlen(jid) + 1), *o = out;
+
+	memcpy(o, "xmpp:", 5);
+	o += 5;
+	for (const unsigned char *c = (const unsigned char *)jid; *c; c++) {
+		if (*c >= 0x80 || (*c >= '0' && *c <= '9') ||
+		    ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z') || strchr(keep, *c))
+			*o++ = (char)*c;
+		else
+			o += sprintf(o, "%%%02X", *c);
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+info_field_set(struct info_field *f, const char *var, const char *const *list, bool jids)
+{
+	size_t n = 0;
+
+	while (list[n])
+		n++;
+	f->var = var;
+	f->n = n;
+	f->values = xcalloc(n + 1, sizeof(*f->values));
+	for (size_t i = 0; i < n; i++)
+		f->values[i] = jids ? uri_of_jid(list[i]) : xstrdup(list[i]);
+	qsort(f->values, n, sizeof(*f->values), cmp_str);
+}
+
+/* Fills f[SERVERINFO_FIELDS] from [xmpp] as it is now (the lists reload). */
+static void
+serverinfo_fields(struct info_field *f)
+{
+	const struct gw_section *xmpp = config_section(core.cfg, "xmpp");
+
+	info_field_set(&f[0], "abuse-addresses", gw_conf_list(xmpp, "abuse_addresses"), false);
+	info_field_set(&f[1], "admin-addresses", gw_conf_list(xmpp, "admins"), true);
+	info_field_set(&f[2], "support-addresses", gw_conf_list(xmpp, "support_addresses"), false);
+}
+
+static void
+serverinfo_free(struct info_field *f)
+{
+	for (size_t i = 0; i < SERVERINFO_FIELDS; i++) {
+		for (size_t j = 0; j < f[i].n; j++)
+			free(f[i].values[j]);
+		free(f[i].values);
+	}
+}
+
+static bool
+serverinfo_empty(const struct info_field *f)
+{
+	for (size_t i = 0; i < SERVERINFO_FIELDS; i++)
+		if (f[i].n > 0)
+			return false;
+	return true;
+}
+
+static void
+add_serverinfo(xmpp_stanza_t *query, const struct info_field *f)
+{
+	xmpp_stanza_t *x, *field;
+
+	if (serverinfo_empty(f))
+		return;
+	x = stanza_add_child(query, "x", NS_DATA);
+	xmpp_stanza_set_type(x, "result");
+	field = stanza_add_child(x, "field", NULL);
+	xmpp_stanza_set_attribute(field, "var", "FORM_TYPE");
+	xmpp_stanza_set_type(field, "hidden");
+	stanza_add_text_child(field, "value", NULL, SERVERINFO);
+	for (size_t i = 0; i < SERVERINFO_FIELDS; i++) {
+		if (f[i].n == 0)
+			continue;
+		field = stanza_add_child(x, "field", NULL);
+		xmpp_stanza_set_attribute(field, "var", f[i].var);
+		xmpp_stanza_set_type(field, "list-multi");
+		for (size_t j = 0; j < f[i].n; j++)
+			stanza_add_text_child(field, "value", NULL, f[i].values[j]);
+	}
+}
+
+static char *
+append(char *s, const char *what)
+{
+	char *tmp = xasprintf("%s%s<", s, what);
+
+	free(s);
+	return tmp;
+}
+
+/*
+ * XEP-0115 section 5.1 over what disco_info() says: the identity, then
+ * each feature, each followed by '<'; then (section 5.4) the form, if
+ * any: its FORM_TYPE, each field's var and values. Caller frees.
+ */
+static char *
+caps_hash(struct gw_net *net, const char *identity, const char *const *features, bool contact,
+          const struct info_field *form)
 {
 	unsigned char md[SHA_DIGEST_LENGTH];
 	unsigned char b64[64];
-	char *s = xasprintf("%s<", identity), *tmp;
+	char *s = xasprintf("%s<", identity);
 
-	for (const char *const *f = features; *f; f++) {
-		if (!has_feature(net, *f, contact))
-			continue;
-		tmp = xasprintf("%s%s<", s, *f);
-		free(s);
-		s = tmp;
+	for (const char *const *f = features; *f; f++)
+		if (has_feature(net, *f, contact))
+			s = append(s, *f);
+	if (form && !serverinfo_empty(form)) {
+		s = append(s, SERVERINFO);
+		for (size_t i = 0; i < SERVERINFO_FIELDS; i++) {
+			if (form[i].n == 0)
+				continue;
+			s = append(s, form[i].var);
+			for (size_t j = 0; j < form[i].n; j++)
+				s = append(s, form[i].values[j]);
+		}
 	}
 	SHA1((const unsigned char *)s, strlen(s), md);
 	EVP_EncodeBlock(b64, md, sizeof(md));
@@ -115,13 +247,27 @@ void
 services_init(struct gw_net *net)
 {
 	char *id = xasprintf("gateway/%s//%s", net->drv->type, net->drv->description);
+	struct info_field form[SERVERINFO_FIELDS];
 
-	/* Once per network: the lists do not change while it runs. */
-	net->caps_ver = caps_hash(net, id, gateway_features, false);
+	/* At start and at each reload: the contact addresses and the avatar may change. */
+	services_free(net);
+	vcard_init(net);
+	serverinfo_fields(form);
+	net->caps_ver = caps_hash(net, id, gateway_features, false, form);
+	serverinfo_free(form);
 	free(id);
 	id = xasprintf("client/%s//", contact_type(net));
-	net->contact_caps_ver = caps_hash(net, id, contact_features, true);
+	net->contact_caps_ver = caps_hash(net, id, contact_features, true, NULL);
 	free(id);
+}
+
+void
+services_free(struct gw_net *net)
+{
+	free(net->caps_ver);
+	free(net->contact_caps_ver);
+	net->caps_ver = net->contact_caps_ver = NULL;
+	vcard_free(net);
 }
 
 static void
@@ -138,6 +284,7 @@ void
 services_add_caps(struct gw_net *net, xmpp_stanza_t *presence)
 {
 	add_caps(presence, net->caps_ver);
+	vcard_add_update(net, presence);
 }
 
 void
@@ -188,6 +335,13 @@ disco_info(struct gw_net *net, xmpp_stanza_t *iq, xmpp_stanza_t *q, const char *
 		for (const char *const *f = contact ? contact_features : gateway_features; *f; f++)
 			if (has_feature(net, *f, contact))
 				add_feature(query, *f);
+		if (!contact) {
+			struct info_field form[SERVERINFO_FIELDS];
+
+			serverinfo_fields(form);
+			add_serverinfo(query, form);
+			serverinfo_free(form);
+		}
 	}
 	reply = stanza_iq_result(iq, query);
 	xmpp_stanza_release(query);
@@ -345,5 +499,7 @@ services_handle_iq(struct gw_net *net, xmpp_stanza_t *iq, const char *user, cons
 		gateway_prompt(net, iq, q);
 		return true;
 	}
+	if (address == NULL && strcmp(ns, "vcard-temp") == 0)
+		return vcard_handle_iq(net, iq, q);
 	return false;
 }

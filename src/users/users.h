@@ -1,8 +1,9 @@
 /*
  * users/: what the gateway does for one user of a network. accounts.c
  * (registration, sessions, subscriptions), presence.c (what contacts and
- * the gateway show), roster.c (XEP-0356), delivery.c (the durable queues
- * of SPEC section 7), services.c (disco, version, ping, caps),
+ * the gateway show), roster.c (XEP-0356, XEP-0144), delivery.c (the durable
+ * queues of SPEC section 7), services.c (disco, version, ping, caps),
+ * vcard.c (the gateway's vCard and avatar),
  * register.c (XEP-0077), admin.c (XEP-0133 commands). Above core/ and
  * xmpp/; the router (gateway.c) calls in, nothing here calls up.
  */
@@ -50,8 +51,17 @@ bool roster_granted(struct gw_net *, const char *user);
  * back to that by itself.
  */
 bool roster_add(struct gw_net *, const char *user, const char *address, const char *name);
-/* Pushes the gateway and every stored contact of user: how many contacts, -1 when not granted. */
-long roster_sync(struct gw_net *, const char *user);
+/*
+ * Suggests a contact to user's clients (XEP-0144 roster item exchange), for
+ * when the roster cannot be written; false when the user turned it off.
+ */
+bool roster_suggest(struct gw_net *, const char *user, const char *address, const char *name);
+/*
+ * Pushes the gateway and every stored contact of user into the roster, or,
+ * without the grant, suggests them all in one XEP-0144 message (*suggested
+ * true). How many contacts; -1 when the user turned it off.
+ */
+long roster_sync(struct gw_net *, const char *user, bool *suggested);
 void roster_forget(struct gw_net *);
 
 /* presence.c: what contacts show */
@@ -78,10 +88,24 @@ void presence_gateway(struct gw_net *, const char *to, const char *type);
 /* services.c */
 /* Handles the service iqs; false when iq is not one of them. */
 bool services_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user, const char *target);
-/* Adds XEP-0115 caps to a presence from the gateway / from a contact. */
+/*
+ * Adds XEP-0115 caps to a presence from the gateway (and the XEP-0153
+ * avatar hash) / from a contact.
+ */
 void services_add_caps(struct gw_net *, xmpp_stanza_t *presence);
 void services_add_contact_caps(struct gw_net *, xmpp_stanza_t *presence);
+/* Computes the caps and loads the avatar; again after a reload (net->section is the new one). */
 void services_init(struct gw_net *);
+void services_free(struct gw_net *);
+
+/* vcard.c: the gateway JID's vCard (XEP-0054) and avatar (XEP-0153) */
+/* Loads the avatar the config names (or the installed one); none when it cannot. */
+void vcard_init(struct gw_net *);
+void vcard_free(struct gw_net *);
+/* Answers a vcard-temp iq to the gateway JID (q: its child); false when q is no vCard. */
+bool vcard_handle_iq(struct gw_net *, xmpp_stanza_t *iq, xmpp_stanza_t *q);
+/* Adds <x xmlns='vcard-temp:x:update'><photo>hash</photo></x> to a gateway's presence. */
+void vcard_add_update(struct gw_net *, xmpp_stanza_t *presence);
 
 /* register.c */
 void register_handle_iq(struct gw_net *, xmpp_stanza_t *iq, const char *user);

@@ -21,8 +21,16 @@ queues to drain and checks each message a sender had handed over:
                                  within a few seconds after it was sent:
                                  in flight, which no protocol here can
                                  acknowledge (XEP-0114, IRC);
+  to IRC while peer was away     not delivered, sent to IRC between an
+                                 ngircd kill and peer being back in IRC:
+                                 IRC keeps nothing for an absent nick (a
+                                 private message gets a 401, which the
+                                 gateway turns into an error: refused) or
+                                 for an empty channel;
   duplicated at a crash          twice, with a gateway SIGKILL between the
-                                 copies (the one in flight at a crash);
+                                 copies (the one in flight at a crash), or
+                                 a mail with the SMTP server stopped after
+                                 it was sent (it took the mail, never said);
   lost / duplicated              anything else: a defect.
 
 alice's client is one with no rejoin logic and no self-ping: it joins
@@ -30,7 +38,10 @@ alice's client is one with no rejoin logic and no self-ping: it joins
 XMPP session was new (a Prosody restart); a gateway restart is something
 it cannot see. The run reports how many room messages were refused and,
 per gateway restart, the seconds from the restarted gateway being online
-to the first room message after it reaching IRC ("room usable").
+to the first room message after it reaching IRC ("room usable"), and that
+message's own latency (the first figure also counts the wait until the
+random traffic sends one). --trace logs every IRC line the gateway sends,
+with its time, to see what a late line waited behind.
 
 The last line is "chaos: F faults, M messages, L lost, D duplicated";
 exit status 1 when L or D is not 0. The log names the seed and each
@@ -88,6 +99,7 @@ class Ledger:
         self.restarts = []   # times the gateway was back online after a kill or a stop
         self.faults = 0
         self.ids = {}        # XMPP id -> (kind, n)
+        self.away = []       # [start, end]: peer out of IRC (ngircd killed); end None meanwhile
 
     def send(self, kind, n, xmpp_id=None):
         with self.lock:
@@ -115,8 +127,26 @@ class Ledger:
         with self.lock:
             self.restarts.append(time.time())
 
+    def peer_gone(self):
+        with self.lock:
+            self.away.append([time.time(), None])
+
+    def peer_back(self):
+        with self.lock:
+            if self.away and self.away[-1][1] is None:
+                self.away[-1][1] = time.time()
+
+    def peer_was_away(self, t):
+        """Whether a message to IRC sent at t may have reached IRC while
+        peer was not there: IRC keeps nothing for an absent nick or an
+        empty channel (a private one gets a 401, which refuses it)."""
+        return any(start - 0.5 <= t <= (end if end is not None else float("inf"))
+                   for start, end in self.away)
+
     def room_usable(self):
-        """Per restart: seconds until the first room message sent after it arrived."""
+        """Per restart: seconds until the first room message sent after it
+        arrived, and that message's own latency (arrival - sending: the
+        first figure also counts the wait for the traffic to send one)."""
         out = []
         with self.lock:
             for i, t0 in enumerate(self.restarts):
@@ -127,13 +157,13 @@ class Ledger:
                     if k in self.refused:
                         continue
                     if self.got.get(k):
-                        out.append(self.got[k][0] - t0)
+                        out.append((self.got[k][0] - t0, self.got[k][0] - self.sent[k]))
                     break
         return out
 
     def verdict(self):
         lost, dup, lost_crash, dup_crash, refused, ok, disorder = [], [], [], [], [], 0, 0
-        disordered = []
+        disordered, away = [], []
         last = {}
         for key in sorted(self.sent, key=lambda k: self.sent[k]):
             kind, n = key
@@ -143,6 +173,9 @@ class Ledger:
                 refused.append(key)
                 if copies:
                     lost.append((key, "arrived although refused"))
+                continue
+            if not copies and kind in ("x2i", "x2r") and self.peer_was_away(t):
+                away.append(key)
                 continue
             if not copies:
                 near = [w for (tk, w) in self.kills
@@ -154,8 +187,12 @@ class Ledger:
                              or "none")))
                 continue
             if len(copies) > 1:
+                # A gateway SIGKILL between the copies, or the SMTP server
+                # stopped after taking a mail but before saying so (it was
+                # down after the mail was sent and before the last copy).
                 between = [tk for (tk, w) in self.kills
-                           if w == "gateway" and copies[0] - 1 <= tk <= copies[-1]]
+                           if (w == "gateway" and copies[0] - 1 <= tk <= copies[-1])
+                           or (w == "smtp" and kind == "x2m" and t <= tk <= copies[-1])]
                 (dup_crash if between else dup).append((key, len(copies)))
             else:
                 ok += 1
@@ -165,13 +202,13 @@ class Ledger:
                 disordered.append(key)
             last[kind] = (n, max(first, last.get(kind, (0, 0))[1]))
         return dict(ok=ok, lost=lost, dup=dup, lost_crash=lost_crash, dup_crash=dup_crash,
-                    refused=refused, disorder=disorder, disordered=disordered)
+                    refused=refused, disorder=disorder, disordered=disordered, away=away)
 
 
 class World:
     """The servers, the gateway and the two users."""
 
-    def __init__(self, base, ledger, rnd):
+    def __init__(self, base, ledger, rnd, trace=False):
         self.base = base
         self.ledger = ledger
         self.rnd = rnd
@@ -189,7 +226,7 @@ class World:
             extra={"irc": {"ports": str(self.ngircd.port), "tls_ports": ""},
                    "email": {"imap": self.mail.imaps_url, "smtp": self.mail.smtp_url,
                              "ca_file": str(self.mail.ca_file), "poll_interval": "30"}},
-            args=("-d", "-v"))
+            args=("-d", "-v", "-v") if trace else ("-d", "-v"))
         self.gateway.start()
         self.alice = None
         self.peer = None
@@ -241,6 +278,7 @@ class World:
     def connect_peer(self):
         self.peer = sgtest.IrcClient(self.ngircd.port, "peer")
         self.peer.join("#chaos")
+        self.ledger.peer_back()
 
     def peer_ok(self):
         if self.peer is None or self.peer._closed:
@@ -374,11 +412,16 @@ class World:
             self.down.discard("prosody")
         elif what == "ngircd-kill":
             self.ledger.kill("ngircd")
+            self.ledger.peer_gone()
             self.down.add("ngircd")
             self.ngircd.kill(signal.SIGKILL)
             time.sleep(gap)
             self.ngircd.start()
             self.down.discard("ngircd")
+            # peer comes back at once, as a person on IRC would after a netsplit.
+            deadline = time.time() + 15
+            while not self.peer_ok() and time.time() < deadline:
+                time.sleep(0.2)
         elif what == "dovecot-stop":
             self.down.add("dovecot")
             self.mail.stop()
@@ -387,6 +430,8 @@ class World:
             self.down.discard("dovecot")
         elif what == "smtp-stop":
             self.mail.stop_smtp()
+            # Noted once it is down: a transaction it cut began before this.
+            self.ledger.kill("smtp")
             time.sleep(gap)
             self.mail.start_smtp()
         self.gateway.check_alive()
@@ -410,6 +455,8 @@ def main():
     ap.add_argument("--rate", type=float, default=4, help="messages per second")
     ap.add_argument("--fault-every", type=float, default=12, help="mean seconds between faults")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--trace", action="store_true",
+                    help="the gateway logs every IRC line (-vv): when each left, for timings")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     # The faults are planned from the seed alone (when, what, for how long),
@@ -426,7 +473,7 @@ def main():
     log(f"chaos: seed {seed}, {a.seconds:.0f} s, {len(plan)} faults planned, "
         f"work directory {base}")
     ledger = Ledger()
-    world = World(base, ledger, rnd)
+    world = World(base, ledger, rnd, trace=a.trace)
     kinds = list(PATHS)
     counters = {k: 0 for k in kinds}
     try:
@@ -467,15 +514,21 @@ def main():
         log(f"in flight at a crash, lost: {key[0]} {key[1]} ({why})")
     for key in v["disordered"]:
         log(f"out of order: {key[0]} {key[1]} (sent at {ledger.sent[key]:.1f})")
-    usable = sorted(ledger.room_usable())
+    pairs = ledger.room_usable()
+    usable = sorted(u for u, _ in pairs)
+    latency = sorted(d for _, d in pairs)
+
+    def stats(xs):
+        return ((f"median {xs[len(xs) // 2]:.1f}, max {xs[-1]:.1f}" if xs else "n/a")
+                + f" [{', '.join(f'{x:.1f}' for x in xs)}]")
     room_sent = sum(1 for k in ledger.sent if k[0] == "x2r")
     room_refused = sum(1 for k in v["refused"] if k[0] == "x2r")
     log(f"room: {room_refused} of {room_sent} messages refused; {len(ledger.restarts)} gateway "
-        f"restarts, room usable after (s): "
-        + (f"median {usable[len(usable) // 2]:.1f}, max {usable[-1]:.1f}" if usable else "n/a")
-        + f" [{', '.join(f'{u:.1f}' for u in usable)}]")
+        f"restarts, room usable after (s): {stats(usable)}; that message's own latency "
+        f"(s): {stats(latency)}")
     log(f"delivered once {v['ok']}, refused {len(v['refused'])}, in flight at a crash "
-        f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, out of order "
+        f"{len(v['lost_crash'])} lost / {len(v['dup_crash'])} twice, to IRC while peer was "
+        f"away {len(v['away'])}, out of order "
         f"{v['disorder']}; gateway log {glog}")
     print(f"chaos: {ledger.faults} faults, {len(ledger.sent)} messages, {len(v['lost'])} lost, "
           f"{len(v['dup'])} duplicated", flush=True)

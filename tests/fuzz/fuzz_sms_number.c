@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "fuzz.h"
 #include "smsnum.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,14 +33,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (smsnum_normalize(out, country, &again, &why) != 0)
 			abort();
-		if (strcmp(out, again) != 0)
-			abort();
-		free(again);
-		free(out);
+		fuzz_unchanged(out, again);
 	} else {
-		if (why == NULL || *why == '\0')
-			abort();
-		free(why);
+		fuzz_refused_with_reason(why);
 	}
 	out = smsnum_sender(s, country);
 	if (out && *out == '\0')

@@ -81,6 +81,15 @@ def _attach(request, name, obj):
     request.node._sg_logs.append((name, obj))
 
 
+def _running(request, name, server):
+    """server started, for a fixture to yield from, and stopped after the
+    test; its log goes into the test's report under name."""
+    _attach(request, name, server)
+    server.start()
+    yield server
+    server.stop()
+
+
 # Reports longer than this are cut in the failure message (the file stays).
 SANITIZER_REPORT_LINES = 300
 
@@ -128,11 +137,7 @@ def stanzagate_bin():
 
 @pytest.fixture
 def prosody(tmp_path, request):
-    p = sgtest.Prosody(tmp_path / "prosody")
-    _attach(request, "prosody", p)
-    p.start()
-    yield p
-    p.stop()
+    yield from _running(request, "prosody", sgtest.Prosody(tmp_path / "prosody"))
 
 
 STORE = os.environ.get("SG_TEST_STORE", "sqlite")
@@ -237,16 +242,12 @@ def gateway(make_gateway):
 @pytest.fixture
 def ngircd(tmp_path, request):
     """A private ngircd (plain port .port, TLS port .tls_port, CA .cert)."""
-    n = sgtest.Ngircd(tmp_path / "ngircd")
-    _attach(request, "ngircd", n)
-    n.start()
-    yield n
-    n.stop()
+    yield from _running(request, "ngircd", sgtest.Ngircd(tmp_path / "ngircd"))
 
 
 def _irc_clients(server):
-    """A factory of IRC clients on server (.port, .tls_port, .cert), and
-    their list (closed by the fixture)."""
+    """A factory of IRC clients on server (.port, .tls_port, .cert), for a
+    fixture to yield from: the clients it made are closed at the end."""
     made = []
 
     def make(nick, tls=False, caps=()):
@@ -254,49 +255,55 @@ def _irc_clients(server):
                              cafile=str(server.cert) if tls else None, caps=caps)
         made.append(c)
         return c
-    return make, made
+    yield make
+    for c in made:
+        c.close()
 
 
 @pytest.fixture
 def irc_client(ngircd):
     """Factory: irc_client("nick", tls=False) -> registered sgtest.IrcClient."""
-    make, made = _irc_clients(ngircd)
-    yield make
-    for c in made:
-        c.close()
+    yield from _irc_clients(ngircd)
+
+
+def _ircservices():
+    """The ircservices module, or the test fails saying what is missing."""
+    import ircservices
+    why = ircservices.available()
+    if why:
+        pytest.fail(why)
+    return ircservices
+
+
+@pytest.fixture
+def smsd(tmp_path):
+    """A running gammu-smsd on a dummy phone (smstest.Smsd); modules that
+    need it otherwise (not started, on PostgreSQL) define their own."""
+    from smstest import Smsd
+    s = Smsd(tmp_path / "smsd").start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture
 def inspircd_v3(tmp_path, request):
     """InspIRCd alone (no services) with the IRCv3 modules and chanhistory."""
-    import ircservices
-    why = ircservices.available()
-    if why:
-        pytest.fail(why)
+    ircservices = _ircservices()
     d = ircservices.Inspircd(tmp_path / "inspircd", modules=ircservices.V3_MODULES,
                              extra_conf=ircservices.V3_CONF)
-    _attach(request, "inspircd", d)
-    d.start()
-    yield d
-    d.stop()
+    yield from _running(request, "inspircd", d)
 
 
 @pytest.fixture
 def irc3_client(inspircd_v3):
     """Factory: irc3_client("nick", caps=(...)) -> an IRC client of inspircd_v3."""
-    make, made = _irc_clients(inspircd_v3)
-    yield make
-    for c in made:
-        c.close()
+    yield from _irc_clients(inspircd_v3)
 
 
 @pytest.fixture
 def inspircd(tmp_path, request):
     """InspIRCd (.port, .tls_port, .cert, .fingerprint) with Atheme linked."""
-    import ircservices
-    why = ircservices.available()
-    if why:
-        pytest.fail(why)
+    ircservices = _ircservices()
     ircd = ircservices.Inspircd(tmp_path / "inspircd")
     _attach(request, "inspircd", ircd)
     ircd.start()

@@ -122,11 +122,28 @@ def tail(text, lines=80):
 
 def caps_ver(info):
     """The XEP-0115 verification string (section 5.1) of a disco#info
-    result (slixmpp's disco_info interface)."""
+    result (slixmpp's disco_info interface), with its extended forms
+    (XEP-0128) as section 5.4 adds them."""
     ids = sorted(f"{cat}/{typ}/{lang or ''}/{name or ''}"
                  for cat, typ, lang, name in info["identities"])
     s = "".join(i + "<" for i in ids) + "".join(f + "<" for f in sorted(info["features"]))
+    forms = []
+    for x in info.xml.findall("{jabber:x:data}x"):
+        fields = {f.get("var"): sorted(v.text or "" for v in f.findall("{jabber:x:data}value"))
+                  for f in x.findall("{jabber:x:data}field")}
+        forms.append((fields.pop("FORM_TYPE", [""])[0], fields))
+    for form_type, fields in sorted(forms):
+        s += form_type + "<"
+        for var in sorted(fields):
+            s += var + "<" + "".join(v + "<" for v in fields[var])
     return base64.b64encode(hashlib.sha1(s.encode()).digest()).decode()
+
+
+def roster_items(c):
+    """The roster of client c as its server has it: JID -> <item/> element."""
+    r = c.iq(None, '<query xmlns="jabber:iq:roster"/>', "get")
+    q = r.xml.find("{jabber:iq:roster}query")
+    return {i.get("jid"): i for i in q.findall("{jabber:iq:roster}item")}
 
 
 # --------------------------------------------------------------------------
@@ -490,6 +507,13 @@ class IrcClient:
         self.send(f"JOIN {channel}")
         self.wait_for(lambda line: f" 366 {self.nick} {channel} " in line, 10, f"end of NAMES for {channel}")
 
+    def send_and_wait_echo(self, line):
+        """Send a channel change (MODE #chan ..., TOPIC #chan :...) and wait
+        until the server relays it to the channel: it is then in effect."""
+        head = " ".join(line.split(" ")[:3])
+        self.send(line)
+        self.wait_for(lambda l: f" {head}" in l, 10, f"{head} relayed")
+
     def privmsg(self, target, text):
         self.send(f"PRIVMSG {target} :{text}")
 
@@ -630,7 +654,10 @@ class Gateway(_Server):
             },
         }
         for host in self.backends:
-            s[SECTION_OF[host]] = {"jid": host, "secret": self.prosody.components[host]}
+            section = SECTION_OF[host]
+            # The daemon under test is not installed: its avatars are the tree's.
+            s[section] = {"jid": host, "secret": self.prosody.components[host],
+                          "avatar": str(REPO / "data" / "avatars" / f"{section}.png")}
         return s
 
     def write_config(self, text=None):
@@ -1050,6 +1077,25 @@ class Client:
                     ET.SubElement(f, "{jabber:x:data}value").text = str(val)
         return self.iq(jid, q, "set", timeout)
 
+    def is_registered(self, jid):
+        """Whether the gateway's registration form says <registered/>."""
+        q = self.register_form(jid).xml.find("{jabber:iq:register}query")
+        return q.find("{jabber:iq:register}registered") is not None
+
+    def register_with_defaults(self, jid):
+        """Register the way a client would: the form's fields with their
+        default values (enough for the echo network); the result Iq."""
+        q = self.register_form(jid).xml.find("{jabber:iq:register}query")
+        form = q.find("{jabber:x:data}x")
+        fields = {}
+        if form is not None:
+            for f in form.findall("{jabber:x:data}field"):
+                var = f.get("var")
+                if not var or var == "FORM_TYPE" or f.get("type") == "fixed":
+                    continue
+                fields[var] = [v.text or "" for v in f.findall("{jabber:x:data}value")] or [""]
+        return self.register(jid, fields)
+
     def unregister(self, jid, timeout=10):
         return self.iq(jid, '<query xmlns="jabber:iq:register"><remove/></query>', "set", timeout)
 
@@ -1224,6 +1270,15 @@ def rss_kb(pid):
             return next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
     except FileNotFoundError:
         return 0
+
+
+def irc_extra(server, **kw):
+    """The [irc] section of a gateway that connects to server's plain port
+    alone (ngircd, InspIRCd or a scripted server: anything with .port), with
+    the options kw besides."""
+    section = {"ports": str(server.port), "tls_ports": ""}
+    section.update(kw)
+    return {"irc": section}
 
 
 def wait_irc_nick_gone(irc_client, nick):

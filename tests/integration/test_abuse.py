@@ -8,16 +8,10 @@ import os
 import pytest
 
 import sgtest
+from test_irc import GW, irc_extra, room
 from test_irc_caps import FakeIrcd
 
-GW = "irc.localhost"
-SERVER = "127.0.0.1"
 ECHO = "echo.localhost"
-MUC_USER = "{http://jabber.org/protocol/muc#user}"
-
-
-def room(chan):
-    return f"{chan}%{SERVER}@{GW}"
 
 
 def bench(text):
@@ -34,8 +28,7 @@ def fake():
 
 @pytest.fixture
 def gw(make_gateway, fake):
-    return make_gateway(backends=(GW, ECHO),
-                        extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+    return make_gateway(backends=(GW, ECHO), extra=irc_extra(fake))
 
 
 def echo_still_answers(client, body):

@@ -31,6 +31,18 @@ def register(c, nick=None):
     assert res["type"] == "result"
 
 
+def registered_alice(client):
+    """alice, connected and registered with the echo network."""
+    alice = client("alice")
+    register(alice)
+    return alice
+
+
+def configure_session(c):
+    """The session id of the echo network's configure command, started by c."""
+    return cmd_of(c.execute(ECHO, "configure")).get("sessionid")
+
+
 def text(c, body, timeout=10):
     """Send `body` to the gateway JID; return the reply's text."""
     return sgtest.chat_text(c, ECHO, body, timeout)
@@ -51,8 +63,7 @@ def test_unregistered_user_sees_only_register(gateway, client):
 
 
 def test_registered_user_sees_user_commands_but_no_admin_node(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     nodes = {n for n, _ in alice.commands(ECHO)}
     assert {"register", "unregister", "configure"} <= nodes, nodes
     assert not nodes & set(ADMIN_NODES), nodes
@@ -101,8 +112,7 @@ def test_unknown_node_is_item_not_found(gateway, client):
 
 
 def test_configure_shows_form_then_saves_prefix(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     assert echo(alice, "plain") == "plain"
 
     r = alice.execute(ECHO, "configure")
@@ -129,20 +139,18 @@ def test_configure_shows_form_then_saves_prefix(gateway, client):
 
 
 def test_submitting_without_a_form_keeps_the_shown_values(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     alice.command_step(ECHO, "configure", sid, {"prefix": "[x] "})
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    sid = configure_session(alice)
     r = alice.command_step(ECHO, "configure", sid, None, action="complete")
     assert cmd_of(r).get("status") == "completed"
     assert echo(alice, "kept") == "[x] kept"
 
 
 def test_cancel_ends_the_session_and_changes_nothing(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     r = alice.command_step(ECHO, "configure", sid, action="cancel")
     assert cmd_of(r).get("status") == "canceled"
     assert echo(alice, "unchanged") == "unchanged"
@@ -155,9 +163,8 @@ def test_cancel_ends_the_session_and_changes_nothing(gateway, client):
 
 
 def test_completed_session_cannot_be_reused(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     alice.command_step(ECHO, "configure", sid, {"prefix": "1 "})
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", sid, {"prefix": "2 "})
@@ -166,8 +173,7 @@ def test_completed_session_cannot_be_reused(gateway, client):
 
 
 def test_unknown_session_id_is_bad_sessionid(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", "0123456789abcdef", {"prefix": "x"})
     assert e.value.iq["error"]["condition"] == "bad-request"
@@ -175,10 +181,9 @@ def test_unknown_session_id_is_bad_sessionid(gateway, client):
 
 
 def test_session_belongs_to_the_resource_that_started_it(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     other = client("alice", resource="other")
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    sid = configure_session(alice)
     with pytest.raises(IqError) as e:
         other.command_step(ECHO, "configure", sid, {"prefix": "stolen "})
     assert e.value.iq["error"]["condition"] == "forbidden"
@@ -194,9 +199,8 @@ def test_session_belongs_to_the_resource_that_started_it(gateway, client):
 
 
 def test_prev_on_the_first_stage_is_refused(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", sid, action="prev")
     assert e.value.iq["error"]["condition"] == "bad-request"
@@ -206,9 +210,8 @@ def test_prev_on_the_first_stage_is_refused(gateway, client):
 
 
 def test_oversized_setting_is_refused_with_a_reason(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", sid, {"prefix": "p" * 5000})
     assert e.value.iq["error"]["condition"] == "bad-request"
@@ -217,9 +220,8 @@ def test_oversized_setting_is_refused_with_a_reason(gateway, client):
 
 
 def test_unregistering_takes_configure_away(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     alice.unregister(ECHO)
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", sid, {"prefix": "gone "})
@@ -247,16 +249,14 @@ def test_register_and_unregister_commands(gateway, client):
 
 
 def test_text_configure_with_arguments(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     reply = text(alice, "configure prefix=>>")
     assert "Saved." in reply
     assert echo(alice, "hi") == ">>hi"
 
 
 def test_text_configure_asks_then_takes_a_bare_value(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     form = text(alice, "configure")
     assert "prefix" in form and "cancel" in form
     assert "Saved." in text(alice, "< ")
@@ -264,8 +264,7 @@ def test_text_configure_asks_then_takes_a_bare_value(gateway, client):
 
 
 def test_text_cancel(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     text(alice, "configure")
     assert text(alice, "cancel") == "Cancelled configure."
     assert echo(alice, "untouched") == "untouched"
@@ -274,8 +273,7 @@ def test_text_cancel(gateway, client):
 
 
 def test_text_invalid_reply_keeps_the_session(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     text(alice, "configure")
     reply = text(alice, "prefix=" + "p" * 5000)
     assert "too long" in reply
@@ -319,9 +317,8 @@ def test_text_register_and_unregister(gateway, client):
 
 
 def test_text_and_adhoc_sessions_are_separate(gateway, client):
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     text(alice, "configure")
     assert "Saved." in text(alice, "prefix=t:")
     r = alice.command_step(ECHO, "configure", sid, {"prefix": "a:"})
@@ -333,8 +330,7 @@ def test_text_and_adhoc_sessions_are_separate(gateway, client):
 
 
 def test_disco_info_on_a_command_node(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     info = alice.disco_info(ECHO, node="configure")["disco_info"]
     ids = [(cat, typ) for cat, typ, _lang, _name in info["identities"]]
     assert ids == [("automation", "command-node")], ids
@@ -353,8 +349,7 @@ def test_disco_info_on_a_hidden_or_unknown_command_node(gateway, client):
 
 
 def test_text_configure_with_an_empty_value_clears_it(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     assert "Saved." in text(alice, "configure prefix=[p]")
     assert echo(alice, "a") == "[p]a"
     assert "Saved." in text(alice, "configure prefix=")
@@ -362,16 +357,14 @@ def test_text_configure_with_an_empty_value_clears_it(gateway, client):
 
 
 def test_text_commands_ignore_case_and_spacing(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     assert "configure —" in text(alice, "  HELP  ")
     assert "Saved." in text(alice, "Configure   prefix=\u00bb ")
     assert echo(alice, "x") == "\u00bbx"
 
 
 def test_text_multi_line_announce(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
     admin = client("admin")
     sgtest.wait_until(lambda: "alice@localhost" in text(admin, "online-list"), 10, "alice online")
@@ -385,8 +378,7 @@ def test_text_multi_line_announce(gateway, client):
 
 
 def test_oversized_text_command_is_refused_with_a_reason(gateway, client):
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     reply = text(alice, "configure prefix=" + "p" * 70000, timeout=15)
     assert "too long" in reply
     # Also while a command waits for its answer.
@@ -398,8 +390,7 @@ def test_oversized_text_command_is_refused_with_a_reason(gateway, client):
 
 def test_text_arguments_are_checked_like_a_form(gateway, client):
     """"configure prefix=…" must obey the same limits as the XEP-0050 form."""
-    alice = client("alice")
-    register(alice)
+    alice = registered_alice(client)
     reply = text(alice, "configure prefix=" + "p" * 5000)
     assert "too long" in reply and "Saved." not in reply
     # The form is shown again and waits for a better answer.
@@ -419,9 +410,8 @@ def test_text_register_arguments_are_checked(gateway, client):
 def test_open_sessions_per_user_are_bounded(gateway, client):
     """A client that starts commands and never finishes them does not make
     the gateway hold them all: past 16, the oldest goes."""
-    alice = client("alice")
-    register(alice)
-    sids = [cmd_of(alice.execute(ECHO, "configure")).get("sessionid") for _ in range(20)]
+    alice = registered_alice(client)
+    sids = [configure_session(alice) for _ in range(20)]
     assert len(set(sids)) == 20
     with pytest.raises(IqError) as e:
         alice.command_step(ECHO, "configure", sids[0], {"prefix": "old "})
@@ -431,7 +421,7 @@ def test_open_sessions_per_user_are_bounded(gateway, client):
     # Another user's sessions are not taken into account.
     bob = client("bob")
     register(bob)
-    bsid = cmd_of(bob.execute(ECHO, "configure")).get("sessionid")
+    bsid = configure_session(bob)
     for _ in range(20):
         alice.execute(ECHO, "configure")
     assert cmd_of(bob.command_step(ECHO, "configure", bsid, {"prefix": "b "})).get(
@@ -440,9 +430,8 @@ def test_open_sessions_per_user_are_bounded(gateway, client):
 
 def test_cancel_by_a_cancel_form(gateway, client):
     """XEP-0004: a form of type cancel ends the session like action=cancel."""
-    alice = client("alice")
-    register(alice)
-    sid = cmd_of(alice.execute(ECHO, "configure")).get("sessionid")
+    alice = registered_alice(client)
+    sid = configure_session(alice)
     r = alice.iq(ECHO, f'<command xmlns="{CMD}" node="configure" sessionid="{sid}">'
                        f'<x xmlns="{XDATA}" type="cancel"/></command>', "set")
     assert cmd_of(r).get("status") == "canceled"

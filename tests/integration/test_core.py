@@ -13,7 +13,6 @@ import sgtest
 
 ECHO = "echo.localhost"
 REG = "jabber:iq:register"
-XDATA = "jabber:x:data"
 
 
 # -- command line and configuration (no Prosody needed) --------------------
@@ -165,43 +164,21 @@ def test_help_text_command(gateway, client):
 # -- registration (XEP-0077) --------------------------------------------------
 
 
-def _query(iq):
-    return iq.xml.find(f"{{{REG}}}query")
-
-
-def _is_registered(c):
-    return _query(c.register_form(ECHO)).find(f"{{{REG}}}registered") is not None
-
-
-def _submit_defaults(c):
-    """Register the way a client would: fill the form's fields with their
-    defaults (the echo network needs nothing else)."""
-    form = _query(c.register_form(ECHO)).find(f"{{{XDATA}}}x")
-    fields = {}
-    if form is not None:
-        for f in form.findall(f"{{{XDATA}}}field"):
-            var = f.get("var")
-            if not var or var == "FORM_TYPE" or f.get("type") == "fixed":
-                continue
-            fields[var] = [v.text or "" for v in f.findall(f"{{{XDATA}}}value")] or [""]
-    return c.register(ECHO, fields)
-
-
 def test_register_then_remove(gateway, client):
     alice = client("alice")
-    assert not _is_registered(alice)
-    res = _submit_defaults(alice)
+    assert not alice.is_registered(ECHO)
+    res = alice.register_with_defaults(ECHO)
     assert res["type"] == "result"
-    assert _is_registered(alice)
+    assert alice.is_registered(ECHO)
     res = alice.unregister(ECHO)
     assert res["type"] == "result"
-    assert not _is_registered(alice)
+    assert not alice.is_registered(ECHO)
 
 
 def test_registration_asks_for_subscription(gateway, client):
     """XEP-0100: after registering, the gateway asks to be in the roster."""
     alice = client("alice")
-    _submit_defaults(alice)
+    alice.register_with_defaults(ECHO)
     alice.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "subscribe")
 
 
@@ -209,7 +186,7 @@ def test_register_refused_outside_allowed_domains(make_gateway, client):
     make_gateway(extra={"xmpp": {"allowed_domains": "example.org"}})
     alice = client("alice")
     with pytest.raises(IqError) as e:
-        _submit_defaults(alice)
+        alice.register_with_defaults(ECHO)
     assert e.value.iq["error"]["condition"] in ("forbidden", "not-allowed",
                                                 "registration-required")
 
@@ -248,9 +225,9 @@ def test_sigterm_shuts_down_cleanly(gateway, prosody, client):
 
 def test_restart_keeps_registration(gateway, client):
     alice = client("alice")
-    _submit_defaults(alice)
+    alice.register_with_defaults(ECHO)
     gateway.restart()
-    assert _is_registered(alice)
+    assert alice.is_registered(ECHO)
 
 
 def test_server_has_carbons_and_upload(gateway, client):

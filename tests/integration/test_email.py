@@ -236,6 +236,44 @@ def test_sigkill_loses_and_duplicates_nothing(make_gateway, accounts, client):
     assert sorted(seen) == sorted(f"n{i}" for i in range(n)), seen
 
 
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_conversation_needs_nothing_after_a_restart(make_gateway, accounts, client, sig):
+    """alice writes with bob; the gateway restarts (alice's session stays,
+    she does nothing): bob's mail of the gap arrives once, the mail she saw
+    before is not shown again (the IMAP UID state), her next message goes
+    out once and bob's answer arrives (issue 16)."""
+    gw = mail_gateway(make_gateway, accounts)
+    alice = client("alice")
+    register(alice, "alice", "alice-mail")
+    bob = jid_of("bob@localhost")
+
+    def mails(subject):
+        return [m for m in alice.all_stanzas if m.name == "message" and m["type"] != "error"
+                and from_mail(m, "bob@localhost") and m["subject"] == subject]
+    time.sleep(1)
+    accounts.deliver("alice", raw_mail("bob@localhost", "alice@localhost", "first", "hello"))
+    sgtest.wait_until(lambda: mails("first"), 30, "bob's first mail")
+    alice.send_message(bob, "my answer")
+    sgtest.wait_until(lambda: len(accounts.fetch("bob")) == 1, 30, "alice's answer sent")
+    gw.kill(sig)
+    accounts.deliver("alice", raw_mail("bob@localhost", "alice@localhost", "gap", "meanwhile"))
+    gw.start()
+    sgtest.wait_until(lambda: mails("gap"), 30, "bob's mail of the gap")
+    alice.send_message(bob, "after the restart")
+    sgtest.wait_until(lambda: len(accounts.fetch("bob")) == 2, 30, "alice's mail sent")
+    accounts.deliver("alice", raw_mail("bob@localhost", "alice@localhost", "last", "bye"))
+    sgtest.wait_until(lambda: mails("last"), 30, "bob's last mail")
+    time.sleep(sgtest.scaled(2))
+    assert [len(mails(s)) for s in ("first", "gap", "last")] == [1, 1, 1]
+    sent = accounts.fetch("bob")
+    assert sum(b"my answer" in m for m in sent) == 1
+    assert sum(b"after the restart" in m for m in sent) == 1
+    # No message refused. (Presences alice's client sent while the gateway
+    # was down, answers to its subscription requests, come back from Prosody
+    # as errors: not messages, and not the gateway's.)
+    assert [m for m in alice.all_stanzas if m.name == "message" and m["type"] == "error"] == []
+
+
 def test_smtp_down_then_up_is_retried(make_gateway, accounts, client):
     mail_gateway(make_gateway, accounts)
     alice = client("alice")

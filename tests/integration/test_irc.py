@@ -35,10 +35,18 @@ item = sgtest.muc_item
 groupchat = sgtest.wait_groupchat
 
 
-def irc_extra(ngircd, **kw):
-    section = {"ports": str(ngircd.port), "tls_ports": ""}
-    section.update(kw)
-    return {"irc": section}
+irc_extra = sgtest.irc_extra
+
+
+def bob_then_alice(client, irc_client, chan):
+    """bob joins chan from IRC first (its operator), then alice from XMPP;
+    (bob, alice, the room's JID)."""
+    bob = irc_client("bob")
+    bob.join(chan)
+    alice = client("alice")
+    r = room(chan)
+    alice.join_muc(r, "alice")
+    return bob, alice, r
 
 
 @pytest.fixture
@@ -64,8 +72,7 @@ def irc_gateway(make_gateway, ngircd):
 def test_join_occupants_and_self(irc_gateway, client, irc):
     bob = irc("bob")
     bob.join("#lobby")
-    bob.send("TOPIC #lobby :Welcome to the lobby")
-    bob.wait_for(lambda l: " TOPIC #lobby " in l, 10, "topic echo")
+    bob.send_and_wait_echo("TOPIC #lobby :Welcome to the lobby")
     alice = client("alice")
     me = alice.join_muc(room("#lobby"), "alice")
     assert 110 in codes(me)
@@ -324,8 +331,7 @@ def test_nick_collision_appends_underscore(irc_gateway, client, irc):
 def test_channel_key_is_the_muc_password(irc_gateway, client, irc):
     bob = irc("bob")
     bob.join("#locked")
-    bob.send("MODE #locked +k sesame")
-    bob.wait_for(lambda l: " MODE #locked +k" in l, 10, "the key set")
+    bob.send_and_wait_echo("MODE #locked +k sesame")
     alice = client("alice")
     alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#locked"), "alice")
     p = alice.wait_for_presence(lambda p: p["from"].bare == room("#locked"), 15, "the refusal")
@@ -433,11 +439,7 @@ wait_gone = sgtest.wait_irc_nick_gone
 
 
 def test_nick_change_from_xmpp(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#rename")
-    alice = client("alice")
-    r = room("#rename")
-    alice.join_muc(r, "alice")
+    bob, alice, r = bob_then_alice(client, irc, "#rename")
     alice.send_raw(f'<presence to="{r}/alicia"/>')
     bob.wait_for(lambda l: l.startswith(":alice!") and " NICK " in l and "alicia" in l, 10,
                  "NICK alicia")
@@ -473,10 +475,32 @@ def test_two_resources_one_irc_connection(irc_gateway, client, irc):
     assert sum(1 for l in bob.lines if l.startswith(":alice!") and " JOIN " in l) <= 1
 
 
+def test_no_such_nick_fails_that_message(irc_gateway, client, irc):
+    bob = irc("bob")
+    alice = client("alice")
+    # The 401 names the nick, not the line: the gateway remembers which
+    # message went to it, and that message comes back as an error (a client
+    # marks it failed), once although it went as several lines.
+    alice.send_message(person("nobody"), "anyone there? " + "x" * 900, id="to-nobody-1")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert m["type"] == "error" and m["id"] == "to-nobody-1", m
+    assert m["error"]["condition"] == "recipient-unavailable"
+    assert "No such nick" in m["error"]["text"]
+    alice.send_message(person("bob"), "and you?", id="to-bob-1")
+    bob.wait_privmsg("bob", "and you?")
+    # The next error is the next message's: the second line's 401 said nothing.
+    alice.send_message(person("nobody"), "still nobody?", id="to-nobody-2")
+    m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
+    assert m["type"] == "error" and m["id"] == "to-nobody-2", m
+    assert not [x for x in alice.messages if x["type"] == "error"]
+
+
 def test_no_such_nick_told_in_that_chat(irc_gateway, client, irc):
     irc("bob")
     alice = client("alice")
-    alice.send_message(person("nobody"), "anyone there?")
+    # A message without an id cannot be failed by id: the numeric is told as text.
+    alice.send_raw(f'<message to="{person("nobody")}" type="chat"><body>anyone there?</body>'
+                   '</message>')
     m = alice.wait_for_message(lambda m: m["from"].bare == person("nobody"), 15, "the answer")
     assert "No such nick" in m["body"]
 
@@ -502,11 +526,7 @@ note_text = sgtest.note_text
 
 
 def test_info_and_disconnect_commands(irc_gateway, client, irc):
-    bob = irc("bob")
-    bob.join("#cmd")
-    alice = client("alice")
-    r = room("#cmd")
-    alice.join_muc(r, "alice")
+    bob, alice, r = bob_then_alice(client, irc, "#cmd")
     server = f"{SERVER}@{GW}"
     text = note_text(alice.execute(server, "info"))
     assert "ready as alice" in text and "#cmd" in text and "multi-prefix" in text

@@ -19,16 +19,11 @@ import pytest
 
 import sgtest
 from slixmpp.exceptions import IqError
+from test_irc import GW, SERVER, irc_extra, room
 
-GW = "irc.localhost"
-SERVER = "127.0.0.1"
 SERVER_JID = f"{SERVER}@{GW}"
 CMD = "{http://jabber.org/protocol/commands}"
 XDATA = "{jabber:x:data}"
-
-
-def room(chan):
-    return f"{chan}%{SERVER}@{GW}"
 
 
 note_text = sgtest.note_text
@@ -89,15 +84,24 @@ def insp_gateway(make_gateway, ircd, tls=False, **kw):
     return make_gateway(backends=(GW,), extra={"irc": section})
 
 
+def alice_in_auth(make_gateway, inspircd, client, account_password, settings):
+    """alice registered with Atheme, the gateway on InspIRCd's plain port,
+    alice's server settings configured and her joining #auth (which makes
+    the connection log in); (gateway, alice)."""
+    inspircd.register("alice", account_password)
+    g = insp_gateway(make_gateway, inspircd)
+    alice = client("alice")
+    configured(alice, settings)
+    alice.join_muc(room("#auth"), "alice")
+    return g, alice
+
+
 # ---- SASL PLAIN and NickServ against InspIRCd + Atheme ----
 
 
 def test_sasl_plain_logs_in_with_atheme(make_gateway, inspircd, client):
-    inspircd.register("alice", "open-sesame-1")
-    g = insp_gateway(make_gateway, inspircd)
-    alice = client("alice")
-    configured(alice, {"sasl_password": "open-sesame-1"})
-    alice.join_muc(room("#auth"), "alice")
+    g, alice = alice_in_auth(make_gateway, inspircd, client, "open-sesame-1",
+                             {"sasl_password": "open-sesame-1"})
     # 900 reaches the user from the server's JID, with the mechanism.
     m = from_server(alice, "You are now logged in as alice")
     assert "(SASL PLAIN)" in m["body"]
@@ -109,11 +113,8 @@ def test_sasl_plain_logs_in_with_atheme(make_gateway, inspircd, client):
 
 
 def test_sasl_failure_told_then_nickserv_fallback(make_gateway, inspircd, client):
-    inspircd.register("alice", "right-pw-2")
-    g = insp_gateway(make_gateway, inspircd)
-    alice = client("alice")
-    configured(alice, {"sasl_password": "wrong-pw-2", "nickserv_password": "right-pw-2"})
-    alice.join_muc(room("#auth"), "alice")
+    g, alice = alice_in_auth(make_gateway, inspircd, client, "right-pw-2",
+                             {"sasl_password": "wrong-pw-2", "nickserv_password": "right-pw-2"})
     m = from_server(alice, "SASL PLAIN authentication failed")
     assert "identifying with NickServ instead" in m["body"]
     # IDENTIFY after 001 logs in: 900 again, from the server's JID, without "SASL".
@@ -126,11 +127,8 @@ def test_sasl_failure_told_then_nickserv_fallback(make_gateway, inspircd, client
 
 def test_nickserv_identify_when_sasl_not_used(make_gateway, inspircd, client):
     """Only a NickServ password: SASL is not asked for, IDENTIFY follows 001."""
-    inspircd.register("alice", "ns-only-3")
-    g = insp_gateway(make_gateway, inspircd)
-    alice = client("alice")
-    configured(alice, {"nickserv_password": "ns-only-3"})
-    alice.join_muc(room("#auth"), "alice")
+    g, alice = alice_in_auth(make_gateway, inspircd, client, "ns-only-3",
+                             {"nickserv_password": "ns-only-3"})
     # NickServ's own answer reaches the user in a chat with NickServ.
     from_nickserv(alice, "identified")
     from_server(alice, "You are now logged in as alice")
@@ -139,11 +137,8 @@ def test_nickserv_identify_when_sasl_not_used(make_gateway, inspircd, client):
 
 
 def test_wrong_nickserv_password_told_by_nickserv(make_gateway, inspircd, client):
-    inspircd.register("alice", "good-pw-4")
-    insp_gateway(make_gateway, inspircd)
-    alice = client("alice")
-    configured(alice, {"nickserv_password": "bad-pw-4"})
-    alice.join_muc(room("#auth"), "alice")
+    _, alice = alice_in_auth(make_gateway, inspircd, client, "good-pw-4",
+                             {"nickserv_password": "bad-pw-4"})
     from_nickserv(alice, "invalid password")
     assert "account: not logged in" in note_text(alice.execute(SERVER_JID, "info"))
 
@@ -152,8 +147,7 @@ def test_nickserv_fallback_on_server_without_sasl(make_gateway, ngircd, client, 
     """ngircd offers no SASL: the SASL password goes to NickServ (here a
     raw client holding that nick) as IDENTIFY after 001."""
     ns = irc_client("NickServ")
-    g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port),
-                                                    "tls_ports": ""}})
+    g = make_gateway(backends=(GW,), extra=irc_extra(ngircd))
     alice = client("alice")
     configured(alice, {"sasl_password": "pw with spaces-5", "sasl_account": "alice_acct"})
     alice.join_muc(room("#nosasl"), "alice")
@@ -169,7 +163,7 @@ def test_forgotten_password_is_not_sent(make_gateway, ngircd, client, irc_client
     ns = irc_client("NickServ")
     bob = irc_client("bob")
     bob.join("#forget")
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": ""}})
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd))
     alice = client("alice")
     configured(alice, {"nickserv_password": "keep-me-7"})
     configured(alice, {"nickserv_password": ""})
@@ -429,7 +423,7 @@ def test_webirc_gives_each_user_an_address(make_gateway, inspircd, client):
     looking the address up itself): each user shows their own."""
     import ircservices
     make_gateway(backends=(GW,), extra={
-        "irc": {"ports": str(inspircd.port), "tls_ports": ""},
+        **irc_extra(inspircd),
         f"irc.server.{SERVER}": {"webirc_password": ircservices.WEBIRC_PASSWORD}})
     bob = sgtest.IrcClient(inspircd.port, "bob")
     try:
@@ -450,8 +444,7 @@ def test_webirc_gives_each_user_an_address(make_gateway, inspircd, client):
 
 def test_webirc_wrong_password_refused(make_gateway, inspircd, client):
     g = make_gateway(backends=(GW,), extra={
-        "irc": {"ports": str(inspircd.port), "tls_ports": ""},
-        f"irc.server.{SERVER}": {"webirc_password": "not-the-password"}})
+        **irc_extra(inspircd), f"irc.server.{SERVER}": {"webirc_password": "not-the-password"}})
     alice = client("alice")
     alice.loop.call(alice.xmpp["xep_0045"].join_muc, room("#web"), "alice")
     p = alice.wait_for_presence(lambda p: p["from"].bare == room("#web"), 30, "the join's answer")
@@ -489,8 +482,7 @@ def local_ports_to(port):
 
 def test_identd_answers_for_irc_connections_only(make_gateway, ngircd, client, irc_client):
     port = sgtest.free_port()
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": "",
-                                                "identd": str(port)}})
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd, identd=str(port)))
     bob = irc_client("bob")
     bob.join("#id")
     alice = client("alice")
@@ -533,8 +525,7 @@ def test_identd_seen_by_inspircd(make_gateway, inspircd, client):
     """InspIRCd asks port 113: with our identd there, no '~' before the username."""
     if sgtest.port_open(113):
         pytest.fail("port 113 is taken on this machine: the test needs it for identd")
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(inspircd.port), "tls_ports": "",
-                                                "identd": "113"}})
+    make_gateway(backends=(GW,), extra=irc_extra(inspircd, identd="113"))
     bob = sgtest.IrcClient(inspircd.port, "bob")
     try:
         bob.join("#ident")
@@ -576,7 +567,7 @@ def test_mechanism_not_offered_then_nickserv(make_gateway, client):
     not asked for, the password goes to NickServ after 001."""
     fake = MechsIrcd()
     try:
-        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        make_gateway(backends=(GW,), extra=irc_extra(fake))
         alice = client("alice")
         configured(alice, {"sasl_password": "only-plain-8"})
         alice.join_muc(room("#mechs"), "alice")
@@ -593,7 +584,7 @@ def test_hostile_account_numerics_skipped(make_gateway, client):
     from test_irc_caps import FakeIrcd
     fake = FakeIrcd()
     try:
-        g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        g = make_gateway(backends=(GW,), extra=irc_extra(fake))
         alice = client("alice")
         alice.join_muc(room("#acct"), "alice")
         fake.send(":fake 901")
@@ -611,7 +602,7 @@ def test_hostile_account_numerics_skipped(make_gateway, client):
 
 
 def test_password_with_line_break_refused(make_gateway, ngircd, client):
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": ""}})
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd))
     alice = client("alice")
     # The core's form check refuses it (text-private is one line).
     with pytest.raises(IqError) as e:

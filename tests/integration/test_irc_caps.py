@@ -9,9 +9,7 @@ import threading
 import pytest
 
 import sgtest
-
-GW = "irc.localhost"
-SERVER = "127.0.0.1"
+from test_irc import GW, SERVER, irc_extra
 
 
 class FakeIrcd:
@@ -106,7 +104,7 @@ def fake():
 
 
 def test_sasl_echo_message_and_tags(make_gateway, fake, client):
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+    make_gateway(backends=(GW,), extra=irc_extra(fake))
     alice = client("alice")
     server = f"{SERVER}@{GW}"
     res = alice.execute(server, "configure")

@@ -10,7 +10,7 @@ import pytest
 from slixmpp.exceptions import IqError
 
 import sgtest
-from test_irc import GW, SERVER, codes, irc_extra, item, person, room
+from test_irc import GW, SERVER, bob_then_alice, codes, irc_extra, item, person, room
 
 
 MUC_USER = "{http://jabber.org/protocol/muc#user}"
@@ -95,8 +95,7 @@ def test_mediated_invite_to_irc_nick_and_in_room_jid(gw, client, irc_client):
 def test_invite_errors_reach_the_user(gw, client, irc_client):
     bob = irc_client("bob")
     bob.join("#closed")
-    bob.send("MODE #closed +i")
-    bob.wait_for(lambda l: " MODE #closed +i" in l, 10, "+i")
+    bob.send_and_wait_echo("MODE #closed +i")
     alice = client("alice")
     r = room("#closed")
     alice.join_muc(room("#open"), "alice")  # connected, so the invitation reaches her
@@ -189,11 +188,7 @@ def test_ban_from_xmpp_list_and_lift(gw, client, irc_client):
 
 
 def test_user_banned_and_kicked_from_irc(gw, client, irc_client):
-    bob = irc_client("bob")
-    bob.join("#strict")
-    alice = client("alice")
-    r = room("#strict")
-    alice.join_muc(r, "alice")
+    bob, alice, r = bob_then_alice(client, irc_client, "#strict")
     bob.send("MODE #strict +b alice!*@*")
     room_says(alice, r, "bob sets mode +b alice!*@*")
     bob.send("KICK #strict alice :behave")
@@ -343,8 +338,7 @@ def test_contact_presence_through_monitor(make_gateway, client):
 
     fake = MonitorIrcd()
     try:
-        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": "",
-                                                    "presence_interval": "1s"}})
+        make_gateway(backends=(GW,), extra=irc_extra(fake, presence_interval="1s"))
         alice = client("alice")
         bob_jid = person("bob")
         alice.send_raw(f'<presence to="{bob_jid}" type="subscribe"/>')
@@ -430,11 +424,7 @@ def test_channel_configuration_form(gw, client, irc_client):
 
 
 def test_configuration_refused_to_a_non_operator(gw, client, irc_client):
-    bob = irc_client("bob")
-    bob.join("#theirs")
-    alice = client("alice")
-    r = room("#theirs")
-    alice.join_muc(r, "alice")
+    bob, alice, r = bob_then_alice(client, irc_client, "#theirs")
     assert config_form(alice, r)["muc#roomconfig_moderatedroom"] == "0"
     config_submit(alice, r, {"moderatedroom": "1"})
     room_says(alice, r, "You are not channel operator")
@@ -481,8 +471,7 @@ def test_large_channel_list_paged(make_gateway, client):
 
     fake = ListIrcd()
     try:
-        g = make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port),
-                                                        "tls_ports": ""}})
+        g = make_gateway(backends=(GW,), extra=irc_extra(fake))
         alice = client("alice")
         server = f"{SERVER}@{GW}"
         rss0 = rss_kb(g.proc.pid)
@@ -538,7 +527,7 @@ def test_hostile_ban_list_and_modes(make_gateway, client):
 
     fake = HostileIrcd()
     try:
-        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        make_gateway(backends=(GW,), extra=irc_extra(fake))
         alice = client("alice")
         r = room("#h")
         alice.join_muc(r, "alice")
@@ -577,7 +566,7 @@ def test_a_ban_list_never_ended_is_a_timeout_not_a_wait(make_gateway, client):
 
     fake = NoEndIrcd()
     try:
-        make_gateway(backends=(GW,), extra={"irc": {"ports": str(fake.port), "tls_ports": ""}})
+        make_gateway(backends=(GW,), extra=irc_extra(fake))
         alice = client("alice")
         r = room("#n")
         alice.join_muc(r, "alice")

@@ -7,7 +7,7 @@ import pytest
 
 import ircservices
 import sgtest
-from test_irc import GW, SERVER, groupchat, person, room
+from test_irc import GW, SERVER, groupchat, irc_extra, person, room
 
 CHATSTATES = "http://jabber.org/protocol/chatstates"
 SID = "{urn:xmpp:sid:0}"
@@ -21,8 +21,7 @@ def irc3(irc3_client):
 
 @pytest.fixture
 def gw(make_gateway, inspircd_v3):
-    return make_gateway(backends=(GW,),
-                        extra={"irc": {"ports": str(inspircd_v3.port), "tls_ports": ""}})
+    return make_gateway(backends=(GW,), extra=irc_extra(inspircd_v3))
 
 
 def line_of(client, pred, what):
@@ -141,7 +140,7 @@ def test_away_and_chghost_update_the_occupant(gw, client, irc3):
 def test_ngircd_fallback_reflects_without_echo(make_gateway, ngircd, client):
     """ngIRCd offers no IRCv3: the gateway reflects the message itself, whole,
     with the client's ids, and sends no typing."""
-    make_gateway(backends=(GW,), extra={"irc": {"ports": str(ngircd.port), "tls_ports": ""}})
+    make_gateway(backends=(GW,), extra=irc_extra(ngircd))
     bob = sgtest.IrcClient(ngircd.port, "bob")
     try:
         bob.join("#plain")

@@ -263,3 +263,36 @@ def test_protocol_traces_hide_passwords(make_gateway, client):
     sgtest.wait_until(lambda: "traced-nick" in gateway.log, 10, "the form in the trace")
     assert "hunter2-not-for-logs" not in gateway.log
     assert "[hidden]" in gateway.log
+
+
+def test_contact_addresses_and_avatar_reload_and_the_caps_follow(gateway, client):
+    """XEP-0157's addresses and the vCard's avatar come from the config:
+    a SIGHUP shows the new ones, under a new caps hash (XEP-0115)."""
+    def serverinfo(c):
+        info = c.disco_info(ECHO)["disco_info"]
+        for x in info.xml.findall("{jabber:x:data}x"):
+            return info, {f.get("var"): [v.text for v in f.findall("{jabber:x:data}value")]
+                          for f in x.findall("{jabber:x:data}field")}
+        return info, {}
+
+    alice = client("alice")
+    assert alice.register(ECHO, {"nick": "alice"})["type"] == "result"
+    first = alice.wait_for_presence(lambda p: p["from"].bare == ECHO and
+                                    p["type"] == "available", 10, "the gateway's presence")
+    _, form = serverinfo(alice)
+    assert "support-addresses" not in form
+    set_key(gateway, "xmpp", "support_addresses", "https://example.org/help")
+    set_key(gateway, "echo", "avatar", "none")
+    hup(gateway)
+    info, form = serverinfo(alice)
+    assert form["support-addresses"] == ["https://example.org/help"]
+    assert alice.iq(ECHO, '<vCard xmlns="vcard-temp"/>').xml.find(
+        "{vcard-temp}vCard/{vcard-temp}PHOTO") is None
+    # A new login gets the gateway's presence with the new hash and no photo.
+    phone = client("alice", resource="phone")
+    p = phone.wait_for_presence(lambda p: p["from"].bare == ECHO and p["type"] == "available",
+                                10, "the gateway's presence after the reload")
+    caps = "{http://jabber.org/protocol/caps}c"
+    assert p.xml.find(caps).get("ver") != first.xml.find(caps).get("ver")
+    assert p.xml.find(caps).get("ver") == sgtest.caps_ver(info)
+    assert not p.xml.find("{vcard-temp:x:update}x/{vcard-temp:x:update}photo").text

@@ -16,6 +16,7 @@ import pytest
 
 import sgtest
 from test_irc import GW, SERVER, codes, irc_extra, person, room
+from test_irc_persist import in_channel
 
 ECHO_ROOM = "#lobby@echo.localhost"
 
@@ -263,6 +264,112 @@ def test_join_overtakes_private_backlog(gw, client, irc_client):
     assert len(got) < 150, f"{len(got)} private messages went before the JOIN"
     for i in range(1, 8):
         carol.wait_privmsg("carol", f"pm {i}", 15)
+
+
+def test_room_line_overtakes_private_backlog(joined, irc_client):
+    """120 private messages wait in the throttle (3 lines/s on ngIRCd); a
+    line to the room takes its turn beside them instead of waiting 40 s,
+    and the private messages keep their order."""
+    alice, bob, r = joined("#fair")
+    carol = irc_client("carol")
+    for i in range(120):
+        alice.send_message(person("carol"), f"pm {i}")
+    carol.wait_privmsg("carol", "pm 0", 15)
+    alice.send_message(r, "room line", mtype="groupchat")
+    bob.wait_privmsg("#fair", "room line", 8)
+    got = [line for line in list(carol.lines) if " PRIVMSG carol " in line]
+    assert len(got) < 40, f"{len(got)} private messages went before the room line"
+    for i in range(1, 8):
+        carol.wait_privmsg("carol", f"pm {i}", 15)
+
+
+def test_room_usable_after_restart_with_backlog(gw, joined, irc_client):
+    """A SIGKILL with 100 private messages still in the throttle (they are
+    sent again after the restart): the user's new lines to the room reach
+    IRC within seconds, in order, while that backlog drains at the
+    throttle's pace."""
+    alice, bob, r = joined("#busy")
+    carol = irc_client("carol")
+    for i in range(100):
+        alice.send_message(person("carol"), f"pm {i}")
+    carol.wait_privmsg("carol", "pm 0", 15)
+    gw.kill(signal.SIGKILL)
+    gw.start()
+    t0 = time.time()
+    alice.send_message(r, "after the restart 1", mtype="groupchat")
+    alice.send_message(r, "after the restart 2", mtype="groupchat")
+    received_in_order(bob, "#busy", ["after the restart 1", "after the restart 2"], timeout=30)
+    took = time.time() - t0
+    left = [i for i in range(100) if not any(line.endswith(f":pm {i}") for line in carol.lines)]
+    assert len(left) > 10, f"the private backlog was gone already ({len(left)} left): no test"
+    assert took < 12, f"the room took {took:.1f}s behind the private backlog"
+    # (Prosody refuses the private messages it still had for the killed
+    # gateway: never handed over. The room refused nothing.)
+    assert [e for e in errors(alice) if e["from"].bare == r] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_channel_key_rejoined_with_it(gw, client, irc_client, sig):
+    """A channel joined with its key (+k, the join's MUC password) is joined
+    again with that key after a restart; the key is stored sealed."""
+    bob, alice, r = in_channel(client, irc_client, "#locked", key="sesame")
+    sgtest.wait_until(lambda: len(memberships(gw)) == 1, 10, "the membership stored")
+    rows = sgtest.store_rows(gw, "SELECT secret, value FROM settings WHERE key = 'key'"
+                                 " AND scope = ?", (f"#locked%{SERVER}",))
+    assert len(rows) == 1 and rows[0][0] == 1, rows
+    assert b"sesame" not in bytes(rows[0][1]) if isinstance(rows[0][1], (bytes, memoryview)) \
+        else "sesame" not in str(rows[0][1])
+    gw.restart(sig)
+    bob.wait_for(joins_of("alice", "#locked"), 15, "alice's JOIN after the restart")
+    alice.send_message(r, "back with the key", mtype="groupchat")
+    bob.wait_privmsg("#locked", "back with the key", 15)
+    assert errors(alice) == []
+    # Leaving for good forgets the key.
+    alice.leave_muc(r, "alice")
+    bob.wait_for(lambda line: line.startswith(":alice!") and " PART #locked" in line, 10,
+                 "alice's PART")
+    sgtest.wait_until(lambda: sgtest.store_rows(
+        gw, "SELECT value FROM settings WHERE key = 'key' AND scope = ?",
+        (f"#locked%{SERVER}",)) == [], 10, "the key forgotten")
+
+
+def saved_occupants(gateway, chan):
+    rows = sgtest.store_rows(gateway, "SELECT value FROM settings WHERE key = 'room_occupants'"
+                                      " AND scope = ?", (f"{chan}%{SERVER}",))
+    return set(str(rows[0][0]).split()) if rows else set()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_occupants_gone_during_downtime_leave(gw, joined, irc_client, sig):
+    """carol quits IRC while the gateway is down, dave joins: after the
+    rejoin alice's client is told carol left (no ghost) and sees dave;
+    bob, still there, does not leave."""
+    alice, bob, r = joined("#g")
+    carol = irc_client("carol")
+    carol.join("#g")
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol", 10, "carol in the room")
+    if sig == signal.SIGKILL:
+        # Saved a moment after the change; a SIGTERM saves at once.
+        sgtest.wait_until(lambda: {"alice", "bob", "carol"} <= saved_occupants(gw, "#g"), 10,
+                          "the occupants saved")
+    gw.kill(sig)
+    carol.send("QUIT :bye")
+    bob.wait_for(lambda line: line.startswith(":carol!") and " QUIT " in line, 10, "carol's QUIT")
+    dave = irc_client("dave")
+    dave.join("#g")
+    gw.start()
+    bob.wait_for(joins_of("alice", "#g"), 15, "alice's JOIN after the restart")
+    gone = alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/carol"
+                                   and p["type"] == "unavailable", 15, "carol's departure")
+    assert 110 not in codes(gone)
+    alice.wait_for_presence(lambda p: str(p["from"]) == f"{r}/dave" and p["type"] != "unavailable",
+                            15, "dave in the room")
+    time.sleep(sgtest.scaled(1))
+    assert not [p for p in alice.all_stanzas if p.name == "presence" and p["type"] == "unavailable"
+                and str(p["from"]) in (f"{r}/bob", f"{r}/alice")]
+    sgtest.wait_until(lambda: saved_occupants(gw, "#g") == {"alice", "bob", "dave"}, 10,
+                      "the fresh occupants saved")
+    assert errors(alice) == []
 
 
 def test_echo_room_survives_sigkill(make_gateway, client):

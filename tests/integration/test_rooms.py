@@ -15,6 +15,11 @@ item = sgtest.muc_item
 groupchat = sgtest.wait_groupchat
 
 
+def alice_twice_and_bob(client):
+    """Three connected clients: alice on her phone and on her laptop, and bob."""
+    return client("alice", resource="phone"), client("alice", resource="laptop"), client("bob")
+
+
 def test_join_shows_occupants_self_and_subject(gateway, client):
     bob = client("bob")
     bob.join_muc(ROOM, "bob")
@@ -35,9 +40,7 @@ def test_join_shows_occupants_self_and_subject(gateway, client):
 
 
 def test_two_resources_share_one_membership(gateway, client):
-    phone = client("alice", resource="phone")
-    laptop = client("alice", resource="laptop")
-    bob = client("bob")
+    phone, laptop, bob = alice_twice_and_bob(client)
     phone.join_muc(ROOM, "alice")
     bob.join_muc(ROOM, "bob")
     # The second resource joins with another nick: it gets the user's nick (210).
@@ -61,9 +64,7 @@ SID = "{urn:xmpp:sid:0}"
 
 
 def test_reflection_keeps_the_senders_id_and_origin_id(gateway, client):
-    phone = client("alice", resource="phone")
-    laptop = client("alice", resource="laptop")
-    bob = client("bob")
+    phone, laptop, bob = alice_twice_and_bob(client)
     phone.join_muc(ROOM, "alice")
     laptop.join_muc(ROOM, "alice")
     bob.join_muc(ROOM, "bob")

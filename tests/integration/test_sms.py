@@ -7,6 +7,7 @@ which gammu-smsd reads like a modem.
 """
 
 import signal
+import time
 
 import pytest
 
@@ -226,6 +227,43 @@ def test_restart_does_not_send_twice(make_gateway, smsd, client):
     smsd.sent(count=4)
     bodies = [r["TextDecoded"] for r in smsd.rows('SELECT "TextDecoded" FROM sentitems')]
     assert sorted(bodies) == sorted(["once 0", "once 1", "once 2", "after restart"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_conversation_needs_nothing_after_a_restart(make_gateway, smsd, client, sig):
+    """alice texts with PEER; the gateway restarts (the same XMPP session on
+    alice's side, she does nothing): the text that came during the gap
+    arrives once, what she saw before does not come again, and her next
+    text goes out once (issue 16)."""
+    g = sms_gateway(make_gateway, smsd)
+    alice = client("alice")
+    peer = from_jid(PEER)
+
+    def texts(body):
+        return [m for m in alice.all_stanzas if m.name == "message" and m["type"] != "error"
+                and m["from"].bare == peer and m["body"] == body]
+    alice.send_message(peer, "before")
+    smsd.sent(count=1, to=PEER)
+    smsd.phone.inject(PEER, "reply before")
+    sgtest.wait_until(lambda: texts("reply before"), 20, "the reply")
+    g.kill(sig)
+    smsd.phone.inject(PEER, "during the gap")
+    sgtest.wait_until(lambda: smsd.rows("SELECT count(*) AS n FROM inbox")[0]["n"] == 1, 15,
+                      "gammu-smsd to store it")
+    g.start()
+    sgtest.wait_until(lambda: texts("during the gap"), 20, "the text of the gap")
+    alice.send_message(peer, "after")
+    smsd.sent(count=2, to=PEER)
+    smsd.phone.inject(PEER, "reply after")
+    sgtest.wait_until(lambda: texts("reply after"), 20, "the reply after the restart")
+    time.sleep(sgtest.scaled(2))
+    assert [len(texts(b)) for b in ("reply before", "during the gap", "reply after")] == [1, 1, 1]
+    bodies = [r["TextDecoded"] for r in smsd.rows('SELECT "TextDecoded" FROM sentitems')]
+    assert sorted(bodies) == ["after", "before"]
+    # No message refused. (Presences alice's client sent while the gateway
+    # was down, answers to its subscription requests, come back from Prosody
+    # as errors: not messages, and not the gateway's.)
+    assert [m for m in alice.all_stanzas if m.name == "message" and m["type"] == "error"] == []
 
 
 def test_rate_limit_holds_texts_back(make_gateway, smsd, client):

@@ -10,9 +10,8 @@ import re
 import pytest
 
 import sgtest
+
 ECHO = "echo.localhost"
-REG = "jabber:iq:register"
-XDATA = "jabber:x:data"
 
 
 @pytest.fixture
@@ -34,24 +33,8 @@ def _rows(g, sql):
     return g.pg.psql(g.pg_name, sql).strip()
 
 
-def _query(iq):
-    return iq.xml.find(f"{{{REG}}}query")
-
-
-def _is_registered(c):
-    return _query(c.register_form(ECHO)).find(f"{{{REG}}}registered") is not None
-
-
 def _register(c):
-    form = _query(c.register_form(ECHO)).find(f"{{{XDATA}}}x")
-    fields = {}
-    if form is not None:
-        for f in form.findall(f"{{{XDATA}}}field"):
-            var = f.get("var")
-            if not var or var == "FORM_TYPE" or f.get("type") == "fixed":
-                continue
-            fields[var] = [v.text or "" for v in f.findall(f"{{{XDATA}}}value")] or [""]
-    res = c.register(ECHO, fields)
+    res = c.register_with_defaults(ECHO)
     assert res["type"] == "result", res
 
 
@@ -77,12 +60,12 @@ def test_echo_both_ways_on_postgresql(pg_gateway, client):
 
 def test_restart_keeps_registration_on_postgresql(pg_gateway, client):
     alice = client("alice")
-    assert not _is_registered(alice)
+    assert not alice.is_registered(ECHO)
     _register(alice)
     assert _rows(pg_gateway, "SELECT jid FROM users WHERE net = 'echo'") == \
         f"alice@{sgtest.DOMAIN}"
     pg_gateway.restart()
-    assert _is_registered(alice)
+    assert alice.is_registered(ECHO)
     reply = alice.send_message_and_wait("bar@echo.localhost", "after the restart")
     assert reply["body"] == "after the restart"
 
@@ -120,7 +103,7 @@ def test_migrate_store_moves_a_sqlite_gateway_to_postgresql(make_gateway, pg_db,
     g.write_config()
     g.db_path.unlink()
     g.start()
-    assert _is_registered(alice)
+    assert alice.is_registered(ECHO)
     reply = alice.send_message_and_wait("foo@echo.localhost", "moved")
     assert reply["body"] == "moved"
 

@@ -15,6 +15,7 @@ install. Skipped only when dpkg-dev is missing.
     sudo /usr/bin/python3 -m pytest tests/package -q
 """
 
+import base64
 import grp
 import os
 import pwd
@@ -43,6 +44,7 @@ CONF = Path("/etc/stanzagate/stanzagate.conf")
 STATE = Path("/var/lib/stanzagate")
 UNIT = Path("/lib/systemd/system/stanzagate.service")
 BIN = Path("/usr/sbin/stanzagate")
+AVATARS = Path("/usr/share/stanzagate/avatars")
 ECHO = "echo.localhost"
 # What a purge may leave in STATE: the database the daemon made and its key.
 DATA_FILES = {"stanzagate.db", "stanzagate.db-wal", "stanzagate.db-shm", "secret.key"}
@@ -182,6 +184,11 @@ def check_fresh_install():
     for path in (BIN, UNIT, Path("/usr/share/man/man8/stanzagate.8.gz"),
                  Path("/usr/share/man/man5/stanzagate.conf.5.gz")):
         assert path.is_file(), f"{path} is not installed"
+    # The gateways' avatars, one per backend section, where the daemon looks.
+    for section in ("echo", "irc", "sms", "email"):
+        path = AVATARS / f"{section}.png"
+        tree = REPO / "data" / "avatars" / f"{section}.png"
+        assert path.read_bytes() == tree.read_bytes(), f"{path} is not the tree's"
     conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", PKG).stdout
     assert str(CONF) in conffiles, f"{CONF} is not a conffile: {conffiles!r}"
     assert owner(CONF) == ("root", USER, 0o640)
@@ -238,6 +245,11 @@ def run_packaged_daemon(tmp_path, prosody):
         alice = sgtest.Client(loop, prosody, "alice")
         alice.connect()
         info = alice.disco_info(ECHO)["disco_info"]
+        # The packaged config names no avatar: the installed one is shown.
+        card = alice.iq(ECHO, '<vCard xmlns="vcard-temp"/>').xml.find("{vcard-temp}vCard")
+        photo = card.find("{vcard-temp}PHOTO/{vcard-temp}BINVAL")
+        assert photo is not None and base64.b64decode(photo.text) == (
+            AVATARS / "echo.png").read_bytes(), "no installed avatar in the vCard"
         alice.disconnect()
         idents = {(cat, typ) for cat, typ, _lang, _name in info["identities"]}
         assert any(cat == "gateway" for cat, _ in idents), idents

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "unit.h"
@@ -387,6 +388,17 @@ static const struct refusal {
         {false, "[storage]\nurl = mysql://x\n", 2, "url", "unknown kind of storage"},
         {false, "[storage]\nurl = sqlite:\n", 2, "url", "needs a path"},
         {false, "[log]\nverbosity = 4\n", 2, "verbosity", "between 0 and 3"},
+        /* contact addresses (XEP-0157) and the vCard (XEP-0054) */
+        {false, "[xmpp]\nabuse_addresses = xmpp:a@example.org abuse@example.org\n", 2,
+         "abuse_addresses", "'abuse@example.org' is not a URI: write xmpp:abuse@example.org"},
+        {false, "[xmpp]\nsupport_addresses = 1http://example.org\n", 2, "support_addresses",
+         "not a URI"},
+        {false, "[xmpp]\nsupport_addresses = mailto:\n", 2, "support_addresses", "not a URI"},
+        {false, "[xmpp]\nsupport_addresses = :x\n", 2, "support_addresses", "not a URI"},
+        {true, "url = ftp://example.org\n", 4, "url", "not a web address"},
+        {true, "avatar = avatar.png\n", 4, "avatar", "not an absolute path (nor none)"},
+        {true, "avatar = /nonexistent/a.png\n", 4, "avatar",
+         "cannot read /nonexistent/a.png: No such file"},
         {false, "[echo]\njid = echo.example.org\nsecret = s\nname = forbidden\n", 1, NULL,
          "[echo]: the name 'forbidden' is refused by the driver"},
 };
@@ -398,6 +410,81 @@ START_TEST(test_refused)
 
 	expect_error(text, r->line, r->key, r->part);
 	free(text);
+}
+END_TEST
+
+START_TEST(test_contact_info)
+{
+	struct config *cfg = load_ok("[xmpp]\nabuse_addresses = xmpp:abuse@example.org "
+	                             "mailto:abuse@example.org\nsupport_addresses = "
+	                             "https://example.org/help\n" ECHO
+	                             "avatar = none\nurl = https://example.org/echo\n");
+	const char *const *abuse = gw_conf_list(config_section(cfg, "xmpp"), "abuse_addresses");
+
+	ck_assert_str_eq(abuse[0], "xmpp:abuse@example.org");
+	ck_assert_str_eq(abuse[1], "mailto:abuse@example.org");
+	ck_assert_ptr_null(abuse[2]);
+	ck_assert_str_eq(gw_conf_str(config_section(cfg, "echo"), "avatar"), "none");
+	ck_assert_str_eq(gw_conf_str(config_section(cfg, "echo"), "url"),
+	                 "https://example.org/echo");
+	config_free(cfg);
+	/* Not given: no addresses, the installed avatar, no URL. */
+	cfg = load_ok(ECHO);
+	ck_assert_ptr_null(gw_conf_list(config_section(cfg, "xmpp"), "abuse_addresses")[0]);
+	ck_assert_ptr_null(gw_conf_str(config_section(cfg, "echo"), "avatar"));
+	ck_assert_ptr_null(gw_conf_str(config_section(cfg, "echo"), "url"));
+	config_free(cfg);
+}
+END_TEST
+
+/* conf_read_avatar(): PNG and JPEG by their signatures, nothing else, nothing too big. */
+START_TEST(test_avatar_file)
+{
+	char path[] = "/tmp/test_config_avatarXXXXXX";
+	int fd = mkstemp(path);
+	static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0};
+	unsigned char *data = NULL, *big = xcalloc(1, CONF_MAX_AVATAR + 1);
+	const char *mime = NULL;
+	size_t len = 0;
+	char *why = NULL;
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	f = fopen(path, "wb");
+	fwrite(png, 1, sizeof(png), f);
+	fclose(f);
+	ck_assert_int_eq(conf_read_avatar(path, &data, &len, &mime, &why), 0);
+	ck_assert_str_eq(mime, "image/png");
+	ck_assert_uint_eq(len, sizeof(png));
+	ck_assert_mem_eq(data, png, sizeof(png));
+	free(data);
+	f = fopen(path, "wb");
+	fwrite("\xff\xd8\xff\xe0", 1, 4, f);
+	fclose(f);
+	ck_assert_int_eq(conf_read_avatar(path, NULL, &len, &mime, &why), 0);
+	ck_assert_str_eq(mime, "image/jpeg");
+	f = fopen(path, "wb");
+	fwrite("GIF89a", 1, 6, f);
+	fclose(f);
+	ck_assert_int_eq(conf_read_avatar(path, NULL, &len, &mime, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "is not a PNG or JPEG image"));
+	free(why);
+	memcpy(big, png, sizeof(png));
+	f = fopen(path, "wb");
+	fwrite(big, 1, CONF_MAX_AVATAR + 1, f);
+	fclose(f);
+	ck_assert_int_eq(conf_read_avatar(path, NULL, &len, &mime, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "larger than 48 KiB"));
+	free(why);
+	/* Exactly the limit is taken. */
+	f = fopen(path, "wb");
+	fwrite(big, 1, CONF_MAX_AVATAR, f);
+	fclose(f);
+	ck_assert_int_eq(conf_read_avatar(path, NULL, &len, &mime, &why), 0);
+	ck_assert_uint_eq(len, CONF_MAX_AVATAR);
+	free(big);
+	unlink(path);
 }
 END_TEST
 
@@ -747,9 +834,9 @@ config_suite(void)
 	unit_tests(tc, test_defaults, test_driver_defaults, test_values, test_bools, test_lists,
 	           test_ports, test_durations);
 	tcase_add_loop_test(tc, test_refused, 0, UNIT_ROWS(refused));
-	unit_tests(tc, test_long_and_nul_lines, test_all_errors, test_error_format,
-	           test_secret_file, test_load_file, test_subsections, test_unreloadable,
-	           test_example, test_man);
+	unit_tests(tc, test_contact_info, test_avatar_file, test_long_and_nul_lines,
+	           test_all_errors, test_error_format, test_secret_file, test_load_file,
+	           test_subsections, test_unreloadable, test_example, test_man);
 	return s;
 }
 

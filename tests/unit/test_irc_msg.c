@@ -47,6 +47,21 @@ START_TEST(parse_privmsg_full)
 }
 END_TEST
 
+/* A numeric or MODE shown to the user: its parameters as one line, the trailing one too. */
+START_TEST(params_joined)
+{
+	char *all;
+
+	ck_assert_int_eq(parse(":srv 401 me alice :No such nick\r\n"), IRCMSG_OK);
+	all = ircmsg_params_join(&m, 1);
+	ck_assert_str_eq(all, "alice No such nick");
+	free(all);
+	all = ircmsg_params_join(&m, 3);
+	ck_assert_str_eq(all, "");
+	free(all);
+}
+END_TEST
+
 START_TEST(parse_line_endings)
 {
 	const char *lines[] = {"PING :x\r\n", "PING :x\n", "PING :x", "PING :x\r"};
@@ -461,7 +476,8 @@ suite(void)
 	TCase *tc = unit_tcase(s, "core");
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	unit_tests(tc, parse_privmsg_full, parse_line_endings, parse_numeric_and_case);
+	unit_tests(tc, parse_privmsg_full, params_joined, parse_line_endings,
+	           parse_numeric_and_case);
 	tcase_add_loop_test(tc, parse_source_forms, 0, UNIT_ROWS(sources));
 	tcase_add_loop_test(tc, parse_refused, 0, UNIT_ROWS(refused));
 	tcase_add_loop_test(tc, parse_params, 0, UNIT_ROWS(parsed_params));

@@ -9,12 +9,23 @@
 #include <string.h>
 
 #include "ircdrv.h"
+#include "unit.h"
+
+/* The connection of each test: fresh, with the default ISUPPORT. */
+static struct ircd_conn conn;
 
 static void
-conn_init(struct ircd_conn *c)
+setup(void)
 {
-	memset(c, 0, sizeof(*c));
-	ircmsg_isupport_init(&c->isup);
+	memset(&conn, 0, sizeof(conn));
+	ircmsg_isupport_init(&conn.isup);
+}
+
+static void
+teardown(void)
+{
+	ircd_echo_free(&conn);
+	ircd_batches_free(&conn);
 }
 
 static void
@@ -41,94 +52,82 @@ in_history(struct ircd_conn *c, const char *line)
 
 START_TEST(echo_last_line_reflects_whole)
 {
-	struct ircd_conn c;
 	bool swallow;
 	char *body;
 
-	conn_init(&c);
-	ircd_echo_expect(&c, "#chan", "one\ntwo", 2);
-	ircd_echo_expect(&c, "#other", "elsewhere", 1);
+	ircd_echo_expect(&conn, "#chan", "one\ntwo", 2);
+	ircd_echo_expect(&conn, "#other", "elsewhere", 1);
 	/* The first line of the two: not shown. */
-	ck_assert_ptr_null(ircd_echo_take(&c, "#CHAN", &swallow));
+	ck_assert_ptr_null(ircd_echo_take(&conn, "#CHAN", &swallow));
 	ck_assert(swallow);
 	/* Another channel's echo does not disturb the first message. */
-	body = ircd_echo_take(&c, "#other", &swallow);
+	body = ircd_echo_take(&conn, "#other", &swallow);
 	ck_assert_str_eq(body, "elsewhere");
 	ck_assert(!swallow);
 	free(body);
-	body = ircd_echo_take(&c, "#chan", &swallow);
+	body = ircd_echo_take(&conn, "#chan", &swallow);
 	ck_assert_str_eq(body, "one\ntwo");
 	free(body);
 	/* Nothing waited for: shown as it is. */
-	ck_assert_ptr_null(ircd_echo_take(&c, "#chan", &swallow));
+	ck_assert_ptr_null(ircd_echo_take(&conn, "#chan", &swallow));
 	ck_assert(!swallow);
-	ircd_echo_free(&c);
 }
 END_TEST
 
 START_TEST(echo_refused_line_stops_waiting)
 {
-	struct ircd_conn c;
 	bool swallow;
 	char *body;
 
-	conn_init(&c);
-	ircd_echo_expect(&c, "#m", "refused", 1);
-	ircd_echo_expect(&c, "#m", "later", 1);
-	ircd_echo_refused(&c, "#m"); /* 404 for the first */
-	body = ircd_echo_take(&c, "#m", &swallow);
+	ircd_echo_expect(&conn, "#m", "refused", 1);
+	ircd_echo_expect(&conn, "#m", "later", 1);
+	ircd_echo_refused(&conn, "#m"); /* 404 for the first */
+	body = ircd_echo_take(&conn, "#m", &swallow);
 	ck_assert_str_eq(body, "later");
 	free(body);
-	ircd_echo_free(&c);
 }
 END_TEST
 
 START_TEST(echo_list_is_bounded)
 {
-	struct ircd_conn c;
 	size_t n = 0;
 
-	conn_init(&c);
 	for (int i = 0; i < 1000; i++)
-		ircd_echo_expect(&c, "#never", "never echoed", 1);
-	for (struct ircd_echo *e = c.echoes; e; e = e->next)
+		ircd_echo_expect(&conn, "#never", "never echoed", 1);
+	for (struct ircd_echo *e = conn.echoes; e; e = e->next)
 		n++;
 	ck_assert_uint_le(n, 64);
-	ircd_echo_free(&c);
-	ck_assert_ptr_null(c.echoes);
+	ircd_echo_free(&conn);
+	ck_assert_ptr_null(conn.echoes);
 }
 END_TEST
 
 START_TEST(chathistory_batch)
 {
-	struct ircd_conn c;
-
-	conn_init(&c);
 	/* As InspIRCd 3.15 sends it after 366 (recorded). */
-	feed_batch(&c, "@time=2026-12-07T16:39:49.720Z :irc.insptest BATCH +1 chathistory :#h");
-	ck_assert(in_history(&c, "@time=2026-12-07T16:39:47.000Z;msgid=0AA~1~0;batch=1 "
-	                         ":bob!~bob@127.0.0.1 PRIVMSG #h :old line one"));
-	ck_assert(!in_history(&c, "@msgid=0AA~1~2 :bob!~bob@127.0.0.1 PRIVMSG #h :live"));
-	ck_assert(!in_history(&c, "@batch=2 :bob!~bob@127.0.0.1 PRIVMSG #h :other batch"));
+	feed_batch(&conn, "@time=2026-12-07T16:39:49.720Z :irc.insptest BATCH +1 chathistory :#h");
+	ck_assert(in_history(&conn, "@time=2026-12-07T16:39:47.000Z;msgid=0AA~1~0;batch=1 "
+	                            ":bob!~bob@127.0.0.1 PRIVMSG #h :old line one"));
+	ck_assert(!in_history(&conn, "@msgid=0AA~1~2 :bob!~bob@127.0.0.1 PRIVMSG #h :live"));
+	ck_assert(!in_history(&conn, "@batch=2 :bob!~bob@127.0.0.1 PRIVMSG #h :other batch"));
 	/* Another type of batch is not history. */
-	feed_batch(&c, ":irc BATCH +n netsplit irc.a irc.b");
-	ck_assert(!in_history(&c, "@batch=n :bob!b@h QUIT :irc.a irc.b"));
-	feed_batch(&c, "@time=2026-12-07T16:39:49.720Z :irc.insptest BATCH :-1");
-	ck_assert(!in_history(&c, "@batch=1 :bob!~bob@127.0.0.1 PRIVMSG #h :after the end"));
+	feed_batch(&conn, ":irc BATCH +n netsplit irc.a irc.b");
+	ck_assert(!in_history(&conn, "@batch=n :bob!b@h QUIT :irc.a irc.b"));
+	feed_batch(&conn, "@time=2026-12-07T16:39:49.720Z :irc.insptest BATCH :-1");
+	ck_assert(!in_history(&conn, "@batch=1 :bob!~bob@127.0.0.1 PRIVMSG #h :after the end"));
 	/* Malformed BATCH lines change nothing. */
-	feed_batch(&c, ":irc BATCH");
-	feed_batch(&c, ":irc BATCH + chathistory #h");
-	feed_batch(&c, ":irc BATCH x chathistory #h");
-	ck_assert_uint_eq(c.nhistory_batches, 0);
+	feed_batch(&conn, ":irc BATCH");
+	feed_batch(&conn, ":irc BATCH + chathistory #h");
+	feed_batch(&conn, ":irc BATCH x chathistory #h");
+	ck_assert_uint_eq(conn.nhistory_batches, 0);
 	/* At most a few open at once. */
 	for (int i = 0; i < 100; i++) {
 		char line[64];
 
 		snprintf(line, sizeof(line), ":irc BATCH +b%d chathistory #h", i);
-		feed_batch(&c, line);
+		feed_batch(&conn, line);
 	}
-	ck_assert_uint_le(c.nhistory_batches, 8);
-	ircd_batches_free(&c);
+	ck_assert_uint_le(conn.nhistory_batches, 8);
 }
 END_TEST
 
@@ -136,18 +135,10 @@ int
 main(void)
 {
 	Suite *s = suite_create("irc_v3");
-	TCase *tc = tcase_create("v3");
-	SRunner *sr;
-	int failed;
+	TCase *tc = unit_tcase(s, "v3");
 
-	tcase_add_test(tc, echo_last_line_reflects_whole);
-	tcase_add_test(tc, echo_refused_line_stops_waiting);
-	tcase_add_test(tc, echo_list_is_bounded);
-	tcase_add_test(tc, chathistory_batch);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	tcase_add_checked_fixture(tc, setup, teardown);
+	unit_tests(tc, echo_last_line_reflects_whole, echo_refused_line_stops_waiting,
+	           echo_list_is_bounded, chathistory_batch);
+	return unit_run(s);
 }
