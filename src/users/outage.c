@@ -35,12 +35,6 @@ static struct event *ev_watch;
 static bool down;
 static time_t down_since;
 
-bool
-outage_active(void)
-{
-	return down;
-}
-
 const char *
 outage_status(void)
 {

@@ -171,8 +171,6 @@ void aftercommit_free(void);
  */
 void outage_start(void);
 void outage_stop(void);
-/* True while the store is known to be unreachable. */
-bool outage_active(void);
 /* The gateway's status text during an outage (presence), or NULL. */
 const char *outage_status(void);
 
