@@ -373,6 +373,7 @@ daemon_main(int argc, char **argv)
 	event_add(ev_usr2, NULL);
 	event_add(ev_expire, &minute);
 	gateway_start_all();
+	outage_start();
 	log_info("stanzagate %s started with %zu gateway%s", PACKAGE_VERSION, core.nnets,
 	         core.nnets == 1 ? "" : "s");
 	notify("READY=1");
@@ -381,6 +382,7 @@ daemon_main(int argc, char **argv)
 
 	notify("STOPPING=1");
 	metrics_stop();
+	outage_stop();
 	gateway_stop_all();
 	iqwait_shutdown();
 	upload_shutdown();

@@ -278,6 +278,13 @@ struct gw_inmsg {
 	bool want_receipt;    /* the network wants to know when the user got it */
 	const char *oob_url;  /* optional: a file's link, sent as XEP-0066 (body = the link) */
 	const char *oob_desc; /* optional: what the link is (the file's name) */
+	/*
+	 * The driver keeps its own copy until gw_when_committed() says the
+	 * message is stored, and hands it over again if not (an SMS left on
+	 * the modem): when the commit fails the core forgets the message
+	 * instead of sending it from memory, so it is not shown twice.
+	 */
+	bool keeps_copy;
 };
 
 /*
@@ -287,6 +294,15 @@ struct gw_inmsg {
  * drop the foreign copy.
  */
 int gw_deliver(struct gw_net *, const struct gw_inmsg *);
+/*
+ * What gw_deliver() returned 0 for is written in the loop turn's
+ * transaction, committed once the turn's work is done. cb(arg, true) runs
+ * once that commit succeeded: only then may the driver acknowledge the
+ * message on its network (delete the SMS, ...). cb(arg, false): the commit
+ * failed, nothing of the turn is stored; keep the foreign copy. Always
+ * called later from the loop, never from inside this call.
+ */
+void gw_when_committed(struct gw_net *, void (*cb)(void *arg, bool stored), void *arg);
 /* Report the outcome of a GW_SEND_PENDING message; why may be NULL. */
 void gw_send_done(struct gw_net *, uint64_t qid, enum gw_send_status, const char *why);
 /* The network confirmed delivery of the message the client sent with xmpp_id. */

@@ -72,6 +72,29 @@ ircd_server_message(struct ircd_conn *c, const char *fmt, ...)
 	free(raw);
 }
 
+/*
+ * A private message the gateway could not store (its database is down):
+ * IRC has no error for that, so the sender gets a NOTICE naming the
+ * message, rather than silence. The quote is cut on a UTF-8 boundary.
+ */
+static void
+refused_notice(struct ircd_conn *c, const char *nick, const char *text)
+{
+	size_t n = strlen(text);
+	char *t;
+
+	if (n > 80) {
+		n = 80;
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+	}
+	t = xasprintf("[gateway] Not delivered to %s: the gateway cannot store messages right "
+	              "now; please send it again later: \"%.*s%s\"",
+	              c->nick, (int)n, text, text[n] ? "..." : "");
+	ircd_sendf(c, false, "NOTICE", nick, t, NULL);
+	free(t);
+}
+
 /* A notice in every joined room (from the room itself). */
 static void
 rooms_notice(struct ircd_conn *c, const char *text)
@@ -408,7 +431,9 @@ on_privmsg(struct ircd_conn *c, const struct ircmsg *m, bool notice)
 		in.kind = GW_MSG_CHAT;
 		c->queries = true;
 		ircd_watch_add(c, m->nick);
-		gw_deliver(c->in->net, &in);
+		/* Never an automatic answer to a NOTICE (RFC 2812 3.3.2). */
+		if (gw_deliver(c->in->net, &in) == -1 && !notice)
+			refused_notice(c, m->nick, text);
 		free(from);
 	}
 	free(body);

@@ -606,6 +606,17 @@ smsd_release(struct smsl_line *l, const uint64_t *tokens, size_t n)
 	}
 }
 
+/* Read from the first of these rows again at the next poll. */
+static void
+smsd_again(struct smsl_line *l, const uint64_t *tokens, size_t n)
+{
+	struct smsd *d = impl(l);
+
+	for (size_t i = 0; i < n; i++)
+		if ((long long)tokens[i] - 1 < d->cursor)
+			d->cursor = (long long)tokens[i] - 1;
+}
+
 /* Concatenation information from a UDH in hex; false when none. */
 static bool
 parse_udh(const char *hexudh, struct smsparts_in *in)
@@ -830,4 +841,5 @@ const struct smsl_ops smsd_ops = {
         .stop = smsd_stop,
         .send = smsd_send,
         .release = smsd_release,
+        .again = smsd_again,
 };

@@ -197,12 +197,41 @@ smsl_set_state(struct smsl_line *l, enum smsl_state st, const char *why)
 
 /* ---- incoming ---- */
 
+/* Parts of a message to delete from the line once the message is committed. */
+struct release {
+	struct gw_net *net;
+	char *line;
+	uint64_t *tokens;
+	size_t n;
+};
+
+static void
+release_cb(void *arg, bool stored)
+{
+	struct release *r = arg;
+	struct smsl_line *l = smsl_line_find(r->net, r->line);
+
+	/* Not stored: the parts stay on the line and are handed over again. */
+	if (stored && l != NULL)
+		l->ops->release(l, r->tokens, r->n);
+	else if (!stored) {
+		log_warnx("sms: line %s: an SMS could not be stored; it stays on the line",
+		          r->line);
+		if (l != NULL && l->ops->again)
+			l->ops->again(l, r->tokens, r->n);
+	}
+	free(r->line);
+	free(r->tokens);
+	free(r);
+}
+
 int
 smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t stamp,
              const uint64_t *tokens, size_t ntokens)
 {
 	struct gw_net *net = l->net;
 	char **users = smsl_line_users(l);
+	struct release *r;
 	char id[96];
 	int failed = 0;
 
@@ -218,7 +247,8 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
 		                      .body = text,
 		                      .id = id,
 		                      .stamp = stamp,
-		                      .kind = GW_MSG_CHAT};
+		                      .kind = GW_MSG_CHAT,
+		                      .keeps_copy = true};
 
 		if (gw_deliver(net, &in) == -1)
 			failed++;
@@ -226,11 +256,22 @@ smsl_message(struct smsl_line *l, const char *sender, const char *text, time_t s
 			gw_contact_add(net, users[i], sender, NULL);
 	}
 	if (users[0] == NULL || failed) {
+		/* The store is down: try again later (a line with no users just waits). */
+		if (failed && l->ops->again)
+			l->ops->again(l, tokens, ntokens);
 		smsl_strv_free(users);
 		return -1;
 	}
 	l->received++;
-	l->ops->release(l, tokens, ntokens);
+	/* Deleted from the line only once the store has committed it (SPEC §7). */
+	r = xcalloc(1, sizeof(*r));
+	r->net = net;
+	r->line = xstrdup(l->name);
+	r->tokens = xreallocarray(NULL, ntokens ? ntokens : 1, sizeof(*tokens));
+	if (ntokens)
+		memcpy(r->tokens, tokens, ntokens * sizeof(*tokens));
+	r->n = ntokens;
+	gw_when_committed(net, release_cb, r);
 	smsl_strv_free(users);
 	return 0;
 }

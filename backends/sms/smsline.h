@@ -44,6 +44,12 @@ struct smsl_ops {
 	                            const struct smstext_plan *, char **why);
 	/* The parts with these tokens are safe in the core's store: delete them. */
 	void (*release)(struct smsl_line *, const uint64_t *tokens, size_t n);
+	/*
+	 * Optional: the store could not keep the message of these parts (its
+	 * database is down): hand them over again at a later poll. NULL: they
+	 * wait on the line until the next start.
+	 */
+	void (*again)(struct smsl_line *, const uint64_t *tokens, size_t n);
 };
 
 struct smsl_line {

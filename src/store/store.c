@@ -190,6 +190,23 @@ store_begin(struct store *s)
 	return 0;
 }
 
+bool
+store_unreachable(struct store *s)
+{
+	return s->ops->unreachable != NULL && s->ops->unreachable(s->be);
+}
+
+int
+store_reconnect(struct store *s)
+{
+	if (!store_unreachable(s))
+		return 0;
+	/* Inside a transaction the loss is the caller's to roll back first. */
+	if (s->depth > 0 || s->ops->reconnect == NULL)
+		return -1;
+	return s->ops->reconnect(s->be);
+}
+
 int
 store_commit(struct store *s)
 {
@@ -575,6 +592,20 @@ store_msg_free_fields(struct store_msg *m)
 	m->xmpp_id = m->dedup_key = m->extra = NULL;
 }
 
+void
+store_msg_copy(struct store_msg *dst, const struct store_msg *src)
+{
+	*dst = *src;
+	dst->net = xstrdup_or_null(src->net);
+	dst->user = xstrdup_or_null(src->user);
+	dst->resource = xstrdup_or_null(src->resource);
+	dst->peer = xstrdup_or_null(src->peer);
+	dst->body = xstrdup_or_null(src->body);
+	dst->xmpp_id = xstrdup_or_null(src->xmpp_id);
+	dst->dedup_key = xstrdup_or_null(src->dedup_key);
+	dst->extra = xstrdup_or_null(src->extra);
+}
+
 static int
 dir_ok(enum store_dir dir)
 {
@@ -875,6 +906,33 @@ store_member_set_nick(struct store *s, const char *net, const char *jid, const c
 {
 	NEED(net, jid, room, nick);
 	return s->ops->member_set_nick(s->be, net, jid, room, nick);
+}
+
+int
+store_lease_take(struct store *s, const char *net, const char *jid, const char *owner, int ttl,
+                 char **holder)
+{
+	time_t now = time(NULL);
+
+	NEED(net);
+	NEED(jid);
+	NEED(owner);
+	if (holder != NULL)
+		*holder = NULL;
+	if (ttl < 0) {
+		log_warnx("store: a lease for %d seconds", ttl);
+		return -1;
+	}
+	return s->ops->lease_take(s->be, net, jid, owner, now, now + ttl, holder);
+}
+
+int
+store_lease_release(struct store *s, const char *net, const char *jid, const char *owner)
+{
+	NEED(net);
+	NEED(jid);
+	NEED(owner);
+	return s->ops->lease_release(s->be, net, jid, owner);
 }
 
 int

@@ -53,6 +53,17 @@ struct store;
 struct store *store_open(const char *url, const char *key_file, char **err);
 /* Close the handle (rolling back an unfinished transaction); NULL is accepted. */
 void store_close(struct store *);
+/*
+ * True while the store knows it cannot reach its database (PostgreSQL's
+ * connection was lost and is not back yet); every call then fails at once.
+ * Never true on SQLite. Does no I/O.
+ */
+bool store_unreachable(struct store *);
+/*
+ * While unreachable, try to reconnect now if the backoff allows (the
+ * backend logs each attempt). 0 when the store is usable, -1 not yet.
+ */
+int store_reconnect(struct store *);
 /* The schema's migration number (the latest one after store_open), or -1. */
 int store_schema_version(struct store *);
 /* The latest migration number this build knows for the store's backend. */
@@ -204,6 +215,8 @@ struct store_msg {
 
 /* Frees the strings of m (not m itself) and clears them. */
 void store_msg_free_fields(struct store_msg *m);
+/* *dst = *src with copies of its strings (caller frees with store_msg_free_fields()). */
+void store_msg_copy(struct store_msg *dst, const struct store_msg *src);
 /*
  * Insert m (net, user, peer and body required). If m->dedup_key is set and
  * a message with the same (dir, net, user, dedup_key) is queued, or was
@@ -342,5 +355,20 @@ int store_member_foreach(struct store *, const char *net,
                          int (*cb)(const char *jid, const char *room, const char *nick,
                                    const char *resource, void *),
                          void *arg);
+
+/*
+ * Leases (issue 12 §2): which gateway instance (owner, a name unique among
+ * the instances sharing the database) owns a user's foreign sessions on
+ * net. Take the lease of (net, jid) for ttl seconds from now: 1 when it is
+ * owner's now (it was free, expired, or owner's already: taking it again
+ * renews it); 0 when another instance holds it, *holder (caller frees) then
+ * naming it if holder is not NULL; -1 on error. Two instances racing for it
+ * cannot both get 1: the row is taken with one atomic upsert. Expiry is by
+ * this process's clock: instances must keep their clocks in step (NTP).
+ */
+int store_lease_take(struct store *, const char *net, const char *jid, const char *owner, int ttl,
+                     char **holder);
+/* Give the lease back: 1 released, 0 not owner's (expired and taken, or none), -1. */
+int store_lease_release(struct store *, const char *net, const char *jid, const char *owner);
 
 #endif

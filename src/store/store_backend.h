@@ -37,6 +37,13 @@ struct store_ops {
 	int (*begin)(void *, int depth);
 	int (*commit)(void *, int depth);
 	int (*rollback)(void *, int depth);
+	/*
+	 * Optional (NULL: the database is always reachable, as a file is).
+	 * unreachable: true while the backend knows its connection is lost;
+	 * no I/O. reconnect: try now if the backoff allows; 0 when usable.
+	 */
+	bool (*unreachable)(void *);
+	int (*reconnect)(void *);
 
 	int (*user_add)(void *, const char *net, const char *jid, time_t now);
 	/* Called inside a transaction: deletes everything of the user on net. */
@@ -147,6 +154,16 @@ struct store_ops {
 	                      int (*cb)(const char *, const char *, const char *, const char *,
 	                                void *),
 	                      void *arg);
+
+	/*
+	 * The lease of (net, jid) becomes owner's until expires if it is free,
+	 * expired at now, or owner's: 1. Another's: 0, with *holder (caller
+	 * frees) when holder is not NULL. Atomic against other connections.
+	 */
+	int (*lease_take)(void *, const char *net, const char *jid, const char *owner, time_t now,
+	                  time_t expires, char **holder);
+	/* 1 released, 0 not owner's (or no lease). */
+	int (*lease_release)(void *, const char *net, const char *jid, const char *owner);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -5,7 +5,8 @@
  * Step 1 of 2 (docs/store.md, "PostgreSQL"): one connection used
  * synchronously, every call waits for its answer. Statements are prepared
  * once per connection. A lost connection is logged once and reset at the
- * next call made outside a transaction; inside one every call fails until
+ * next call made outside a transaction, with backoff between attempts
+ * (calls in between fail at once); inside one every call fails until
  * the caller rolls back, so nothing that was not committed is reported
  * committed. A COMMIT that PostgreSQL turns into a ROLLBACK (the
  * transaction had failed) is reported as a failure.
@@ -66,6 +67,18 @@ pgs_version(void *be)
 	if (pgs_usable(pg) == -1)
 		return -1;
 	return pgs_schema_version(pg->conn);
+}
+
+static bool
+pgs_unreachable_op(void *be)
+{
+	return pgs_unreachable(be);
+}
+
+static int
+pgs_reconnect(void *be)
+{
+	return pgs_usable(be);
 }
 
 /* ---- Transactions ---- */
@@ -152,8 +165,8 @@ static int
 pgs_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum pgs_stmt del[] = {
-	        P_USER_DEL_SETTINGS, P_USER_DEL_CONTACTS, P_USER_DEL_QUEUE, P_USER_DEL_TOMBS,
-	        P_USER_DEL_ARCHIVE,  P_USER_DEL_MEMBERS,  P_USER_DEL,
+	        P_USER_DEL_SETTINGS, P_USER_DEL_CONTACTS, P_USER_DEL_QUEUE,  P_USER_DEL_TOMBS,
+	        P_USER_DEL_ARCHIVE,  P_USER_DEL_MEMBERS,  P_USER_DEL_LEASES, P_USER_DEL,
 	};
 	size_t i;
 
@@ -502,6 +515,39 @@ pgs_member_foreach(void *be, const char *net,
 	return 0;
 }
 
+/* ---- Leases ---- */
+
+static int
+pgs_lease_take(void *be, const char *net, const char *jid, const char *owner, time_t now,
+               time_t expires, char **holder)
+{
+	PGresult *res =
+	        pgs_run(be, P_LEASE_TAKE, "sssII", net, jid, owner, (int64_t)expires, (int64_t)now);
+	int n;
+
+	if (res == NULL)
+		return -1;
+	n = PQntuples(res);
+	PQclear(res);
+	if (n == 1)
+		return 1;
+	if (holder != NULL) {
+		if ((res = pgs_run(be, P_LEASE_OWNER, "ss", net, jid)) == NULL)
+			return -1;
+		*holder = PQntuples(res) == 1 ? pgs_dup(res, 0, 0) : NULL;
+		PQclear(res);
+	}
+	return 0;
+}
+
+static int
+pgs_lease_release(void *be, const char *net, const char *jid, const char *owner)
+{
+	long n = pgs_changes(pgs_run(be, P_LEASE_DEL, "sss", net, jid, owner));
+
+	return n == -1 ? -1 : n > 0;
+}
+
 /* ---- Queues ---- */
 
 /* Row i of a queue query (Q_COLS) into m. */
@@ -715,6 +761,10 @@ const struct store_ops store_pg_ops = {
         .begin = pgs_begin,
         .commit = pgs_commit,
         .rollback = pgs_rollback,
+        .unreachable = pgs_unreachable_op,
+        .lease_take = pgs_lease_take,
+        .lease_release = pgs_lease_release,
+        .reconnect = pgs_reconnect,
         .user_add = pgs_user_add,
         .user_remove = pgs_user_remove,
         .user_get = pgs_user_get,

@@ -67,6 +67,10 @@ enum pgs_stmt {
 	P_MEMBER_DEL_ROOM,
 	P_MEMBER_NICK,
 	P_MEMBER_ALL,
+	P_LEASE_TAKE,
+	P_LEASE_OWNER,
+	P_LEASE_DEL,
+	P_USER_DEL_LEASES,
 	P_COUNT
 };
 
@@ -74,6 +78,9 @@ struct pg {
 	PGconn *conn;
 	int depth;              /* open transaction levels */
 	bool lost;              /* the loss of the connection was logged */
+	int attempts;           /* reconnections tried since the loss */
+	double lost_at;         /* when it was noticed (monotonic seconds) */
+	double retry_at;        /* no reconnection before this (backoff) */
 	bool prepared[P_COUNT]; /* on this connection */
 };
 
@@ -85,9 +92,12 @@ void pgs_warn(struct pg *pg, const char *what, const PGresult *res);
 void pgs_notice(void *arg, const char *msg);
 /*
  * 0 when the connection can be used. Lost outside a transaction: reset
- * (logged); inside one: -1, until the caller rolls back.
+ * (logged) if the backoff allows, else -1 at once; inside one: -1, until
+ * the caller rolls back.
  */
 int pgs_usable(struct pg *pg);
+/* The connection was lost and is not back: no I/O. */
+bool pgs_unreachable(struct pg *pg);
 /* A fixed command (transactions): the result (caller clears), or NULL (logged). */
 PGresult *pgs_command(struct pg *pg, const char *sql);
 /*

@@ -116,7 +116,15 @@ static const char v4[] = "CREATE TABLE room_members ("
                          " nick TEXT NOT NULL,"
                          " PRIMARY KEY (net, jid, room, resource));";
 
-static const char *const migrations[] = {v1, v2, v3, v4};
+/* 5: leases, as SQLite's 5: which instance owns a user's foreign sessions, until when. */
+static const char v5[] = "CREATE TABLE leases ("
+                         " net TEXT NOT NULL,"
+                         " jid TEXT NOT NULL,"
+                         " owner TEXT NOT NULL,"
+                         " expires BIGINT NOT NULL,"
+                         " PRIMARY KEY (net, jid));";
+
+static const char *const migrations[] = {v1, v2, v3, v4, v5};
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -140,6 +141,13 @@ static const char *const pgs_sql[P_COUNT] = {
         [P_MEMBER_DEL_ROOM] = "DELETE FROM room_members WHERE net = $1 AND jid = $2 AND room = $3",
         [P_MEMBER_NICK] = "UPDATE room_members SET nick = $4 WHERE net = $1 AND jid = $2"
                           " AND room = $3",
+        [P_LEASE_TAKE] = "INSERT INTO leases (net, jid, owner, expires) VALUES ($1, $2, $3, $4)"
+                         " ON CONFLICT (net, jid) DO UPDATE SET owner = excluded.owner,"
+                         " expires = excluded.expires WHERE leases.owner = excluded.owner"
+                         " OR leases.expires <= $5 RETURNING owner",
+        [P_LEASE_OWNER] = "SELECT owner FROM leases WHERE net = $1 AND jid = $2",
+        [P_LEASE_DEL] = "DELETE FROM leases WHERE net = $1 AND jid = $2 AND owner = $3",
+        [P_USER_DEL_LEASES] = "DELETE FROM leases WHERE net = $1 AND jid = $2",
         [P_MEMBER_ALL] = "SELECT jid, room, nick, resource FROM room_members WHERE net = $1"
                          " ORDER BY jid, room, resource",
 };
@@ -174,20 +182,75 @@ pgs_notice(void *arg, const char *msg)
 	log_debug("store: PostgreSQL says: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
+#define RETRY_FIRST 0.5 /* seconds before the second reconnection attempt */
+#define RETRY_MAX 8.0   /* seconds between attempts, at most */
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool
+pgs_unreachable(struct pg *pg)
+{
+	return pg->lost || PQstatus(pg->conn) != CONNECTION_OK;
+}
+
+/*
+ * One reconnection attempt. The first one is made at once (a backend
+ * killed by an operator, a server restarted quickly); then they back off
+ * from RETRY_FIRST to RETRY_MAX, so a database that stays down costs one
+ * refused connection every few seconds, not one per statement. PQreset()
+ * blocks up to libpq's connect_timeout: immediate when the server refuses
+ * (it is down, or starting up), as on the machines this runs on.
+ */
+static int
+reconnect(struct pg *pg)
+{
+	double now = mono_now(), delay;
+	char *why;
+
+	if (now < pg->retry_at)
+		return -1;
+	pg->attempts++;
+	PQreset(pg->conn);
+	if (PQstatus(pg->conn) == CONNECTION_OK) {
+		memset(pg->prepared, 0, sizeof(pg->prepared));
+		log_info("store: PostgreSQL connection re-established (attempt %d, %.1f s "
+		         "after the loss)",
+		         pg->attempts, now - pg->lost_at);
+		pg->lost = false;
+		pg->attempts = 0;
+		pg->retry_at = 0;
+		return 0;
+	}
+	delay = RETRY_FIRST;
+	for (int i = 1; i < pg->attempts && delay < RETRY_MAX; i++)
+		delay *= 2;
+	if (delay > RETRY_MAX)
+		delay = RETRY_MAX;
+	pg->retry_at = now + delay;
+	why = pgs_first_line(PQerrorMessage(pg->conn));
+	log_warnx("store: PostgreSQL unreachable (%s); attempt %d failed, next in %.1f s", why,
+	          pg->attempts, delay);
+	free(why);
+	return -1;
+}
+
 /*
  * The connection, usable: 0, or -1. Reset when it was lost outside a
- * transaction; inside one, what it did is gone, so the calls fail until
- * the caller rolls back.
+ * transaction (with backoff); inside one, what it did is gone, so the calls
+ * fail until the caller rolls back.
  */
 int
 pgs_usable(struct pg *pg)
 {
-	if (PQstatus(pg->conn) == CONNECTION_OK) {
-		if (pg->lost)
-			log_info("store: PostgreSQL connection is back");
-		pg->lost = false;
+	if (!pg->lost && PQstatus(pg->conn) == CONNECTION_OK)
 		return 0;
-	}
 	if (!pg->lost) {
 		char *why = pgs_first_line(PQerrorMessage(pg->conn));
 
@@ -195,17 +258,14 @@ pgs_usable(struct pg *pg)
 		          "transaction is kept",
 		          why);
 		free(why);
+		pg->lost = true;
+		pg->attempts = 0;
+		pg->lost_at = mono_now();
+		pg->retry_at = 0;
 	}
-	pg->lost = true;
 	if (pg->depth > 0)
 		return -1;
-	PQreset(pg->conn);
-	if (PQstatus(pg->conn) != CONNECTION_OK)
-		return -1;
-	memset(pg->prepared, 0, sizeof(pg->prepared));
-	log_info("store: PostgreSQL connection re-established");
-	pg->lost = false;
-	return 0;
+	return reconnect(pg);
 }
 
 /* Run a fixed command (transactions): the result, or NULL (logged). */

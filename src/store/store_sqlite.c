@@ -208,8 +208,8 @@ static int
 sq_user_remove(void *be, const char *net, const char *jid)
 {
 	static const enum stmt_id del[] = {
-	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE, ST_USER_DEL_TOMBS,
-	        ST_USER_DEL_ARCHIVE,  ST_USER_DEL_MEMBERS,  ST_USER_DEL,
+	        ST_USER_DEL_SETTINGS, ST_USER_DEL_CONTACTS, ST_USER_DEL_QUEUE,  ST_USER_DEL_TOMBS,
+	        ST_USER_DEL_ARCHIVE,  ST_USER_DEL_MEMBERS,  ST_USER_DEL_LEASES, ST_USER_DEL,
 	};
 	size_t i;
 
@@ -582,6 +582,37 @@ sq_member_set_nick(void *be, const char *net, const char *jid, const char *room,
 }
 
 static int
+sq_lease_take(void *be, const char *net, const char *jid, const char *owner, time_t now,
+              time_t expires, char **holder)
+{
+	struct sq *sq = be;
+	sqlite3_stmt *st;
+	int r;
+
+	if ((st = sq_prep(sq, ST_LEASE_TAKE, "sssII", net, jid, owner, (int64_t)expires,
+	                  (int64_t)now)) == NULL)
+		return -1;
+	r = sq_step(sq, ST_LEASE_TAKE, st);
+	sq_stmt_put(sq, ST_LEASE_TAKE, st);
+	if (r != 0 || holder == NULL)
+		return r;
+	if ((st = sq_prep(sq, ST_LEASE_OWNER, "ss", net, jid)) == NULL)
+		return -1;
+	if ((r = sq_step(sq, ST_LEASE_OWNER, st)) == 1)
+		*holder = sq_col_str(st, 0);
+	sq_stmt_put(sq, ST_LEASE_OWNER, st);
+	return r == -1 ? -1 : 0;
+}
+
+static int
+sq_lease_release(void *be, const char *net, const char *jid, const char *owner)
+{
+	long n = sq_exec(be, ST_LEASE_DEL, "sss", net, jid, owner);
+
+	return n == -1 ? -1 : n > 0;
+}
+
+static int
 sq_member_foreach(void *be, const char *net,
                   int (*cb)(const char *, const char *, const char *, const char *, void *),
                   void *arg)
@@ -883,4 +914,6 @@ const struct store_ops store_sqlite_ops = {
         .member_remove = sq_member_remove,
         .member_set_nick = sq_member_set_nick,
         .member_foreach = sq_member_foreach,
+        .lease_take = sq_lease_take,
+        .lease_release = sq_lease_release,
 };

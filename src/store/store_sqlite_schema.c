@@ -145,11 +145,21 @@ static const char v4[] = "CREATE TABLE room_members ("
                          " PRIMARY KEY (net, jid, room, resource)"
                          ") WITHOUT ROWID;";
 
+/*
+ * 5: leases (issue 12 §2): which gateway instance owns a user's foreign
+ * sessions, until when. One file has one instance, but the table and its
+ * calls are the same on both engines.
+ */
+static const char v5[] = "CREATE TABLE leases ("
+                         " net TEXT NOT NULL,"
+                         " jid TEXT NOT NULL,"
+                         " owner TEXT NOT NULL,"
+                         " expires INTEGER NOT NULL,"
+                         " PRIMARY KEY (net, jid)"
+                         ") WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
-        {v1, NULL},
-        {v2, NULL},
-        {v3, NULL},
-        {v4, NULL},
+        {v1, NULL}, {v2, NULL}, {v3, NULL}, {v4, NULL}, {v5, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

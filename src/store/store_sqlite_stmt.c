@@ -152,6 +152,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                                " AND room = ?3",
         [ST_MEMBER_NICK] = "UPDATE room_members SET nick = ?4 WHERE net = ?1 AND jid = ?2"
                            " AND room = ?3",
+        [ST_LEASE_TAKE] = "INSERT INTO leases (net, jid, owner, expires) VALUES (?1, ?2, ?3, ?4)"
+                          " ON CONFLICT (net, jid) DO UPDATE SET owner = excluded.owner,"
+                          " expires = excluded.expires WHERE leases.owner = excluded.owner"
+                          " OR leases.expires <= ?5 RETURNING owner",
+        [ST_LEASE_OWNER] = "SELECT owner FROM leases WHERE net = ?1 AND jid = ?2",
+        [ST_LEASE_DEL] = "DELETE FROM leases WHERE net = ?1 AND jid = ?2 AND owner = ?3",
+        [ST_USER_DEL_LEASES] = "DELETE FROM leases WHERE net = ?1 AND jid = ?2",
         [ST_MEMBER_ALL] = "SELECT jid, room, nick, resource FROM room_members WHERE net = ?1"
                           " ORDER BY jid, room, resource",
         [ST_USER_DEL_MEMBERS] = "DELETE FROM room_members WHERE net = ?1 AND jid = ?2",

@@ -60,6 +60,7 @@
 struct pending {
 	struct pending *next;
 	struct store_msg m;
+	bool keeps_copy; /* the driver hands it over again if the commit fails */
 };
 
 struct batch {
@@ -74,9 +75,10 @@ struct delivery {
 	struct pending *to_net, **to_net_tail;   /* committed, to hand to the driver */
 	struct pending *to_xmpp, **to_xmpp_tail; /* committed, to send to XMPP */
 	struct strmap *inflight;                 /* "id" -> batch: sent to XMPP, barrier not back */
-	struct strmap *pending;                  /* "id" -> (void *)1: the driver said PENDING */
-	struct batch *open;                      /* ids sent since the last barrier */
-	struct backoff *backoff;                 /* conversations waiting to be retried */
+	struct strmap *pending;  /* "id" -> STORED, or a copy (struct store_msg *) when not
+	                            stored: the driver said PENDING */
+	struct batch *open;      /* ids sent since the last barrier */
+	struct backoff *backoff; /* conversations waiting to be retried */
 	struct event *ev_tick;
 	bool scan_wanted;
 	time_t next_due;
@@ -87,7 +89,11 @@ static bool txn_open;
 static bool dispatch_wanted;
 static int64_t next_id, last_id; /* reserved queue ids not handed out yet */
 
+#define STORED ((void *)1) /* a PENDING message whose row is in the store */
+
 static void dispatch_all(void);
+static void forget_kept_copies(void);
+static void free_kept(void *);
 static void take_fresh(struct gw_net *, bool send);
 static void free_pending_list(struct pending *);
 
@@ -96,6 +102,8 @@ static void free_pending_list(struct pending *);
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
+	bool committed = true;
+
 	(void)fd;
 	(void)what;
 	(void)arg;
@@ -103,9 +111,15 @@ commit_cb(evutil_socket_t fd, short what, void *arg)
 		take_fresh(core.nets[i], true);
 	if (txn_open) {
 		txn_open = false;
-		if (store_commit(core.store) == -1)
+		if (store_commit(core.store) == -1) {
 			log_warnx("store: commit failed; messages stay where they were");
+			committed = false;
+		}
 	}
+	/* Without a transaction (the store was down at begin) each write committed alone. */
+	if (!committed)
+		forget_kept_copies();
+	aftercommit_done(committed);
 	dispatch_wanted = false;
 	dispatch_all();
 }
@@ -121,19 +135,33 @@ want_dispatch(void)
 	}
 }
 
-/* Opens the iteration's transaction if none is open. */
-static void
+/* Opens the iteration's transaction if none is open; true when one is. */
+static bool
 txn(void)
 {
 	if (!txn_open && store_begin(core.store) == 0)
 		txn_open = true;
 	want_dispatch();
+	return txn_open;
+}
+
+bool
+delivery_txn(void)
+{
+	return txn();
+}
+
+/* Deletes a queue row; until the delete is committed the scans skip it. */
+static void
+queue_delete(int64_t id)
+{
+	aftercommit_delete(id, txn());
 }
 
 void
-delivery_txn(void)
+delivery_rescan(struct gw_net *net)
 {
-	txn();
+	net->delivery->scan_wanted = true;
 }
 
 /* A queue id for a new message from the reserved block; 0 when the store failed. */
@@ -155,13 +183,16 @@ new_id(void)
 void
 delivery_flush_all(void)
 {
+	bool committed = true;
+
 	for (size_t i = 0; i < core.nnets; i++)
 		if (core.nets[i]->delivery)
 			take_fresh(core.nets[i], false);
 	if (txn_open) {
 		txn_open = false;
-		store_commit(core.store);
+		committed = store_commit(core.store) == 0;
 	}
+	aftercommit_done(committed);
 }
 
 /*
@@ -343,12 +374,11 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	switch (st) {
 	case GW_SEND_DONE:
-		txn();
-		store_queue_delete(core.store, m->id);
+		queue_delete(m->id);
 		net->msgs_to_net++;
 		break;
 	case GW_SEND_PENDING:
-		strmap_put(d->pending, key, (void *)1);
+		free_kept(strmap_put(d->pending, key, STORED));
 		break;
 	case GW_SEND_RETRY:
 		if (time(NULL) - m->created > GIVE_UP_AFTER) {
@@ -367,11 +397,36 @@ apply_send_result(struct gw_net *net, const struct store_msg *m, enum gw_send_st
 		break;
 	case GW_SEND_FAILED:
 	case GW_SEND_FORBIDDEN:
-		txn();
-		store_queue_delete(core.store, m->id);
+		queue_delete(m->id);
 		tell_user_failed(net, m, st, why);
 		break;
 	}
+}
+
+/* A pending map value: a copy is freed, STORED is not. */
+static void
+free_kept(void *v)
+{
+	if (v != NULL && v != STORED) {
+		store_msg_free_fields(v);
+		free(v);
+	}
+}
+
+/*
+ * The driver holds m (PENDING) but the store could not keep it: the copy in
+ * memory stands in for the row, so the driver's outcome still reaches the
+ * user (gw_send_done()).
+ */
+static void
+keep_in_memory(struct gw_net *net, const struct store_msg *m)
+{
+	struct store_msg *copy = xcalloc(1, sizeof(*copy));
+	char key[32];
+
+	store_msg_copy(copy, m);
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	free_kept(strmap_put(net->delivery->pending, key, copy));
 }
 
 /* Offers m to the driver. *why (caller frees) may be set. */
@@ -423,6 +478,8 @@ send_to_net(struct gw_net *net, const struct store_msg *m)
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
 	if (strmap_get(net->delivery->pending, key))
 		return; /* the driver holds it already */
+	if (aftercommit_deleted(m->id))
+		return; /* taken already, the delete not committed yet */
 	if ((at = backoff_until(d->backoff, m->user, m->peer)) > time(NULL)) {
 		/* Its conversation waits: it goes with the older ones, after them. */
 		txn();
@@ -534,9 +591,14 @@ take_fresh(struct gw_net *net, bool send)
 			if (st == GW_SEND_RETRY)
 				tell_user_failed(net, m, GW_SEND_FAILED,
 				                 "the gateway could not store the message");
+			else if (st == GW_SEND_PENDING)
+				keep_in_memory(net, m);
 		} else {
 			if (waiting)
 				one_more_waiting(waiting, m->user);
+			/* Not taken yet: if the commit fails, the sender must hear of it. */
+			if (send && (st == GW_SEND_RETRY || st == GW_SEND_PENDING) && txn_open)
+				aftercommit_unstored(net, m);
 			if (send && behind == 0)
 				apply_send_result(net, m, st, why);
 			else if (!send)
@@ -556,13 +618,38 @@ take_fresh(struct gw_net *net, bool send)
 void
 gw_send_done(struct gw_net *net, uint64_t qid, enum gw_send_status st, const char *why)
 {
-	struct store_msg m;
+	struct store_msg m, *kept;
 	char key[32];
 
 	snprintf(key, sizeof(key), "%" PRIu64, qid);
-	strmap_del(net->delivery->pending, key);
-	if (st == GW_SEND_PENDING)
+	kept = strmap_del(net->delivery->pending, key);
+	if (kept == STORED)
+		kept = NULL;
+	if (st == GW_SEND_PENDING) {
+		if (kept)
+			strmap_put(net->delivery->pending, key, kept);
 		return;
+	}
+	if (kept) {
+		bool stored = false;
+
+		if (st == GW_SEND_RETRY) {
+			/* Not in the store: to wait for a retry it must be now. */
+			bool in_txn = txn();
+
+			stored = store_queue_push_reserved(core.store, kept) == 0;
+			if (stored && in_txn)
+				aftercommit_unstored(net, kept);
+		}
+		if (st == GW_SEND_RETRY && !stored)
+			apply_send_result(net, kept, GW_SEND_FAILED,
+			                  "the gateway could not store it (its database is "
+			                  "unreachable); send it again later");
+		else
+			apply_send_result(net, kept, st, why);
+		free_kept(kept);
+		return;
+	}
 	if (store_queue_get(core.store, (int64_t)qid, &m) != 1)
 		return;
 	apply_send_result(net, &m, st, why);
@@ -573,18 +660,22 @@ void
 delivery_release(struct gw_net *net, const int64_t *qids, size_t n, const char *why)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct store_msg m;
+		struct store_msg m, *kept;
 		char key[32];
 
 		snprintf(key, sizeof(key), "%" PRId64, qids[i]);
-		strmap_del(net->delivery->pending, key);
-		if (store_queue_get(core.store, qids[i], &m) != 1)
+		kept = strmap_del(net->delivery->pending, key);
+		if (kept != STORED && kept != NULL)
+			m = *kept; /* held while the store was down: the copy is all there is */
+		else if (store_queue_get(core.store, qids[i], &m) != 1)
 			continue;
 		if (why != NULL)
 			apply_send_result(net, &m, GW_SEND_FAILED, why);
 		else
 			send_to_net(net, &m);
 		store_msg_free_fields(&m);
+		if (kept != STORED)
+			free(kept);
 	}
 }
 
@@ -593,15 +684,7 @@ pending_push(struct pending ***tail, const struct store_msg *m)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
 
-	p->m = *m;
-	p->m.net = xstrdup_or_null(m->net);
-	p->m.user = xstrdup_or_null(m->user);
-	p->m.resource = xstrdup_or_null(m->resource);
-	p->m.peer = xstrdup_or_null(m->peer);
-	p->m.body = xstrdup_or_null(m->body);
-	p->m.xmpp_id = xstrdup_or_null(m->xmpp_id);
-	p->m.dedup_key = xstrdup_or_null(m->dedup_key);
-	p->m.extra = xstrdup_or_null(m->extra);
+	store_msg_copy(&p->m, m);
 	**tail = p;
 	*tail = &p->next;
 }
@@ -749,8 +832,12 @@ gw_deliver(struct gw_net *net, const struct gw_inmsg *in)
 	m.created = m.next_try = time(NULL);
 	txn();
 	r = store_queue_push(core.store, &m);
-	if (r == 0)
+	if (r == 0) {
+		struct pending **last = net->delivery->to_xmpp_tail;
+
 		pending_push(&net->delivery->to_xmpp_tail, &m);
+		(*last)->keeps_copy = in->keeps_copy && txn_open;
+	}
 	free(m.extra);
 	free(body);
 	free(subject);
@@ -773,8 +860,7 @@ barrier_cb(void *arg, bool done)
 		snprintf(key, sizeof(key), "%" PRId64, b->ids[i]);
 		strmap_del(d->inflight, key);
 		if (done) {
-			txn();
-			store_queue_delete(core.store, b->ids[i]);
+			queue_delete(b->ids[i]);
 			d->net->msgs_to_xmpp++;
 		}
 	}
@@ -829,7 +915,7 @@ send_to_xmpp(struct gw_net *net, const struct store_msg *m)
 	time_t stamp;
 
 	snprintf(key, sizeof(key), "%" PRId64, m->id);
-	if (strmap_get(d->inflight, key))
+	if (strmap_get(d->inflight, key) || aftercommit_deleted(m->id))
 		return;
 	if (m->flags & MSG_ACK) {
 		send_ack_to_xmpp(net, m, key);
@@ -1046,7 +1132,7 @@ delivery_free(struct gw_net *net)
 	}
 	/* Batches still waiting for a barrier are freed by component_free(). */
 	strmap_free(d->inflight, NULL);
-	strmap_free(d->pending, NULL);
+	strmap_free(d->pending, free_kept);
 	backoff_free(d->backoff);
 	free(d);
 	net->delivery = NULL;
@@ -1054,6 +1140,7 @@ delivery_free(struct gw_net *net)
 	if (ev_commit && net == core.nets[core.nnets - 1]) {
 		event_free(ev_commit);
 		ev_commit = NULL;
+		aftercommit_free();
 	}
 }
 
@@ -1077,6 +1164,53 @@ long
 delivery_queued(struct gw_net *net, int dir)
 {
 	return store_queue_count(core.store, (enum store_dir)dir, net->drv->name);
+}
+
+/*
+ * The commit failed: the driver still has these messages and hands them
+ * over again, so the copies in memory are not sent.
+ */
+static void
+forget_kept_copies(void)
+{
+	for (size_t i = 0; i < core.nnets; i++) {
+		struct delivery *d = core.nets[i]->delivery;
+		struct pending *p, *keep = NULL, **tail = &keep;
+
+		if (d == NULL)
+			continue;
+		p = d->to_xmpp;
+		while (p) {
+			struct pending *next = p->next;
+
+			p->next = NULL;
+			if (p->keeps_copy) {
+				store_msg_free_fields(&p->m);
+				free(p);
+			} else {
+				*tail = p;
+				tail = &p->next;
+			}
+			p = next;
+		}
+		d->to_xmpp = keep;
+		d->to_xmpp_tail = tail;
+	}
+}
+
+void
+delivery_fail_unstored(struct gw_net *net, const struct store_msg *m)
+{
+	char key[32];
+
+	snprintf(key, sizeof(key), "%" PRId64, m->id);
+	if (strmap_get(net->delivery->pending, key) == STORED) {
+		keep_in_memory(net, m); /* the driver holds it: its outcome is told from memory */
+		return;
+	}
+	tell_user_failed(net, m, GW_SEND_FAILED,
+	                 "the gateway could not store it (its database is unreachable); send it "
+	                 "again later");
 }
 
 /* ---- receipts ---- */

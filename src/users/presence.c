@@ -176,6 +176,10 @@ presence_gateway(struct gw_net *net, const char *to, const char *type)
 	xmpp_stanza_t *p = stanza_presence(net->jid, to, type);
 
 	if (type == NULL) {
+		if (outage_status() != NULL) {
+			stanza_add_text_child(p, "show", NULL, "dnd");
+			stanza_add_text_child(p, "status", NULL, outage_status());
+		}
 		services_add_caps(net, p);
 		if (strchr(to, '/') == NULL)
 			strmap_put(net->greeted, to, (void *)(intptr_t)time(NULL));

@@ -16,6 +16,7 @@
 #include <strophe.h>
 
 #include "core.h"
+#include "store.h"
 
 /* accounts.c */
 /* Registers user: stores it and starts the XEP-0100 subscription flow. */
@@ -140,7 +141,7 @@ void delivery_release(struct gw_net *, const int64_t *qids, size_t n, const char
 /* Commit the open transaction now (shutdown). */
 void delivery_flush_all(void);
 /* Opens the loop's group transaction (committed at the end of the iteration). */
-void delivery_txn(void);
+bool delivery_txn(void);
 long delivery_queued(struct gw_net *, int dir);
 /*
  * A receipt (XEP-0184) from `from` for the user's message xmpp_id, queued
@@ -171,6 +172,37 @@ void backoff_prune(struct backoff *, time_t now);
 /* The link came up: the chat states held while it was down go out. */
 void notices_online(struct gw_net *);
 void notices_free(struct gw_net *);
+/* Scan the store for what is due at the next tick (the store is back). */
+void delivery_rescan(struct gw_net *);
+/* aftercommit.c found m not stored: its sender is told (an error). */
+void delivery_fail_unstored(struct gw_net *, const struct store_msg *m);
+
+/*
+ * aftercommit.c: what waits for the group commit's outcome (see there).
+ * delete: the queue row id is deleted now, in the open transaction when
+ * in_txn; the scans skip it until that is committed (or, failed, until a
+ * later delete is). unstored: m (copied) was written in the open
+ * transaction and its driver has not taken it. done: the commit's
+ * outcome; runs gw_when_committed()'s callbacks, tells the senders of the
+ * unstored messages when it failed.
+ */
+void aftercommit_delete(int64_t id, bool in_txn);
+bool aftercommit_deleted(int64_t id);
+void aftercommit_unstored(struct gw_net *, const struct store_msg *m);
+void aftercommit_done(bool committed);
+/* Deletes that failed are done again when the store is reachable. */
+void aftercommit_retry_deletes(void);
+void aftercommit_free(void);
+
+/*
+ * outage.c: while the store is unreachable, users are told once that the
+ * service is degraded (a message and the gateway's presence), the store
+ * reconnects, and they are told once when it is back.
+ */
+void outage_start(void);
+void outage_stop(void);
+/* The gateway's status text during an outage (presence), or NULL. */
+const char *outage_status(void);
 
 /* admin.c */
 void admin_init(void);

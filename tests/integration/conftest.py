@@ -15,7 +15,9 @@
               .add_cert(nick, password, fingerprint) adds a CertFP to it
     stanzagate_bin   path of the daemon under test
     pg_cluster  a private PostgreSQL cluster for the session (smstest.Postgres,
-              no gammu schema); .new_database() / .url(name)
+              no gammu schema); .new_database() / .url(name); .kill() and
+              .restart() for a crash
+    own_pg      the same, for one test alone (one that kills it)
 
 SG_TEST_STORE=postgresql runs every gateway on a fresh database of that
 cluster instead of SQLite (the store on both engines, issue 12);
@@ -141,12 +143,29 @@ def prosody(tmp_path, request):
 STORE = os.environ.get("SG_TEST_STORE", "sqlite")
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
+def private_pg(durable=False):
+    """A private PostgreSQL cluster for gateways' stores (stopped by the
+    caller), or the test skipped when the server is not installed."""
     from smstest import Postgres, pg_bindir
     if pg_bindir() is None:
         pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql-15)")
-    pg = Postgres(smsd_schema=False).start()
+    return Postgres(smsd_schema=False, durable=durable).start()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    pg = private_pg()
+    yield pg
+    pg.stop()
+
+
+@pytest.fixture
+def own_pg():
+    """A private cluster for one test alone: one it may kill. Durable:
+    with synchronous_commit off, a commit the gateway saw could vanish with
+    the killed server (the WAL not written yet), the database's loss, not
+    the gateway's."""
+    pg = private_pg(durable=True)
     yield pg
     pg.stop()
 

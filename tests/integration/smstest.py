@@ -161,6 +161,43 @@ class Postgres:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def postmaster_pid(self):
+        pidfile = self.data / "postmaster.pid"
+        return int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+
+    def kill(self):
+        """SIGKILL of the postmaster, as a crash would; waits until nothing
+        answers on its port (its backends notice the death and exit)."""
+        import signal
+        import socket
+        from sgtest import wait_until
+        os.kill(self.postmaster_pid(), signal.SIGKILL)
+
+        def refused():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return False
+            except OSError:
+                return True
+        wait_until(refused, 30, "PostgreSQL to stop answering")
+
+    def restart(self):
+        """Start the killed cluster again on the same data and port; the
+        start is retried while the dead one's backends still hold its
+        shared memory."""
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        deadline = time.monotonic() + scaled(60)
+        while True:
+            r = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log_file), "-o",
+                          opts, "-w", "-t", "60", "start")
+            if r.returncode == 0:
+                return self
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start again: {r.stderr.strip()}")
+            time.sleep(0.2)
+
     def psql(self, db, sql):
         """Run SQL (several statements allowed) in db; returns psql's output."""
         r = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",

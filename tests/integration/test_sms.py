@@ -322,6 +322,32 @@ def test_incoming_waits_in_the_inbox_while_the_gateway_is_down(make_gateway, sms
     assert m["body"] == "while you were away"
 
 
+def test_incoming_waits_on_the_line_while_the_store_is_down(make_gateway, smsd, own_pg,
+                                                            client):
+    """The gateway's own PostgreSQL store is killed: an SMS that arrives
+    meanwhile cannot be stored, so it is not taken out of gammu-smsd's
+    inbox; once the store is back the gateway reads it again by itself (no
+    restart) and delivers it once."""
+    name = own_pg.new_database()
+    g = sms_gateway(make_gateway, smsd,
+                    extra_lines={"storage": {"url": own_pg.url(name)}})
+    alice = client("alice")
+    smsd.phone.inject(PEER, "before")
+    assert alice.wait_for_message(lambda m: m["from"].bare == from_jid(PEER) and m["body"],
+                                  20, "the first SMS")["body"] == "before"
+    own_pg.kill()
+    smsd.phone.inject(PEER, "while the store is down")
+    sgtest.wait_until(lambda: "store: unreachable" in g.log, 30, "the outage noticed")
+    assert smsd.rows("SELECT count(*) AS n FROM inbox")[0]["n"] == 1  # still on the line
+    own_pg.restart()
+    m = alice.wait_for_message(lambda m: m["from"].bare == from_jid(PEER) and m["body"], 40,
+                               "the SMS, once the store is back")
+    assert m["body"] == "while the store is down"
+    sgtest.wait_until(lambda: smsd.rows("SELECT count(*) AS n FROM inbox")[0]["n"] == 0, 20,
+                      "the inbox emptied")
+    alice.no_message(lambda m: m["from"].bare == from_jid(PEER) and m["body"], timeout=3)
+
+
 # ---- lines and commands ----
 
 def test_line_per_contact_and_admin_assignment(make_gateway, smsd, make_smsd, client):

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -199,6 +200,8 @@ pg_raw(const char *db_url, const char *sql)
 
 	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
 	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	/* kill_backend() tells these apart: one closed a moment ago may still be listed. */
+	PQclear(PQexec(c, "SET application_name = 'sg-raw'"));
 	res = PQexec(c, sql);
 	ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
 	                      PQresultStatus(res) == PGRES_TUPLES_OK,
@@ -1059,6 +1062,45 @@ START_TEST(room_members)
 }
 END_TEST
 
+/* Take, renew, refuse, expire, release; gone with the user. */
+START_TEST(leases)
+{
+	char *holder = (char *)"unset";
+
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw1", 60, &holder), 1);
+	ck_assert_ptr_null(holder);
+	/* A renewal; then another instance is refused, told who holds it. */
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw1", 60, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw2", 60, &holder), 0);
+	ck_assert_str_eq(holder, "gw1");
+	free(holder);
+	/* Per user and per network. */
+	ck_assert_int_eq(store_lease_take(s, "irc", "b@x", "gw2", 60, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "sms", "a@x", "gw2", 60, NULL), 1);
+	/* Only the owner releases; then anyone takes it. */
+	ck_assert_int_eq(store_lease_release(s, "irc", "a@x", "gw2"), 0);
+	ck_assert_int_eq(store_lease_release(s, "irc", "a@x", "gw1"), 1);
+	ck_assert_int_eq(store_lease_release(s, "irc", "a@x", "gw1"), 0);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw2", 60, NULL), 1);
+	/* Expired (a ttl of 0 ends now): taken over; the old owner's renewal then fails. */
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw2", 0, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw3", 60, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw2", 60, &holder), 0);
+	ck_assert_str_eq(holder, "gw3");
+	free(holder);
+	ck_assert_int_eq(store_lease_release(s, "irc", "a@x", "gw2"), 0);
+	/* Removing the user frees their lease. */
+	ck_assert_int_eq(store_user_add(s, "irc", "a@x"), 0);
+	ck_assert_int_eq(store_user_remove(s, "irc", "a@x"), 0);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw1", 60, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "b@x", "gw1", 60, NULL), 0);
+
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", "gw1", -1, NULL), -1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "a@x", NULL, 60, NULL), -1);
+	ck_assert_int_eq(store_lease_release(s, "irc", NULL, "gw1"), -1);
+}
+END_TEST
+
 /* ---- Queues ---- */
 
 struct ids {
@@ -1722,14 +1764,30 @@ check_v3(void)
 	ck_assert_str_eq(buf, "bob@example.org:#c%irc.x:bob:r ");
 }
 
+static void
+fixture_v4(struct store *t)
+{
+	ck_assert_int_eq(store_member_add(t, "irc", "bob@example.org", "#c%irc.x", "bob", "r"), 0);
+}
+
+static void
+check_v4(void)
+{
+	char buf[512] = "";
+
+	ck_assert_int_eq(store_member_foreach(s, "irc", collect_members, buf), 0);
+	ck_assert_str_eq(buf, "bob@example.org:#c%irc.x:bob:r ");
+	/* v5 added the leases: none yet, and working. */
+	ck_assert_int_eq(store_lease_take(s, "irc", "bob@example.org", "gw1", 60, NULL), 1);
+	ck_assert_int_eq(store_lease_take(s, "irc", "bob@example.org", "gw2", 60, NULL), 0);
+}
+
 static const struct {
 	void (*fill)(struct store *);
 	void (*check)(void);
 } fixtures[] = {
-        {fixture_v0, check_v0},
-        {fixture_v1, check_v1},
-        {fixture_v2, check_v2},
-        {fixture_v3, check_v3},
+        {fixture_v0, check_v0}, {fixture_v1, check_v1}, {fixture_v2, check_v2},
+        {fixture_v3, check_v3}, {fixture_v4, check_v4},
 };
 
 START_TEST(migrations_from_every_version)
@@ -2076,7 +2134,7 @@ kill_backend(void)
 {
 	ck_assert_int_eq(raw_long("SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000)"
 	                          " FROM pg_stat_activity WHERE datname = 'sg'"
-	                          " AND pid <> pg_backend_pid()) t"),
+	                          " AND application_name <> 'sg-raw') t"),
 	                 1);
 }
 
@@ -2112,6 +2170,71 @@ START_TEST(pg_connection_lost)
 	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), -1);
 	ck_assert_int_eq(store_user_add(s, "echo", "b@x"), 0);
 	ck_assert_int_eq(store_user_get(s, "echo", "b@x", NULL), 1);
+}
+END_TEST
+
+/*
+ * Two gateway processes, each with its own connection, race for one lease
+ * LEASE_ROUNDS times each: take it (ttl long enough never to expire here),
+ * note in shared memory that it holds it, check nobody else does and that
+ * it can renew it, let it go (which must find it still its own). Both must
+ * win some rounds and never hold it together.
+ */
+#define LEASE_ROUNDS 300
+
+START_TEST(pg_leases_two_connections)
+{
+	int *shared = mmap(NULL, 4 * sizeof(int), PROT_READ | PROT_WRITE,
+	                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid[2];
+
+	ck_assert_ptr_ne(shared, MAP_FAILED);
+	memset(shared, 0, 4 * sizeof(int));
+	for (int k = 0; k < 2; k++) {
+		if ((pid[k] = fork()) == 0) {
+			char *err = NULL, owner[8];
+			struct store *t = store_open(url, key_path, &err);
+			int won = 0, bad = 0;
+
+			snprintf(owner, sizeof(owner), "gw%d", k);
+			if (t == NULL)
+				_exit(2);
+			for (int i = 0; i < LEASE_ROUNDS; i++) {
+				int r = store_lease_take(t, "irc", "a@x", owner, 3600, NULL);
+
+				if (r == -1)
+					_exit(3);
+				if (r == 0)
+					continue;
+				if (__atomic_add_fetch(&shared[0], 1, __ATOMIC_SEQ_CST) != 1)
+					bad++;
+				won++;
+				/* Still ours while held: a renewal succeeds. */
+				if (store_lease_take(t, "irc", "a@x", owner, 3600, NULL) != 1)
+					bad++;
+				__atomic_sub_fetch(&shared[0], 1, __ATOMIC_SEQ_CST);
+				if (store_lease_release(t, "irc", "a@x", owner) != 1)
+					bad++;
+			}
+			shared[1 + k] = won;
+			__atomic_add_fetch(&shared[3], bad, __ATOMIC_SEQ_CST);
+			store_close(t);
+			_exit(0);
+		}
+		ck_assert_int_ge(pid[k], 0);
+	}
+	for (int k = 0; k < 2; k++) {
+		int st;
+
+		ck_assert_int_eq(waitpid(pid[k], &st, 0), pid[k]);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: status %d", k, st);
+	}
+	ck_assert_int_eq(shared[3], 0);
+	ck_assert_int_gt(shared[1], 0);
+	ck_assert_int_gt(shared[2], 0);
+	/* The last release left it free. */
+	ck_assert_int_eq(raw_long("SELECT count(*) FROM leases"), 0);
+	munmap(shared, 4 * sizeof(int));
 }
 END_TEST
 
@@ -2220,8 +2343,8 @@ add_engine_cases(Suite *su, const char *prefix, void (*fixture)(void))
 	tc = unit_tcase(su, name);
 	tcase_add_checked_fixture(tc, fixture, teardown);
 	unit_tests(tc, users, foreach_reentrant, user_remove_cascades, settings, secrets,
-	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts,
-	           room_members);
+	           secrets_tampered_or_moved, setting_foreach, setting_find, contacts, room_members,
+	           leases);
 
 	name = names[used++ % 6];
 	snprintf(name, sizeof(names[0]), "%squeue", prefix);
@@ -2265,7 +2388,8 @@ store_suite(bool with_pg)
 		tc = unit_tcase(su, "postgresql");
 		tcase_add_checked_fixture(tc, setup_pg, teardown);
 		tcase_set_timeout(tc, 60);
-		unit_tests(tc, pg_schema_versions, pg_connection_lost, pg_copy_from_sqlite);
+		unit_tests(tc, pg_schema_versions, pg_connection_lost, pg_copy_from_sqlite,
+		           pg_leases_two_connections);
 	}
 #else
 	(void)with_pg;
