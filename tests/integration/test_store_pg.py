@@ -209,9 +209,10 @@ def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway
         t_back = time.monotonic()
 
         def resumed():
-            return [b for ts, b in sent_i if ts > t_back and b in delivered_to_alice()]
-        sgtest.wait_until(resumed, 60, "an IRC message accepted again after the restart")
-        first = min(ts for ts, b in sent_i if b in resumed())
+            got = set(delivered_to_alice())
+            return [ts for ts, b in list(sent_i) if ts > t_back and b in got]
+        first = min(sgtest.wait_until(resumed, 60,
+                                      "an IRC message accepted again after the restart"))
         time.sleep(1.5)
     finally:
         stop.set()
@@ -227,8 +228,9 @@ def test_postgresql_killed_under_traffic_loses_nothing_acknowledged(make_gateway
 
     def settled():
         errors, got = x_outcome()
+        got = set(got)
         i_done = set(delivered_to_alice()) | set(refused_on_irc())
-        return (all(b in got or mid in errors for mid, b in sent_x.items())
+        return (all(b in got or mid in errors for mid, b in list(sent_x.items()))
                 and all(b in i_done for _, b in sent_i))
     sgtest.wait_until(settled, 60, "every message delivered or refused")
     sgtest.wait_until(lambda: pg.psql(name, "SELECT count(*) FROM queue").strip() == "0", 30,
