@@ -601,26 +601,21 @@ on_numeric(struct ircd_conn *c, const struct ircmsg *m)
 		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
 		    ircd_name_ok(m->params[1])) {
 			char *t = ircd_text_in(c, m->params[2]);
-			bool failed = ircd_sent_refused(c, m->params[1], t);
 
-			free(t);
-			if (failed)
-				break; /* the message's error says it */
-		}
-		if (m->nparams >= 3 && !ircmsg_isupport_is_channel(&c->isup, m->params[1]) &&
-		    ircd_name_ok(m->params[1])) {
-			char *from = ircd_nick_address(c, m->params[1]);
-			char *t = ircd_text_in(c, m->params[2]);
-			struct gw_inmsg in;
+			/* The message it answers fails; with none remembered, the chat says it. */
+			if (!ircd_sent_refused(c, m->params[1], t)) {
+				char *from = ircd_nick_address(c, m->params[1]);
+				struct gw_inmsg in;
 
-			memset(&in, 0, sizeof(in));
-			in.user = c->user;
-			in.from = from;
-			in.body = t;
-			in.kind = GW_MSG_CHAT;
-			gw_deliver(c->in->net, &in);
+				memset(&in, 0, sizeof(in));
+				in.user = c->user;
+				in.from = from;
+				in.body = t;
+				in.kind = GW_MSG_CHAT;
+				gw_deliver(c->in->net, &in);
+				free(from);
+			}
 			free(t);
-			free(from);
 			break;
 		}
 		numeric_to_user(c, m);

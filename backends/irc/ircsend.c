@@ -332,6 +332,18 @@ ircd_sendf(struct ircd_conn *c, bool now, const char *command, ...)
 
 /* ---- registered ---- */
 
+static void
+held_free(struct ircd_held *h)
+{
+	free(h->to);
+	free(h->to_resource);
+	free(h->body);
+	free(h->reply_to);
+	free(h->xmpp_id);
+	free(h->resource);
+	free(h);
+}
+
 void
 ircd_conn_ready(struct ircd_conn *c)
 {
@@ -400,13 +412,7 @@ ircd_conn_ready(struct ircd_conn *c)
 		if (st != GW_SEND_PENDING)
 			gw_send_done(c->in->net, h->qid, st, why);
 		free(why);
-		free(h->to);
-		free(h->to_resource);
-		free(h->body);
-		free(h->reply_to);
-		free(h->xmpp_id);
-		free(h->resource);
-		free(h);
+		held_free(h);
 	}
 }
 
@@ -494,13 +500,7 @@ ircd_fail_queue(struct ircd_conn *c, const char *why, bool report)
 		hn = h->next;
 		if (report)
 			gw_send_done(c->in->net, h->qid, GW_SEND_RETRY, why);
-		free(h->to);
-		free(h->to_resource);
-		free(h->body);
-		free(h->reply_to);
-		free(h->xmpp_id);
-		free(h->resource);
-		free(h);
+		held_free(h);
 	}
 	c->held = NULL;
 	c->held_tail = &c->held;
